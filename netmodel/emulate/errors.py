@@ -1,0 +1,33 @@
+"""Errors of the emulation stage, under netmodel's single exception root."""
+
+from __future__ import annotations
+
+from netmodel.errors import NetmodelError
+
+
+class EmulateError(NetmodelError):
+    """Root of every error raised while building, probing or tearing down a lab."""
+
+
+class PlanError(EmulateError):
+    """The lab plan is inconsistent (unknown namespace, bad address, duplicate interface, ...)."""
+
+
+class EnvironmentUnsupported(EmulateError):
+    """This machine cannot run a lab: not Linux, not root, or `ip`/`nft` missing."""
+
+
+class BuildError(EmulateError):
+    """A kernel command failed while the lab was built; the lab has been torn down."""
+
+
+class FeatureUnsupported(BuildError):
+    """The running kernel lacks something the plan needs (a tunnel type, SCTP)."""
+
+
+class ProbeError(EmulateError):
+    """A probe agent crashed or overran its time bound."""
+
+
+class TeardownError(EmulateError):
+    """Objects of a lab were still present after teardown."""

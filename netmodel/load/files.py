@@ -1,0 +1,120 @@
+"""Find input files, read them as text, and split them into one :class:`Document` per object.
+
+Inputs are files, folders (read recursively, ``.yaml``/``.yml``/``.json``, in sorted order so runs are
+reproducible) or ``-`` for standard input. ``kind: List`` objects are unpacked into their items.
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path as FsPath
+
+from netmodel.errors import LoadError, Problem, SourceSpan
+from netmodel.load.document import Document
+from netmodel.load.json_reader import parse_json
+from netmodel.load.yaml_reader import parse_yaml
+
+SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+
+
+def discover(paths: Sequence[str]) -> list[str]:
+    """Expand folders into the files they hold; keep ``-`` as is. Every missing path is reported."""
+    found: list[str] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        if raw == STDIN:
+            found.append(STDIN)
+            continue
+        path = FsPath(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not files:
+                problems.append(Problem(f"folder {raw!r} holds no .yaml, .yml or .json file",
+                                        hint="point netmodel at the folder with the manifests"))
+            found.extend(str(p) for p in files)
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            problems.append(Problem(f"no such file or folder: {raw!r}", hint="check the path"))
+    if problems:
+        raise LoadError(problems)
+    return found
+
+
+def decode(data: bytes, file: str) -> str:
+    """UTF-8 (with or without BOM), or UTF-16/32 with a BOM as YAML allows; a located error otherwise."""
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        before = data[: err.start]
+        line = before.count(b"\n") + 1
+        column = err.start - (before.rfind(b"\n") + 1) + 1
+        raise LoadError([Problem(f"not UTF-8 text: byte 0x{data[err.start]:02x} cannot be decoded",
+                                 SourceSpan(file, line, column),
+                                 "save the file as UTF-8")]) from None
+
+
+def parse_text(text: str, file: str) -> list[Document]:
+    """The parsing interface: text in, documents with spans out. JSON goes to the fast JSON reader."""
+    looks_json = file.lower().endswith(".json") or (
+        not file.lower().endswith((".yaml", ".yml")) and text.lstrip()[:1] in ("{", "[")
+    )
+    if looks_json:
+        try:
+            return parse_json(text, file)
+        except LoadError:
+            if file.lower().endswith(".json"):
+                raise
+            # Standard input that merely starts like JSON may still be YAML (a flow mapping); let YAML judge.
+    return parse_yaml(text, file)
+
+
+def read_documents(paths: Sequence[str]) -> list[Document]:
+    """Read every input and return one document per Kubernetes object, ``kind: List`` unpacked.
+
+    Problems in several files are reported together.
+    """
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for file in discover(paths):
+        try:
+            if file == STDIN:
+                text = decode(sys.stdin.buffer.read(), "<stdin>")
+                name = "<stdin>"
+            else:
+                text = decode(FsPath(file).read_bytes(), file)
+                name = file
+            documents.extend(unpack_lists(parse_text(text, name)))
+        except LoadError as err:
+            problems.extend(err.problems)
+        except OSError as err:
+            problems.append(Problem(f"cannot read {file!r}: {err.strerror}", hint="check the path and permissions"))
+    if problems:
+        raise LoadError(problems)
+    return documents
+
+
+def unpack_lists(documents: Iterable[Document]) -> list[Document]:
+    out: list[Document] = []
+    pending = list(documents)
+    pending.reverse()
+    while pending:
+        doc = pending.pop()
+        data = doc.data
+        if isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"].endswith("List") \
+                and isinstance(data.get("items"), list):
+            items = [doc.child(("items", i), item) for i, item in enumerate(data["items"])]
+            pending.extend(reversed(items))
+        else:
+            out.append(doc)
+    return out

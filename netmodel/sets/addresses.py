@@ -1,0 +1,147 @@
+"""Sets of IP addresses, IPv4 and IPv6 side by side.
+
+An :class:`AddressSet` is one :class:`IntervalSet` per family over the integer value of the address, so CIDR
+arithmetic (``internet minus office minus the cluster``) is plain interval arithmetic.
+
+>>> s = AddressSet.parse("10.0.0.0/8") - AddressSet.parse("10.1.0.0/16")
+>>> AddressSet.parse("10.1.2.3") <= s
+False
+>>> [str(c) for c in AddressSet.parse("10.0.0.0/31", "10.0.0.2/32").cidrs()]
+['10.0.0.0/31', '10.0.0.2/32']
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+
+from netmodel.sets.intervals import EMPTY as _EMPTY_INTERVALS
+from netmodel.sets.intervals import IntervalSet
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_V4_MAX = (1 << 32) - 1
+_V6_MAX = (1 << 128) - 1
+
+
+def parse_network(text: str) -> IPNetwork:
+    """Parse a CIDR or a bare address (a /32 or /128); raise ValueError with a readable reason.
+
+    Host bits must be zero, as Kubernetes requires for CIDR fields.
+    """
+    return ipaddress.ip_network(str(text).strip(), strict=True)
+
+
+def parse_address(text: str) -> IPAddress:
+    return ipaddress.ip_address(str(text).strip())
+
+
+class AddressSet:
+    """An immutable, hashable set of IPv4 and IPv6 addresses."""
+
+    __slots__ = ("v4", "v6")
+
+    def __init__(self, v4: IntervalSet = _EMPTY_INTERVALS, v6: IntervalSet = _EMPTY_INTERVALS) -> None:
+        self.v4 = v4
+        self.v6 = v6
+
+    # -- construction ------------------------------------------------------------------------------------------
+    @classmethod
+    def of_networks(cls, networks: Iterable[IPNetwork | IPAddress]) -> AddressSet:
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        for net in networks:
+            if isinstance(net, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+                lo = hi = int(net)
+            else:
+                lo, hi = int(net.network_address), int(net.broadcast_address)
+            (v4 if net.version == 4 else v6).append((lo, hi))
+        return cls(IntervalSet(v4), IntervalSet(v6))
+
+    @classmethod
+    def parse(cls, *texts: str) -> AddressSet:
+        """Build from CIDR strings or bare addresses (host bits may not be set)."""
+        return cls.of_networks(parse_network(t) for t in texts)
+
+    @classmethod
+    def of_address(cls, address: IPAddress) -> AddressSet:
+        single = IntervalSet.single(int(address))
+        return cls(single, _EMPTY_INTERVALS) if address.version == 4 else cls(_EMPTY_INTERVALS, single)
+
+    # -- algebra -----------------------------------------------------------------------------------------------
+    def union(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 | other.v4, self.v6 | other.v6)
+
+    def intersection(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 & other.v4, self.v6 & other.v6)
+
+    def difference(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 - other.v4, self.v6 - other.v6)
+
+    def issubset(self, other: AddressSet) -> bool:
+        return self.v4 <= other.v4 and self.v6 <= other.v6
+
+    def isdisjoint(self, other: AddressSet) -> bool:
+        return self.v4.isdisjoint(other.v4) and self.v6.isdisjoint(other.v6)
+
+    __or__ = union
+    __and__ = intersection
+    __sub__ = difference
+    __le__ = issubset
+
+    def contains(self, address: IPAddress) -> bool:
+        return int(address) in (self.v4 if address.version == 4 else self.v6)
+
+    __contains__ = contains  # type: ignore[assignment]
+
+    def is_empty(self) -> bool:
+        return not self.v4 and not self.v6
+
+    def __bool__(self) -> bool:
+        return bool(self.v4) or bool(self.v6)
+
+    @property
+    def size(self) -> int:
+        return self.v4.size + self.v6.size
+
+    # -- presentation ------------------------------------------------------------------------------------------
+    def cidrs(self) -> Iterator[IPNetwork]:
+        """The fewest CIDRs that cover exactly this set, IPv4 first."""
+        for lo, hi in self.v4:
+            yield from ipaddress.summarize_address_range(
+                ipaddress.IPv4Address(lo), ipaddress.IPv4Address(hi)
+            )
+        for lo, hi in self.v6:
+            yield from ipaddress.summarize_address_range(
+                ipaddress.IPv6Address(lo), ipaddress.IPv6Address(hi)
+            )
+
+    def sample(self) -> IPAddress | None:
+        """One member, preferring IPv4 (for examples in messages); None when empty."""
+        if self.v4:
+            return ipaddress.IPv4Address(self.v4.first())
+        if self.v6:
+            return ipaddress.IPv6Address(self.v6.first())
+        return None
+
+    def __str__(self) -> str:
+        cidrs = [str(c) for c in self.cidrs()]
+        if len(cidrs) > 6:
+            return ", ".join(cidrs[:6]) + f", … ({len(cidrs) - 6} more)"
+        return ", ".join(cidrs) if cidrs else "(none)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AddressSet) and self.v4 == other.v4 and self.v6 == other.v6
+
+    def __hash__(self) -> int:
+        return hash((self.v4, self.v6))
+
+    def __repr__(self) -> str:
+        return f"AddressSet({str(self)!r})"
+
+
+NO_ADDRESSES = AddressSet()
+ALL_ADDRESSES = AddressSet(IntervalSet.of((0, _V4_MAX)), IntervalSet.of((0, _V6_MAX)))
+ALL_IPV4 = AddressSet(IntervalSet.of((0, _V4_MAX)))
+ALL_IPV6 = AddressSet(v6=IntervalSet.of((0, _V6_MAX)))
