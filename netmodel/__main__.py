@@ -1,0 +1,3 @@
+from netmodel.cli.main import run
+
+run()

@@ -1,0 +1,53 @@
+"""Findings: what a check reports, and the requirements they roll up into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from netmodel.errors import SourceSpan
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+# The five requirement families of DESIGN.md §3, in report order; "input" collects notes about the input itself.
+REQUIREMENTS = ("loopback", "pod-to-pod", "pod-to-service", "external-to-service", "ports")
+INPUT = "input"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One result of one check on some objects.
+
+    ``objects`` are references such as ``Node/cp-1`` or ``Service/shop/web``; ``sources`` the input locations
+    that decided it (the object, and where a rule is at fault, the rule's line).
+    """
+
+    id: str
+    severity: Severity
+    requirement: str
+    message: str
+    objects: tuple[str, ...] = ()
+    sources: tuple[SourceSpan, ...] = ()
+    details: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "id": self.id,
+            "severity": self.severity.value,
+            "requirement": self.requirement,
+            "message": self.message,
+            "objects": list(self.objects),
+            "sources": [s.to_json() for s in self.sources if s.line > 0],
+        }
+        if self.details:
+            out["details"] = self.details
+        return out

@@ -1,0 +1,57 @@
+"""Entry point of the ``netmodel`` command: registers the commands and turns errors into exit code 2.
+
+Every error netmodel raises on purpose is a :class:`NetmodelError` carrying located problems; they are printed
+to stderr, one block per problem, and the process exits 2. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from netmodel.cli.app import app
+from netmodel.errors import NetmodelError
+
+# Each module adds its command(s) to ``app`` when imported. Order = order in ``netmodel --help``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"netmodel.cli.{_module}")
+
+
+def print_problems(error: NetmodelError) -> None:
+    for problem in error.problems:
+        print(str(problem), file=sys.stderr)
+    if len(error.problems) > 1:
+        print(f"{len(error.problems)} problems found; nothing was analyzed.", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except NetmodelError as err:
+        print_problems(err)
+        return err.exit_code
+    except click.exceptions.Exit as ex:
+        return ex.exit_code
+    except click.ClickException as ex:  # usage errors: unknown option, missing argument
+        ex.show()
+        return 2
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    # Without standalone mode click returns a command's typer.Exit code instead of raising it.
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,193 @@
+"""Stage 2: documents → a validated :class:`Topology`.
+
+Reads every document by kind (collecting all problems), then fills in what the input leaves open with documented
+defaults (see :mod:`netmodel.model.materialize`), each recorded as a :class:`Note`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from netmodel.errors import Problem, ValidationError
+from netmodel.load.document import Document
+from netmodel.model import materialize
+from netmodel.model.fields import Problems
+from netmodel.model.objects import (
+    WORKLOAD_KINDS,
+    Cluster,
+    EndpointSlice,
+    Expectations,
+    Firewall,
+    Ingress,
+    IngressClass,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    PodTemplate,
+    Service,
+    SkippedObject,
+    Workload,
+)
+from netmodel.model.read_kubernetes import (
+    read_endpoint_slice,
+    read_ingress,
+    read_ingress_class,
+    read_namespace,
+    read_network_policy,
+    read_node,
+    read_pod,
+    read_service,
+    read_workload,
+)
+from netmodel.model.read_netmodel import API_VERSION, read_cluster, read_expectations, read_firewall
+from netmodel.model.topology import Note, Topology
+from netmodel.sets import IPAddress
+
+NOT_YET_ANALYZED = {"Gateway", "HTTPRoute", "GatewayClass", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}
+NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
+
+
+@dataclass
+class Inventory:
+    """Everything read from the documents, before defaults are filled in."""
+
+    clusters: list[tuple[Cluster, Document]] = field(default_factory=list)
+    namespaces: list[Namespace] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    pods: list[tuple[Pod, PodTemplate, Document]] = field(default_factory=list)
+    workloads: list[tuple[Workload, Document]] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    endpoint_slices: list[EndpointSlice] = field(default_factory=list)
+    ingresses: list[Ingress] = field(default_factory=list)
+    ingress_classes: list[IngressClass] = field(default_factory=list)
+    network_policies: list[NetworkPolicy] = field(default_factory=list)
+    firewalls: list[Firewall] = field(default_factory=list)
+    expectations: list[Expectations] = field(default_factory=list)
+    skipped: list[SkippedObject] = field(default_factory=list)
+    status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)
+
+
+def _identity(doc: Document, problems: Problems) -> tuple[str, str] | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        problems.add("a document must be a mapping with apiVersion and kind", doc.span(),
+                     "write each object as a mapping (`apiVersion: v1`, `kind: Pod`, ...)")
+        return None
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        problems.add("object has no `kind`", doc.span(), "add `kind:` (e.g. Pod, Service, Firewall)")
+        return None
+    if not isinstance(api, str) or not api:
+        problems.add(f"{kind} has no `apiVersion`", doc.span(), "add `apiVersion:` (e.g. v1, apps/v1)")
+        return None
+    return api, kind
+
+
+def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
+    inv = Inventory()
+    problems = Problems()
+    for doc in documents:
+        ident = _identity(doc, problems)
+        if ident is None:
+            continue
+        api, kind = ident
+        if api.startswith("netmodel.io/"):
+            if api != API_VERSION:
+                problems.add(f"unknown netmodel apiVersion {api!r}", doc.span(("apiVersion",)),
+                             f"use apiVersion: {API_VERSION}")
+                continue
+            if kind == "Cluster":
+                inv.clusters.append((read_cluster(doc, problems), doc))
+            elif kind == "Firewall":
+                inv.firewalls.append(read_firewall(doc, problems))
+            elif kind == "Expectations":
+                inv.expectations.append(read_expectations(doc, problems))
+            else:
+                problems.add(f"netmodel has no kind {kind!r}", doc.span(("kind",)),
+                             f"use one of: {', '.join(NETMODEL_KINDS)}")
+            continue
+        if kind == "Namespace":
+            inv.namespaces.append(read_namespace(doc, problems))
+        elif kind == "Node":
+            inv.nodes.append(read_node(doc, problems))
+        elif kind == "Pod":
+            pod, template, ips = read_pod(doc, problems)
+            inv.pods.append((pod, template, doc))
+        elif kind in WORKLOAD_KINDS:
+            workload = read_workload(doc, problems, kind)
+            if workload is not None:
+                inv.workloads.append((workload, doc))
+        elif kind == "Service":
+            inv.services.append(read_service(doc, problems))
+        elif kind == "EndpointSlice":
+            inv.endpoint_slices.append(read_endpoint_slice(doc, problems))
+        elif kind == "Ingress":
+            inv.ingresses.append(read_ingress(doc, problems))
+        elif kind == "IngressClass":
+            inv.ingress_classes.append(read_ingress_class(doc, problems))
+        elif kind == "NetworkPolicy":
+            inv.network_policies.append(read_network_policy(doc, problems))
+        else:
+            meta = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+            reason = ("the Gateway API is not yet analyzed" if kind in NOT_YET_ANALYZED
+                      else "netmodel does not analyze this kind")
+            inv.skipped.append(SkippedObject(api, kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                                             reason, doc.span()))
+    _check_duplicates(inv, problems)
+    return inv, problems
+
+
+def _check_duplicates(inv: Inventory, problems: Problems) -> None:
+    seen: dict[tuple[str, str, str], object] = {}
+    groups: list[tuple[str, list[tuple[str, str, object]]]] = [
+        ("Cluster", [("", c.name, c.source) for c, _ in inv.clusters]),
+        ("Namespace", [("", n.name, n.source) for n in inv.namespaces]),
+        ("Node", [("", n.name, n.source) for n in inv.nodes]),
+        ("Pod", [(p.namespace, p.name, p.source) for p, _, _ in inv.pods]),
+        ("Service", [(s.namespace, s.name, s.source) for s in inv.services]),
+        ("NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.network_policies]),
+        ("Firewall", [("", f.name, f.source) for f in inv.firewalls]),
+        ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
+    ] + [(kind, [(w.namespace, w.name, w.source) for w, _ in inv.workloads if w.kind == kind])
+         for kind in WORKLOAD_KINDS]
+    for kind, entries in groups:
+        for namespace, name, source in entries:
+            key = (kind, namespace, name)
+            if key in seen:
+                where = f"{namespace}/{name}" if namespace else name
+                problems.add(f"{kind} {where} is defined twice (first at {seen[key]})", source,  # type: ignore[arg-type]
+                             "remove or rename one of them")
+            else:
+                seen[key] = source
+
+
+def build_topology(documents: Sequence[Document]) -> Topology:
+    """Validate the documents and fill in defaults; raise :class:`ValidationError` listing every problem."""
+    inv, problems = read_inventory(documents)
+    if len(inv.clusters) > 1:
+        for cluster, doc in inv.clusters[1:]:
+            problems.add(f"a second Cluster object ({cluster.name}); one topology describes one cluster",
+                         cluster.source, "keep one Cluster per topology (analyze clusters separately)")
+    if problems.items:
+        raise ValidationError(problems.items)
+    notes: list[Note] = [
+        Note("NM-INPUT-001", f"{s.kind} {s.namespace + '/' if s.namespace else ''}{s.name} skipped: {s.reason}",
+             (f"{s.kind}/{s.namespace + '/' if s.namespace else ''}{s.name}",), (s.source,))
+        for s in inv.skipped
+    ]
+    topology = materialize.materialize(inv, notes, problems)
+    if problems.items:
+        raise ValidationError(problems.items)
+    return topology
+
+
+def load_topology(paths: Sequence[str]) -> Topology:
+    """Read files/folders/``-`` and build the topology: the stages ``load`` and ``model`` together."""
+    from netmodel.load import read_documents
+
+    return build_topology(read_documents(paths))
+
+
+__all__ = ["Inventory", "Problem", "build_topology", "load_topology", "read_inventory"]

@@ -1,0 +1,270 @@
+"""Reading plain document data into typed values, collecting every problem with its location.
+
+A :class:`Fields` wraps one mapping inside a document. Its getters return a typed value, or a fallback after
+recording a :class:`Problem` that says where the bad value is and what would be valid. Validation therefore never
+stops at the first mistake: the whole input is read and every problem reported together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from netmodel.errors import Problem, SourceSpan
+from netmodel.load.document import Document, Path
+from netmodel.model.labels import OPERATORS, Labels, LabelSelector, SelectorRequirement
+from netmodel.sets import IPAddress, IPNetwork, parse_address, parse_network
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class Problems:
+    """The problems found so far in a run."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, message: str, span: SourceSpan, hint: str) -> None:
+        self.items.append(Problem(message, span, hint))
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
+
+
+class Fields:
+    """A typed view of one mapping at ``path`` in ``doc``; ``what`` names it in messages (``Service web``)."""
+
+    __slots__ = ("doc", "path", "data", "problems", "what")
+
+    def __init__(self, doc: Document, path: Path, data: dict[str, Any], problems: Problems, what: str) -> None:
+        self.doc = doc
+        self.path = path
+        self.data = data
+        self.problems = problems
+        self.what = what
+
+    # -- locations and reporting -------------------------------------------------------------------------------
+    def span(self, key: str | int | None = None) -> SourceSpan:
+        return self.doc.span(self.path if key is None else self.path + (key,))
+
+    def dotted(self, key: str | int | None = None) -> str:
+        parts = list(self.path) + ([] if key is None else [key])
+        text = ""
+        for p in parts:
+            text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+        return text or "(document)"
+
+    def error(self, key: str | int | None, message: str, hint: str) -> None:
+        self.problems.add(f"{self.what}: {self.dotted(key)}: {message}", self.span(key), hint)
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    # -- typed getters -----------------------------------------------------------------------------------------
+    def raw(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key)
+        return default if value is None else value
+
+    def string(self, key: str, default: str = "", required: bool = False,
+               choices: tuple[str, ...] | None = None) -> str:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.error(key, "is required", f"add `{key}:`")
+            return default
+        if isinstance(value, bool) or isinstance(value, (dict, list)):
+            self.error(key, f"must be a string, not {_type_name(value)}", f"write `{key}` as text")
+            return default
+        text = str(value)
+        if choices is not None:
+            folded = {c.lower(): c for c in choices}
+            if text.lower() not in folded:
+                self.error(key, f"unknown value {text!r}", f"use one of: {', '.join(choices)}")
+                return default
+            return folded[text.lower()]
+        return text
+
+    def integer(self, key: str, default: int | None = None, required: bool = False,
+                low: int | None = None, high: int | None = None) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.error(key, "is required", f"add `{key}:`")
+            return default
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(key, f"must be an integer, not {_type_name(value)} ({value!r})",
+                       f"write `{key}` as a whole number")
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.error(key, f"{value} is outside {low}-{high}", f"use a value from {low} to {high}")
+            return default
+        return value
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(key, f"must be true or false, not {value!r}", f"write `{key}: true` or `{key}: false`")
+            return default
+        return value
+
+    def port(self, key: str, required: bool = False, allow_zero: bool = False) -> int | None:
+        return self.integer(key, required=required, low=0 if allow_zero else 1, high=65535)
+
+    def port_or_name(self, key: str, required: bool = False) -> int | str | None:
+        """An IntOrString port: a number 1-65535 or an IANA_SVC_NAME (a container port name)."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.error(key, "is required", f"add `{key}:`")
+            return None
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 1 <= value <= 65535:
+                self.error(key, f"port {value} is outside 1-65535", "use a port from 1 to 65535")
+                return None
+            return value
+        if isinstance(value, str) and is_port_name(value):
+            return value
+        self.error(key, f"{value!r} is neither a port number nor a port name",
+                   "use a number 1-65535 or a container port name (lower-case letters, digits, '-', max 15)")
+        return None
+
+    def mapping(self, key: str, required: bool = False) -> Fields | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.error(key, "is required", f"add `{key}:` as a mapping")
+            return None
+        if not isinstance(value, dict):
+            self.error(key, f"must be a mapping, not {_type_name(value)}", f"write `{key}:` as key: value pairs")
+            return None
+        return Fields(self.doc, self.path + (key,), value, self.problems, self.what)
+
+    def items(self, key: str, required: bool = False) -> list[tuple[int, Any]]:
+        """The entries of a list field with their indexes (an empty list when absent or invalid)."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.error(key, "is required", f"add `{key}:` as a list")
+            return []
+        if not isinstance(value, list):
+            self.error(key, f"must be a list, not {_type_name(value)}", f"write `{key}:` as a list (`- ...`)")
+            return []
+        return list(enumerate(value))
+
+    def is_list_present(self, key: str) -> bool:
+        return key in self.data and self.data[key] is not None
+
+    def each_mapping(self, key: str, required: bool = False) -> Iterator[Fields]:
+        for i, item in self.items(key, required):
+            if not isinstance(item, dict):
+                self.error(key, f"entry {i} must be a mapping, not {_type_name(item)}",
+                           "write each entry as key: value pairs")
+                continue
+            yield Fields(self.doc, self.path + (key, i), item, self.problems, self.what)
+
+    def strings(self, key: str, required: bool = False) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        for i, item in self.items(key, required):
+            if isinstance(item, (dict, list, bool)) or item is None:
+                self.problems.add(f"{self.what}: {self.dotted(key)}[{i}]: must be a string, not "
+                                  f"{_type_name(item)}", self.doc.span(self.path + (key, i)), "write it as text")
+                continue
+            out.append((i, str(item)))
+        return out
+
+    def labels(self, key: str) -> Labels:
+        value = self.data.get(key)
+        if value is None:
+            return Labels()
+        if not isinstance(value, dict):
+            self.error(key, f"must be a mapping of strings, not {_type_name(value)}", "write `key: value` pairs")
+            return Labels()
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                self.error(key, f"value of {k!r} must be a string, not {_type_name(v)}", "quote the value")
+                continue
+            out[str(k)] = "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+        return Labels(out)
+
+    def network(self, key: str | int, value: Any) -> IPNetwork | None:
+        """Parse a CIDR found at ``key`` (already extracted as ``value``)."""
+        try:
+            return parse_network(str(value))
+        except ValueError as err:
+            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid CIDR {value!r} ({err})",
+                              self.span(key), "write an IPv4/IPv6 network like 10.0.0.0/16 with host bits zero")
+            return None
+
+    def networks(self, key: str, required: bool = False) -> tuple[IPNetwork, ...]:
+        out = []
+        for i, text in self.strings(key, required):
+            sub = Fields(self.doc, self.path + (key,), {}, self.problems, self.what)
+            net = sub.network(i, text)
+            if net is not None:
+                out.append(net)
+        return tuple(out)
+
+    def address(self, key: str | int, value: Any) -> IPAddress | None:
+        try:
+            return parse_address(str(value))
+        except ValueError:
+            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid IP address {value!r}",
+                              self.span(key), "write an IPv4 or IPv6 address like 10.0.0.5")
+            return None
+
+    def selector(self, key: str) -> LabelSelector | None:
+        """A metav1.LabelSelector; None when absent."""
+        sub = self.mapping(key)
+        if sub is None:
+            return None
+        return read_selector(sub)
+
+    def unknown_keys(self, known: set[str]) -> None:
+        """Typos in netmodel's own kinds are errors (there is no server to ignore them for the user)."""
+        for key in self.data:
+            if key not in known:
+                self.error(str(key), "unknown field",
+                           f"remove it or use one of: {', '.join(sorted(known))}")
+
+    def list_of(self, key: str, read: Callable[[Fields], T | None], required: bool = False) -> tuple[T, ...]:
+        out = []
+        for sub in self.each_mapping(key, required):
+            item = read(sub)
+            if item is not None:
+                out.append(item)
+        return tuple(out)
+
+
+def read_selector(sub: Fields) -> LabelSelector:
+    match_labels = sub.labels("matchLabels")
+    requirements: list[SelectorRequirement] = []
+    for expr in sub.each_mapping("matchExpressions"):
+        key = expr.string("key", required=True)
+        operator = expr.string("operator", required=True, choices=OPERATORS)
+        values = [v for _, v in expr.strings("values")]
+        if operator in ("In", "NotIn") and not values:
+            expr.error("values", f"operator {operator} needs at least one value", "add `values: [...]`")
+        if operator in ("Exists", "DoesNotExist") and values:
+            expr.error("values", f"operator {operator} takes no values", "remove `values`")
+        if key and operator:
+            requirements.append(SelectorRequirement(key, operator, frozenset(values)))
+    sub.unknown_keys({"matchLabels", "matchExpressions"})
+    return LabelSelector.of(dict(match_labels), requirements)
+
+
+def is_port_name(text: str) -> bool:
+    """IANA_SVC_NAME: 1-15 chars, lower-case alphanumerics and '-', at least one letter, no '--', no edge '-'."""
+    return (0 < len(text) <= 15 and all(c.islower() or c.isdigit() or c == "-" for c in text)
+            and any(c.isalpha() for c in text) and "--" not in text and text[0] != "-" and text[-1] != "-")

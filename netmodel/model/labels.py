@@ -1,0 +1,116 @@
+"""Labels and label selectors, with Kubernetes' matching rules.
+
+>>> sel = LabelSelector.of({"app": "web"}, [SelectorRequirement("tier", "NotIn", frozenset({"db"}))])
+>>> sel.matches(Labels({"app": "web", "tier": "front"}))
+True
+>>> sel.matches(Labels({"app": "web", "tier": "db"}))
+False
+>>> LabelSelector.everything().matches(Labels({}))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+class Labels(Mapping[str, str]):
+    """An immutable, hashable string-to-string mapping (labels, annotations, nodeSelector)."""
+
+    __slots__ = ("_items", "_hash")
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items: dict[str, str] = dict(items or {})
+        self._hash: int | None = None
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Labels):
+            return self._items == other._items
+        return isinstance(other, Mapping) and self._items == dict(other)
+
+    def __repr__(self) -> str:
+        return f"Labels({self._items!r})"
+
+    def __str__(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self._items.items()))
+
+    def with_items(self, extra: Mapping[str, str]) -> Labels:
+        return Labels({**self._items, **extra})
+
+
+NO_LABELS = Labels()
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorRequirement:
+    """One ``matchExpressions`` entry."""
+
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist
+    values: frozenset[str] = frozenset()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.operator == "Exists":
+            return self.key in labels
+        if self.operator == "DoesNotExist":
+            return self.key not in labels
+        if self.operator == "In":
+            return self.key in labels and labels[self.key] in self.values
+        # NotIn: a missing key satisfies it, as in Kubernetes.
+        return self.key not in labels or labels[self.key] not in self.values
+
+    def __str__(self) -> str:
+        if self.operator in ("Exists", "DoesNotExist"):
+            return f"{'!' if self.operator == 'DoesNotExist' else ''}{self.key}"
+        return f"{self.key} {self.operator.lower()} ({','.join(sorted(self.values))})"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """``matchLabels`` AND every ``matchExpressions`` entry. The empty selector selects everything.
+
+    Whether a *missing* selector means "everything" or "nothing" depends on the field, so callers keep
+    ``None`` for absent and this class for present.
+    """
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[SelectorRequirement, ...] = ()
+
+    @classmethod
+    def of(cls, match_labels: Mapping[str, str] | None = None,
+           match_expressions: list[SelectorRequirement] | None = None) -> LabelSelector:
+        return cls(tuple(sorted((match_labels or {}).items())), tuple(match_expressions or ()))
+
+    @classmethod
+    def everything(cls) -> LabelSelector:
+        return cls()
+
+    def is_empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        for key, value in self.match_labels:
+            if labels.get(key) != value:
+                return False
+        return all(req.matches(labels) for req in self.match_expressions)
+
+    def __str__(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.match_labels] + [str(r) for r in self.match_expressions]
+        return ",".join(parts) if parts else "(all)"

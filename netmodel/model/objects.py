@@ -1,0 +1,496 @@
+"""The typed, validated, immutable resources of a topology.
+
+Every value here has been checked once, at validation: CIDRs are networks, ports are integers in range,
+protocols are IP protocol numbers, selectors are :class:`LabelSelector`. Nothing downstream re-parses strings.
+Each object keeps the :class:`SourceSpan` it came from so findings can point at the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netmodel.errors import SourceSpan
+from netmodel.model.labels import NO_LABELS, Labels, LabelSelector
+from netmodel.sets import IntervalSet, IPAddress, IPNetwork
+
+NOWHERE = SourceSpan("<default>", 0, 0)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectRef:
+    """Names an object: ``Pod/shop/web-0``, ``Node/cp-1``."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+
+# -- nodes ---------------------------------------------------------------------------------------------------------
+
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    key: str
+    value: str
+    effect: str  # NoSchedule | PreferNoSchedule | NoExecute
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    type: str  # InternalIP | ExternalIP | Hostname | ...
+    address: IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    labels: Labels
+    pod_cidrs: tuple[IPNetwork, ...]
+    taints: tuple[Taint, ...]
+    addresses: tuple[NodeAddress, ...]
+    unschedulable: bool
+    source: SourceSpan
+    implicit: bool = False  # made up because the input had no Node
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Node", "", self.name)
+
+    @property
+    def is_control_plane(self) -> bool:
+        return any(label in self.labels for label in CONTROL_PLANE_LABELS)
+
+    @property
+    def role(self) -> str:
+        return "control-plane" if self.is_control_plane else "worker"
+
+    @property
+    def internal_ips(self) -> tuple[IPAddress, ...]:
+        return tuple(a.address for a in self.addresses if a.type == "InternalIP")
+
+    @property
+    def external_ips(self) -> tuple[IPAddress, ...]:
+        return tuple(a.address for a in self.addresses if a.type == "ExternalIP")
+
+    @property
+    def ips(self) -> tuple[IPAddress, ...]:
+        return tuple(a.address for a in self.addresses)
+
+
+# -- pods and workloads --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    name: str  # "" when unnamed
+    port: int
+    protocol: int  # IP protocol number
+    host_port: int | None
+    host_ip: str
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    ports: tuple[ContainerPort, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    key: str  # "" with operator Exists tolerates everything
+    operator: str  # Equal | Exists
+    value: str
+    effect: str  # "" = every effect
+
+    def tolerates(self, taint: Taint) -> bool:
+        if self.effect and self.effect != taint.effect:
+            return False
+        if not self.key:
+            return self.operator == "Exists"
+        if self.key != taint.key:
+            return False
+        return self.operator == "Exists" or self.value == taint.value
+
+
+@dataclass(frozen=True, slots=True)
+class PodTemplate:
+    """What a Pod or a workload's template says about networking and placement."""
+
+    labels: Labels
+    annotations: Labels
+    node_name: str
+    node_selector: Labels
+    # requiredDuringSchedulingIgnoredDuringExecution: terms OR'ed, each term's requirements AND'ed.
+    node_affinity: tuple[LabelSelector, ...]
+    tolerations: tuple[Toleration, ...]
+    host_network: bool
+    containers: tuple[Container, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Labels
+    annotations: Labels
+    node_name: str
+    ips: tuple[IPAddress, ...]
+    host_network: bool
+    containers: tuple[Container, ...]
+    owner: ObjectRef | None  # the workload that made it
+    source: SourceSpan
+    ips_allocated: bool = False  # netmodel chose the IPs (the input gave none)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Pod", self.namespace, self.name)
+
+    @property
+    def ports(self) -> tuple[ContainerPort, ...]:
+        return tuple(p for c in self.containers for p in c.ports)
+
+    def named_port(self, name: str, protocol: int | None = None) -> ContainerPort | None:
+        for port in self.ports:
+            if port.name == name and (protocol is None or port.protocol == protocol):
+                return port
+        return None
+
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+                  "CronJob")
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    kind: str
+    namespace: str
+    name: str
+    labels: Labels
+    replicas: int | None  # None for DaemonSet: one per eligible node
+    template: PodTemplate
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Labels  # includes the implicit kubernetes.io/metadata.name
+    source: SourceSpan
+    implicit: bool = False
+
+
+# -- services ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str
+    protocol: int
+    port: int
+    target_port: int | str  # a number, or a container port name resolved per endpoint Pod
+    node_port: int | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    labels: Labels
+    annotations: Labels
+    type: str  # ClusterIP | NodePort | LoadBalancer | ExternalName
+    selector: Labels | None  # None: no selector (endpoints come from EndpointSlices)
+    cluster_ips: tuple[IPAddress, ...]  # empty for headless
+    headless: bool
+    ports: tuple[ServicePort, ...]
+    external_traffic_policy: str  # Cluster | Local
+    internal_traffic_policy: str
+    health_check_node_port: int | None
+    load_balancer_source_ranges: tuple[IPNetwork, ...]
+    external_ips: tuple[IPAddress, ...]
+    load_balancer_ips: tuple[IPAddress, ...]
+    external_name: str
+    source: SourceSpan
+    cluster_ips_allocated: bool = False
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Service", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPort:
+    name: str
+    port: int
+    protocol: int
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    addresses: tuple[IPAddress, ...]
+    ready: bool
+    node_name: str
+    target: ObjectRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    namespace: str
+    name: str
+    service_name: str
+    endpoints: tuple[Endpoint, ...]
+    ports: tuple[EndpointPort, ...]
+    source: SourceSpan
+
+
+# -- ingress -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IngressBackend:
+    service: str
+    port: int | str  # number or Service port name
+    host: str
+    path: str
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    namespace: str
+    name: str
+    class_name: str  # "" = the default class
+    backends: tuple[IngressBackend, ...]
+    tls_hosts: tuple[str, ...]
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Ingress", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    name: str
+    controller: str
+    is_default: bool
+    source: SourceSpan
+
+
+# -- network policies ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    cidr: IPNetwork
+    except_: tuple[IPNetwork, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One ``from``/``to`` entry. Selectors present together AND; ``None`` means the field is absent."""
+
+    pod_selector: LabelSelector | None
+    namespace_selector: LabelSelector | None
+    ip_block: IPBlock | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: int
+    port: int | str | None  # None = every port of the protocol
+    end_port: int | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """One ingress/egress rule: peers OR'ed, ports OR'ed, peers AND ports. ``None`` = all (field absent/empty)."""
+
+    peers: tuple[PolicyPeer, ...] | None
+    ports: tuple[PolicyPort, ...] | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    namespace: str
+    name: str
+    pod_selector: LabelSelector
+    policy_types: frozenset[str]  # {"Ingress", "Egress"}, after Kubernetes' defaulting
+    ingress: tuple[PolicyRule, ...]
+    egress: tuple[PolicyRule, ...]
+    annotations: Labels
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("NetworkPolicy", self.namespace, self.name)
+
+
+# -- netmodel kinds ------------------------------------------------------------------------------------------------
+
+ENTRY_POINTS = ("api", "nodeports", "ingress")
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideNetwork:
+    name: str
+    cidrs: tuple[IPNetwork, ...]
+    uses: frozenset[str]  # subset of ENTRY_POINTS
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class CniSpec:
+    plugin: str  # calico | flannel | cilium | antrea | weave | other
+    mode: str
+    encryption: str  # none | wireguard | ipsec
+    kube_proxy_replacement: bool
+    typha: bool
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlanePorts:
+    apiserver: int = 6443
+    etcd: IntervalSet = field(default_factory=lambda: IntervalSet.of((2379, 2380)))
+    kubelet: int = 10250
+    scheduler: int = 10259
+    controller_manager: int = 10257
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlane:
+    endpoint_host: str  # address or DNS name clients dial; "" = the control-plane nodes
+    endpoint_port: int
+    ports: ControlPlanePorts
+    etcd_external: bool
+    etcd_endpoints: tuple[tuple[IPAddress, int], ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    name: str
+    pod_cidrs: tuple[IPNetwork, ...]
+    service_cidrs: tuple[IPNetwork, ...]
+    node_cidr_mask_size_v4: int
+    node_cidr_mask_size_v6: int
+    node_port_range: IntervalSet
+    cni: CniSpec
+    kube_proxy_mode: str  # iptables | ipvs | nftables | none
+    masquerade_all: bool
+    non_masquerade_cidrs: tuple[IPNetwork, ...] | None  # None: ip-masq-agent not deployed
+    control_plane: ControlPlane
+    networks: tuple[OutsideNetwork, ...]
+    source: SourceSpan
+    implicit: bool = False
+
+    def network(self, name: str) -> OutsideNetwork | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallPeer:
+    """One ``from``/``to`` entry of a firewall rule; exactly one field is set."""
+
+    cidrs: tuple[IPNetwork, ...] = ()
+    network: str = ""
+    node_selector: LabelSelector | None = None
+    nodes: tuple[str, ...] = ()
+    source: SourceSpan = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallRule:
+    name: str
+    action: str  # allow | deny
+    protocols: IntervalSet
+    ports: IntervalSet
+    peers: tuple[FirewallPeer, ...] | None  # None = anywhere
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallChain:
+    """One direction of a firewall: rules in order, first match wins, else the default action."""
+
+    default_action: str
+    rules: tuple[FirewallRule, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Firewall:
+    name: str
+    node_selector: LabelSelector | None
+    node_names: tuple[str, ...]
+    ingress: FirewallChain
+    egress: FirewallChain
+    stateful: bool
+    annotations: Labels
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Firewall", "", self.name)
+
+    def selects(self, node: Node) -> bool:
+        if node.name in self.node_names:
+            return True
+        return self.node_selector is not None and self.node_selector.matches(node.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedFlow:
+    """One asserted flow, with ``from``/``to``/``port``/``protocol`` kept exactly as written."""
+
+    from_ref: str
+    to_ref: str
+    port: int | str
+    protocol: str  # upper-case, TCP when omitted
+    allowed: bool
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    name: str
+    flows: tuple[ExpectedFlow, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedObject:
+    """An object of a kind netmodel read but does not analyze (reported, never silently dropped)."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    source: SourceSpan
+
+
+__all__ = [
+    "NO_LABELS", "Cluster", "CniSpec", "Container", "ContainerPort", "ControlPlane", "ControlPlanePorts",
+    "Endpoint", "EndpointPort", "EndpointSlice", "ExpectedFlow", "Expectations", "Firewall", "FirewallChain",
+    "FirewallPeer", "FirewallRule", "IPBlock", "Ingress", "IngressBackend", "IngressClass", "LabelSelector",
+    "Labels", "Namespace", "NetworkPolicy", "Node", "NodeAddress", "ObjectRef", "OutsideNetwork", "Pod",
+    "PodTemplate", "PolicyPeer", "PolicyPort", "PolicyRule", "Service", "ServicePort", "SkippedObject", "Taint",
+    "Toleration", "Workload",
+]

@@ -1,0 +1,466 @@
+"""Standard Kubernetes kinds: document data → typed objects, as the Kubernetes API defines the fields.
+
+Unknown fields in standard kinds are ignored, as the API server's non-strict decoding does (``kubectl get -o
+yaml`` output carries many fields netmodel has no use for); wrong types in fields netmodel reads are errors.
+"""
+
+from __future__ import annotations
+
+from netmodel.load.document import Document
+from netmodel.model.fields import Fields, Problems, is_port_name
+from netmodel.model.labels import Labels, LabelSelector, SelectorRequirement
+from netmodel.model.objects import (
+    Container,
+    ContainerPort,
+    Endpoint,
+    EndpointPort,
+    EndpointSlice,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IPBlock,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    NodeAddress,
+    ObjectRef,
+    Pod,
+    PodTemplate,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    Service,
+    ServicePort,
+    Taint,
+    Toleration,
+    Workload,
+)
+from netmodel.sets import IPAddress, protocol_number
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class Meta:
+    """``metadata`` of one object."""
+
+    __slots__ = ("name", "namespace", "labels", "annotations", "fields")
+
+    def __init__(self, doc: Document, problems: Problems, kind: str, namespaced: bool) -> None:
+        top = Fields(doc, (), doc.data, problems, kind)
+        meta = top.mapping("metadata", required=True)
+        self.fields = top
+        if meta is None:
+            self.name, self.namespace = "", ""
+            self.labels = self.annotations = Labels()
+            return
+        self.name = meta.string("name") or meta.string("generateName")
+        if not self.name:
+            meta.error("name", "is required", "add `metadata.name`")
+        top.what = f"{kind} {self.name}" if self.name else kind
+        meta.what = top.what
+        self.namespace = (meta.string("namespace") or "default") if namespaced else ""
+        self.labels = meta.labels("labels")
+        self.annotations = meta.labels("annotations")
+
+
+def _protocol(f: Fields, key: str = "protocol") -> int:
+    return protocol_number(f.string(key, default="TCP", choices=PROTOCOLS))
+
+
+# -- Namespace and Node --------------------------------------------------------------------------------------------
+
+
+def read_namespace(doc: Document, problems: Problems) -> Namespace:
+    meta = Meta(doc, problems, "Namespace", namespaced=False)
+    labels = meta.labels.with_items({NAMESPACE_NAME_LABEL: meta.name})
+    return Namespace(meta.name, labels, doc.span())
+
+
+def read_node(doc: Document, problems: Problems) -> Node:
+    meta = Meta(doc, problems, "Node", namespaced=False)
+    top = meta.fields
+    spec = top.mapping("spec")
+    pod_cidrs: list = []
+    taints: list[Taint] = []
+    unschedulable = False
+    if spec is not None:
+        texts = [t for _, t in spec.strings("podCIDRs")] or ([spec.string("podCIDR")] if spec.has("podCIDR") else [])
+        key = "podCIDRs" if spec.has("podCIDRs") else "podCIDR"
+        for text in texts:
+            net = spec.network(key, text)
+            if net is not None:
+                pod_cidrs.append(net)
+        for t in spec.each_mapping("taints"):
+            effect = t.string("effect", required=True, choices=("NoSchedule", "PreferNoSchedule", "NoExecute"))
+            taints.append(Taint(t.string("key", required=True), t.string("value"), effect))
+        unschedulable = spec.boolean("unschedulable")
+    addresses: list[NodeAddress] = []
+    status = top.mapping("status")
+    if status is not None:
+        for a in status.each_mapping("addresses"):
+            kind = a.string("type", required=True)
+            text = a.string("address", required=True)
+            if kind in ("Hostname", "InternalDNS", "ExternalDNS") or not text:
+                continue
+            ip = a.address("address", text)
+            if ip is not None:
+                addresses.append(NodeAddress(kind, ip))
+    return Node(meta.name, meta.labels, tuple(pod_cidrs), tuple(taints), tuple(addresses), unschedulable,
+                doc.span())
+
+
+# -- Pods and workloads --------------------------------------------------------------------------------------------
+
+
+def _read_containers(spec: Fields) -> tuple[Container, ...]:
+    containers = []
+    keys = ["containers"]
+    if spec.is_list_present("initContainers"):
+        keys.append("initContainers")
+    for key in keys:
+        for c in spec.each_mapping(key, required=key == "containers"):
+            if key == "initContainers" and c.string("restartPolicy") != "Always":
+                continue  # only sidecar init containers keep running and listening
+            ports = []
+            for p in c.each_mapping("ports"):
+                number = p.port("containerPort", required=True)
+                host_port = p.port("hostPort")
+                name = p.string("name")
+                if name and not is_port_name(name):
+                    p.error("name", f"{name!r} is not a valid port name",
+                            "use at most 15 lower-case letters, digits and '-', with at least one letter")
+                if number is not None:
+                    ports.append(ContainerPort(name, number, _protocol(p), host_port or None, p.string("hostIP"),
+                                               p.span()))
+            containers.append(Container(c.string("name", required=True), tuple(ports), c.span()))
+    return tuple(containers)
+
+
+def _read_node_affinity(spec: Fields) -> tuple[LabelSelector, ...]:
+    affinity = spec.mapping("affinity")
+    node_aff = affinity.mapping("nodeAffinity") if affinity else None
+    required = node_aff.mapping("requiredDuringSchedulingIgnoredDuringExecution") if node_aff else None
+    if required is None:
+        return ()
+    terms = []
+    for term in required.each_mapping("nodeSelectorTerms"):
+        reqs = []
+        for expr in term.each_mapping("matchExpressions"):
+            op = expr.string("operator", required=True, choices=("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"))
+            if op in ("Gt", "Lt"):
+                expr.error("operator", f"operator {op} is not supported by netmodel",
+                           "use In/NotIn/Exists/DoesNotExist, or pin the Pod with nodeName")
+                continue
+            values = frozenset(v for _, v in expr.strings("values"))
+            reqs.append(SelectorRequirement(expr.string("key", required=True), op, values))
+        if term.is_list_present("matchFields"):
+            for f in term.each_mapping("matchFields"):
+                if f.string("key") == "metadata.name":
+                    op = f.string("operator", choices=("In", "NotIn"))
+                    reqs.append(SelectorRequirement("@metadata.name", op,
+                                                    frozenset(v for _, v in f.strings("values"))))
+        terms.append(LabelSelector((), tuple(reqs)))
+    return tuple(terms)
+
+
+def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemplate:
+    spec = f.mapping("spec", required=True)
+    if spec is None:
+        return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span())
+    tolerations = []
+    for t in spec.each_mapping("tolerations"):
+        op = t.string("operator", default="Equal", choices=("Equal", "Exists"))
+        tolerations.append(Toleration(t.string("key"), op, t.string("value"), t.string("effect")))
+    return PodTemplate(
+        labels=labels,
+        annotations=annotations,
+        node_name=spec.string("nodeName"),
+        node_selector=spec.labels("nodeSelector"),
+        node_affinity=_read_node_affinity(spec),
+        tolerations=tuple(tolerations),
+        host_network=spec.boolean("hostNetwork"),
+        containers=_read_containers(spec),
+        source=spec.span(),
+    )
+
+
+def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
+    """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs."""
+    meta = Meta(doc, problems, "Pod", namespaced=True)
+    template = read_pod_template(meta.fields, meta.labels, meta.annotations)
+    ips: list[IPAddress] = []
+    status = meta.fields.mapping("status")
+    if status is not None:
+        for i, item in status.items("podIPs"):
+            if isinstance(item, dict) and item.get("ip"):
+                sub = Fields(doc, status.path + ("podIPs", i), item, problems, meta.fields.what)
+                ip = sub.address("ip", item["ip"])
+                if ip is not None and ip not in ips:
+                    ips.append(ip)
+        if status.has("podIP"):
+            ip = status.address("podIP", status.string("podIP"))
+            if ip is not None and ip not in ips:
+                ips.insert(0, ip)
+    pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
+              template.host_network, template.containers, None, doc.span())
+    return pod, template, tuple(ips)
+
+
+def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | None:
+    meta = Meta(doc, problems, kind, namespaced=True)
+    spec = meta.fields.mapping("spec", required=True)
+    if spec is None:
+        return None
+    if kind == "CronJob":
+        job = spec.mapping("jobTemplate", required=True)
+        spec = job.mapping("spec", required=True) if job else None
+        if spec is None:
+            return None
+    template_f = spec.mapping("template", required=True)
+    if template_f is None:
+        return None
+    tmeta = template_f.mapping("metadata")
+    labels = tmeta.labels("labels") if tmeta else Labels()
+    annotations = tmeta.labels("annotations") if tmeta else Labels()
+    template = read_pod_template(template_f, labels, annotations)
+    if kind == "DaemonSet":
+        replicas = None
+    elif kind in ("Job", "CronJob"):
+        replicas = spec.integer("parallelism", default=1, low=0)
+    else:
+        replicas = spec.integer("replicas", default=1, low=0)
+    selector = spec.selector("selector")
+    if selector is not None and not selector.matches(labels) and kind not in ("Job", "CronJob"):
+        spec.error("selector", f"selector {selector} does not match the Pod template labels {labels or '(none)'}",
+                   "make spec.selector match spec.template.metadata.labels (the API server rejects this)")
+    return Workload(kind, meta.namespace, meta.name, meta.labels, replicas, template, doc.span())
+
+
+# -- Services and endpoints ----------------------------------------------------------------------------------------
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+def read_service(doc: Document, problems: Problems) -> Service:
+    meta = Meta(doc, problems, "Service", namespaced=True)
+    spec = meta.fields.mapping("spec") or Fields(doc, ("spec",), {}, problems, meta.fields.what)
+    type_ = spec.string("type", default="ClusterIP", choices=SERVICE_TYPES)
+    selector = spec.labels("selector") if spec.has("selector") else None
+    cluster_ips: list[IPAddress] = []
+    headless = False
+    ip_texts = [t for _, t in spec.strings("clusterIPs")] or ([spec.string("clusterIP")] if spec.has("clusterIP") else [])
+    ip_key = "clusterIPs" if spec.has("clusterIPs") else "clusterIP"
+    for text in ip_texts:
+        if text == "None":
+            headless = True
+            continue
+        if text == "":
+            continue
+        ip = spec.address(ip_key, text)
+        if ip is not None:
+            cluster_ips.append(ip)
+    ports = []
+    for p in spec.each_mapping("ports"):
+        number = p.port("port", required=True)
+        target = p.port_or_name("targetPort")
+        node_port = p.port("nodePort")
+        if node_port is not None and type_ not in ("NodePort", "LoadBalancer"):
+            p.error("nodePort", f"a {type_} Service has no nodePort", "remove nodePort or set type: NodePort")
+            node_port = None
+        if number is not None:
+            ports.append(ServicePort(p.string("name"), _protocol(p), number,
+                                     target if target is not None else number, node_port, p.span()))
+    if len(ports) > 1:
+        for p_sub, port in zip(spec.each_mapping("ports"), ports):
+            if not port.name:
+                p_sub.error("name", "every port of a multi-port Service needs a name", "add `name:` to each port")
+    etp = spec.string("externalTrafficPolicy", default="Cluster", choices=("Cluster", "Local"))
+    itp = spec.string("internalTrafficPolicy", default="Cluster", choices=("Cluster", "Local"))
+    lb_ranges = spec.networks("loadBalancerSourceRanges")
+    external_ips = tuple(ip for i, t in spec.strings("externalIPs") if (ip := spec.address("externalIPs", t)))
+    lb_ips: list[IPAddress] = []
+    if spec.has("loadBalancerIP"):
+        ip = spec.address("loadBalancerIP", spec.string("loadBalancerIP"))
+        if ip is not None:
+            lb_ips.append(ip)
+    status = meta.fields.mapping("status")
+    lb = status.mapping("loadBalancer") if status else None
+    if lb is not None:
+        for ing in lb.each_mapping("ingress"):
+            if ing.has("ip"):
+                ip = ing.address("ip", ing.string("ip"))
+                if ip is not None and ip not in lb_ips:
+                    lb_ips.append(ip)
+    hc = spec.port("healthCheckNodePort")
+    return Service(
+        namespace=meta.namespace, name=meta.name, labels=meta.labels, annotations=meta.annotations, type=type_,
+        selector=selector, cluster_ips=tuple(cluster_ips), headless=headless, ports=tuple(ports),
+        external_traffic_policy=etp, internal_traffic_policy=itp, health_check_node_port=hc,
+        load_balancer_source_ranges=lb_ranges, external_ips=external_ips, load_balancer_ips=tuple(lb_ips),
+        external_name=spec.string("externalName"), source=doc.span(),
+    )
+
+
+def read_endpoint_slice(doc: Document, problems: Problems) -> EndpointSlice:
+    meta = Meta(doc, problems, "EndpointSlice", namespaced=True)
+    top = meta.fields
+    service = meta.labels.get("kubernetes.io/service-name", "")
+    if not service:
+        top.error("metadata", "has no kubernetes.io/service-name label",
+                  "label the slice with the Service it belongs to")
+    endpoints = []
+    for e in top.each_mapping("endpoints"):
+        addresses = tuple(ip for _, t in e.strings("addresses", required=True)
+                          if (ip := e.address("addresses", t)) is not None)
+        cond = e.mapping("conditions")
+        ready = cond.boolean("ready", default=True) if cond else True
+        target = None
+        tref = e.mapping("targetRef")
+        if tref is not None and tref.string("kind") == "Pod":
+            target = ObjectRef("Pod", tref.string("namespace") or meta.namespace, tref.string("name"))
+        endpoints.append(Endpoint(addresses, ready, e.string("nodeName"), target))
+    ports = []
+    for p in top.each_mapping("ports"):
+        number = p.port("port")
+        if number is not None:
+            ports.append(EndpointPort(p.string("name"), number, _protocol(p)))
+    return EndpointSlice(meta.namespace, meta.name, service, tuple(endpoints), tuple(ports), doc.span())
+
+
+# -- Ingress -------------------------------------------------------------------------------------------------------
+
+
+def _ingress_backend(b: Fields, host: str, path: str) -> IngressBackend | None:
+    svc = b.mapping("service")
+    if svc is None:
+        if b.has("resource"):
+            return None  # a resource backend (e.g. a storage bucket) is outside the cluster network
+        b.error("service", "is required", "name the backend Service: `service: {name: ..., port: {number: ...}}`")
+        return None
+    port_f = svc.mapping("port", required=True)
+    port: int | str | None = None
+    if port_f is not None:
+        if port_f.has("number"):
+            port = port_f.port("number")
+        elif port_f.has("name"):
+            port = port_f.string("name")
+        else:
+            port_f.error(None, "needs `number` or `name`", "add `number: 80` or `name: http`")
+    name = svc.string("name", required=True)
+    if not name or port is None:
+        return None
+    return IngressBackend(name, port, host, path, b.span())
+
+
+def read_ingress(doc: Document, problems: Problems) -> Ingress:
+    meta = Meta(doc, problems, "Ingress", namespaced=True)
+    spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
+    class_name = spec.string("ingressClassName") or meta.annotations.get("kubernetes.io/ingress.class", "")
+    backends: list[IngressBackend] = []
+    default = spec.mapping("defaultBackend")
+    if default is not None and (b := _ingress_backend(default, "*", "/")) is not None:
+        backends.append(b)
+    for rule in spec.each_mapping("rules"):
+        host = rule.string("host", default="*")
+        http = rule.mapping("http")
+        if http is None:
+            continue
+        for p in http.each_mapping("paths", required=True):
+            backend = p.mapping("backend", required=True)
+            if backend is not None and (b := _ingress_backend(backend, host, p.string("path", "/"))) is not None:
+                backends.append(b)
+    tls_hosts = tuple(h for t in spec.each_mapping("tls") for _, h in t.strings("hosts"))
+    return Ingress(meta.namespace, meta.name, class_name, tuple(backends), tls_hosts, doc.span())
+
+
+def read_ingress_class(doc: Document, problems: Problems) -> IngressClass:
+    meta = Meta(doc, problems, "IngressClass", namespaced=False)
+    spec = meta.fields.mapping("spec") or Fields(doc, (), {}, problems, meta.fields.what)
+    is_default = meta.annotations.get("ingressclass.kubernetes.io/is-default-class", "") == "true"
+    return IngressClass(meta.name, spec.string("controller"), is_default, doc.span())
+
+
+# -- NetworkPolicy -------------------------------------------------------------------------------------------------
+
+
+def _read_peer(p: Fields) -> PolicyPeer | None:
+    pod_sel = p.selector("podSelector")
+    ns_sel = p.selector("namespaceSelector")
+    block = None
+    ib = p.mapping("ipBlock")
+    if ib is not None:
+        if pod_sel is not None or ns_sel is not None:
+            p.error("ipBlock", "ipBlock cannot be combined with podSelector or namespaceSelector in one peer",
+                    "split it into two peers (`- ipBlock: ...` and `- podSelector: ...`)")
+        cidr = ib.network("cidr", ib.string("cidr", required=True)) if ib.has("cidr") else None
+        if not ib.has("cidr"):
+            ib.string("cidr", required=True)
+        excepts = ib.networks("except")
+        if cidr is not None:
+            for i, ex in enumerate(excepts):
+                if ex.version != cidr.version or not ex.subnet_of(cidr):  # type: ignore[arg-type]
+                    ib.error("except", f"except entry {ex} is not inside cidr {cidr}",
+                             "list only sub-ranges of the block's cidr")
+            block = IPBlock(cidr, excepts)
+    if pod_sel is None and ns_sel is None and block is None:
+        p.error(None, "a peer needs podSelector, namespaceSelector or ipBlock",
+                "add one of them (use `podSelector: {}` for every Pod of the namespace)")
+        return None
+    return PolicyPeer(pod_sel, ns_sel, block, p.span())
+
+
+def _read_rule(r: Fields, peers_key: str) -> PolicyRule:
+    peers: tuple[PolicyPeer, ...] | None = None
+    if r.is_list_present(peers_key) and r.items(peers_key):
+        peers = r.list_of(peers_key, _read_peer)
+    ports: tuple[PolicyPort, ...] | None = None
+    if r.is_list_present("ports") and r.items("ports"):
+        collected = []
+        for p in r.each_mapping("ports"):
+            port = p.port_or_name("port")
+            end = p.port("endPort")
+            if end is not None:
+                if not isinstance(port, int):
+                    p.error("endPort", "endPort needs a numeric port", "set `port` to a number or drop endPort")
+                    end = None
+                elif end < port:
+                    p.error("endPort", f"endPort {end} is below port {port}", "make endPort >= port")
+                    end = None
+            collected.append(PolicyPort(_protocol(p), port, end, p.span()))
+        ports = tuple(collected)
+    return PolicyRule(peers, ports, r.span())
+
+
+def read_network_policy(doc: Document, problems: Problems) -> NetworkPolicy:
+    meta = Meta(doc, problems, "NetworkPolicy", namespaced=True)
+    spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
+    pod_selector = spec.selector("podSelector")
+    if pod_selector is None:
+        spec.error("podSelector", "is required", "add `podSelector: {}` to select every Pod of the namespace")
+        pod_selector = LabelSelector.everything()
+    ingress = tuple(_read_rule(r, "from") for r in spec.each_mapping("ingress"))
+    egress = tuple(_read_rule(r, "to") for r in spec.each_mapping("egress"))
+    types = [t for _, t in spec.strings("policyTypes")]
+    for i, t in enumerate(types):
+        if t not in ("Ingress", "Egress"):
+            spec.error("policyTypes", f"unknown policy type {t!r}", "use Ingress and/or Egress")
+    if spec.is_list_present("policyTypes") and types:
+        policy_types = frozenset(t for t in types if t in ("Ingress", "Egress"))
+        if spec.is_list_present("egress") and "Egress" not in policy_types:
+            spec.error("egress", "egress rules are given but policyTypes lacks Egress, so they are ignored",
+                       "add Egress to policyTypes or remove the egress rules")
+        if spec.items("ingress") and "Ingress" not in policy_types:
+            spec.error("ingress", "ingress rules are given but policyTypes lacks Ingress, so they are ignored",
+                       "add Ingress to policyTypes or remove the ingress rules")
+    else:
+        # Kubernetes' defaulting: Ingress always; Egress when the policy has egress rules.
+        policy_types = frozenset({"Ingress"} | ({"Egress"} if egress else set()))
+    return NetworkPolicy(meta.namespace, meta.name, pod_selector, policy_types, ingress, egress,
+                         meta.annotations, doc.span())
+
+
+__all__ = [
+    "read_endpoint_slice", "read_ingress", "read_ingress_class", "read_namespace", "read_network_policy",
+    "read_node", "read_pod", "read_pod_template", "read_service", "read_workload",
+]

@@ -1,0 +1,319 @@
+"""netmodel's own kinds (``netmodel.io/v1alpha1``): Cluster, Firewall, Expectations.
+
+Unlike the standard kinds, these are strict: an unknown field is an error, because a typo such as ``defaultAcion``
+would otherwise silently change a verdict.
+"""
+
+from __future__ import annotations
+
+from netmodel.load.document import Document
+from netmodel.model.fields import Fields, Problems
+from netmodel.model.labels import Labels
+from netmodel.model.objects import (
+    ENTRY_POINTS,
+    Cluster,
+    CniSpec,
+    ControlPlane,
+    ControlPlanePorts,
+    ExpectedFlow,
+    Expectations,
+    Firewall,
+    FirewallChain,
+    FirewallPeer,
+    FirewallRule,
+    OutsideNetwork,
+)
+from netmodel.sets import ALL_PORTS, IntervalSet, IPNetwork, parse_network, parse_ports, protocols_of
+from netmodel.sets.ports import PORTED_PROTOCOLS, SCTP, TCP, UDP
+
+API_VERSION = "netmodel.io/v1alpha1"
+
+CNI_MODES: dict[str, tuple[str, ...]] = {
+    # plugin: modes, the first is the plugin's default
+    "calico": ("ipip", "vxlan", "bgp"),
+    "flannel": ("vxlan", "host-gw", "wireguard"),
+    "cilium": ("vxlan", "geneve", "native"),
+    "antrea": ("geneve", "vxlan"),
+    "weave": ("fastdp",),
+    "other": ("native", "encap"),
+}
+KUBE_PROXY_MODES = ("iptables", "ipvs", "nftables", "none")
+
+DEFAULT_POD_CIDRS = ("10.244.0.0/16",)
+DEFAULT_SERVICE_CIDRS = ("10.96.0.0/12",)
+DEFAULT_NODE_PORT_RANGE = IntervalSet.of((30000, 32767))
+
+
+def _meta_name(doc: Document, problems: Problems, kind: str) -> tuple[Fields, str]:
+    top = Fields(doc, (), doc.data, problems, kind)
+    meta = top.mapping("metadata", required=True)
+    name = meta.string("name", required=True) if meta else ""
+    top.what = f"{kind} {name}" if name else kind
+    top.unknown_keys({"apiVersion", "kind", "metadata", "spec", "status"})
+    return top, name
+
+
+# -- Cluster -------------------------------------------------------------------------------------------------------
+
+
+def _read_cni(f: Fields | None, default_span: Fields) -> CniSpec:
+    if f is None:
+        return CniSpec("other", "native", "none", False, False, default_span.span())
+    f.unknown_keys({"plugin", "mode", "encryption", "kubeProxyReplacement", "typha"})
+    plugin = f.string("plugin", default="other", choices=tuple(CNI_MODES))
+    modes = CNI_MODES[plugin]
+    mode = f.string("mode", default=modes[0])
+    if plugin != "other" and mode.lower() not in modes:
+        f.error("mode", f"{plugin} has no mode {mode!r}", f"use one of: {', '.join(modes)}")
+        mode = modes[0]
+    encryption = f.string("encryption", default="none", choices=("none", "wireguard", "ipsec"))
+    kpr = f.boolean("kubeProxyReplacement")
+    if kpr and plugin != "cilium":
+        f.error("kubeProxyReplacement", f"{plugin} cannot replace kube-proxy in netmodel's model",
+                "remove it, or use cilium")
+    if plugin == "flannel" and mode == "wireguard":
+        encryption = "wireguard"
+    return CniSpec(plugin, mode.lower(), encryption, kpr, f.boolean("typha"), f.span())
+
+
+def _read_control_plane(f: Fields | None, span_of: Fields) -> ControlPlane:
+    if f is None:
+        return ControlPlane("", 6443, ControlPlanePorts(), False, (), span_of.span())
+    f.unknown_keys({"endpoint", "ports", "etcd"})
+    ports = ControlPlanePorts()
+    pf = f.mapping("ports")
+    if pf is not None:
+        pf.unknown_keys({"apiserver", "etcd", "kubelet", "scheduler", "controllerManager"})
+        etcd = ports.etcd
+        if pf.has("etcd"):
+            try:
+                etcd = parse_ports(pf.raw("etcd"))
+            except ValueError as err:
+                pf.error("etcd", str(err), 'write a port or range like "2379-2380"')
+        ports = ControlPlanePorts(
+            apiserver=pf.port("apiserver") or 6443, etcd=etcd, kubelet=pf.port("kubelet") or 10250,
+            scheduler=pf.port("scheduler") or 10259, controller_manager=pf.port("controllerManager") or 10257)
+    host, port = "", ports.apiserver
+    endpoint = f.string("endpoint")
+    if endpoint:
+        host, sep, port_text = endpoint.rpartition(":")
+        if not sep or host.endswith(":") and not host.endswith("]"):  # a bare address or IPv6 without port
+            host, port_text = endpoint, str(ports.apiserver)
+        host = host.strip("[]")
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            f.error("endpoint", f"{endpoint!r} has no valid port", 'write "HOST:PORT", e.g. "10.0.0.10:6443"')
+        else:
+            port = int(port_text)
+    etcd_external = False
+    etcd_endpoints: list = []
+    ef = f.mapping("etcd")
+    if ef is not None:
+        ef.unknown_keys({"external", "endpoints"})
+        etcd_external = ef.boolean("external")
+        for i, text in ef.strings("endpoints"):
+            addr_text, _, port_text = text.rpartition(":")
+            ip = ef.address("endpoints", addr_text.strip("[]") or text)
+            if ip is not None and port_text.isdigit():
+                etcd_endpoints.append((ip, int(port_text)))
+            elif ip is not None:
+                ef.error("endpoints", f"{text!r} has no port", 'write "ADDRESS:PORT", e.g. "10.0.0.50:2379"')
+        if etcd_external and not etcd_endpoints:
+            ef.error("endpoints", "external etcd needs its endpoints", 'add `endpoints: ["10.0.0.50:2379"]`')
+    return ControlPlane(host, port, ports, etcd_external, tuple(etcd_endpoints), f.span())
+
+
+def _read_networks(spec: Fields) -> tuple[OutsideNetwork, ...]:
+    out: list[OutsideNetwork] = []
+    seen: set[str] = set()
+    for n in spec.each_mapping("networks"):
+        n.unknown_keys({"name", "cidrs", "uses"})
+        name = n.string("name", required=True)
+        if name in seen:
+            n.error("name", f"network {name!r} is defined twice", "give each network a unique name")
+        seen.add(name)
+        if name.startswith(("pod", "node", "service")) and ":" in name:
+            n.error("name", "network names may not contain ':'", "use letters, digits and '-'")
+        uses = []
+        for i, use in n.strings("uses"):
+            if use not in ENTRY_POINTS:
+                n.error("uses", f"unknown entry point {use!r}", f"use any of: {', '.join(ENTRY_POINTS)}")
+            else:
+                uses.append(use)
+        cidrs = n.networks("cidrs", required=True)
+        if name:
+            out.append(OutsideNetwork(name, cidrs, frozenset(uses), n.span()))
+    return tuple(out)
+
+
+def _port_range(f: Fields, key: str, default: IntervalSet) -> IntervalSet:
+    if not f.has(key):
+        return default
+    try:
+        ports = parse_ports(f.raw(key))
+    except ValueError as err:
+        f.error(key, str(err), 'write a range like "30000-32767"')
+        return default
+    if len(ports.ranges) != 1:
+        f.error(key, "must be one contiguous range", 'write "LOW-HIGH"')
+        return default
+    return ports
+
+
+def read_cluster(doc: Document, problems: Problems) -> Cluster:
+    top, name = _meta_name(doc, problems, "Cluster")
+    spec = top.mapping("spec") or Fields(doc, ("spec",), {}, problems, top.what)
+    spec.unknown_keys({"podCIDRs", "serviceCIDRs", "nodeCIDRMaskSize", "nodeCIDRMaskSizeIPv6", "nodePortRange",
+                       "cni", "kubeProxy", "masquerade", "controlPlane", "networks"})
+    pod_cidrs = spec.networks("podCIDRs") if spec.has("podCIDRs") else _defaults(DEFAULT_POD_CIDRS)
+    service_cidrs = spec.networks("serviceCIDRs") if spec.has("serviceCIDRs") else _defaults(DEFAULT_SERVICE_CIDRS)
+    for key, cidrs in (("podCIDRs", pod_cidrs), ("serviceCIDRs", service_cidrs)):
+        if len({c.version for c in cidrs}) != len(cidrs):
+            spec.error(key, "lists two ranges of one IP family", "give at most one IPv4 and one IPv6 range")
+    kp = spec.mapping("kubeProxy")
+    if kp is not None:
+        kp.unknown_keys({"mode", "masqueradeAll"})
+    mq = spec.mapping("masquerade")
+    non_masq: tuple[IPNetwork, ...] | None = None
+    if mq is not None:
+        mq.unknown_keys({"nonMasqueradeCIDRs"})
+        non_masq = mq.networks("nonMasqueradeCIDRs") if mq.has("nonMasqueradeCIDRs") else _defaults(
+            ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"))
+    cni = _read_cni(spec.mapping("cni"), spec)
+    kube_proxy_mode = kp.string("mode", default="iptables", choices=KUBE_PROXY_MODES) if kp else "iptables"
+    if cni.kube_proxy_replacement and kp is None:
+        kube_proxy_mode = "none"
+    return Cluster(
+        name=name,
+        pod_cidrs=pod_cidrs,
+        service_cidrs=service_cidrs,
+        node_cidr_mask_size_v4=spec.integer("nodeCIDRMaskSize", default=24, low=8, high=30) or 24,
+        node_cidr_mask_size_v6=spec.integer("nodeCIDRMaskSizeIPv6", default=64, low=48, high=120) or 64,
+        node_port_range=_port_range(spec, "nodePortRange", DEFAULT_NODE_PORT_RANGE),
+        cni=cni,
+        kube_proxy_mode=kube_proxy_mode,
+        masquerade_all=kp.boolean("masqueradeAll") if kp else False,
+        non_masquerade_cidrs=non_masq,
+        control_plane=_read_control_plane(spec.mapping("controlPlane"), spec),
+        networks=_read_networks(spec),
+        source=doc.span(),
+    )
+
+
+def _defaults(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(parse_network(t) for t in texts)
+
+
+# -- Firewall ------------------------------------------------------------------------------------------------------
+
+
+def _read_firewall_peer(p: Fields) -> FirewallPeer | None:
+    p.unknown_keys({"cidr", "cidrs", "network", "nodeSelector", "nodes"})
+    present = [k for k in ("cidr", "cidrs", "network", "nodeSelector", "nodes") if p.has(k)]
+    if len(present) != 1:
+        p.error(None, "a peer needs exactly one of cidr, cidrs, network, nodeSelector, nodes"
+                + (f" (found {', '.join(present)})" if present else ""), "split it into one peer per entry")
+        return None
+    key = present[0]
+    if key == "cidr":
+        net = p.network("cidr", p.string("cidr"))
+        return FirewallPeer(cidrs=(net,), source=p.span()) if net else None
+    if key == "cidrs":
+        return FirewallPeer(cidrs=p.networks("cidrs"), source=p.span())
+    if key == "network":
+        return FirewallPeer(network=p.string("network"), source=p.span())
+    if key == "nodeSelector":
+        return FirewallPeer(node_selector=p.selector("nodeSelector"), source=p.span())
+    return FirewallPeer(nodes=tuple(n for _, n in p.strings("nodes")), source=p.span())
+
+
+def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
+    peer_key = "from" if direction == "ingress" else "to"
+    r.unknown_keys({"name", "action", "protocol", "ports", peer_key})
+    action = r.string("action", required=True, choices=("allow", "deny"))
+    protocols = IntervalSet()
+    try:
+        protocols = protocols_of(r.raw("protocol", "any"))
+    except ValueError as err:
+        r.error("protocol", str(err), "use TCP, UDP, SCTP, ICMP, ICMPv6, any, or an IP protocol number 0-255")
+    ports = ALL_PORTS
+    if r.has("ports"):
+        raw = r.raw("ports")
+        try:
+            ports = parse_ports(raw)
+        except ValueError as err:
+            r.error("ports", str(err), 'list ports and ranges, e.g. ["6443", "30000-32767"]')
+        if protocols and not protocols <= IntervalSet.of((TCP, TCP), (UDP, UDP), (SCTP, SCTP)):
+            if protocols == protocols_of("any"):
+                # "any" with ports means every protocol that has ports.
+                protocols = IntervalSet(((p, p) for p in PORTED_PROTOCOLS))
+            else:
+                r.error("ports", "ports only apply to TCP, UDP and SCTP",
+                        "remove `ports` or set `protocol` to TCP, UDP or SCTP")
+    peers = None
+    if r.is_list_present(peer_key):
+        peers = r.list_of(peer_key, _read_firewall_peer)
+    name = r.string("name") or f"{direction}[{index}]"
+    if not action:
+        return None
+    return FirewallRule(name, action, protocols, ports, peers, r.span())
+
+
+def _read_chain(f: Fields | None, direction: str, fw: Fields) -> FirewallChain:
+    if f is None:
+        # An omitted direction filters nothing, like a node with no firewall.
+        return FirewallChain("allow", (), fw.span())
+    f.unknown_keys({"defaultAction", "rules"})
+    default = f.string("defaultAction", default="allow" if direction == "egress" else "deny",
+                       choices=("allow", "deny"))
+    rules = []
+    for i, r in enumerate(f.each_mapping("rules")):
+        rule = _read_rule(r, i, direction)
+        if rule is not None:
+            rules.append(rule)
+    return FirewallChain(default, tuple(rules), f.span())
+
+
+def read_firewall(doc: Document, problems: Problems) -> Firewall:
+    top, name = _meta_name(doc, problems, "Firewall")
+    meta = top.mapping("metadata")
+    annotations = meta.labels("annotations") if meta else None
+    spec = top.mapping("spec", required=True) or Fields(doc, ("spec",), {}, problems, top.what)
+    spec.unknown_keys({"nodeSelector", "nodes", "ingress", "egress", "stateful"})
+    selector = spec.selector("nodeSelector")
+    nodes = tuple(n for _, n in spec.strings("nodes"))
+    if selector is None and not nodes:
+        spec.error(None, "selects no node", "add `nodeSelector:` or `nodes: [...]`")
+    return Firewall(name, selector, nodes, _read_chain(spec.mapping("ingress"), "ingress", spec),
+                    _read_chain(spec.mapping("egress"), "egress", spec), spec.boolean("stateful", True),
+                    annotations or Labels(), doc.span())
+
+
+# -- Expectations --------------------------------------------------------------------------------------------------
+
+
+def read_expectations(doc: Document, problems: Problems) -> Expectations:
+    top, name = _meta_name(doc, problems, "Expectations")
+    spec = top.mapping("spec", required=True) or Fields(doc, ("spec",), {}, problems, top.what)
+    spec.unknown_keys({"flows"})
+    flows = []
+    for f in spec.each_mapping("flows", required=True):
+        f.unknown_keys({"from", "to", "port", "protocol", "allowed"})
+        src = f.string("from", required=True)
+        dst = f.string("to", required=True)
+        port = f.port_or_name("port")
+        protocol_text = f.string("protocol", default="TCP").upper()
+        try:
+            protocols_of(protocol_text)
+        except ValueError as err:
+            f.error("protocol", str(err), "use TCP, UDP, SCTP or ICMP")
+        if port is None and protocol_text in ("TCP", "UDP", "SCTP"):
+            if not f.has("port"):
+                f.error("port", "is required for TCP, UDP and SCTP", "add `port: 80` (or a named port)")
+            continue
+        if not f.has("allowed") or not isinstance(f.raw("allowed"), bool):
+            f.error("allowed", "must be true or false", "add `allowed: true` or `allowed: false`")
+            continue
+        if src and dst:
+            flows.append(ExpectedFlow(src, dst, port if port is not None else 0, protocol_text,
+                                      f.boolean("allowed"), f.span()))
+    return Expectations(name, tuple(flows), doc.span())

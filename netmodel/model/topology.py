@@ -1,0 +1,92 @@
+"""The whole validated model of one cluster: the source of truth every later stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from netmodel.errors import SourceSpan
+from netmodel.model.objects import (
+    Cluster,
+    EndpointSlice,
+    Expectations,
+    Firewall,
+    Ingress,
+    IngressClass,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Pod,
+    Service,
+    SkippedObject,
+    Workload,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the model decided on the user's behalf (a default, a skipped kind); an info finding later."""
+
+    id: str
+    message: str
+    objects: tuple[str, ...]
+    sources: tuple[SourceSpan, ...]
+
+
+@dataclass(frozen=True)
+class Topology:
+    cluster: Cluster
+    namespaces: tuple[Namespace, ...]
+    nodes: tuple[Node, ...]
+    workloads: tuple[Workload, ...]
+    pods: tuple[Pod, ...]
+    services: tuple[Service, ...]
+    endpoint_slices: tuple[EndpointSlice, ...]
+    ingresses: tuple[Ingress, ...]
+    ingress_classes: tuple[IngressClass, ...]
+    network_policies: tuple[NetworkPolicy, ...]
+    firewalls: tuple[Firewall, ...]
+    expectations: tuple[Expectations, ...]
+    skipped: tuple[SkippedObject, ...]
+    notes: tuple[Note, ...]
+
+    # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.
+    @cached_property
+    def node_by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
+
+    @cached_property
+    def namespace_by_name(self) -> dict[str, Namespace]:
+        return {n.name: n for n in self.namespaces}
+
+    @cached_property
+    def pod_by_key(self) -> dict[tuple[str, str], Pod]:
+        return {(p.namespace, p.name): p for p in self.pods}
+
+    @cached_property
+    def pod_index(self) -> dict[tuple[str, str], int]:
+        """Position of each Pod in :attr:`pods`; Pod sets elsewhere are bitsets over these positions."""
+        return {(p.namespace, p.name): i for i, p in enumerate(self.pods)}
+
+    @cached_property
+    def service_by_key(self) -> dict[tuple[str, str], Service]:
+        return {(s.namespace, s.name): s for s in self.services}
+
+    @cached_property
+    def workload_by_key(self) -> dict[tuple[str, str, str], Workload]:
+        return {(w.kind.lower(), w.namespace, w.name): w for w in self.workloads}
+
+    @cached_property
+    def pods_by_node(self) -> dict[str, tuple[Pod, ...]]:
+        out: dict[str, list[Pod]] = {}
+        for p in self.pods:
+            out.setdefault(p.node_name, []).append(p)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def control_plane_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.is_control_plane)
+
+    @cached_property
+    def worker_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if not n.is_control_plane)
