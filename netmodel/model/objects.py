@@ -56,6 +56,7 @@ class Node:
     unschedulable: bool
     source: SourceSpan
     implicit: bool = False  # made up because the input had no Node
+    annotations: Labels = NO_LABELS  # read for netmodel.io/skip suppressions
 
     @property
     def ref(self) -> ObjectRef:
@@ -177,6 +178,7 @@ class Workload:
     replicas: int | None  # None for DaemonSet: one per eligible node
     template: PodTemplate
     source: SourceSpan
+    annotations: Labels = NO_LABELS  # the workload's own metadata (the template's are its Pods')
 
     @property
     def ref(self) -> ObjectRef:

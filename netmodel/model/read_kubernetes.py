@@ -107,7 +107,7 @@ def read_node(doc: Document, problems: Problems) -> Node:
             if ip is not None:
                 addresses.append(NodeAddress(kind, ip))
     return Node(meta.name, meta.labels, tuple(pod_cidrs), tuple(taints), tuple(addresses), unschedulable,
-                doc.span())
+                doc.span(), annotations=meta.annotations)
 
 
 # -- Pods and workloads --------------------------------------------------------------------------------------------
@@ -234,7 +234,8 @@ def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | No
     if selector is not None and not selector.matches(labels) and kind not in ("Job", "CronJob"):
         spec.error("selector", f"selector {selector} does not match the Pod template labels {labels or '(none)'}",
                    "make spec.selector match spec.template.metadata.labels (the API server rejects this)")
-    return Workload(kind, meta.namespace, meta.name, meta.labels, replicas, template, doc.span())
+    return Workload(kind, meta.namespace, meta.name, meta.labels, replicas, template, doc.span(),
+                    annotations=meta.annotations)
 
 
 # -- Services and endpoints ----------------------------------------------------------------------------------------
