@@ -24,7 +24,6 @@ Usage by hand: ``ip netns exec NS python -m netmodel.emulate.agent probe < probe
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
@@ -97,14 +96,14 @@ def serve(spec: dict[str, Any], stdin: Any, stdout: Any) -> None:
                 if not os.read(stdin.fileno(), 4096):
                     return
                 continue
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            server = key.fileobj
+            assert isinstance(server, socket.socket)
             try:
                 if key.data == "udp":
-                    data, peer = sock.recvfrom(_ECHO_BYTES)
-                    sock.sendto(data, peer)
+                    data, peer = server.recvfrom(_ECHO_BYTES)
+                    server.sendto(data, peer)
                 else:
-                    conn, _ = sock.accept()
+                    conn, _ = server.accept()
                     conn.close()
             except OSError:
                 # A peer that vanished or an ICMP error queued on the socket: keep serving the rest.
@@ -112,60 +111,115 @@ def serve(spec: dict[str, Any], stdin: Any, stdout: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- probe
+# A hand-written selector loop rather than asyncio: importing asyncio costs a slow machine ~0.1 s per
+# agent, and a probe run starts one agent per source namespace.
 
 
-async def _probe_one(item: dict[str, Any], timeout: float) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    started = time.monotonic()
+class _Attempt:
+    """One probe in flight: its socket, what it waits for, and when it gives up."""
 
-    def result(outcome: str, detail: str = "") -> dict[str, Any]:
-        return {"outcome": outcome, "detail": detail, "elapsed": round(time.monotonic() - started, 4)}
+    def __init__(self, index: int, item: dict[str, Any], timeout: float) -> None:
+        self.index = index
+        self.item = item
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.nonce = os.urandom(16)
+        self.sock: socket.socket | None = None
 
-    try:
-        sock = _new_socket(item["proto"], item["dst_ip"])
-    except OSError as exc:
-        return result("unsupported" if _unsupported(exc) else "error", str(exc))
-    with sock:
-        sock.setblocking(False)
+    def result(self, outcome: str, detail: str = "") -> dict[str, Any]:
+        if self.sock is not None:
+            self.sock.close()
+        return {
+            "outcome": outcome,
+            "detail": detail,
+            "elapsed": round(time.monotonic() - self.started, 4),
+        }
+
+    def failed(self, exc: OSError) -> dict[str, Any]:
+        if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
+            return self.result("refused", os.strerror(errno.ECONNREFUSED))
+        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+            return self.result("unreachable", str(exc))
+        if _unsupported(exc):
+            return self.result("unsupported", str(exc))
+        return self.result("error", str(exc))
+
+    def start(self) -> dict[str, Any] | int:
+        """Open and fire; return a finished result, or the selector events to wait for."""
+        item = self.item
         try:
+            self.sock = _new_socket(item["proto"], item["dst_ip"])
+            self.sock.setblocking(False)
             if item.get("src_ip"):
-                sock.bind((item["src_ip"], 0))
+                self.sock.bind((item["src_ip"], 0))
             dst = (item["dst_ip"], item["dst_port"])
             if item["proto"] == "udp":
-                nonce = os.urandom(16)
-                sock.connect(dst)  # a UDP connect only fixes the peer; ICMP errors then reach us
-                await loop.sock_sendall(sock, nonce)
-                deadline = started + timeout
-                while True:
-                    reply = await asyncio.wait_for(
-                        loop.sock_recv(sock, _ECHO_BYTES), max(0.0, deadline - time.monotonic())
-                    )
-                    if reply == nonce:
-                        return result("reachable", "echo received")
-            else:
-                await asyncio.wait_for(loop.sock_connect(sock, dst), timeout)
-                return result("reachable", "connected")
-        except TimeoutError:
-            return result("timeout", f"no answer within {timeout}s")
-        except ConnectionRefusedError as exc:
-            return result("refused", str(exc))
+                self.sock.connect(dst)  # fixes the peer, so an ICMP error comes back to us
+                self.sock.send(self.nonce)
+                return selectors.EVENT_READ
+            code = self.sock.connect_ex(dst)
         except OSError as exc:
-            if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-                return result("unreachable", str(exc))
-            if _unsupported(exc):
-                return result("unsupported", str(exc))
-            return result("error", str(exc))
+            return self.failed(exc)
+        if code == 0:
+            return self.result("reachable", "connected")
+        if code != errno.EINPROGRESS:
+            return self.failed(OSError(code, os.strerror(code)))
+        return selectors.EVENT_WRITE
+
+    def ready(self) -> dict[str, Any] | None:
+        """The socket became readable/writable: a result, or None to keep waiting."""
+        assert self.sock is not None
+        try:
+            if self.item["proto"] == "udp":
+                if self.sock.recv(_ECHO_BYTES) == self.nonce:
+                    return self.result("reachable", "echo received")
+                return None  # a stray datagram: keep waiting for our own echo
+            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            return self.failed(exc)
+        if code == 0:
+            return self.result("reachable", "connected")
+        return self.failed(OSError(code, os.strerror(code)))
 
 
-async def _probe_all(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def probe_all(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``spec["probes"]``, at most ``concurrency`` at a time, each within ``timeout`` seconds."""
     timeout = float(spec.get("timeout", 0.5))
-    gate = asyncio.Semaphore(int(spec.get("concurrency", 256)))  # bounds open file descriptors
-
-    async def gated(item: dict[str, Any]) -> dict[str, Any]:
-        async with gate:
-            return await _probe_one(item, timeout)
-
-    return list(await asyncio.gather(*(gated(p) for p in spec["probes"])))
+    concurrency = max(1, int(spec.get("concurrency", 256)))  # bounds open file descriptors
+    pending = list(enumerate(spec["probes"]))
+    pending.reverse()
+    results: list[dict[str, Any] | None] = [None] * len(pending)
+    sel = selectors.DefaultSelector()
+    while pending or sel.get_map():
+        while pending and len(sel.get_map()) < concurrency:
+            index, item = pending.pop()
+            attempt = _Attempt(index, item, timeout)
+            started = attempt.start()
+            if isinstance(started, dict):
+                results[index] = started
+            else:
+                assert attempt.sock is not None
+                sel.register(attempt.sock, started, attempt)
+        if not sel.get_map():
+            continue
+        attempts = [key.data for key in sel.get_map().values()]
+        wait = max(0.0, min(a.deadline for a in attempts) - time.monotonic())
+        for key, _ in sel.select(wait):
+            attempt = key.data
+            outcome = attempt.ready()
+            if outcome is not None:
+                sel.unregister(key.fileobj)
+                results[attempt.index] = outcome
+        now = time.monotonic()
+        for attempt in attempts:
+            if results[attempt.index] is None and now >= attempt.deadline:
+                assert attempt.sock is not None
+                sel.unregister(attempt.sock)
+                results[attempt.index] = attempt.result("timeout", f"no answer within {timeout}s")
+    sel.close()
+    return [r for r in results if r is not None]
 
 
 def main(argv: list[str]) -> int:
@@ -176,7 +230,7 @@ def main(argv: list[str]) -> int:
         # Only the first line is the spec; the rest of stdin is the lifetime channel.
         serve(json.loads(sys.stdin.buffer.readline()), sys.stdin, sys.stdout)
         return 0
-    results = asyncio.run(_probe_all(json.load(sys.stdin)))
+    results = probe_all(json.load(sys.stdin))
     sys.stdout.write(json.dumps({"results": results}) + "\n")
     return 0
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from netmodel.errors import NetmodelError
+from collections.abc import Sequence
+
+from netmodel.errors import NetmodelError, Problem
 
 
 class EmulateError(NetmodelError):
-    """Root of every error raised while building, probing or tearing down a lab."""
+    """Root of every error raised while building, probing or tearing down a lab.
+
+    Messages about a lab point at no input file, so plain strings are accepted as problems.
+    """
+
+    def __init__(self, problems: Sequence[Problem | str] | str) -> None:
+        if isinstance(problems, str):
+            problems = [problems]
+        super().__init__([p if isinstance(p, Problem) else Problem(p) for p in problems])
 
 
 class PlanError(EmulateError):

@@ -31,7 +31,9 @@ _NFT_PROBE = """table inet netmodel_probe {
   }
 }
 """
-_SCTP_PROBE = "import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)"
+_SCTP_PROBE = (
+    "import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,9 @@ def detect_features(prefix: str = "nm-") -> KernelFeatures:
     try:
         jobs = [Job(("ip", "-n", name, *line.split())) for line in _DEVICE_LINES.values()]
         jobs.append(Job(("ip", "netns", "exec", name, "nft", "-f", "-"), _NFT_PROBE))
-        jobs.append(Job(("ip", "netns", "exec", name, sys.executable, "-I", "-S", "-c", _SCTP_PROBE)))
+        jobs.append(
+            Job(("ip", "netns", "exec", name, sys.executable, "-I", "-S", "-c", _SCTP_PROBE))
+        )
         failures, _ = host.run_parallel(jobs)
         failed = {id(f.job) for f in failures}
         ok = [id(job) not in failed for job in jobs]

@@ -68,7 +68,9 @@ def run(argv: Sequence[str], stdin: str = "", timeout: float = COMMAND_TIMEOUT_S
     return outputs[0]
 
 
-def run_parallel(jobs: Sequence[Job], timeout: float = COMMAND_TIMEOUT_S) -> tuple[list[Failure], list[str]]:
+def run_parallel(
+    jobs: Sequence[Job], timeout: float = COMMAND_TIMEOUT_S
+) -> tuple[list[Failure], list[str]]:
     """Run every job at once and wait for all; return the failures and every job's stdout, in order.
 
     ``timeout`` bounds the whole set; a job still running then is killed and reported as failed.
@@ -100,7 +102,9 @@ def run_parallel(jobs: Sequence[Job], timeout: float = COMMAND_TIMEOUT_S) -> tup
             if proc is None:
                 return "", None  # already recorded as a failure
             try:
-                out, err = proc.communicate(job.stdin, timeout=max(0.1, deadline - time.monotonic()))
+                out, err = proc.communicate(
+                    job.stdin, timeout=max(0.1, deadline - time.monotonic())
+                )
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, err = proc.communicate()
@@ -160,18 +164,19 @@ def unmark_owner(run_id: str) -> None:
     (OWNER_DIR / run_id).unlink(missing_ok=True)
 
 
-def _owner_alive(run_id: str) -> bool:
+def live_owner(run_id: str) -> int | None:
+    """The PID of the process that owns lab run ``run_id``, if that process is still alive."""
     try:
         pid = int((OWNER_DIR / run_id).read_text().strip())
     except (OSError, ValueError):
-        return False
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return None
     except PermissionError:
-        return True
-    return True
+        pass  # exists, but belongs to someone else
+    return pid
 
 
 def cleanup_leftovers(prefix: str = "nm-", *, include_live: bool = False) -> list[str]:
@@ -189,7 +194,7 @@ def cleanup_leftovers(prefix: str = "nm-", *, include_live: bool = False) -> lis
         if match is None:
             continue
         run_id = match.group(1)
-        if not include_live and _owner_alive(run_id):
+        if not include_live and live_owner(run_id) is not None:
             continue
         doomed.append(name)
         dead_runs.add(run_id)

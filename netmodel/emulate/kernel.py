@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Self
 
 from netmodel.emulate import host, scripts
 from netmodel.emulate.errors import (
@@ -45,6 +46,7 @@ from netmodel.emulate.results import ListenerStatus, ProbeOutcome, ProbeResult
 
 AGENT = Path(__file__).with_name("agent.py")
 AGENT_START_TIMEOUT_S = 15.0
+_MAX_REPORTED = 3
 # Messages of `ip`/`nft` that mean "this kernel cannot", as opposed to "this plan is wrong".
 _UNSUPPORTED_MARKERS = ("Unknown device type", "Operation not supported", "Protocol not supported")
 
@@ -124,9 +126,10 @@ class Lab:
 
     # ------------------------------------------------------------------------------- lifecycle
 
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         host.check_environment(
-            need_nft=bool(self.plan.rulesets), need_sysctl=bool(self.plan.sysctls)
+            need_nft=bool(self.plan.rulesets),
+            need_sysctl=bool(self.plan.sysctls or scripts.prepare_sysctls(self.plan)),
         )
         self._guard.install()
         try:
@@ -177,27 +180,53 @@ class Lab:
         host.mark_owner(self.run_id)
         # Record before creating: if the batch dies half-way, teardown still knows what to look for.
         self._created = names
+        clock = time.monotonic()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            self.timings[f"{phase}_s"] = now - clock
+            clock = now
+
         failures, _ = host.run_parallel(
             [Job(("ip", "-batch", "-"), "".join(f"netns add {n}\n" for n in names))]
         )
         if failures:
             raise BuildError(f"could not create network namespaces: {failures[0].stderr.strip()}")
+        if prepare := scripts.prepare_sysctls(plan):
+            self._in_each(
+                [(ns.name, ("sysctl", "-q", "-w", *prepare), "") for ns in plan.namespaces],
+                "prepare",
+            )
+        lap("namespaces")
         self._phase("create", scripts.create_phase(plan, self.ns_name))
         self._phase("configure", scripts.configure_phase(plan))
-        jobs = [
-            Job(("ip", "netns", "exec", self.ns_name(ns), "sysctl", "-q", "-w", *args), label=ns)
+        lap("links")
+        steps = [
+            (ns, ("sysctl", "-q", "-w", *args), "")
             for ns, args in scripts.sysctl_args(plan).items()
         ]
-        jobs += [
-            Job(("ip", "netns", "exec", self.ns_name(ns), "nft", "-f", "-"), text, label=ns)
-            for ns, text in scripts.nft_scripts(plan).items()
-        ]
-        self._check(host.run_parallel(jobs)[0], "sysctl/nft")
+        steps += [(ns, ("nft", "-f", "-"), text) for ns, text in scripts.nft_scripts(plan).items()]
+        self._in_each(steps, "sysctl/nft")
+        lap("sysctl_nft")
         self._start_agents()
+        lap("listeners")
+
+    def _in_each(self, steps: list[tuple[str, tuple[str, ...], str]], phase: str) -> None:
+        """Run ``(namespace, argv, stdin)`` steps side by side, each inside its namespace."""
+        jobs = [
+            Job(("ip", "netns", "exec", self.ns_name(ns), *argv), stdin, ns)
+            for ns, argv, stdin in steps
+        ]
+        self._check(host.run_parallel(jobs)[0], phase)
 
     def _phase(self, phase: str, script: scripts.Script) -> None:
         jobs = [
-            Job(("ip", "-n", self.ns_name(ns), "-batch", "-"), "".join(f"{line}\n" for line in lines), ns)
+            Job(
+                ("ip", "-n", self.ns_name(ns), "-batch", "-"),
+                "".join(f"{line}\n" for line in lines),
+                ns,
+            )
             for ns, lines in script.items()
         ]
         self._check(host.run_parallel(jobs)[0], phase)
@@ -213,6 +242,10 @@ class Lab:
             line = _failed_batch_line(failure)
             where = f" at `{line}`" if line else ""
             messages.append(f"{phase} in namespace {failure.job.label!r}{where}: {stderr}")
+        if len(messages) > _MAX_REPORTED:
+            # A plan-wide mistake fails every namespace alike; a few examples say it all.
+            others = sorted(f.job.label for f in failures[_MAX_REPORTED:])
+            messages[_MAX_REPORTED:] = [f"{phase} failed the same way in {', '.join(others)}"]
         raise (FeatureUnsupported if unsupported else BuildError)(messages)
 
     def _start_agents(self) -> None:
@@ -239,8 +272,9 @@ class Lab:
         for ns, proc in self._agents.items():
             report = json.loads(self._read_ready(ns, proc, deadline))
             for item in report["listeners"]:
-                status = ListenerStatus(ns, item["proto"], item["ip"], item["port"],
-                                        item["status"], item["detail"])
+                status = ListenerStatus(
+                    ns, item["proto"], item["ip"], item["port"], item["status"], item["detail"]
+                )
                 if status.status == "error":
                     raise BuildError(
                         f"listener {ns} {status.proto}/{status.ip}:{status.port}: {status.detail}"
@@ -263,7 +297,17 @@ class Lab:
     def _agent_argv(self, ns: str, mode: str) -> list[str]:
         # -I -S: the agent is stdlib-only, so skip site-packages and the environment: faster, and
         # immune to whatever the rest of netmodel imports.
-        return ["ip", "netns", "exec", self.ns_name(ns), sys.executable, "-I", "-S", str(AGENT), mode]
+        return [
+            "ip",
+            "netns",
+            "exec",
+            self.ns_name(ns),
+            sys.executable,
+            "-I",
+            "-S",
+            str(AGENT),
+            mode,
+        ]
 
     # -------------------------------------------------------------------------------- teardown
 
@@ -304,7 +348,9 @@ class Lab:
         bounded by roughly ``timeout * ceil(n / concurrency)`` plus agent start-up.
         """
         if not self._alive:
-            raise EmulateError("Lab.probe() needs a running lab: use it inside `with Lab(plan) as lab:`")
+            raise EmulateError(
+                "Lab.probe() needs a running lab: use it inside `with Lab(plan) as lab:`"
+            )
         probes = tuple(probes)
         problems = probe_problems(self.plan, probes)
         if problems:
@@ -319,8 +365,12 @@ class Lab:
                 "timeout": timeout,
                 "concurrency": concurrency,
                 "probes": [
-                    {"proto": probes[i].proto, "dst_ip": probes[i].dst_ip,
-                     "dst_port": probes[i].dst_port, "src_ip": probes[i].src_ip}
+                    {
+                        "proto": probes[i].proto,
+                        "dst_ip": probes[i].dst_ip,
+                        "dst_port": probes[i].dst_port,
+                        "src_ip": probes[i].src_ip,
+                    }
                     for i in indices
                 ],
             }

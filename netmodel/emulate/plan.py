@@ -172,7 +172,9 @@ class LabPlan:
         if problems:
             raise PlanError([f"lab plan: {p}" for p in problems])
 
-    def addresses(self) -> Iterator[tuple[str, str, ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
+    def addresses(
+        self,
+    ) -> Iterator[tuple[str, str, ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
         """Yield ``(namespace, interface, address)`` for every address the plan assigns."""
         for link in self.links:
             for a in link.addrs_a:
@@ -273,7 +275,9 @@ def _plan_problems(plan: LabPlan) -> Iterator[str]:
         seen.add(key)
 
 
-def _tunnel_problems(tunnel: Tunnel, known: set[str], created: set[tuple[str, str]]) -> Iterator[str]:
+def _tunnel_problems(
+    tunnel: Tunnel, known: set[str], created: set[tuple[str, str]]
+) -> Iterator[str]:
     what = f"{tunnel.kind} tunnel {tunnel.ns}/{tunnel.name}"
     if tunnel.ns not in known:
         yield f"{what} refers to unknown namespace {tunnel.ns!r}"

@@ -34,11 +34,11 @@ def create_phase(plan: LabPlan, kernel_name: Callable[[str], str]) -> Script:
         # its first solicitation (a 1 s stall that turns short probes into false timeouts).
         index_a, index_b = VETH_INDEX_BASE + 2 * number, VETH_INDEX_BASE + 2 * number + 1
         script[link.ns_a].append(
-            f"link add {link.if_a} index {index_a}{mtu} type veth"
+            f"link add name {link.if_a} index {index_a}{mtu} type veth"
             f" peer name {link.if_b} index {index_b}{mtu} netns {kernel_name(link.ns_b)}"
         )
     for bridge in plan.bridges:
-        script[bridge.ns].append(f"link add {bridge.name} type bridge")
+        script[bridge.ns].append(f"link add name {bridge.name} type bridge")
     return dict(script)
 
 
@@ -49,14 +49,14 @@ def configure_phase(plan: LabPlan) -> Script:
         script[tunnel.ns].append(tunnel_line(tunnel))
     for bridge in plan.bridges:
         for port in bridge.ports:
-            script[bridge.ns].append(f"link set {port} master {bridge.name}")
+            script[bridge.ns].append(f"link set dev {port} master {bridge.name}")
     for ns, ifname, iface in plan.addresses():
         # No duplicate address detection: the lab is closed, and a tentative IPv6 address cannot be bound.
         nodad = " nodad" if iface.version == 6 else ""
         script[ns].append(f"addr add {iface.with_prefixlen} dev {ifname}{nodad}")
-    for ns in plan.namespaces:
-        for ifname in sorted(plan.interfaces(ns.name)):
-            script[ns.name].append(f"link set {ifname} up")
+    for namespace in plan.namespaces:
+        for ifname in sorted(plan.interfaces(namespace.name)):
+            script[namespace.name].append(f"link set dev {ifname} up")
     for route in plan.routes:
         dst = route.dst
         if dst == "default":
@@ -77,20 +77,33 @@ def tunnel_line(tunnel: Tunnel) -> str:
     """The ``link add`` line for one tunnel device."""
     if tunnel.kind == "vxlan":
         line = (
-            f"link add {tunnel.name} type vxlan id {tunnel.vni} local {tunnel.local}"
+            f"link add name {tunnel.name} type vxlan id {tunnel.vni} local {tunnel.local}"
             f" remote {tunnel.remote} dstport {tunnel.udp_port}"
         )
     elif tunnel.kind == "geneve":
         # geneve takes no local address: the kernel picks the source from the route to remote.
-        line = f"link add {tunnel.name} type geneve id {tunnel.vni} remote {tunnel.remote}"
+        line = f"link add name {tunnel.name} type geneve id {tunnel.vni} remote {tunnel.remote}"
         line += f" dstport {tunnel.udp_port}"
     else:
-        line = f"link add {tunnel.name} type ipip local {tunnel.local} remote {tunnel.remote}"
+        line = f"link add name {tunnel.name} type ipip local {tunnel.local} remote {tunnel.remote}"
     if tunnel.dev is not None and tunnel.kind != "geneve":
         line += f" dev {tunnel.dev}"
     if tunnel.mtu is not None:
         line += f" mtu {tunnel.mtu}"
     return line
+
+
+def prepare_sysctls(plan: LabPlan) -> list[str]:
+    """Sysctls every namespace needs before its interfaces exist (so they inherit the defaults).
+
+    IPv6 duplicate address detection is switched off for link-local addresses too: a router sends a
+    neighbour solicitation for a *forwarded* packet from its link-local address, and stays silent
+    while that address is tentative (about a second after link-up), so forwarded IPv6 would stall.
+    The lab is closed, so there is nothing to detect.
+    """
+    if any(iface.version == 6 for _, _, iface in plan.addresses()):
+        return ["net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"]
+    return []
 
 
 def sysctl_args(plan: LabPlan) -> dict[str, list[str]]:

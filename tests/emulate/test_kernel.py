@@ -1,0 +1,479 @@
+"""Real-kernel tests of the emulation layer: build labs in network namespaces and send packets.
+
+They need root, Linux, `ip` and `nft`; otherwise they skip and say which is missing. Every test checks
+that `ip netns list` ends exactly as it began.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from netmodel.emulate import host
+from netmodel.emulate.errors import BuildError, FeatureUnsupported, PlanError
+from netmodel.emulate.features import KernelFeatures, detect_features
+from netmodel.emulate.kernel import Lab, cleanup_leftovers
+from netmodel.emulate.plan import (
+    LabPlan,
+    Listener,
+    Namespace,
+    NftRuleset,
+    Probe,
+    Route,
+    Sysctl,
+    Tunnel,
+    VethLink,
+)
+from netmodel.emulate.results import ProbeOutcome
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _why_not_runnable() -> str:
+    if not sys.platform.startswith("linux"):
+        return "network namespaces need Linux"
+    if os.geteuid() != 0:
+        return "building network namespaces needs root"
+    for tool, package in (("ip", "iproute2"), ("nft", "nftables")):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is missing (install {package})"
+    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return f"`ip netns` does not work here: {probe.stderr.strip()}"
+    return ""
+
+
+_REASON = _why_not_runnable()
+pytestmark = pytest.mark.skipif(bool(_REASON), reason=_REASON or "runnable")
+
+
+@pytest.fixture(scope="module")
+def features() -> KernelFeatures:
+    found = detect_features()
+    if not found.netns or not found.veth:
+        pytest.skip("this kernel cannot create network namespaces with veth pairs")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def namespaces_unchanged() -> object:
+    """Every test must leave the host's namespace list and its own links exactly as they were.
+
+    Labs that other live processes own (a second test run on the same machine) come and go on their
+    own, so their namespaces are left out of the comparison.
+    """
+    if _REASON:
+        yield None
+        return
+    before = _namespaces_not_owned_by_others()
+    links_before = _host_links()
+    yield None
+    assert _namespaces_not_owned_by_others() == before
+    assert _host_links() == links_before
+
+
+def _namespaces_not_owned_by_others() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    kept = []
+    for line in out.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        match = re.match(r"^[A-Za-z0-9_.-]*?([0-9a-f]{6})-", name)
+        owner = host.live_owner(match.group(1)) if match else None
+        if name and (owner is None or owner == os.getpid()):
+            kept.append(line)
+    return kept
+
+
+def _host_links() -> list[str]:
+    out = subprocess.run(
+        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    return sorted(line.split(":")[1].strip() for line in out.splitlines())
+
+
+def two_hosts(*extra_rulesets: NftRuleset) -> LabPlan:
+    """``a`` (10.0.0.1, fd00::1) and ``b`` (10.0.0.2, fd00::2) on one veth; b listens on tcp/80, udp/53."""
+    return LabPlan(
+        namespaces=(Namespace("a"), Namespace("b")),
+        links=(
+            VethLink(
+                "a",
+                "eth0",
+                ("10.0.0.1/24", "fd00::1/64"),
+                "b",
+                "eth0",
+                ("10.0.0.2/24", "fd00::2/64"),
+            ),
+        ),
+        rulesets=extra_rulesets,
+        listeners=(
+            Listener("b", "tcp", "10.0.0.2", 80),
+            Listener("b", "udp", "10.0.0.2", 53),
+            Listener("b", "tcp", "fd00::2", 80),
+            Listener("b", "udp", "fd00::2", 53),
+            Listener("a", "tcp", "10.0.0.1", 22),
+        ),
+    )
+
+
+def outcomes(results: tuple) -> list[str]:
+    return [r.outcome.value for r in results]
+
+
+def test_veth_pair_carries_tcp_and_udp_on_both_families(features: KernelFeatures) -> None:
+    with Lab(two_hosts()) as lab:
+        results = lab.probe(
+            [
+                Probe("a", "tcp", "10.0.0.2", 80),
+                Probe("a", "udp", "10.0.0.2", 53),
+                Probe("a", "tcp", "fd00::2", 80),
+                Probe("a", "udp", "fd00::2", 53, src_ip="fd00::1"),
+                Probe("a", "tcp", "10.0.0.2", 81),
+                Probe("a", "udp", "10.0.0.2", 54),
+            ]
+        )
+    assert outcomes(results) == ["reachable"] * 4 + ["refused", "refused"]
+
+
+def test_nft_drop_rule_in_destination_blocks_the_probe(features: KernelFeatures) -> None:
+    drop_http = NftRuleset(
+        "b",
+        textwrap.dedent("""\
+        table inet fw {
+          chain input {
+            type filter hook input priority 0; policy accept;
+            tcp dport 80 drop
+          }
+        }
+    """),
+    )
+    with Lab(two_hosts(drop_http)) as lab:
+        results = lab.probe(
+            [
+                Probe("a", "tcp", "10.0.0.2", 80),
+                Probe("a", "tcp", "fd00::2", 80),
+                Probe("a", "udp", "10.0.0.2", 53),
+            ],
+            timeout=0.3,
+        )
+    assert outcomes(results) == ["timeout", "timeout", "reachable"]
+
+
+def test_stateful_ruleset_lets_replies_through(features: KernelFeatures) -> None:
+    # Both ends drop every new inbound connection except b's services; replies must still pass.
+    stateful = textwrap.dedent("""\
+        table inet fw {
+          chain input {
+            type filter hook input priority 0; policy drop;
+            ct state established,related accept
+            iif lo accept
+            meta nfproto ipv6 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+            %s
+          }
+        }
+    """)
+    plan = two_hosts(
+        NftRuleset("a", stateful % ""),
+        NftRuleset("b", stateful % "tcp dport 80 accept\n    udp dport 53 accept"),
+    )
+    with Lab(plan) as lab:
+        results = lab.probe(
+            [
+                # Allowed in b; the SYN-ACK and the UDP echo are "established" for a's conntrack.
+                Probe("a", "tcp", "10.0.0.2", 80),
+                Probe("a", "udp", "10.0.0.2", 53),
+                Probe("a", "tcp", "fd00::2", 80),
+                # b drops it: silence, not a refusal.
+                Probe("a", "tcp", "10.0.0.2", 81),
+                # a listens on 22, but drops new inbound connections.
+                Probe("b", "tcp", "10.0.0.1", 22),
+            ],
+            timeout=0.3,
+        )
+    assert outcomes(results) == ["reachable", "reachable", "reachable", "timeout", "timeout"]
+
+
+def test_router_namespace_forwards_between_two_subnets(features: KernelFeatures) -> None:
+    plan = LabPlan(
+        namespaces=(Namespace("left"), Namespace("router"), Namespace("right")),
+        links=(
+            VethLink(
+                "left",
+                "eth0",
+                ("10.1.0.2/24", "fd01::2/64"),
+                "router",
+                "left",
+                ("10.1.0.1/24", "fd01::1/64"),
+            ),
+            VethLink(
+                "router",
+                "right",
+                ("10.2.0.1/24", "fd02::1/64"),
+                "right",
+                "eth0",
+                ("10.2.0.2/24", "fd02::2/64"),
+            ),
+        ),
+        routes=(
+            Route("left", "default", via="10.1.0.1"),
+            Route("left", "default", via="fd01::1"),
+            Route("right", "default", via="10.2.0.1"),
+            Route("right", "default", via="fd02::1"),
+        ),
+        sysctls=(
+            Sysctl("router", "net.ipv4.ip_forward", "1"),
+            Sysctl("router", "net.ipv6.conf.all.forwarding", "1"),
+            Sysctl("router", "net.ipv4.conf.all.rp_filter", "0"),
+        ),
+        listeners=(
+            Listener("right", "tcp", "10.2.0.2", 443),
+            Listener("right", "tcp", "fd02::2", 443),
+        ),
+    )
+    with Lab(plan) as lab:
+        assert lab.run("router", "sysctl", "-n", "net.ipv4.ip_forward").strip() == "1"
+        results = lab.probe(
+            [Probe("left", "tcp", "10.2.0.2", 443), Probe("left", "tcp", "fd02::2", 443)]
+        )
+        lab.run("router", "sysctl", "-q", "-w", "net.ipv4.ip_forward=0")
+        after = lab.probe([Probe("left", "tcp", "10.2.0.2", 443)], timeout=0.3)
+    assert outcomes(results) == ["reachable", "reachable"]
+    assert outcomes(after) == ["timeout"]
+
+
+def overlay(kind: str, port: int | None) -> LabPlan:
+    """Two nodes on an underlay veth, each with one pod; pod traffic crosses a ``kind`` tunnel.
+
+    Addresses follow Flannel: the tunnel device holds the node's pod-range ``.0/32`` and a route
+    ``via <peer .0> dev <tunnel> onlink`` sends the other node's pod range into it.
+    """
+    nodes = ("node1", "node2")
+    pods = ("pod1", "pod2")
+    tunnels, routes = [], []
+    for i, node in enumerate(nodes, start=1):
+        peer = 3 - i
+        tunnels.append(
+            Tunnel(
+                node,
+                "tun0",
+                kind,
+                local=f"192.168.0.{i}",
+                remote=f"192.168.0.{peer}",
+                vni=1 if kind != "ipip" else None,
+                port=port,
+                addrs=(f"10.244.{i}.0/32",),
+            )
+        )
+        routes.append(
+            Route(node, f"10.244.{peer}.0/24", via=f"10.244.{peer}.0", dev="tun0", onlink=True)
+        )
+        routes.append(Route(pods[i - 1], "default", via=f"10.244.{i}.1"))
+    return LabPlan(
+        namespaces=tuple(Namespace(n) for n in nodes + pods),
+        links=(
+            VethLink("node1", "eth0", ("192.168.0.1/24",), "node2", "eth0", ("192.168.0.2/24",)),
+            VethLink("node1", "cni0", ("10.244.1.1/24",), "pod1", "eth0", ("10.244.1.2/24",)),
+            VethLink("node2", "cni0", ("10.244.2.1/24",), "pod2", "eth0", ("10.244.2.2/24",)),
+        ),
+        tunnels=tuple(tunnels),
+        routes=tuple(routes),
+        sysctls=tuple(Sysctl(n, "net.ipv4.ip_forward", "1") for n in nodes),
+        listeners=(
+            Listener("pod2", "tcp", "10.244.2.2", 8080),
+            Listener("pod2", "udp", "10.244.2.2", 53),
+        ),
+    )
+
+
+def _check_overlay(kind: str, port: int | None, block_rule: str) -> None:
+    pod_probes = [Probe("pod1", "tcp", "10.244.2.2", 8080), Probe("pod1", "udp", "10.244.2.2", 53)]
+    with Lab(overlay(kind, port)) as lab:
+        assert outcomes(lab.probe(pod_probes)) == ["reachable", "reachable"]
+    blocked = overlay(kind, port)
+    firewall = NftRuleset(
+        "node2",
+        textwrap.dedent(f"""\
+        table inet fw {{
+          chain input {{
+            type filter hook input priority 0; policy accept;
+            {block_rule}
+          }}
+        }}
+    """),
+    )
+    blocked = LabPlan(**{**_fields(blocked), "rulesets": (firewall,)})
+    with Lab(blocked) as lab:
+        assert outcomes(lab.probe(pod_probes, timeout=0.3)) == ["timeout", "timeout"]
+
+
+def _fields(plan: LabPlan) -> dict[str, object]:
+    return {name: getattr(plan, name) for name in LabPlan.__dataclass_fields__}
+
+
+def test_vxlan_tunnel_carries_pod_traffic_and_dropping_its_port_breaks_it(
+    features: KernelFeatures,
+) -> None:
+    if not features.vxlan:
+        pytest.skip("this kernel has no vxlan device type")
+    _check_overlay("vxlan", 8472, "udp dport 8472 drop")
+
+
+def test_ipip_tunnel_carries_pod_traffic_and_dropping_protocol_4_breaks_it(
+    features: KernelFeatures,
+) -> None:
+    if not features.ipip:
+        pytest.skip("this kernel has no ipip device type (module not built or not loadable)")
+    _check_overlay("ipip", None, "meta l4proto ipencap drop")
+
+
+def test_geneve_tunnel_carries_pod_traffic(features: KernelFeatures) -> None:
+    if not features.geneve:
+        pytest.skip("this kernel has no geneve device type")
+    _check_overlay("geneve", 6081, "udp dport 6081 drop")
+
+
+def test_missing_tunnel_type_is_a_typed_error_and_leaves_nothing(features: KernelFeatures) -> None:
+    missing = [kind for kind in ("ipip", "geneve") if not getattr(features, kind)]
+    if not missing:
+        pytest.skip("every tunnel type exists on this kernel")
+    with (
+        pytest.raises(FeatureUnsupported, match="Unknown device type"),
+        Lab(overlay(missing[0], None)),
+    ):
+        pass
+
+
+def test_sctp_listener_and_probe_work_or_say_unsupported(features: KernelFeatures) -> None:
+    plan = LabPlan(
+        namespaces=(Namespace("a"), Namespace("b")),
+        links=(VethLink("a", "eth0", ("10.0.0.1/24",), "b", "eth0", ("10.0.0.2/24",)),),
+        listeners=(Listener("b", "sctp", "10.0.0.2", 3868),),
+    )
+    with Lab(plan) as lab:
+        [status] = lab.listeners
+        [result] = lab.probe([Probe("a", "sctp", "10.0.0.2", 3868)])
+    expected = "listening" if features.sctp else "unsupported"
+    assert status.status == expected
+    assert result.outcome is (ProbeOutcome.REACHABLE if features.sctp else ProbeOutcome.UNSUPPORTED)
+
+
+def test_exception_inside_the_block_tears_down_and_propagates(features: KernelFeatures) -> None:
+    with pytest.raises(RuntimeError, match="boom"), Lab(two_hosts()) as lab:
+        assert any(n.startswith(lab.run_prefix) for n in host.list_namespaces())
+        raise RuntimeError("boom")
+    assert not any(n.startswith(lab.run_prefix) for n in host.list_namespaces())
+    assert "teardown_s" in lab.timings
+
+
+def test_failure_while_building_tears_down(features: KernelFeatures) -> None:
+    broken = NftRuleset("b", "table inet fw { chain input { this is not nft } }\n")
+    with pytest.raises(BuildError, match="nft"), Lab(two_hosts(broken)):
+        pass
+
+
+def test_sigterm_tears_the_lab_down_then_reaches_the_default_handler(
+    features: KernelFeatures, tmp_path: Path
+) -> None:
+    proc, run_prefix = _lab_in_subprocess(tmp_path, prefix="nmsig-")
+    assert any(n.startswith(run_prefix) for n in host.list_namespaces())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == -signal.SIGTERM
+    assert not [n for n in host.list_namespaces() if n.startswith(run_prefix)]
+
+
+def test_cleanup_leftovers_removes_a_killed_run_and_a_leaked_namespace(
+    features: KernelFeatures, tmp_path: Path
+) -> None:
+    proc, run_prefix = _lab_in_subprocess(tmp_path, prefix="nmleak-")
+    proc.kill()  # no teardown can run: the namespaces stay behind
+    proc.wait(timeout=15)
+    by_hand = f"nmleak-{secrets.token_hex(3)}-by-hand"
+    not_a_lab = f"nmleak-{secrets.token_hex(4)}"  # wrong shape: must survive
+    for name in (by_hand, not_a_lab):
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    killed = [n for n in host.list_namespaces() if n.startswith(run_prefix)]
+    try:
+        assert len(killed) == 2
+        removed = cleanup_leftovers(prefix="nmleak-")
+        assert set(killed) | {by_hand} <= set(removed)
+        assert not_a_lab not in removed
+        left = set(host.list_namespaces())
+        assert not (set(killed) | {by_hand}) & left
+        assert not_a_lab in left
+    finally:
+        subprocess.run(["ip", "netns", "delete", not_a_lab], check=False)
+        for name in [by_hand, *killed]:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def test_cleanup_leftovers_spares_a_live_lab(features: KernelFeatures) -> None:
+    with Lab(two_hosts(), prefix="nmlive-") as lab:
+        assert cleanup_leftovers(prefix="nmlive-") == []
+        assert lab.probe([Probe("a", "tcp", "10.0.0.2", 80)])[0].reachable
+
+
+def test_probes_may_only_target_the_lab(features: KernelFeatures) -> None:
+    with Lab(two_hosts()) as lab, pytest.raises(PlanError, match="outside every subnet"):
+        lab.probe([Probe("a", "tcp", "1.1.1.1", 443)])
+
+
+def test_twenty_namespace_lab_builds_and_tears_down_quickly(features: KernelFeatures) -> None:
+    # A chain of 20 namespaces through 19 veths is the size the emulator is meant to handle; timing
+    # goes to the report, not to an assertion, beyond a generous bound that catches serial builds.
+    names = [f"n{i}" for i in range(20)]
+    links = tuple(
+        VethLink(names[i], "up", (f"10.9.{i}.1/24",), names[i + 1], "down", (f"10.9.{i}.2/24",))
+        for i in range(19)
+    )
+    plan = LabPlan(
+        namespaces=tuple(Namespace(n) for n in names),
+        links=links,
+        listeners=tuple(Listener(n, "tcp", "0.0.0.0", 80) for n in names),
+    )
+    started = time.monotonic()
+    with Lab(plan) as lab:
+        results = lab.probe(Probe(names[i], "tcp", f"10.9.{i}.2", 80) for i in range(19))
+    total = time.monotonic() - started
+    assert all(r.reachable for r in results)
+    print(
+        f"\n20-namespace lab: build {lab.timings['build_s']:.2f}s, teardown "
+        f"{lab.timings['teardown_s']:.2f}s, total with 19 probes {total:.2f}s"
+    )
+    assert total < 20
+
+
+def _lab_in_subprocess(tmp_path: Path, prefix: str) -> tuple[subprocess.Popen[str], str]:
+    """Start a Python process that builds a two-namespace lab and waits; return it and its run prefix."""
+    script = tmp_path / "lab.py"
+    script.write_text(
+        textwrap.dedent(f"""\
+        import time
+        from netmodel.emulate.kernel import Lab
+        from netmodel.emulate.plan import LabPlan, Namespace, VethLink
+        plan = LabPlan(
+            namespaces=(Namespace("a"), Namespace("b")),
+            links=(VethLink("a", "eth0", ("10.0.0.1/24",), "b", "eth0", ("10.0.0.2/24",)),),
+        )
+        with Lab(plan, prefix={prefix!r}) as lab:
+            print(lab.run_prefix, flush=True)
+            time.sleep(60)
+    """)
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    run_prefix = proc.stdout.readline().strip()
+    assert run_prefix.startswith(prefix), "the lab subprocess did not start"
+    return proc, run_prefix
