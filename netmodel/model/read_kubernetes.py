@@ -447,13 +447,9 @@ def read_network_policy(doc: Document, problems: Problems) -> NetworkPolicy:
         if t not in ("Ingress", "Egress"):
             spec.error("policyTypes", f"unknown policy type {t!r}", "use Ingress and/or Egress")
     if spec.is_list_present("policyTypes") and types:
+        # Rules of a direction not listed here are accepted by the API server and ignored; the policy checks
+        # flag them as rules that can never match.
         policy_types = frozenset(t for t in types if t in ("Ingress", "Egress"))
-        if spec.is_list_present("egress") and "Egress" not in policy_types:
-            spec.error("egress", "egress rules are given but policyTypes lacks Egress, so they are ignored",
-                       "add Egress to policyTypes or remove the egress rules")
-        if spec.items("ingress") and "Ingress" not in policy_types:
-            spec.error("ingress", "ingress rules are given but policyTypes lacks Ingress, so they are ignored",
-                       "add Ingress to policyTypes or remove the ingress rules")
     else:
         # Kubernetes' defaulting: Ingress always; Egress when the policy has egress rules.
         policy_types = frozenset({"Ingress"} | ({"Egress"} if egress else set()))
