@@ -45,7 +45,9 @@ class Box:
         return Box(self.peers & other.peers, self.protocols & other.protocols, self.ports & other.ports)
 
     def difference(self, other: Box) -> list[Box]:
-        """``self - other`` as at most three disjoint boxes."""
+        """``self - other`` as at most three disjoint, non-empty boxes."""
+        if self.is_empty():
+            return []
         common = self.intersection(other)
         if common.is_empty():
             return [self]
@@ -62,7 +64,7 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Space:
-    """A union of pairwise-disjoint boxes."""
+    """A union of pairwise-disjoint boxes. The operations never produce empty boxes."""
 
     boxes: tuple[Box, ...] = ()
 
@@ -86,7 +88,7 @@ class Space:
 
     def difference(self, other: Space | Box) -> Space:
         others = (other,) if isinstance(other, Box) else other.boxes
-        current: list[Box] = list(self.boxes)
+        current: list[Box] = [a for a in self.boxes if not a.is_empty()]
         for b in others:
             current = [piece for a in current for piece in a.difference(b)]
         return Space(tuple(current))
