@@ -24,6 +24,7 @@ from netmodel.emulate.errors import BuildError, FeatureUnsupported, PlanError
 from netmodel.emulate.features import KernelFeatures, detect_features
 from netmodel.emulate.kernel import Lab, cleanup_leftovers
 from netmodel.emulate.plan import (
+    Bridge,
     LabPlan,
     Listener,
     Namespace,
@@ -251,6 +252,26 @@ def test_router_namespace_forwards_between_two_subnets(features: KernelFeatures)
     assert outcomes(after) == ["timeout"]
 
 
+def test_bridge_in_an_underlay_namespace_joins_three_nodes(features: KernelFeatures) -> None:
+    nodes = ("n1", "n2", "n3")
+    plan = LabPlan(
+        namespaces=(Namespace("underlay"), *(Namespace(n) for n in nodes)),
+        links=tuple(
+            VethLink(n, "eth0", (f"192.168.5.{i}/24",), "underlay", f"port-{n}", ())
+            for i, n in enumerate(nodes, start=1)
+        ),
+        bridges=(Bridge("underlay", "br0", ports=tuple(f"port-{n}" for n in nodes)),),
+        listeners=tuple(
+            Listener(n, "udp", f"192.168.5.{i}", 8472) for i, n in enumerate(nodes, start=1)
+        ),
+    )
+    with Lab(plan) as lab:
+        results = lab.probe(
+            [Probe("n1", "udp", "192.168.5.2", 8472), Probe("n3", "udp", "192.168.5.1", 8472)]
+        )
+    assert outcomes(results) == ["reachable", "reachable"]
+
+
 def overlay(kind: str, port: int | None) -> LabPlan:
     """Two nodes on an underlay veth, each with one pod; pod traffic crosses a ``kind`` tunnel.
 
@@ -381,13 +402,16 @@ def test_failure_while_building_tears_down(features: KernelFeatures) -> None:
         pass
 
 
-def test_sigterm_tears_the_lab_down_then_reaches_the_default_handler(
-    features: KernelFeatures, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_tears_the_lab_down_then_reaches_the_previous_handler(
+    features: KernelFeatures, tmp_path: Path, signum: signal.Signals
 ) -> None:
     proc, run_prefix = _lab_in_subprocess(tmp_path, prefix="nmsig-")
     assert any(n.startswith(run_prefix) for n in host.list_namespaces())
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=15) == -signal.SIGTERM
+    proc.send_signal(signum)
+    # Default handlers: SIGTERM kills the process; SIGINT becomes KeyboardInterrupt, which Python
+    # turns back into death by SIGINT when nothing catches it.
+    assert proc.wait(timeout=15) == -signum
     assert not [n for n in host.list_namespaces() if n.startswith(run_prefix)]
 
 
@@ -471,7 +495,11 @@ def _lab_in_subprocess(tmp_path: Path, prefix: str) -> tuple[subprocess.Popen[st
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the expected KeyboardInterrupt traceback
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     run_prefix = proc.stdout.readline().strip()
