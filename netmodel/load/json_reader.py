@@ -37,10 +37,19 @@ class LazyJsonSpanIndex:
 
 
 def _index(text: str) -> dict[Path, tuple[int, int]]:
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], tuple[int, int, str] | None]:
+    """Where every value starts, and the first key repeated within one object (line, column, key) if any.
+
+    Only called on text the C parser accepted, so the token stream is well formed.
+    """
     line_starts = [0]
     line_starts.extend(m.end() for m in re.finditer("\n", text))
     spans: dict[Path, tuple[int, int]] = {}
-    # Each open container: [path, is_object, pending_key, next_index]
+    duplicate: tuple[int, int, str] | None = None
+    # Each open container: [path, is_object, pending_key, next_index, keys_seen]
     stack: list[list[Any]] = []
     line = 0
     expecting_key = False
@@ -51,14 +60,6 @@ def _index(text: str) -> dict[Path, tuple[int, int]]:
             line += 1
         return line + 1, offset - line_starts[line] + 1
 
-    def value_path() -> Path:
-        if not stack:
-            return ()
-        top = stack[-1]
-        if top[1]:
-            return top[0] + (top[2],)
-        return top[0] + (top[3],)
-
     for m in _TOKEN.finditer(text):
         tok = m.group()
         if tok in (",", ":"):
@@ -67,33 +68,77 @@ def _index(text: str) -> dict[Path, tuple[int, int]]:
             continue
         if tok in ("}", "]"):
             stack.pop()
+            expecting_key = False  # an empty object closes without a key
             if stack and not stack[-1][1]:
                 stack[-1][3] += 1
             continue
-        if expecting_key:
-            stack[-1][2] = json.loads(tok)
+        top = stack[-1] if stack else None
+        if expecting_key and top is not None:
+            key = json.loads(tok)
+            if key in top[4] and duplicate is None:
+                duplicate = (*position(m.start()), key)
+            top[4].add(key)
+            top[2] = key
             expecting_key = False
             continue
-        path = value_path()
+        if top is None:
+            path: Path = ()
+        else:
+            path = top[0] + ((top[2],) if top[1] else (top[3],))
         spans[path] = position(m.start())
         if tok in ("{", "["):
-            stack.append([path, tok == "{", None, 0])
+            stack.append([path, tok == "{", None, 0, set()])
             expecting_key = tok == "{"
-        elif stack and not stack[-1][1]:
-            stack[-1][3] += 1
-    return spans
+        elif top is not None and not top[1]:
+            top[3] += 1
+    return spans, duplicate
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON allows repeated keys and json.loads keeps the last; Kubernetes objects must not repeat one.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def parse_json(text: str, file: str) -> list[Document]:
     """Parse one JSON value; raise :class:`LoadError` with a located problem when it is malformed."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
         raise LoadError([Problem(f"malformed JSON: {err.msg}", SourceSpan(file, err.lineno, err.colno),
                                  "fix the JSON at this position (a missing comma, quote or bracket?)")]) from None
     except RecursionError:
         raise LoadError([Problem("JSON nested too deeply to read", SourceSpan(file, 1, 1),
                                  "no Kubernetes object nests this deep; check how the file was made")]) from None
+    except _DuplicateKey:
+        _, duplicate = _scan(text)
+        line, column, key = duplicate if duplicate else (1, 1, "?")
+        raise LoadError([Problem(f"duplicate key {key!r} in one object", SourceSpan(file, line, column),
+                                 "remove one of the two entries")]) from None
+    except ValueError as err:  # NaN/Infinity, or an integer longer than Python converts
+        line, column = _first_bad_literal(text)
+        what = "a number too long to read" if "digits" in str(err) else str(err)
+        raise LoadError([Problem(f"invalid JSON number: {what}", SourceSpan(file, line, column),
+                                 "write numbers as ordinary JSON numbers (or quote them as strings)")]) from None
     if data is None:
         return []
     return [Document(file, data, LazyJsonSpanIndex(text))]
+
+
+def _first_bad_literal(text: str) -> tuple[int, int]:
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("NaN", "Infinity", "-Infinity") or (tok[0] in "-0123456789" and len(tok) > 4000):
+            before = text[: m.start()]
+            return before.count("\n") + 1, m.start() - (before.rfind("\n") + 1) + 1
+    return 1, 1

@@ -58,7 +58,7 @@ def _span(file: str, mark: Any) -> SourceSpan:
 class _Frame:
     """An open mapping or sequence: where it sits, its pending key, and its anchor."""
 
-    __slots__ = ("container", "path", "key", "key_mark", "anchor", "start")
+    __slots__ = ("container", "path", "key", "key_mark", "anchor", "start", "merged")
 
     def __init__(self, container: Any, path: Path, anchor: str | None, start: Any) -> None:
         self.container = container
@@ -67,6 +67,7 @@ class _Frame:
         self.key_mark: Any = None
         self.anchor = anchor
         self.start = start
+        self.merged: set[Any] = set()  # keys that came from a ``<<`` merge; explicit keys override them
 
 
 _NO_KEY = object()
@@ -107,19 +108,26 @@ def parse_yaml(text: str, file: str) -> list[Document]:
             for source in merged:
                 if isinstance(source, dict):
                     for k, v in source.items():
-                        frame.container.setdefault(k, v)
+                        if k not in frame.container:
+                            frame.container[k] = v
+                            frame.merged.add(k)
             return None
-        if key in frame.container:
+        if key in frame.container and key not in frame.merged:
             raise LoadError([Problem(f"duplicate key {key!r} in one mapping", _span(file, frame.key_mark),
                                      "remove one of the two entries")])
         frame.container[key] = value
+        frame.merged.discard(key)
         return frame.path + (key if isinstance(key, (str, int)) else str(key),)
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
             if kind is yaml.ScalarEvent:
-                value = _scalar(event)
+                try:
+                    value = _scalar(event)
+                except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+                    raise LoadError([Problem("a number too long to read", _span(file, event.start_mark),
+                                             "quote it if it is meant as text")]) from None
                 built += 1
                 path = place(value, event.start_mark)
                 if path is not None:
@@ -170,6 +178,12 @@ def parse_yaml(text: str, file: str) -> list[Document]:
         message = " ".join(x for x in (err.context, err.problem) if x) or "malformed YAML"
         raise LoadError([Problem(f"malformed YAML: {message}", _span(file, mark) if mark else None,
                                  "fix the YAML syntax at this position (indentation, quotes, colons)")]) from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, other control characters)
+        before = text[: err.position]
+        span = SourceSpan(file, before.count("\n") + 1, err.position - (before.rfind("\n") + 1) + 1)
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        raise LoadError([Problem(f"malformed YAML: character U+{code:04X} is not allowed in YAML", span,
+                                 "remove the control character (is this a binary file?)")]) from None
     except yaml.YAMLError as err:
         raise LoadError([Problem(f"malformed YAML: {err}", SourceSpan(file, 1, 1),
                                  "fix the YAML syntax")]) from None

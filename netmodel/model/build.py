@@ -186,8 +186,10 @@ def build_topology(documents: Sequence[Document]) -> Topology:
 def load_topology(paths: Sequence[str]) -> Topology:
     """Read files/folders/``-`` and build the topology: the stages ``load`` and ``model`` together."""
     from netmodel.load import read_documents
+    from netmodel.load.files import paused_gc
 
-    return build_topology(read_documents(paths))
+    with paused_gc():
+        return build_topology(read_documents(paths))
 
 
 __all__ = ["Inventory", "Problem", "build_topology", "load_topology", "read_inventory"]
