@@ -1,0 +1,288 @@
+"""The connectivity matrix: every allowed connection, per Pod class pair, aggregated for people.
+
+Computed per Pod class pair (never per Pod pair) from, in order:
+
+1. NetworkPolicy: the destination's ingress AND the source's egress (:class:`PolicyEngine`), per class;
+2. what the destination listens on: its declared containerPorts (a class declaring none may listen anywhere);
+3. node firewalls on the Pod network between the nodes the two classes run on, judged per pair of *node
+   classes* (nodes selected by the same firewalls): encapsulated modes need the tunnel's outer packet to pass
+   (a yes/no per node-class pair), native routing needs each port to pass for the sender's whole pod range.
+   Pods on one node cross no firewall.
+
+Outside networks appear as sources (through NodePort/LoadBalancer Services: firewall-ingress on the nodes for
+the nodePort, then the backend's ingress policy, which sees the node address under ``externalTrafficPolicy:
+Cluster`` and the client under ``Local``; and, with native routing, straight to Pod addresses) and as
+destinations (egress policy and the node firewalls' egress). A connection whose members or addresses are only
+partly allowed is marked ``partial``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
+from netmodel.analyze.reach.fabric import Fabric
+from netmodel.model.objects import Node, Pod
+from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
+
+GROUPINGS = ("pod", "workload", "namespace")
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """``source`` may open connections to ``destination`` on ``protocol``/``ports``."""
+
+    source: str
+    destination: str
+    protocol: int
+    ports: IntervalSet
+    partial: bool = False  # only some members (Pods, node pairs, addresses) of the groups get it
+    via: str = ""  # the Service an outside source enters through
+
+    def describe(self) -> str:
+        extra = (f" via {self.via}" if self.via else "") + (" (partial)" if self.partial else "")
+        return f"{self.source} → {self.destination} {protocol_label(self.protocol)} {format_ports(self.ports)}{extra}"
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"from": self.source, "to": self.destination,
+                                  "protocol": protocol_label(self.protocol), "ports": format_ports(self.ports),
+                                  "partial": self.partial}
+        if self.via:
+            out["via"] = self.via
+        return out
+
+
+def group_name(pod: Pod, by: str) -> str:
+    if by == "pod":
+        return f"{pod.namespace}/{pod.name}"
+    if by == "namespace":
+        return pod.namespace
+    if pod.owner is not None:
+        return f"{pod.namespace}/{pod.owner.name}[{pod.owner.kind}]"
+    return f"{pod.namespace}/{pod.name}[Pod]"
+
+
+def listening(cls: PodClass) -> PortSpace:
+    if not cls.ports:
+        return EVERYTHING
+    out: dict[int, IntervalSet] = {}
+    for _, number, protocol in cls.ports:
+        out[protocol] = out.get(protocol, IntervalSet()) | IntervalSet.single(number)
+    return PortSpace.of(out)
+
+
+class _Wire:
+    """Whether the Pod network carries a port space between two node classes (cached per pair)."""
+
+    def __init__(self, fabric: Fabric) -> None:
+        self.fabric = fabric
+        groups: dict[tuple[str, ...], list[Node]] = {}
+        for n in fabric.topology.nodes:
+            groups.setdefault(tuple(f.name for f in fabric.firewalls.firewalls_of(n)), []).append(n)
+        self.node_class = {n.name: i for i, nodes in enumerate(groups.values()) for n in nodes}
+        self.representative = [nodes[0] for nodes in groups.values()]
+        self.size = [len(nodes) for nodes in groups.values()]
+        self.unfiltered = not fabric.topology.firewalls
+        self._cache: dict[tuple[int, int, PortSpace], PortSpace] = {}
+
+    def carries(self, a: int, b: int, space: PortSpace) -> PortSpace:
+        key = (a, b, space)
+        if key not in self._cache:
+            self._cache[key] = self._compute(self.representative[a], self.representative[b], space)
+        return self._cache[key]
+
+    def _compute(self, a: Node, b: Node, space: PortSpace) -> PortSpace:
+        fw, tunnel = self.fabric.firewalls, self.fabric.tunnel
+        if tunnel is not None:
+            proto, port, _ = tunnel
+            a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
+            ok = fw.decide(a, "egress", b_ip, proto, port).allowed and fw.decide(b, "ingress", a_ip, proto,
+                                                                                  port).allowed
+            return space if ok else NOTHING
+        a_range, b_range = AddressSet.of_networks(a.pod_cidrs), AddressSet.of_networks(b.pod_cidrs)
+        out: dict[int, IntervalSet] = {}
+        for protocol, ports in space:
+            protos = IntervalSet.single(protocol)
+            sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports)), b_range)
+            taken = _covering(fw.allowed_space(b, "ingress", Box(a_range, protos, ports)), a_range)
+            out[protocol] = sent & taken
+        return PortSpace.of(out)
+
+
+def _covering(space: Space, peers: AddressSet) -> IntervalSet:
+    """Ports some box allows for every one of ``peers`` (partly allowed peers do not count)."""
+    out = IntervalSet()
+    for box in space:
+        if peers <= box.peers:
+            out = out | box.ports
+    return out
+
+
+def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
+    """Every allowed connection between groups of Pods and outside networks, ports merged into ranges."""
+    engine = fabric.policies
+    classes = [c for c in engine.classes.classes if c.addressed]
+    pods = fabric.topology.pods
+    wire = _Wire(fabric)
+    node_classes = {c.id: {wire.node_class[pods[i].node_name] for i in c.pods if pods[i].node_name in wire.node_class}
+                    for c in classes}
+    nodes_of = {c.id: {pods[i].node_name for i in c.pods} for c in classes}
+    acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]] = {}
+
+    def add(src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
+        for protocol, ports in space:
+            key = (src, dst, protocol, via)
+            old, was_partial = acc.get(key, (IntervalSet(), False))
+            acc[key] = (old | ports, was_partial or partial)
+
+    egress = {c.id: engine.egress_spaces(c) if c.subject_to_policy else None for c in classes}
+    for d in classes:
+        ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
+        listens = listening(d)
+        for s in classes:
+            space = _policy_space(fabric, s, d, ingress, egress[s.id])
+            space = space & listens
+            if not space:
+                continue
+            space, partial = _over_wire(wire, s, d, space, node_classes, nodes_of)
+            if space:
+                _add_members(add, pods, s, d, by, space, partial)
+    _outside(fabric, classes, wire, add, by)
+    return [Connection(src, dst, protocol, ports, partial, via)
+            for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
+
+
+def _policy_space(fabric: Fabric, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,
+                  egress: dict[int, PortSpace] | None) -> PortSpace:
+    engine = fabric.policies
+    if s.subject_to_policy:
+        allowed_in = EVERYTHING if ingress is None else ingress.get(s.id, NOTHING)
+    else:  # a hostNetwork source is seen with its nodes' addresses
+        allowed_in = EVERYTHING if ingress is None else engine.address_space(
+            INGRESS, d, _node_addresses(fabric, s))[0]
+    if not s.subject_to_policy or egress is None:
+        allowed_out = EVERYTHING
+    elif d.subject_to_policy:
+        allowed_out = egress.get(d.id, NOTHING)
+    else:
+        allowed_out = engine.address_space(EGRESS, s, _node_addresses(fabric, d))[0]
+    return allowed_in & allowed_out
+
+
+def _node_addresses(fabric: Fabric, cls: PodClass) -> AddressSet:
+    nodes = {fabric.topology.pods[i].node_name for i in cls.pods}
+    return AddressSet.of_networks(ip for n in nodes if n in fabric.topology.node_by_name
+                                  for ip in fabric.topology.node_by_name[n].ips)
+
+
+def _over_wire(wire: _Wire, s: PodClass, d: PodClass, space: PortSpace, node_classes: dict[int, set[int]],
+               nodes_of: dict[int, set[str]]) -> tuple[PortSpace, bool]:
+    if wire.unfiltered:
+        return space, False
+    same_node_only = len(nodes_of[s.id]) == 1 and nodes_of[s.id] == nodes_of[d.id]
+    if same_node_only:
+        return space, False
+    carried: PortSpace | None = None
+    partial = False
+    for a in node_classes[s.id]:
+        for b in node_classes[d.id]:
+            got = wire.carries(a, b, space)
+            partial = partial or got != space
+            carried = got if carried is None else carried | got
+    shared_node = bool(nodes_of[s.id] & nodes_of[d.id])
+    if shared_node:  # Pods meeting on one node always connect
+        return space, partial
+    return carried or NOTHING, partial
+
+
+def _add_members(add, pods, s: PodClass, d: PodClass, by: str, space: PortSpace,  # type: ignore[no-untyped-def]
+                 partial: bool) -> None:
+    sources = {group_name(pods[i], by) for i in s.pods}
+    destinations = {group_name(pods[i], by) for i in d.pods}
+    for src in sorted(sources):
+        for dst in sorted(destinations):
+            add(src, dst, space, partial)
+
+
+def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: str) -> None:  # type: ignore[no-untyped-def]
+    engine = fabric.policies
+    topology = fabric.topology
+    pods = topology.pods
+    networks = fabric.outside_networks
+    classes = list(classes)
+    # Pods → outside: egress policy, then the firewalls' egress on the Pods' nodes.
+    for s in classes:
+        for name, addresses in networks.items():
+            if not addresses:
+                continue
+            ports, reached = (EVERYTHING, addresses) if not s.subject_to_policy else \
+                engine.address_space(EGRESS, s, addresses)
+            if not ports:
+                continue
+            ports, partial = _egress_firewalls(fabric, s, addresses, ports)
+            if ports:
+                for src in sorted({group_name(pods[i], by) for i in s.pods}):
+                    add(src, f"network:{name}", ports, partial or reached != addresses)
+    # Outside → Pods through NodePort/LoadBalancer Services.
+    if not fabric.proxies_services:
+        return
+    for svc in topology.services:
+        if svc.type not in ("NodePort", "LoadBalancer"):
+            continue
+        for sp in svc.ports:
+            if sp.node_port is None:
+                continue
+            backends = [b for b in fabric.backends(svc, sp) if b.pod is not None and b.port is not None]
+            for name, addresses in networks.items():
+                if not addresses:
+                    continue
+                entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
+                               or any(b.node is not None and b.node.name == n.name for b in backends)]
+                admitted = [n for n in entry_nodes if _admits(fabric, n, addresses, sp.protocol, sp.node_port)]
+                if not admitted:
+                    continue
+                for b in backends:
+                    assert b.pod is not None and b.port is not None
+                    cls = fabric.class_of(b.pod)
+                    seen_as = addresses if svc.external_traffic_policy == "Local" else \
+                        AddressSet.of_networks(ip for n in admitted for ip in n.ips)
+                    single = PortSpace.of({sp.protocol: IntervalSet.single(b.port)})
+                    allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
+                        else (EVERYTHING, seen_as)
+                    space = single & allowed & listening(cls)
+                    if space:
+                        partial = reached != seen_as or len(admitted) < len(entry_nodes)
+                        add(f"network:{name}", group_name(b.pod, by), space, partial,
+                            f"Service {svc.namespace}/{svc.name} NodePort {sp.node_port}")
+
+
+def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> bool:
+    allowed = fabric.firewalls.allowed_space(node, "ingress", Box(addresses, IntervalSet.single(protocol),
+                                                                  IntervalSet.single(port)))
+    return not allowed.is_empty()
+
+
+def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
+    if not fabric.topology.firewalls:
+        return ports, False
+    nodes = sorted({fabric.topology.pods[i].node_name for i in s.pods})
+    out: PortSpace | None = None
+    partial = False
+    for name in nodes:
+        node = fabric.topology.node_by_name.get(name)
+        if node is None:
+            continue
+        kept: dict[int, IntervalSet] = {}
+        for protocol, numbers in ports:
+            space = fabric.firewalls.allowed_space(node, "egress", Box(addresses, IntervalSet.single(protocol),
+                                                                       numbers))
+            merged = IntervalSet()
+            for box in space:
+                merged = merged | box.ports
+            kept[protocol] = merged
+            partial = partial or any(not addresses <= b.peers for b in space)
+        got = PortSpace.of(kept)
+        partial = partial or (out is not None and got != out)
+        out = got if out is None else out | got
+    return out or NOTHING, partial

@@ -1,0 +1,94 @@
+"""Expectations: asserted flows, evaluated by the path engine, reported as results and findings.
+
+Each flow's ``from``/``to``/``port``/``protocol`` are echoed exactly as written. ``actual`` is True only when
+every address the references stand for is allowed (the same rule as ``allowed: true``); ``verdict`` says
+``allowed``, ``denied`` or ``partial``, and a partial verdict never satisfies an expectation either way.
+A flow whose verdict differs is an error finding, NM-EXPECT-001, at the flow's line; a flow naming an unknown
+reference is NM-EXPECT-002 at its line (the rest of the file is still evaluated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.reach import Answer, Fabric, Tracer, query
+from netmodel.errors import NetmodelError, SourceSpan
+from netmodel.model.objects import Expectations, ExpectedFlow
+
+REQUIREMENT = "expectations"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowResult:
+    flow: ExpectedFlow
+    answer: Answer | None  # None when the flow could not be evaluated (see ``error``)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        if self.answer is None:
+            return False
+        return self.answer.allowed if self.flow.allowed else self.answer.denied
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "from": self.flow.from_ref, "to": self.flow.to_ref, "port": self.flow.port,
+            "protocol": self.flow.protocol, "expected": self.flow.allowed,
+            "actual": self.answer.allowed if self.answer is not None else None, "ok": self.ok,
+            "verdict": self.answer.verdict if self.answer is not None else "error",
+            "disposition": self.answer.disposition.value if self.answer is not None else "error",
+            "source": self.flow.source.to_json(),
+        }
+        if self.answer is not None and self.answer.blocked_by:
+            out["blockedBy"] = [d.to_json() for d in self.answer.blocked_by]
+        if self.answer is not None and self.answer.verdict == "partial":
+            out["examples"] = {k: {"source": p.source, "destination": p.destination,
+                                   "disposition": p.disposition.value} for k, p in self.answer.examples.items()}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def evaluate(fabric: Fabric, expectations: Iterable[Expectations]) -> list[FlowResult]:
+    tracer = Tracer(fabric)
+    out: list[FlowResult] = []
+    for exp in expectations:
+        for flow in exp.flows:
+            try:
+                answer = query(fabric, flow.from_ref, flow.to_ref, flow.port, flow.protocol, tracer)
+            except NetmodelError as err:
+                out.append(FlowResult(flow, None, "; ".join(
+                    p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems)))
+                continue
+            out.append(FlowResult(flow, answer))
+    return out
+
+
+def _describe(flow: ExpectedFlow) -> str:
+    return f"{flow.from_ref} → {flow.to_ref} {flow.protocol} {flow.port}"
+
+
+def findings(results: Iterable[FlowResult]) -> list[Finding]:
+    """An error finding for every flow that does not hold, located at its line in the Expectations file."""
+    out: list[Finding] = []
+    for r in results:
+        if r.ok:
+            continue
+        sources: list[SourceSpan] = [r.flow.source]
+        if r.answer is None:
+            out.append(Finding("NM-EXPECT-002", Severity.ERROR, REQUIREMENT,
+                               f"expected flow {_describe(r.flow)} cannot be evaluated: {r.error}",
+                               (), tuple(sources)))
+            continue
+        want = "allowed" if r.flow.allowed else "denied"
+        blockers = "; ".join(f"{d.kind} {d.name} ({d.rule})" for d in r.answer.blocked_by[:4])
+        because = f" — blocked by {blockers}" if blockers and r.flow.allowed else ""
+        sources.extend(d.source for d in r.answer.blocked_by if d.source is not None and d.source.line > 0)
+        objects = tuple(dict.fromkeys(f"{d.kind}/{d.name}" for d in r.answer.blocked_by))
+        out.append(Finding(
+            "NM-EXPECT-001", Severity.ERROR, REQUIREMENT,
+            f"expected {_describe(r.flow)} to be {want}, but it is {r.answer.verdict} "
+            f"({r.answer.disposition.value}){because}", objects, tuple(dict.fromkeys(sources))))
+    return out

@@ -1,0 +1,145 @@
+"""Pod classes: Pods that no NetworkPolicy can tell apart, analyzed once per class instead of once per Pod.
+
+Two Pods fall in one class when they share namespace, labels, container ports (name, number, protocol),
+hostNetwork, whether they have an address at all, and — because netmodel lets ``ipBlock`` match Pod IPs — the
+same membership in every ``ipBlock`` of every policy. Selectors and named ports only see those fields, so every
+policy decision about a Pod is a decision about its class. The node a Pod runs on is *not* part of the class:
+node firewalls are applied per path, on top of class-level policy results.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from netmodel.analyze.policy.bits import bitset, iter_members
+from netmodel.analyze.policy.labels import LabelIndex
+from netmodel.model.labels import Labels
+from netmodel.model.objects import IPBlock, Pod
+from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
+from netmodel.model.topology import Topology
+from netmodel.sets import AddressSet
+
+# (name, number, protocol) of each declared container port, sorted: all a named port or a listener needs.
+PortSignature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PodClass:
+    """Pods indistinguishable to NetworkPolicy. ``pods`` are positions in ``topology.pods``."""
+
+    id: int
+    namespace: str
+    labels: Labels
+    ports: PortSignature
+    host_network: bool
+    addressed: bool  # False for Pending Pods without an IP: they neither send nor receive
+    pods: tuple[int, ...]
+
+    @property
+    def subject_to_policy(self) -> bool:
+        """hostNetwork Pods share the node's network namespace, which NetworkPolicy does not govern."""
+        return not self.host_network
+
+    def port_numbers(self, name: str, protocol: int) -> list[int]:
+        """A named port resolved on this class (by name and protocol), as Kubernetes does per Pod."""
+        return [number for n, number, proto in self.ports if n == name and proto == protocol]
+
+    def listens(self, protocol: int, port: int) -> bool:
+        """Declared container ports are the listeners; a class declaring none may listen anywhere."""
+        if not self.ports:
+            return True
+        return any(proto == protocol and number == port for _, number, proto in self.ports)
+
+
+def port_signature(pod: Pod) -> PortSignature:
+    return tuple(sorted({(p.name, p.port, p.protocol) for p in pod.ports}))
+
+
+def _block_addresses(block: IPBlock) -> AddressSet:
+    return AddressSet.of_networks([block.cidr]) - AddressSet.of_networks(block.except_)
+
+
+class PodClasses:
+    """The partition of a topology's Pods into classes, with label indexes over the classes."""
+
+    def __init__(self, topology: Topology, ip_blocks: Iterable[IPBlock] = ()) -> None:
+        self.topology = topology
+        blocks = list(dict.fromkeys(ip_blocks))
+        self.ip_blocks: tuple[IPBlock, ...] = tuple(blocks)
+        in_blocks = [self._pods_in(_block_addresses(b)) for b in blocks]
+        signature: dict[int, list[int]] = {}
+        for block_id, pods in enumerate(in_blocks):
+            for position in iter_members(pods):
+                signature.setdefault(position, []).append(block_id)
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for position, pod in enumerate(topology.pods):
+            key = (pod.namespace, pod.labels, port_signature(pod), pod.host_network, bool(pod.ips),
+                   tuple(signature.get(position, ())))
+            groups.setdefault(key, []).append(position)
+        self.classes: tuple[PodClass, ...] = tuple(
+            PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions))  # type: ignore[arg-type]
+            for i, (key, positions) in enumerate(groups.items()))
+        self.class_of_pod: list[int] = [0] * len(topology.pods)
+        for cls in self.classes:
+            for position in cls.pods:
+                self.class_of_pod[position] = cls.id
+        # Which classes each ipBlock matches (as a peer), over class ids.
+        self._block_classes = {b: bitset({self.class_of_pod[p] for p in iter_members(pods)})
+                               for b, pods in zip(blocks, in_blocks)}
+
+    def _pods_in(self, addresses: AddressSet) -> int:
+        """Pods (not hostNetwork: those are seen with the node's address) with an address in the set."""
+        out = 0
+        for family, ranges in ((4, addresses.v4), (6, addresses.v6)):
+            keys, positions = self._sorted_ips[family]
+            for lo, hi in ranges:
+                for i in range(bisect.bisect_left(keys, lo), bisect.bisect_right(keys, hi)):
+                    out |= 1 << positions[i]
+        return out
+
+    @cached_property
+    def _sorted_ips(self) -> dict[int, tuple[list[int], list[int]]]:
+        entries: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+        for position, pod in enumerate(self.topology.pods):
+            if not pod.host_network:
+                for ip in pod.ips:
+                    entries[ip.version].append((int(ip), position))
+        out = {}
+        for family, items in entries.items():
+            items.sort()
+            out[family] = ([k for k, _ in items], [p for _, p in items])
+        return out
+
+    # -- indexes over classes ----------------------------------------------------------------------------------
+    @cached_property
+    def pod_labels(self) -> LabelIndex:
+        return LabelIndex([c.labels for c in self.classes])
+
+    @cached_property
+    def namespace_labels(self) -> LabelIndex:
+        """Each class indexed by the labels of its namespace (incl. the implicit metadata.name label)."""
+        by_name = self.topology.namespace_by_name
+        return LabelIndex([by_name[c.namespace].labels if c.namespace in by_name
+                           else Labels({NAMESPACE_NAME_LABEL: c.namespace}) for c in self.classes])
+
+    @cached_property
+    def in_namespace(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.classes:
+            out[c.namespace] = out.get(c.namespace, 0) | (1 << c.id)
+        return out
+
+    @cached_property
+    def policy_subjects(self) -> int:
+        """Classes NetworkPolicy applies to and can match as peers: addressed, not hostNetwork."""
+        return bitset(c.id for c in self.classes if c.subject_to_policy and c.addressed)
+
+    def block_classes(self, block: IPBlock) -> int:
+        return self._block_classes.get(block, 0)
+
+    def class_of(self, pod: Pod) -> PodClass:
+        return self.classes[self.class_of_pod[self.topology.pod_index[(pod.namespace, pod.name)]]]
+

@@ -1,0 +1,241 @@
+"""NetworkPolicy v1 semantics over Pod classes.
+
+The rules, as Kubernetes defines them (netmodel's choices where the spec leaves room are marked *choice*):
+
+* A Pod is isolated for ingress (egress) only when some policy in its namespace selects it (``podSelector``,
+  empty = every Pod of the namespace) and lists ``Ingress`` (``Egress``) in ``policyTypes``. The model
+  applies the defaulting: ``Ingress`` always, ``Egress`` when the policy has egress rules.
+* An isolated Pod allows the union of the rules of every policy selecting it; ``ingress: []`` (or absent)
+  adds no rule, ``ingress: [{}]`` is one rule matching everything.
+* In a rule, peers OR; ports OR; a packet must match a peer AND a port. An absent or empty ``from``/``to`` or
+  ``ports`` matches everything.
+* A peer with ``podSelector`` alone means Pods of the policy's namespace; ``namespaceSelector`` alone every Pod
+  of the matching namespaces; both together, the AND. Namespaces carry ``kubernetes.io/metadata.name``.
+* ``ipBlock`` (``cidr`` minus ``except``) matches outside addresses, node addresses and — *choice*, as the
+  upstream e2e tests expect — Pod IPs too.
+* Named ports resolve on the destination Pod by name and protocol, so one rule may mean different numbers on
+  different Pods; a named port never matches a destination that is not a Pod. ``endPort`` makes a range.
+  ``protocol`` defaults to TCP.
+* *choice*: hostNetwork Pods are not subject to policy (they live in the node's network namespace) and no
+  ``podSelector``/``namespaceSelector`` matches them: as a peer they are seen with their node's address, which
+  only an ``ipBlock`` can match.
+* A connection needs both the source's egress and the destination's ingress; replies are implied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.classes import PodClass, PodClasses
+from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
+from netmodel.model.objects import NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from netmodel.model.topology import Topology
+from netmodel.sets import ALL_ADDRESSES, AddressSet, IntervalSet, IPAddress
+
+INGRESS = "ingress"
+EGRESS = "egress"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule of one policy with its peers evaluated: Pod classes, and addresses for everything else."""
+
+    policy: NetworkPolicy
+    direction: str  # ingress | egress
+    index: int  # position in the policy's ingress/egress list
+    rule: PolicyRule
+    peer_classes: int  # classes (policy subjects) a Pod peer must be in
+    peer_addresses: AddressSet  # addresses a non-Pod peer (node, outside, hostNetwork Pod) must be in
+
+    @property
+    def label(self) -> str:
+        return f"{self.direction}[{self.index}]"
+
+    def matches_class(self, class_id: int) -> bool:
+        return bool(self.peer_classes >> class_id & 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVerdict:
+    """One direction's decision for one packet at one Pod."""
+
+    direction: str
+    allowed: bool
+    isolated: bool  # False: no policy selects the Pod for this direction, so everything is allowed
+    matched: tuple[CompiledRule, ...]  # the rules that allow the packet
+    isolating: tuple[NetworkPolicy, ...]  # every policy selecting the Pod for this direction
+
+
+Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
+
+
+def ip_block_addresses(peer: PolicyPeer) -> AddressSet:
+    assert peer.ip_block is not None
+    return AddressSet.of_networks([peer.ip_block.cidr]) - AddressSet.of_networks(peer.ip_block.except_)
+
+
+class PolicyEngine:
+    """Every NetworkPolicy of a topology compiled against its Pod classes."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        blocks = [peer.ip_block for pol in topology.network_policies for rule in pol.ingress + pol.egress
+                  for peer in rule.peers or () if peer.ip_block is not None]
+        self.classes = PodClasses(topology, blocks)
+        self._resolved: dict[tuple[tuple[PolicyPort, ...] | None, tuple[object, ...]], PortSpace] = {}
+        self.selected: dict[NetworkPolicy, int] = {}
+        self.rules: dict[NetworkPolicy, tuple[CompiledRule, ...]] = {}
+        self._ingress_rules: dict[int, list[CompiledRule]] = {}
+        self._egress_rules: dict[int, list[CompiledRule]] = {}
+        self._ingress_policies: dict[int, list[NetworkPolicy]] = {}
+        self._egress_policies: dict[int, list[NetworkPolicy]] = {}
+        for policy in topology.network_policies:
+            self._compile(policy)
+
+    # -- compilation -------------------------------------------------------------------------------------------
+    def peer_classes(self, policy: NetworkPolicy, peer: PolicyPeer) -> int:
+        """The Pod classes a peer matches (hostNetwork and address-less Pods never)."""
+        c = self.classes
+        if peer.ip_block is not None:
+            return c.block_classes(peer.ip_block) & c.policy_subjects
+        if peer.namespace_selector is None:
+            namespaces = c.in_namespace.get(policy.namespace, 0)
+        else:
+            namespaces = c.namespace_labels.select(peer.namespace_selector)
+        pods = c.pod_labels.everything if peer.pod_selector is None else c.pod_labels.select(peer.pod_selector)
+        return namespaces & pods & c.policy_subjects
+
+    def _compile_rule(self, policy: NetworkPolicy, direction: str, index: int, rule: PolicyRule) -> CompiledRule:
+        if rule.peers is None:
+            return CompiledRule(policy, direction, index, rule, self.classes.policy_subjects, ALL_ADDRESSES)
+        classes, addresses = 0, AddressSet()
+        for peer in rule.peers:
+            classes |= self.peer_classes(policy, peer)
+            if peer.ip_block is not None:
+                addresses = addresses | ip_block_addresses(peer)
+        return CompiledRule(policy, direction, index, rule, classes, addresses)
+
+    def _compile(self, policy: NetworkPolicy) -> None:
+        c = self.classes
+        selected = c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector) \
+            & c.policy_subjects
+        self.selected[policy] = selected
+        compiled: list[CompiledRule] = []
+        for direction, rules, by_class, policies in (
+                (INGRESS, policy.ingress, self._ingress_rules, self._ingress_policies),
+                (EGRESS, policy.egress, self._egress_rules, self._egress_policies)):
+            if direction.capitalize() not in policy.policy_types:
+                continue
+            these = [self._compile_rule(policy, direction, i, r) for i, r in enumerate(rules)]
+            compiled.extend(these)
+            for class_id in iter_members(selected):
+                by_class.setdefault(class_id, []).extend(these)
+                policies.setdefault(class_id, []).append(policy)
+        self.rules[policy] = tuple(compiled)
+
+    # -- ports -------------------------------------------------------------------------------------------------
+    def resolve_ports(self, ports: tuple[PolicyPort, ...] | None, destination: PodClass | None) -> PortSpace:
+        """What a rule's ``ports`` allow on one destination (named ports by name and protocol on the Pod)."""
+        if ports is None:
+            return EVERYTHING
+        key = (ports, destination.ports if destination is not None else ())
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
+        out: dict[int, IntervalSet] = {}
+        for p in ports:
+            if p.port is None:
+                numbers = IntervalSet.of((0, 65535))
+            elif isinstance(p.port, int):
+                numbers = IntervalSet.of((p.port, p.end_port if p.end_port is not None else p.port))
+            else:
+                found = destination.port_numbers(p.port, p.protocol) if destination is not None else []
+                numbers = IntervalSet((n, n) for n in found)
+            if numbers:
+                out[p.protocol] = out[p.protocol] | numbers if p.protocol in out else numbers
+        space = PortSpace.of(out)
+        self._resolved[key] = space
+        return space
+
+    # -- one packet --------------------------------------------------------------------------------------------
+    def ingress_rules(self, class_id: int) -> list[CompiledRule]:
+        return self._ingress_rules.get(class_id, [])
+
+    def egress_rules(self, class_id: int) -> list[CompiledRule]:
+        return self._egress_rules.get(class_id, [])
+
+    def isolating(self, class_id: int, direction: str) -> tuple[NetworkPolicy, ...]:
+        table = self._ingress_policies if direction == INGRESS else self._egress_policies
+        return tuple(table.get(class_id, ()))
+
+    def _peer_matches(self, rule: CompiledRule, peer: Peer) -> bool:
+        if isinstance(peer, int):
+            return rule.matches_class(peer)
+        return rule.peer_addresses.contains(peer)
+
+    def verdict(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
+                protocol: int, port: int) -> PolicyVerdict:
+        """The decision at Pod class ``subject`` for a packet to/from ``peer``.
+
+        ``destination`` is the class named ports resolve on: the subject itself for ingress, the peer's class
+        (or None for a non-Pod) for egress.
+        """
+        policies = self.isolating(subject, direction)
+        if not policies:
+            return PolicyVerdict(direction, True, False, (), ())
+        rules = self.ingress_rules(subject) if direction == INGRESS else self.egress_rules(subject)
+        matched = tuple(r for r in rules if self._peer_matches(r, peer)
+                        and self.resolve_ports(r.rule.ports, destination).contains(protocol, port))
+        return PolicyVerdict(direction, bool(matched), True, matched, policies)
+
+    # -- whole classes (connectivity matrix) -------------------------------------------------------------------
+    @cached_property
+    def isolated_ingress(self) -> int:
+        return sum(1 << c for c in self._ingress_policies)
+
+    @cached_property
+    def isolated_egress(self) -> int:
+        return sum(1 << c for c in self._egress_policies)
+
+    def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
+        """Source class → ports its ingress allows at ``destination``; None when not isolated (everything)."""
+        if not self.isolating(destination.id, INGRESS):
+            return None
+        out: dict[int, PortSpace] = {}
+        for rule in self.ingress_rules(destination.id):
+            space = self.resolve_ports(rule.rule.ports, destination)
+            if space:
+                for source in iter_members(rule.peer_classes):
+                    out[source] = out[source] | space if source in out else space
+        return out
+
+    def egress_spaces(self, source: PodClass) -> dict[int, PortSpace] | None:
+        """Destination class → ports the source's egress allows to it; None when not isolated."""
+        if not self.isolating(source.id, EGRESS):
+            return None
+        out: dict[int, PortSpace] = {}
+        classes = self.classes.classes
+        for rule in self.egress_rules(source.id):
+            for destination in iter_members(rule.peer_classes):
+                space = self.resolve_ports(rule.rule.ports, classes[destination])
+                if space:
+                    out[destination] = out[destination] | space if destination in out else space
+        return out
+
+    def address_space(self, direction: str, subject: PodClass, addresses: AddressSet,
+                      ) -> tuple[PortSpace, AddressSet]:
+        """For non-Pod peers in ``addresses``: the ports allowed to some of them, and which of them get any."""
+        if not self.isolating(subject.id, direction):
+            return EVERYTHING, addresses
+        rules = self.ingress_rules(subject.id) if direction == INGRESS else self.egress_rules(subject.id)
+        ports, reached = NOTHING, AddressSet()
+        for rule in rules:
+            common = rule.peer_addresses & addresses
+            # Egress to an address: named ports cannot resolve (no Pod), so only numeric entries count.
+            space = self.resolve_ports(rule.rule.ports, subject if direction == INGRESS else None)
+            if common and space:
+                ports = ports | space
+                reached = reached | common
+        return ports, reached

@@ -1,0 +1,188 @@
+"""Everything a path needs, compiled once per topology: addresses, firewalls, policies, Services, listeners.
+
+What listens on a node (a packet to any other port of a node address ends as ``port-closed``):
+
+* every node: the kubelet (TCP 10250 unless overridden);
+* control-plane nodes: kube-apiserver, etcd (unless ``etcd.external``), kube-scheduler, kube-controller-manager
+  — on every address, as the port matrix assumes (kubeadm binds the last two to localhost; a firewall is still
+  what the checks look at);
+* every node: each NodePort and healthCheckNodePort when kube-proxy runs or the CNI replaces it;
+* the CNI's own node-to-node ports (:func:`netmodel.compile.cni.node_flows`);
+* hostNetwork Pods' container ports and hostPorts of Pods on that node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from netmodel.analyze.policy import PodClass, PolicyEngine
+from netmodel.compile.addresses import AddressBook
+from netmodel.compile.cni import node_flows, routes_pod_cidrs
+from netmodel.compile.firewalls import FirewallSet
+from netmodel.compile.pod_index import PodIndex
+from netmodel.errors import SourceSpan
+from netmodel.model.objects import NOWHERE, CniSpec, Node, Pod, Service, ServicePort
+from netmodel.model.topology import Topology
+from netmodel.sets import ALL_PORTS, AddressSet, IntervalSet, IPAddress
+from netmodel.sets.ports import TCP
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """Something bound to ``protocol``/``ports`` on a node's addresses."""
+
+    kind: str  # kubelet | kube-apiserver | etcd | kube-scheduler | kube-controller-manager | nodeport |
+    #           health-check-nodeport | cni | host-network-pod | host-port
+    name: str
+    protocol: int
+    ports: IntervalSet
+    source: SourceSpan = NOWHERE
+    service: Service | None = None
+    service_port: ServicePort | None = None
+    pod: Pod | None = None
+    target_port: int | None = None  # for a hostPort: the container port it forwards to
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One endpoint of a Service: a Pod (selector or EndpointSlice target) or a bare address."""
+
+    address: IPAddress
+    pod: Pod | None
+    node: Node | None
+    port: int | None  # resolved targetPort; None when a named targetPort does not exist on this Pod
+    source: SourceSpan
+
+
+def tunnel(cni: CniSpec) -> tuple[int, int, str] | None:
+    """The outer packet of encapsulated Pod traffic: (protocol, port, name); None for native routing.
+
+    Encryption wraps the tunnel, so with WireGuard the wire carries WireGuard's port.
+    """
+    if routes_pod_cidrs(cni):
+        return None
+    flows = node_flows(cni)
+    preferred = ("WireGuard",) if cni.encryption == "wireguard" or cni.mode == "wireguard" else ()
+    for words in preferred + ("VXLAN", "Geneve", "IP-in-IP", "Weave data", "ESP"):
+        for flow in flows:
+            if words in flow.purpose and (flow.families == frozenset({4, 6}) or 4 in flow.families):
+                port = 0 if flow.ports == ALL_PORTS else flow.ports.first()
+                return flow.protocol, port, flow.purpose
+    return None
+
+
+class Fabric:
+    """The compiled topology a reachability question is answered against. Read-only once built."""
+
+    def __init__(self, topology: Topology, addresses: AddressBook | None = None,
+                 firewalls: FirewallSet | None = None, pod_index: PodIndex | None = None) -> None:
+        self.topology = topology
+        self.addresses = addresses or AddressBook(topology)
+        self.firewalls = firewalls or FirewallSet(topology, self.addresses)
+        self.policies = PolicyEngine(topology)
+        self.pod_index = pod_index or PodIndex.of(topology)
+        self.tunnel = tunnel(topology.cluster.cni)
+        self._listeners: dict[str, tuple[Listener, ...]] = {}
+        self._backends: dict[tuple[str, str], tuple[Backend, ...]] = {}
+
+    def class_of(self, pod: Pod) -> PodClass:
+        return self.policies.classes.class_of(pod)
+
+    def node_of(self, pod: Pod) -> Node | None:
+        return self.topology.node_by_name.get(pod.node_name)
+
+    @cached_property
+    def proxies_services(self) -> bool:
+        c = self.topology.cluster
+        return c.kube_proxy_mode != "none" or c.cni.kube_proxy_replacement
+
+    @cached_property
+    def outside_networks(self) -> dict[str, AddressSet]:
+        return self.addresses.networks
+
+    # -- Services ----------------------------------------------------------------------------------------------
+    def backends(self, service: Service, port: ServicePort) -> tuple[Backend, ...]:
+        """The endpoints of one Service port, with targetPort resolved per endpoint (by number or name)."""
+        key = (f"{service.namespace}/{service.name}", f"{port.name}/{port.port}/{port.protocol}")
+        if key in self._backends:
+            return self._backends[key]
+        out: list[Backend] = []
+        if service.selector is not None and service.selector:
+            for i in sorted(self.pod_index.select(service.namespace, service.selector)):
+                pod = self.topology.pods[i]
+                if not pod.ips:
+                    continue
+                if isinstance(port.target_port, int):
+                    number: int | None = port.target_port
+                else:
+                    found = pod.named_port(port.target_port, port.protocol)
+                    number = found.port if found is not None else None
+                out.append(Backend(pod.ips[0], pod, self.node_of(pod), number, pod.source))
+        else:
+            out.extend(self._slice_backends(service, port))
+        self._backends[key] = tuple(out)
+        return self._backends[key]
+
+    def _slice_backends(self, service: Service, port: ServicePort) -> list[Backend]:
+        out: list[Backend] = []
+        for eps in self.topology.endpoint_slices:
+            if eps.namespace != service.namespace or eps.service_name != service.name:
+                continue
+            number = next((p.port for p in eps.ports if p.name == port.name and p.protocol == port.protocol),
+                          port.target_port if isinstance(port.target_port, int) else None)
+            for ep in eps.endpoints:
+                if not ep.ready:
+                    continue
+                for address in ep.addresses[:1]:
+                    pod = self.addresses.pod_at(address)
+                    node = self.node_of(pod) if pod else self.topology.node_by_name.get(ep.node_name)
+                    out.append(Backend(address, pod, node, number, eps.source))
+        return out
+
+    # -- what listens on a node --------------------------------------------------------------------------------
+    def listeners(self, node: Node) -> tuple[Listener, ...]:
+        if node.name not in self._listeners:
+            self._listeners[node.name] = tuple(self._compute_listeners(node))
+        return self._listeners[node.name]
+
+    def _compute_listeners(self, node: Node) -> list[Listener]:
+        cp = self.topology.cluster.control_plane
+        one = IntervalSet.single
+        out = [Listener("kubelet", "kubelet", TCP, one(cp.ports.kubelet), cp.source)]
+        if node.is_control_plane:
+            out.append(Listener("kube-apiserver", "kube-apiserver", TCP, one(cp.ports.apiserver), cp.source))
+            if not cp.etcd_external:
+                out.append(Listener("etcd", "etcd", TCP, cp.ports.etcd, cp.source))
+            out.append(Listener("kube-scheduler", "kube-scheduler", TCP, one(cp.ports.scheduler), cp.source))
+            out.append(Listener("kube-controller-manager", "kube-controller-manager", TCP,
+                                one(cp.ports.controller_manager), cp.source))
+        if self.proxies_services:
+            for svc in self.topology.services:
+                if svc.type not in ("NodePort", "LoadBalancer"):
+                    continue
+                for sp in svc.ports:
+                    if sp.node_port is not None:
+                        out.append(Listener("nodeport", f"{svc.namespace}/{svc.name}", sp.protocol,
+                                            one(sp.node_port), sp.source, svc, sp))
+                if svc.health_check_node_port is not None:
+                    out.append(Listener("health-check-nodeport", f"{svc.namespace}/{svc.name}", TCP,
+                                        one(svc.health_check_node_port), svc.source, svc))
+        for flow in node_flows(self.topology.cluster.cni):
+            if flow.listens and flow.to == "all":
+                out.append(Listener("cni", flow.purpose, flow.protocol, flow.ports, self.topology.cluster.cni.source))
+        for pod in self.topology.pods_by_node.get(node.name, ()):
+            for cp_ in pod.ports:
+                if pod.host_network:
+                    out.append(Listener("host-network-pod", f"{pod.namespace}/{pod.name}", cp_.protocol,
+                                        one(cp_.port), cp_.source, pod=pod))
+                elif cp_.host_port is not None:
+                    out.append(Listener("host-port", f"{pod.namespace}/{pod.name}", cp_.protocol,
+                                        one(cp_.host_port), cp_.source, pod=pod, target_port=cp_.port))
+        return out
+
+    def listeners_at(self, node: Node, protocol: int, port: int) -> list[Listener]:
+        return [lst for lst in self.listeners(node) if lst.protocol == protocol and port in lst.ports]
+
+
+__all__ = ["Backend", "Fabric", "Listener", "tunnel"]

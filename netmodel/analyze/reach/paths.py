@@ -1,0 +1,479 @@
+"""The path engine: one packet from one endpoint to another, through everything the topology compiled.
+
+The order of steps follows the data path (DESIGN.md §3):
+
+* **Pod → Pod**: ``originate``, ``policy-egress`` (the source's egress, against the destination Pod),
+  ``snat`` when ip-masq-agent masquerades it, then — only between nodes — ``route``, ``encap`` and the node
+  firewalls (``firewall-egress`` on the sender's node, ``firewall-ingress`` on the receiver's), then
+  ``policy-ingress`` and ``deliver``. Encapsulated modes put the outer packet (node address to node address,
+  the tunnel's protocol and port) before the firewalls; native routing shows them the Pod addresses and the
+  real port. Traffic within one node crosses no firewall.
+* **→ ClusterIP**: ``dnat`` to each endpoint (service port → targetPort by number, or by name on each endpoint
+  Pod) and on as Pod → Pod; policies see the endpoint Pod, never the ClusterIP. ClusterIPs are not reachable
+  from outside the cluster.
+* **→ NodePort / LoadBalancer / externalIPs**: ``firewall-ingress`` at the node entered, ``dnat`` to an
+  endpoint; ``externalTrafficPolicy: Cluster`` SNATs to the entry node (so the endpoint's ipBlock rules see the
+  node address) and may forward to any node; ``Local`` keeps the client address and only serves endpoints on
+  the entry node. A LoadBalancer IP first checks ``loadBalancerSourceRanges``, then enters nodes on the
+  nodePort (what cloud load balancers forward to). Nodes sharing the same firewalls are represented by one.
+* **→ a node address**: the node firewalls, then whatever listens there (see :mod:`.fabric`); nothing →
+  ``port-closed``.
+* **→ outside**: ``policy-egress``, ``snat`` to the node (ip-masq-agent, or the CNI's default outbound NAT),
+  ``firewall-egress``, ``deliver`` (what listens outside is not modeled).
+
+NetworkPolicy never blocks traffic between a Pod and its own node (the Kubernetes docs: traffic to and from the
+node a Pod runs on is always allowed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
+from netmodel.analyze.reach.fabric import Backend, Fabric, Listener
+from netmodel.analyze.reach.refs import Endpoint, endpoint_at
+from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
+from netmodel.model.objects import Node, Pod, Service, ServicePort
+from netmodel.sets import AddressSet, IPAddress, protocol_label
+
+Events = tuple[tuple[str, StepRecord], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The packet as it travels: its current source address and where it is."""
+
+    address: IPAddress
+    node: Node | None  # the node the packet is on; None while outside the cluster
+    origin: Pod | None  # the Pod that sent it (hostNetwork Pods included)
+    egress_pending: bool  # the origin Pod's egress policy is still to be checked
+    snatted: bool = False  # the source address is no longer the origin's
+    location: str = ""
+
+
+def _where(pod: Pod) -> str:
+    return f"pod:{pod.namespace}/{pod.name}"
+
+
+def _node_ip(node: Node, version: int) -> IPAddress | None:
+    for ip in node.internal_ips + node.ips:
+        if ip.version == version:
+            return ip
+    return None
+
+
+def _ip_of(pod: Pod, version: int) -> IPAddress | None:
+    return next((ip for ip in pod.ips if ip.version == version), pod.ips[0] if pod.ips else None)
+
+
+class Tracer:
+    """Traces packets for one topology; stateless apart from the compiled :class:`Fabric`."""
+
+    def __init__(self, fabric: Fabric) -> None:
+        self.fabric = fabric
+        self.policies = fabric.policies
+
+    # -- entry -------------------------------------------------------------------------------------------------
+    def trace(self, src: Endpoint, dst: Endpoint, protocol: int, port: int | str) -> list[Path]:
+        label = f"{protocol_label(protocol)} {port}"
+        if dst.address is None:
+            return [self._path(src, dst, ((dst.label, StepRecord(
+                Step.DELIVER, f"{dst.label} has no address (Pending Pod?)", False, Disposition.NO_ROUTE,
+                (Decision("Pod", dst.label, "has no IP", False, dst.pod.source if dst.pod else None),))),))]
+        version = dst.address.version
+        address = src.address
+        if src.pod is not None:
+            address = _ip_of(src.pod, version)
+        elif src.node is not None:
+            address = _node_ip(src.node, version) or src.address
+        if address is None:
+            return [self._path(src, dst, ((src.label, StepRecord(
+                Step.ORIGINATE, f"{src.label} has no address (Pending Pod?)", False, Disposition.NO_ROUTE,
+                (Decision("Pod", src.label, "has no IP", False, src.pod.source if src.pod else None),))),))]
+        node = src.node
+        sender = Sender(address, node, src.pod, src.pod is not None and not src.pod.host_network,
+                        location=src.label)
+        where = f"node {node.name}" if node else (f"network {src.network}" if src.network else "outside")
+        events: Events = ((src.label, StepRecord(Step.ORIGINATE, f"{address} on {where} sends {label} to "
+                                                 f"{dst.address}")),)
+        ends = self._dispatch(events, sender, dst, protocol, port)
+        return [self._path(src, dst, e) for e in ends]
+
+    def _path(self, src: Endpoint, dst: Endpoint, events: Events) -> Path:
+        hops: list[Hop] = []
+        for location, record in events:
+            if hops and hops[-1].location == location:
+                hops[-1] = Hop(location, hops[-1].steps + (record,))
+            else:
+                hops.append(Hop(location, (record,)))
+        return Path(src.label, dst.label, tuple(hops))
+
+    def _dispatch(self, events: Events, sender: Sender, dst: Endpoint, protocol: int,
+                  port: int | str) -> list[Events]:
+        assert dst.address is not None
+        if dst.kind == "pod" and dst.pod is not None:
+            number = self._pod_port(dst.pod, protocol, port)
+            if number is None:
+                return [events + ((dst.label, StepRecord(
+                    Step.DELIVER, f"{dst.label} has no port named {port!r} for {protocol_label(protocol)}",
+                    False, Disposition.PORT_CLOSED, (Decision("Pod", dst.label[4:], f"no containerPort named "
+                                                              f"{port}", False, dst.pod.source),))),)]
+            return self._to_pod(events, sender, dst.pod, protocol, number)
+        if isinstance(port, str):
+            if dst.kind == "service" and dst.service is not None:
+                return self._to_service_ip(events, sender, dst.service, dst.address, protocol, port)
+            return [events + ((dst.label, StepRecord(
+                Step.DELIVER, f"a named port ({port}) only means something on a Pod or a Service", False,
+                Disposition.PORT_CLOSED)),)]
+        if dst.kind == "node" and dst.node is not None:
+            return self._to_node(events, sender, dst.node, dst.address, protocol, port)
+        if dst.kind == "service" and dst.service is not None:
+            return self._to_service_ip(events, sender, dst.service, dst.address, protocol, port)
+        return self._to_outside(events, sender, dst, protocol, port)
+
+    @staticmethod
+    def _pod_port(pod: Pod, protocol: int, port: int | str) -> int | None:
+        if isinstance(port, int):
+            return port
+        found = pod.named_port(port, protocol)
+        return found.port if found is not None else None
+
+    # -- policy ------------------------------------------------------------------------------------------------
+    def _policy_step(self, verdict: PolicyVerdict, who: str, what: str) -> StepRecord:
+        step = Step.POLICY_EGRESS if verdict.direction == EGRESS else Step.POLICY_INGRESS
+        if not verdict.isolated:
+            return StepRecord(step, f"no NetworkPolicy selects {who} for {verdict.direction}: allowed")
+        if verdict.allowed:
+            return StepRecord(step, f"{what} allowed", True, None, tuple(
+                Decision("NetworkPolicy", f"{r.policy.namespace}/{r.policy.name}",
+                         f"{r.direction} rule {r.index + 1}", True, r.rule.source) for r in verdict.matched))
+        return StepRecord(step, f"{what} denied: {who} is isolated for {verdict.direction} and no rule of "
+                          f"{len(verdict.isolating)} selecting polic{'y' if len(verdict.isolating) == 1 else 'ies'}"
+                          " allows it", False, Disposition.DENIED_BY_POLICY, tuple(
+                              Decision("NetworkPolicy", f"{p.namespace}/{p.name}",
+                                       f"selects {who} for {verdict.direction}; no {verdict.direction} rule "
+                                       f"matches", False, p.source) for p in verdict.isolating))
+
+    def _egress(self, events: Events, sender: Sender, target: Pod | None, address: IPAddress,
+                protocol: int, port: int) -> tuple[Events, Sender]:
+        origin = sender.origin
+        if origin is None or not sender.egress_pending:
+            return events, sender
+        sender = replace(sender, egress_pending=False)
+        where, what = _where(origin), f"{protocol_label(protocol)} {port} to {address}"
+        own_node = sender.node is not None and (
+            (target is None and address in sender.node.ips)
+            or (target is not None and target.host_network and target.node_name == sender.node.name))
+        if own_node:
+            return events + ((where, StepRecord(Step.POLICY_EGRESS, f"{what}: traffic to the Pod's own node is "
+                                                "always allowed")),), sender
+        target_class = self.fabric.class_of(target) if target is not None else None
+        peer: int | IPAddress = address
+        if target_class is not None and target_class.subject_to_policy:
+            peer = target_class.id
+        verdict = self.policies.verdict(EGRESS, self.fabric.class_of(origin).id, peer, target_class,
+                                        protocol, port)
+        return events + ((where, self._policy_step(verdict, where, what)),), sender
+
+    def _ingress(self, events: Events, sender: Sender, pod: Pod, protocol: int, port: int) -> Events:
+        where = _where(pod)
+        what = f"{protocol_label(protocol)} {port} from {sender.address}"
+        if pod.host_network:
+            return events + ((where, StepRecord(Step.POLICY_INGRESS, "hostNetwork Pod: NetworkPolicy does not "
+                                                "apply")),)
+        from_own_node = sender.node is not None and sender.node.name == pod.node_name and \
+            sender.address in sender.node.ips
+        if from_own_node:
+            return events + ((where, StepRecord(Step.POLICY_INGRESS, f"{what}: traffic from the Pod's own node is "
+                                                "always allowed")),)
+        peer: int | IPAddress = sender.address
+        if sender.origin is not None and not sender.snatted and not sender.origin.host_network:
+            peer = self.fabric.class_of(sender.origin).id
+        cls = self.fabric.class_of(pod)
+        verdict = self.policies.verdict(INGRESS, cls.id, peer, cls, protocol, port)
+        return events + ((where, self._policy_step(verdict, where, what)),)
+
+    # -- the wire ----------------------------------------------------------------------------------------------
+    def _firewall(self, node: Node, direction: str, peer: IPAddress, protocol: int, port: int,
+                  what: str) -> StepRecord:
+        step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS
+        verdict = self.fabric.firewalls.decide(node, direction, peer, protocol, port)
+        if not verdict.decisions:
+            return StepRecord(step, f"{what}: no Firewall selects node {node.name}")
+        decisions = tuple(Decision(
+            "Firewall", d.firewall.name,
+            f"{direction} rule {d.rule.name}" if d.rule else f"{direction} defaultAction {d.action}",
+            d.allowed, d.rule.source if d.rule else (d.firewall.ingress if direction == "ingress"
+                                                    else d.firewall.egress).source) for d in verdict.decisions)
+        return StepRecord(step, f"{what}: {'allowed' if verdict.allowed else 'denied'}", verdict.allowed,
+                          None if verdict.allowed else Disposition.DENIED_BY_FIREWALL, decisions)
+
+    def _masquerade(self, events: Events, sender: Sender, destination: IPAddress,
+                    outside: bool) -> tuple[Events, Sender]:
+        """ip-masq-agent (or the CNI's outbound NAT for outside destinations) rewrites Pod sources."""
+        origin, node = sender.origin, sender.node
+        if origin is None or origin.host_network or sender.snatted or node is None:
+            return events, sender
+        masq = self.fabric.topology.cluster.non_masquerade_cidrs
+        if masq is not None:
+            if AddressSet.of_networks(masq).contains(destination):
+                return events, sender
+            why = "ip-masq-agent: destination outside nonMasqueradeCIDRs"
+        elif outside:
+            why = "outbound NAT for traffic leaving the cluster"
+        else:
+            return events, sender
+        node_ip = _node_ip(node, destination.version)
+        if node_ip is None:
+            return events, sender
+        events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, f"{sender.address} → {node_ip} ({why})", True,
+                                                            None, (Decision("Cluster", self.fabric.topology.cluster.name,
+                                                                            why, True, self.fabric.topology.cluster.source),))),)
+        return events, replace(sender, address=node_ip, snatted=True)
+
+    def _cross(self, events: Events, sender: Sender, to_node: Node, destination: IPAddress, to_pod: bool,
+               protocol: int, port: int) -> tuple[Events, bool]:
+        """Carry the packet from the sender's node (or from outside) to ``to_node``. Returns (events, routed)."""
+        here = sender.node
+        target = f"node:{to_node.name}"
+        what = f"{protocol_label(protocol)} {port} {sender.address} → {destination}"
+        if here is not None and here.name == to_node.name:
+            return events, True
+        tunnel = self.fabric.tunnel
+        if here is None:
+            if to_pod and tunnel is not None:
+                return events + ((target, StepRecord(
+                    Step.ROUTE, f"Pod addresses are not routed outside the cluster ({tunnel[2]} overlay)", False,
+                    Disposition.NO_ROUTE, (Decision("Cluster", self.fabric.topology.cluster.name,
+                                                    f"CNI mode {self.fabric.topology.cluster.cni.mode}", False,
+                                                    self.fabric.topology.cluster.cni.source),))),), False
+            return events + ((target, self._firewall(to_node, "ingress", sender.address, protocol, port, what)),), True
+        source_node = f"node:{here.name}"
+        here_ip = _node_ip(here, destination.version) or sender.address
+        there_ip = _node_ip(to_node, destination.version) or destination
+        if to_pod and tunnel is not None:
+            t_proto, t_port, t_name = tunnel
+            outer = f"{t_name} {protocol_label(t_proto)}{' ' + str(t_port) if t_port else ''} {here_ip} → {there_ip}"
+            events = events + (
+                (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name}")),
+                (source_node, StepRecord(Step.ENCAP, f"outer packet {outer}")),
+                (source_node, self._firewall(here, "egress", there_ip, t_proto, t_port, outer)),
+                (target, self._firewall(to_node, "ingress", here_ip, t_proto, t_port, outer)))
+            return events, True
+        mode = "native routing" if to_pod else "the node network"
+        events = events + (
+            (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name} via {mode}")),
+            (source_node, self._firewall(here, "egress", destination, protocol, port, what)),
+            (target, self._firewall(to_node, "ingress", sender.address, protocol, port, what)))
+        return events, True
+
+    # -- destinations ------------------------------------------------------------------------------------------
+    def _to_pod(self, events: Events, sender: Sender, pod: Pod, protocol: int, port: int) -> list[Events]:
+        address = _ip_of(pod, sender.address.version)
+        node = self.fabric.node_of(pod)
+        if address is None or node is None:
+            return [events + ((_where(pod), StepRecord(Step.ROUTE, f"{_where(pod)} has no address or node", False,
+                                                       Disposition.NO_ROUTE)),)]
+        events, sender = self._egress(events, sender, pod, address, protocol, port)
+        if sender.node is not None and sender.node.name != node.name:
+            events, sender = self._masquerade(events, sender, address, outside=False)
+        events, _ = self._cross(events, sender, node, address, not pod.host_network, protocol, port)
+        events = self._ingress(events, sender, pod, protocol, port)
+        cls = self.fabric.class_of(pod)
+        where = _where(pod)
+        if cls.listens(protocol, port):
+            note = "" if cls.ports else " (the Pod declares no containerPorts; assumed to listen)"
+            return [events + ((where, StepRecord(Step.DELIVER, f"{protocol_label(protocol)} {port} delivered{note}")),)]
+        declared = ", ".join(f"{protocol_label(p)} {n}" for _, n, p in cls.ports)
+        return [events + ((where, StepRecord(
+            Step.DELIVER, f"no container listens on {protocol_label(protocol)} {port} (declared: {declared})",
+            False, Disposition.PORT_CLOSED,
+            (Decision("Pod", where[4:], f"no containerPort {protocol_label(protocol)} {port}", False,
+                      pod.source),))),)]
+
+    def _to_node(self, events: Events, sender: Sender, node: Node, address: IPAddress, protocol: int,
+                 port: int) -> list[Events]:
+        listeners = self.fabric.listeners_at(node, protocol, port)
+        forwards = next((lst for lst in listeners if lst.kind in ("nodeport", "host-port")), None)
+        if forwards is None:
+            events, sender = self._egress(events, sender, None, address, protocol, port)
+        if sender.node is not None and sender.node.name != node.name:
+            events, sender = self._masquerade(events, sender, address, outside=False)
+        events, _ = self._cross(events, sender, node, address, False, protocol, port)
+        sender = replace(sender, node=node) if sender.node is None or forwards is not None else sender
+        where = f"node:{node.name}"
+        if not listeners:
+            return [events + ((where, StepRecord(
+                Step.DELIVER, f"nothing listens on {protocol_label(protocol)} {port} on node {node.name}", False,
+                Disposition.PORT_CLOSED, (Decision("Node", node.name, f"no listener on {protocol_label(protocol)} "
+                                                   f"{port}", False, node.source),))),)]
+        if forwards is not None and forwards.kind == "host-port" and forwards.pod is not None:
+            pod = forwards.pod
+            target = forwards.target_port or port
+            events = events + ((where, StepRecord(Step.DNAT, f"hostPort {port} → {_where(pod)}:{target}", True, None,
+                                                  (Decision("Pod", where, f"hostPort {port}", True,
+                                                            forwards.source),))),)
+            return self._to_pod(events, sender, pod, protocol, target)
+        if forwards is not None and forwards.service is not None and forwards.service_port is not None:
+            return self._enter_service(events, sender, node, forwards.service, forwards.service_port, protocol,
+                                       f"NodePort {port}")
+        first = listeners[0]
+        return [events + ((where, StepRecord(Step.DELIVER, f"{first.name} listens on {protocol_label(protocol)} "
+                                             f"{port}", True, None, (Decision(_listener_kind(first), first.name,
+                                                                              first.kind, True, first.source),))),)]
+
+    def _service_port(self, svc: Service, protocol: int, port: int | str) -> ServicePort | None:
+        return next((sp for sp in svc.ports if sp.protocol == protocol
+                     and (sp.port == port if isinstance(port, int) else sp.name == port)), None)
+
+    def _live_backends(self, events: Events, svc: Service, sp: ServicePort,
+                       node: Node | None) -> tuple[list[Backend], Events | None]:
+        where = f"service:{svc.namespace}/{svc.name}"
+        backends = [b for b in self.fabric.backends(svc, sp) if b.port is not None]
+        why = ("no endpoint Pod exposes targetPort " + str(sp.target_port)) if self.fabric.backends(svc, sp) \
+            else "the Service has no endpoints (its selector matches no Pod with an address)"
+        if node is not None and svc.external_traffic_policy == "Local":
+            backends = [b for b in backends if b.node is not None and b.node.name == node.name]
+            why = f"externalTrafficPolicy Local and no endpoint on node {node.name}"
+        if backends:
+            return _distinct(self.fabric, backends), None
+        return [], events + ((where, StepRecord(Step.DNAT, why, False, Disposition.NO_ENDPOINTS, (
+            Decision("Service", f"{svc.namespace}/{svc.name}", why, False, sp.source),))),)
+
+    def _to_service_ip(self, events: Events, sender: Sender, svc: Service, address: IPAddress, protocol: int,
+                       port: int | str) -> list[Events]:
+        where = f"service:{svc.namespace}/{svc.name}"
+        name = f"{svc.namespace}/{svc.name}"
+        sp = self._service_port(svc, protocol, port)
+        if sp is None:
+            ports = ", ".join(f"{protocol_label(p.protocol)} {p.port}" for p in svc.ports) or "none"
+            return [events + ((where, StepRecord(
+                Step.DNAT, f"Service {name} has no port {protocol_label(protocol)} {port} (ports: {ports})", False,
+                Disposition.NO_LISTENER, (Decision("Service", name, f"no port {protocol_label(protocol)} {port}",
+                                                   False, svc.source),))),)]
+        if not self.fabric.proxies_services:
+            return [events + ((where, StepRecord(Step.DNAT, "no kube-proxy and no CNI replacement: Service IPs are "
+                                                 "not translated", False, Disposition.NO_ROUTE)),)]
+        if address in svc.cluster_ips:
+            if sender.node is None:
+                return [events + ((where, StepRecord(Step.ROUTE, "ClusterIPs are only reachable inside the cluster",
+                                                     False, Disposition.NO_ROUTE)),)]
+            if self.fabric.topology.cluster.masquerade_all:
+                node_ip = _node_ip(sender.node, address.version)
+                if node_ip is not None and not sender.snatted:
+                    events = events + ((f"node:{sender.node.name}", StepRecord(
+                        Step.SNAT, f"{sender.address} → {node_ip} (kube-proxy masqueradeAll)")),)
+                    sender = replace(sender, address=node_ip, snatted=True)
+            backends, failed = self._live_backends(events, svc, sp, None)
+            if failed is not None:
+                return [failed]
+            out: list[Events] = []
+            for b in backends:
+                step = StepRecord(Step.DNAT, f"{address}:{sp.port} → {b.address}:{b.port}", True, None,
+                                  (Decision("Service", name, f"port {sp.name or sp.port} → targetPort "
+                                            f"{sp.target_port}", True, sp.source),))
+                out.extend(self._to_backend(events + ((where, step),), sender, b, protocol))
+            return out
+        return self._to_external_ip(events, sender, svc, sp, address, protocol)
+
+    def _to_external_ip(self, events: Events, sender: Sender, svc: Service, sp: ServicePort, address: IPAddress,
+                        protocol: int) -> list[Events]:
+        where = f"service:{svc.namespace}/{svc.name}"
+        name = f"{svc.namespace}/{svc.name}"
+        is_lb = address in svc.load_balancer_ips
+        if is_lb and svc.load_balancer_source_ranges:
+            ranges = AddressSet.of_networks(svc.load_balancer_source_ranges)
+            ok = ranges.contains(sender.address)
+            events = events + ((where, StepRecord(
+                Step.FIREWALL_INGRESS, f"loadBalancerSourceRanges {ranges} {'admit' if ok else 'exclude'} "
+                f"{sender.address}", ok, None if ok else Disposition.DENIED_BY_SOURCE_RANGES,
+                (Decision("Service", name, f"loadBalancerSourceRanges {ranges}", ok, svc.source),))),)
+        entry_port = sp.node_port if is_lb and sp.node_port is not None else sp.port
+        nodes = self.fabric.topology.nodes
+        if svc.external_traffic_policy == "Local":
+            local = {b.node.name for b in self.fabric.backends(svc, sp) if b.node is not None and b.port is not None}
+            nodes = tuple(n for n in nodes if n.name in local)
+        if not nodes:
+            return [events + ((where, StepRecord(Step.DNAT, "no node can take the traffic (Local and no endpoint)",
+                                                 False, Disposition.NO_ENDPOINTS)),)]
+        out: list[Events] = []
+        for node in _distinct_nodes(self.fabric, nodes):
+            how = f"load balancer → node {node.name} NodePort {entry_port}" if is_lb else \
+                f"externalIP routed to node {node.name} port {entry_port}"
+            leg = events + ((where, StepRecord(Step.ROUTE, how)),)
+            node_ip = _node_ip(node, address.version) or address
+            leg, _ = self._cross(leg, sender, node, node_ip, False, protocol, entry_port)
+            entered = replace(sender, node=node)
+            out.extend(self._enter_service(leg, entered, node, svc, sp, protocol,
+                                           "LoadBalancer" if is_lb else "externalIP"))
+        return out
+
+    def _enter_service(self, events: Events, sender: Sender, node: Node, svc: Service, sp: ServicePort,
+                       protocol: int, how: str) -> list[Events]:
+        """Traffic arriving on a node for a Service from outside the Pod network (NodePort, LB, externalIP)."""
+        where = f"node:{node.name}"
+        backends, failed = self._live_backends(events, svc, sp, node)
+        if failed is not None:
+            return [failed]
+        if svc.external_traffic_policy != "Local":
+            node_ip = _node_ip(node, sender.address.version)
+            if node_ip is not None:
+                events = events + ((where, StepRecord(
+                    Step.SNAT, f"{sender.address} → {node_ip} (externalTrafficPolicy Cluster)", True, None,
+                    (Decision("Service", f"{svc.namespace}/{svc.name}", "externalTrafficPolicy Cluster", True,
+                              svc.source),))),)
+                sender = replace(sender, address=node_ip, snatted=True, node=node)
+        out: list[Events] = []
+        for b in backends:
+            step = StepRecord(Step.DNAT, f"{how} → {b.address}:{b.port}", True, None, (
+                Decision("Service", f"{svc.namespace}/{svc.name}", f"{how} port {sp.name or sp.port} → "
+                         f"targetPort {sp.target_port}", True, sp.source),))
+            out.extend(self._to_backend(events + ((where, step),), sender, b, protocol))
+        return out
+
+    def _to_backend(self, events: Events, sender: Sender, backend: Backend, protocol: int) -> list[Events]:
+        assert backend.port is not None
+        if backend.pod is not None:
+            return self._to_pod(events, sender, backend.pod, protocol, backend.port)
+        endpoint = endpoint_at(self.fabric, backend.address)
+        if endpoint.kind == "node" and endpoint.node is not None:
+            return self._to_node(events, sender, endpoint.node, backend.address, protocol, backend.port)
+        return self._to_outside(events, sender, endpoint, protocol, backend.port)
+
+    def _to_outside(self, events: Events, sender: Sender, dst: Endpoint, protocol: int,
+                    port: int) -> list[Events]:
+        assert dst.address is not None
+        if sender.node is None:
+            return [events + ((dst.label, StepRecord(Step.ROUTE, "both ends are outside the cluster", False,
+                                                     Disposition.NO_ROUTE)),)]
+        events, sender = self._egress(events, sender, None, dst.address, protocol, port)
+        events, sender = self._masquerade(events, sender, dst.address, outside=True)
+        node = sender.node
+        assert node is not None
+        what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"
+        events = events + ((f"node:{node.name}", self._firewall(node, "egress", dst.address, protocol, port, what)),
+                           (dst.label, StepRecord(Step.DELIVER, "leaves the cluster (what listens outside is not "
+                                                  "modeled)")))
+        return [events]
+
+
+def _listener_kind(listener: Listener) -> str:
+    return "Pod" if listener.pod is not None else "Service" if listener.service is not None else "Node"
+
+
+def _distinct(fabric: Fabric, backends: list[Backend]) -> list[Backend]:
+    """One backend per (Pod class, node, port): the others take identical paths."""
+    seen: dict[tuple[object, ...], Backend] = {}
+    for b in backends:
+        key = (fabric.class_of(b.pod).id if b.pod else b.address, b.node.name if b.node else "", b.port)
+        seen.setdefault(key, b)
+    return list(seen.values())
+
+
+def _distinct_nodes(fabric: Fabric, nodes: tuple[Node, ...]) -> list[Node]:
+    """Entry nodes that differ in what filters them: one per set of firewalls and role."""
+    seen: dict[tuple[object, ...], Node] = {}
+    for n in nodes:
+        key = (tuple(f.name for f in fabric.firewalls.firewalls_of(n)), n.is_control_plane)
+        seen.setdefault(key, n)
+    return list(seen.values())

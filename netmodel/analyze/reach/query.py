@@ -1,0 +1,72 @@
+"""Answer "can FROM reach TO on PORT/PROTOCOL, and if not, what blocks it?" for references.
+
+Every pair of concrete endpoints the references stand for is traced; Pods that share a class and a node take
+identical paths, so one of them stands for the rest.
+"""
+
+from __future__ import annotations
+
+from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.paths import Tracer
+from netmodel.analyze.reach.refs import Endpoint, resolve
+from netmodel.analyze.reach.trace import Answer, Path
+from netmodel.errors import Problem, UsageError
+from netmodel.sets import protocol_number
+
+QUERY_PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+def _representatives(fabric: Fabric, endpoints: tuple[Endpoint, ...]) -> list[Endpoint]:
+    seen: dict[tuple[object, ...], Endpoint] = {}
+    for e in endpoints:
+        key: tuple[object, ...] = (e.kind, e.label)
+        if e.pod is not None:
+            key = ("pod", fabric.class_of(e.pod).id, e.pod.node_name)
+        seen.setdefault(key, e)
+    return list(seen.values())
+
+
+def parse_protocol(text: str) -> int:
+    name = text.strip().upper()
+    if name not in QUERY_PROTOCOLS:
+        raise UsageError([Problem(f"unknown protocol {text!r}", None, "use TCP, UDP or SCTP")])
+    return protocol_number(name)
+
+
+def parse_port(text: str | int) -> int | str:
+    """A number 1-65535, or a named port (resolved on each destination Pod or Service)."""
+    if isinstance(text, int) or str(text).isdigit():
+        number = int(text)
+        if not 1 <= number <= 65535:
+            raise UsageError([Problem(f"port {number} is outside 1-65535", None, "give a port between 1 and 65535")])
+        return number
+    name = str(text).strip()
+    if not name or len(name) > 15:
+        raise UsageError([Problem(f"{text!r} is neither a port number nor a port name", None,
+                                  "give a number (80) or a container/Service port name (http)")])
+    return name
+
+
+def query(fabric: Fabric, source: str, destination: str, port: int | str, protocol: str = "TCP",
+          tracer: Tracer | None = None) -> Answer:
+    """Trace every (source, destination) endpoint pair; see :class:`Answer` for how they combine.
+
+    >>> from netmodel.load import parse_text
+    >>> from netmodel.model.build import build_topology
+    >>> pods = "\\n---\\n".join(
+    ...     "{apiVersion: v1, kind: Pod, metadata: {name: %s, namespace: x, labels: {pod: %s}}, "
+    ...     "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}" % (n, n) for n in "ab")
+    >>> answer = query(Fabric(build_topology(parse_text(pods, "t.yaml"))), "x/a", "x/b", 80)
+    >>> answer.allowed, answer.disposition.value
+    (True, 'delivered')
+    """
+    number = parse_protocol(protocol)
+    port = parse_port(port)
+    src = resolve(fabric, source, as_source=True)
+    dst = resolve(fabric, destination, as_source=False)
+    tracer = tracer or Tracer(fabric)
+    paths: list[Path] = []
+    for s in _representatives(fabric, src.endpoints):
+        for d in _representatives(fabric, dst.endpoints):
+            paths.extend(tracer.trace(s, d, number, port))
+    return Answer(source, destination, port, protocol.upper(), tuple(paths))

@@ -1,0 +1,181 @@
+"""Endpoint references, as users write them in ``--from``/``--to`` and in Expectations.
+
+========================  ====================================================================================
+``NS/NAME``, ``pod:NS/NAME``  one Pod
+``deployment:NS/NAME``    every Pod of a workload (also statefulset, daemonset, replicaset,
+                          replicationcontroller, job, cronjob)
+``service:NS/NAME``       as a destination the Service's ClusterIP (DNAT to its endpoints); as a source, its
+                          endpoint Pods
+``node:NAME``             the node's first InternalIP (else its first address)
+``network:NAME``          the outside network's own addresses (longest prefix, minus the cluster); one sample
+                          address per region that some policy ipBlock, firewall peer, source range or
+                          masquerade range treats differently
+``ip:ADDRESS``            whatever owns the address: a Pod, a node, a Service IP, or an outside address
+========================  ====================================================================================
+
+An unknown reference raises :class:`UsageError` listing the closest names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from netmodel.analyze.reach.fabric import Fabric
+from netmodel.errors import Problem, UsageError
+from netmodel.model.objects import WORKLOAD_KINDS, Node, Pod, Service
+from netmodel.sets import AddressSet, IPAddress, parse_address
+
+WORKLOAD_PREFIXES = {k.lower(): k for k in WORKLOAD_KINDS}
+MAX_NETWORK_SAMPLES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One concrete end of a flow."""
+
+    kind: str  # pod | node | service | outside
+    label: str  # pod:x/a, node:cp-1, service:shop/web, ip:203.0.113.9 (network:internet)
+    address: IPAddress | None
+    pod: Pod | None = None
+    node: Node | None = None
+    service: Service | None = None
+    network: str = ""  # the outside network owning the address, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    ref: str
+    endpoints: tuple[Endpoint, ...]
+
+
+def _unknown(what: str, ref: str, candidates: list[str], hint: str) -> UsageError:
+    close = difflib.get_close_matches(ref, candidates, n=5, cutoff=0.5)
+    suggestion = f"did you mean {', '.join(close)}? " if close else ""
+    return UsageError([Problem(f"unknown {what} {ref!r}", None, suggestion + hint)])
+
+
+def pod_endpoint(fabric: Fabric, pod: Pod) -> Endpoint:
+    return Endpoint("pod", f"pod:{pod.namespace}/{pod.name}", pod.ips[0] if pod.ips else None, pod=pod,
+                    node=fabric.node_of(pod))
+
+
+def node_endpoint(node: Node) -> Endpoint:
+    address = (node.internal_ips or node.ips or (None,))[0]
+    return Endpoint("node", f"node:{node.name}", address, node=node)
+
+
+def _split_namespaced(ref: str, body: str) -> tuple[str, str]:
+    if body.count("/") != 1 or not all(body.split("/")):
+        raise UsageError([Problem(f"reference {ref!r} needs NAMESPACE/NAME", None,
+                                  "write it as e.g. pod:shop/web-0 or shop/web-0")])
+    ns, name = body.split("/")
+    return ns, name
+
+
+def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
+    """The endpoints a reference stands for; raise :class:`UsageError` when it names nothing known."""
+    t = fabric.topology
+    prefix, sep, body = ref.partition(":")
+    if not sep:
+        prefix, body = "pod", ref
+    prefix = prefix.lower()
+    if prefix == "pod":
+        ns, name = _split_namespaced(ref, body)
+        pod = t.pod_by_key.get((ns, name))
+        if pod is None:
+            raise _unknown("Pod", body, [f"{p.namespace}/{p.name}" for p in t.pods],
+                           "use NS/NAME of a Pod in the input (workload Pods are NAME-0, NAME-1, ...)")
+        return Target(ref, (pod_endpoint(fabric, pod),))
+    if prefix in WORKLOAD_PREFIXES:
+        ns, name = _split_namespaced(ref, body)
+        kind = WORKLOAD_PREFIXES[prefix]
+        if (prefix, ns, name) not in t.workload_by_key:
+            raise _unknown(kind, body, [f"{w.namespace}/{w.name}" for w in t.workloads if w.kind == kind],
+                           f"use {prefix}:NS/NAME of a {kind} in the input")
+        pods = [p for p in t.pods if p.owner is not None and p.owner.namespace == ns and (
+            (p.owner.kind == kind and p.owner.name == name)
+            # Pods listed in the input under a Deployment's ReplicaSet (kubectl get all -o yaml).
+            or (kind == "Deployment" and p.owner.kind == "ReplicaSet" and p.owner.name.startswith(name + "-")))]
+        return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
+    if prefix == "service":
+        ns, name = _split_namespaced(ref, body)
+        svc = t.service_by_key.get((ns, name))
+        if svc is None:
+            raise _unknown("Service", body, [f"{s.namespace}/{s.name}" for s in t.services],
+                           "use service:NS/NAME of a Service in the input")
+        if as_source or not svc.cluster_ips:
+            # A Service does not send; headless Services are reached at their Pods' own addresses.
+            pods = sorted({b.pod for sp in svc.ports for b in fabric.backends(svc, sp) if b.pod is not None},
+                          key=lambda p: (p.namespace, p.name))
+            return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
+        return Target(ref, (Endpoint("service", f"service:{ns}/{name}", svc.cluster_ips[0], service=svc),))
+    if prefix == "node":
+        node = t.node_by_name.get(body)
+        if node is None:
+            raise _unknown("node", body, [n.name for n in t.nodes], "use node:NAME of a Node in the input")
+        return Target(ref, (node_endpoint(node),))
+    if prefix == "network":
+        addresses = fabric.outside_networks.get(body)
+        if addresses is None:
+            raise _unknown("network", body, [n.name for n in t.cluster.networks],
+                           "use network:NAME of a network in the Cluster's spec.networks")
+        return Target(ref, tuple(Endpoint("outside", f"network:{body} ({ip})", ip, network=body)
+                                 for ip in network_samples(fabric, addresses)))
+    if prefix == "ip":
+        try:
+            address = parse_address(body)
+        except ValueError:
+            raise UsageError([Problem(f"{body!r} is not an IP address", None,
+                                      "write ip:10.0.0.5 or ip:2001:db8::5")]) from None
+        return Target(ref, (endpoint_at(fabric, address),))
+    raise UsageError([Problem(f"unknown reference kind {prefix!r} in {ref!r}", None,
+                              "use NS/NAME, pod:, deployment: (or another workload kind), service:, node:, "
+                              "network: or ip:")])
+
+
+def endpoint_at(fabric: Fabric, address: IPAddress) -> Endpoint:
+    """Whoever owns an address, as an endpoint (a Service when it is a ClusterIP, LB or external IP)."""
+    owner = fabric.addresses.owner(address)
+    if owner.kind == "pod" and isinstance(owner.obj, Pod):
+        return Endpoint("pod", f"pod:{owner.name}", address, pod=owner.obj, node=fabric.node_of(owner.obj))
+    if owner.kind == "node" and isinstance(owner.obj, Node):
+        return Endpoint("node", f"node:{owner.name}", address, node=owner.obj)
+    if owner.kind == "service" and isinstance(owner.obj, Service):
+        return Endpoint("service", f"service:{owner.name} ({address})", address, service=owner.obj)
+    network = owner.name if owner.kind == "network" else ""
+    return Endpoint("outside", f"ip:{address}", address, network=network)
+
+
+def _cuts(fabric: Fabric) -> list[AddressSet]:
+    """Address sets some rule treats as one: policy ipBlocks, firewall peers, source ranges, masquerade."""
+    cuts: dict[AddressSet, None] = {}
+    for rules in fabric.policies.rules.values():
+        for r in rules:
+            cuts[r.peer_addresses] = None
+    for node in fabric.topology.nodes:
+        for direction in ("ingress", "egress"):
+            for chain in fabric.firewalls.chains(node, direction):
+                for compiled in chain:
+                    cuts[compiled.box.peers] = None
+    for svc in fabric.topology.services:
+        if svc.load_balancer_source_ranges:
+            cuts[AddressSet.of_networks(svc.load_balancer_source_ranges)] = None
+    masq = fabric.topology.cluster.non_masquerade_cidrs
+    if masq:
+        cuts[AddressSet.of_networks(masq)] = None
+    return list(cuts)
+
+
+def network_samples(fabric: Fabric, addresses: AddressSet) -> list[IPAddress]:
+    """One address per region of ``addresses`` that the rules cannot tell apart inside (up to 32)."""
+    atoms = [addresses] if addresses else []
+    for cut in _cuts(fabric):
+        refined: list[AddressSet] = []
+        for atom in atoms:
+            inside, outside = atom & cut, atom - cut
+            refined.extend(a for a in (inside, outside) if a)
+        if len(refined) > MAX_NETWORK_SAMPLES:
+            break
+        atoms = refined
+    return [a for a in (atom.sample() for atom in atoms) if a is not None]

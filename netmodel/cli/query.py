@@ -1,0 +1,70 @@
+"""``netmodel query``: can FROM reach TO on a port, and if not, what blocks it."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netmodel.analyze.reach import Answer, Fabric, query
+from netmodel.cli.app import app
+from netmodel.errors import Problem, UsageError
+from netmodel.model.build import load_topology
+
+FORMATS = ("table", "json")
+_MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
+
+
+def render_table(answer: Answer, console: Console) -> None:
+    colour = {"allowed": "green", "denied": "red", "partial": "yellow"}[answer.verdict]
+    console.print(f"[bold]{answer.source} → {answer.destination} {answer.protocol} {answer.port}[/bold]: "
+                  f"[{colour}]{answer.verdict.upper()}[/{colour}] ({answer.disposition.value})")
+    for number, path in enumerate(answer.paths, 1):
+        table = Table(title=f"path {number}: {path.source} → {path.destination} — {path.disposition.value}",
+                      title_justify="left", show_lines=False)
+        for column in ("hop", "step", "", "detail", "decided by"):
+            table.add_column(column, overflow="fold")
+        for hop in path.hops:
+            first = True
+            for step in hop.steps:
+                decided = "\n".join(
+                    f"{d.kind} {d.name}: {d.rule}" + (f" ({d.source.file}:{d.source.line})"
+                                                       if d.source and d.source.line else "")
+                    for d in step.decisions)
+                table.add_row(hop.location if first else "", step.step.value, _MARK[step.ok], step.detail, decided)
+                first = False
+        console.print(table)
+    if answer.blocked_by:
+        console.print("[bold]blocked by[/bold]:")
+        for d in answer.blocked_by:
+            where = f" — {d.source.file}:{d.source.line}" if d.source and d.source.line else ""
+            console.print(f"  • {d.kind} {d.name}: {d.rule}{where}")
+
+
+@app.command("query")
+def query_command(
+    paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
+    source: str = typer.Option(..., "--from", help="Source reference: NS/NAME, pod:, deployment:, service:, "
+                               "node:, network: or ip:."),
+    destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from)."),
+    port: str = typer.Option(..., "--port", "-p", help="Destination port: a number or a named port."),
+    protocol: str = typer.Option("TCP", "--protocol", help="TCP, UDP or SCTP."),
+    output: str = typer.Option("table", "--format", "-o", help="table or json."),
+) -> None:
+    """Trace FROM → TO on PORT through policies, firewalls, Services and NAT; say what blocks it.
+
+    Exit codes (like `kubectl auth can-i`): 0 allowed, 1 denied or partial (a reference standing for many
+    addresses with some allowed and some not), 2 input or usage error.
+    """
+    if output not in FORMATS:
+        raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
+    topology = load_topology(paths)
+    answer = query(Fabric(topology), source, destination, port, protocol)
+    if output == "json":
+        sys.stdout.write(json.dumps(answer.to_json(), indent=2) + "\n")
+    else:
+        render_table(answer, Console(highlight=False))
+    raise typer.Exit(0 if answer.allowed else 1)
