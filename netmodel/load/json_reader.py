@@ -23,7 +23,7 @@ _TOKEN = re.compile(
 class LazyJsonSpanIndex:
     """Spans of a JSON text, computed on the first lookup."""
 
-    __slots__ = ("_text", "_spans")
+    __slots__ = ("_spans", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
@@ -111,11 +111,19 @@ def _refuse_constant(name: str) -> Any:
 
 
 def parse_json(text: str, file: str) -> list[Document]:
-    """Parse one JSON value; raise :class:`LoadError` with a located problem when it is malformed."""
+    """Parse one JSON value; raise :class:`LoadError` with a located problem when it is malformed.
+
+    A file holding only whitespace (or ``null``) holds no object, like an empty YAML file.
+    """
+    if not text.strip():
+        return []
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
-        raise LoadError([Problem(f"malformed JSON: {err.msg}", SourceSpan(file, err.lineno, err.colno),
+        truncated = err.pos >= len(text.rstrip())
+        raise LoadError([Problem(f"malformed JSON: {err.msg}" + (" (the text ends here: truncated?)" if truncated
+                                                                 else ""),
+                                 SourceSpan(file, err.lineno, err.colno),
                                  "fix the JSON at this position (a missing comma, quote or bracket?)")]) from None
     except RecursionError:
         raise LoadError([Problem("JSON nested too deeply to read", SourceSpan(file, 1, 1),

@@ -58,7 +58,7 @@ def _span(file: str, mark: Any) -> SourceSpan:
 class _Frame:
     """An open mapping or sequence: where it sits, its pending key, and its anchor."""
 
-    __slots__ = ("container", "path", "key", "key_mark", "anchor", "start", "merged")
+    __slots__ = ("anchor", "container", "key", "key_mark", "merged", "path", "start")
 
     def __init__(self, container: Any, path: Path, anchor: str | None, start: Any) -> None:
         self.container = container

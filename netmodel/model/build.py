@@ -42,6 +42,7 @@ from netmodel.model.read_kubernetes import (
     read_workload,
 )
 from netmodel.model.read_netmodel import API_VERSION, read_cluster, read_expectations, read_firewall
+from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 from netmodel.sets import IPAddress
 
@@ -63,7 +64,7 @@ class Inventory:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     network_policies: list[NetworkPolicy] = field(default_factory=list)
-    firewalls: list[Firewall] = field(default_factory=list)
+    firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
     status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)
@@ -101,7 +102,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             if kind == "Cluster":
                 inv.clusters.append((read_cluster(doc, problems), doc))
             elif kind == "Firewall":
-                inv.firewalls.append(read_firewall(doc, problems))
+                inv.firewalls.append((read_firewall(doc, problems), doc))
             elif kind == "Expectations":
                 inv.expectations.append(read_expectations(doc, problems))
             else:
@@ -113,7 +114,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "Node":
             inv.nodes.append(read_node(doc, problems))
         elif kind == "Pod":
-            pod, template, ips = read_pod(doc, problems)
+            pod, template, _ = read_pod(doc, problems)
             inv.pods.append((pod, template, doc))
         elif kind in WORKLOAD_KINDS:
             workload = read_workload(doc, problems, kind)
@@ -148,7 +149,7 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         ("Pod", [(p.namespace, p.name, p.source) for p, _, _ in inv.pods]),
         ("Service", [(s.namespace, s.name, s.source) for s in inv.services]),
         ("NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.network_policies]),
-        ("Firewall", [("", f.name, f.source) for f in inv.firewalls]),
+        ("Firewall", [("", f.name, f.source) for f, _ in inv.firewalls]),
         ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
     ] + [(kind, [(w.namespace, w.name, w.source) for w, _ in inv.workloads if w.kind == kind])
          for kind in WORKLOAD_KINDS]
@@ -166,10 +167,11 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
 def build_topology(documents: Sequence[Document]) -> Topology:
     """Validate the documents and fill in defaults; raise :class:`ValidationError` listing every problem."""
     inv, problems = read_inventory(documents)
-    if len(inv.clusters) > 1:
-        for cluster, doc in inv.clusters[1:]:
-            problems.add(f"a second Cluster object ({cluster.name}); one topology describes one cluster",
-                         cluster.source, "keep one Cluster per topology (analyze clusters separately)")
+    for cluster, _ in inv.clusters[1:]:
+        problems.add(f"a second Cluster object ({cluster.name}); one topology describes one cluster",
+                     cluster.source, "keep one Cluster per topology (analyze clusters separately)")
+    # References are checked before any default is filled in, so they are reported with every other problem.
+    check_references(inv, problems)
     if problems.items:
         raise ValidationError(problems.items)
     notes: list[Note] = [
@@ -177,7 +179,7 @@ def build_topology(documents: Sequence[Document]) -> Topology:
              (f"{s.kind}/{s.namespace + '/' if s.namespace else ''}{s.name}",), (s.source,))
         for s in inv.skipped
     ]
-    topology = materialize.materialize(inv, notes, problems)
+    topology = materialize.materialize(inv, notes)
     if problems.items:
         raise ValidationError(problems.items)
     return topology

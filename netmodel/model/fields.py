@@ -39,7 +39,7 @@ def _type_name(value: Any) -> str:
 class Fields:
     """A typed view of one mapping at ``path`` in ``doc``; ``what`` names it in messages (``Service web``)."""
 
-    __slots__ = ("doc", "path", "data", "problems", "what")
+    __slots__ = ("data", "doc", "path", "problems", "what")
 
     def __init__(self, doc: Document, path: Path, data: dict[str, Any], problems: Problems, what: str) -> None:
         self.doc = doc
@@ -81,12 +81,13 @@ class Fields:
             self.error(key, f"must be a string, not {_type_name(value)}", f"write `{key}` as text")
             return default
         text = str(value)
-        if choices is not None:
-            folded = {c.lower(): c for c in choices}
-            if text.lower() not in folded:
-                self.error(key, f"unknown value {text!r}", f"use one of: {', '.join(choices)}")
-                return default
-            return folded[text.lower()]
+        if choices is not None and text not in choices:
+            # Enumerations are case-sensitive, as the API server treats them; say so when only the case is off.
+            same = [c for c in choices if c.lower() == text.lower()]
+            hint = (f"write {same[0]!r} (values are case-sensitive)" if same
+                    else f"use one of: {', '.join(choices)}")
+            self.error(key, f"unknown value {text!r}", hint)
+            return default
         return text
 
     def integer(self, key: str, default: int | None = None, required: bool = False,

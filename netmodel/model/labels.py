@@ -20,7 +20,7 @@ OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 class Labels(Mapping[str, str]):
     """An immutable, hashable string-to-string mapping (labels, annotations, nodeSelector)."""
 
-    __slots__ = ("_items", "_hash")
+    __slots__ = ("_hash", "_items")
 
     def __init__(self, items: Mapping[str, str] | None = None) -> None:
         self._items: dict[str, str] = dict(items or {})

@@ -7,27 +7,35 @@ The rules, in order (documented in docs/input.md):
 2. No ``Node``: one implicit node, ``node-1``, both control plane and worker (no taint).
 3. Nodes without ``spec.podCIDR(s)``: a range of ``nodeCIDRMaskSize`` per family, the lowest free one of the
    cluster pod CIDR, in input order.
-4. Workloads expand into Pods: ``NAME-0 … NAME-(replicas-1)`` (StatefulSet ordinals likewise; DaemonSets one
-   Pod ``NAME-NODE`` per eligible node). A workload whose Pods are given in the input (by ownerReferences) is
-   not expanded again, so ``kubectl get all -o yaml`` output works.
+4. Workloads expand into Pods: ``NAME-0 … NAME-(replicas-1)`` (StatefulSet ordinals likewise; Jobs and
+   CronJobs ``parallelism`` Pods; DaemonSets one Pod ``NAME-NODE`` per eligible node). A workload whose Pods are
+   given in the input (by ownerReferences) is not expanded again, so ``kubectl get all -o yaml`` output works.
 5. Pods without ``spec.nodeName`` go round-robin over the eligible nodes (schedulable, nodeSelector, required
-   node affinity, taints with effect NoSchedule/NoExecute tolerated), in node order.
+   node affinity, taints with effect NoSchedule/NoExecute tolerated), in node order. Pods that fit no node stay
+   Pending and are left out of the model (with a note).
 6. Pod IPs: ``status.podIP(s)`` when given; hostNetwork Pods take their node's addresses; otherwise the next
    free address of the node's pod range(s), from the second host address up (the first is the CNI's gateway on
    most plugins).
 7. Services without ``clusterIP``: the next free address of the service CIDR from the 11th up (the 1st is the
-   ``kubernetes`` Service, the 10th cluster DNS by kubeadm's convention, so kube-system/kube-dns gets it).
-   NodePort/LoadBalancer ports without ``nodePort`` get the next free port of the range.
+   ``kubernetes`` Service, so default/kubernetes gets it; the 10th is cluster DNS by kubeadm's convention, so
+   kube-system/kube-dns gets it). Single-stack: IPv4 when the cluster has an IPv4 service CIDR. NodePort and
+   LoadBalancer ports without ``nodePort`` get the next free port of the range, and a LoadBalancer with
+   ``externalTrafficPolicy: Local`` a ``healthCheckNodePort``.
+8. Namespaces that objects use but no ``Namespace`` declares exist implicitly. Every namespace carries the label
+   ``kubernetes.io/metadata.name: NAME``, as the API server sets it.
+
+Rules 4-6 live in :mod:`netmodel.model.placement`. Every default taken is recorded as a :class:`Note` (an info
+finding later).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from netmodel.model.fields import Problems
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CONTROL_PLANE_LABELS,
@@ -39,17 +47,19 @@ from netmodel.model.objects import (
     Namespace,
     Node,
     NodeAddress,
-    ObjectRef,
     Pod,
-    PodTemplate,
     Service,
     ServicePort,
-    Workload,
 )
+from netmodel.model.placement import place_pods
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
-from netmodel.model.read_netmodel import DEFAULT_NODE_PORT_RANGE, DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS
+from netmodel.model.read_netmodel import (
+    DEFAULT_NODE_PORT_RANGE,
+    DEFAULT_POD_CIDRS,
+    DEFAULT_SERVICE_CIDRS,
+)
 from netmodel.model.topology import Note, Topology
-from netmodel.sets import AddressSet, IPAddress, IPNetwork, parse_network
+from netmodel.sets import AddressSet, IPAddress, parse_network
 
 if TYPE_CHECKING:
     from netmodel.model.build import Inventory
@@ -77,7 +87,8 @@ def default_cluster() -> Cluster:
     )
 
 
-def materialize(inv: Inventory, notes: list[Note], problems: Problems) -> Topology:
+def materialize(inv: Inventory, notes: list[Note]) -> Topology:
+    """Fill in the defaults of rules 1-8 on an inventory whose references are known to resolve."""
     if inv.clusters:
         cluster = inv.clusters[0][0]
     else:
@@ -86,14 +97,11 @@ def materialize(inv: Inventory, notes: list[Note], problems: Problems) -> Topolo
                           "CIDR 10.96.0.0/12, NodePorts 30000-32767, kube-proxy iptables, CNI unknown with "
                           "native routing, no outside networks)", (), ()))
     nodes = _nodes(inv, cluster, notes)
-    node_by_name = {n.name: n for n in nodes}
-    _check_references(inv, cluster, node_by_name, problems)
-    pods = _pods(inv, nodes, cluster, notes, problems)
+    pods = place_pods(inv, nodes, notes)
     services = _services(inv, cluster, notes)
-    namespaces = _namespaces(inv, pods, services)
     return Topology(
         cluster=cluster,
-        namespaces=namespaces,
+        namespaces=_namespaces(inv, pods, services),
         nodes=tuple(nodes),
         workloads=tuple(w for w, _ in inv.workloads),
         pods=tuple(pods),
@@ -102,7 +110,7 @@ def materialize(inv: Inventory, notes: list[Note], problems: Problems) -> Topolo
         ingresses=tuple(inv.ingresses),
         ingress_classes=tuple(inv.ingress_classes),
         network_policies=tuple(inv.network_policies),
-        firewalls=tuple(inv.firewalls),
+        firewalls=tuple(f for f, _ in inv.firewalls),
         expectations=tuple(inv.expectations),
         skipped=tuple(inv.skipped),
         notes=tuple(notes),
@@ -123,26 +131,22 @@ def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Node]:
                       (), (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True)]
         notes.append(Note("NM-INPUT-003", f"no Node objects: one implicit node {IMPLICIT_NODE} ({address}) that is "
                           "both control plane and worker", (f"Node/{IMPLICIT_NODE}",), ()))
-    # Allocate pod ranges for nodes that have none, avoiding ranges other nodes already hold.
-    used = AddressSet.of_networks(c for n in nodes for c in n.pod_cidrs)
+    if all(n.pod_cidrs for n in nodes):
+        return nodes
+    # Ranges other nodes already hold, per family, as sorted disjoint intervals.
+    held = AddressSet.of_networks(c for n in nodes for c in n.pod_cidrs)
+    cursors = [_SubnetCursor(pool, cluster.node_cidr_mask_size_v4 if pool.version == 4
+                             else cluster.node_cidr_mask_size_v6, held) for pool in cluster.pod_cidrs]
     allocated: list[str] = []
     out = []
     for node in nodes:
         if node.pod_cidrs:
             out.append(node)
             continue
-        cidrs = []
-        for pool in cluster.pod_cidrs:
-            mask = cluster.node_cidr_mask_size_v4 if pool.version == 4 else cluster.node_cidr_mask_size_v6
-            if mask < pool.prefixlen:
-                continue
-            subnet = next((s for s in _subnets(pool, mask) if AddressSet.of_networks([s]).isdisjoint(used)), None)
-            if subnet is not None:
-                cidrs.append(subnet)
-                used = used | AddressSet.of_networks([subnet])
+        cidrs = tuple(c for c in (cursor.take() for cursor in cursors) if c is not None)
         if cidrs:
             allocated.append(f"{node.name}={','.join(map(str, cidrs))}")
-        out.append(replace(node, pod_cidrs=tuple(cidrs)))
+        out.append(replace(node, pod_cidrs=cidrs))
     if allocated:
         shown = ", ".join(allocated[:5]) + (f" and {len(allocated) - 5} more" if len(allocated) > 5 else "")
         notes.append(Note("NM-INPUT-006", f"pod CIDRs allocated to {len(allocated)} node(s) without "
@@ -150,260 +154,97 @@ def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Node]:
     return out
 
 
-def _subnets(pool: IPNetwork, mask: int) -> Iterator[IPNetwork]:
-    # ip_network.subnets() materializes lazily, but IPv6 pools can hold 2**64 subnets: walk by integer steps.
-    step = 1 << (pool.max_prefixlen - mask)
-    base = int(pool.network_address)
-    count = 1 << (mask - pool.prefixlen)
-    cls = ipaddress.IPv4Network if pool.version == 4 else ipaddress.IPv6Network
-    for i in range(min(count, 1 << 20)):
-        yield cls((base + i * step, mask))
+class _SubnetCursor:
+    """The free per-node ranges of one cluster pod range, lowest first, each handed out once."""
 
+    def __init__(self, pool: ipaddress.IPv4Network | ipaddress.IPv6Network, mask: int, held: AddressSet) -> None:
+        self.pool = pool
+        self.mask = mask
+        self.step = 1 << (pool.max_prefixlen - mask)
+        self.next = int(pool.network_address)
+        self.end = int(pool.broadcast_address)
+        ranges = (held.v4 if pool.version == 4 else held.v6).ranges
+        self.held_starts = [lo for lo, _ in ranges]
+        self.held = ranges
+        self.make = ipaddress.IPv4Network if pool.version == 4 else ipaddress.IPv6Network
 
-def _check_references(inv: Inventory, cluster: Cluster, nodes: dict[str, Node], problems: Problems) -> None:
-    networks = {n.name for n in cluster.networks}
-    for fw in inv.firewalls:
-        for name in fw.node_names:
-            if name not in nodes:
-                problems.add(f"Firewall {fw.name}: node {name!r} does not exist", fw.source,
-                             f"use one of the nodes: {', '.join(sorted(nodes)[:10])}")
-        for chain in (fw.ingress, fw.egress):
-            for rule in chain.rules:
-                for peer in rule.peers or ():
-                    if peer.network and peer.network not in networks:
-                        problems.add(f"Firewall {fw.name}: rule {rule.name} names network {peer.network!r}, which "
-                                     "the Cluster does not define", peer.source,
-                                     "define it under Cluster spec.networks, or fix the name"
-                                     + (f" (known: {', '.join(sorted(networks))})" if networks else ""))
-                    for name in peer.nodes:
-                        if name not in nodes:
-                            problems.add(f"Firewall {fw.name}: rule {rule.name} names node {name!r}, which does not "
-                                         "exist", peer.source, "fix the node name")
+    def _is_free(self, lo: int, hi: int) -> bool:
+        i = bisect_right(self.held_starts, hi) - 1  # the last held range starting at or before hi
+        return i < 0 or self.held[i][1] < lo
 
-
-# -- pods ----------------------------------------------------------------------------------------------------------
-
-
-def _eligible(template: PodTemplate, node: Node) -> bool:
-    if node.unschedulable:
-        return False
-    for taint in node.taints:
-        if taint.effect in ("NoSchedule", "NoExecute") and not any(t.tolerates(taint) for t in template.tolerations):
-            return False
-    for key, value in template.node_selector.items():
-        if node.labels.get(key) != value:
-            return False
-    if template.node_affinity:
-        labels = node.labels.with_items({"@metadata.name": node.name})
-        if not any(term.matches(labels) for term in template.node_affinity):
-            return False
-    return True
-
-
-class _Scheduler:
-    """Round-robin over the eligible nodes of each distinct placement constraint, in node order."""
-
-    def __init__(self, nodes: list[Node]) -> None:
-        self.nodes = nodes
-        self.cursors: dict[tuple, int] = {}
-        self.eligible: dict[tuple, list[Node]] = {}
-
-    def _key(self, t: PodTemplate) -> tuple:
-        return (t.node_selector, t.node_affinity, t.tolerations)
-
-    def eligible_nodes(self, template: PodTemplate) -> list[Node]:
-        key = self._key(template)
-        if key not in self.eligible:
-            self.eligible[key] = [n for n in self.nodes if _eligible(template, n)]
-        return self.eligible[key]
-
-    def place(self, template: PodTemplate) -> Node | None:
-        candidates = self.eligible_nodes(template)
-        if not candidates:
-            return None
-        key = self._key(template)
-        i = self.cursors.get(key, 0)
-        self.cursors[key] = i + 1
-        return candidates[i % len(candidates)]
-
-
-def _owner_of(doc_data: dict, workload_keys: set[tuple[str, str, str]], namespace: str,
-              rs_owner: dict[tuple[str, str], tuple[str, str, str]]) -> tuple[str, str, str] | None:
-    meta = doc_data.get("metadata") or {}
-    for ref in meta.get("ownerReferences") or ():
-        if not isinstance(ref, dict):
-            continue
-        key = (str(ref.get("kind", "")), namespace, str(ref.get("name", "")))
-        if key[0] == "ReplicaSet" and (key[1], key[2]) in rs_owner:
-            return rs_owner[(key[1], key[2])]
-        if key in workload_keys:
-            return key
-    return None
-
-
-def _pods(inv: Inventory, nodes: list[Node], cluster: Cluster, notes: list[Note], problems: Problems) -> list[Pod]:
-    node_by_name = {n.name: n for n in nodes}
-    scheduler = _Scheduler(nodes)
-    workload_keys = {(w.kind, w.namespace, w.name) for w, _ in inv.workloads}
-    # A ReplicaSet owned by a Deployment in the input stands for that Deployment's Pods.
-    rs_owner: dict[tuple[str, str], tuple[str, str, str]] = {}
-    for w, doc in inv.workloads:
-        if w.kind == "ReplicaSet":
-            owner = _owner_of(doc.data, workload_keys, w.namespace, {})
-            if owner is not None:
-                rs_owner[(w.namespace, w.name)] = owner
-    given_owners: set[tuple[str, str, str]] = set()
-    placed: list[tuple[Pod, PodTemplate]] = []
-    unplaced: list[str] = []
-    for pod, template, doc in inv.pods:
-        owner = _owner_of(doc.data, workload_keys, pod.namespace, rs_owner)
-        if owner is not None:
-            given_owners.add(owner)
-            pod = replace(pod, owner=ObjectRef(*owner))
-        if pod.node_name:
-            if pod.node_name not in node_by_name:
-                problems.add(f"Pod {pod.namespace}/{pod.name}: spec.nodeName {pod.node_name!r} is not a known node",
-                             template.source, "fix nodeName or add the Node")
-                continue
-        else:
-            node = scheduler.place(template)
-            if node is None:
-                unplaced.append(f"{pod.namespace}/{pod.name}")
-                continue
-            pod = replace(pod, node_name=node.name)
-        placed.append((pod, template))
-    for w, _ in inv.workloads:
-        key = (w.kind, w.namespace, w.name)
-        if key in given_owners or (w.kind == "ReplicaSet" and (w.namespace, w.name) in rs_owner):
-            continue  # its Pods are in the input already
-        for pod, template in _expand(w, scheduler, unplaced):
-            placed.append((pod, template))
-    if unplaced:
-        shown = ", ".join(unplaced[:5]) + (f" and {len(unplaced) - 5} more" if len(unplaced) > 5 else "")
-        notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node (nodeSelector, affinity or taints) "
-                          f"and stay Pending without an IP: {shown}", (), ()))
-    return _assign_ips(placed, node_by_name, notes)
-
-
-def _expand(w: Workload, scheduler: _Scheduler, unplaced: list[str]) -> Iterator[tuple[Pod, PodTemplate]]:
-    t = w.template
-    owner = w.ref
-
-    def make(name: str, node_name: str) -> Pod:
-        return Pod(w.namespace, name, t.labels, t.annotations, node_name, (), t.host_network, t.containers, owner,
-                   t.source)
-
-    if w.kind == "DaemonSet":
-        for node in scheduler.eligible_nodes(t):
-            yield make(f"{w.name}-{node.name}", node.name), t
-        return
-    for i in range(w.replicas or 0):
-        name = f"{w.name}-{i}"
-        if t.node_name:
-            yield make(name, t.node_name), t
-            continue
-        node = scheduler.place(t)
-        if node is None:
-            unplaced.append(f"{w.namespace}/{name}")
-            continue
-        yield make(name, node.name), t
-
-
-def _host_ips(pool: IPNetwork, skip_first: int) -> Iterator[int]:
-    first = int(pool.network_address) + skip_first
-    last = int(pool.broadcast_address) - (1 if pool.version == 4 else 0)
-    return iter(range(first, last + 1))
-
-
-def _assign_ips(placed: list[tuple[Pod, PodTemplate]], nodes: dict[str, Node], notes: list[Note]) -> list[Pod]:
-    taken: set[IPAddress] = {ip for pod, _ in placed if not pod.host_network for ip in pod.ips}
-    cursors: dict[IPNetwork, Iterator[int]] = {}
-    out: list[Pod] = []
-    allocated = exhausted = 0
-    for pod, _ in placed:
-        node = nodes[pod.node_name]
-        if pod.host_network:
-            out.append(replace(pod, ips=node.internal_ips or node.ips))
-            continue
-        if pod.ips:
-            out.append(pod)
-            continue
-        ips: list[IPAddress] = []
-        for pool in node.pod_cidrs:
-            cursor = cursors.setdefault(pool, _host_ips(pool, 2))
-            cls = ipaddress.IPv4Address if pool.version == 4 else ipaddress.IPv6Address
-            for value in cursor:
-                ip = cls(value)
-                if ip not in taken:
-                    taken.add(ip)
-                    ips.append(ip)
-                    break
-            else:
-                exhausted += 1
-        allocated += 1
-        out.append(replace(pod, ips=tuple(ips), ips_allocated=True))
-    if allocated:
-        notes.append(Note("NM-INPUT-004", f"{allocated} Pod(s) had no status.podIP: addresses allocated from "
-                          "their node's pod CIDR", (), ()))
-    if exhausted:
-        notes.append(Note("NM-INPUT-008", f"{exhausted} Pod address(es) could not be allocated: the node's pod "
-                          "CIDR is full", (), ()))
-    return out
+    def take(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        if self.mask < self.pool.prefixlen:
+            return None  # the per-node mask is wider than the pool: nothing fits
+        while self.next + self.step - 1 <= self.end:
+            lo, hi = self.next, self.next + self.step - 1
+            self.next += self.step
+            if self._is_free(lo, hi):
+                return self.make((lo, self.mask))
+            # Skip straight past the held range in the way instead of stepping subnet by subnet.
+            i = bisect_right(self.held_starts, hi) - 1
+            past = self.held[i][1] + 1
+            if past > self.next:
+                self.next = lo + -(-(past - lo) // self.step) * self.step
+        return None
 
 
 # -- services and namespaces ---------------------------------------------------------------------------------------
+
+
+# The addresses kubeadm gives well-known Services: the service CIDR's 1st and 10th.
+WELL_KNOWN_SERVICE_OFFSETS = {("default", "kubernetes"): 1, ("kube-system", "kube-dns"): 10}
+FIRST_FREE_SERVICE_OFFSET = 11
 
 
 def _services(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Service]:
     taken_ips: set[IPAddress] = {ip for s in inv.services for ip in s.cluster_ips}
     taken_ports: set[int] = {p.node_port for s in inv.services for p in s.ports if p.node_port}
     taken_ports |= {s.health_check_node_port for s in inv.services if s.health_check_node_port}
-    pools = {cidr.version: _host_ips(cidr, 11) for cidr in cluster.service_cidrs}
-    dns_ip = {cidr.version: ipaddress.ip_address(int(cidr.network_address) + 10) for cidr in cluster.service_cidrs}
-    port_pool = iter(range(cluster.node_port_range.first(), cluster.node_port_range.ranges[-1][1] + 1))
+    # Single-stack by default (ipFamilyPolicy SingleStack): the cluster's first family, IPv4 when it has one.
+    cidr = min(cluster.service_cidrs, key=lambda c: c.version, default=None)
+    reserved = {int(cidr.network_address) + offset for offset in WELL_KNOWN_SERVICE_OFFSETS.values()} if cidr \
+        else set()
+    free_ips = _free_addresses(cidr, FIRST_FREE_SERVICE_OFFSET, taken_ips, reserved) if cidr else iter(())
+    free_ports = (p for lo, hi in cluster.node_port_range for p in range(lo, hi + 1) if p not in taken_ports)
     out = []
     ips_made = ports_made = 0
     for svc in inv.services:
-        changes: dict = {}
-        if not svc.cluster_ips and not svc.headless and svc.type != "ExternalName":
-            ips = []
-            for version, pool in sorted(pools.items()):
-                if (svc.namespace, svc.name) == ("kube-system", "kube-dns") and dns_ip[version] not in taken_ips:
-                    ip = dns_ip[version]
-                else:
-                    ip = next((x for x in map(ipaddress.ip_address, pool) if x not in taken_ips
-                               and x != dns_ip[version]), None)
-                    if ip is None:
-                        continue
+        changes: dict[str, object] = {}
+        if not svc.cluster_ips and not svc.headless and svc.type != "ExternalName" and cidr is not None:
+            offset = WELL_KNOWN_SERVICE_OFFSETS.get((svc.namespace, svc.name))
+            well_known = ipaddress.ip_address(int(cidr.network_address) + offset) if offset else None
+            ip = well_known if well_known is not None and well_known not in taken_ips else next(free_ips, None)
+            if ip is not None:
                 taken_ips.add(ip)
-                ips.append(ip)
-                if version == 4:
-                    break  # single-stack by default (ipFamilyPolicy SingleStack), IPv4 first
-            changes.update(cluster_ips=tuple(ips), cluster_ips_allocated=True)
-            ips_made += 1
+                changes.update(cluster_ips=(ip,), cluster_ips_allocated=True)
+                ips_made += 1
         if svc.type in ("NodePort", "LoadBalancer"):
             ports: list[ServicePort] = []
             for p in svc.ports:
-                if p.node_port is None:
-                    number = next((x for x in port_pool if x not in taken_ports), None)
-                    if number is not None:
-                        taken_ports.add(number)
-                        p = replace(p, node_port=number)
-                        ports_made += 1
+                if p.node_port is None and (number := next(free_ports, None)) is not None:
+                    p = replace(p, node_port=number)
+                    ports_made += 1
                 ports.append(p)
             changes["ports"] = tuple(ports)
             if svc.type == "LoadBalancer" and svc.external_traffic_policy == "Local" \
-                    and svc.health_check_node_port is None:
-                number = next((x for x in port_pool if x not in taken_ports), None)
-                if number is not None:
-                    taken_ports.add(number)
-                    changes["health_check_node_port"] = number
-                    ports_made += 1
-        out.append(replace(svc, **changes) if changes else svc)
+                    and svc.health_check_node_port is None and (number := next(free_ports, None)) is not None:
+                changes["health_check_node_port"] = number
+                ports_made += 1
+        out.append(replace(svc, **changes) if changes else svc)  # type: ignore[arg-type]
     if ips_made or ports_made:
         notes.append(Note("NM-INPUT-005", f"allocated {ips_made} ClusterIP(s) and {ports_made} NodePort(s) the "
                           "input left open", (), ()))
     return out
+
+
+def _free_addresses(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network, offset: int, taken: set[IPAddress],
+                    reserved: set[int]) -> Iterator[IPAddress]:
+    make = ipaddress.IPv4Address if cidr.version == 4 else ipaddress.IPv6Address
+    last = int(cidr.broadcast_address) - (1 if cidr.version == 4 else 0)
+    for value in range(int(cidr.network_address) + offset, last + 1):
+        ip = make(value)
+        if value not in reserved and ip not in taken:
+            yield ip
 
 
 def _namespaces(inv: Inventory, pods: list[Pod], services: list[Service]) -> tuple[Namespace, ...]:

@@ -44,7 +44,7 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 class Meta:
     """``metadata`` of one object."""
 
-    __slots__ = ("name", "namespace", "labels", "annotations", "fields")
+    __slots__ = ("annotations", "fields", "labels", "name", "namespace")
 
     def __init__(self, doc: Document, problems: Problems, kind: str, namespaced: bool) -> None:
         top = Fields(doc, (), doc.data, problems, kind)

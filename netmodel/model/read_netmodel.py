@@ -15,15 +15,22 @@ from netmodel.model.objects import (
     CniSpec,
     ControlPlane,
     ControlPlanePorts,
-    ExpectedFlow,
     Expectations,
+    ExpectedFlow,
     Firewall,
     FirewallChain,
     FirewallPeer,
     FirewallRule,
     OutsideNetwork,
 )
-from netmodel.sets import ALL_PORTS, IntervalSet, IPNetwork, parse_network, parse_ports, protocols_of
+from netmodel.sets import (
+    ALL_PORTS,
+    IntervalSet,
+    IPNetwork,
+    parse_network,
+    parse_ports,
+    protocols_of,
+)
 from netmodel.sets.ports import PORTED_PROTOCOLS, SCTP, TCP, UDP
 
 API_VERSION = "netmodel.io/v1alpha1"
@@ -245,7 +252,7 @@ def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
         if protocols and not protocols <= IntervalSet.of((TCP, TCP), (UDP, UDP), (SCTP, SCTP)):
             if protocols == protocols_of("any"):
                 # "any" with ports means every protocol that has ports.
-                protocols = IntervalSet(((p, p) for p in PORTED_PROTOCOLS))
+                protocols = IntervalSet((p, p) for p in PORTED_PROTOCOLS)
             else:
                 r.error("ports", "ports only apply to TCP, UDP and SCTP",
                         "remove `ports` or set `protocol` to TCP, UDP or SCTP")

@@ -40,7 +40,7 @@ class IntervalSet:
     Union, intersection and difference each walk both operands once (linear in the number of ranges).
     """
 
-    __slots__ = ("_ranges", "_hash")
+    __slots__ = ("_hash", "_ranges")
 
     def __init__(self, ranges: Iterable[Range] = ()) -> None:
         self._ranges: tuple[Range, ...] = _normalize(ranges)

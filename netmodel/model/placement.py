@@ -1,0 +1,255 @@
+"""Pods: which workload owns each given Pod, which Pods workloads make, where each runs, and its addresses.
+
+Rules 4-6 of :mod:`netmodel.model.materialize`:
+
+* A workload expands into Pods ``NAME-0 … NAME-(n-1)`` (``replicas``; ``parallelism`` for Jobs and CronJobs),
+  a DaemonSet into one Pod ``NAME-NODE`` per eligible node — unless the input already holds its Pods, found
+  through ``ownerReferences`` (Pod → ReplicaSet → Deployment, Pod → Job → CronJob; when the ReplicaSet or Job
+  itself is missing, through the name it would have, ``DEPLOYMENT-HASH`` or ``CRONJOB-TIMESTAMP``). A
+  ReplicaSet or Job owned by a workload in the input never expands on its own.
+* A Pod without ``spec.nodeName`` goes to the next eligible node, round-robin in node order per distinct
+  placement constraint. Eligible: schedulable, every ``nodeSelector`` label, one of the required node affinity
+  terms, and every NoSchedule/NoExecute taint tolerated. DaemonSet Pods also run on cordoned nodes and tolerate
+  the node-condition taints, as the DaemonSet controller arranges.
+* Pod IPs come from ``status.podIP(s)``; hostNetwork Pods have their node's addresses; other Pods take the next
+  free address of each of their node's pod ranges, from the second host address up.
+
+>>> from netmodel.model.labels import Labels
+>>> t = Toleration("node-role.kubernetes.io/control-plane", "Exists", "", "NoSchedule")
+>>> t.tolerates(Taint("node-role.kubernetes.io/control-plane", "", "NoSchedule"))
+True
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from netmodel.model.objects import Node, ObjectRef, Pod, PodTemplate, Taint, Toleration, Workload
+from netmodel.model.topology import Note
+from netmodel.sets import IPAddress, IPNetwork
+
+if TYPE_CHECKING:
+    from netmodel.model.build import Inventory
+
+WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
+
+# Tolerations the DaemonSet controller adds to every DaemonSet Pod (node conditions and cordoning).
+DAEMONSET_TOLERATIONS = tuple(
+    Toleration(f"node.kubernetes.io/{key}", "Exists", "", effect)
+    for key, effect in (("not-ready", "NoExecute"), ("unreachable", "NoExecute"),
+                        ("disk-pressure", "NoSchedule"), ("memory-pressure", "NoSchedule"),
+                        ("pid-pressure", "NoSchedule"), ("unschedulable", "NoSchedule"),
+                        ("network-unavailable", "NoSchedule"))
+)
+# The kinds a given object can stand in for: its owner's kind and how its name derives from the owner's.
+_INTERMEDIATE = {"ReplicaSet": "Deployment", "Job": "CronJob"}
+
+
+def eligible(template: PodTemplate, node: Node, daemon: bool = False) -> bool:
+    """Whether a Pod of ``template`` may run on ``node`` (``daemon``: as a DaemonSet Pod)."""
+    if node.unschedulable and not daemon:
+        return False
+    tolerations = template.tolerations + (DAEMONSET_TOLERATIONS if daemon else ())
+    for taint in node.taints:
+        if taint.effect in ("NoSchedule", "NoExecute") and not any(t.tolerates(taint) for t in tolerations):
+            return False
+    for key, value in template.node_selector.items():
+        if node.labels.get(key) != value:
+            return False
+    if template.node_affinity:
+        labels = node.labels.with_items({"@metadata.name": node.name})
+        if not any(term.matches(labels) for term in template.node_affinity):
+            return False
+    return True
+
+
+class Scheduler:
+    """Round-robin over the eligible nodes of each distinct placement constraint, in node order.
+
+    Eligibility is computed once per constraint (node selector, affinity, tolerations), not once per Pod: the
+    thousands of Pods of one workload share it.
+    """
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self._cursors: dict[tuple[Any, ...], int] = {}
+        self._eligible: dict[tuple[Any, ...], list[Node]] = {}
+
+    def eligible_nodes(self, template: PodTemplate, daemon: bool = False) -> list[Node]:
+        key = (template.node_selector, template.node_affinity, template.tolerations, daemon)
+        found = self._eligible.get(key)
+        if found is None:
+            found = self._eligible[key] = [n for n in self.nodes if eligible(template, n, daemon)]
+        return found
+
+    def place(self, template: PodTemplate) -> Node | None:
+        candidates = self.eligible_nodes(template)
+        if not candidates:
+            return None
+        key = (template.node_selector, template.node_affinity, template.tolerations, False)
+        i = self._cursors.get(key, 0)
+        self._cursors[key] = i + 1
+        return candidates[i % len(candidates)]
+
+
+# -- owners --------------------------------------------------------------------------------------------------------
+
+
+def _owner_refs(data: Any) -> list[tuple[str, str]]:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    refs = meta.get("ownerReferences") if isinstance(meta, dict) else None
+    if not isinstance(refs, list):
+        return []
+    return [(str(r.get("kind", "")), str(r.get("name", ""))) for r in refs if isinstance(r, dict)]
+
+
+def _resolve(refs: list[tuple[str, str]], namespace: str, workloads: set[WorkloadKey],
+             controlled: dict[WorkloadKey, WorkloadKey]) -> WorkloadKey | None:
+    """The workload in the input that stands behind these owner references, if any."""
+    for kind, name in refs:
+        key = (kind, namespace, name)
+        if key in controlled:
+            return controlled[key]
+        if key in workloads:
+            return key
+        parent_kind = _INTERMEDIATE.get(kind)
+        if parent_kind and "-" in name:
+            parent = (parent_kind, namespace, name.rsplit("-", 1)[0])
+            if parent in workloads:
+                return parent
+    return None
+
+
+def controlled_workloads(inv: Inventory) -> dict[WorkloadKey, WorkloadKey]:
+    """ReplicaSets and Jobs in the input that a Deployment or CronJob in the input owns → that owner."""
+    keys = {(w.kind, w.namespace, w.name) for w, _ in inv.workloads}
+    out: dict[WorkloadKey, WorkloadKey] = {}
+    for w, doc in inv.workloads:
+        if w.kind in _INTERMEDIATE:
+            owner = _resolve(_owner_refs(doc.data), w.namespace, keys, {})
+            if owner is not None and owner[0] == _INTERMEDIATE[w.kind]:
+                out[(w.kind, w.namespace, w.name)] = owner
+    return out
+
+
+# -- placement -----------------------------------------------------------------------------------------------------
+
+
+def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> list[Pod]:
+    """Every Pod of the topology, placed on a node and addressed (Pods that fit no node are left out)."""
+    scheduler = Scheduler(nodes)
+    workload_keys = {(w.kind, w.namespace, w.name) for w, _ in inv.workloads}
+    controlled = controlled_workloads(inv)
+    given_owners: set[WorkloadKey] = set()
+    placed: list[Pod] = []
+    unplaced: list[str] = []
+    for pod, template, doc in inv.pods:
+        owner = _resolve(_owner_refs(doc.data), pod.namespace, workload_keys, controlled)
+        if owner is not None:
+            given_owners.add(owner)
+            pod = replace(pod, owner=ObjectRef(*owner))
+        if not pod.node_name:
+            node = scheduler.place(template)
+            if node is None:
+                unplaced.append(f"{pod.namespace}/{pod.name}")
+                continue
+            pod = replace(pod, node_name=node.name)
+        placed.append(pod)
+    for w, _ in inv.workloads:
+        key = (w.kind, w.namespace, w.name)
+        if key in given_owners or key in controlled:
+            continue  # its Pods are in the input already, or its owner expands them
+        placed.extend(expand(w, scheduler, unplaced))
+    if unplaced:
+        shown = ", ".join(unplaced[:5]) + (f" and {len(unplaced) - 5} more" if len(unplaced) > 5 else "")
+        notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node (nodeSelector, affinity or taints) "
+                          f"and stay Pending without an IP: {shown}", (), ()))
+    return assign_ips(placed, {n.name: n for n in nodes}, notes)
+
+
+def expand(w: Workload, scheduler: Scheduler, unplaced: list[str]) -> Iterator[Pod]:
+    """The Pods a workload makes, placed; the names of those that fit no node go to ``unplaced``."""
+    t = w.template
+    owner = w.ref
+
+    def make(name: str, node_name: str) -> Pod:
+        return Pod(w.namespace, name, t.labels, t.annotations, node_name, (), t.host_network, t.containers, owner,
+                   t.source)
+
+    if w.kind == "DaemonSet":
+        for node in scheduler.eligible_nodes(t, daemon=True):
+            yield make(f"{w.name}-{node.name}", node.name)
+        return
+    for i in range(w.replicas or 0):
+        name = f"{w.name}-{i}"
+        if t.node_name:
+            yield make(name, t.node_name)
+            continue
+        node = scheduler.place(t)
+        if node is None:
+            unplaced.append(f"{w.namespace}/{name}")
+            continue
+        yield make(name, node.name)
+
+
+# -- addresses -----------------------------------------------------------------------------------------------------
+
+
+class _Pool:
+    """The free addresses of one node pod range, handed out in order, skipping addresses already taken."""
+
+    __slots__ = ("last", "make", "next")
+
+    def __init__(self, cidr: IPNetwork) -> None:
+        self.next = int(cidr.network_address) + 2  # the first host address is usually the CNI gateway
+        self.last = int(cidr.broadcast_address) - (1 if cidr.version == 4 else 0)
+        self.make = ipaddress.IPv4Address if cidr.version == 4 else ipaddress.IPv6Address
+
+    def take(self, taken: set[IPAddress]) -> IPAddress | None:
+        while self.next <= self.last:
+            ip = self.make(self.next)
+            self.next += 1
+            if ip not in taken:
+                taken.add(ip)
+                return ip
+        return None
+
+
+def assign_ips(pods: list[Pod], nodes: dict[str, Node], notes: list[Note]) -> list[Pod]:
+    taken: set[IPAddress] = {ip for pod in pods if not pod.host_network for ip in pod.ips}
+    pools: dict[IPNetwork, _Pool] = {}  # keyed by range, so nodes that (wrongly) share one share its pool
+    out: list[Pod] = []
+    allocated = exhausted = 0
+    for pod in pods:
+        node = nodes[pod.node_name]
+        if pod.host_network:
+            out.append(replace(pod, ips=node.internal_ips or node.ips))
+            continue
+        if pod.ips:
+            out.append(pod)
+            continue
+        ips: list[IPAddress] = []
+        for cidr in node.pod_cidrs:
+            pool = pools.get(cidr)
+            if pool is None:
+                pool = pools[cidr] = _Pool(cidr)
+            ip = pool.take(taken)
+            if ip is None:
+                exhausted += 1
+            else:
+                ips.append(ip)
+        allocated += 1
+        out.append(replace(pod, ips=tuple(ips), ips_allocated=True))
+    if allocated:
+        notes.append(Note("NM-INPUT-004", f"{allocated} Pod(s) had no status.podIP: addresses allocated from "
+                          "their node's pod CIDR", (), ()))
+    if exhausted:
+        notes.append(Note("NM-INPUT-008", f"{exhausted} Pod address(es) could not be allocated: the node's pod "
+                          "CIDR is full", (), ()))
+    return out
+
+
+__all__ = ["DAEMONSET_TOLERATIONS", "Scheduler", "Taint", "assign_ips", "eligible", "expand", "place_pods"]
