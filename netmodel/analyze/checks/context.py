@@ -1,0 +1,117 @@
+"""What every check reads: the topology and what was compiled from it, computed once and shared.
+
+A :class:`CheckContext` never changes the topology; its cached helpers only index it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+
+from typing import TYPE_CHECKING
+
+from netmodel.compile.addresses import AddressBook
+from netmodel.compile.firewalls import FirewallSet
+from netmodel.compile.graph import build_graph
+from netmodel.compile.ingress import IngressEntry, ingress_entries
+from netmodel.compile.pod_index import PodIndex
+from netmodel.model.objects import Firewall, Node, Pod, Service
+from netmodel.model.topology import Topology
+from netmodel.sets import AddressSet
+
+if TYPE_CHECKING:
+    from netmodel.analyze.reach.fabric import Fabric
+    from netmodel.analyze.portmatrix import Cell
+
+
+@dataclass(frozen=True, slots=True)
+class NodeClass:
+    """Nodes selected by exactly the same firewalls: one firewall evaluation answers for all of them."""
+
+    firewalls: tuple[Firewall, ...]
+    nodes: tuple[Node, ...]
+
+    @property
+    def representative(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.firewalls)
+
+    def describe(self) -> str:
+        return describe_nodes([n.name for n in self.nodes])
+
+
+def describe_nodes(names: list[str], limit: int = 3) -> str:
+    """``w-1, w-2, w-3`` or ``w-1, w-2, w-3 and 4997 more``."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+class CheckContext:
+    """The topology plus its compiled forms (address book, firewalls, Pod index, graph), built on first use."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.addresses = AddressBook(topology)
+        self.firewalls = FirewallSet(topology, self.addresses)
+
+    @cached_property
+    def pod_index(self) -> PodIndex:
+        return PodIndex.of(self.topology)
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        return build_graph(self.topology, self.pod_index)
+
+    @cached_property
+    def node_classes(self) -> tuple[NodeClass, ...]:
+        """Nodes grouped by the exact set of firewalls selecting them, in node order."""
+        groups: dict[tuple[str, ...], list[Node]] = {}
+        firewalls: dict[tuple[str, ...], tuple[Firewall, ...]] = {}
+        for node in self.topology.nodes:
+            selecting = self.firewalls.firewalls_of(node)
+            key = tuple(f.name for f in selecting)
+            groups.setdefault(key, []).append(node)
+            firewalls[key] = selecting
+        return tuple(NodeClass(firewalls[k], tuple(v)) for k, v in groups.items())
+
+    @cached_property
+    def node_class_of(self) -> dict[str, NodeClass]:
+        return {n.name: c for c in self.node_classes for n in c.nodes}
+
+    def underlay_addresses(self, node: Node) -> AddressSet:
+        """The addresses a node uses towards other nodes: its InternalIPs, else every address it has."""
+        return AddressSet.of_networks(node.internal_ips or node.ips)
+
+    def local_addresses(self, node: Node) -> AddressSet:
+        """Traffic from these never crosses the node's firewall: its own addresses and its Pods' range."""
+        return AddressSet.of_networks(node.ips) | AddressSet.of_networks(node.pod_cidrs)
+
+    def selected(self, service: Service) -> list[Pod]:
+        """The Pods a Service selects, in input order."""
+        return [self.topology.pods[i] for i in sorted(self.pod_index.select(service.namespace, service.selector))]
+
+    @cached_property
+    def ingress_entries(self) -> tuple[IngressEntry, ...]:
+        return ingress_entries(self.topology, self.pod_index)
+
+    @cached_property
+    def port_matrix(self) -> tuple[Cell, ...]:
+        from netmodel.analyze.portmatrix import port_matrix
+
+        return port_matrix(self)
+
+    @cached_property
+    def fabric(self) -> Fabric:
+        """Policies, Services and listeners compiled for path questions (the NetworkPolicy checks use it)."""
+        from netmodel.analyze.reach.fabric import Fabric
+
+        return Fabric(self.topology, self.addresses, self.firewalls, self.pod_index)
+
+    @property
+    def has_cluster(self) -> bool:
+        return not self.topology.cluster.implicit

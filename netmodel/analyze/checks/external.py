@@ -1,0 +1,296 @@
+"""Requirement 4, External-to-Service: NodePorts, load balancers and Ingress from the outside networks.
+
+* NM-EXT-001/002 — nodePorts (and healthCheckNodePorts) outside the NodePort range, or used twice.
+* NM-EXT-003 — a NodePort closed by a node firewall from a network whose ``uses`` has ``nodeports``: on every
+  node for ``externalTrafficPolicy: Cluster``, on the nodes running an endpoint for ``Local``.
+* NM-EXT-004 — a ``Local`` LoadBalancer's healthCheckNodePort closed on some node from the load balancer. The
+  load balancer's addresses are the network named ``lb`` when the Cluster defines one; otherwise the networks
+  meant to use the Service (``nodeports`` users, and ``ingress`` users for the ingress controller's Service).
+* NM-EXT-005 (warning) — ``loadBalancerSourceRanges`` that admit none of the networks meant to use the Service.
+* NM-EXT-006/007 — an Ingress backend naming a missing Service or a port the Service lacks.
+* NM-EXT-008 — the ingress controller (found as :mod:`netmodel.compile.ingress` describes) is not reachable on
+  80 or 443 from a network whose ``uses`` has ``ingress``: reachable means some entry (the controller Service's
+  nodePort on a node that answers, or a host port) admits every address of the network.
+* NM-EXT-010 (warning) — an Ingress names an IngressClass that does not exist, or Ingresses exist and no
+  controller is found.
+
+"Admits a network" means every address the network owns (:attr:`AddressBook.networks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.common import decision_span, describe_decisions, example_address, unique_spans
+from netmodel.analyze.checks.context import CheckContext, describe_nodes
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.compile.firewalls import Decision
+from netmodel.compile.ingress import HTTP_PORTS
+from netmodel.model.objects import Node, OutsideNetwork, Service
+from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
+from netmodel.sets.ports import TCP
+
+REQUIREMENT = "external-to-service"
+
+
+def _node_ports(svc: Service) -> list[tuple[str, int, int]]:
+    """(what, port, protocol) for every nodePort and the healthCheckNodePort."""
+    out = [(f"port {p.name or p.port}", p.node_port, p.protocol) for p in svc.ports if p.node_port]
+    if svc.health_check_node_port:
+        out.append(("healthCheckNodePort", svc.health_check_node_port, TCP))
+    return out
+
+
+def check_node_port_range(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-001 and NM-EXT-002."""
+    node_range = ctx.topology.cluster.node_port_range
+    first: dict[int, tuple[Service, int]] = {}
+    for svc in ctx.topology.services:
+        for what, port, protocol in _node_ports(svc):
+            if port not in node_range:
+                yield Finding(
+                    "NM-EXT-001", Severity.ERROR, REQUIREMENT,
+                    f"Service {svc.namespace}/{svc.name} {what} uses nodePort {port}, outside the NodePort range "
+                    f"{format_ports(node_range)}; the API server rejects it. Fix: pick a port in the range or "
+                    f"leave nodePort empty.",
+                    (str(svc.ref),), unique_spans([svc.source]))
+            other = first.setdefault(port, (svc, protocol))
+            if other[0] is not svc:
+                yield Finding(
+                    "NM-EXT-002", Severity.ERROR, REQUIREMENT,
+                    f"nodePort {port} is used by Services {other[0].namespace}/{other[0].name} and "
+                    f"{svc.namespace}/{svc.name}; each node can forward it to only one. Fix: give one of them "
+                    f"another nodePort.",
+                    (str(other[0].ref), str(svc.ref)), unique_spans([other[0].source, svc.source]))
+
+
+class _NodePortReach:
+    """Which nodes admit a network on one port: one firewall evaluation per node class, cached."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.cache: dict[tuple[int, AddressSet, int, int], tuple[Decision, ...] | None] = {}
+
+    def denial(self, node: Node, addresses: AddressSet, protocol: int, port: int) -> tuple[Decision, ...] | None:
+        """None when every address may reach the port on ``node``; else the firewall verdict on an example."""
+        node_class = self.ctx.node_class_of[node.name]
+        key = (id(node_class), addresses, protocol, port)
+        if key not in self.cache:
+            self.cache[key] = self._judge(node_class.representative, addresses, protocol, port)
+        return self.cache[key]
+
+    def _judge(self, node: Node, addresses: AddressSet, protocol: int, port: int) -> tuple[Decision, ...] | None:
+        query = Box(addresses, IntervalSet.single(protocol), IntervalSet.single(port))
+        blocked = Space.of(query) - self.ctx.firewalls.allowed_space(node, "ingress", query)
+        if blocked.is_empty():
+            return None
+        example = example_address(blocked.boxes[0].peers)
+        assert example is not None
+        return self.ctx.firewalls.decide(node, "ingress", example, protocol, port).denials
+
+    def blocked(self, nodes: list[Node], addresses: AddressSet, protocol: int,
+                port: int) -> tuple[list[Node], tuple[Decision, ...]]:
+        out: list[Node] = []
+        decisions: dict[tuple[str, str], Decision] = {}
+        for node in nodes:
+            denial = self.denial(node, addresses, protocol, port)
+            if denial is not None:
+                out.append(node)
+                for d in denial:  # every firewall class that blocks, each named once
+                    decisions.setdefault((d.firewall.name, d.rule.name if d.rule else ""), d)
+        return out, tuple(decisions.values())
+
+
+def _answering_nodes(ctx: CheckContext, svc: Service) -> list[Node]:
+    if svc.external_traffic_policy != "Local":
+        return list(ctx.topology.nodes)
+    hosts = {p.node_name for p in ctx.selected(svc)}
+    return [n for n in ctx.topology.nodes if n.name in hosts]
+
+
+def _client_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
+    controller_refs = {e.ref for e in ctx.ingress_entries if e.via == "service"}
+    out = []
+    for network in ctx.topology.cluster.networks:
+        if "nodeports" in network.uses or ("ingress" in network.uses and str(svc.ref) in controller_refs):
+            out.append(network)
+    return out
+
+
+def _blocked_finding(check_id: str, message: str, svc: Service, blocked: list[Node],
+                     decisions: tuple[Decision, ...], extra_span: list) -> Finding:
+    firewalls = [d.firewall for d in decisions]
+    return Finding(
+        check_id, Severity.ERROR, REQUIREMENT,
+        f"{message} on node {describe_nodes([n.name for n in blocked])}, blocked by "
+        f"{describe_decisions(decisions, 'ingress')}. Fix: allow it in "
+        f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
+        tuple(dict.fromkeys([str(svc.ref)] + [f"Node/{n.name}" for n in blocked[:3]] + [str(f.ref) for f in firewalls])),
+        unique_spans(extra_span + [decision_span(d, "ingress") for d in decisions] + [svc.source]))
+
+
+def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-003."""
+    reach = _NodePortReach(ctx)
+    users = [n for n in ctx.topology.cluster.networks if "nodeports" in n.uses]
+    for svc in ctx.topology.services:
+        if svc.type not in ("NodePort", "LoadBalancer"):
+            continue
+        nodes = _answering_nodes(ctx, svc)
+        for port in svc.ports:
+            if not port.node_port:
+                continue
+            for network in users:
+                addresses = ctx.addresses.networks[network.name]
+                if addresses.is_empty():
+                    continue
+                blocked, decisions = reach.blocked(nodes, addresses, port.protocol, port.node_port)
+                if blocked:
+                    yield _blocked_finding(
+                        "NM-EXT-003", f"NodePort {port.node_port}/{protocol_label(port.protocol)} of Service "
+                        f"{svc.namespace}/{svc.name} is closed to network {network.name} (uses: nodeports)",
+                        svc, blocked, decisions, [port.source, network.source])
+
+
+def _lb_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
+    lb = ctx.topology.cluster.network("lb")
+    return [lb] if lb is not None else _client_networks(ctx, svc)
+
+
+def check_health_check_node_ports(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-004."""
+    reach = _NodePortReach(ctx)
+    for svc in ctx.topology.services:
+        port = svc.health_check_node_port
+        if svc.type != "LoadBalancer" or svc.external_traffic_policy != "Local" or not port:
+            continue
+        for network in _lb_networks(ctx, svc):
+            addresses = ctx.addresses.networks[network.name]
+            if addresses.is_empty():
+                continue
+            blocked, decisions = reach.blocked(list(ctx.topology.nodes), addresses, TCP, port)
+            if blocked:
+                yield _blocked_finding(
+                    "NM-EXT-004", f"healthCheckNodePort {port}/TCP of the Local LoadBalancer "
+                    f"{svc.namespace}/{svc.name} is closed to the load balancer (network {network.name}); it "
+                    f"cannot tell which nodes have endpoints", svc, blocked, decisions, [network.source])
+
+
+def check_load_balancer_source_ranges(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-005."""
+    for svc in ctx.topology.services:
+        if svc.type != "LoadBalancer" or not svc.load_balancer_source_ranges:
+            continue
+        clients = _client_networks(ctx, svc)
+        admitted = AddressSet.of_networks(svc.load_balancer_source_ranges)
+        if clients and all((AddressSet.of_networks(n.cidrs) & admitted).is_empty() for n in clients):
+            names = ", ".join(n.name for n in clients)
+            ranges = ", ".join(map(str, svc.load_balancer_source_ranges))
+            yield Finding(
+                "NM-EXT-005", Severity.WARNING, REQUIREMENT,
+                f"Service {svc.namespace}/{svc.name} loadBalancerSourceRanges ({ranges}) admit none of the "
+                f"networks meant to use it ({names}). Fix: add their CIDRs to loadBalancerSourceRanges.",
+                (str(svc.ref),) + tuple(f"network:{n.name}" for n in clients),
+                unique_spans([svc.source] + [n.source for n in clients]))
+
+
+def check_ingress_backends(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-006 and NM-EXT-007."""
+    services = ctx.topology.service_by_key
+    for ing in ctx.topology.ingresses:
+        for backend in ing.backends:
+            route = f"{backend.host or '*'}{backend.path or ''}"
+            svc = services.get((ing.namespace, backend.service))
+            if svc is None:
+                known = sorted(name for ns, name in services if ns == ing.namespace)
+                yield Finding(
+                    "NM-EXT-006", Severity.ERROR, REQUIREMENT,
+                    f"Ingress {ing.namespace}/{ing.name} routes {route} to Service {backend.service}, which does "
+                    f"not exist in namespace {ing.namespace} (Services there: {', '.join(known[:8]) or 'none'}). "
+                    f"Fix: correct the backend's service name or create the Service.",
+                    (str(ing.ref), f"Service/{ing.namespace}/{backend.service}"),
+                    unique_spans([backend.source, ing.source]))
+                continue
+            if not any(p.port == backend.port if isinstance(backend.port, int) else p.name == backend.port
+                       for p in svc.ports):
+                offered = ", ".join(f"{p.name}={p.port}" if p.name else str(p.port) for p in svc.ports)
+                yield Finding(
+                    "NM-EXT-007", Severity.ERROR, REQUIREMENT,
+                    f"Ingress {ing.namespace}/{ing.name} routes {route} to Service {backend.service} port "
+                    f"{backend.port!r}, which the Service does not have (it has {offered or 'no ports'}). Fix: use "
+                    f"one of those ports.",
+                    (str(ing.ref), str(svc.ref)), unique_spans([backend.source, ing.source, svc.source]))
+
+
+def check_ingress_controller_reachable(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-008."""
+    entries = ctx.ingress_entries
+    if not entries:
+        return  # NM-EXT-010 says no controller is known when Ingresses need one
+    reach = _NodePortReach(ctx)
+    nodes = ctx.topology.node_by_name
+    for network in ctx.topology.cluster.networks:
+        if "ingress" not in network.uses:
+            continue
+        addresses = ctx.addresses.networks[network.name]
+        if addresses.is_empty():
+            continue
+        for port in HTTP_PORTS:
+            candidates = [e for e in entries if e.port == port]
+            failures = []
+            for entry in candidates:
+                blocked, decisions = reach.blocked([nodes[n] for n in entry.nodes], addresses, TCP, entry.node_port)
+                if len(blocked) < len(entry.nodes):
+                    break  # reachable through this entry on some node
+                failures.append((entry, blocked, decisions))
+            else:
+                yield _controller_finding(network, port, failures)
+
+
+def _controller_finding(network: OutsideNetwork, port: int, failures: list) -> Finding:
+    if not failures:
+        return Finding(
+            "NM-EXT-008", Severity.ERROR, REQUIREMENT,
+            f"the ingress controller has no entry on port {port} (no NodePort/LoadBalancer Service port {port} and "
+            f"no hostPort {port}), so network {network.name} (uses: ingress) cannot reach it. Fix: expose port "
+            f"{port} on the controller's Service.",
+            (f"network:{network.name}",), unique_spans([network.source]))
+    entry, blocked, decisions = failures[0]
+    via = f"nodePort {entry.node_port} of {entry.ref}" if entry.via == "service" else f"host port of {entry.ref}"
+    firewalls = [d.firewall for d in decisions]
+    return Finding(
+        "NM-EXT-008", Severity.ERROR, REQUIREMENT,
+        f"the ingress controller is unreachable on port {port} from network {network.name} (uses: ingress): "
+        f"{via} is closed on node {describe_nodes([n.name for n in blocked])} by "
+        f"{describe_decisions(decisions, 'ingress')}. Fix: allow TCP {entry.node_port} from network "
+        f"{network.name} in {', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
+        tuple(dict.fromkeys([entry.ref, f"network:{network.name}"] + [str(f.ref) for f in firewalls])),
+        unique_spans([entry.source] + [decision_span(d, "ingress") for d in decisions] + [network.source]))
+
+
+def check_ingress_classes(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-010."""
+    topo = ctx.topology
+    classes = {c.name for c in topo.ingress_classes}
+    has_default = any(c.is_default for c in topo.ingress_classes)
+    for ing in topo.ingresses:
+        if ing.class_name and ing.class_name not in classes:
+            yield Finding(
+                "NM-EXT-010", Severity.WARNING, REQUIREMENT,
+                f"Ingress {ing.namespace}/{ing.name} names IngressClass {ing.class_name!r}, which does not exist "
+                f"(known: {', '.join(sorted(classes)) or 'none'}); no controller serves it. Fix: correct "
+                f"ingressClassName or add the IngressClass.",
+                (str(ing.ref),), unique_spans([ing.source]))
+        elif not ing.class_name and not has_default and topo.ingress_classes:
+            yield Finding(
+                "NM-EXT-010", Severity.WARNING, REQUIREMENT,
+                f"Ingress {ing.namespace}/{ing.name} names no IngressClass and none is marked default; no "
+                f"controller may claim it. Fix: set ingressClassName (e.g. {sorted(classes)[0]!r}).",
+                (str(ing.ref),), unique_spans([ing.source]))
+    if topo.ingresses and not ctx.ingress_entries:
+        yield Finding(
+            "NM-EXT-010", Severity.WARNING, REQUIREMENT,
+            f"{len(topo.ingresses)} Ingress(es) but no ingress controller is known: no NodePort/LoadBalancer "
+            "Service with port 80/443 selects Pods labelled app.kubernetes.io/component=controller, and no such "
+            "Pod binds host port 80/443. Fix: add the controller's Deployment and Service to the layout.",
+            tuple(str(i.ref) for i in topo.ingresses[:3]), unique_spans([i.source for i in topo.ingresses[:3]]))

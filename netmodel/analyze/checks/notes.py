@@ -1,0 +1,15 @@
+"""The model's notes (defaults it chose, kinds it skipped) as info findings under requirement ``input``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.common import unique_spans
+from netmodel.analyze.checks.context import CheckContext
+from netmodel.analyze.findings import INPUT, Finding, Severity
+
+
+def check_input_notes(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-INPUT-*: one info finding per note, worded by the model."""
+    for note in ctx.topology.notes:
+        yield Finding(note.id, Severity.INFO, INPUT, note.message, note.objects, unique_spans(note.sources))

@@ -1,0 +1,229 @@
+"""Requirement 2, Pod-to-Pod without NAT: address plan, masquerading and the CNI's paths between nodes.
+
+* NM-P2P-001..004 — the pod CIDR plan: node ranges inside the cluster range and disjoint; pod ranges clear of
+  service CIDRs, node addresses, and outside networks (an outside network that wholly contains a pod range,
+  like ``internet: 0.0.0.0/0``, is fine: the cluster's addresses are carved out of it).
+* NM-P2P-005/006 — Pod IPs inside their node's range and unique (hostNetwork Pods use the node's address).
+* NM-P2P-007 — ip-masq-agent masquerades every destination outside ``nonMasqueradeCIDRs``; when those do not
+  cover the pod CIDRs, Pod-to-Pod traffic leaves with the node's address.
+* NM-P2P-008 — each node-to-node flow of the CNI (:mod:`netmodel.compile.cni`) must pass the sender's egress
+  and the receiver's ingress firewalls for every pair of different nodes. Judged per firewall class.
+* NM-P2P-009 — native routing: every node must accept (and send) traffic of any protocol from (to) the other
+  nodes' pod CIDRs.
+* NM-P2P-010 — a node without a pod CIDR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.common import describe_decisions, decision_span, unique_spans
+from netmodel.analyze.checks.context import CheckContext, describe_nodes
+from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
+from netmodel.model.objects import Node
+from netmodel.sets import ALL_PORTS, ALL_PROTOCOLS, AddressSet, IntervalSet, IPNetwork, protocol_label
+from netmodel.sets.ports import PORTED_PROTOCOLS
+
+REQUIREMENT = "pod-to-pod"
+
+
+def _overlaps(a: IPNetwork, b: IPNetwork) -> bool:
+    return a.version == b.version and a.overlaps(b)  # type: ignore[arg-type]
+
+
+def check_node_pod_cidrs_in_cluster_range(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-001."""
+    cluster = ctx.topology.cluster
+    for node in ctx.topology.nodes:
+        for cidr in node.pod_cidrs:
+            if not any(cidr.version == c.version and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
+                ranges = ", ".join(str(c) for c in cluster.pod_cidrs if c.version == cidr.version) or "none"
+                yield Finding(
+                    "NM-P2P-001", Severity.ERROR, REQUIREMENT,
+                    f"node {node.name}'s pod CIDR {cidr} is not inside the cluster pod CIDRs ({ranges}); other "
+                    f"nodes do not route it as Pod traffic. Fix: give the node a range inside {ranges}, or add "
+                    f"its range to Cluster spec.podCIDRs.",
+                    (str(node.ref),), unique_spans([node.source, cluster.source]))
+
+
+def check_node_pod_cidrs_disjoint(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-002: a sweep over ranges sorted by start finds overlaps without comparing every pair."""
+    ranges = sorted(((c.version, int(c.network_address), int(c.broadcast_address), c, n)
+                     for n in ctx.topology.nodes for c in n.pod_cidrs), key=lambda r: r[:3])
+    widest: tuple[int, int, IPNetwork, Node] | None = None
+    for version, low, high, cidr, node in ranges:
+        if widest is not None and widest[0] == version and low <= widest[1]:
+            other_cidr, other = widest[2], widest[3]
+            yield Finding(
+                "NM-P2P-002", Severity.ERROR, REQUIREMENT,
+                f"pod CIDRs overlap: node {other.name} has {other_cidr} and node {node.name} has {cidr}; "
+                f"addresses in both cannot be routed to one node. Fix: give node {node.name} a range disjoint "
+                f"from {other_cidr}.",
+                (str(other.ref), str(node.ref)), unique_spans([other.source, node.source]))
+        if widest is None or widest[0] != version or high > widest[1]:
+            widest = (version, high, cidr, node)
+
+
+def _pod_ranges(ctx: CheckContext) -> list[tuple[IPNetwork, str, object]]:
+    """Cluster pod CIDRs, plus node ranges outside them (those are judged on their own)."""
+    cluster = ctx.topology.cluster
+    out: list[tuple[IPNetwork, str, object]] = [(c, "cluster pod CIDR", cluster) for c in cluster.pod_cidrs]
+    for node in ctx.topology.nodes:
+        for cidr in node.pod_cidrs:
+            if not any(_overlaps(cidr, c) and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
+                out.append((cidr, f"node {node.name}'s pod CIDR", node))
+    return out
+
+
+def check_pod_cidrs_vs_service_cidrs(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-003."""
+    cluster = ctx.topology.cluster
+    for cidr, what, owner in _pod_ranges(ctx):
+        for svc_cidr in cluster.service_cidrs:
+            if _overlaps(cidr, svc_cidr):
+                yield Finding(
+                    "NM-P2P-003", Severity.ERROR, REQUIREMENT,
+                    f"{what} {cidr} overlaps the service CIDR {svc_cidr}; kube-proxy would capture Pod "
+                    f"addresses as Service IPs. Fix: choose disjoint pod and service ranges.",
+                    (str(getattr(owner, "ref", "Cluster/" + cluster.name)),),
+                    unique_spans([getattr(owner, "source"), cluster.source]))
+
+
+def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-004."""
+    cluster = ctx.topology.cluster
+    for cidr, what, owner in _pod_ranges(ctx):
+        owner_ref = str(getattr(owner, "ref", "Cluster/" + cluster.name))
+        block = AddressSet.of_networks([cidr])
+        inside = [n for n in ctx.topology.nodes if any(block.contains(ip) for ip in n.ips)]
+        if inside:
+            names = [n.name for n in inside]
+            yield Finding(
+                "NM-P2P-004", Severity.ERROR, REQUIREMENT,
+                f"{what} {cidr} contains the address of node {describe_nodes(names)}; the node and a Pod could "
+                f"get the same address and routes are ambiguous. Fix: move the pod range off the node subnet.",
+                (owner_ref,) + tuple(str(n.ref) for n in inside[:3]),
+                unique_spans([getattr(owner, "source"), *(n.source for n in inside[:3])]))
+        for network in cluster.networks:
+            for net_cidr in network.cidrs:
+                if _overlaps(cidr, net_cidr) and not cidr.subnet_of(net_cidr):  # type: ignore[arg-type]
+                    yield Finding(
+                        "NM-P2P-004", Severity.ERROR, REQUIREMENT,
+                        f"{what} {cidr} overlaps outside network {network.name} ({net_cidr}) without being inside "
+                        f"it; addresses there are both Pods and outside hosts. Fix: choose a pod range disjoint "
+                        f"from {net_cidr}.",
+                        (owner_ref, f"network:{network.name}"),
+                        unique_spans([getattr(owner, "source"), network.source]))
+
+
+def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
+    nodes = ctx.topology.node_by_name
+    first_owner: dict[object, object] = {}
+    for pod in ctx.topology.pods:
+        if pod.host_network:
+            continue
+        node = nodes[pod.node_name]
+        for ip in pod.ips:
+            if not any(ip.version == c.version and ip in c for c in node.pod_cidrs):
+                ranges = ", ".join(map(str, node.pod_cidrs)) or "none"
+                yield Finding(
+                    "NM-P2P-005", Severity.ERROR, REQUIREMENT,
+                    f"Pod {pod.namespace}/{pod.name} has IP {ip}, outside its node {node.name}'s pod CIDR "
+                    f"({ranges}); replies to it are routed to another node. Fix: correct status.podIP or the "
+                    f"node's podCIDR.",
+                    (str(pod.ref), str(node.ref)), unique_spans([pod.source, node.source]))
+            other = first_owner.setdefault(ip, pod)
+            if other is not pod:
+                yield Finding(
+                    "NM-P2P-006", Severity.ERROR, REQUIREMENT,
+                    f"Pods {other.namespace}/{other.name} and {pod.namespace}/{pod.name} share IP {ip}; "  # type: ignore
+                    f"traffic to it reaches only one. Fix: give each Pod its own status.podIP.",
+                    (str(other.ref), str(pod.ref)), unique_spans([other.source, pod.source]))  # type: ignore
+
+
+def check_masquerade(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-007."""
+    cluster = ctx.topology.cluster
+    if cluster.non_masquerade_cidrs is None:
+        return
+    kept = AddressSet.of_networks(cluster.non_masquerade_cidrs)
+    missing = AddressSet.of_networks(cluster.pod_cidrs) - kept
+    if missing:
+        listed = ", ".join(map(str, cluster.non_masquerade_cidrs)) or "(empty)"
+        yield Finding(
+            "NM-P2P-007", Severity.ERROR, REQUIREMENT,
+            f"ip-masq-agent masquerades Pod-to-Pod traffic to {missing}: nonMasqueradeCIDRs ({listed}) replace the "
+            f"defaults and do not cover the pod CIDRs, so Pods see the node's address instead of the sender's. "
+            f"Fix: add {', '.join(map(str, cluster.pod_cidrs))} to masquerade.nonMasqueradeCIDRs.",
+            (f"Cluster/{cluster.name}",), unique_spans([cluster.source]))
+
+
+def _flow_finding(check_id: str, what: str, block: NodePairBlock) -> Finding:
+    sender, receiver = block.senders[0], block.receivers[0]
+    deciding_node = receiver if block.direction == "ingress" else sender
+    firewalls = [d.firewall for d in block.decisions] or list(block.at.firewalls)
+    port = f" port {block.port}" if block.protocol in PORTED_PROTOCOLS else ""
+    peer = f"{'from' if block.direction == 'ingress' else 'to'} {block.peer}"
+    return Finding(
+        check_id, Severity.ERROR, REQUIREMENT,
+        f"{what} from node {describe_nodes([n.name for n in block.senders])} to node "
+        f"{describe_nodes([n.name for n in block.receivers])} is blocked in {block.direction} on "
+        f"{deciding_node.name} (e.g. {protocol_label(block.protocol)}{port} {peer}) by "
+        f"{describe_decisions(block.decisions, block.direction)}. Fix: allow it in Firewall "
+        f"{', '.join(f.name for f in firewalls)} {block.direction} {'from' if block.direction == 'ingress' else 'to'} every node.",
+        tuple(dict.fromkeys([f"Node/{sender.name}", f"Node/{receiver.name}"] + [str(f.ref) for f in firewalls])),
+        unique_spans([decision_span(d, block.direction) for d in block.decisions] + [f.source for f in firewalls]))
+
+
+def _flow_receivers(ctx: CheckContext, flow: NodeFlow) -> tuple[list[Node], str]:
+    nodes = list(ctx.topology.nodes)
+    if flow.to != "typha":
+        return nodes, ""
+    hosts = {p.node_name for p in ctx.topology.pods if p.labels.get("k8s-app") == "calico-typha"}
+    if not hosts:
+        return nodes, " (no calico-typha Pods in the input, so any node may host Typha)"
+    return [n for n in nodes if n.name in hosts], ""
+
+
+def check_cni_ports(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-008."""
+    cni = ctx.topology.cluster.cni
+    for flow in node_flows(cni):
+        def address_of(node: Node, families: frozenset[int] = flow.families) -> AddressSet:
+            return AddressSet.of_networks(ip for ip in (node.internal_ips or node.ips) if ip.version in families)
+        receivers, note = _flow_receivers(ctx, flow)
+        for block in blocked_between(ctx, list(ctx.topology.nodes), receivers, IntervalSet.single(flow.protocol),
+                                     flow.ports, address_of):
+            yield _flow_finding("NM-P2P-008", f"{flow.purpose} ({flow.describe()}){note}", block)
+
+
+def check_native_routing(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-009."""
+    cni = ctx.topology.cluster.cni
+    if not routes_pod_cidrs(cni):
+        return
+
+    def pod_range(node: Node) -> AddressSet:
+        return AddressSet.of_networks(node.pod_cidrs)
+
+    nodes = list(ctx.topology.nodes)
+    for block in blocked_between(ctx, nodes, nodes, ALL_PROTOCOLS, ALL_PORTS, pod_range):
+        yield _flow_finding("NM-P2P-009", f"natively routed Pod traffic ({cni.plugin} {cni.mode}: pod CIDRs "
+                            "routed between nodes without encapsulation)", block)
+
+
+def check_nodes_without_pod_cidr(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-P2P-010."""
+    cluster = ctx.topology.cluster
+    for node in ctx.topology.nodes:
+        if not node.pod_cidrs:
+            yield Finding(
+                "NM-P2P-010", Severity.ERROR, REQUIREMENT,
+                f"node {node.name} has no pod CIDR and none is free in the cluster pod CIDRs "
+                f"({', '.join(map(str, cluster.pod_cidrs))}) at mask /{cluster.node_cidr_mask_size_v4}; its Pods "
+                f"get no addresses. Fix: widen Cluster spec.podCIDRs, raise nodeCIDRMaskSize, or set the node's "
+                f"spec.podCIDR.",
+                (str(node.ref),), unique_spans([node.source, cluster.source]))

@@ -1,0 +1,143 @@
+"""Requirement 3, Pod-to-Service: selectors, target ports, ClusterIPs, the proxy and cluster DNS.
+
+* NM-SVC-001 (warning) — a selector that matches no Pod (answered from :class:`PodIndex`, not by scanning).
+* NM-SVC-002 — a targetPort no selected Pod exposes: by name an error (the endpoint cannot be resolved), by
+  number a warning (the container may listen without declaring it).
+* NM-SVC-003 — the selected Pods declare the target port only with another protocol.
+* NM-SVC-004/005 — a ClusterIP outside every service CIDR, or shared by two Services.
+* NM-SVC-006 — kube-proxy mode ``none`` and no CNI replacement.
+* NM-SVC-007 (warning) — no kube-system/kube-dns Service in a layout with a Cluster object.
+
+Pods of one workload declare the same ports, so each Service looks at one Pod per distinct container list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.common import unique_spans
+from netmodel.analyze.checks.context import CheckContext
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.model.objects import Pod, Service, ServicePort
+from netmodel.sets import IPAddress, protocol_label
+
+REQUIREMENT = "pod-to-service"
+
+
+def _has_selector(svc: Service) -> bool:
+    return bool(svc.selector) and svc.type != "ExternalName"
+
+
+def check_selectors_match(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-001."""
+    for svc in ctx.topology.services:
+        if _has_selector(svc) and not ctx.pod_index.select(svc.namespace, svc.selector):
+            yield Finding(
+                "NM-SVC-001", Severity.WARNING, REQUIREMENT,
+                f"Service {svc.namespace}/{svc.name} selects no Pod: no Pod in namespace {svc.namespace} has all "
+                f"labels {svc.selector}; the Service has no endpoints. Fix: make spec.selector match the Pod "
+                f"template labels.",
+                (str(svc.ref),), unique_spans([svc.source]))
+
+
+def _distinct_port_lists(pods: list[Pod]) -> list[Pod]:
+    seen: dict[object, Pod] = {}
+    for pod in pods:
+        seen.setdefault(pod.containers, pod)
+    return list(seen.values())
+
+
+def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[str, Severity, str] | None:
+    """``(check id, severity, message)`` for a service port none of ``pods`` can serve, else None."""
+    target = port.target_port
+    proto = protocol_label(port.protocol)
+    label = f"Service {svc.namespace}/{svc.name} port {port.name or port.port} ({port.port}/{proto})"
+    if isinstance(target, str):
+        named = [cp for pod in pods for cp in pod.ports if cp.name == target]
+        if any(cp.protocol == port.protocol for cp in named):
+            return None
+        if named:
+            other = protocol_label(named[0].protocol)
+            return ("NM-SVC-003", Severity.ERROR,
+                    f"{label} targets port {target!r} over {proto}, but the selected Pods declare {target!r} as "
+                    f"{named[0].port}/{other}. Fix: set the Service port's protocol to {other} or fix the "
+                    f"container port.")
+        names = sorted({cp.name for pod in pods for cp in pod.ports if cp.name})
+        return ("NM-SVC-002", Severity.ERROR,
+                f"{label} targets the named port {target!r}, which no selected Pod declares "
+                f"(they name: {', '.join(names) or 'no ports'}); the Service gets no endpoints. Fix: set "
+                f"targetPort to one of those names or a number, or name the container port {target!r}.")
+    numbered = [cp for pod in pods for cp in pod.ports if cp.port == target]
+    if any(cp.protocol == port.protocol for cp in numbered):
+        return None
+    if numbered:
+        other = protocol_label(numbered[0].protocol)
+        return ("NM-SVC-003", Severity.ERROR,
+                f"{label} sends {proto} to targetPort {target}, but the selected Pods declare {target}/{other}. "
+                f"Fix: make the protocols agree.")
+    return ("NM-SVC-002", Severity.WARNING,
+            f"{label} targets port {target}/{proto}, which no selected Pod declares as a containerPort; "
+            f"connections fail unless a container listens there anyway. Fix: declare containerPort {target} or "
+            f"correct targetPort.")
+
+
+def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-002 and NM-SVC-003."""
+    for svc in ctx.topology.services:
+        if not _has_selector(svc):
+            continue
+        pods = _distinct_port_lists(ctx.selected(svc))
+        if not pods:
+            continue  # NM-SVC-001 already says it
+        for port in svc.ports:
+            problem = _target_problem(svc, port, pods)
+            if problem is not None:
+                check_id, severity, message = problem
+                yield Finding(check_id, severity, REQUIREMENT, message, (str(svc.ref),),
+                              unique_spans([port.source, svc.source]))
+
+
+def check_cluster_ips(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-004 and NM-SVC-005."""
+    cidrs = ctx.topology.cluster.service_cidrs
+    first: dict[IPAddress, Service] = {}
+    for svc in ctx.topology.services:
+        for ip in svc.cluster_ips:
+            if not any(ip.version == c.version and ip in c for c in cidrs):
+                yield Finding(
+                    "NM-SVC-004", Severity.ERROR, REQUIREMENT,
+                    f"Service {svc.namespace}/{svc.name} has ClusterIP {ip}, outside every service CIDR "
+                    f"({', '.join(map(str, cidrs))}); the API server rejects it and kube-proxy does not program it. "
+                    f"Fix: pick an address inside the service CIDR or leave clusterIP empty.",
+                    (str(svc.ref),), unique_spans([svc.source]))
+            other = first.setdefault(ip, svc)
+            if other is not svc:
+                yield Finding(
+                    "NM-SVC-005", Severity.ERROR, REQUIREMENT,
+                    f"Services {other.namespace}/{other.name} and {svc.namespace}/{svc.name} share ClusterIP {ip}; "
+                    f"only one can own it. Fix: give one of them another clusterIP.",
+                    (str(other.ref), str(svc.ref)), unique_spans([other.source, svc.source]))
+
+
+def check_service_proxy(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-006."""
+    cluster = ctx.topology.cluster
+    if cluster.kube_proxy_mode == "none" and not cluster.cni.kube_proxy_replacement:
+        yield Finding(
+            "NM-SVC-006", Severity.ERROR, REQUIREMENT,
+            f"kubeProxy.mode is none and the CNI ({cluster.cni.plugin}) does not replace kube-proxy, so no "
+            f"component translates ClusterIPs to Pods. Fix: set kubeProxy.mode (iptables, ipvs, nftables), or use "
+            f"cilium with cni.kubeProxyReplacement: true.",
+            (f"Cluster/{cluster.name}",), unique_spans([cluster.source]))
+
+
+def check_cluster_dns(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-007."""
+    if not ctx.has_cluster or ("kube-system", "kube-dns") in ctx.topology.service_by_key:
+        return
+    cluster = ctx.topology.cluster
+    yield Finding(
+        "NM-SVC-007", Severity.WARNING, REQUIREMENT,
+        "no cluster DNS Service kube-system/kube-dns: Pods cannot resolve Service names. Fix: add the kube-dns "
+        "Service (and CoreDNS) to the layout.",
+        (f"Cluster/{cluster.name}",), unique_spans([cluster.source]))

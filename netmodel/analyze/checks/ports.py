@@ -1,0 +1,130 @@
+"""The ports requirement: required flows of the port matrix that a firewall blocks, and exposure.
+
+* NM-PORT-001 — a required cell is blocked (and, with external etcd, a control-plane node's egress to an etcd
+  endpoint). A blocked NodePort cell whose source is an outside network is reported per Service by NM-EXT-003
+  instead, so one defect gives one finding.
+* NM-PORT-002..006 — a cell whose source must not reach the port is exposed (see
+  :func:`netmodel.analyze.portmatrix.expectation`). On a node no Firewall selects, exposure to Pods and other
+  nodes is not reported one by one: NM-PORT-007 (info) says the node filters nothing. Exposure to outside
+  networks is always reported.
+
+Cells failing the same way on nodes of one firewall class become one finding naming example nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
+from netmodel.analyze.checks.context import CheckContext, describe_nodes
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.portmatrix import Cell
+from netmodel.sets import AddressSet, Box, IntervalSet, format_ports, protocol_label
+from netmodel.sets.ports import TCP
+
+REQUIREMENT = "ports"
+EXPOSURE = {
+    "NM-PORT-002": (Severity.ERROR, "etcd holds every Secret of the cluster; only the API server and etcd peers "
+                    "may reach it"),
+    "NM-PORT-003": (Severity.ERROR, "the kubelet API runs commands in every Pod of the node"),
+    "NM-PORT-004": (Severity.ERROR, "the scheduler and controller-manager serve only their own node"),
+    "NM-PORT-005": (Severity.WARNING, "the network's `uses` lacks `api`"),
+    "NM-PORT-006": (Severity.WARNING, "the network's `uses` lacks `nodeports`"),
+}
+
+
+def _reported_as(cell: Cell, ctx: CheckContext) -> str:
+    """The finding ID a failing cell is reported under, or "" when it is not reported on its own."""
+    if cell.status == "blocked":
+        if cell.row.key == "nodeports" and cell.source.network is not None:
+            return ""  # NM-EXT-003 names the Service
+        return "NM-PORT-001"
+    if cell.status == "exposed":
+        filtered = ctx.node_class_of[cell.node.name].filtered
+        if not filtered and cell.source.network is None:
+            return ""  # NM-PORT-007
+        return cell.forbidden
+    return ""
+
+
+def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-PORT-001..006 from the port matrix."""
+    groups: dict[tuple[str, str, str, int, bool], list[Cell]] = {}
+    class_number = {id(c): i for i, c in enumerate(ctx.node_classes)}
+    for cell in ctx.port_matrix:
+        check_id = _reported_as(cell, ctx)
+        if check_id:
+            key = (check_id, cell.row.key, cell.source.name,
+                   class_number[id(ctx.node_class_of[cell.node.name])], cell.node.is_control_plane)
+            groups.setdefault(key, []).append(cell)
+    for (check_id, _, _, _, _), cells in groups.items():
+        yield _finding(check_id, cells)
+
+
+def _finding(check_id: str, cells: list[Cell]) -> Finding:
+    first = cells[0]
+    nodes = describe_nodes([c.node.name for c in cells])
+    example = f" (e.g. {first.example[0]} to port {first.example[1]})" if first.example else ""
+    direction = "ingress"
+    if first.decisions:
+        why = describe_decisions(first.decisions, direction)
+    else:
+        why = "no Firewall (the node filters nothing)"
+    firewalls = [d.firewall for d in first.decisions]
+    objects = tuple(dict.fromkeys([f"Node/{c.node.name}" for c in cells[:3]] + [str(f.ref) for f in firewalls]))
+    sources = unique_spans([decision_span(d, direction) for d in first.decisions] + [first.node.source])
+    what, source = first.row.describe(), first.source.describe()
+    if check_id == "NM-PORT-001":
+        fix = (f"allow {protocol_label(first.row.protocol)} {format_ports(first.row.ports)} from {source} in "
+               f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress")
+        message = (f"{what} on node {nodes} is blocked from {source}{example} by {why}; this flow is required. "
+                   f"Fix: {fix}.")
+        return Finding(check_id, Severity.ERROR, REQUIREMENT, message, objects, sources)
+    severity, reason = EXPOSURE[check_id]
+    opened = [d for d in first.decisions if d.rule is not None]
+    fix = (f"narrow rule {', '.join(repr(d.rule.name) for d in opened if d.rule)} of "
+           f"{', '.join('Firewall ' + d.firewall.name for d in opened)}" if opened
+           else "add a Firewall (or a deny rule) for these nodes")
+    message = (f"{what} on node {nodes} is reachable from {source}{example}, admitted by {why}; {reason}. "
+               f"Fix: {fix} so {source} cannot reach it.")
+    return Finding(check_id, severity, REQUIREMENT, message, objects, sources)
+
+
+def check_external_etcd(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-PORT-001 for external etcd: control-plane nodes must be able to send to every etcd endpoint."""
+    cp = ctx.topology.cluster.control_plane
+    if not cp.etcd_external:
+        return
+    for node_class in ctx.node_classes:
+        nodes = [n for n in node_class.nodes if n.is_control_plane]
+        if not nodes or not node_class.filtered:
+            continue
+        for address, port in cp.etcd_endpoints:
+            query = Box(AddressSet.of_address(address), IntervalSet.single(TCP), IntervalSet.single(port))
+            if ctx.firewalls.allowed_space(nodes[0], "egress", query).covers(query):
+                continue
+            verdict = ctx.firewalls.decide(nodes[0], "egress", address, TCP, port)
+            yield Finding(
+                "NM-PORT-001", Severity.ERROR, REQUIREMENT,
+                f"external etcd {address}:{port} is blocked from control-plane node "
+                f"{describe_nodes([n.name for n in nodes])} by {describe_decisions(verdict.denials, 'egress')}; "
+                f"the API server cannot store anything. Fix: allow TCP {port} to {address} in the egress of "
+                f"{', '.join('Firewall ' + d.firewall.name for d in verdict.denials)}.",
+                tuple(f"Node/{n.name}" for n in nodes[:3]) + tuple(str(d.firewall.ref) for d in verdict.denials),
+                unique_spans([decision_span(d, "egress") for d in verdict.denials] + [cp.source]))
+
+
+def check_unfiltered_nodes(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-PORT-007 (info): nodes no Firewall selects."""
+    nodes = [n for c in ctx.node_classes if not c.filtered for n in c.nodes]
+    if not nodes or not ctx.topology.nodes:
+        return
+    names = {n.name for n in nodes}
+    sensitive = sorted({c.row.purpose for c in ctx.port_matrix if c.node.name in names and c.status == "exposed"})
+    open_text = f"; open to every Pod and node: {', '.join(sensitive)}" if sensitive else ""
+    yield Finding(
+        "NM-PORT-007", Severity.INFO, REQUIREMENT,
+        f"no Firewall selects node {describe_nodes([n.name for n in nodes])}, so it filters nothing{open_text}. "
+        f"Add a Firewall for it if its host firewall or security group matters.",
+        tuple(f"Node/{n.name}" for n in nodes[:3]), unique_spans([n.source for n in nodes[:3]]))
+

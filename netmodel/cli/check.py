@@ -1,0 +1,60 @@
+"""``netmodel check``: the network-model verdict and the port matrix for a cluster layout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from netmodel.analyze import expectations
+from netmodel.analyze.checks import CHECKS, check_topology
+from netmodel.analyze.policy.checks import POLICY_CHECKS
+from netmodel.analyze.reach import Fabric
+from netmodel.analyze.result import CheckResult
+from netmodel.analyze.result import FAIL_ON, exit_code
+from netmodel.cli.app import app
+from netmodel.errors import Problem, UsageError
+from netmodel.model.build import load_topology
+from netmodel.report import RENDERERS
+
+
+@app.command("check")
+def check_command(
+    paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or - (stdin)."),
+    output_format: str = typer.Option("table", "--format", "-f", help="Output format: table or json."),
+    fail_on: str = typer.Option("error", "--fail-on",
+                                help="Exit 1 when a finding is at least this severe: error, warning or info."),
+    output: str = typer.Option("", "--output", "-o", help="Write the report to FILE instead of stdout."),
+    expect: list[str] = typer.Option([], "--expect", "-e", help="Expectations file(s) to evaluate (Expectations "
+                                     "among the inputs count too); a flow that does not hold fails the run."),
+) -> None:
+    """Check the Kubernetes network model (loopback, pod-to-pod, pod-to-service, external-to-service) and the
+    control-plane/worker port matrix.
+
+    Exit codes: 0 no finding at or above --fail-on, 1 some finding is, 2 input or usage error.
+    """
+    formats = tuple(RENDERERS)
+    if output_format not in formats:
+        raise UsageError([Problem(f"unknown --format {output_format!r}", None,
+                                  f"use one of: {', '.join(formats)}")])
+    if fail_on not in FAIL_ON:
+        raise UsageError([Problem(f"unknown --fail-on {fail_on!r}", None, f"use one of: {', '.join(FAIL_ON)}")])
+    topology = load_topology(list(paths) + list(expect))
+    result = check_topology(topology, CHECKS + POLICY_CHECKS)
+    if topology.expectations:
+        flows = expectations.evaluate(Fabric(topology), topology.expectations)
+        result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix,
+                                flows, result.suppressed)
+    payload = result.to_json(fail_on)
+    options = {"color": not output and sys.stdout.isatty()} if output_format == "table" else {}
+    text = RENDERERS[output_format](payload, "check", **options)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError([Problem(f"cannot write {output}: {err.strerror}", None,
+                                      "choose a writable path for --output")]) from None
+    else:
+        sys.stdout.write(text)
+    raise typer.Exit(exit_code(result, fail_on))

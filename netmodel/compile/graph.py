@@ -1,0 +1,169 @@
+"""The topology as a networkx ``MultiDiGraph``: who hosts, routes to, fronts and enters whom.
+
+Built once from the :class:`Topology` by :func:`build_graph`; checks and renderers read it and never edit it
+(the typed model stays the source of truth). Diagram code should rely only on the names documented here.
+
+Vertices (id → attributes). Every vertex has ``kind``, ``name``, ``label`` (short display text) and ``source``
+(a :class:`SourceSpan`, line 0 for made-up objects):
+
+==========================  ===================  =======================================================
+id                          ``kind``             other attributes
+==========================  ===================  =======================================================
+``network:NAME``            ``network``          ``cidrs`` (tuple of str), ``uses`` (sorted tuple)
+``underlay``                ``underlay``         ``cni`` (plugin), ``mode``, ``encapsulation`` (``native``
+                                                 or the tunnel), ``encryption``
+``node:NAME``               ``node``             ``role`` (control-plane|worker), ``addresses``,
+                                                 ``pod_cidrs``, ``firewalls`` (names), ``zone``
+``pod:NS/NAME``             ``pod``              ``namespace``, ``node``, ``addresses``, ``host_network``,
+                                                 ``owner`` (``Kind/NS/NAME`` or ""), ``labels``
+``service:NS/NAME``         ``service``          ``namespace``, ``type``, ``cluster_ips``, ``ports`` (tuple of
+                                                 ``"80/TCP->http"`` / ``"80:30080/TCP->http"`` strings),
+                                                 ``ingress_controller`` (bool)
+``ingress:NS/NAME``         ``ingress``          ``namespace``, ``ingress_class``
+``ingress-controller``      ``ingress-controller``  ``classes`` (IngressClass names); only when found
+==========================  ===================  =======================================================
+
+Edges (``u → v``, key = ``kind``; at most one edge of a kind between two vertices):
+
+=====================  ====================================  =============================================
+``kind``               from → to                             attributes
+=====================  ====================================  =============================================
+``hosts``              node → pod
+``underlay``           node → underlay, underlay → node      (the underlay is a hub: 5,000 nodes would
+                                                             otherwise need 25M node-pair edges)
+``encapsulation``      node → underlay                       ``flows``: tuple of ``"UDP 8472 (Flannel
+                                                             VXLAN)"`` strings; ``native`` (bool: Pod
+                                                             addresses routed as they are)
+``endpoint``           service → pod                         ``ports`` (targetPorts as written)
+``backend``            ingress → service                     ``port`` (number or name), ``host``, ``path``
+``routes``             ingress-controller → ingress
+``fronted-by``         ingress-controller → service          (the Service clients enter it through)
+``entry``              network → node / ingress-controller   ``uses``: tuple of api|nodeports|ingress
+=====================  ====================================  =============================================
+
+``entry`` edges say what a network is *meant* to reach (its ``uses``: ``api`` → control-plane nodes,
+``nodeports`` → every node, ``ingress`` → the ingress controller), not what the firewalls let through.
+
+>>> from netmodel.model.build import build_topology
+>>> from netmodel.load import parse_text
+>>> pod = "{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c}]}}"
+>>> g = build_graph(build_topology(parse_text(pod, "t.yaml")))
+>>> sorted(g.nodes)
+['node:node-1', 'pod:default/a', 'underlay']
+>>> [k for _, _, k in g.out_edges("node:node-1", keys=True)]
+['underlay', 'encapsulation', 'hosts']
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from netmodel.compile.cni import encapsulation, node_flows, routes_pod_cidrs
+from netmodel.compile.ingress import controller_services, ingress_entries
+from netmodel.compile.pod_index import PodIndex
+from netmodel.model.objects import NOWHERE, Service
+from netmodel.model.topology import Topology
+from netmodel.sets.ports import protocol_label
+
+UNDERLAY = "underlay"
+INGRESS_CONTROLLER = "ingress-controller"
+
+
+def node_id(name: str) -> str:
+    return f"node:{name}"
+
+
+def pod_id(namespace: str, name: str) -> str:
+    return f"pod:{namespace}/{name}"
+
+
+def service_id(namespace: str, name: str) -> str:
+    return f"service:{namespace}/{name}"
+
+
+def ingress_id(namespace: str, name: str) -> str:
+    return f"ingress:{namespace}/{name}"
+
+
+def network_id(name: str) -> str:
+    return f"network:{name}"
+
+
+def _service_ports(svc: Service) -> tuple[str, ...]:
+    out = []
+    for p in svc.ports:
+        front = f"{p.port}:{p.node_port}" if p.node_port else str(p.port)
+        out.append(f"{front}/{protocol_label(p.protocol)}->{p.target_port}")
+    return tuple(out)
+
+
+def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDiGraph:
+    """The graph of ``topology``; pass the :class:`PodIndex` when one is built already."""
+    index = index or PodIndex.of(topology)
+    g = nx.MultiDiGraph(name=topology.cluster.name)
+    cluster = topology.cluster
+    cni = cluster.cni
+    for net in cluster.networks:
+        g.add_node(network_id(net.name), kind="network", name=net.name, label=net.name,
+                   cidrs=tuple(str(c) for c in net.cidrs), uses=tuple(sorted(net.uses)), source=net.source)
+    g.add_node(UNDERLAY, kind="underlay", name=UNDERLAY, label=f"{cni.plugin} {cni.mode}", cni=cni.plugin,
+               mode=cni.mode, encapsulation=encapsulation(cni), encryption=cni.encryption, source=cni.source)
+    flows = tuple(f"{f.describe()} ({f.purpose})" for f in node_flows(cni))
+    native = routes_pod_cidrs(cni)
+    firewalls_by_node = {n.name: tuple(f.name for f in topology.firewalls if f.selects(n)) for n in topology.nodes}
+    for node in topology.nodes:
+        nid = node_id(node.name)
+        g.add_node(nid, kind="node", name=node.name, label=node.name, role=node.role,
+                   addresses=tuple(str(a) for a in node.ips), pod_cidrs=tuple(str(c) for c in node.pod_cidrs),
+                   firewalls=firewalls_by_node[node.name], zone=node.labels.get("topology.kubernetes.io/zone", ""),
+                   source=node.source)
+        g.add_edge(nid, UNDERLAY, key="underlay", kind="underlay")
+        g.add_edge(UNDERLAY, nid, key="underlay", kind="underlay")
+        if flows or native:
+            g.add_edge(nid, UNDERLAY, key="encapsulation", kind="encapsulation", flows=flows, native=native)
+    for pod in topology.pods:
+        pid = pod_id(pod.namespace, pod.name)
+        g.add_node(pid, kind="pod", name=pod.name, namespace=pod.namespace, label=f"{pod.namespace}/{pod.name}",
+                   node=pod.node_name, addresses=tuple(str(a) for a in pod.ips), host_network=pod.host_network,
+                   owner=str(pod.owner) if pod.owner else "", labels=dict(pod.labels), source=pod.source)
+        g.add_edge(node_id(pod.node_name), pid, key="hosts", kind="hosts")
+    controllers = {s.ref for s in controller_services(topology, index)}
+    for svc in topology.services:
+        sid = service_id(svc.namespace, svc.name)
+        g.add_node(sid, kind="service", name=svc.name, namespace=svc.namespace,
+                   label=f"{svc.namespace}/{svc.name}", type=svc.type,
+                   cluster_ips=tuple(str(a) for a in svc.cluster_ips), ports=_service_ports(svc),
+                   ingress_controller=svc.ref in controllers, source=svc.source)
+        targets = tuple(str(p.target_port) for p in svc.ports)
+        for i in sorted(index.select(svc.namespace, svc.selector)):
+            pod = topology.pods[i]
+            g.add_edge(sid, pod_id(pod.namespace, pod.name), key="endpoint", kind="endpoint", ports=targets)
+    entries = ingress_entries(topology, index)
+    if entries:
+        g.add_node(INGRESS_CONTROLLER, kind="ingress-controller", name=INGRESS_CONTROLLER,
+                   label="ingress controller", classes=tuple(c.name for c in topology.ingress_classes),
+                   source=NOWHERE)
+        for ref in sorted({e.ref for e in entries if e.via == "service"}):
+            _, namespace, name = ref.split("/", 2)
+            g.add_edge(INGRESS_CONTROLLER, service_id(namespace, name), key="fronted-by", kind="fronted-by")
+    for ing in topology.ingresses:
+        iid = ingress_id(ing.namespace, ing.name)
+        g.add_node(iid, kind="ingress", name=ing.name, namespace=ing.namespace,
+                   label=f"{ing.namespace}/{ing.name}", ingress_class=ing.class_name, source=ing.source)
+        if entries:
+            g.add_edge(INGRESS_CONTROLLER, iid, key="routes", kind="routes")
+        for backend in ing.backends:
+            sid = service_id(ing.namespace, backend.service)
+            if sid in g and not g.has_edge(iid, sid, key="backend"):
+                g.add_edge(iid, sid, key="backend", kind="backend", port=backend.port, host=backend.host,
+                           path=backend.path)
+    for net in cluster.networks:
+        nid = network_id(net.name)
+        for node in topology.nodes:
+            uses = tuple(u for u in ("api", "nodeports") if u in net.uses
+                         and (u == "nodeports" or node.is_control_plane))
+            if uses:
+                g.add_edge(nid, node_id(node.name), key="entry", kind="entry", uses=uses)
+        if "ingress" in net.uses and entries:
+            g.add_edge(nid, INGRESS_CONTROLLER, key="entry", kind="entry", uses=("ingress",))
+    return g

@@ -1,0 +1,14 @@
+"""JSON output: the payload as it is, pretty-printed with stable key order.
+
+The payload of ``netmodel check`` is :meth:`CheckResult.to_json` (schema: netmodel/schemas/check.schema.json).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def render_json(payload: Mapping[str, Any], kind: str = "check") -> str:
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

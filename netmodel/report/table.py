@@ -1,0 +1,87 @@
+"""The terminal report of ``netmodel check``: requirement verdicts, findings with their location, and a port
+matrix summary, as rich tables. Colour only when asked for (the CLI asks when stdout is a terminal).
+
+Works from the JSON payload (:meth:`CheckResult.to_json`), like every renderer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+Payload = Mapping[str, Any]
+STYLE = {"fail": "bold red", "warn": "yellow", "pass": "green", "error": "red", "warning": "yellow",
+         "info": "cyan", "blocked": "red", "exposed": "red", "ok": "green"}
+MAX_SOURCES = 2
+
+
+def _location(sources: Sequence[Mapping[str, Any]]) -> str:
+    shown = [f"{s['file']}:{s['line']}" for s in sources[:MAX_SOURCES]]
+    return "\n".join(shown) + (f"\n(+{len(sources) - MAX_SOURCES} more)" if len(sources) > MAX_SOURCES else "")
+
+
+def _styled(value: str) -> str:
+    style = STYLE.get(value)
+    return f"[{style}]{value}[/{style}]" if style else value
+
+
+def requirements_table(payload: Payload) -> Table:
+    table = Table(title="Kubernetes network model", title_justify="left")
+    table.add_column("requirement")
+    table.add_column("status")
+    table.add_column("findings", justify="right")
+    for r in payload["requirements"]:
+        table.add_row(r["id"], _styled(r["status"]), str(r["findings"]))
+    return table
+
+
+def findings_table(findings: Sequence[Mapping[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
+    for name, options in (("severity", {}), ("id", {"no_wrap": True}), ("requirement", {}),
+                          ("message", {"ratio": 1, "overflow": "fold"}), ("location", {"overflow": "fold"})):
+        table.add_column(name, **options)  # type: ignore[arg-type]
+    for f in findings:
+        table.add_row(_styled(f["severity"]), f["id"], f["requirement"], f["message"], _location(f["sources"]))
+    return table
+
+
+def port_matrix_table(cells: Sequence[Mapping[str, Any]]) -> Table:
+    """One line per (role, purpose, source): how many nodes are ok, blocked or exposed."""
+    counts: dict[tuple[str, str, str, str, str], Counter[str]] = {}
+    for c in cells:
+        key = (c["role"], c["purpose"], f"{c['protocol']} {c['ports']}", c["source"],
+               "required" if c["required"] else "")
+        counts.setdefault(key, Counter())[c["status"]] += 1
+    table = Table(title="Port matrix (nodes per cell status)", title_justify="left")
+    for name in ("role", "purpose", "port", "source", "required", "ok", "blocked", "exposed"):
+        table.add_column(name, justify="right" if name in ("ok", "blocked", "exposed") else "left")
+    for (role, purpose, port, source, required), counter in counts.items():
+        bad = {s: (f"[red]{counter[s]}[/red]" if counter[s] else "") for s in ("blocked", "exposed")}
+        table.add_row(role, purpose, port, source, required, str(counter["ok"] or ""), bad["blocked"],
+                      bad["exposed"])
+    return table
+
+
+def render_table(payload: Payload, kind: str = "check", color: bool = False, width: int = 140) -> str:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
+    summary = payload["summary"]
+    console.print(f"[bold]netmodel check[/bold]: {_styled(summary['status'])} — {summary['errors']} error(s), "
+                  f"{summary['warnings']} warning(s), {summary['infos']} info(s)"
+                  + (f", {summary['suppressed']} suppressed" if summary.get("suppressed") else ""))
+    console.print(requirements_table(payload))
+    if payload["findings"]:
+        console.print(findings_table(payload["findings"], "Findings"))
+    if payload.get("portMatrix"):
+        console.print(port_matrix_table(payload["portMatrix"]))
+    failed = [e for e in payload.get("expectations", ()) if not e.get("ok")]
+    if failed:
+        console.print(f"[red]{len(failed)} expectation(s) do not hold[/red] (see the findings above)")
+    if payload.get("suppressed"):
+        console.print(f"{len(payload['suppressed'])} suppressed finding(s); --format json lists them with reasons")
+    return out.getvalue()
