@@ -1,0 +1,344 @@
+"""Checks that need NetworkPolicy semantics (docs/checks.md):
+
+* NM-SVC-008 (error) — Pods isolated for egress cannot reach cluster DNS on a port the DNS Service serves
+  (UDP/TCP 53). With no DNS Service in the layout, a CoreDNS Pod is assumed where kubeadm puts it (namespace
+  kube-system, label ``k8s-app: kube-dns``, ports 53 UDP and TCP named ``dns``/``dns-tcp``).
+* NM-SVC-009 (warning) — every client of a Service port is denied: no Pod class whose egress and the endpoint's
+  ingress both allow it, and no address an ipBlock admits.
+* NM-EXT-009 (error) — an Ingress backend's policies (or the controller's egress) block the ingress controller
+  (identified as in :mod:`netmodel.compile.ingress`).
+* NM-POL-001 (warning) — a NetworkPolicy selects no Pod.
+* NM-POL-002 (warning) — a peer's selectors match no Pod.
+* NM-POL-003 (warning) — a rule's ports can never match (named ports no Pod it could apply to declares).
+* NM-POL-004 (info) — a rule is shadowed: a rule of the same or a broader policy allows everything it allows.
+
+Findings are grouped (per policy set, per Service port) so a 5,000-Pod namespace gives one finding, not 5,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netmodel.analyze.checks.context import CheckContext
+from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.classes import PodClass
+from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, PolicyEngine
+from netmodel.analyze.policy.portspace import PortSpace
+from netmodel.analyze.reach.fabric import Backend, Fabric
+from netmodel.compile.ingress import is_controller_pod
+from netmodel.errors import SourceSpan
+from netmodel.model.labels import Labels
+from netmodel.model.objects import NetworkPolicy, PolicyPort, Service
+from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
+from netmodel.sets import IntervalSet, protocol_label
+from netmodel.sets.ports import TCP, UDP
+
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = Labels({"k8s-app": "kube-dns"})
+DNS_PORTS = ((UDP, 53, "dns"), (TCP, 53, "dns-tcp"))
+
+
+def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> str:
+    return ", ".join(f"{p.namespace}/{p.name}" for p in policies)
+
+
+def _pods_text(fabric: Fabric, classes: list[PodClass], limit: int = 3) -> str:
+    pods = [fabric.topology.pods[i] for c in classes for i in c.pods]
+    names = [f"{p.namespace}/{p.name}" for p in pods[:limit]]
+    more = f" and {len(pods) - limit} more" if len(pods) > limit else ""
+    return ", ".join(names) + more
+
+
+def dns_service(fabric: Fabric) -> Service | None:
+    t = fabric.topology
+    found = t.service_by_key.get((DNS_NAMESPACE, "kube-dns"))
+    if found is not None:
+        return found
+    return next((s for s in t.services if s.namespace == DNS_NAMESPACE and s.selector is not None
+                 and s.selector.get("k8s-app") == "kube-dns"), None)
+
+
+def _dns_blocked_real(fabric: Fabric, cls: PodClass, svc: Service) -> list[str]:
+    blocked = []
+    for sp in svc.ports:
+        backends = [b for b in fabric.backends(svc, sp) if b.port is not None]
+        if backends and not any(_egress_allows(fabric, cls, b, sp.protocol) for b in backends):
+            blocked.append(f"{protocol_label(sp.protocol)} {sp.port}")
+    return blocked
+
+
+def _egress_allows(fabric: Fabric, cls: PodClass, backend: Backend, protocol: int) -> bool:
+    assert backend.port is not None
+    engine = fabric.policies
+    if backend.pod is not None:
+        target = fabric.class_of(backend.pod)
+        peer: int | object = target.id if target.subject_to_policy else backend.address
+        return engine.verdict(EGRESS, cls.id, peer, target, protocol, backend.port).allowed  # type: ignore[arg-type]
+    return engine.verdict(EGRESS, cls.id, backend.address, None, protocol, backend.port).allowed
+
+
+def _rule_reaches_assumed_dns(fabric: Fabric, rule: CompiledRule, protocol: int, name: str) -> bool:
+    """Would this egress rule admit a kubeadm-style CoreDNS Pod on (protocol, 53 or its port name)?"""
+    ports = rule.rule.ports
+    if ports is not None and not any(
+            p.protocol == protocol and (p.port is None or p.port == name
+                                        or (isinstance(p.port, int) and p.port <= 53 <= (p.end_port or p.port)))
+            for p in ports):
+        return False
+    if rule.rule.peers is None:
+        return True
+    by_name = fabric.topology.namespace_by_name
+    ns_labels = by_name[DNS_NAMESPACE].labels if DNS_NAMESPACE in by_name else \
+        Labels({NAMESPACE_NAME_LABEL: DNS_NAMESPACE})
+    for peer in rule.rule.peers:
+        if peer.ip_block is not None:
+            continue  # a CoreDNS Pod IP is unknown here; only selectors can be judged
+        if peer.namespace_selector is None and rule.policy.namespace != DNS_NAMESPACE:
+            continue
+        if peer.namespace_selector is not None and not peer.namespace_selector.matches(ns_labels):
+            continue
+        if peer.pod_selector is None or peer.pod_selector.matches(DNS_POD_LABELS):
+            return True
+    return False
+
+
+def _dns_blocked_assumed(fabric: Fabric, cls: PodClass) -> list[str]:
+    rules = fabric.policies.egress_rules(cls.id)
+    return [f"{protocol_label(proto)} {port}" for proto, port, name in DNS_PORTS
+            if not any(_rule_reaches_assumed_dns(fabric, r, proto, name) for r in rules)]
+
+
+def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    engine = fabric.policies
+    svc = dns_service(fabric)
+    groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
+    for class_id in iter_members(engine.isolated_egress):
+        cls = engine.classes.classes[class_id]
+        if not cls.addressed:
+            continue
+        if svc is not None and svc.namespace == cls.namespace and svc.selector and all(
+                cls.labels.get(k) == v for k, v in svc.selector.items()):
+            continue  # the DNS Pods themselves
+        blocked = _dns_blocked_real(fabric, cls, svc) if svc is not None else _dns_blocked_assumed(fabric, cls)
+        if blocked:
+            groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
+    target = f"Service {svc.namespace}/{svc.name}" if svc is not None else \
+        "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
+    for (policies, blocked), classes in groups.items():
+        yield Finding(
+            "NM-SVC-008", Severity.ERROR, "pod-to-service",
+            f"Pods {_pods_text(fabric, classes)} are isolated for egress by {_policy_names(policies)} and cannot "
+            f"reach {target} on {' and '.join(blocked)}: name lookups fail. Add an egress rule allowing UDP and "
+            f"TCP 53 to the DNS Pods (namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector "
+            f"k8s-app: kube-dns)",
+            tuple(str(p.ref) for p in policies), tuple(p.source for p in policies),
+            {"pods": sum(len(c.pods) for c in classes), "ports": list(blocked)})
+
+
+def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: int) -> bool:
+    engine = fabric.policies
+    if not backend_class.subject_to_policy or not engine.isolating(backend_class.id, INGRESS):
+        return True
+    single = PortSpace.of({protocol: IntervalSet.single(port)})
+    for rule in engine.ingress_rules(backend_class.id):
+        if not engine.resolve_ports(rule.rule.ports, backend_class) & single:
+            continue
+        if rule.peer_addresses:
+            return True  # nodes or outside clients an ipBlock admits
+        for source in iter_members(rule.peer_classes):
+            if engine.verdict(EGRESS, source, backend_class.id, backend_class, protocol, port).allowed:
+                return True
+    return False
+
+
+def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    if not fabric.topology.network_policies:
+        return
+    for svc in fabric.topology.services:
+        for sp in svc.ports:
+            backends = [b for b in fabric.backends(svc, sp) if b.pod is not None and b.port is not None]
+            if not backends:
+                continue
+            if any(_has_client(fabric, fabric.class_of(b.pod), sp.protocol, b.port)  # type: ignore[arg-type]
+                   for b in backends):
+                continue
+            classes = list({fabric.class_of(b.pod).id: fabric.class_of(b.pod) for b in backends  # type: ignore[arg-type]
+                            }.values())
+            policies = list(dict.fromkeys(p for c in classes for p in fabric.policies.isolating(c.id, INGRESS)))
+            yield Finding(
+                "NM-SVC-009", Severity.WARNING, "pod-to-service",
+                f"Service {svc.namespace}/{svc.name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
+                f"NetworkPolicies {_policy_names(policies)} leave its endpoints ({_pods_text(fabric, classes)}) with "
+                f"no allowed client. Add an ingress rule for the clients that should use it",
+                (str(svc.ref),) + tuple(str(p.ref) for p in policies),
+                (sp.source,) + tuple(p.source for p in policies))
+
+
+def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    t = fabric.topology
+    controllers = [p for p in t.pods if is_controller_pod(p) and p.ips]
+    if not controllers or not t.network_policies:
+        return
+    engine = fabric.policies
+    for ing in t.ingresses:
+        for backend in ing.backends:
+            svc = t.service_by_key.get((ing.namespace, backend.service))
+            if svc is None:
+                continue  # NM-EXT-006 reports it
+            sp = next((p for p in svc.ports if p.port == backend.port or (p.name and p.name == backend.port)), None)
+            if sp is None:
+                continue  # NM-EXT-007 reports it
+            blocked: list[tuple[str, str, tuple[NetworkPolicy, ...]]] = []
+            for b in fabric.backends(svc, sp):
+                if b.pod is None or b.port is None:
+                    continue
+                target = fabric.class_of(b.pod)
+                for controller in controllers:
+                    source = fabric.class_of(controller)
+                    peer: object = source.id if source.subject_to_policy else \
+                        (fabric.node_of(controller).ips[0] if fabric.node_of(controller) else controller.ips[0])  # type: ignore[union-attr]
+                    into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)  # type: ignore[arg-type]
+                    out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
+                                         target, sp.protocol, b.port) if source.subject_to_policy else into
+                    if target.subject_to_policy and not into.allowed:
+                        blocked.append((f"{b.pod.namespace}/{b.pod.name}", f"{controller.namespace}/{controller.name}",
+                                        into.isolating))
+                    elif not out.allowed:
+                        blocked.append((f"{b.pod.namespace}/{b.pod.name}", f"{controller.namespace}/{controller.name}",
+                                        out.isolating))
+            if blocked:
+                policies = tuple(dict.fromkeys(p for _, _, ps in blocked for p in ps))
+                pod, controller, _ = blocked[0]
+                yield Finding(
+                    "NM-EXT-009", Severity.ERROR, "external-to-service",
+                    f"Ingress {ing.namespace}/{ing.name} → Service {svc.namespace}/{svc.name} port {backend.port}: "
+                    f"NetworkPolicies {_policy_names(policies)} block the ingress controller (e.g. {controller} → "
+                    f"{pod} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
+                    f"Pods", (str(ing.ref), str(svc.ref)) + tuple(str(p.ref) for p in policies),
+                    (backend.source,) + tuple(p.source for p in policies))
+
+
+# -- policy hygiene ------------------------------------------------------------------------------------------------
+
+
+def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
+    engine = ctx.fabric.policies
+    c = engine.classes
+    for policy in ctx.topology.network_policies:
+        if c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector):
+            continue
+        yield Finding("NM-POL-001", Severity.WARNING, "pod-to-pod",
+                      f"NetworkPolicy {policy.namespace}/{policy.name} selects no Pod (podSelector "
+                      f"{policy.pod_selector} in namespace {policy.namespace}); check its labels and namespace",
+                      (str(policy.ref),), (policy.source,))
+
+
+def _all_pods_peer(engine: PolicyEngine, policy: NetworkPolicy, peer) -> int:  # type: ignore[no-untyped-def]
+    """Classes a selector peer matches, counting Pending Pods too (they will exist)."""
+    c = engine.classes
+    namespaces = c.in_namespace.get(policy.namespace, 0) if peer.namespace_selector is None else \
+        c.namespace_labels.select(peer.namespace_selector)
+    pods = c.pod_labels.everything if peer.pod_selector is None else c.pod_labels.select(peer.pod_selector)
+    return namespaces & pods
+
+
+def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
+    engine = ctx.fabric.policies
+    for policy in ctx.topology.network_policies:
+        for direction, rules in ((INGRESS, policy.ingress), (EGRESS, policy.egress)):
+            for index, rule in enumerate(rules):
+                for peer in rule.peers or ():
+                    if peer.ip_block is not None or _all_pods_peer(engine, policy, peer):
+                        continue
+                    parts = [f"namespaceSelector {peer.namespace_selector}" if peer.namespace_selector is not None
+                             else f"namespace {policy.namespace}",
+                             f"podSelector {peer.pod_selector}" if peer.pod_selector is not None else "every Pod"]
+                    yield Finding("NM-POL-002", Severity.WARNING, "pod-to-pod",
+                                  f"NetworkPolicy {policy.namespace}/{policy.name} {direction} rule {index + 1}: "
+                                  f"the peer ({', '.join(parts)}) matches no Pod; fix its labels or remove it",
+                                  (str(policy.ref),), (peer.source,))
+
+
+def _named(ports: tuple[PolicyPort, ...] | None) -> bool:
+    return ports is not None and all(isinstance(p.port, str) for p in ports)
+
+
+def check_rules_can_match(ctx: CheckContext) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    engine = fabric.policies
+    classes = engine.classes.classes
+    for policy, compiled in engine.rules.items():
+        selected = engine.selected[policy]
+        for rule in compiled:
+            if not _named(rule.rule.ports):
+                continue
+            # Ingress named ports resolve on the selected Pods; egress ones on the peer Pods.
+            where = selected if rule.direction == INGRESS else rule.peer_classes
+            if not where:
+                continue
+            if any(engine.resolve_ports(rule.rule.ports, classes[i]) for i in iter_members(where)):
+                continue
+            names = ", ".join(f"{protocol_label(p.protocol)} {p.port}" for p in rule.rule.ports or ())
+            yield Finding("NM-POL-003", Severity.WARNING, "pod-to-pod",
+                          f"NetworkPolicy {policy.namespace}/{policy.name} {rule.label}: no Pod it applies to "
+                          f"declares a port named {names}, so the rule never matches; fix the port names",
+                          (str(policy.ref),), (rule.rule.source,))
+
+
+def _covers(engine: PolicyEngine, broad: CompiledRule, narrow: CompiledRule, destinations: int) -> bool:
+    if narrow.peer_classes & ~broad.peer_classes or not narrow.peer_addresses <= broad.peer_addresses:
+        return False
+    if broad.rule.ports is None:
+        return True
+    classes = engine.classes.classes
+    if narrow.peer_addresses and not engine.resolve_ports(narrow.rule.ports, None).issubset(
+            engine.resolve_ports(broad.rule.ports, None)):
+        return False
+    return all(engine.resolve_ports(narrow.rule.ports, classes[i]).issubset(
+        engine.resolve_ports(broad.rule.ports, classes[i])) for i in iter_members(destinations))
+
+
+def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
+    engine = ctx.fabric.policies
+    order = {p: i for i, p in enumerate(ctx.topology.network_policies)}
+    by_namespace: dict[tuple[str, str], list[CompiledRule]] = {}
+    for policy, compiled in engine.rules.items():
+        for rule in compiled:
+            by_namespace.setdefault((policy.namespace, rule.direction), []).append(rule)
+    for rules in by_namespace.values():
+        for narrow in rules:
+            selected = engine.selected[narrow.policy]
+            if not selected or (not narrow.peer_classes and not narrow.peer_addresses):
+                continue
+            for broad in rules:
+                if broad is narrow or selected & ~engine.selected[broad.policy]:
+                    continue
+                destinations = selected if narrow.direction == INGRESS else narrow.peer_classes
+                if not _covers(engine, broad, narrow, destinations):
+                    continue
+                mutual = _covers(engine, narrow, broad, destinations) and \
+                    engine.selected[broad.policy] == selected
+                if mutual and (order[broad.policy], broad.index) > (order[narrow.policy], narrow.index):
+                    continue  # identical rules: report only the later one
+                spans: tuple[SourceSpan, ...] = (narrow.rule.source, broad.rule.source)
+                yield Finding("NM-POL-004", Severity.INFO, "pod-to-pod",
+                              f"NetworkPolicy {narrow.policy.namespace}/{narrow.policy.name} {narrow.label} is "
+                              f"shadowed by {broad.policy.namespace}/{broad.policy.name} {broad.label}, which "
+                              f"allows everything it allows for the same Pods; remove or narrow one",
+                              (str(narrow.policy.ref), str(broad.policy.ref)), spans)
+                break
+
+
+POLICY_CHECKS = (
+    check_dns_egress,
+    check_service_clients,
+    check_ingress_controller_policies,
+    check_policies_select_pods,
+    check_peers_select_something,
+    check_rules_can_match,
+    check_shadowed_rules,
+)
