@@ -6,7 +6,7 @@ out. A parser only has to say, for a path such as ``("spec", "ports", 0, "port")
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netmodel.errors import SourceSpan
@@ -19,6 +19,10 @@ class SpanIndex(Protocol):
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
         """(line, column), both 1-based."""
+        ...
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        """Where the mapping key of the value at ``path`` starts (for errors about the key itself)."""
         ...
 
 
@@ -46,6 +50,13 @@ class Document:
                 return SourceSpan(self.file, 1, 1)
             full = full[:-1]
 
+    def key_span(self, path: Path) -> SourceSpan:
+        """Where the key of the mapping entry at ``path`` starts (an unknown field); else :meth:`span`."""
+        found = self.spans.lookup_key(self.base + tuple(path)) if path else None
+        if found is not None:
+            return SourceSpan(self.file, found[0], found[1])
+        return self.span(path)
+
     def child(self, path: Path, data: Any) -> Document:
         """A document for a nested object (the items of ``kind: List``) sharing this one's spans."""
         return Document(self.file, data, self.spans, self.base + tuple(path))
@@ -56,6 +67,10 @@ class DictSpanIndex:
     """Spans recorded eagerly while parsing (the YAML path)."""
 
     spans: dict[Path, tuple[int, int]]
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
         return self.spans.get(path)
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        return self.keys.get(path)

@@ -21,33 +21,46 @@ _TOKEN = re.compile(
 
 
 class LazyJsonSpanIndex:
-    """Spans of a JSON text, computed on the first lookup."""
+    """Spans of a JSON text, computed on the first lookup.
 
-    __slots__ = ("_spans", "_text")
+    One JSON text often holds thousands of objects (a ``kind: List``); their documents share one index, so the
+    text is scanned at most once, and only when some location is actually needed.
+    """
+
+    __slots__ = ("_keys", "_spans", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._spans: dict[Path, tuple[int, int]] | None = None
+        self._spans: dict[Path, tuple[int, int]] = {}
+        self._keys: dict[Path, tuple[int, int]] = {}
+
+    def _scan_once(self) -> None:
+        if self._text:
+            self._spans, self._keys, _ = _scan(self._text)
+            self._text = ""  # the index is all that is needed from now on
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
-        if self._spans is None:
-            self._spans = _index(self._text)
-            self._text = ""  # the index is all that is needed from now on
+        self._scan_once()
         return self._spans.get(path)
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        self._scan_once()
+        return self._keys.get(path)
 
 
 def _index(text: str) -> dict[Path, tuple[int, int]]:
     return _scan(text)[0]
 
 
-def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], tuple[int, int, str] | None]:
-    """Where every value starts, and the first key repeated within one object (line, column, key) if any.
+def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], tuple[int, int, str] | None]:
+    """Where every value and every key starts, and the first key repeated within one object (line, column, key).
 
     Only called on text the C parser accepted, so the token stream is well formed.
     """
     line_starts = [0]
     line_starts.extend(m.end() for m in re.finditer("\n", text))
     spans: dict[Path, tuple[int, int]] = {}
+    keys: dict[Path, tuple[int, int]] = {}
     duplicate: tuple[int, int, str] | None = None
     # Each open container: [path, is_object, pending_key, next_index, keys_seen]
     stack: list[list[Any]] = []
@@ -79,6 +92,7 @@ def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], tuple[int, int, str] 
                 duplicate = (*position(m.start()), key)
             top[4].add(key)
             top[2] = key
+            keys[top[0] + (key,)] = position(m.start())
             expecting_key = False
             continue
         if top is None:
@@ -91,7 +105,7 @@ def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], tuple[int, int, str] 
             expecting_key = tok == "{"
         elif top is not None and not top[1]:
             top[3] += 1
-    return spans, duplicate
+    return spans, keys, duplicate
 
 
 class _DuplicateKey(Exception):
@@ -129,7 +143,7 @@ def parse_json(text: str, file: str) -> list[Document]:
         raise LoadError([Problem("JSON nested too deeply to read", SourceSpan(file, 1, 1),
                                  "no Kubernetes object nests this deep; check how the file was made")]) from None
     except _DuplicateKey:
-        _, duplicate = _scan(text)
+        _, _, duplicate = _scan(text)
         line, column, key = duplicate if duplicate else (1, 1, "?")
         raise LoadError([Problem(f"duplicate key {key!r} in one object", SourceSpan(file, line, column),
                                  "remove one of the two entries")]) from None

@@ -78,6 +78,7 @@ def parse_yaml(text: str, file: str) -> list[Document]:
     budget = len(text) + ALIAS_SLACK
     documents: list[Document] = []
     spans: dict[Path, tuple[int, int]] = {}
+    key_spans: dict[Path, tuple[int, int]] = {}
     anchors: dict[str, tuple[Any, int]] = {}
     stack: list[_Frame] = []
     root: Any = None
@@ -117,7 +118,9 @@ def parse_yaml(text: str, file: str) -> list[Document]:
                                      "remove one of the two entries")])
         frame.container[key] = value
         frame.merged.discard(key)
-        return frame.path + (key if isinstance(key, (str, int)) else str(key),)
+        path = frame.path + (key if isinstance(key, (str, int)) else str(key),)
+        key_spans[path] = (frame.key_mark.line + 1, frame.key_mark.column + 1)
+        return path
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -167,12 +170,12 @@ def parse_yaml(text: str, file: str) -> list[Document]:
                 if path is not None:
                     spans[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
             elif kind is yaml.DocumentStartEvent:
-                root, spans, anchors = None, {}, {}
+                root, spans, key_spans, anchors = None, {}, {}, {}
                 start_span = (event.start_mark.line + 1, event.start_mark.column + 1)
             elif kind is yaml.DocumentEndEvent:
                 if root is not None:
                     spans.setdefault((), start_span)
-                    documents.append(Document(file, root, DictSpanIndex(spans)))
+                    documents.append(Document(file, root, DictSpanIndex(spans, key_spans)))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = " ".join(x for x in (err.context, err.problem) if x) or "malformed YAML"

@@ -62,6 +62,11 @@ class Fields:
     def error(self, key: str | int | None, message: str, hint: str) -> None:
         self.problems.add(f"{self.what}: {self.dotted(key)}: {message}", self.span(key), hint)
 
+    def item_error(self, key: str, index: int, message: str, hint: str) -> None:
+        """A problem with entry ``index`` of the list at ``key``, located at that entry."""
+        self.problems.add(f"{self.what}: {self.dotted(key)}[{index}]: {message}",
+                          self.doc.span(self.path + (key, index)), hint)
+
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
@@ -217,6 +222,11 @@ class Fields:
                 out.append(net)
         return tuple(out)
 
+    def addresses(self, key: str, required: bool = False) -> tuple[IPAddress, ...]:
+        """A list of IP addresses, each problem located at its entry."""
+        entries = Fields(self.doc, self.path + (key,), {}, self.problems, self.what)
+        return tuple(ip for i, text in self.strings(key, required) if (ip := entries.address(i, text)) is not None)
+
     def address(self, key: str | int, value: Any) -> IPAddress | None:
         try:
             return parse_address(str(value))
@@ -236,8 +246,9 @@ class Fields:
         """Typos in netmodel's own kinds are errors (there is no server to ignore them for the user)."""
         for key in self.data:
             if key not in known:
-                self.error(str(key), "unknown field",
-                           f"remove it or use one of: {', '.join(sorted(known))}")
+                self.problems.add(f"{self.what}: {self.dotted(str(key))}: unknown field",
+                                  self.doc.key_span(self.path + (str(key),)),
+                                  f"remove it or use one of: {', '.join(sorted(known))}")
 
     def list_of(self, key: str, read: Callable[[Fields], T | None], required: bool = False) -> tuple[T, ...]:
         out = []

@@ -85,12 +85,10 @@ def read_node(doc: Document, problems: Problems) -> Node:
     taints: list[Taint] = []
     unschedulable = False
     if spec is not None:
-        texts = [t for _, t in spec.strings("podCIDRs")] or ([spec.string("podCIDR")] if spec.has("podCIDR") else [])
-        key = "podCIDRs" if spec.has("podCIDRs") else "podCIDR"
-        for text in texts:
-            net = spec.network(key, text)
-            if net is not None:
-                pod_cidrs.append(net)
+        if spec.has("podCIDRs"):  # the dual-stack list wins; podCIDR repeats its first entry
+            pod_cidrs.extend(spec.networks("podCIDRs"))
+        elif spec.has("podCIDR") and (net := spec.network("podCIDR", spec.string("podCIDR"))) is not None:
+            pod_cidrs.append(net)
         for t in spec.each_mapping("taints"):
             effect = t.string("effect", required=True, choices=("NoSchedule", "PreferNoSchedule", "NoExecute"))
             taints.append(Taint(t.string("key", required=True), t.string("value"), effect))
@@ -250,16 +248,16 @@ def read_service(doc: Document, problems: Problems) -> Service:
     selector = spec.labels("selector") if spec.has("selector") else None
     cluster_ips: list[IPAddress] = []
     headless = False
-    ip_texts = [t for _, t in spec.strings("clusterIPs")] or ([spec.string("clusterIP")] if spec.has("clusterIP") else [])
-    ip_key = "clusterIPs" if spec.has("clusterIPs") else "clusterIP"
-    for text in ip_texts:
+    # clusterIPs (dual-stack) wins over clusterIP, which repeats its first entry; "None" means headless.
+    if spec.has("clusterIPs"):
+        entries = Fields(doc, spec.path + ("clusterIPs",), {}, problems, spec.what)
+        ip_texts = [(entries, i, text) for i, text in spec.strings("clusterIPs")]
+    else:
+        ip_texts = [(spec, "clusterIP", spec.string("clusterIP"))] if spec.has("clusterIP") else []
+    for where, key, text in ip_texts:
         if text == "None":
             headless = True
-            continue
-        if text == "":
-            continue
-        ip = spec.address(ip_key, text)
-        if ip is not None:
+        elif text and (ip := where.address(key, text)) is not None:
             cluster_ips.append(ip)
     ports = []
     for p in spec.each_mapping("ports"):
@@ -279,7 +277,7 @@ def read_service(doc: Document, problems: Problems) -> Service:
     etp = spec.string("externalTrafficPolicy", default="Cluster", choices=("Cluster", "Local"))
     itp = spec.string("internalTrafficPolicy", default="Cluster", choices=("Cluster", "Local"))
     lb_ranges = spec.networks("loadBalancerSourceRanges")
-    external_ips = tuple(ip for i, t in spec.strings("externalIPs") if (ip := spec.address("externalIPs", t)))
+    external_ips = spec.addresses("externalIPs")
     lb_ips: list[IPAddress] = []
     if spec.has("loadBalancerIP"):
         ip = spec.address("loadBalancerIP", spec.string("loadBalancerIP"))
@@ -312,8 +310,7 @@ def read_endpoint_slice(doc: Document, problems: Problems) -> EndpointSlice:
                   "label the slice with the Service it belongs to")
     endpoints = []
     for e in top.each_mapping("endpoints"):
-        addresses = tuple(ip for _, t in e.strings("addresses", required=True)
-                          if (ip := e.address("addresses", t)) is not None)
+        addresses = e.addresses("addresses", required=True)
         cond = e.mapping("conditions")
         ready = cond.boolean("ready", default=True) if cond else True
         target = None
@@ -394,20 +391,21 @@ def _read_peer(p: Fields) -> PolicyPeer | None:
         if pod_sel is not None or ns_sel is not None:
             p.error("ipBlock", "ipBlock cannot be combined with podSelector or namespaceSelector in one peer",
                     "split it into two peers (`- ipBlock: ...` and `- podSelector: ...`)")
-        cidr = ib.network("cidr", ib.string("cidr", required=True)) if ib.has("cidr") else None
-        if not ib.has("cidr"):
-            ib.string("cidr", required=True)
+        text = ib.string("cidr", required=True)
+        cidr = ib.network("cidr", text) if text else None
         excepts = ib.networks("except")
         if cidr is not None:
             for i, ex in enumerate(excepts):
                 if ex.version != cidr.version or not ex.subnet_of(cidr):  # type: ignore[arg-type]
-                    ib.error("except", f"except entry {ex} is not inside cidr {cidr}",
-                             "list only sub-ranges of the block's cidr")
+                    ib.item_error("except", i, f"except entry {ex} is not inside cidr {cidr}",
+                                  "list only sub-ranges of the block's cidr")
             block = IPBlock(cidr, excepts)
-    if pod_sel is None and ns_sel is None and block is None:
+    if pod_sel is None and ns_sel is None and ib is None:
         p.error(None, "a peer needs podSelector, namespaceSelector or ipBlock",
                 "add one of them (use `podSelector: {}` for every Pod of the namespace)")
         return None
+    if pod_sel is None and ns_sel is None and block is None:
+        return None  # the ipBlock's own problem is reported already
     return PolicyPeer(pod_sel, ns_sel, block, p.span())
 
 

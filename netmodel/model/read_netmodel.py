@@ -143,7 +143,7 @@ def _read_networks(spec: Fields) -> tuple[OutsideNetwork, ...]:
         uses = []
         for i, use in n.strings("uses"):
             if use not in ENTRY_POINTS:
-                n.error("uses", f"unknown entry point {use!r}", f"use any of: {', '.join(ENTRY_POINTS)}")
+                n.item_error("uses", i, f"unknown entry point {use!r}", f"use any of: {', '.join(ENTRY_POINTS)}")
             else:
                 uses.append(use)
         cidrs = n.networks("cidrs", required=True)
@@ -233,6 +233,23 @@ def _read_firewall_peer(p: Fields) -> FirewallPeer | None:
     return FirewallPeer(nodes=tuple(n for _, n in p.strings("nodes")), source=p.span())
 
 
+def _ports(f: Fields, key: str) -> IntervalSet:
+    """A port list (or one port or range), each bad entry reported where it is."""
+    raw = f.raw(key)
+    entries = raw if isinstance(raw, list) else [raw]
+    ports = IntervalSet()
+    for i, entry in enumerate(entries):
+        try:
+            ports = ports | parse_ports(entry)
+        except ValueError as err:
+            hint = 'list ports and ranges, e.g. ["6443", "30000-32767"]'
+            if isinstance(raw, list):
+                f.item_error(key, i, str(err), hint)
+            else:
+                f.error(key, str(err), hint)
+    return ports
+
+
 def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
     peer_key = "from" if direction == "ingress" else "to"
     r.unknown_keys({"name", "action", "protocol", "ports", peer_key})
@@ -244,11 +261,7 @@ def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
         r.error("protocol", str(err), "use TCP, UDP, SCTP, ICMP, ICMPv6, any, or an IP protocol number 0-255")
     ports = ALL_PORTS
     if r.has("ports"):
-        raw = r.raw("ports")
-        try:
-            ports = parse_ports(raw)
-        except ValueError as err:
-            r.error("ports", str(err), 'list ports and ranges, e.g. ["6443", "30000-32767"]')
+        ports = _ports(r, "ports")
         if protocols and not protocols <= IntervalSet.of((TCP, TCP), (UDP, UDP), (SCTP, SCTP)):
             if protocols == protocols_of("any"):
                 # "any" with ports means every protocol that has ports.

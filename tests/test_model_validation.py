@@ -1,0 +1,212 @@
+"""Bad input to the model: each problem is located at the offending value, and all of a run come together."""
+
+from __future__ import annotations
+
+import pytest
+
+from netmodel.errors import ValidationError
+from netmodel.load import parse_text
+from netmodel.model.build import build_topology
+
+
+def problems_of(text: str) -> list[tuple[int, int, str, str]]:
+    with pytest.raises(ValidationError) as err:
+        build_topology(parse_text(text, "in.yaml"))
+    return [(p.span.line, p.span.column, p.message, p.hint) for p in err.value.problems]
+
+
+def the_problem(text: str) -> tuple[int, int, str, str]:
+    found = problems_of(text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def at(text: str, marker: str) -> tuple[int, int]:
+    """(line, column) of the first character of ``marker`` in ``text`` (1-based)."""
+    offset = text.index(marker)
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
+NODE = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n---\n"
+
+CASES = {
+    # name: (document, the text at which the problem must be located, words the message must hold)
+    "service type": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: Nodeport\n"
+                     "  ports: [{port: 80}]\n", "Nodeport", "unknown value 'Nodeport'"),
+    "service port as text": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                             "  - port: http\n", "http", "must be an integer"),
+    "targetPort out of range": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                                "  - {port: 80, targetPort: 70000}\n", "70000", "outside 1-65535"),
+    "bad port name": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                      "  - {port: 80, targetPort: Web_Port}\n", "Web_Port", "neither a port number"),
+    "clusterIP": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  clusterIP: 10.96.0.300\n",
+                  "10.96.0.300", "invalid IP address"),
+    "nodePort on ClusterIP": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                              "  - {port: 80, nodePort: 30080}\n", "30080", "has no nodePort"),
+    "container protocol": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
+                           "    ports: [{containerPort: 53, protocol: DNS}]\n", "DNS", "unknown value 'DNS'"),
+    "containerPort type": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                           "  - name: c\n    ports: [{containerPort: [80]}]\n", "[80]", "must be an integer"),
+    "containers not a list": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: web\n",
+                              "web", "must be a list"),
+    "hostNetwork not a bool": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: 'yes'\n"
+                               "  containers: [{name: c}]\n", "'yes'", "must be true or false"),
+    "pod podIP": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
+                  "status:\n  podIP: 10.0.0.256\n", "10.0.0.256", "invalid IP address"),
+    "node podCIDR": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n  podCIDR: 10.244.1.0/33\n",
+                     "10.244.1.0/33", "invalid CIDR"),
+    "node podCIDR host bits": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
+                               "  podCIDRs: [10.244.1.0/24, 10.244.2.1/24]\n", "10.244.2.1/24", "host bits"),
+    "node taint effect": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
+                          "  taints: [{key: a, effect: NoWay}]\n", "NoWay", "unknown value 'NoWay'"),
+    "selector operator": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
+                          "  podSelector:\n    matchExpressions: [{key: app, operator: Includes, values: [a]}]\n",
+                          "Includes", "unknown value 'Includes'"),
+    "In without values": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+                          "spec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n",
+                          "{key: app, operator: In}", "needs at least one value"),
+    "ipBlock cidr": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
+                     "  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/40}\n",
+                     "10.0.0.0/40", "invalid CIDR"),
+    "endPort below port": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+                           "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 90, endPort: 80}\n",
+                           "80}", "endPort 80 is below port 90"),
+    "cni plugin": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                   "  cni: {plugin: calcio}\n", "calcio", "unknown value 'calcio'"),
+    "cni mode": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                 "  cni: {plugin: flannel, mode: ipip}\n", "ipip", "flannel has no mode 'ipip'"),
+    "kube-proxy mode": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                        "  kubeProxy: {mode: userspace}\n", "userspace", "unknown value 'userspace'"),
+    "cluster pod CIDR": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                         "  podCIDRs: [10.244.0.1/16]\n", "10.244.0.1/16", "host bits set"),
+    "node port range": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                        "  nodePortRange: 32767-30000\n", "32767-30000", "runs backwards"),
+    "network uses": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                     "  networks:\n  - {name: office, cidrs: [198.51.100.0/24], uses: [ssh]}\n", "ssh",
+                     "unknown entry point 'ssh'"),
+    "cluster unknown field": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                              "  podCIDR: [10.244.0.0/16]\n", "podCIDR", "unknown field"),
+    "firewall unknown field": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
+                               "spec:\n  nodes: [n1]\n  ingress:\n    defaultAcion: deny\n", "defaultAcion",
+                               "unknown field"),
+    "firewall action": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n"
+                        "  nodes: [n1]\n  ingress:\n    rules:\n    - {action: permit}\n", "permit",
+                        "unknown value 'permit'"),
+    "firewall protocol": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
+                          "spec:\n  nodes: [n1]\n  ingress:\n    rules:\n    - {action: allow, protocol: GRE}\n",
+                          "GRE", "unknown protocol 'GRE'"),
+    "firewall port": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n"
+                      "  nodes: [n1]\n  ingress:\n    rules:\n    - {action: allow, protocol: TCP, "
+                      "ports: ['6443', '99999']}\n", "'99999'", "outside 0-65535"),
+    "firewall ports without ported protocol": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - {action: allow, protocol: ICMP, ports: ['8']}\n", "['8']",
+        "ports only apply to TCP, UDP and SCTP"),
+    "firewall peer cidr": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
+                           "spec:\n  nodes: [n1]\n  ingress:\n    rules:\n    - action: allow\n      from:\n"
+                           "      - cidr: 10.0.0.0/8/8\n", "10.0.0.0/8/8", "invalid CIDR"),
+    "firewall peer two kinds": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
+                                "spec:\n  nodes: [n1]\n  ingress:\n    rules:\n    - action: allow\n      from:\n"
+                                "      - {cidr: 10.0.0.0/8, nodes: [n1]}\n", "{cidr: 10.0.0.0/8, nodes: [n1]}",
+                                "exactly one of"),
+    "firewall missing node": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
+                              "spec:\n  nodes: [n1, ghost]\n", "ghost", "node 'ghost' does not exist"),
+    "firewall missing network": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      from:\n      - network: nowhere\n", "network: nowhere",
+        "names network 'nowhere'"),
+    "firewall rule names a missing node": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      from:\n      - nodes: [cp-9]\n", "nodes: [cp-9]",
+        "names node 'cp-9'"),
+    "pod nodeName": (NODE + "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeName: ghost\n"
+                     "  containers: [{name: c}]\n", "ghost", "spec.nodeName 'ghost' is not a known node"),
+    "workload nodeName": (NODE + "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+                          "  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n"
+                          "    spec:\n      nodeName: ghost\n      containers: [{name: c}]\n", "ghost",
+                          "spec.nodeName 'ghost'"),
+    "workload selector mismatch": ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+                                   "  selector: {matchLabels: {app: x}}\n  template:\n"
+                                   "    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c}]\n",
+                                   "{matchLabels: {app: x}}", "does not match the Pod template labels"),
+    "replicas negative": ("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\nspec:\n"
+                          "  replicas: -1\n  template:\n    spec:\n      containers: [{name: c}]\n", "-1",
+                          "outside 0-None"),
+    "duplicate pod": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
+                      "apiVersion", "defined twice (first at in.yaml:1:1)"),
+    "missing kind": ("apiVersion: v1\nmetadata: {name: p}\n", "apiVersion", "no `kind`"),
+    "missing apiVersion": ("kind: Pod\nmetadata: {name: p}\n", "kind", "Pod has no `apiVersion`"),
+    "document is a list": ("- a\n- b\n", "- a", "must be a mapping"),
+    "document is a scalar": ("just text\n", "just text", "must be a mapping"),
+    "unknown netmodel kind": ("apiVersion: netmodel.io/v1alpha1\nkind: Firewal\nmetadata: {name: f}\n",
+                              "Firewal", "netmodel has no kind 'Firewal'"),
+    "unknown netmodel apiVersion": ("apiVersion: netmodel.io/v1\nkind: Firewall\nmetadata: {name: f}\n",
+                                    "netmodel.io/v1", "unknown netmodel apiVersion"),
+    "missing name": ("apiVersion: v1\nkind: Service\nmetadata: {labels: {a: b}}\n", "{labels",
+                     "name: is required"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_bad_input_is_reported_at_the_offending_value(name: str) -> None:
+    text, marker, words = CASES[name]
+    if name == "duplicate pod":
+        marker_pos = (6, 1)  # the second Pod's first line
+    else:
+        marker_pos = at(text, marker)
+    line, column, message, hint = the_problem(text)
+    assert words in message
+    assert (line, column) == marker_pos, message
+    assert hint  # every problem says how to fix it
+
+
+def test_enumerations_are_case_sensitive_with_a_hint() -> None:
+    _, _, message, hint = the_problem("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
+                                      "  type: nodeport\n")
+    assert "unknown value 'nodeport'" in message
+    assert "'NodePort'" in hint and "case-sensitive" in hint
+
+
+def test_every_problem_of_a_run_is_reported_together() -> None:
+    text = "\n---\n".join(CASES[name][0].split("---\n")[-1] for name in (
+        "service type", "clusterIP", "container protocol", "selector operator", "cni plugin", "node podCIDR")
+        ).replace("name: s}", "name: s1}", 1)
+    text = NODE + text + "\n---\n" + CASES["firewall missing node"][0].split("---\n")[-1] + "---\n" + \
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p2}\nspec:\n  nodeName: ghost\n  containers: [{name: c}]\n"
+    found = problems_of(text)
+    messages = " | ".join(m for _, _, m, _ in found)
+    for words in ("'Nodeport'", "10.96.0.300", "'DNS'", "'Includes'", "'calcio'", "10.244.1.0/33",
+                  "node 'ghost' does not exist", "spec.nodeName 'ghost'"):
+        assert words in messages
+    assert len(found) == 8
+    # Reported in input order, reference problems after the per-object ones.
+    assert [line for line, *_ in found[:6]] == sorted(line for line, *_ in found[:6])
+
+
+def test_a_second_cluster_is_an_error() -> None:
+    one = "apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
+    line, _, message, _ = the_problem(one + "---\n" + one.replace("name: a", "name: b"))
+    assert line == 5 and "second Cluster" in message
+
+
+def test_unknown_standard_kinds_are_skipped_with_a_note_not_an_error() -> None:
+    topo = build_topology(parse_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: x}\n---\n"
+                                     "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                                     "metadata: {name: r}\n", "in.yaml"))
+    assert [(s.kind, s.namespace, s.name) for s in topo.skipped] == [("ConfigMap", "x", "cm"),
+                                                                      ("HTTPRoute", "default", "r")] or \
+        [(s.kind, s.name) for s in topo.skipped] == [("ConfigMap", "cm"), ("HTTPRoute", "r")]
+    skipped_notes = [n for n in topo.notes if n.id == "NM-INPUT-001"]
+    assert len(skipped_notes) == 2
+    assert "not yet analyzed" in skipped_notes[1].message
+    assert skipped_notes[0].sources[0].line == 1 and skipped_notes[1].sources[0].line == 5
+
+
+def test_unknown_fields_in_standard_kinds_are_ignored() -> None:
+    topo = build_topology(parse_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p, uid: x}\nspec:\n"
+                                     "  containers: [{name: c, image: nginx, resources: {}}]\n  dnsPolicy: x\n",
+                                     "in.yaml"))
+    assert [p.name for p in topo.pods] == ["p"]
