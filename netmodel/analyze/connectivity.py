@@ -240,21 +240,36 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: 
                 entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
                                or any(b.node is not None and b.node.name == n.name for b in backends)]
                 admitted = [n for n in entry_nodes if _admits(fabric, n, addresses, sp.protocol, sp.node_port)]
-                if not admitted:
-                    continue
                 for b in backends:
-                    assert b.pod is not None and b.port is not None
-                    cls = fabric.class_of(b.pod)
-                    seen_as = addresses if svc.external_traffic_policy == "Local" else \
-                        AddressSet.of_networks(ip for n in admitted for ip in n.ips)
-                    single = PortSpace.of({sp.protocol: IntervalSet.single(b.port)})
-                    allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
-                        else (EVERYTHING, seen_as)
-                    space = single & allowed & listening(cls)
-                    if space:
-                        partial = reached != seen_as or len(admitted) < len(entry_nodes)
-                        add(f"network:{name}", group_name(b.pod, by), space, partial,
-                            f"Service {svc.namespace}/{svc.name} NodePort {sp.node_port}")
+                    _enter(fabric, wire, add, by, svc, sp, b, name, addresses, entry_nodes, admitted)
+
+
+def _enter(fabric: Fabric, wire: _Wire, add, by: str, svc, sp, b, network: str,  # type: ignore[no-untyped-def]
+           addresses: AddressSet, entry_nodes: list[Node], admitted: list[Node]) -> None:
+    """An outside network reaching one backend through the nodes its firewalls admit it on."""
+    assert b.pod is not None and b.port is not None
+    engine = fabric.policies
+    cls = fabric.class_of(b.pod)
+    single = PortSpace.of({sp.protocol: IntervalSet.single(b.port)}) & listening(cls)
+    if not single:
+        return
+    local = svc.external_traffic_policy == "Local"
+    delivered = 0
+    partial = False
+    for node in admitted:
+        if not local and b.node is not None and b.node.name != node.name and not wire.unfiltered and \
+                not wire.carries(wire.node_class[node.name], wire.node_class[b.node.name], single):
+            continue  # SNATed at the entry node, then dropped between nodes
+        seen_as = addresses if local else AddressSet.of_networks(node.ips)
+        allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
+            else (EVERYTHING, seen_as)
+        if not single & allowed:
+            continue
+        delivered += 1
+        partial = partial or reached != seen_as
+    if delivered:
+        add(f"network:{network}", group_name(b.pod, by), single, partial or delivered < len(entry_nodes),
+            f"Service {svc.namespace}/{svc.name} NodePort {sp.node_port}")
 
 
 def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> bool:

@@ -65,4 +65,4 @@ def matrix_command(
     elif output == "csv":
         sys.stdout.write(render_csv(connections, by))
     else:
-        render_table(connections, by, Console(highlight=False))
+        render_table(connections, by, Console(highlight=False, width=None if sys.stdout.isatty() else 200))

@@ -66,5 +66,5 @@ def query_command(
     if output == "json":
         sys.stdout.write(json.dumps(answer.to_json(), indent=2) + "\n")
     else:
-        render_table(answer, Console(highlight=False))
+        render_table(answer, Console(highlight=False, width=None if sys.stdout.isatty() else 200))
     raise typer.Exit(0 if answer.allowed else 1)

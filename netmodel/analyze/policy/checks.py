@@ -8,7 +8,7 @@
 * NM-EXT-009 (error) — an Ingress backend's policies (or the controller's egress) block the ingress controller
   (identified as in :mod:`netmodel.compile.ingress`).
 * NM-POL-001 (warning) — a NetworkPolicy selects no Pod.
-* NM-POL-002 (warning) — a peer's selectors match no Pod.
+* NM-POL-002 (warning) — a peer's selectors match no Pod of namespaces the input describes.
 * NM-POL-003 (warning) — a rule's ports can never match (named ports no Pod it could apply to declares).
 * NM-POL-004 (info) — a rule is shadowed: a rule of the same or a broader policy allows everything it allows.
 
@@ -237,22 +237,27 @@ def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
                       (str(policy.ref),), (policy.source,))
 
 
-def _all_pods_peer(engine: PolicyEngine, policy: NetworkPolicy, peer) -> int:  # type: ignore[no-untyped-def]
-    """Classes a selector peer matches, counting Pending Pods too (they will exist)."""
+def _peer_namespaces_and_pods(engine: PolicyEngine, policy: NetworkPolicy, peer) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Classes in the peer's namespaces, and those of them its podSelector matches (Pending Pods count)."""
     c = engine.classes
     namespaces = c.in_namespace.get(policy.namespace, 0) if peer.namespace_selector is None else \
         c.namespace_labels.select(peer.namespace_selector)
     pods = c.pod_labels.everything if peer.pod_selector is None else c.pod_labels.select(peer.pod_selector)
-    return namespaces & pods
+    return namespaces, namespaces & pods
 
 
 def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
+    """A peer whose namespaces have Pods in the input but none it selects. A namespaceSelector matching no
+    namespace with Pods is left alone: the input may simply not describe that namespace (kube-system, say)."""
     engine = ctx.fabric.policies
     for policy in ctx.topology.network_policies:
         for direction, rules in ((INGRESS, policy.ingress), (EGRESS, policy.egress)):
             for index, rule in enumerate(rules):
                 for peer in rule.peers or ():
-                    if peer.ip_block is not None or _all_pods_peer(engine, policy, peer):
+                    if peer.ip_block is not None:
+                        continue
+                    namespaces, selected = _peer_namespaces_and_pods(engine, policy, peer)
+                    if selected or not namespaces:
                         continue
                     parts = [f"namespaceSelector {peer.namespace_selector}" if peer.namespace_selector is not None
                              else f"namespace {policy.namespace}",

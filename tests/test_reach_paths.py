@@ -1,0 +1,85 @@
+"""The path engine explains denied flows through a Service, a NodePort and a firewall, naming every blocker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.errors import UsageError
+from netmodel.model.build import load_topology
+
+LAYOUT = str(Path(__file__).parent / "reach" / "blocked.yaml")
+
+
+@pytest.fixture(scope="module")
+def fabric() -> Fabric:
+    return Fabric(load_topology([LAYOUT]))
+
+
+def blockers(answer) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return {(d.kind, d.name, d.rule) for d in answer.blocked_by}
+
+
+def test_through_a_service_every_blocker_is_named_with_its_line(fabric: Fabric) -> None:
+    answer = query(fabric, "web/client", "service:shop/api", 80)
+    assert not answer.allowed and answer.disposition is Disposition.DENIED_BY_FIREWALL
+    assert blockers(answer) == {
+        ("Firewall", "workers", "ingress rule deny-vxlan"),
+        ("NetworkPolicy", "shop/api-from-shop", "selects pod:shop/api-0 for ingress; no ingress rule matches"),
+    }
+    lines = {d.kind: d.source.line for d in answer.blocked_by if d.source is not None}
+    text = Path(LAYOUT).read_text().splitlines()
+    assert lines == {"Firewall": next(i for i, t in enumerate(text, 1) if "name: deny-vxlan" in t),
+                     "NetworkPolicy": next(i for i, t in enumerate(text, 1) if "kind: NetworkPolicy" in t) - 1}
+    steps = [s.step.value for s in answer.paths[0].steps]
+    assert steps == ["originate", "dnat", "policy-egress", "route", "encap", "firewall-egress",
+                     "firewall-ingress", "policy-ingress", "deliver"]
+    dnat = answer.paths[0].steps[1]
+    assert "10.244.2.5:8080" in dnat.detail  # targetPort "http" resolved on the endpoint Pod
+
+
+def test_through_a_node_port_from_outside(fabric: Fabric) -> None:
+    # Enters w-1 (no NodePort rule), is SNATed to w-1, crosses to the endpoint on w-2 (VXLAN from w-1 is
+    # dropped) and meets the policy, which sees w-1's address.
+    answer = query(fabric, "network:office", "node:w-1", 30080)
+    assert not answer.allowed
+    assert blockers(answer) == {
+        ("Firewall", "workers", "ingress defaultAction deny"),
+        ("Firewall", "workers", "ingress rule deny-vxlan"),
+        ("NetworkPolicy", "shop/api-from-shop", "selects pod:shop/api-0 for ingress; no ingress rule matches"),
+    }
+    steps = [s.step.value for s in answer.paths[0].steps]
+    assert steps[:3] == ["originate", "firewall-ingress", "snat"]  # Cluster: SNAT to the node before DNAT
+    assert "10.0.0.21" in answer.paths[0].steps[2].detail
+
+
+def test_node_listeners_and_closed_ports(fabric: Fabric) -> None:
+    assert query(fabric, "node:cp-1", "node:w-1", 10250).allowed  # kubelet, from the cluster network
+    closed = query(fabric, "node:cp-1", "node:w-1", 9999)
+    assert closed.disposition is Disposition.PORT_CLOSED
+    assert query(fabric, "node:w-1", "node:cp-1", 2379).allowed  # etcd on control-plane nodes, no firewall
+
+
+def test_service_without_the_port_and_pod_without_the_port(fabric: Fabric) -> None:
+    assert query(fabric, "shop/api-0", "service:shop/api", 81).disposition is Disposition.NO_LISTENER
+    assert query(fabric, "web/client", "shop/api-0", 9090).disposition is Disposition.DENIED_BY_FIREWALL
+    assert query(fabric, "node:w-2", "shop/api-0", 9090).disposition is Disposition.PORT_CLOSED
+
+
+def test_from_the_pods_own_node_policy_does_not_apply(fabric: Fabric) -> None:
+    answer = query(fabric, "node:w-2", "shop/api-0", 8080)
+    assert answer.allowed
+
+
+def test_named_port_in_a_query(fabric: Fabric) -> None:
+    assert query(fabric, "shop/api-0", "service:shop/api", "web").allowed
+
+
+def test_unknown_reference_suggests_close_names(fabric: Fabric) -> None:
+    with pytest.raises(UsageError) as err:
+        query(fabric, "shop/api-1", "node:w-1", 80)
+    assert "shop/api-0" in err.value.problems[0].hint
+    with pytest.raises(UsageError):
+        query(fabric, "node:w-9", "node:w-1", 80)
