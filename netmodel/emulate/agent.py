@@ -12,7 +12,7 @@ Modes, each reading one JSON document from stdin:
     then serves until stdin reaches end of file (the lab closes it, or dies): TCP and SCTP connections
     are accepted and closed, UDP datagrams are echoed to their sender.
 ``probe``
-    ``{"timeout": 0.5, "concurrency": 256, "probes": [{"proto", "dst_ip", "dst_port", "src_ip"}]}``.
+    ``{"timeout": 0.5, "concurrency": 256, "probes": [{"proto", "dst_ip", "dst_port", "src_ip", "src_port"}]}``.
     Runs every probe concurrently, each bounded by ``timeout`` seconds, and prints
     ``{"results": [{"outcome", "detail", "elapsed"}]}`` in probe order. Outcomes: ``reachable``,
     ``refused`` (a RST or an ICMP port unreachable came back), ``timeout`` (silence: dropped),
@@ -150,8 +150,9 @@ class _Attempt:
         try:
             self.sock = _new_socket(item["proto"], item["dst_ip"])
             self.sock.setblocking(False)
-            if item.get("src_ip"):
-                self.sock.bind((item["src_ip"], 0))
+            if item.get("src_ip") or item.get("src_port"):
+                wildcard = "::" if self.sock.family == socket.AF_INET6 else "0.0.0.0"
+                self.sock.bind((item.get("src_ip") or wildcard, item.get("src_port") or 0))
             dst = (item["dst_ip"], item["dst_port"])
             if item["proto"] == "udp":
                 self.sock.connect(dst)  # fixes the peer, so an ICMP error comes back to us

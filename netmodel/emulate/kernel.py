@@ -370,6 +370,7 @@ class Lab:
                         "dst_ip": probes[i].dst_ip,
                         "dst_port": probes[i].dst_port,
                         "src_ip": probes[i].src_ip,
+                        "src_port": probes[i].src_port,
                     }
                     for i in indices
                 ],

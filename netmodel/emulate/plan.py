@@ -73,7 +73,9 @@ class Route:
     """A route in ``ns``: ``dst`` is a CIDR or ``default``; at least one of ``via``/``dev`` is given.
 
     ``default`` means ``0.0.0.0/0``, or ``::/0`` when ``via`` is an IPv6 address.
-    ``onlink`` lets ``via`` sit outside the device's subnets (the Flannel VXLAN idiom).
+    ``onlink`` lets ``via`` sit outside the device's subnets (the Flannel VXLAN idiom). ``src`` pins the
+    source address the namespace's own packets take on this route (a node speaks with its node IP, not
+    with the link-local gateway address its Pod veths carry).
     """
 
     ns: str
@@ -81,6 +83,7 @@ class Route:
     via: str | None = None
     dev: str | None = None
     onlink: bool = False
+    src: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class Tunnel:
     addrs: tuple[str, ...] = ()
     dev: str | None = None
     mtu: int | None = None
+    mac: str | None = None  # the device's own link-layer address (vxlan/geneve), for static neighbours
 
     @property
     def udp_port(self) -> int | None:
@@ -108,6 +112,20 @@ class Tunnel:
         if self.kind == "ipip":
             return None
         return self.port if self.port is not None else DEFAULT_TUNNEL_PORTS[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbor:
+    """A permanent neighbour entry in ``ns``: ``ip`` is at ``mac`` on ``dev``.
+
+    Overlays program these instead of resolving over the tunnel (Flannel writes its VTEP neighbours), so
+    no ARP rides the tunnel where the real CNI sends none.
+    """
+
+    ns: str
+    ip: str
+    mac: str
+    dev: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +163,18 @@ class Listener:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One connection attempt from ``ns`` to ``dst_ip:dst_port``, optionally bound to ``src_ip``."""
+    """One connection attempt from ``ns`` to ``dst_ip:dst_port``, optionally bound to ``src_ip``.
+
+    ``src_port`` pins the source port (0: the kernel picks one); a lab can steer a probe to one
+    Service endpoint by its source port.
+    """
 
     ns: str
     proto: Proto
     dst_ip: str
     dst_port: int
     src_ip: str | None = None
+    src_port: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +186,13 @@ class LabPlan:
     bridges: tuple[Bridge, ...] = ()
     tunnels: tuple[Tunnel, ...] = ()
     routes: tuple[Route, ...] = ()
+    neighbors: tuple[Neighbor, ...] = ()
     sysctls: tuple[Sysctl, ...] = ()
     rulesets: tuple[NftRuleset, ...] = ()
     listeners: tuple[Listener, ...] = ()
+    # Prefixes no interface or route covers that the lab still answers for through NAT (Service
+    # ClusterIPs): legal probe targets.
+    nat_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = list(_plan_problems(self))
@@ -196,6 +223,7 @@ class LabPlan:
                 net = ipaddress.ip_network(route.dst, strict=False)
                 if net.prefixlen > 0:
                     nets.add(net)
+        nets.update(ipaddress.ip_network(n) for n in self.nat_networks)
         return tuple(sorted(nets, key=lambda n: (n.version, n)))
 
     def interfaces(self, ns: str) -> set[str]:
@@ -254,6 +282,14 @@ def _plan_problems(plan: LabPlan) -> Iterator[str]:
                 yield f"bridge {bridge.ns}/{bridge.name}: port {port!r} is not an interface of the plan"
     for route in plan.routes:
         yield from _route_problems(route, known, created)
+    for neighbor in plan.neighbors:
+        what = f"neighbour {neighbor.ns} {neighbor.ip}"
+        yield from need_ns(neighbor.ns, what)
+        if (neighbor.ns, neighbor.dev) not in created:
+            yield f"{what}: dev {neighbor.dev!r} is not an interface of the plan"
+        if not re.match(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$", neighbor.mac):
+            yield f"{what}: {neighbor.mac!r} is not a MAC address"
+        yield from _addr_problems((neighbor.ip + ("/128" if ":" in neighbor.ip else "/32"),), what)
     for sysctl in plan.sysctls:
         yield from need_ns(sysctl.ns, f"sysctl {sysctl.key}")
         if not re.match(r"^[A-Za-z0-9_.-]+$", sysctl.key) or ".." in sysctl.key:
@@ -263,6 +299,11 @@ def _plan_problems(plan: LabPlan) -> Iterator[str]:
             yield f"sysctl {sysctl.key!r}: only net.* keys are per-namespace"
     for ruleset in plan.rulesets:
         yield from need_ns(ruleset.ns, "nft ruleset")
+    for network in plan.nat_networks:
+        try:
+            ipaddress.ip_network(network, strict=True)
+        except ValueError as exc:
+            yield f"NAT network: {exc}"
     for listener in plan.listeners:
         what = f"listener {listener.ns} {listener.proto}/{listener.ip}:{listener.port}"
         yield from need_ns(listener.ns, what)
@@ -318,11 +359,12 @@ def _route_problems(route: Route, known: set[str], created: set[tuple[str, str]]
             ipaddress.ip_network(route.dst, strict=True)
         except ValueError as exc:
             yield f"{what}: {exc}"
-    if route.via is not None:
-        try:
-            ipaddress.ip_address(route.via)
-        except ValueError as exc:
-            yield f"{what}: {exc}"
+    for address in (route.via, route.src):
+        if address is not None:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError as exc:
+                yield f"{what}: {exc}"
     if route.dev is not None and route.dev != "lo" and (route.ns, route.dev) not in created:
         yield f"{what}: dev {route.dev!r} is not an interface of the plan"
 
@@ -380,4 +422,6 @@ def probe_problems(plan: LabPlan, probes: tuple[Probe, ...]) -> list[str]:
                 continue
             if src.version != dst.version:
                 problems.append(f"{what}: source and destination are of different IP families")
+        if not isinstance(probe.src_port, int) or not 0 <= probe.src_port <= 65535:
+            problems.append(f"{what}: source port must be 0..65535")
     return problems

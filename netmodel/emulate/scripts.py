@@ -69,7 +69,12 @@ def configure_phase(plan: LabPlan) -> Script:
             line += f" dev {route.dev}"
         if route.onlink:
             line += " onlink"
+        if route.src is not None:
+            line += f" src {route.src}"
         script[route.ns].append(line)
+    for neighbor in plan.neighbors:
+        script[neighbor.ns].append(
+            f"neigh replace {neighbor.ip} lladdr {neighbor.mac} dev {neighbor.dev} nud permanent")
     return dict(script)
 
 
@@ -90,6 +95,9 @@ def tunnel_line(tunnel: Tunnel) -> str:
         line += f" dev {tunnel.dev}"
     if tunnel.mtu is not None:
         line += f" mtu {tunnel.mtu}"
+    if tunnel.mac is not None and tunnel.kind != "ipip":
+        # Link options (address) go before `type`; after it, the vxlan/geneve parser reads them.
+        line = line.replace(" type ", f" address {tunnel.mac} type ", 1)
     return line
 
 

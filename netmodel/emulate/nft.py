@@ -1,0 +1,316 @@
+"""Node firewalls and NetworkPolicies as nftables rulesets, written from the model alone.
+
+The emulation is an oracle for the solver, so nothing here asks the solver (or its compiled policy classes):
+selectors are evaluated directly on the model's Pods and Namespaces, named ports are looked up on each Pod.
+
+Firewalls (table ``nm_fw`` in each node namespace):
+
+* ``ingress`` runs in ``prerouting`` at priority -150, before any DNAT, on packets that entered through the
+  node's underlay interface: the firewall sees what the wire carried (a NodePort, an outer VXLAN packet).
+* ``egress`` runs in ``postrouting`` at priority 300, after SNAT, on packets leaving through it.
+* Each Firewall is one chain: rules in order, an allow ``return``s (the next firewall decides too), a deny
+  ``drop``s, the default action ends the chain. The base chain jumps to every firewall selecting the node in
+  turn, so the firewalls AND. A stateful firewall first lets ``ct state established,related`` through.
+
+NetworkPolicies (table ``nm_pol``), on each Pod's veth in its node's namespace:
+
+* egress in ``prerouting`` at priority 0 (after DNAT: a packet to a ClusterIP is judged by its endpoint),
+  ingress in ``postrouting`` at priority 200 (after SNAT: an ipBlock sees the node a NodePort SNATed to);
+* an isolated Pod's chain accepts replies, then traffic to/from its own node's addresses (Kubernetes: traffic
+  between a Pod and its node is always allowed), then each rule of each selecting policy, then drops.
+
+IPv6 neighbour discovery is link plumbing like ARP and is never filtered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from netmodel.model.objects import (
+    Firewall,
+    FirewallChain,
+    FirewallPeer,
+    NetworkPolicy,
+    Node,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+)
+from netmodel.model.topology import Topology
+from netmodel.sets import ALL_PORTS, ALL_PROTOCOLS, AddressSet, IntervalSet, IPAddress, IPNetwork
+from netmodel.sets.ports import PORTED_PROTOCOLS
+
+NDP = (
+    "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }"
+    " accept"
+)
+FIREWALL_TABLE = "nm_fw"
+POLICY_TABLE = "nm_pol"
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+def nft_set(items: Iterable[str]) -> str:
+    """``a`` for one item, ``{ a, b }`` for several (nft rejects an empty set: callers skip those)."""
+    values = list(dict.fromkeys(items))
+    return values[0] if len(values) == 1 else "{ " + ", ".join(values) + " }"
+
+
+def intervals(values: IntervalSet) -> list[str]:
+    return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in values]
+
+
+def family_matches(direction: str, addresses: AddressSet) -> list[str]:
+    """One match per IP family present: ``ip saddr {...}`` / ``ip6 daddr {...}`` (none when empty)."""
+    out = []
+    for version, keyword in ((4, "ip"), (6, "ip6")):
+        cidrs = [str(c) for c in addresses.cidrs() if c.version == version]
+        if cidrs:
+            out.append(f"{keyword} {direction} {nft_set(cidrs)}")
+    return out
+
+
+def l4_match(protocols: IntervalSet, ports: IntervalSet) -> list[str]:
+    """Matches for a protocol set and a destination-port set; [] when the pair is empty.
+
+    Ports only exist for TCP, UDP and SCTP, so a port-restricted match keeps only those protocols.
+    """
+    if protocols.is_empty() or ports.is_empty():
+        return []
+    proto = "" if protocols == ALL_PROTOCOLS else f"meta l4proto {nft_set(intervals(protocols))}"
+    if ports == ALL_PORTS:
+        return [proto]
+    ported = protocols & IntervalSet((p, p) for p in PORTED_PROTOCOLS)
+    if ported.is_empty():
+        return []
+    return [f"meta l4proto {nft_set(intervals(ported))} th dport {nft_set(intervals(ports))}"]
+
+
+def join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+# ------------------------------------------------------------------------------------------ firewalls
+
+
+def firewall_peer_addresses(topology: Topology, peer: FirewallPeer) -> AddressSet:
+    """What one firewall peer matches: CIDRs, a network's CIDRs as written, or nodes' addresses."""
+    if peer.cidrs:
+        return AddressSet.of_networks(peer.cidrs)
+    if peer.network:
+        network = topology.cluster.network(peer.network)
+        return AddressSet.of_networks(network.cidrs) if network else AddressSet()
+    if peer.nodes:
+        nodes = [n for n in topology.nodes if n.name in peer.nodes]
+    else:
+        selector = peer.node_selector
+        nodes = [n for n in topology.nodes if selector is not None and selector.matches(n.labels)]
+    return AddressSet.of_networks(ip for n in nodes for ip in n.ips)
+
+
+def _firewall_chain(topology: Topology, name: str, firewall: Firewall, chain: FirewallChain,
+                    peer_field: str) -> list[str]:
+    lines = [f"  chain {name} {{", f"    # Firewall {firewall.name} ({chain.source})"]
+    if firewall.stateful:
+        lines.append("    ct state established,related return")
+    for rule in chain.rules:
+        verdict = "return" if rule.action == "allow" else "drop"
+        if rule.peers is None:
+            peer_matches = [""]
+        else:
+            peers = AddressSet()
+            for peer in rule.peers:
+                peers = peers | firewall_peer_addresses(topology, peer)
+            peer_matches = family_matches(peer_field, peers)
+        for l4 in l4_match(rule.protocols, rule.ports):
+            for peer_match in peer_matches:
+                lines.append(f"    {join(peer_match, l4, verdict)} comment \"rule {rule.name}\"")
+    lines.append(f"    {'return' if chain.default_action == 'allow' else 'drop'} comment \"default\"")
+    lines.append("  }")
+    return lines
+
+
+def firewall_ruleset(topology: Topology, node: Node, uplinks: Sequence[str]) -> str | None:
+    """The ``nm_fw`` table for one node, or None when no Firewall selects it (it filters nothing)."""
+    firewalls = [f for f in topology.firewalls if f.selects(node)]
+    if not firewalls:
+        return None
+    links = nft_set(f'"{u}"' for u in uplinks)
+    ingress = ["  chain ingress {", "    type filter hook prerouting priority -150; policy accept;",
+               f"    iifname != {links} accept", f"    {NDP}"]
+    egress = ["  chain egress {", "    type filter hook postrouting priority 300; policy accept;",
+              f"    oifname != {links} accept", f"    {NDP}"]
+    chains: list[str] = []
+    for index, firewall in enumerate(firewalls):
+        ingress.append(f"    jump fw{index}_in")
+        egress.append(f"    jump fw{index}_out")
+        chains += _firewall_chain(topology, f"fw{index}_in", firewall, firewall.ingress, "saddr")
+        chains += _firewall_chain(topology, f"fw{index}_out", firewall, firewall.egress, "daddr")
+    return "\n".join([f"table inet {FIREWALL_TABLE} {{", *ingress, "  }", *egress, "  }", *chains, "}"]) + "\n"
+
+
+# ------------------------------------------------------------------------------------ NetworkPolicies
+
+
+def policy_pods(topology: Topology) -> list[Pod]:
+    """Pods NetworkPolicy can select and police: not hostNetwork, with an address."""
+    return [p for p in topology.pods if not p.host_network and p.ips]
+
+
+def selects(topology: Topology, policy: NetworkPolicy, pod: Pod) -> bool:
+    return pod.namespace == policy.namespace and policy.pod_selector.matches(pod.labels)
+
+
+def peer_pods(topology: Topology, policy: NetworkPolicy, peer: PolicyPeer) -> list[Pod]:
+    """Pods a selector peer stands for (podSelector and namespaceSelector AND when both are given)."""
+    if peer.pod_selector is None and peer.namespace_selector is None:
+        return []
+    out = []
+    for pod in policy_pods(topology):
+        if peer.namespace_selector is None:
+            in_namespace = pod.namespace == policy.namespace
+        else:
+            namespace = topology.namespace_by_name.get(pod.namespace)
+            in_namespace = namespace is not None and peer.namespace_selector.matches(namespace.labels)
+        if in_namespace and (peer.pod_selector is None or peer.pod_selector.matches(pod.labels)):
+            out.append(pod)
+    return out
+
+
+def ip_block(peer: PolicyPeer) -> AddressSet:
+    assert peer.ip_block is not None
+    return AddressSet.of_networks([peer.ip_block.cidr]) - AddressSet.of_networks(peer.ip_block.except_)
+
+
+def resolve_port(pod: Pod, port: PolicyPort) -> IntervalSet | None:
+    """The destination ports ``port`` means on ``pod``; None when a named port does not exist there."""
+    if port.port is None:
+        return ALL_PORTS
+    if isinstance(port.port, str):
+        found = pod.named_port(port.port, port.protocol)
+        return IntervalSet.single(found.port) if found is not None else None
+    return IntervalSet.of((port.port, port.end_port if port.end_port is not None else port.port))
+
+
+def _port_matches(pod: Pod | None, ports: tuple[PolicyPort, ...] | None) -> list[str]:
+    """Protocol/port matches for a rule's ports, resolved on destination ``pod`` (None: not a Pod)."""
+    if ports is None:
+        return [""]
+    out = []
+    for port in ports:
+        if isinstance(port.port, str) and pod is None:
+            continue  # a named port never matches a destination that is not a Pod
+        numbers = resolve_port(pod, port) if pod is not None else resolve_port_number(port)
+        if numbers is not None:
+            out += l4_match(IntervalSet.single(port.protocol), numbers)
+    return out
+
+
+def resolve_port_number(port: PolicyPort) -> IntervalSet | None:
+    if port.port is None:
+        return ALL_PORTS
+    if isinstance(port.port, str):
+        return None
+    return IntervalSet.of((port.port, port.end_port if port.end_port is not None else port.port))
+
+
+def _rule_peers(topology: Topology, policy: NetworkPolicy,
+                rule: PolicyRule) -> tuple[list[Pod], AddressSet, bool]:
+    """(selected Pods, ipBlock addresses, matches everyone) for one rule."""
+    if rule.peers is None:
+        return [], AddressSet(), True
+    pods: list[Pod] = []
+    blocks = AddressSet()
+    for peer in rule.peers:
+        if peer.ip_block is not None:
+            blocks = blocks | ip_block(peer)
+        else:
+            pods += peer_pods(topology, policy, peer)
+    return list(dict.fromkeys(pods)), blocks, False
+
+
+def _pod_addresses(pods: Iterable[Pod]) -> AddressSet:
+    return AddressSet.of_networks(ip for p in pods for ip in p.ips)
+
+
+def ingress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy]) -> Iterator[str]:
+    """Accept lines for traffic into ``pod`` (ports resolve on ``pod`` itself)."""
+    for policy in policies:
+        for index, rule in enumerate(policy.ingress):
+            pods, blocks, everyone = _rule_peers(topology, policy, rule)
+            ports = _port_matches(pod, rule.ports)
+            peers = [""] if everyone else family_matches("saddr", _pod_addresses(pods) | blocks)
+            note = f'comment "{policy.namespace}/{policy.name} ingress[{index}]"'
+            for peer in peers:
+                for port in ports:
+                    yield join(peer, port, "accept", note)
+
+
+def egress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy]) -> Iterator[str]:
+    """Accept lines for traffic from ``pod``; named ports resolve on each destination Pod."""
+    for policy in policies:
+        for index, rule in enumerate(policy.egress):
+            pods, blocks, everyone = _rule_peers(topology, policy, rule)
+            note = f'comment "{policy.namespace}/{policy.name} egress[{index}]"'
+            named = rule.ports is not None and any(isinstance(p.port, str) for p in rule.ports)
+            numbered = None if rule.ports is None else tuple(
+                p for p in rule.ports if not isinstance(p.port, str))
+            if rule.ports is None or numbered:
+                peers = [""] if everyone else family_matches("daddr", _pod_addresses(pods) | blocks)
+                for peer in peers:
+                    for port in _port_matches(None, numbered):
+                        yield join(peer, port, "accept", note)
+            if named:
+                assert rule.ports is not None
+                names = tuple(p for p in rule.ports if isinstance(p.port, str))
+                # A named port means a number per destination Pod: one line per Pod the peers cover.
+                for target in policy_pods(topology):
+                    addresses = _pod_addresses([target])
+                    if not everyone and target not in pods:
+                        addresses = addresses & blocks
+                    for peer in family_matches("daddr", addresses):
+                        for port in _port_matches(target, names):
+                            yield join(peer, port, "accept", note)
+
+
+def _isolating(topology: Topology, pod: Pod, policy_type: str) -> list[NetworkPolicy]:
+    return [p for p in topology.network_policies
+            if policy_type in p.policy_types and selects(topology, p, pod)]
+
+
+def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str | None:
+    """The ``nm_pol`` table for one node's Pods, or None when no Pod on it is isolated."""
+    own = _addrs(node.ips)
+    ingress_map, egress_map, chains = [], [], []
+    for number, (pod, veth) in enumerate(veths.items()):
+        for policy_type, direction, field, rules in (
+            ("Ingress", "in", "saddr", ingress_rules),
+            ("Egress", "out", "daddr", egress_rules),
+        ):
+            policies = _isolating(topology, pod, policy_type)
+            if not policies:
+                continue
+            name = f"pod{number}_{direction}"
+            (ingress_map if direction == "in" else egress_map).append(f'"{veth}" : jump {name}')
+            lines = [f"  chain {name} {{", f"    # {policy_type} of {pod.namespace}/{pod.name}",
+                     "    ct state established,related accept"]
+            lines += [f"    {m} accept comment \"own node\"" for m in family_matches(field, own)]
+            lines += [f"    {line}" for line in rules(topology, pod, policies)]
+            lines += ["    drop", "  }"]
+            chains += lines
+    if not chains:
+        return None
+    out = [f"table inet {POLICY_TABLE} {{"]
+    if egress_map:
+        out += ["  chain egress {", "    type filter hook prerouting priority 0; policy accept;",
+                f"    {NDP}", f"    iifname vmap {{ {', '.join(egress_map)} }}", "  }"]
+    if ingress_map:
+        out += ["  chain ingress {", "    type filter hook postrouting priority 200; policy accept;",
+                f"    {NDP}", f"    oifname vmap {{ {', '.join(ingress_map)} }}", "  }"]
+    return "\n".join(out + chains + ["}"]) + "\n"
+
+
+def _addrs(ips: Iterable[IPAddress | IPNetwork]) -> AddressSet:
+    return AddressSet.of_networks(ips)

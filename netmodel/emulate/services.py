@@ -1,0 +1,217 @@
+"""Services, hostPorts and masquerading as kube-proxy-style nftables NAT (table ``nm_svc`` per node).
+
+* ClusterIP: DNAT in ``prerouting`` (Pods) and ``output`` (the node itself) to the Service's endpoints,
+  targetPort resolved per endpoint (by number, or by name and protocol on each endpoint Pod; a Pod without the
+  name is no endpoint, as the EndpointSlice controller does). With kube-proxy's ``masqueradeAll`` the
+  connection is SNATed to the node.
+* NodePort (NodePort and LoadBalancer Services): DNAT of traffic to any local address on the nodePort.
+  ``externalTrafficPolicy: Cluster`` SNATs to the entry node's address and may pick any endpoint; ``Local``
+  keeps the client address and picks only endpoints on the entry node (none: dropped, as kube-proxy does).
+* hostPort: DNAT of the node's port to the Pod's containerPort, on the Pod's node.
+* Hairpin (a Pod reaching itself through a Service) is SNATed to the node, as kube-proxy does.
+* Masquerading of Pod traffic leaving the node: with ip-masq-agent configured, to every destination outside
+  ``nonMasqueradeCIDRs``; without it, the CNI's outbound NAT to destinations outside the cluster.
+
+Endpoint choice: kube-proxy picks at random. To check *every* endpoint, a probe steers: source ports in
+`STEERING_PORTS` map to endpoints by block (see `Steering`); any other source port is balanced at random. The
+lab's ephemeral range stops below `STEERING_PORTS`, so only probes use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netmodel.compile.addresses import AddressBook
+from netmodel.emulate.nft import join, l4_match, nft_set
+from netmodel.model.objects import Node, Pod, Service, ServicePort
+from netmodel.model.topology import Topology
+from netmodel.sets import AddressSet, IntervalSet, IPAddress, protocol_label
+
+SVC_TABLE = "nm_svc"
+STEERING_PORTS = (60000, 60999)
+EPHEMERAL_PORTS = "32768 59999"  # net.ipv4.ip_local_port_range in the lab: below the steering ports
+SNAT_MARK = "0x4000"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBackend:
+    """One endpoint of one Service port: an address and the port DNAT sends to."""
+
+    address: IPAddress
+    port: int
+    pod: Pod | None
+    node: str  # the endpoint's node ("" when unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class Steering:
+    """Source-port blocks that pick each backend of one DNAT rule: ``(backend, low, high)``."""
+
+    blocks: tuple[tuple[ServiceBackend, int, int], ...]
+
+    @classmethod
+    def of(cls, backends: tuple[ServiceBackend, ...]) -> Steering:
+        low, high = STEERING_PORTS
+        size = (high - low + 1) // max(1, len(backends))
+        return cls(tuple((b, low + i * size, low + (i + 1) * size - 1) for i, b in enumerate(backends)))
+
+
+def proxies_services(topology: Topology) -> bool:
+    cluster = topology.cluster
+    return cluster.kube_proxy_mode != "none" or cluster.cni.kube_proxy_replacement
+
+
+def service_backends(topology: Topology, service: Service, port: ServicePort,
+                     version: int) -> tuple[ServiceBackend, ...]:
+    """Endpoints of ``port`` of family ``version``, from the selector, else from EndpointSlices."""
+    out: list[ServiceBackend] = []
+    if service.selector:
+        for pod in topology.pods:
+            if pod.namespace != service.namespace or not pod.ips:
+                continue
+            if any(pod.labels.get(k) != v for k, v in service.selector.items()):
+                continue
+            if isinstance(port.target_port, int):
+                number: int | None = port.target_port
+            else:
+                found = pod.named_port(port.target_port, port.protocol)
+                number = found.port if found is not None else None
+            address = next((ip for ip in pod.ips if ip.version == version), None)
+            if number is not None and address is not None:
+                out.append(ServiceBackend(address, number, pod, pod.node_name))
+    elif service.selector is None:
+        book = AddressBook(topology)
+        for eps in topology.endpoint_slices:
+            if eps.namespace != service.namespace or eps.service_name != service.name:
+                continue
+            number = next((p.port for p in eps.ports
+                           if p.name == port.name and p.protocol == port.protocol),
+                          port.target_port if isinstance(port.target_port, int) else None)
+            for endpoint in eps.endpoints:
+                for address in endpoint.addresses[:1]:
+                    if endpoint.ready and number is not None and address.version == version:
+                        pod = book.pod_at(address)
+                        out.append(ServiceBackend(address, number, pod,
+                                                  pod.node_name if pod else endpoint.node_name))
+    return tuple(out)
+
+
+def _dnat(match: str, protocol: int, backends: tuple[ServiceBackend, ...], version: int) -> list[str]:
+    """DNAT lines: steered by source port first, then at random."""
+    family = "ip" if version == 4 else "ip6"
+    proto = protocol_label(protocol).lower()
+
+    def target(b: ServiceBackend) -> str:
+        address = str(b.address) if version == 4 else f"[{b.address}]"
+        return f"{address} . {b.port}"
+
+    steering = Steering.of(backends)
+    steered = ", ".join(f"{lo}-{hi} : {target(b)}" for b, lo, hi in steering.blocks)
+    spread = ", ".join(f"{i} : {target(b)}" for i, b in enumerate(backends))
+    return [
+        f"{match} dnat {family} to {proto} sport map {{ {steered} }}",
+        f"{match} dnat {family} to numgen random mod {len(backends)} map {{ {spread} }}",
+    ]
+
+
+def _node_ip(node: Node, version: int) -> IPAddress | None:
+    return next((ip for ip in node.internal_ips + node.ips if ip.version == version), None)
+
+
+def _l4(protocol: int, port: int) -> str:
+    return l4_match(IntervalSet.single(protocol), IntervalSet.single(port))[0]
+
+
+def service_rules(topology: Topology, node: Node) -> tuple[list[str], bool]:
+    """Lines of the ``services`` chain, and whether NodePort SNAT marks are set."""
+    lines: list[str] = []
+    if not proxies_services(topology):
+        return lines, False
+    masquerade_all = topology.cluster.masquerade_all
+    for svc in topology.services:
+        for sp in svc.ports:
+            for cluster_ip in svc.cluster_ips:
+                version = cluster_ip.version
+                backends = service_backends(topology, svc, sp, version)
+                if not backends:
+                    continue
+                family = "ip" if version == 4 else "ip6"
+                match = join(f"{family} daddr {cluster_ip}", _l4(sp.protocol, sp.port))
+                if masquerade_all:
+                    match = join(match, f"ct mark set {SNAT_MARK}")
+                lines += _dnat(match, sp.protocol, backends, version)
+            if svc.type not in ("NodePort", "LoadBalancer") or sp.node_port is None:
+                continue
+            for version in sorted({ip.version for ip in node.ips}):
+                backends = service_backends(topology, svc, sp, version)
+                match = join(f"meta nfproto ipv{version} fib daddr type local",
+                             _l4(sp.protocol, sp.node_port))
+                if svc.external_traffic_policy == "Local":
+                    backends = tuple(b for b in backends if b.node == node.name)
+                else:
+                    match = join(match, f"ct mark set {SNAT_MARK}")
+                if backends:
+                    lines += _dnat(match, sp.protocol, backends, version)
+                else:
+                    lines.append(f"{match} drop")
+    return lines, True
+
+
+def host_port_rules(topology: Topology, node: Node) -> list[str]:
+    lines = []
+    for pod in topology.pods_by_node.get(node.name, ()):
+        if pod.host_network:
+            continue
+        for cp in pod.ports:
+            if cp.host_port is None:
+                continue
+            for ip in pod.ips:
+                family = "ip" if ip.version == 4 else "ip6"
+                address = str(ip) if ip.version == 4 else f"[{ip}]"
+                lines.append(join(f"meta nfproto ipv{ip.version} fib daddr type local",
+                                  _l4(cp.protocol, cp.host_port),
+                                  f"dnat {family} to {address}:{cp.port}"))
+    return lines
+
+
+def snat_rules(topology: Topology, node: Node, uplinks: list[str]) -> list[str]:
+    """Postrouting lines: NodePort/masqueradeAll SNAT, hairpin SNAT, then Pod masquerading."""
+    lines = []
+    for version in (4, 6):
+        node_ip = _node_ip(node, version)
+        if node_ip is None:
+            continue
+        family = "ip" if version == 4 else "ip6"
+        lines.append(f"meta nfproto ipv{version} ct mark {SNAT_MARK} snat {family} to {node_ip}")
+        local = [ip for p in topology.pods_by_node.get(node.name, ())
+                 if not p.host_network for ip in p.ips if ip.version == version]
+        for ip in local:
+            lines.append(f"{family} saddr {ip} {family} daddr {ip} ct status dnat "
+                         f"snat {family} to {node_ip}")
+        if not local:
+            continue
+        non_masquerade = topology.cluster.non_masquerade_cidrs
+        keep = (AddressSet.of_networks(non_masquerade) if non_masquerade is not None
+                else AddressBook(topology).cluster)
+        cidrs = [str(c) for c in keep.cidrs() if c.version == version]
+        keep_match = f"{family} daddr != {nft_set(cidrs)}" if cidrs else ""
+        links = nft_set(f'"{u}"' for u in uplinks)
+        lines.append(join(f"{family} saddr {nft_set(str(ip) for ip in local)}", f"oifname {links}",
+                          keep_match, f"snat {family} to {node_ip}"))
+    return lines
+
+
+def nat_ruleset(topology: Topology, node: Node, uplinks: list[str]) -> str:
+    services, _ = service_rules(topology, node)
+    services += host_port_rules(topology, node)
+    snat = snat_rules(topology, node, uplinks)
+    out = [f"table inet {SVC_TABLE} {{",
+           "  chain pre {", "    type nat hook prerouting priority dstnat; policy accept;",
+           "    jump services", "  }",
+           "  chain out {", "    type nat hook output priority -100; policy accept;",
+           "    jump services", "  }",
+           "  chain post {", "    type nat hook postrouting priority srcnat; policy accept;",
+           *[f"    {line}" for line in snat], "  }",
+           "  chain services {", *[f"    {line}" for line in services], "  }",
+           "}"]
+    return "\n".join(out) + "\n"
