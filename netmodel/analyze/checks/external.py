@@ -133,13 +133,14 @@ def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-003."""
     reach = _NodePortReach(ctx)
     users = [n for n in ctx.topology.cluster.networks if "nodeports" in n.uses]
+    node_range = ctx.topology.cluster.node_port_range
     for svc in ctx.topology.services:
         if svc.type not in ("NodePort", "LoadBalancer"):
             continue
         nodes = _answering_nodes(ctx, svc)
         for port in svc.ports:
-            if not port.node_port:
-                continue
+            if not port.node_port or port.node_port not in node_range:
+                continue  # a nodePort outside the range is NM-EXT-001's finding; kube-proxy never opens it
             for network in users:
                 addresses = ctx.addresses.networks[network.name]
                 if addresses.is_empty():

@@ -1,0 +1,76 @@
+"""Port matrix checks NM-PORT-001..007 on small inline topologies, and the cells behind them."""
+
+from checkkit import COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
+
+from netmodel.analyze.checks import CheckContext
+
+
+def firewalls(cp_rules: str = CP_RULES + COMMON_RULES, worker_rules: str = COMMON_RULES) -> str:
+    return firewall("control-plane", "control-plane", cp_rules) + "---" + firewall("workers", "worker",
+                                                                                   worker_rules)
+
+
+def test_healthy_base_has_no_port_findings_and_every_required_cell_is_ok():
+    assert pairs(base(), "NM-PORT") == set()
+    cells = CheckContext(topology(base())).port_matrix
+    assert all(c.status == "ok" for c in cells)
+    assert {(c.node.name, c.row.key, c.source.name) for c in cells if c.required and c.source.name != "self"} >= {
+        ("cp-1", "apiserver", "workers"), ("cp-1", "apiserver", "pods"), ("cp-1", "apiserver", "network:office"),
+        ("w-1", "kubelet", "control-plane"), ("w-1", "nodeports", "pods")}
+
+
+def test_kubelet_blocked_from_the_control_plane_names_the_default_action():
+    worker_rules = COMMON_RULES.replace("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+    [finding] = findings(base(firewalls=firewalls(worker_rules=worker_rules)), "NM-PORT")
+    assert finding.id == "NM-PORT-001"
+    assert finding.objects == ("Node/w-1", "Node/w-2", "Firewall/workers")
+    assert "TCP 10250" in finding.message and "defaultAction deny" in finding.message
+
+
+def test_etcd_open_to_the_internet_is_exposed_to_every_other_source():
+    cp_rules = CP_RULES.replace('{nodeSelector: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}}]}',
+                                '{nodeSelector: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}}, '
+                                '{network: internet}]}') + COMMON_RULES
+    found = findings(base(firewalls=firewalls(cp_rules=cp_rules)), "NM-PORT")
+    assert {f.id for f in found} == {"NM-PORT-002"}
+    assert {f.message.split(" is reachable from ")[1].split(" (e.g.")[0] for f in found} == {
+        "the worker nodes", "the Pods (pod CIDRs)", "network internet", "network office"}
+    assert all("rule 'etcd'" in f.message for f in found)
+
+
+def test_kubelet_and_scheduler_exposure():
+    open_kubelet = CP_RULES + COMMON_RULES + (
+        '    - {name: oops, action: allow, protocol: TCP, ports: ["10250", "10259"], from: [{network: office}]}\n')
+    assert pairs(base(firewalls=firewalls(cp_rules=open_kubelet)), "NM-PORT") == {
+        ("Node/cp-1", "NM-PORT-003"), ("Node/cp-1", "NM-PORT-004")}
+
+
+def test_api_and_node_ports_exposed_to_a_network_not_using_them_are_warnings():
+    rules = CP_RULES.replace("{network: office}", "{network: internet}") + COMMON_RULES.replace(
+        "{network: office}", "{network: internet}")
+    found = findings(base(firewalls=firewalls(cp_rules=rules, worker_rules=COMMON_RULES.replace(
+        "{network: office}", "{network: internet}"))), "NM-PORT")
+    # The internet's 0.0.0.0/0, as written, still admits the office, so no required flow is lost.
+    assert {(f.id, f.severity.value) for f in found} == {("NM-PORT-005", "warning"), ("NM-PORT-006", "warning")}
+
+
+def test_unfiltered_node_is_an_info_and_only_outside_exposure_is_reported():
+    only_cp = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES)
+    found = findings(base(firewalls=only_cp), "NM-PORT")
+    reported = {(f.id, f.severity.value, f.message.split(" is reachable from ")[-1].split(" (e.g.")[0])
+                for f in found if f.id != "NM-PORT-007"}
+    assert reported == {("NM-PORT-003", "error", "network internet"), ("NM-PORT-003", "error", "network office"),
+                        ("NM-PORT-006", "warning", "network internet")}
+    [info] = [f for f in found if f.id == "NM-PORT-007"]
+    assert (info.severity.value, info.objects) == ("info", ("Node/w-1", "Node/w-2"))
+
+
+def test_external_etcd_egress_is_required():
+    external = '  cni: {plugin: flannel, mode: vxlan}\n  controlPlane: {etcd: {external: true, endpoints: ["10.0.5.5:2379"]}}'
+    egress_denied = "\n  egress:\n    defaultAction: deny\n    rules: []\n"
+    closed = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES) + egress_denied + "---" + firewall(
+        "workers", "worker", COMMON_RULES)
+    assert pairs(base().replace("  cni: {plugin: flannel, mode: vxlan}", external), "NM-PORT") == set()
+    found = findings(base(firewalls=closed).replace("  cni: {plugin: flannel, mode: vxlan}", external), "NM-PORT")
+    etcd = [f for f in found if "10.0.5.5:2379" in f.message]
+    assert [(f.id, f.objects) for f in etcd] == [("NM-PORT-001", ("Node/cp-1", "Firewall/control-plane"))]

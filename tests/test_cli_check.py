@@ -1,0 +1,91 @@
+"""``netmodel check``: the JSON contract, --fail-on, --output, the table, and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from netmodel.analyze.findings import REQUIREMENTS, Finding, Severity
+from netmodel.analyze.result import CheckResult, exit_code
+from netmodel.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "netmodel/schemas/check.schema.json").read_text())
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["check", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_follows_the_contract(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, _ = run(capsys, "topologies/broken-kubelet-blocked.yaml", "--format", "json")
+    payload = json.loads(out)
+    jsonschema.validate(payload, SCHEMA)
+    assert code == 1
+    assert list(payload)[:5] == ["schemaVersion", "summary", "requirements", "findings", "portMatrix"]
+    assert payload["schemaVersion"] == 1
+    assert payload["summary"] == {"status": "fail", "errors": 1, "warnings": 0,
+                                  "infos": payload["summary"]["infos"]}
+    assert [r["id"] for r in payload["requirements"]] == list(REQUIREMENTS)
+    [error] = [f for f in payload["findings"] if f["severity"] == "error"]
+    assert set(error) == {"id", "severity", "requirement", "message", "objects", "sources"}
+    assert error["sources"][0]["file"] == "topologies/broken-kubelet-blocked.yaml"
+    blocked = [c for c in payload["portMatrix"] if c["status"] == "blocked"]
+    assert {(c["node"], c["source"], c["ports"], c["required"], c["allowed"]) for c in blocked} == {
+        (n, "control-plane", "10250", True, False) for n in ("w-1", "w-2", "w-3")}
+
+
+def test_fail_on_moves_the_threshold(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    layout = "topologies/broken-service-selects-nothing.yaml"
+    assert run(capsys, layout)[0] == 0
+    assert run(capsys, layout, "--fail-on", "warning")[0] == 1
+    assert run(capsys, "topologies/flannel-vxlan.yaml", "--fail-on", "warning")[0] == 0
+    assert run(capsys, "topologies/flannel-vxlan.yaml", "--fail-on", "info")[0] == 1  # NM-INPUT-004
+    code, _, err = run(capsys, layout, "--fail-on", "critical")
+    assert code == 2 and "--fail-on" in err
+
+
+def test_exit_code_counts_failed_expectations() -> None:
+    class Failed:
+        ok = False
+
+        def to_json(self) -> dict[str, object]:
+            return {}
+
+    info = Finding("NM-INPUT-002", Severity.INFO, "input", "defaults")
+    assert exit_code(CheckResult.of([info]), "error") == 0
+    assert exit_code(CheckResult.of([info], expectations=[Failed()]), "error") == 1
+
+
+def test_table_is_plain_text_with_locations(capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, _ = run(capsys, "topologies/broken-named-targetport.yaml")
+    assert code == 1
+    assert "\x1b[" not in out  # no colour when stdout is not a terminal
+    assert "NM-SVC-002" in out and "broken-named-targetport.yaml:" in out
+    assert "pod-to-service" in out and "fail" in out
+
+
+def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / "report.json"
+    code, out, _ = run(capsys, "topologies/flannel-vxlan.yaml", "--format", "json", "--output", str(target))
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["summary"]["status"] == "pass"
+
+
+def test_bad_input_and_usage_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 99999}]}\n")
+    code, out, err = run(capsys, str(bad))
+    assert code == 2 and out == "" and "bad.yaml:4" in err and "Traceback" not in err
+    code, _, err = run(capsys, str(bad), "--format", "xml")
+    assert code == 2 and "table, json" in err
