@@ -137,17 +137,25 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
             acc[key] = (old | ports, was_partial or partial)
 
     egress = {c.id: engine.egress_spaces(c) if c.subject_to_policy else None for c in classes}
+    by_id = {c.id: c for c in classes}
+    host_network = [c for c in classes if not c.subject_to_policy]
+    groups = {c.id: sorted({group_name(pods[i], by) for i in c.pods}) for c in classes}
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
         listens = listening(d)
-        for s in classes:
+        # An isolated destination only hears from the classes its rules name (and from hostNetwork Pods,
+        # which only ipBlocks can match): never loop over every source for it.
+        sources = classes if ingress is None else [by_id[i] for i in ingress if i in by_id] + host_network
+        for s in sources:
             space = _policy_space(fabric, s, d, ingress, egress[s.id])
             space = space & listens
             if not space:
                 continue
             space, partial = _over_wire(wire, s, d, space, node_classes, nodes_of)
             if space:
-                _add_members(add, pods, s, d, by, space, partial)
+                for src in groups[s.id]:
+                    for dst in groups[d.id]:
+                        add(src, dst, space, partial)
     _outside(fabric, classes, wire, add, by)
     return [Connection(src, dst, protocol, ports, partial, via)
             for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
@@ -194,15 +202,6 @@ def _over_wire(wire: _Wire, s: PodClass, d: PodClass, space: PortSpace, node_cla
     if shared_node:  # Pods meeting on one node always connect
         return space, partial
     return carried or NOTHING, partial
-
-
-def _add_members(add, pods, s: PodClass, d: PodClass, by: str, space: PortSpace,  # type: ignore[no-untyped-def]
-                 partial: bool) -> None:
-    sources = {group_name(pods[i], by) for i in s.pods}
-    destinations = {group_name(pods[i], by) for i in d.pods}
-    for src in sorted(sources):
-        for dst in sorted(destinations):
-            add(src, dst, space, partial)
 
 
 def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: str) -> None:  # type: ignore[no-untyped-def]

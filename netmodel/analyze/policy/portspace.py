@@ -51,6 +51,10 @@ class PortSpace:
         return PortSpace.of(merged)
 
     def intersection(self, other: PortSpace) -> PortSpace:
+        if not self.by_protocol or other is EVERYTHING:
+            return self
+        if not other.by_protocol or self is EVERYTHING:
+            return other
         return PortSpace.of({p: s & other.ports(p) for p, s in self.by_protocol})
 
     __or__ = union
