@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netmodel.analyze.findings import Finding
+from netmodel.analyze.result import CheckResult
 from netmodel.errors import Problem, SourceSpan, UsageError, ValidationError
 from netmodel.model.labels import Labels
 from netmodel.model.topology import Topology
@@ -132,8 +133,12 @@ def annotation_suppressions(topology: Topology) -> dict[str, tuple[Suppression, 
 
 def fingerprint(finding: Finding) -> str:
     """A stable key of a finding: ID, objects and message, without line numbers."""
-    message = _LOCATION.sub("", finding.message)
-    text = "\n".join([finding.id, *sorted(finding.objects), message])
+    return fingerprint_of(finding.id, finding.objects, finding.message)
+
+
+def fingerprint_of(finding_id: str, objects: Iterable[str], message: str) -> str:
+    """:func:`fingerprint` of a finding given by its parts (as in a JSON report)."""
+    text = "\n".join([finding_id, *sorted(objects), _LOCATION.sub("", message)])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -196,6 +201,14 @@ def apply_suppressions(findings: Sequence[Finding], by_object: dict[str, tuple[S
     return kept, silenced
 
 
+def suppress_result(result: CheckResult, topology: Topology, baseline: Baseline | None = None) -> CheckResult:
+    """``result`` with the findings silenced by annotations on ``topology``'s objects or by ``baseline`` moved
+    to its ``suppressed`` list (where every report shows them)."""
+    kept, silenced = apply_suppressions(result.findings, annotation_suppressions(topology), baseline)
+    return CheckResult.of(kept, result.port_matrix, result.expectations,
+                          list(result.suppressed) + [(s.finding, s.suppression) for s in silenced])
+
+
 __all__ = ["BASELINE_VERSION", "SKIP_ANNOTATION", "Baseline", "SuppressedFinding", "Suppression",
-           "annotation_suppressions", "apply_suppressions", "baseline_json", "fingerprint", "parse_skip",
-           "read_baseline", "write_baseline"]
+           "annotation_suppressions", "apply_suppressions", "baseline_json", "fingerprint", "fingerprint_of", "parse_skip",
+           "read_baseline", "suppress_result", "write_baseline"]

@@ -13,6 +13,8 @@ from netmodel.analyze.policy.checks import POLICY_CHECKS
 from netmodel.analyze.reach import Fabric
 from netmodel.analyze.result import CheckResult
 from netmodel.analyze.result import FAIL_ON, exit_code
+from netmodel.analyze.suppress import read_baseline, suppress_result
+from netmodel.analyze.suppress import write_baseline as write_baseline_file
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -28,6 +30,10 @@ def check_command(
     output: str = typer.Option("", "--output", "-o", help="Write the report to FILE instead of stdout."),
     expect: list[str] = typer.Option([], "--expect", "-e", help="Expectations file(s) to evaluate (Expectations "
                                      "among the inputs count too); a flow that does not hold fails the run."),
+    baseline: str = typer.Option("", "--baseline", help="Ignore the findings recorded in this baseline file "
+                                 "(they are still listed as suppressed)."),
+    write_baseline: str = typer.Option("", "--write-baseline", help="Record the current findings in this file "
+                                       "for a later --baseline run."),
 ) -> None:
     """Check the Kubernetes network model (loopback, pod-to-pod, pod-to-service, external-to-service) and the
     control-plane/worker port matrix.
@@ -46,6 +52,10 @@ def check_command(
         flows = expectations.evaluate(Fabric(topology), topology.expectations)
         result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix,
                                 flows, result.suppressed)
+    # Suppressions (netmodel.io/skip annotations, --baseline) move findings to the report's suppressed list.
+    result = suppress_result(result, topology, read_baseline(baseline) if baseline else None)
+    if write_baseline:
+        write_baseline_file(write_baseline, result.findings)
     payload = result.to_json(fail_on)
     options = {"color": not output and sys.stdout.isatty()} if output_format == "table" else {}
     text = RENDERERS[output_format](payload, "check", **options)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from netmodel.report.csv import render_csv
+from netmodel.report.dot import render_dot
+from netmodel.report.html import render_html
 from netmodel.report.json_report import render_json
+from netmodel.report.junit import render_junit
+from netmodel.report.markdown import render_markdown
+from netmodel.report.sarif import render_sarif
 from netmodel.report.table import render_table
 
 Renderer = Callable[..., str]
@@ -16,6 +22,12 @@ Renderer = Callable[..., str]
 RENDERERS: dict[str, Renderer] = {
     "table": render_table,
     "json": render_json,
+    "markdown": render_markdown,
+    "html": render_html,
+    "junit": render_junit,
+    "sarif": render_sarif,
+    "csv": render_csv,
+    "dot": render_dot,
 }
 
 

@@ -83,5 +83,13 @@ def render_table(payload: Payload, kind: str = "check", color: bool = False, wid
     if failed:
         console.print(f"[red]{len(failed)} expectation(s) do not hold[/red] (see the findings above)")
     if payload.get("suppressed"):
-        console.print(f"{len(payload['suppressed'])} suppressed finding(s); --format json lists them with reasons")
+        # Listed, never dropped: a silenced finding shows who silenced it and why.
+        table = Table(title=f"Suppressed findings ({len(payload['suppressed'])})", title_justify="left")
+        for column in ("ID", "objects", "suppressed by", "reason"):
+            table.add_column(column, overflow="fold")
+        for f in payload["suppressed"]:
+            s = f["suppression"]
+            table.add_row(f["id"], ", ".join(f.get("objects", ())),
+                          s["by"] + (f" on {s['object']}" if s.get("object") else ""), s["reason"])
+        console.print(table)
     return out.getvalue()

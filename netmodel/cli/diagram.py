@@ -1,0 +1,52 @@
+"""``netmodel diagram``: draw the topology, the port matrix or the connectivity matrix to a PNG or SVG file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from netmodel.cli.app import app
+from netmodel.errors import Problem, UsageError
+from netmodel.report.bundle import matrix_payload, run_check
+from netmodel.report.diagrams import FORMATS, VIEWS, draw_matrix, draw_ports, draw_topology, save
+from netmodel.report.figures import connections_of
+from netmodel.report.progress import progress
+
+
+@app.command("diagram")
+def diagram_command(
+    paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
+    output: str = typer.Option(..., "--output", "-o", help="Image file to write: FILE.png or FILE.svg."),
+    view: str = typer.Option("topology", "--view", help="topology, ports or matrix."),
+    focus: str = typer.Option("", "--focus", help="Narrow the picture: namespace:NS, NS/NAME, node:NAME."),
+    by: str = typer.Option("workload", "--by", help="matrix view: aggregate by workload or namespace."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Draw a diagram. [bold]topology[/bold]: outside networks, nodes by role, Pods folded into one box per
+    workload, Services and Ingresses; edges coloured allowed / blocked / exposed; findings marked on the
+    objects at fault. [bold]ports[/bold]: the port matrix heat map. [bold]matrix[/bold]: who may connect to
+    whom (workloads or namespaces).
+    """
+    fmt = Path(output).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise UsageError([Problem(f"cannot tell the image format of {output!r}",
+                                  hint="end the file name in .png or .svg")])
+    if view not in VIEWS:
+        raise UsageError([Problem(f"unknown view {view!r}", hint=f"use one of: {', '.join(VIEWS)}")])
+    with progress(f"drawing the {view} view", quiet=quiet):
+        if view == "matrix":
+            from netmodel.model.build import load_topology
+
+            matrix = matrix_payload(load_topology(paths), by)
+            figure = draw_matrix(connections_of(matrix), f"Connectivity by {by}", focus)
+        else:
+            run = run_check(paths)
+            payload = run.payload()
+            figure = (draw_topology(run.context.graph, payload, focus) if view == "topology"
+                      else draw_ports(payload["portMatrix"], focus=focus))
+        image = save(figure, fmt)
+    try:
+        Path(output).write_bytes(image)
+    except OSError as err:
+        raise UsageError([Problem(f"cannot write {output!r}: {err.strerror}", hint="choose a writable path")]) from err
