@@ -15,7 +15,7 @@ from netmodel.cli.app import app
 from netmodel.errors import NetmodelError
 
 # Each module adds its command(s) to ``app`` when imported. Order = order in ``netmodel --help``.
-COMMAND_MODULES: tuple[str, ...] = ("check", "query", "matrix", "emulate")
+COMMAND_MODULES: tuple[str, ...] = ("check", "query", "matrix", "diff", "diagram", "report", "emulate")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"netmodel.cli.{_module}")
