@@ -80,7 +80,7 @@ def main() -> None:
     print(f"{'Pods / policies / Pod classes':<34} {len(topology.pods)} / {len(topology.network_policies)} / "
           f"{len(fabric.policies.classes.classes)}")
     for by in ("workload", "namespace", "pod"):
-        connections = timed(f"matrix --by {by}", lambda: connectivity(fabric, by))
+        connections = timed(f"matrix --by {by}", lambda by=by: connectivity(fabric, by))
         print(f"{'  connections':<34} {len(connections)}")
     answer = timed("one query (deployment → deployment)",
                    lambda: query(fabric, "deployment:ns1/app0", "deployment:ns1/app2", 8080))

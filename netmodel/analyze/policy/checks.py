@@ -126,15 +126,15 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
     target = f"Service {svc.namespace}/{svc.name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
-    for (policies, blocked), classes in groups.items():
+    for (policies, ports), classes in groups.items():
         yield Finding(
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
             f"Pods {_pods_text(fabric, classes)} are isolated for egress by {_policy_names(policies)} and cannot "
-            f"reach {target} on {' and '.join(blocked)}: name lookups fail. Add an egress rule allowing UDP and "
+            f"reach {target} on {' and '.join(ports)}: name lookups fail. Add an egress rule allowing UDP and "
             f"TCP 53 to the DNS Pods (namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector "
             f"k8s-app: kube-dns)",
             tuple(str(p.ref) for p in policies), tuple(p.source for p in policies),
-            {"pods": sum(len(c.pods) for c in classes), "ports": list(blocked)})
+            {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
 
 
 def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: int) -> bool:
@@ -212,12 +212,12 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
                                         out.isolating))
             if blocked:
                 policies = tuple(dict.fromkeys(p for _, _, ps in blocked for p in ps))
-                pod, controller, _ = blocked[0]
+                pod_name, controller_name, _ = blocked[0]
                 yield Finding(
                     "NM-EXT-009", Severity.ERROR, "external-to-service",
                     f"Ingress {ing.namespace}/{ing.name} → Service {svc.namespace}/{svc.name} port {backend.port}: "
-                    f"NetworkPolicies {_policy_names(policies)} block the ingress controller (e.g. {controller} → "
-                    f"{pod} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
+                    f"NetworkPolicies {_policy_names(policies)} block the ingress controller (e.g. {controller_name} → "
+                    f"{pod_name} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
                     f"Pods", (str(ing.ref), str(svc.ref)) + tuple(str(p.ref) for p in policies),
                     (backend.source,) + tuple(p.source for p in policies))
 

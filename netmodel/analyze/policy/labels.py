@@ -23,7 +23,7 @@ from netmodel.model.labels import LabelSelector
 class LabelIndex:
     """Which positions carry which labels; answers selectors without looking at any single item."""
 
-    __slots__ = ("everything", "_by_value", "_has_key")
+    __slots__ = ("_by_value", "_has_key", "everything")
 
     def __init__(self, labels: Sequence[Mapping[str, str]]) -> None:
         self.everything = full(len(labels))
