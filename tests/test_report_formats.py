@@ -162,3 +162,18 @@ def test_matrix_payload_renders_as_csv_dot_and_html():
     html = render("html", matrix, "matrix")
     ET.fromstring(html.split("\n", 1)[1])
     assert "Connectivity by workload" in html
+
+
+def test_query_answer_in_every_format(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["query", "topologies/broken-kubelet-blocked.yaml", "--from", "node:cp-1", "--to", "node:w-1",
+            "--port", "10250"]
+    assert main([*args, "--format", "json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    validate(answer, "query")
+    assert main([*args, "--format", "markdown"]) == 1
+    text = capsys.readouterr().out
+    assert "| Firewall | workers | ingress defaultAction deny | topologies/broken-kubelet-blocked.yaml:" in text
+    for fmt in ("html", "junit", "sarif", "dot"):
+        assert main([*args, "--format", fmt]) == 1
+        assert capsys.readouterr().out.strip(), fmt

@@ -18,7 +18,8 @@ from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
 from netmodel.sets import format_ports, protocol_label
 
-FORMATS = ("table", "json", "csv")
+# table, json and csv here; markdown, html, junit, sarif and dot from the renderer registry.
+FORMATS = ("table", "json", "csv", "markdown", "html", "junit", "sarif", "dot")
 CSV_COLUMNS = ("from", "to", "protocol", "ports", "partial", "via")
 
 
@@ -50,7 +51,7 @@ def render_table(connections: list[Connection], by: str, console: Console) -> No
 def matrix_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     by: str = typer.Option("workload", "--by", help="Aggregate by pod, workload or namespace."),
-    output: str = typer.Option("table", "--format", "-o", help="table, json or csv."),
+    output: str = typer.Option("table", "--format", "-o", help="table, json, csv, markdown, html, junit, sarif or dot."),
 ) -> None:
     """List every allowed connection (NetworkPolicy, listening ports, node firewalls, NodePorts), with
     outside networks as sources and destinations. "partial" marks connections only some members get.
@@ -64,5 +65,9 @@ def matrix_command(
         sys.stdout.write(render_json(connections, by))
     elif output == "csv":
         sys.stdout.write(render_csv(connections, by))
+    elif output != "table":
+        from netmodel.report import RENDERERS
+
+        sys.stdout.write(RENDERERS[output]({"by": by, "connections": [c.to_json() for c in connections]}, "matrix"))
     else:
         render_table(connections, by, Console(highlight=False, width=None if sys.stdout.isatty() else 200))

@@ -14,7 +14,8 @@ from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
 
-FORMATS = ("table", "json")
+# table and json here; the rest from the renderer registry.
+FORMATS = ("table", "json", "markdown", "html", "junit", "sarif", "dot")
 _MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
 
 
@@ -52,7 +53,7 @@ def query_command(
     destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from)."),
     port: str = typer.Option(..., "--port", "-p", help="Destination port: a number or a named port."),
     protocol: str = typer.Option("TCP", "--protocol", help="TCP, UDP or SCTP."),
-    output: str = typer.Option("table", "--format", "-o", help="table or json."),
+    output: str = typer.Option("table", "--format", "-o", help="table, json, markdown, html, junit, sarif or dot."),
 ) -> None:
     """Trace FROM → TO on PORT through policies, firewalls, Services and NAT; say what blocks it.
 
@@ -65,6 +66,10 @@ def query_command(
     answer = query(Fabric(topology), source, destination, port, protocol)
     if output == "json":
         sys.stdout.write(json.dumps(answer.to_json(), indent=2) + "\n")
+    elif output != "table":
+        from netmodel.report import RENDERERS
+
+        sys.stdout.write(RENDERERS[output](answer.to_json(), "query"))
     else:
         render_table(answer, Console(highlight=False, width=None if sys.stdout.isatty() else 200))
     raise typer.Exit(0 if answer.allowed else 1)

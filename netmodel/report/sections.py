@@ -214,11 +214,36 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+def query_sections(payload: Payload) -> list[Section]:
+    """One table per path: every step of every hop, and the rules that decided it; then what blocks it."""
+    out = []
+    for n, path in enumerate(payload.get("paths", ()), 1):
+        rows, tones = [], []
+        for hop in path.get("hops", ()):
+            for step in hop.get("steps", ()):
+                decided = "; ".join(f"{d['kind']} {d['name']}: {d['rule']}"
+                                    + (f" ({location(d.get('source'))})" if location(d.get("source")) else "")
+                                    for d in step.get("decisions", ()))
+                rows.append((hop.get("location", ""), step.get("step", ""), "ok" if step.get("ok") else "✗",
+                             step.get("detail", ""), decided))
+                tones.append("" if step.get("ok") else "error")
+        out.append(Section(f"Path {n}: {path.get('source', '')} → {path.get('destination', '')} "
+                           f"({path.get('disposition', '')})", ("hop", "step", "", "detail", "decided by"),
+                           tuple(rows), tones=tuple(tones)))
+    blocked = payload.get("blockedBy", ())
+    out.append(Section("Blocked by", ("kind", "name", "rule", "location"),
+                       tuple((d["kind"], d["name"], d["rule"], location(d.get("source"))) for d in blocked),
+                       tones=tuple("error" for _ in blocked), empty="nothing: the flow is allowed"))
+    return out
+
+
 def headline_and_sections(payload: Payload, kind: str) -> tuple[Headline, list[Section]]:
     if kind == "check":
         return check_headline(payload), check_sections(payload)
     if kind == "diff":
         return diff_headline(payload), diff_sections(payload)
+    if kind == "query":
+        return generic_headline(payload, kind), query_sections(payload)
     return generic_headline(payload, kind), generic_sections(payload)
 
 
