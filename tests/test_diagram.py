@@ -20,8 +20,8 @@ BROKEN = "topologies/broken-etcd-internet.yaml"
 
 def scale_layout(namespaces: int = 5, deployments: int = 4, replicas: int = 10, workers: int = 12) -> str:
     """3 control-plane nodes, ``workers`` workers, namespaces × deployments × replicas Pods, a Service each."""
-    docs = ["apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\nspec:\n"
-            "  podCIDRs: [10.244.0.0/16]\n  networks: [{name: internet, cidrs: [0.0.0.0/0], uses: [ingress]}]"]
+    docs = [("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: big}\nspec:\n"
+             "  podCIDRs: [10.244.0.0/16]\n  networks: [{name: internet, cidrs: [0.0.0.0/0], uses: [ingress]}]")]
     for i in range(3 + workers):
         role = '{node-role.kubernetes.io/control-plane: ""}' if i < 3 else "{}"
         docs.append(f"apiVersion: v1\nkind: Node\nmetadata: {{name: n-{i:02d}, labels: {role}}}\n"

@@ -114,8 +114,8 @@ def annotation_suppressions(topology: Topology) -> dict[str, tuple[Suppression, 
             carriers.append((str(obj.ref), obj.annotations, obj.source))
     by_object: dict[str, list[Suppression]] = {}
     problems: list[Problem] = []
-    for ref, annotations, source in carriers:
-        for value in _skip_values(annotations):
+    for ref, object_annotations, source in carriers:
+        for value in _skip_values(object_annotations):
             sups, bad = parse_skip(value, ref, source)
             problems.extend(bad)
             by_object.setdefault(ref, []).extend(sups)

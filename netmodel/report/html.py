@@ -7,11 +7,10 @@ strictly.
 
 from __future__ import annotations
 
-from typing import Any
-
 import base64
 from collections.abc import Mapping
 from html import escape
+from typing import Any
 
 from netmodel.report.sections import Headline, Payload, Section, headline_and_sections
 

@@ -6,9 +6,8 @@ embedded: pass ``figures`` as ``{caption: relative path}`` when the images sit n
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Mapping
+from typing import Any
 
 from netmodel.report.sections import Headline, Payload, Section, headline_and_sections
 

@@ -8,8 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display, and the same pixels on every machine with the same fonts
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 FORMATS = ("png", "svg")
 DPI = 110

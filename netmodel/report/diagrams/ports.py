@@ -14,8 +14,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from netmodel.report.diagrams.common import STATE_COLOURS, new_figure
 from netmodel.analyze.diff import cell_state
+from netmodel.report.diagrams.common import STATE_COLOURS, new_figure
 
 WORST_FIRST = ("exposed", "blocked", "ok", "open", "not-required")
 LABEL = {"exposed": "EXPOSED", "blocked": "BLOCKED", "ok": "ok", "open": "open", "not-required": "—"}
