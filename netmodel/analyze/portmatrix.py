@@ -24,13 +24,21 @@ NodePorts, which are the ingress entry point judged by NM-EXT-008).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from netmodel.analyze.checks.common import example_address
 from netmodel.compile.firewalls import Decision
 from netmodel.model.objects import Node, OutsideNetwork
-from netmodel.sets import AddressSet, Box, IntervalSet, IPAddress, Space, format_ports, protocol_label
+from netmodel.sets import (
+    AddressSet,
+    Box,
+    IntervalSet,
+    IPAddress,
+    Space,
+    format_ports,
+    protocol_label,
+)
 from netmodel.sets.ports import TCP
 
 if TYPE_CHECKING:
@@ -96,7 +104,8 @@ def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:
         rows.append(PortRow("etcd", "etcd", TCP, ports.etcd))
     rows += [kubelet,
              PortRow("scheduler", "kube-scheduler", TCP, IntervalSet.single(ports.scheduler)),
-             PortRow("controller-manager", "kube-controller-manager", TCP, IntervalSet.single(ports.controller_manager)),
+             PortRow("controller-manager", "kube-controller-manager", TCP,
+                     IntervalSet.single(ports.controller_manager)),
              node_ports]
     return rows
 
@@ -180,26 +189,53 @@ def class_cells(ctx: CheckContext, node_class: NodeClass) -> list[Cell]:
                 allowed = ctx.firewalls.allowed_space(representative, "ingress", query)
                 blocked = Space.of(query) - allowed
                 blocked_peers, allowed_peers = blocked.peers(), allowed.peers()
+                shared: list[Cell] = []  # the last fully judged cell: its example serves the next nodes
                 for n in nodes:
-                    effective = source.addresses - ctx.local_addresses(n)
+                    local = ctx.local_addresses(n)
+                    effective = source.addresses - local
                     if effective.is_empty():
                         continue
-                    cells.append(_cell(ctx, n, row, source, required, forbidden, effective, blocked, allowed,
-                                       blocked_peers, allowed_peers))
+                    cell = _reuse(shared, n, local, required, effective, blocked_peers, allowed_peers, forbidden)
+                    if cell is None:
+                        cell = _cell(ctx, n, row, source, required, forbidden, effective, blocked, allowed,
+                                     blocked_peers, allowed_peers)
+                        shared[:] = [cell]
+                    cells.append(cell)
     return cells
+
+
+def _status(required: bool, forbidden: str, effective: AddressSet, blocked_peers: AddressSet,
+            allowed_peers: AddressSet) -> tuple[bool, str]:
+    if required:
+        is_allowed = (blocked_peers & effective).is_empty()
+        return is_allowed, "ok" if is_allowed else "blocked"
+    is_allowed = not (allowed_peers & effective).is_empty()
+    return is_allowed, "exposed" if is_allowed and forbidden else "ok"
+
+
+def _reuse(shared: list[Cell], node: Node, local: AddressSet, required: bool, effective: AddressSet,
+           blocked_peers: AddressSet, allowed_peers: AddressSet, forbidden: str) -> Cell | None:
+    """The previous node's cell for ``node`` when the status and example still hold (nodes of a class agree)."""
+    if not shared:
+        return None
+    previous = shared[0]
+    is_allowed, status = _status(required, forbidden, effective, blocked_peers, allowed_peers)
+    if status != previous.status or is_allowed != previous.allowed:
+        return None
+    if previous.example is not None and local.contains(previous.example[0]):
+        return None  # the example is this node's own address: find another
+    return replace(previous, node=node)
 
 
 def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, required: bool, forbidden: str,
           effective: AddressSet, blocked: Space, allowed: Space, blocked_peers: AddressSet,
           allowed_peers: AddressSet) -> Cell:
-    if required:
-        is_allowed = (blocked_peers & effective).is_empty()
-        status = "ok" if is_allowed else "blocked"
-        example = None if is_allowed else _first_in(blocked, effective)
-    else:
-        is_allowed = not (allowed_peers & effective).is_empty()
-        status = "exposed" if is_allowed and forbidden else "ok"
-        example = _first_in(allowed, effective) if status == "exposed" else None
+    is_allowed, status = _status(required, forbidden, effective, blocked_peers, allowed_peers)
+    example = None
+    if status == "blocked":
+        example = _first_in(blocked, effective)
+    elif status == "exposed":
+        example = _first_in(allowed, effective)
     if example is None:
         return Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
     address, protocol, port = example

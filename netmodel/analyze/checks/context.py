@@ -5,12 +5,12 @@ A :class:`CheckContext` never changes the topology; its cached helpers only inde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import networkx as nx
-
-from typing import TYPE_CHECKING
 
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
@@ -22,8 +22,8 @@ from netmodel.model.topology import Topology
 from netmodel.sets import AddressSet
 
 if TYPE_CHECKING:
-    from netmodel.analyze.reach.fabric import Fabric
     from netmodel.analyze.portmatrix import Cell
+    from netmodel.analyze.reach.fabric import Fabric
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class NodeClass:
         return describe_nodes([n.name for n in self.nodes])
 
 
-def describe_nodes(names: list[str], limit: int = 3) -> str:
+def describe_nodes(names: Sequence[str], limit: int = 3) -> str:
     """``w-1, w-2, w-3`` or ``w-1, w-2, w-3 and 4997 more``."""
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -89,7 +89,12 @@ class CheckContext:
 
     def local_addresses(self, node: Node) -> AddressSet:
         """Traffic from these never crosses the node's firewall: its own addresses and its Pods' range."""
-        return AddressSet.of_networks(node.ips) | AddressSet.of_networks(node.pod_cidrs)
+        return self._local_addresses[node.name]
+
+    @cached_property
+    def _local_addresses(self) -> dict[str, AddressSet]:
+        return {n.name: AddressSet.of_networks(n.ips) | AddressSet.of_networks(n.pod_cidrs)
+                for n in self.topology.nodes}
 
     def selected(self, service: Service) -> list[Pod]:
         """The Pods a Service selects, in input order."""

@@ -21,7 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.common import decision_span, describe_decisions, example_address, unique_spans
+from netmodel.analyze.checks.common import (
+    decision_span,
+    describe_decisions,
+    example_address,
+    unique_spans,
+)
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.firewalls import Decision
@@ -125,7 +130,8 @@ def _blocked_finding(check_id: str, message: str, svc: Service, blocked: list[No
         f"{message} on node {describe_nodes([n.name for n in blocked])}, blocked by "
         f"{describe_decisions(decisions, 'ingress')}. Fix: allow it in "
         f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
-        tuple(dict.fromkeys([str(svc.ref)] + [f"Node/{n.name}" for n in blocked[:3]] + [str(f.ref) for f in firewalls])),
+        tuple(dict.fromkeys([str(svc.ref)] + [f"Node/{n.name}" for n in blocked[:3]]
+                            + [str(f.ref) for f in firewalls])),
         unique_spans(extra_span + [decision_span(d, "ingress") for d in decisions] + [svc.source]))
 
 
@@ -286,7 +292,7 @@ def check_ingress_classes(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(
                 "NM-EXT-010", Severity.WARNING, REQUIREMENT,
                 f"Ingress {ing.namespace}/{ing.name} names no IngressClass and none is marked default; no "
-                f"controller may claim it. Fix: set ingressClassName (e.g. {sorted(classes)[0]!r}).",
+                f"controller may claim it. Fix: set ingressClassName (e.g. {min(classes)!r}).",
                 (str(ing.ref),), unique_spans([ing.source]))
     if topo.ingresses and not ctx.ingress_entries:
         yield Finding(

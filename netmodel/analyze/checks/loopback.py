@@ -116,8 +116,7 @@ def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
             if len({id(c.pod) for c in clashing}) < 2:
                 continue
             key = (port, protocol, tuple(sorted({c.claimant for c in clashing})))
-            nodes, first = groups.setdefault(key, ([], clashing))
-            nodes.append(node.name)
+            groups.setdefault(key, ([], clashing))[0].append(node.name)
     for (port, protocol, claimants), (nodes, claims) in sorted(groups.items()):
         pods = unique(f"{c.pod.namespace}/{c.pod.name}" for c in claims)
         yield Finding(

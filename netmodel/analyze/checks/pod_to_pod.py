@@ -16,14 +16,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from netmodel.analyze.checks.common import describe_decisions, decision_span, unique_spans
+from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
-from netmodel.model.objects import Node
-from netmodel.sets import ALL_PORTS, ALL_PROTOCOLS, AddressSet, IntervalSet, IPNetwork, protocol_label
+from netmodel.errors import SourceSpan
+from netmodel.model.objects import Node, Pod
+from netmodel.sets import (
+    ALL_PORTS,
+    ALL_PROTOCOLS,
+    AddressSet,
+    IntervalSet,
+    IPAddress,
+    IPNetwork,
+    protocol_label,
+)
 from netmodel.sets.ports import PORTED_PROTOCOLS
 
 REQUIREMENT = "pod-to-pod"
@@ -66,36 +76,43 @@ def check_node_pod_cidrs_disjoint(ctx: CheckContext) -> Iterator[Finding]:
             widest = (version, high, cidr, node)
 
 
-def _pod_ranges(ctx: CheckContext) -> list[tuple[IPNetwork, str, object]]:
+@dataclass(frozen=True, slots=True)
+class PodRange:
+    cidr: IPNetwork
+    what: str  # "cluster pod CIDR" | "node w-1's pod CIDR"
+    owner: str  # Cluster/NAME or Node/NAME
+    source: SourceSpan
+
+
+def _pod_ranges(ctx: CheckContext) -> list[PodRange]:
     """Cluster pod CIDRs, plus node ranges outside them (those are judged on their own)."""
     cluster = ctx.topology.cluster
-    out: list[tuple[IPNetwork, str, object]] = [(c, "cluster pod CIDR", cluster) for c in cluster.pod_cidrs]
+    out = [PodRange(c, "cluster pod CIDR", f"Cluster/{cluster.name}", cluster.source) for c in cluster.pod_cidrs]
     for node in ctx.topology.nodes:
         for cidr in node.pod_cidrs:
             if not any(_overlaps(cidr, c) and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
-                out.append((cidr, f"node {node.name}'s pod CIDR", node))
+                out.append(PodRange(cidr, f"node {node.name}'s pod CIDR", str(node.ref), node.source))
     return out
 
 
 def check_pod_cidrs_vs_service_cidrs(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-003."""
     cluster = ctx.topology.cluster
-    for cidr, what, owner in _pod_ranges(ctx):
+    for pod_range in _pod_ranges(ctx):
         for svc_cidr in cluster.service_cidrs:
-            if _overlaps(cidr, svc_cidr):
+            if _overlaps(pod_range.cidr, svc_cidr):
                 yield Finding(
                     "NM-P2P-003", Severity.ERROR, REQUIREMENT,
-                    f"{what} {cidr} overlaps the service CIDR {svc_cidr}; kube-proxy would capture Pod "
-                    f"addresses as Service IPs. Fix: choose disjoint pod and service ranges.",
-                    (str(getattr(owner, "ref", "Cluster/" + cluster.name)),),
-                    unique_spans([getattr(owner, "source"), cluster.source]))
+                    f"{pod_range.what} {pod_range.cidr} overlaps the service CIDR {svc_cidr}; kube-proxy would "
+                    f"capture Pod addresses as Service IPs. Fix: choose disjoint pod and service ranges.",
+                    (pod_range.owner,), unique_spans([pod_range.source, cluster.source]))
 
 
 def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-004."""
     cluster = ctx.topology.cluster
-    for cidr, what, owner in _pod_ranges(ctx):
-        owner_ref = str(getattr(owner, "ref", "Cluster/" + cluster.name))
+    for pod_range in _pod_ranges(ctx):
+        cidr, what, owner_ref = pod_range.cidr, pod_range.what, pod_range.owner
         block = AddressSet.of_networks([cidr])
         inside = [n for n in ctx.topology.nodes if any(block.contains(ip) for ip in n.ips)]
         if inside:
@@ -105,7 +122,7 @@ def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding
                 f"{what} {cidr} contains the address of node {describe_nodes(names)}; the node and a Pod could "
                 f"get the same address and routes are ambiguous. Fix: move the pod range off the node subnet.",
                 (owner_ref,) + tuple(str(n.ref) for n in inside[:3]),
-                unique_spans([getattr(owner, "source"), *(n.source for n in inside[:3])]))
+                unique_spans([pod_range.source, *(n.source for n in inside[:3])]))
         for network in cluster.networks:
             for net_cidr in network.cidrs:
                 if _overlaps(cidr, net_cidr) and not cidr.subnet_of(net_cidr):  # type: ignore[arg-type]
@@ -115,13 +132,13 @@ def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding
                         f"it; addresses there are both Pods and outside hosts. Fix: choose a pod range disjoint "
                         f"from {net_cidr}.",
                         (owner_ref, f"network:{network.name}"),
-                        unique_spans([getattr(owner, "source"), network.source]))
+                        unique_spans([pod_range.source, network.source]))
 
 
 def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
     nodes = ctx.topology.node_by_name
-    first_owner: dict[object, object] = {}
+    first_owner: dict[IPAddress, Pod] = {}
     for pod in ctx.topology.pods:
         if pod.host_network:
             continue
@@ -139,9 +156,9 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
             if other is not pod:
                 yield Finding(
                     "NM-P2P-006", Severity.ERROR, REQUIREMENT,
-                    f"Pods {other.namespace}/{other.name} and {pod.namespace}/{pod.name} share IP {ip}; "  # type: ignore
+                    f"Pods {other.namespace}/{other.name} and {pod.namespace}/{pod.name} share IP {ip}; "
                     f"traffic to it reaches only one. Fix: give each Pod its own status.podIP.",
-                    (str(other.ref), str(pod.ref)), unique_spans([other.source, pod.source]))  # type: ignore
+                    (str(other.ref), str(pod.ref)), unique_spans([other.source, pod.source]))
 
 
 def check_masquerade(ctx: CheckContext) -> Iterator[Finding]:
@@ -166,14 +183,15 @@ def _flow_finding(check_id: str, what: str, block: NodePairBlock) -> Finding:
     deciding_node = receiver if block.direction == "ingress" else sender
     firewalls = [d.firewall for d in block.decisions] or list(block.at.firewalls)
     port = f" port {block.port}" if block.protocol in PORTED_PROTOCOLS else ""
-    peer = f"{'from' if block.direction == 'ingress' else 'to'} {block.peer}"
+    toward = "from" if block.direction == "ingress" else "to"
+    peer = f"{toward} {block.peer}"
     return Finding(
         check_id, Severity.ERROR, REQUIREMENT,
         f"{what} from node {describe_nodes([n.name for n in block.senders])} to node "
         f"{describe_nodes([n.name for n in block.receivers])} is blocked in {block.direction} on "
         f"{deciding_node.name} (e.g. {protocol_label(block.protocol)}{port} {peer}) by "
         f"{describe_decisions(block.decisions, block.direction)}. Fix: allow it in Firewall "
-        f"{', '.join(f.name for f in firewalls)} {block.direction} {'from' if block.direction == 'ingress' else 'to'} every node.",
+        f"{', '.join(f.name for f in firewalls)} {block.direction} {toward} every node.",
         tuple(dict.fromkeys([f"Node/{sender.name}", f"Node/{receiver.name}"] + [str(f.ref) for f in firewalls])),
         unique_spans([decision_span(d, block.direction) for d in block.decisions] + [f.source for f in firewalls]))
 

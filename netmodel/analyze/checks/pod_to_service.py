@@ -59,26 +59,26 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
         if named:
             other = protocol_label(named[0].protocol)
             return ("NM-SVC-003", Severity.ERROR,
-                    f"{label} targets port {target!r} over {proto}, but the selected Pods declare {target!r} as "
-                    f"{named[0].port}/{other}. Fix: set the Service port's protocol to {other} or fix the "
-                    f"container port.")
+                    (f"{label} targets port {target!r} over {proto}, but the selected Pods declare {target!r} as "
+                     f"{named[0].port}/{other}. Fix: set the Service port's protocol to {other} or fix the "
+                     f"container port."))
         names = sorted({cp.name for pod in pods for cp in pod.ports if cp.name})
         return ("NM-SVC-002", Severity.ERROR,
-                f"{label} targets the named port {target!r}, which no selected Pod declares "
-                f"(they name: {', '.join(names) or 'no ports'}); the Service gets no endpoints. Fix: set "
-                f"targetPort to one of those names or a number, or name the container port {target!r}.")
+                (f"{label} targets the named port {target!r}, which no selected Pod declares "
+                 f"(they name: {', '.join(names) or 'no ports'}); the Service gets no endpoints. Fix: set "
+                 f"targetPort to one of those names or a number, or name the container port {target!r}."))
     numbered = [cp for pod in pods for cp in pod.ports if cp.port == target]
     if any(cp.protocol == port.protocol for cp in numbered):
         return None
     if numbered:
         other = protocol_label(numbered[0].protocol)
         return ("NM-SVC-003", Severity.ERROR,
-                f"{label} sends {proto} to targetPort {target}, but the selected Pods declare {target}/{other}. "
-                f"Fix: make the protocols agree.")
+                (f"{label} sends {proto} to targetPort {target}, but the selected Pods declare {target}/{other}. "
+                 f"Fix: make the protocols agree."))
     return ("NM-SVC-002", Severity.WARNING,
-            f"{label} targets port {target}/{proto}, which no selected Pod declares as a containerPort; "
-            f"connections fail unless a container listens there anyway. Fix: declare containerPort {target} or "
-            f"correct targetPort.")
+            (f"{label} targets port {target}/{proto}, which no selected Pod declares as a containerPort; "
+             f"connections fail unless a container listens there anyway. Fix: declare containerPort {target} or "
+             f"correct targetPort."))
 
 
 def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:

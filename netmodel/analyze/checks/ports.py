@@ -24,8 +24,8 @@ from netmodel.sets.ports import TCP
 
 REQUIREMENT = "ports"
 EXPOSURE = {
-    "NM-PORT-002": (Severity.ERROR, "etcd holds every Secret of the cluster; only the API server and etcd peers "
-                    "may reach it"),
+    "NM-PORT-002": (Severity.ERROR, ("etcd holds every Secret of the cluster; only the API server and etcd "
+                                     "peers may reach it")),
     "NM-PORT-003": (Severity.ERROR, "the kubelet API runs commands in every Pod of the node"),
     "NM-PORT-004": (Severity.ERROR, "the scheduler and controller-manager serve only their own node"),
     "NM-PORT-005": (Severity.WARNING, "the network's `uses` lacks `api`"),
