@@ -221,3 +221,35 @@ def test_problems_in_several_files_are_reported_together(tmp_path: Path) -> None
     with pytest.raises(LoadError) as err:
         read_documents([str(tmp_path)])
     assert [Path(p.span.file).name for p in err.value.problems] == ["a.json", "b.yaml"]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_list_item_spans_are_found_per_item_and_match_a_whole_text_scan(tmp_path: Path,
+                                                                            indent: int | None) -> None:
+    items = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"a\"b": "x"}},
+              "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80 + i}]}]}} for i in range(4)]
+    # "items" is not the first key, and other top-level values must be skipped correctly.
+    text = json.dumps({"metadata": {"resourceVersion": "1", "x": [1, {"y": "]"}]}, "items": items,
+                       "apiVersion": "v1", "kind": "List"}, indent=indent)
+    path = tmp_path / "pods.json"
+    path.write_text(text)
+    docs = read_documents([str(path)])
+    whole = _index(text)
+    for i, doc in enumerate(docs):
+        for sub in ((), ("metadata", "name"), ("metadata", "labels", 'a"b'),
+                    ("spec", "containers", 0, "ports", 0, "containerPort")):
+            span = doc.span(sub)
+            assert (span.line, span.column) == whole[("items", i) + sub]
+    assert docs[3].key_span(("spec",)).line == whole[("items", 3, "spec")][0]
+
+
+def test_deferred_spans_equal_and_hash_like_plain_spans(tmp_path: Path) -> None:
+    from netmodel.errors import SourceSpan
+
+    path = tmp_path / "ns.json"
+    path.write_text('{"apiVersion": "v1",\n "kind": "Namespace"}')
+    (doc,) = read_documents([str(path)])
+    deferred = doc.span(("kind",))
+    plain = SourceSpan(str(path), 2, 10)
+    assert deferred == plain and plain == deferred and hash(deferred) == hash(plain)
+    assert str(deferred) == f"{path}:2:10" and deferred.to_json() == plain.to_json()

@@ -40,15 +40,15 @@ class Document:
     base: Path = ()
 
     def span(self, path: Path = ()) -> SourceSpan:
-        """Where the value at ``path`` starts; falls back to the nearest enclosing value that is known."""
+        """Where the value at ``path`` starts; falls back to the nearest enclosing value that is known.
+
+        With an index that finds locations lazily (JSON), the answer is a :class:`DeferredSpan` that looks the
+        location up only when its line or column is read, so building the model costs no scanning.
+        """
         full = self.base + tuple(path)
-        while True:
-            found = self.spans.lookup(full)
-            if found is not None:
-                return SourceSpan(self.file, found[0], found[1])
-            if not full:
-                return SourceSpan(self.file, 1, 1)
-            full = full[:-1]
+        if getattr(self.spans, "lazy", False):
+            return DeferredSpan(self.file, self.spans, full)
+        return SourceSpan(self.file, *_locate(self.spans, full))
 
     def key_span(self, path: Path) -> SourceSpan:
         """Where the key of the mapping entry at ``path`` starts (an unknown field); else :meth:`span`."""
@@ -60,6 +60,59 @@ class Document:
     def child(self, path: Path, data: Any) -> Document:
         """A document for a nested object (the items of ``kind: List``) sharing this one's spans."""
         return Document(self.file, data, self.spans, self.base + tuple(path))
+
+
+def _locate(spans: SpanIndex, path: Path) -> tuple[int, int]:
+    while True:
+        found = spans.lookup(path)
+        if found is not None:
+            return found
+        if not path:
+            return 1, 1
+        path = path[:-1]
+
+
+class DeferredSpan(SourceSpan):
+    """A :class:`SourceSpan` whose line and column are looked up when first read.
+
+    It is a SourceSpan in every way that matters to its users (attributes, ``str``, ``to_json``, equality and
+    hashing with plain SourceSpans); only the lookup is postponed. A model of 150,000 Pods asks for about a
+    million locations and reads a handful (those of findings and errors).
+    """
+
+    __slots__ = ("_found", "_index", "_path")
+
+    def __init__(self, file: str, index: SpanIndex, path: Path) -> None:  # noqa: D107
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_found", None)
+
+    def _position(self) -> tuple[int, int]:
+        found = self._found
+        if found is None:
+            found = _locate(self._index, self._path)
+            object.__setattr__(self, "_found", found)
+        return found
+
+    @property  # type: ignore[override]
+    def line(self) -> int:
+        return self._position()[0]
+
+    @property  # type: ignore[override]
+    def column(self) -> int:
+        return self._position()[1]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceSpan):
+            return NotImplemented
+        return (self.file, self.line, self.column) == (other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def __repr__(self) -> str:
+        return f"SourceSpan(file={self.file!r}, line={self.line}, column={self.column})"
 
 
 @dataclass(slots=True)

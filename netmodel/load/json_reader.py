@@ -1,13 +1,14 @@
 """JSON to :class:`Document`: parsed by the standard library's C scanner, spans found lazily.
 
-JSON is the fast path for large inputs (``kubectl get -o json``), so parsing does no span bookkeeping. The first
-time a location is asked for, one pass over the text with a small tokenizer records where every value starts.
+JSON is the fast path for large inputs (``kubectl get -o json``), so parsing does no span bookkeeping; see
+:class:`LazyJsonSpanIndex` for how locations are found when they are needed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from typing import Any
 
 from netmodel.errors import LoadError, Problem, SourceSpan
@@ -21,50 +22,117 @@ _TOKEN = re.compile(
 
 
 class LazyJsonSpanIndex:
-    """Spans of a JSON text, computed on the first lookup.
+    """Spans of a JSON text, found only when asked for, and only in the part of the text asked about.
 
-    One JSON text often holds thousands of objects (a ``kind: List``); their documents share one index, so the
-    text is scanned at most once, and only when some location is actually needed.
+    JSON inputs are large (``kubectl get -o json`` of a whole cluster is one ``kind: List``), and tokenizing all of
+    it in Python costs far more than parsing it. So the index first finds where each top-level ``items`` entry
+    starts and ends — by letting the C decoder skip over each one — and tokenizes one item the first time a
+    location inside it is needed. Other texts are tokenized whole on the first lookup.
     """
 
-    __slots__ = ("_keys", "_spans", "_text")
+    lazy = True  # Document.span hands out DeferredSpans for this index
+    __slots__ = ("_items", "_keys", "_line_starts", "_scanned", "_spans", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._spans: dict[Path, tuple[int, int]] = {}
         self._keys: dict[Path, tuple[int, int]] = {}
+        self._line_starts: list[int] | None = None
+        self._items: list[tuple[int, int]] | None | bool = False  # False: not looked for yet
+        self._scanned: set[int | None] = set()  # item numbers tokenized; None: the whole text
 
-    def _scan_once(self) -> None:
-        if self._text:
-            self._spans, self._keys, _ = _scan(self._text)
-            self._text = ""  # the index is all that is needed from now on
+    def _region(self, path: Path) -> int | None:
+        """The ``items`` entry ``path`` lies in, or None for the whole text."""
+        if self._items is False:
+            self._items = _list_items(self._text)
+        items = self._items
+        if items and len(path) >= 2 and path[0] == "items" and isinstance(path[1], int) \
+                and 0 <= path[1] < len(items):
+            return path[1]
+        return None
+
+    def _ensure(self, path: Path) -> None:
+        if None in self._scanned:
+            return
+        region = self._region(path)
+        if region in self._scanned:
+            return
+        if self._line_starts is None:
+            self._line_starts = [0]
+            self._line_starts.extend(m.end() for m in re.finditer("\n", self._text))
+        if region is None:
+            spans, keys, _ = _scan(self._text, line_starts=self._line_starts)
+        else:
+            start, end = self._items[region]  # type: ignore[index]
+            spans, keys, _ = _scan(self._text, start, end, ("items", region), self._line_starts)
+        self._spans.update(spans)
+        self._keys.update(keys)
+        self._scanned.add(region)
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
-        self._scan_once()
+        self._ensure(path)
         return self._spans.get(path)
 
     def lookup_key(self, path: Path) -> tuple[int, int] | None:
-        self._scan_once()
+        self._ensure(path)
         return self._keys.get(path)
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _list_items(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) offsets of the entries of a top-level object's ``items`` array; None if there is none."""
+    i = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if text[i:i + 1] != "{":
+        return None
+    i += 1
+    found: list[tuple[int, int]] | None = None
+    while True:
+        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+        if text[i:i + 1] != '"':
+            return found
+        key, i = _DECODER.raw_decode(text, i)
+        i = _SPACE.match(text, _SPACE.match(text, i).end() + 1).end()  # type: ignore[union-attr]  # past ':'
+        if key == "items" and text[i:i + 1] == "[":
+            found = []
+            i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+            while text[i:i + 1] not in ("]", ""):
+                _, end = _DECODER.raw_decode(text, i)
+                found.append((i, end))
+                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+                if text[i:i + 1] == ",":
+                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+            i += 1
+        else:
+            _, i = _DECODER.raw_decode(text, i)
+        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+        if text[i:i + 1] == ",":
+            i += 1
 
 
 def _index(text: str) -> dict[Path, tuple[int, int]]:
     return _scan(text)[0]
 
 
-def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], tuple[int, int, str] | None]:
-    """Where every value and every key starts, and the first key repeated within one object (line, column, key).
+def _scan(text: str, start: int = 0, end: int | None = None, prefix: Path = (),
+          line_starts: list[int] | None = None
+          ) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], tuple[int, int, str] | None]:
+    """Where every value and key of ``text[start:end]`` starts (its paths under ``prefix``), and the first key
+    repeated within one object (line, column, key).
 
     Only called on text the C parser accepted, so the token stream is well formed.
     """
-    line_starts = [0]
-    line_starts.extend(m.end() for m in re.finditer("\n", text))
+    if line_starts is None:
+        line_starts = [0]
+        line_starts.extend(m.end() for m in re.finditer("\n", text))
     spans: dict[Path, tuple[int, int]] = {}
     keys: dict[Path, tuple[int, int]] = {}
     duplicate: tuple[int, int, str] | None = None
     # Each open container: [path, is_object, pending_key, next_index, keys_seen]
     stack: list[list[Any]] = []
-    line = 0
+    line = bisect_right(line_starts, start) - 1
     expecting_key = False
 
     def position(offset: int) -> tuple[int, int]:
@@ -73,7 +141,7 @@ def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int,
             line += 1
         return line + 1, offset - line_starts[line] + 1
 
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(text, start, len(text) if end is None else end):
         tok = m.group()
         if tok in (",", ":"):
             if tok == "," and stack and stack[-1][1]:
@@ -87,7 +155,7 @@ def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int,
             continue
         top = stack[-1] if stack else None
         if expecting_key and top is not None:
-            key = json.loads(tok)
+            key = json.loads(tok) if "\\" in tok else tok[1:-1]
             if key in top[4] and duplicate is None:
                 duplicate = (*position(m.start()), key)
             top[4].add(key)
@@ -96,7 +164,7 @@ def _scan(text: str) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int,
             expecting_key = False
             continue
         if top is None:
-            path: Path = ()
+            path: Path = prefix
         else:
             path = top[0] + ((top[2],) if top[1] else (top[3],))
         spans[path] = position(m.start())

@@ -8,6 +8,7 @@ stops at the first mistake: the whole input is read and every problem reported t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from netmodel.errors import Problem, SourceSpan
@@ -276,6 +277,7 @@ def read_selector(sub: Fields) -> LabelSelector:
     return LabelSelector.of(dict(match_labels), requirements)
 
 
+@lru_cache(maxsize=4096)  # a cluster uses a few port names on every Pod
 def is_port_name(text: str) -> bool:
     """IANA_SVC_NAME: 1-15 chars, lower-case alphanumerics and '-', at least one letter, no '--', no edge '-'."""
     return (0 < len(text) <= 15 and all(c.islower() or c.isdigit() or c == "-" for c in text)

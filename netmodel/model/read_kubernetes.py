@@ -64,8 +64,11 @@ class Meta:
         self.annotations = meta.labels("annotations")
 
 
+_PROTOCOL_NUMBERS = {name: protocol_number(name) for name in PROTOCOLS}
+
+
 def _protocol(f: Fields, key: str = "protocol") -> int:
-    return protocol_number(f.string(key, default="TCP", choices=PROTOCOLS))
+    return _PROTOCOL_NUMBERS[f.string(key, default="TCP", choices=PROTOCOLS)]
 
 
 # -- Namespace and Node --------------------------------------------------------------------------------------------
