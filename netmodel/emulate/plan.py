@@ -56,6 +56,7 @@ class VethLink:
     if_b: str
     addrs_b: tuple[str, ...]
     mtu: int | None = None
+    mac_a: str | None = None  # a fixed link-layer address for ``if_a`` (static neighbours point at it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,9 @@ def create_phase(plan: LabPlan, kernel_name: Callable[[str], str]) -> Script:
         # change as non-urgent and delays it by up to a second, and IPv6 neighbour discovery loses
         # its first solicitation (a 1 s stall that turns short probes into false timeouts).
         index_a, index_b = VETH_INDEX_BASE + 2 * number, VETH_INDEX_BASE + 2 * number + 1
+        mac = f" address {link.mac_a}" if link.mac_a else ""
         script[link.ns_a].append(
-            f"link add name {link.if_a} index {index_a}{mtu} type veth"
+            f"link add name {link.if_a} index {index_a}{mtu}{mac} type veth"
             f" peer name {link.if_b} index {index_b}{mtu} netns {kernel_name(link.ns_b)}"
         )
     for bridge in plan.bridges:

@@ -131,6 +131,7 @@ def translate(topology: Topology, outside: Mapping[str, Sequence[IPAddress]],
     kind, port = tunnel_kind(topology, features)
     b = _Builder(topology)
     b.underlay(outside)
+    b.pin_underlay_neighbours()
     b.pods()
     if kind == "native":
         b.native_routes()
@@ -168,11 +169,28 @@ class _Builder:
         self.veths: dict[str, dict[Pod, str]] = {n.name: {} for n in topology.nodes}
         self.uplinks: dict[str, list[str]] = {n.name: ["eth0"] for n in topology.nodes}
         self.outside: list[Outside] = []
+        self.members: list[tuple[str, tuple[IPAddress, ...]]] = []  # underlay namespaces, their addresses
 
     def _plug(self, ns: str, addresses: Sequence[IPAddress]) -> None:
         port = f"u{len(self.bridge_ports)}"
+        self.links.append(VethLink(ns, "eth0", tuple(_host(a) for a in addresses), UNDERLAY, port, (),
+                                   mac_a=_underlay_mac(len(self.bridge_ports))))
         self.bridge_ports.append(port)
-        self.links.append(VethLink(ns, "eth0", tuple(_host(a) for a in addresses), UNDERLAY, port, ()))
+        self.members.append((ns, tuple(addresses)))
+
+    def pin_underlay_neighbours(self) -> None:
+        """Every underlay member knows every other's link-layer address from the start.
+
+        Left to ARP, two nodes that first speak at the same instant sometimes both keep an INCOMPLETE
+        entry for each other without a request ever reaching the wire, and every packet between them is
+        lost until the 1 s retransmission: short probes then time out and read as a firewall drop. ARP is
+        no part of what the lab checks (no Firewall or NetworkPolicy filters it), so it is taken out.
+        """
+        macs = {ns: _underlay_mac(i) for i, (ns, _) in enumerate(self.members)}
+        for ns, _ in self.members:
+            for other, addresses in self.members:
+                if other != ns:
+                    self.neighbors += [Neighbor(ns, str(a), macs[other], "eth0") for a in addresses]
 
     def underlay(self, outside: Mapping[str, Sequence[IPAddress]]) -> None:
         nodes = self.t.nodes
@@ -377,6 +395,11 @@ class _Builder:
         for version in sorted({ip.version for ip in ips}):
             self.listeners_.append(Listener(ns, proto, "0.0.0.0" if version == 4 else "::",  # type: ignore[arg-type]
                                             number))
+
+
+def _underlay_mac(index: int) -> str:
+    """The fixed address of underlay member ``index``'s ``eth0`` (distinct from the VTEPs' 02:4e:4d:00:..)."""
+    return f"02:4e:4d:01:{index // 256:02x}:{index % 256:02x}"
 
 
 def _vtep_mac(index: int) -> str:
