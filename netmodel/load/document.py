@@ -82,7 +82,7 @@ class DeferredSpan(SourceSpan):
 
     __slots__ = ("_found", "_index", "_path")
 
-    def __init__(self, file: str, index: SpanIndex, path: Path) -> None:  # noqa: D107
+    def __init__(self, file: str, index: SpanIndex, path: Path) -> None:
         object.__setattr__(self, "file", file)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_path", path)
