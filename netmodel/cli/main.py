@@ -28,18 +28,35 @@ def print_problems(error: NetmodelError) -> None:
         print(f"{len(error.problems)} problems found; nothing was analyzed.", file=sys.stderr)
 
 
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """The click exception class ``name`` from click and from the copy newer typer releases vendor."""
+    modules = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored  # typer >= 0.2x ships its own click
+
+        modules.append(vendored)
+    except ImportError:
+        pass
+    return tuple(getattr(m, name) for m in modules if hasattr(m, name))
+
+
+_EXIT = _click_exceptions("Exit")
+_USAGE = _click_exceptions("ClickException")
+_ABORT = _click_exceptions("Abort")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False)
     except NetmodelError as err:
         print_problems(err)
         return err.exit_code
-    except click.exceptions.Exit as ex:
-        return ex.exit_code
-    except click.ClickException as ex:  # usage errors: unknown option, missing argument
-        ex.show()
+    except _EXIT as ex:
+        return int(getattr(ex, "exit_code", 0))
+    except _USAGE as ex:  # usage errors: unknown option, missing argument
+        ex.show()  # type: ignore[attr-defined]
         return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         print("aborted", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
