@@ -9,8 +9,6 @@ import typer
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.report.bundle import matrix_payload, run_check
-from netmodel.report.diagrams import FORMATS, VIEWS, draw_matrix, draw_ports, draw_topology, save
-from netmodel.report.figures import connections_of
 from netmodel.report.progress import progress
 
 
@@ -28,6 +26,17 @@ def diagram_command(
     objects at fault. [bold]ports[/bold]: the port matrix heat map. [bold]matrix[/bold]: who may connect to
     whom (workloads or namespaces).
     """
+    # Imported here so that commands which never draw do not pay for importing matplotlib.
+    from netmodel.report.diagrams import (
+        FORMATS,
+        VIEWS,
+        draw_matrix,
+        draw_ports,
+        draw_topology,
+        save,
+    )
+    from netmodel.report.figures import connections_of
+
     fmt = Path(output).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise UsageError([Problem(f"cannot tell the image format of {output!r}",

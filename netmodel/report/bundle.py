@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
 from netmodel.analyze import expectations
 from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
 from netmodel.analyze.diff import CellKey, RuleRef, cell_key
@@ -31,7 +29,6 @@ from netmodel.analyze.result import CheckResult
 from netmodel.analyze.suppress import Baseline, suppress_result
 from netmodel.model.build import load_topology
 from netmodel.model.topology import Topology
-from netmodel.report.figures import figure_files, payload_figures
 from netmodel.report.html import render_html
 from netmodel.report.junit import render_junit
 from netmodel.report.markdown import render_markdown
@@ -93,6 +90,11 @@ def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[P
     run = run_check(paths)
     payload = run.payload()
     matrix = matrix_payload(run.topology)
+    # matplotlib is imported here, not at module level: every command imports this module and most never draw.
+    import matplotlib
+
+    from netmodel.report.figures import figure_files, payload_figures
+
     figures = payload_figures(payload, "check", run.context.graph, matrix, fmt)
     names = dict(figure_files(figures))
     out = Path(out_dir)
