@@ -6,13 +6,21 @@ and the NodePort range. Source classes: ``self``, ``control-plane`` (the other c
 ``workers``, ``pods`` (every pod CIDR) and ``network:NAME`` (the network's own addresses: its CIDRs minus
 more specific networks and the cluster, see :class:`AddressBook`).
 
-How a cell is judged (receiving node's ingress firewalls; a node's own traffic and its own Pods' traffic never
-cross its firewall, so those addresses are left out of every class, and ``self`` is always allowed):
+How a cell is judged: a packet from a source inside the cluster leaves its sending node through that node's
+egress firewalls, then meets the receiving node's ingress firewalls (who sends, and with which address, is
+:mod:`netmodel.analyze.portmatrix_sources`); outside networks meet only the receiver's ingress. A node's own
+traffic and its own Pods' traffic never cross its firewall, so those addresses are left out of every class, and
+``self`` is always allowed.
 
-* **required** cells — ``allowed`` is true only when *every* source address may reach *every* port of the row;
-  otherwise ``blocked``, with an example address and port and the rule (or default action) that denies it.
-* other cells — ``allowed`` is true when *any* source address reaches *any* port; a cell whose source must not
-  reach the port is then ``exposed``, with an example and the rule that admitted it.
+* **required** cells — ``allowed`` is true only when *every* source address may reach *every* port of the row
+  through both chains; otherwise ``blocked``, with an example and the rule (or default action) that denies it,
+  on the receiver's ingress or on the sender's egress (:attr:`Cell.blocked_at`).
+* other cells — ``allowed`` is true when *some* source address reaches *some* port through both chains; a cell
+  whose source must not reach the port is then ``exposed``, with an example and the rules that admitted it.
+
+Cost: one ingress evaluation per (receiving firewall class, role, row, source class) and one egress evaluation
+per sending firewall class of it; per node only set intersections, and a judged example is reused by the next
+node of the class while it still holds there.
 
 Which cells are required or forbidden (:func:`expectation`): apiserver from all nodes, Pods and networks using
 ``api`` (other networks: NM-PORT-005); etcd from the other control-plane nodes only (NM-PORT-002 for anyone
@@ -28,8 +36,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from netmodel.analyze.checks.common import example_address
+from netmodel.analyze.portmatrix_sources import (
+    SELF,
+    Sender,
+    SourceClass,
+    pods_masqueraded_to,
+    sent_from,
+    source_classes,
+)
 from netmodel.compile.firewalls import Decision
-from netmodel.model.objects import Node, OutsideNetwork
+from netmodel.model.objects import Node
 from netmodel.sets import (
     AddressSet,
     Box,
@@ -44,8 +60,6 @@ from netmodel.sets.ports import TCP
 if TYPE_CHECKING:
     from netmodel.analyze.checks.context import CheckContext, NodeClass
 
-SELF = "self"
-
 
 @dataclass(frozen=True, slots=True)
 class PortRow:
@@ -59,17 +73,6 @@ class PortRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceClass:
-    name: str  # self | control-plane | workers | pods | network:NAME
-    addresses: AddressSet
-    network: OutsideNetwork | None = None
-
-    def describe(self) -> str:
-        return {"self": "the node itself", "control-plane": "the control-plane nodes", "workers": "the worker nodes",
-                "pods": "the Pods (pod CIDRs)"}.get(self.name, f"network {self.name.removeprefix('network:')}")
-
-
-@dataclass(frozen=True, slots=True)
 class Cell:
     node: Node
     row: PortRow
@@ -78,8 +81,17 @@ class Cell:
     forbidden: str  # the exposure finding ID when this source must not reach the port, else ""
     allowed: bool
     status: str  # ok | blocked | exposed
-    example: tuple[IPAddress, int] | None  # a blocked/exposing (address, port)
-    decisions: tuple[Decision, ...]  # the firewall verdict on the example packet
+    example: tuple[IPAddress, int] | None  # a blocked/exposing (source address, port)
+    decisions: tuple[Decision, ...]  # the receiving node's ingress firewalls on the example packet
+    egress: tuple[Decision, ...] = ()  # the sending node's egress firewalls on it, when they decided or passed it
+    sender: Node | None = None  # the node the example packet left, when it came from inside the cluster
+
+    @property
+    def blocked_at(self) -> str:
+        """``egress`` when the sender's firewalls block the example, ``ingress`` when the receiver's do."""
+        if self.status != "blocked":
+            return ""
+        return "egress" if self.egress and not self.decisions else "ingress"
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -89,7 +101,17 @@ class Cell:
         }
         if self.example is not None:
             out["example"] = f"{self.example[0]} -> {self.example[1]}"
+        if self.sender is not None and self.status != "ok":
+            out["sender"] = self.sender.name
+        if self.status != "ok" and (self.decisions or self.egress):
+            out["decidedBy"] = [_decision_text(d, "ingress") for d in self.decisions] + [
+                _decision_text(d, "egress") for d in self.egress]
         return out
+
+
+def _decision_text(decision: Decision, direction: str) -> str:
+    what = f"rule {decision.rule.name!r}" if decision.rule is not None else f"defaultAction {decision.action}"
+    return f"Firewall {decision.firewall.name} {direction} {what} ({decision.action})"
 
 
 def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:
@@ -108,20 +130,6 @@ def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:
                      IntervalSet.single(ports.controller_manager)),
              node_ports]
     return rows
-
-
-def source_classes(ctx: CheckContext) -> list[SourceClass]:
-    topo = ctx.topology
-    out = [SourceClass(SELF, AddressSet())]
-    for name, nodes in (("control-plane", topo.control_plane_nodes), ("workers", topo.worker_nodes)):
-        addresses = AddressSet()
-        for n in nodes:
-            addresses = addresses | ctx.underlay_addresses(n)
-        out.append(SourceClass(name, addresses))
-    out.append(SourceClass("pods", ctx.addresses.pod_ranges))
-    for network in topo.cluster.networks:
-        out.append(SourceClass(f"network:{network.name}", ctx.addresses.networks[network.name], network))
-    return out
 
 
 def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, str]:
@@ -157,27 +165,111 @@ def judged_ports(ctx: CheckContext, row: PortRow, forbidden: str) -> IntervalSet
     return row.ports - IntervalSet((e.node_port, e.node_port) for e in ctx.ingress_entries if e.via == "service")
 
 
-def _first_in(space: Space, addresses: AddressSet) -> tuple[IPAddress, int, int] | None:
+@dataclass(frozen=True, slots=True)
+class IngressView:
+    """What the receiving nodes' ingress firewalls do with one (source class, row) query."""
+
+    allowed: Space
+    blocked: Space
+    allowed_peers: AddressSet
+    blocked_peers: AddressSet
+
+
+@dataclass(frozen=True, slots=True)
+class EgressLeg:
+    """What one sender class's egress firewalls do with the row's ports towards the receiving nodes."""
+
+    sender: Sender
+    allowed: Space  # peers: destination (receiver) addresses
+    blocked: Space
+    blocked_peers: AddressSet
+    whole: bool  # everything is allowed (the common case: no egress rule about these ports)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    allowed: bool
+    status: str
+    leg: int  # the egress leg that decides the example, or -1 when the receiver's ingress alone does
+
+
+def _family(addresses: AddressSet, like: AddressSet) -> AddressSet:
+    """``addresses`` restricted to the IP families ``like`` has (an IPv4 sender only reaches IPv4 addresses)."""
+    return AddressSet(addresses.v4 if like.v4 else IntervalSet(), addresses.v6 if like.v6 else IntervalSet())
+
+
+def _ports_towards(space: Space, peers: AddressSet) -> IntervalSet:
+    ports = IntervalSet()
     for box in space:
-        common = box.peers & addresses
-        if common:
-            address = example_address(common)
-            assert address is not None
-            return address, box.protocols.first(), box.ports.first()
-    return None
+        if not box.peers.isdisjoint(peers):
+            ports = ports | box.ports
+    return ports
 
 
-def class_cells(ctx: CheckContext, node_class: NodeClass) -> list[Cell]:
-    """Every cell of every node in ``node_class``: one firewall evaluation per (role, row, source)."""
+def _egress_legs(ctx: CheckContext, source: SourceClass, destinations: AddressSet, protocol: int,
+                 ports: IntervalSet) -> tuple[EgressLeg, ...]:
+    query = Box(destinations, IntervalSet.single(protocol), ports)
+    legs = []
+    for sender in source.senders:
+        if sender.node_class.filtered:
+            allowed = ctx.firewalls.allowed_space(sender.node_class.representative, "egress", query)
+        else:
+            allowed = Space.of(query)
+        blocked = Space.of(query) - allowed
+        legs.append(EgressLeg(sender, allowed, blocked, blocked.peers(), blocked.is_empty()))
+    return tuple(legs)
+
+
+def _judge(required: bool, forbidden: str, source: SourceClass, effective: AddressSet, local: AddressSet,
+           destination: AddressSet, ingress: IngressView, legs: tuple[EgressLeg, ...],
+           unsent: AddressSet) -> Judgement:
+    """One node's cell: the receiver's ingress and, for sources inside the cluster, the senders' egress."""
+    if required:
+        if not ingress.blocked_peers.isdisjoint(effective):
+            return Judgement(False, "blocked", -1)
+        for i, leg in enumerate(legs):
+            if leg.whole:
+                continue
+            senders = leg.sender.addresses - local
+            if senders and not leg.blocked_peers.isdisjoint(_family(destination, senders)):
+                return Judgement(False, "blocked", i)
+        return Judgement(True, "ok", -1)
+    reachable = ingress.allowed_peers & effective
+    if not reachable:
+        return Judgement(False, "ok", -1)
+    status = "exposed" if forbidden else "ok"
+    if not reachable.isdisjoint(unsent):
+        return Judgement(True, status, -1)  # an address no netmodel firewall sends from (outside, unplaced Pods)
+    for i, leg in enumerate(legs):
+        senders = reachable & leg.sender.addresses
+        if not senders:
+            continue
+        if leg.whole or _passes_both(ingress.allowed, senders, leg.allowed, destination):
+            return Judgement(True, status, i)
+    return Judgement(False, "ok", -1)
+
+
+def _passes_both(ingress: Space, senders: AddressSet, egress: Space, destination: AddressSet) -> bool:
+    """Some port the receiver admits from ``senders`` is also one the senders may send to ``destination``."""
+    for family in (AddressSet(senders.v4), AddressSet(IntervalSet(), senders.v6)):
+        if family and _ports_towards(ingress, family) & _ports_towards(egress, _family(destination, family)):
+            return True
+    return False
+
+
+def class_cells(ctx: CheckContext, node_class: NodeClass,
+                sources: dict[bool, list[SourceClass]]) -> list[Cell]:
+    """Every cell of every node in ``node_class``: one firewall evaluation per (role, row, source), plus one
+    egress evaluation per sender class for sources inside the cluster."""
     cells: list[Cell] = []
-    sources = source_classes(ctx)
-    by_role: dict[bool, list[Node]] = {}
+    groups: dict[tuple[bool, bool], list[Node]] = {}
     for n in node_class.nodes:
-        by_role.setdefault(n.is_control_plane, []).append(n)
-    for nodes in by_role.values():
+        groups.setdefault((n.is_control_plane, pods_masqueraded_to(ctx, n)), []).append(n)
+    for (_, masqueraded), nodes in groups.items():
         representative = nodes[0]
+        destinations = AddressSet.of_networks(ip for n in nodes for ip in n.internal_ips or n.ips)
         for row in rows_for(ctx, representative):
-            for source in sources:
+            for source in sources[masqueraded]:
                 required, forbidden = expectation(row, source, representative)
                 if source.name == SELF:
                     cells.extend(Cell(n, row, source, True, "", True, "ok", None, ()) for n in nodes)
@@ -185,68 +277,152 @@ def class_cells(ctx: CheckContext, node_class: NodeClass) -> list[Cell]:
                 ports = judged_ports(ctx, row, forbidden)
                 if source.addresses.is_empty() or ports.is_empty():
                     continue
-                query = Box(source.addresses, IntervalSet.single(row.protocol), ports)
-                allowed = ctx.firewalls.allowed_space(representative, "ingress", query)
-                blocked = Space.of(query) - allowed
-                blocked_peers, allowed_peers = blocked.peers(), allowed.peers()
-                shared: list[Cell] = []  # the last fully judged cell: its example serves the next nodes
-                for n in nodes:
-                    local = ctx.local_addresses(n)
-                    effective = source.addresses - local
-                    if effective.is_empty():
-                        continue
-                    cell = _reuse(shared, n, local, required, effective, blocked_peers, allowed_peers, forbidden)
-                    if cell is None:
-                        cell = _cell(ctx, n, row, source, required, forbidden, effective, blocked, allowed,
-                                     blocked_peers, allowed_peers)
-                        shared[:] = [cell]
-                    cells.append(cell)
+                cells.extend(_row_cells(ctx, nodes, row, source, required, forbidden, ports, destinations))
     return cells
 
 
-def _status(required: bool, forbidden: str, effective: AddressSet, blocked_peers: AddressSet,
-            allowed_peers: AddressSet) -> tuple[bool, str]:
-    if required:
-        is_allowed = (blocked_peers & effective).is_empty()
-        return is_allowed, "ok" if is_allowed else "blocked"
-    is_allowed = not (allowed_peers & effective).is_empty()
-    return is_allowed, "exposed" if is_allowed and forbidden else "ok"
+def _row_cells(ctx: CheckContext, nodes: list[Node], row: PortRow, source: SourceClass, required: bool,
+               forbidden: str, ports: IntervalSet, destinations: AddressSet) -> list[Cell]:
+    query = Box(source.addresses, IntervalSet.single(row.protocol), ports)
+    allowed = ctx.firewalls.allowed_space(nodes[0], "ingress", query)
+    blocked = Space.of(query) - allowed
+    ingress = IngressView(allowed, blocked, allowed.peers(), blocked.peers())
+    legs = _egress_legs(ctx, source, destinations, row.protocol, ports)
+    sent = AddressSet()
+    for leg in legs:
+        sent = sent | leg.sender.addresses
+    unsent = source.addresses - sent
+    out: list[Cell] = []
+    previous: tuple[Judgement, Cell] | None = None  # nodes of a class agree: reuse the last example when it holds
+    for n in nodes:
+        local = ctx.local_addresses(n)
+        effective = source.addresses - local
+        if effective.is_empty():
+            continue
+        destination = ctx.underlay_addresses(n)
+        judgement = _judge(required, forbidden, source, effective, local, destination, ingress, legs, unsent)
+        cell = None
+        if previous is not None and previous[0] == judgement:
+            cell = _reuse(previous[1], n, local, destination, legs, judgement)
+        if cell is None:
+            cell = _cell(ctx, n, row, source, required, forbidden, effective, local, destination, ingress, legs,
+                         judgement)
+            previous = (judgement, cell)
+        out.append(cell)
+    return out
 
 
-def _reuse(shared: list[Cell], node: Node, local: AddressSet, required: bool, effective: AddressSet,
-           blocked_peers: AddressSet, allowed_peers: AddressSet, forbidden: str) -> Cell | None:
-    """The previous node's cell for ``node`` when the status and example still hold (nodes of a class agree)."""
-    if not shared:
-        return None
-    previous = shared[0]
-    is_allowed, status = _status(required, forbidden, effective, blocked_peers, allowed_peers)
-    if status != previous.status or is_allowed != previous.allowed:
-        return None
-    if previous.example is not None and local.contains(previous.example[0]):
+def _reuse(previous: Cell, node: Node, local: AddressSet, destination: AddressSet, legs: tuple[EgressLeg, ...],
+           judgement: Judgement) -> Cell | None:
+    """The previous node's cell for ``node`` when its example still holds there."""
+    if previous.example is None:
+        return replace(previous, node=node)
+    address, port = previous.example
+    if local.contains(address):
         return None  # the example is this node's own address: find another
+    if judgement.leg >= 0:
+        leg = legs[judgement.leg]
+        space = leg.blocked if judgement.status == "blocked" else leg.allowed
+        target = _family(destination, AddressSet.of_address(address))
+        if not any(port in box.ports and not box.peers.isdisjoint(target) for box in space):
+            return None
     return replace(previous, node=node)
 
 
+def _first_in(space: Space, addresses: AddressSet, ports: IntervalSet | None = None) -> tuple[IPAddress, int] | None:
+    for box in space:
+        common = box.peers & addresses
+        usable = box.ports if ports is None else box.ports & ports
+        if common and usable:
+            address = example_address(common)
+            assert address is not None
+            return address, usable.first()
+    return None
+
+
+def _sender_of(ctx: CheckContext, leg: EgressLeg, addresses: AddressSet, node: Node) -> tuple[Node, AddressSet]:
+    """A sending node (other than ``node``) of the leg with some of ``addresses``, and those addresses."""
+    for sender in leg.sender.nodes:
+        if sender.name == node.name:
+            continue
+        own = AddressSet.of_networks(sent_from(ctx, leg.sender.kind, sender)) & addresses
+        if own:
+            return sender, own
+    raise AssertionError("a judged leg has a sender other than the receiver")
+
+
 def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, required: bool, forbidden: str,
-          effective: AddressSet, blocked: Space, allowed: Space, blocked_peers: AddressSet,
-          allowed_peers: AddressSet) -> Cell:
-    is_allowed, status = _status(required, forbidden, effective, blocked_peers, allowed_peers)
-    example = None
+          effective: AddressSet, local: AddressSet, destination: AddressSet, ingress: IngressView,
+          legs: tuple[EgressLeg, ...], judgement: Judgement) -> Cell:
+    status, is_allowed = judgement.status, judgement.allowed
+    bare = Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
+    if status == "ok":
+        return bare
+    if judgement.leg < 0:
+        example = _first_in(ingress.blocked if status == "blocked" else ingress.allowed, effective)
+        if example is None:
+            return bare
+        address, port = example
+        verdict = ctx.firewalls.decide(node, "ingress", address, row.protocol, port)
+        decisions = verdict.denials if status == "blocked" else verdict.decisions
+        sender = _owner(ctx, source, address, node)
+        egress = () if status == "blocked" else _egress_decisions(ctx, sender, node, row.protocol, port, address)
+        return replace(bare, example=(address, port), decisions=decisions, egress=egress, sender=sender)
+    leg = legs[judgement.leg]
     if status == "blocked":
-        example = _first_in(blocked, effective)
-    elif status == "exposed":
-        example = _first_in(allowed, effective)
-    if example is None:
-        return Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
-    address, protocol, port = example
-    verdict = ctx.firewalls.decide(node, "ingress", address, protocol, port)
-    decisions = verdict.denials if status == "blocked" else verdict.decisions
-    return Cell(node, row, source, required, forbidden, is_allowed, status, (address, port), decisions)
+        sender, own = _sender_of(ctx, leg, leg.sender.addresses - local, node)
+        target = _first_in(leg.blocked, _family(destination, own))
+        assert target is not None
+        sent = example_address(own)
+        assert sent is not None
+        verdict = ctx.firewalls.decide(sender, "egress", target[0], row.protocol, target[1])
+        return replace(bare, example=(sent, target[1]), egress=verdict.denials, sender=sender)
+    # exposed through this leg: a port the receiver admits from the senders and the senders may send
+    reachable = ingress.allowed_peers & effective & leg.sender.addresses
+    for family in (AddressSet(reachable.v4), AddressSet(IntervalSet(), reachable.v6)):
+        if not family:
+            continue
+        both = _ports_towards(ingress.allowed, family) & _ports_towards(leg.allowed, _family(destination, family))
+        example = _first_in(ingress.allowed, family, both)
+        if example is None:
+            continue
+        address, port = example
+        sender = _owner(ctx, source, address, node)
+        decisions = ctx.firewalls.decide(node, "ingress", address, row.protocol, port).decisions
+        egress = _egress_decisions(ctx, sender, node, row.protocol, port, address)
+        return replace(bare, example=(address, port), decisions=decisions, egress=egress, sender=sender)
+    return bare
+
+
+def _owner(ctx: CheckContext, source: SourceClass, address: IPAddress, node: Node) -> Node | None:
+    """The node whose packets carry ``address`` for this source class (None for outside sources)."""
+    for sender in source.senders:
+        if not sender.addresses.contains(address):
+            continue
+        for candidate in sender.nodes:
+            if candidate.name != node.name and AddressSet.of_networks(
+                    sent_from(ctx, sender.kind, candidate)).contains(address):
+                return candidate
+    return None
+
+
+def _egress_decisions(ctx: CheckContext, sender: Node | None, node: Node, protocol: int,
+                      port: int, address: IPAddress) -> tuple[Decision, ...]:
+    """The sender's egress verdict on the example packet (towards the receiver's address of the same family)."""
+    if sender is None:
+        return ()
+    target = _family(ctx.underlay_addresses(node), AddressSet.of_address(address)).sample()
+    if target is None:
+        return ()
+    return ctx.firewalls.decide(sender, "egress", target, protocol, port).decisions
 
 
 def port_matrix(ctx: CheckContext) -> tuple[Cell, ...]:
     """All cells, in node order, then row order, then source order."""
+    sources = {False: source_classes(ctx, False)}
+    if ctx.topology.cluster.non_masquerade_cidrs is not None:
+        sources[True] = source_classes(ctx, True)
     order = {n.name: i for i, n in enumerate(ctx.topology.nodes)}
-    cells = [c for node_class in ctx.node_classes for c in class_cells(ctx, node_class)]
+    cells = [c for node_class in ctx.node_classes for c in class_cells(ctx, node_class, sources)]
     position = {id(c): i for i, c in enumerate(cells)}
     return tuple(sorted(cells, key=lambda c: (order[c.node.name], position[id(c)])))

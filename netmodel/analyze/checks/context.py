@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import networkx as nx
+import networkx as nx  # type: ignore[import-untyped]
 
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
@@ -19,7 +19,7 @@ from netmodel.compile.ingress import IngressEntry, ingress_entries
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import Firewall, Node, Pod, Service
 from netmodel.model.topology import Topology
-from netmodel.sets import AddressSet
+from netmodel.sets import AddressSet, IPAddress, IPNetwork
 
 if TYPE_CHECKING:
     from netmodel.analyze.portmatrix import Cell
@@ -85,7 +85,26 @@ class CheckContext:
 
     def underlay_addresses(self, node: Node) -> AddressSet:
         """The addresses a node uses towards other nodes: its InternalIPs, else every address it has."""
-        return AddressSet.of_networks(node.internal_ips or node.ips)
+        return self._underlay[node.name]
+
+    @cached_property
+    def _underlay(self) -> dict[str, AddressSet]:
+        return {n.name: AddressSet.of_networks(n.internal_ips or n.ips) for n in self.topology.nodes}
+
+    def pod_networks_on(self, node: Node) -> tuple[IPNetwork | IPAddress, ...]:
+        """Where a node's Pods take their addresses: its pod CIDRs, else the addresses of the Pods it runs."""
+        return node.pod_cidrs or self._pod_ips_by_node.get(node.name, ())
+
+    @cached_property
+    def _pod_ips_by_node(self) -> dict[str, tuple[IPAddress, ...]]:
+        """Pod addresses of the nodes that have no pod CIDR (Pods are read once, only when such a node exists)."""
+        without = {n.name for n in self.topology.nodes if not n.pod_cidrs}
+        out: dict[str, list[IPAddress]] = {}
+        if without:
+            for pod in self.topology.pods:
+                if pod.node_name in without and not pod.host_network:
+                    out.setdefault(pod.node_name, []).extend(pod.ips)
+        return {name: tuple(ips) for name, ips in out.items()}
 
     def local_addresses(self, node: Node) -> AddressSet:
         """Traffic from these never crosses the node's firewall: its own addresses and its Pods' range."""

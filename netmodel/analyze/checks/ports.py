@@ -49,30 +49,43 @@ def _reported_as(cell: Cell, ctx: CheckContext) -> str:
 
 def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
     """NM-PORT-001..006 from the port matrix."""
-    groups: dict[tuple[str, str, str, int, bool], list[Cell]] = {}
+    groups: dict[tuple[str, str, str, int, bool, str, int], list[Cell]] = {}
     class_number = {id(c): i for i, c in enumerate(ctx.node_classes)}
     for cell in ctx.port_matrix:
         check_id = _reported_as(cell, ctx)
         if check_id:
+            # A block at the senders' egress is a different defect per sending firewall class.
+            sending = class_number[id(ctx.node_class_of[cell.sender.name])] \
+                if cell.blocked_at == "egress" and cell.sender is not None else -1
             key = (check_id, cell.row.key, cell.source.name,
-                   class_number[id(ctx.node_class_of[cell.node.name])], cell.node.is_control_plane)
+                   class_number[id(ctx.node_class_of[cell.node.name])], cell.node.is_control_plane,
+                   cell.blocked_at, sending)
             groups.setdefault(key, []).append(cell)
-    for (check_id, _, _, _, _), cells in groups.items():
+    for (check_id, *_), cells in groups.items():
         yield _finding(check_id, cells)
 
 
 def _finding(check_id: str, cells: list[Cell]) -> Finding:
     first = cells[0]
     nodes = describe_nodes([c.node.name for c in cells])
-    example = f" (e.g. {first.example[0]} to port {first.example[1]})" if first.example else ""
+    # Egress rules that passed the example matter (narrowing them also closes the hole); a default allow does not.
+    egress = [d for d in first.egress if d.rule is not None]
+    sender = f" on node {first.sender.name}" if first.sender is not None and (
+        egress or first.blocked_at == "egress") else ""
+    example = f" (e.g. {first.example[0]}{sender} to port {first.example[1]})" if first.example else ""
+    if check_id == "NM-PORT-001" and first.blocked_at == "egress":
+        return _egress_blocked(first, nodes, example)
     direction = "ingress"
     if first.decisions:
         why = describe_decisions(first.decisions, direction)
     else:
         why = "no Firewall (the node filters nothing)"
-    firewalls = [d.firewall for d in first.decisions]
+    if egress:
+        why += f" and the sending node's {describe_decisions(egress, 'egress')}"
+    firewalls = list(dict.fromkeys([d.firewall for d in first.decisions] + [d.firewall for d in egress]))
     objects = tuple(dict.fromkeys([f"Node/{c.node.name}" for c in cells[:3]] + [str(f.ref) for f in firewalls]))
-    sources = unique_spans([decision_span(d, direction) for d in first.decisions] + [first.node.source])
+    sources = unique_spans([decision_span(d, direction) for d in first.decisions]
+                           + [decision_span(d, "egress") for d in egress] + [first.node.source])
     what, source = first.row.describe(), first.source.describe()
     if check_id == "NM-PORT-001":
         fix = (f"allow {protocol_label(first.row.protocol)} {format_ports(first.row.ports)} from {source} in "
@@ -85,9 +98,28 @@ def _finding(check_id: str, cells: list[Cell]) -> Finding:
     fix = (f"narrow rule {', '.join(repr(d.rule.name) for d in opened if d.rule)} of "
            f"{', '.join('Firewall ' + d.firewall.name for d in opened)}" if opened
            else "add a Firewall (or a deny rule) for these nodes")
+    if egress:
+        fix += " or " + ", ".join(f"egress rule {d.rule.name!r} of Firewall {d.firewall.name}" for d in egress
+                                  if d.rule)
     message = (f"{what} on node {nodes} is reachable from {source}{example}, admitted by {why}; {reason}. "
                f"Fix: {fix} so {source} cannot reach it.")
     return Finding(check_id, severity, REQUIREMENT, message, objects, sources)
+
+
+def _egress_blocked(first: Cell, nodes: str, example: str) -> Finding:
+    """NM-PORT-001 where the sending node's own egress firewall drops the required flow."""
+    firewalls = list(dict.fromkeys(d.firewall for d in first.egress))
+    sender = first.sender
+    assert sender is not None
+    objects = tuple(dict.fromkeys([f"Node/{n}" for n in nodes.split(", ")[:3] if " " not in n]
+                                  + [f"Node/{sender.name}"] + [str(f.ref) for f in firewalls]))
+    sources = unique_spans([decision_span(d, "egress") for d in first.egress] + [sender.source])
+    what, source = first.row.describe(), first.source.describe()
+    fix = (f"allow {protocol_label(first.row.protocol)} {format_ports(first.row.ports)} to node {nodes} in the "
+           f"egress of {', '.join('Firewall ' + f.name for f in firewalls) or 'the sending node'}")
+    message = (f"{what} on node {nodes} is blocked from {source}{example} by the sending node's "
+               f"{describe_decisions(first.egress, 'egress')}; this flow is required. Fix: {fix}.")
+    return Finding("NM-PORT-001", Severity.ERROR, REQUIREMENT, message, objects, sources)
 
 
 def check_external_etcd(ctx: CheckContext) -> Iterator[Finding]:
