@@ -17,7 +17,8 @@ from netmodel.sets import protocol_label
 
 HERE = Path(__file__).parent
 LAYOUTS = [HERE / "reach" / "blocked.yaml", HERE / "policy_layouts" / "defects.yaml",
-           HERE.parent / "topologies" / "plain-manifests", HERE.parent / "topologies" / "calico-ipip-ha.yaml"]
+           HERE.parent / "topologies" / "plain-manifests", HERE.parent / "topologies" / "calico-ipip-ha.yaml",
+           HERE.parent / "topologies" / "broken-cni-port-closed.yaml", HERE.parent / "topologies" / "dual-stack.yaml"]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda p: p.name)

@@ -72,5 +72,5 @@ spec:
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["disposition"] == "partial" and data["allowed"] is False
     verdicts = {p["destination"]: p["disposition"] for p in data["paths"]}
-    assert verdicts == {"network:office (198.51.100.0)": "delivered",
-                        "network:office (198.51.100.128)": "denied-by-policy"}
+    assert verdicts == {"network:office (198.51.100.1)": "delivered",
+                        "network:office (198.51.100.129)": "denied-by-policy"}

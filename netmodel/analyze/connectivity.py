@@ -6,8 +6,12 @@ Computed per Pod class pair (never per Pod pair) from, in order:
 2. what the destination listens on: its declared containerPorts (a class declaring none may listen anywhere);
 3. node firewalls on the Pod network between the nodes the two classes run on, judged per pair of *node
    classes* (nodes selected by the same firewalls): encapsulated modes need the tunnel's outer packet to pass
-   (a yes/no per node-class pair), native routing needs each port to pass for the sender's whole pod range.
-   Pods on one node cross no firewall.
+   in both directions, since replies to a Pod address come back as a new outer packet (a yes/no per
+   node-class pair, see :mod:`netmodel.analyze.reach.crossing`), native routing needs each port to pass for
+   the sender's whole pod range. Pods on one node cross no firewall.
+4. a Pod reaching itself is loopback: every port it listens on, whatever the policies and firewalls say
+   (with ``--by workload``/``namespace`` a group of several Pods gets it as ``partial``: each member
+   reaches only itself).
 
 Outside networks appear as sources (through NodePort/LoadBalancer Services: firewall-ingress on the nodes for
 the nodePort, then the backend's ingress policy, which sees the node address under ``externalTrafficPolicy:
@@ -18,10 +22,12 @@ partly allowed is marked ``partial``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
+from netmodel.analyze.reach.crossing import reply_is_tracked
 from netmodel.analyze.reach.fabric import Fabric
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
@@ -84,21 +90,28 @@ class _Wire:
         self.representative = [nodes[0] for nodes in groups.values()]
         self.size = [len(nodes) for nodes in groups.values()]
         self.unfiltered = not fabric.topology.firewalls
-        self._cache: dict[tuple[int, int, PortSpace], PortSpace] = {}
+        self._cache: dict[tuple[int, int, PortSpace, bool], PortSpace] = {}
 
-    def carries(self, a: int, b: int, space: PortSpace) -> PortSpace:
-        key = (a, b, space)
+    def carries(self, a: int, b: int, space: PortSpace, replies_to_pods: bool = True) -> PortSpace:
+        """What node class ``a`` can send to Pods on node class ``b``; ``replies_to_pods``: the source is a Pod
+        address, so with a tunnel the replies come back encapsulated and must pass too."""
+        key = (a, b, space, replies_to_pods)
         if key not in self._cache:
-            self._cache[key] = self._compute(self.representative[a], self.representative[b], space)
+            self._cache[key] = self._compute(self.representative[a], self.representative[b], space,
+                                             replies_to_pods)
         return self._cache[key]
 
-    def _compute(self, a: Node, b: Node, space: PortSpace) -> PortSpace:
+    def _compute(self, a: Node, b: Node, space: PortSpace, replies_to_pods: bool) -> PortSpace:
         fw, tunnel = self.fabric.firewalls, self.fabric.tunnel
         if tunnel is not None:
             proto, port, _ = tunnel
             a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
             ok = fw.decide(a, "egress", b_ip, proto, port).allowed and fw.decide(b, "ingress", a_ip, proto,
                                                                                   port).allowed
+            if ok and replies_to_pods and self._keeps_pod_source(b):
+                tracked = reply_is_tracked(tunnel)
+                ok = _passes(fw.decide(b, "egress", a_ip, proto, port), tracked) and \
+                    _passes(fw.decide(a, "ingress", b_ip, proto, port), tracked)
             return space if ok else NOTHING
         a_range, b_range = AddressSet.of_networks(a.pod_cidrs), AddressSet.of_networks(b.pod_cidrs)
         out: dict[int, IntervalSet] = {}
@@ -108,6 +121,16 @@ class _Wire:
             taken = _covering(fw.allowed_space(b, "ingress", Box(a_range, protos, ports)), a_range)
             out[protocol] = sent & taken
         return PortSpace.of(out)
+
+    def _keeps_pod_source(self, b: Node) -> bool:
+        """Pod traffic to ``b``'s Pods keeps its Pod source (ip-masq-agent does not SNAT it to the node)."""
+        masq = self.fabric.topology.cluster.non_masquerade_cidrs
+        return masq is None or AddressSet.of_networks(b.pod_cidrs) <= AddressSet.of_networks(masq)
+
+
+def _passes(verdict, tracked: bool) -> bool:  # type: ignore[no-untyped-def]
+    """A reply outer packet passes: allowed by the rules, or (tracked) by a stateful firewall as established."""
+    return all(d.allowed or (tracked and d.firewall.stateful) for d in verdict.decisions)
 
 
 def _covering(space: Space, peers: AddressSet) -> IntervalSet:
@@ -125,9 +148,6 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
     classes = [c for c in engine.classes.classes if c.addressed]
     pods = fabric.topology.pods
     wire = _Wire(fabric)
-    node_classes = {c.id: {wire.node_class[pods[i].node_name] for i in c.pods if pods[i].node_name in wire.node_class}
-                    for c in classes}
-    nodes_of = {c.id: {pods[i].node_name for i in c.pods} for c in classes}
     acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]] = {}
 
     def add(src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
@@ -140,6 +160,7 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
     by_id = {c.id: c for c in classes}
     host_network = [c for c in classes if not c.subject_to_policy]
     groups = {c.id: sorted({group_name(pods[i], by) for i in c.pods}) for c in classes}
+    placed = {c.id: _placement(fabric, wire, c, by) for c in classes}
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
         listens = listening(d)
@@ -151,14 +172,39 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
             space = space & listens
             if not space:
                 continue
-            space, partial = _over_wire(wire, s, d, space, node_classes, nodes_of)
-            if space:
+            if wire.unfiltered:
                 for src in groups[s.id]:
                     for dst in groups[d.id]:
-                        add(src, dst, space, partial)
+                        add(src, dst, space, False)
+                continue
+            replies_to_pods = s.subject_to_policy  # a hostNetwork source speaks with its node's address
+            for src, (src_nodes, src_classes) in placed[s.id].items():
+                for dst, (dst_nodes, dst_classes) in placed[d.id].items():
+                    got, partial = _over_wire(wire, space, src_nodes, src_classes, dst_nodes, dst_classes,
+                                              replies_to_pods)
+                    if got:
+                        add(src, dst, got, partial)
+    _loopback(fabric, classes, groups, acc, by)
     _outside(fabric, classes, wire, add, by)
     return [Connection(src, dst, protocol, ports, partial, via)
             for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
+
+
+def _loopback(fabric: Fabric, classes: list[PodClass], groups: dict[int, list[str]],
+              acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]], by: str) -> None:
+    """Each Pod reaches itself on every port it listens on (loopback: no policy, no firewall).
+
+    A group of several Pods gets it as ``partial`` unless the pairs between its members already allow it.
+    """
+    sizes = Counter(group_name(p, by) for p in fabric.topology.pods if p.ips)
+    for c in classes:
+        for protocol, ports in listening(c):
+            for g in groups[c.id]:
+                key = (g, g, protocol, "")
+                old, was_partial = acc.get(key, (IntervalSet(), False))
+                if not ports - old:
+                    continue
+                acc[key] = (old | ports, was_partial or sizes[g] > 1)
 
 
 def _policy_space(fabric: Fabric, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,
@@ -184,24 +230,35 @@ def _node_addresses(fabric: Fabric, cls: PodClass) -> AddressSet:
                                   for ip in fabric.topology.node_by_name[n].ips)
 
 
-def _over_wire(wire: _Wire, s: PodClass, d: PodClass, space: PortSpace, node_classes: dict[int, set[int]],
-               nodes_of: dict[int, set[str]]) -> tuple[PortSpace, bool]:
-    if wire.unfiltered:
+def _placement(fabric: Fabric, wire: _Wire, cls: PodClass, by: str) -> dict[str, tuple[set[str], set[int]]]:
+    """Per group, the nodes and node classes the class's members of that group run on."""
+    out: dict[str, tuple[set[str], set[int]]] = {}
+    for i in cls.pods:
+        pod = fabric.topology.pods[i]
+        nodes, node_classes = out.setdefault(group_name(pod, by), (set(), set()))
+        nodes.add(pod.node_name)
+        if pod.node_name in wire.node_class:
+            node_classes.add(wire.node_class[pod.node_name])
+    return out
+
+
+def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: set[int], dst_nodes: set[str],
+               dst_classes: set[int], replies_to_pods: bool) -> tuple[PortSpace, bool]:
+    """What crosses the node firewalls from one group's members to another's: (every port some pair gets,
+    whether some pair gets less). Members on one node cross no firewall."""
+    if len(src_nodes) == 1 and src_nodes == dst_nodes:
         return space, False
-    same_node_only = len(nodes_of[s.id]) == 1 and nodes_of[s.id] == nodes_of[d.id]
-    if same_node_only:
-        return space, False
-    carried: PortSpace | None = None
-    partial = False
-    for a in node_classes[s.id]:
-        for b in node_classes[d.id]:
-            got = wire.carries(a, b, space)
-            partial = partial or got != space
-            carried = got if carried is None else carried | got
-    shared_node = bool(nodes_of[s.id] & nodes_of[d.id])
-    if shared_node:  # Pods meeting on one node always connect
-        return space, partial
-    return carried or NOTHING, partial
+    some: PortSpace | None = None
+    every: PortSpace = space
+    for a in src_classes:
+        for b in dst_classes:
+            got = wire.carries(a, b, space, replies_to_pods)
+            some = got if some is None else some | got
+            every = every & got
+    if src_nodes & dst_nodes:  # Pods meeting on one node always connect
+        some = space
+    some = some or NOTHING
+    return some, some != every
 
 
 def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: str) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +314,7 @@ def _enter(fabric: Fabric, wire: _Wire, add, by: str, svc, sp, b, network: str, 
     partial = False
     for node in admitted:
         if not local and b.node is not None and b.node.name != node.name and not wire.unfiltered and \
-                not wire.carries(wire.node_class[node.name], wire.node_class[b.node.name], single):
+                not wire.carries(wire.node_class[node.name], wire.node_class[b.node.name], single, False):
             continue  # SNATed at the entry node, then dropped between nodes
         seen_as = addresses if local else AddressSet.of_networks(node.ips)
         allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \

@@ -14,12 +14,10 @@ import pytest
 from netmodel.analyze.reach import Fabric
 from netmodel.emulate.errors import FeatureUnsupported
 from netmodel.emulate.features import KernelFeatures, detect_features
-from netmodel.emulate.flows import Flow, choose_flows
+from netmodel.emulate.flows import choose_flows
 from netmodel.emulate.run import emulate, engine_solver
 from netmodel.emulate.translate import translate
 from netmodel.model.build import load_topology
-from netmodel.model.topology import Topology
-from netmodel.sets import parse_address
 from tests.emulate.test_kernel import _REASON, _host_links, _namespaces_not_owned_by_others
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,42 +83,14 @@ def test_cilium_kpr_agrees_on_every_flow(clean_host: object, features: KernelFea
 
 
 @needs_lab
-@pytest.mark.xfail(strict=True, reason="solver: encapsulated replies are new outer flows; cp-1's firewall "
-                   "drops the workers' UDP 8472, so cp-1 Pods cannot talk to worker Pods (see docs/emulate.md)")
-def test_broken_cni_port_closed_agrees(clean_host: object, features: KernelFeatures) -> None:
-    report = emulate(load_topology([str(TOPOLOGIES / "broken-cni-port-closed.yaml")]), "all", features)
-    assert [o.flow for o in report.disagreements] == []
-
-
-@needs_lab
-@pytest.mark.parametrize("layout", ["flannel-vxlan.yaml", "dual-stack.yaml"])
-def test_layouts_agree_apart_from_pods_reaching_themselves(layout: str, clean_host: object,
-                                                          features: KernelFeatures) -> None:
-    """The solver polices a Pod reaching its own IP (directly, or hairpinned through a Service); Linux
-    delivers the first over the Pod's loopback and kube-proxy SNATs the second to the node. Reported."""
+@pytest.mark.parametrize("layout", ["flannel-vxlan.yaml", "dual-stack.yaml", "broken-cni-port-closed.yaml",
+                                    "broken-masquerade.yaml", "broken-nodeport-closed.yaml"])
+def test_layouts_agree_on_every_flow(layout: str, clean_host: object, features: KernelFeatures) -> None:
+    """Pods reaching themselves (loopback, and hairpin through their Service) and encapsulated replies
+    included: the solver and the kernel agree on every flow."""
     report = emulate(load_topology([str(TOPOLOGIES / layout)]), "all", features)
     assert len(report.outcomes) > 500
-    topology = load_topology([str(TOPOLOGIES / layout)])
-    others = [o.flow for o in report.disagreements if not _reaches_itself(topology, o.flow)]
-    assert others == []
-
-
-def _reaches_itself(topology: Topology, flow: Flow) -> bool:
-    """The flow's source Pod is its destination: by name, by one of its IPs, or as a Service endpoint."""
-    if not flow.source.startswith("pod:"):
-        return False
-    namespace, name = flow.source[4:].split("/")
-    pod = topology.pod_by_key[(namespace, name)]
-    if flow.destination == flow.source:
-        return True
-    if not flow.destination.startswith("ip:"):
-        return False
-    address = parse_address(flow.destination[3:])
-    if address in pod.ips:
-        return True
-    return any(address in svc.cluster_ips and svc.namespace == namespace and svc.selector is not None
-               and all(pod.labels.get(k) == v for k, v in svc.selector.items())
-               for svc in topology.services)
+    assert [o.flow for o in report.disagreements] == []
 
 
 @needs_lab
@@ -130,10 +100,10 @@ def test_conformance_cases_match_their_truth_tables(case: str, clean_host: objec
                                                     features: KernelFeatures) -> None:
     topology = load_topology([str(CONFORMANCE / "base.yaml"), str(CONFORMANCE / case)])
     report = emulate(topology, "expectations", features)
-    between_pods = [o for o in report.outcomes if o.flow.source != o.flow.destination]
-    assert between_pods
-    assert [o.flow for o in between_pods if not o.agrees] == []
-    assert [o.flow for o in report.expectation_misses if o.flow.source != o.flow.destination] == []
+    assert report.outcomes
+    assert [o.flow for o in report.outcomes if not o.agrees] == []
+    assert not report.expectation_misses
+    assert any(o.flow.source == o.flow.destination for o in report.outcomes)  # loopback probed too
     if case == "sctp-port" and not features.sctp:
         assert report.skipped and all("SCTP" in why for _, why in report.skipped)
 

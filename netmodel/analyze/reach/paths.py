@@ -23,43 +23,30 @@ The order of steps follows the data path (DESIGN.md §3):
 
 NetworkPolicy never blocks traffic between a Pod and its own node (the Kubernetes docs: traffic to and from the
 node a Pod runs on is always allowed).
+
+* **→ itself**: a Pod reaching its own address is loopback (``deliver`` only: the packet never leaves the Pod's
+  network namespace, so no policy sees it). Through a Service or hostPort that picked the Pod itself it is a
+  hairpin: egress policy after DNAT, ``snat`` to the node (kube-proxy, portmap), so ingress sees the Pod's own
+  node; Cilium's kube-proxy replacement keeps it inside the Pod and skips policy.
+* With an encapsulating CNI, replies to a Pod address on another node come back as a new outer packet, so the
+  tunnel's firewalls are checked in the reply direction too (:mod:`.crossing`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
+from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
 from netmodel.analyze.reach.fabric import Backend, Fabric, Listener
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
 from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.sets import AddressSet, IPAddress, protocol_label
 
-Events = tuple[tuple[str, StepRecord], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    """The packet as it travels: its current source address and where it is."""
-
-    address: IPAddress
-    node: Node | None  # the node the packet is on; None while outside the cluster
-    origin: Pod | None  # the Pod that sent it (hostNetwork Pods included)
-    egress_pending: bool  # the origin Pod's egress policy is still to be checked
-    snatted: bool = False  # the source address is no longer the origin's
-    location: str = ""
-
 
 def _where(pod: Pod) -> str:
     return f"pod:{pod.namespace}/{pod.name}"
-
-
-def _node_ip(node: Node, version: int) -> IPAddress | None:
-    for ip in node.internal_ips + node.ips:
-        if ip.version == version:
-            return ip
-    return None
 
 
 def _ip_of(pod: Pod, version: int) -> IPAddress | None:
@@ -81,11 +68,15 @@ class Tracer:
                 Step.DELIVER, f"{dst.label} has no address (Pending Pod?)", False, Disposition.NO_ROUTE,
                 (Decision("Pod", dst.label, "has no IP", False, dst.pod.source if dst.pod else None),))),))]
         version = dst.address.version
+        if src.kind == "outside" and src.address is not None and src.address.version != version:
+            return [self._path(src, dst, ((src.label, StepRecord(
+                Step.ORIGINATE, f"{src.label} has no IPv{version} address to send to {dst.address}", False,
+                Disposition.NO_ROUTE)),))]
         address = src.address
         if src.pod is not None:
             address = _ip_of(src.pod, version)
         elif src.node is not None:
-            address = _node_ip(src.node, version) or src.address
+            address = node_ip(src.node, version) or src.address
         if address is None:
             return [self._path(src, dst, ((src.label, StepRecord(
                 Step.ORIGINATE, f"{src.label} has no address (Pending Pod?)", False, Disposition.NO_ROUTE,
@@ -194,20 +185,6 @@ class Tracer:
         return events + ((where, self._policy_step(verdict, where, what)),)
 
     # -- the wire ----------------------------------------------------------------------------------------------
-    def _firewall(self, node: Node, direction: str, peer: IPAddress, protocol: int, port: int,
-                  what: str) -> StepRecord:
-        step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS
-        verdict = self.fabric.firewalls.decide(node, direction, peer, protocol, port)
-        if not verdict.decisions:
-            return StepRecord(step, f"{what}: no Firewall selects node {node.name}")
-        decisions = tuple(Decision(
-            "Firewall", d.firewall.name,
-            f"{direction} rule {d.rule.name}" if d.rule else f"{direction} defaultAction {d.action}",
-            d.allowed, d.rule.source if d.rule else (d.firewall.ingress if direction == "ingress"
-                                                    else d.firewall.egress).source) for d in verdict.decisions)
-        return StepRecord(step, f"{what}: {'allowed' if verdict.allowed else 'denied'}", verdict.allowed,
-                          None if verdict.allowed else Disposition.DENIED_BY_FIREWALL, decisions)
-
     def _masquerade(self, events: Events, sender: Sender, destination: IPAddress,
                     outside: bool) -> tuple[Events, Sender]:
         """ip-masq-agent (or the CNI's outbound NAT for outside destinations) rewrites Pod sources."""
@@ -223,49 +200,13 @@ class Tracer:
             why = "outbound NAT for traffic leaving the cluster"
         else:
             return events, sender
-        node_ip = _node_ip(node, destination.version)
-        if node_ip is None:
+        snat_ip = node_ip(node, destination.version)
+        if snat_ip is None:
             return events, sender
-        events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, f"{sender.address} → {node_ip} ({why})", True,
+        events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, f"{sender.address} → {snat_ip} ({why})", True,
                                                             None, (Decision("Cluster", self.fabric.topology.cluster.name,
                                                                             why, True, self.fabric.topology.cluster.source),))),)
-        return events, replace(sender, address=node_ip, snatted=True)
-
-    def _cross(self, events: Events, sender: Sender, to_node: Node, destination: IPAddress, to_pod: bool,
-               protocol: int, port: int) -> tuple[Events, bool]:
-        """Carry the packet from the sender's node (or from outside) to ``to_node``. Returns (events, routed)."""
-        here = sender.node
-        target = f"node:{to_node.name}"
-        what = f"{protocol_label(protocol)} {port} {sender.address} → {destination}"
-        if here is not None and here.name == to_node.name:
-            return events, True
-        tunnel = self.fabric.tunnel
-        if here is None:
-            if to_pod and tunnel is not None:
-                return events + ((target, StepRecord(
-                    Step.ROUTE, f"Pod addresses are not routed outside the cluster ({tunnel[2]} overlay)", False,
-                    Disposition.NO_ROUTE, (Decision("Cluster", self.fabric.topology.cluster.name,
-                                                    f"CNI mode {self.fabric.topology.cluster.cni.mode}", False,
-                                                    self.fabric.topology.cluster.cni.source),))),), False
-            return events + ((target, self._firewall(to_node, "ingress", sender.address, protocol, port, what)),), True
-        source_node = f"node:{here.name}"
-        here_ip = _node_ip(here, destination.version) or sender.address
-        there_ip = _node_ip(to_node, destination.version) or destination
-        if to_pod and tunnel is not None:
-            t_proto, t_port, t_name = tunnel
-            outer = f"{t_name} {protocol_label(t_proto)}{' ' + str(t_port) if t_port else ''} {here_ip} → {there_ip}"
-            events = events + (
-                (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name}")),
-                (source_node, StepRecord(Step.ENCAP, f"outer packet {outer}")),
-                (source_node, self._firewall(here, "egress", there_ip, t_proto, t_port, outer)),
-                (target, self._firewall(to_node, "ingress", here_ip, t_proto, t_port, outer)))
-            return events, True
-        mode = "native routing" if to_pod else "the node network"
-        events = events + (
-            (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name} via {mode}")),
-            (source_node, self._firewall(here, "egress", destination, protocol, port, what)),
-            (target, self._firewall(to_node, "ingress", sender.address, protocol, port, what)))
-        return events, True
+        return events, replace(sender, address=snat_ip, snatted=True)
 
     # -- destinations ------------------------------------------------------------------------------------------
     def _to_pod(self, events: Events, sender: Sender, pod: Pod, protocol: int, port: int) -> list[Events]:
@@ -274,22 +215,53 @@ class Tracer:
         if address is None or node is None:
             return [events + ((_where(pod), StepRecord(Step.ROUTE, f"{_where(pod)} has no address or node", False,
                                                        Disposition.NO_ROUTE)),)]
+        if sender.pod_sourced and sender.origin is not None and _same_pod(sender.origin, pod):
+            if not sender.dnatted:
+                return [self._deliver(events, pod, protocol, port, f"loopback: {_where(pod)} reaches its own "
+                                      "address over lo inside its network namespace; the packet never reaches "
+                                      "the Pod's interface, so NetworkPolicy does not apply")]
+            return [self._hairpin(events, sender, pod, node, address, protocol, port)]
         events, sender = self._egress(events, sender, pod, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
             events, sender = self._masquerade(events, sender, address, outside=False)
-        events, _ = self._cross(events, sender, node, address, not pod.host_network, protocol, port)
+        events, _ = cross(self.fabric, events, sender, node, address, not pod.host_network, protocol, port)
         events = self._ingress(events, sender, pod, protocol, port)
+        return [self._deliver(events, pod, protocol, port)]
+
+    def _hairpin(self, events: Events, sender: Sender, pod: Pod, node: Node, address: IPAddress, protocol: int,
+                 port: int) -> Events:
+        """A Pod reaching itself through a Service (or hostPort) that picked it as the endpoint."""
+        cluster = self.fabric.topology.cluster
+        if cluster.cni.plugin == "cilium" and cluster.cni.kube_proxy_replacement:
+            return self._deliver(events, pod, protocol, port, "service loopback: Cilium's kube-proxy replacement "
+                                 "translates the Service at the socket, so the connection stays inside the Pod "
+                                 "(without socket LB it SNATs to its service-loopback address and skips policy "
+                                 "enforcement); NetworkPolicy does not apply")
+        events, sender = self._egress(events, sender, pod, address, protocol, port)
+        snat_ip = node_ip(node, address.version)
+        if snat_ip is not None:
+            events = events + ((f"node:{node.name}", StepRecord(
+                Step.SNAT, f"hairpin: kube-proxy masquerades a Pod reaching itself through a Service, "
+                f"{sender.address} → {snat_ip}")),)
+            sender = replace(sender, address=snat_ip, snatted=True, node=node)
+        events = self._ingress(events, sender, pod, protocol, port)
+        return self._deliver(events, pod, protocol, port)
+
+    def _deliver(self, events: Events, pod: Pod, protocol: int, port: int, why: str = "") -> Events:
+        """The last step at a Pod: something listens on the port, or it is closed."""
         cls = self.fabric.class_of(pod)
         where = _where(pod)
+        prefix = f"{why}; " if why else ""
         if cls.listens(protocol, port):
             note = "" if cls.ports else " (the Pod declares no containerPorts; assumed to listen)"
-            return [events + ((where, StepRecord(Step.DELIVER, f"{protocol_label(protocol)} {port} delivered{note}")),)]
+            return events + ((where, StepRecord(Step.DELIVER, f"{prefix}{protocol_label(protocol)} {port} "
+                                                f"delivered{note}")),)
         declared = ", ".join(f"{protocol_label(p)} {n}" for _, n, p in cls.ports)
-        return [events + ((where, StepRecord(
-            Step.DELIVER, f"no container listens on {protocol_label(protocol)} {port} (declared: {declared})",
-            False, Disposition.PORT_CLOSED,
+        return events + ((where, StepRecord(
+            Step.DELIVER, f"{prefix}no container listens on {protocol_label(protocol)} {port} (declared: "
+            f"{declared})", False, Disposition.PORT_CLOSED,
             (Decision("Pod", where[4:], f"no containerPort {protocol_label(protocol)} {port}", False,
-                      pod.source),))),)]
+                      pod.source),))),)
 
     def _to_node(self, events: Events, sender: Sender, node: Node, address: IPAddress, protocol: int,
                  port: int) -> list[Events]:
@@ -299,7 +271,7 @@ class Tracer:
             events, sender = self._egress(events, sender, None, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
             events, sender = self._masquerade(events, sender, address, outside=False)
-        events, _ = self._cross(events, sender, node, address, False, protocol, port)
+        events, _ = cross(self.fabric, events, sender, node, address, False, protocol, port)
         sender = replace(sender, node=node) if sender.node is None or forwards is not None else sender
         where = f"node:{node.name}"
         if not listeners:
@@ -313,7 +285,7 @@ class Tracer:
             events = events + ((where, StepRecord(Step.DNAT, f"hostPort {port} → {_where(pod)}:{target}", True, None,
                                                   (Decision("Pod", where, f"hostPort {port}", True,
                                                             forwards.source),))),)
-            return self._to_pod(events, sender, pod, protocol, target)
+            return self._to_pod(events, replace(sender, dnatted=True), pod, protocol, target)
         if forwards is not None and forwards.service is not None and forwards.service_port is not None:
             return self._enter_service(events, sender, node, forwards.service, forwards.service_port, protocol,
                                        f"NodePort {port}")
@@ -359,11 +331,11 @@ class Tracer:
                 return [events + ((where, StepRecord(Step.ROUTE, "ClusterIPs are only reachable inside the cluster",
                                                      False, Disposition.NO_ROUTE)),)]
             if self.fabric.topology.cluster.masquerade_all:
-                node_ip = _node_ip(sender.node, address.version)
-                if node_ip is not None and not sender.snatted:
+                snat_ip = node_ip(sender.node, address.version)
+                if snat_ip is not None and not sender.snatted:
                     events = events + ((f"node:{sender.node.name}", StepRecord(
-                        Step.SNAT, f"{sender.address} → {node_ip} (kube-proxy masqueradeAll)")),)
-                    sender = replace(sender, address=node_ip, snatted=True)
+                        Step.SNAT, f"{sender.address} → {snat_ip} (kube-proxy masqueradeAll)")),)
+                    sender = replace(sender, address=snat_ip, snatted=True)
             backends, failed = self._live_backends(events, svc, sp, None)
             if failed is not None:
                 return [failed]
@@ -372,7 +344,7 @@ class Tracer:
                 step = StepRecord(Step.DNAT, f"{address}:{sp.port} → {b.address}:{b.port}", True, None,
                                   (Decision("Service", name, f"port {sp.name or sp.port} → targetPort "
                                             f"{sp.target_port}", True, sp.source),))
-                out.extend(self._to_backend(events + ((where, step),), sender, b, protocol))
+                out.extend(self._to_backend(events + ((where, step),), replace(sender, dnatted=True), b, protocol))
             return out
         return self._to_external_ip(events, sender, svc, sp, address, protocol)
 
@@ -401,8 +373,8 @@ class Tracer:
             how = f"load balancer → node {node.name} NodePort {entry_port}" if is_lb else \
                 f"externalIP routed to node {node.name} port {entry_port}"
             leg = events + ((where, StepRecord(Step.ROUTE, how)),)
-            node_ip = _node_ip(node, address.version) or address
-            leg, _ = self._cross(leg, sender, node, node_ip, False, protocol, entry_port)
+            entry_ip = node_ip(node, address.version) or address
+            leg, _ = cross(self.fabric, leg, sender, node, entry_ip, False, protocol, entry_port)
             entered = replace(sender, node=node)
             out.extend(self._enter_service(leg, entered, node, svc, sp, protocol,
                                            "LoadBalancer" if is_lb else "externalIP"))
@@ -416,19 +388,19 @@ class Tracer:
         if failed is not None:
             return [failed]
         if svc.external_traffic_policy != "Local":
-            node_ip = _node_ip(node, sender.address.version)
-            if node_ip is not None:
+            snat_ip = node_ip(node, sender.address.version)
+            if snat_ip is not None:
                 events = events + ((where, StepRecord(
-                    Step.SNAT, f"{sender.address} → {node_ip} (externalTrafficPolicy Cluster)", True, None,
+                    Step.SNAT, f"{sender.address} → {snat_ip} (externalTrafficPolicy Cluster)", True, None,
                     (Decision("Service", f"{svc.namespace}/{svc.name}", "externalTrafficPolicy Cluster", True,
                               svc.source),))),)
-                sender = replace(sender, address=node_ip, snatted=True, node=node)
+                sender = replace(sender, address=snat_ip, snatted=True, node=node)
         out: list[Events] = []
         for b in backends:
             step = StepRecord(Step.DNAT, f"{how} → {b.address}:{b.port}", True, None, (
                 Decision("Service", f"{svc.namespace}/{svc.name}", f"{how} port {sp.name or sp.port} → "
                          f"targetPort {sp.target_port}", True, sp.source),))
-            out.extend(self._to_backend(events + ((where, step),), sender, b, protocol))
+            out.extend(self._to_backend(events + ((where, step),), replace(sender, dnatted=True), b, protocol))
         return out
 
     def _to_backend(self, events: Events, sender: Sender, backend: Backend, protocol: int) -> list[Events]:
@@ -451,10 +423,14 @@ class Tracer:
         node = sender.node
         assert node is not None
         what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"
-        events = events + ((f"node:{node.name}", self._firewall(node, "egress", dst.address, protocol, port, what)),
+        events = events + ((f"node:{node.name}", firewall_step(self.fabric, node, "egress", dst.address, protocol, port, what)),
                            (dst.label, StepRecord(Step.DELIVER, "leaves the cluster (what listens outside is not "
                                                   "modeled)")))
         return [events]
+
+
+def _same_pod(a: Pod, b: Pod) -> bool:
+    return (a.namespace, a.name) == (b.namespace, b.name)
 
 
 def _listener_kind(listener: Listener) -> str:

@@ -26,6 +26,12 @@ def _representatives(fabric: Fabric, endpoints: tuple[Endpoint, ...]) -> list[En
     return list(seen.values())
 
 
+def _family_fits(src: Endpoint, dst: Endpoint) -> bool:
+    if src.kind != "outside" or src.address is None or dst.address is None:
+        return True
+    return src.address.version == dst.address.version
+
+
 def parse_protocol(text: str) -> int:
     name = text.strip().upper()
     if name not in QUERY_PROTOCOLS:
@@ -66,7 +72,11 @@ def query(fabric: Fabric, source: str, destination: str, port: int | str, protoc
     dst = resolve(fabric, destination, as_source=False)
     tracer = tracer or Tracer(fabric)
     paths: list[Path] = []
-    for s in _representatives(fabric, src.endpoints):
-        for d in _representatives(fabric, dst.endpoints):
+    sources = _representatives(fabric, src.endpoints)
+    for d in _representatives(fabric, dst.endpoints):
+        # An outside source is one fixed address: only the samples of the destination's family can send to it
+        # (all of them, when none can: the tracer then says why there is no route).
+        same_family = [s for s in sources if _family_fits(s, d)]
+        for s in same_family or sources:
             paths.extend(tracer.trace(s, d, number, port))
     return Answer(source, destination, port, protocol.upper(), tuple(paths))

@@ -8,8 +8,8 @@
                           endpoint Pods
 ``node:NAME``             the node's first InternalIP (else its first address)
 ``network:NAME``          the outside network's own addresses (longest prefix, minus the cluster); one sample
-                          address per region that some policy ipBlock, firewall peer, source range or
-                          masquerade range treats differently
+                          usable address per IP family and region that some policy ipBlock, firewall peer,
+                          source range or masquerade range treats differently
 ``ip:ADDRESS``            whatever owns the address: a Pod, a node, a Service IP, or an outside address
 ========================  ====================================================================================
 
@@ -28,6 +28,11 @@ from netmodel.sets import AddressSet, IPAddress, parse_address
 
 WORKLOAD_PREFIXES = {k.lower(): k for k in WORKLOAD_KINDS}
 MAX_NETWORK_SAMPLES = 32
+# No packet can carry these as its source: "this network" (0.0.0.0/8, ::), loopback, multicast, and the
+# reserved 240.0.0.0/4 with the limited broadcast 255.255.255.255.
+_V4, _V6 = AddressSet.parse("0.0.0.0/0"), AddressSet.parse("::/0")
+UNUSABLE_SOURCES = AddressSet.parse("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::/127",
+                                    "ff00::/8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,4 +183,24 @@ def network_samples(fabric: Fabric, addresses: AddressSet) -> list[IPAddress]:
         if len(refined) > MAX_NETWORK_SAMPLES:
             break
         atoms = refined
-    return [a for a in (atom.sample() for atom in atoms) if a is not None]
+    # One sample per IP family: an IPv4 address cannot be the source of a packet to an IPv6 destination.
+    families = [part for atom in atoms for part in (atom & _V4, atom & _V6) if part]
+    return [a for a in (usable_sample(part) for part in families) if a is not None]
+
+
+def usable_sample(addresses: AddressSet) -> IPAddress | None:
+    """A first host address that a packet can carry, preferring IPv4: never a block's network address (the
+    sample of 0.0.0.0/0 is 1.0.0.1, not 0.0.0.0) nor its broadcast. Falls back to any member when the set
+    holds nothing usable (then the flow cannot be sent, but the question still has an answer).
+
+    >>> str(usable_sample(AddressSet.parse("0.0.0.0/0"))), str(usable_sample(AddressSet.parse("::/0")))
+    ('1.0.0.1', '::2')
+    >>> str(usable_sample(AddressSet.parse("198.51.100.0/24"))), str(usable_sample(AddressSet.parse("10.0.0.7")))
+    ('198.51.100.1', '10.0.0.7')
+    """
+    blocks = sorted((addresses - UNUSABLE_SOURCES).cidrs(), key=lambda c: c.version)
+    if not blocks:
+        return addresses.sample()
+    first = blocks[0]
+    # Skip a block's network address (the next one is never its broadcast); /31, /32 pieces are all hosts.
+    return first.network_address + 1 if first.num_addresses > 2 else first.network_address
