@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-
-import click
+from types import ModuleType
 
 from netmodel.cli.app import app
 from netmodel.errors import NetmodelError
@@ -29,14 +28,17 @@ def print_problems(error: NetmodelError) -> None:
 
 
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
-    """The click exception class ``name`` from click and from the copy newer typer releases vendor."""
-    modules = [click.exceptions]
-    try:
-        from typer._click import exceptions as vendored  # typer >= 0.2x ships its own click
+    """The click exception class ``name`` wherever typer takes click from.
 
-        modules.append(vendored)
-    except ImportError:
-        pass
+    Newer typer releases vendor their own copy of click (``typer._click``) and no longer install click; older
+    ones use click itself. Either or both may be present.
+    """
+    modules: list[ModuleType] = []
+    for module_name in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            modules.append(importlib.import_module(module_name))
+        except ImportError:
+            continue
     return tuple(getattr(m, name) for m in modules if hasattr(m, name))
 
 
