@@ -89,3 +89,52 @@ def test_bad_input_and_usage_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and out == "" and "bad.yaml:4" in err and "Traceback" not in err
     code, _, err = run(capsys, str(bad), "--format", "xml")
     assert code == 2 and "table, json" in err
+
+
+def test_table_port_matrix_shows_only_problem_lines_unless_verbose(capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    _, out, _ = run(capsys, "topologies/broken-etcd-internet.yaml")
+    _, cells, _ = run(capsys, "topologies/broken-etcd-internet.yaml", "--format", "json")
+    matrix = json.loads(cells)["portMatrix"]
+    lines = {(c["purpose"], c["source"]) for c in matrix}
+    bad = {(c["purpose"], c["source"]) for c in matrix if c["status"] != "ok"}
+    assert bad and bad < lines
+    shown = [line for line in out.splitlines() if line.startswith("│ control-plane") or line.startswith("│ worker")]
+    assert len(shown) == len(bad) and all("etcd" in line for line in shown)
+    assert "other line(s) ok" in out and "--verbose" in out
+    _, verbose, _ = run(capsys, "topologies/broken-etcd-internet.yaml", "--verbose")
+    listed = [line for line in verbose.splitlines() if line.startswith("│ control-plane") or line.startswith("│ worker")]
+    roles = {(c["role"], c["purpose"], c["source"]) for c in matrix}
+    assert len(listed) == len(roles) and "other line(s) ok" not in verbose
+    _, healthy, _ = run(capsys, "topologies/flannel-vxlan.yaml")
+    assert "Port matrix: all " in healthy and "│ worker" not in healthy
+
+
+def test_junit_honours_fail_on(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    _, default, _ = run(capsys, "topologies/broken-kubelet-blocked.yaml", "--format", "junit")
+    _, strict, _ = run(capsys, "topologies/broken-kubelet-blocked.yaml", "--format", "junit", "--fail-on", "info")
+    # The info findings (defaults applied) become failures only when --fail-on info asks for it.
+    assert default.count("<failure") < strict.count("<failure")
+    _, payload, _ = run(capsys, "topologies/broken-kubelet-blocked.yaml", "--format", "json", "--fail-on", "info")
+    findings = json.loads(payload)["findings"]
+    assert strict.count("<failure") >= len(findings)
+
+
+def test_renderers_get_the_options_they_declare() -> None:
+    from netmodel.report import accepted_options
+
+    def plain(payload: object, kind: str) -> str:
+        return ""
+
+    def table(payload: object, kind: str, color: bool = False, verbose: bool = False) -> str:
+        return ""
+
+    def loose(payload: object, kind: str, **options: object) -> str:
+        return ""
+
+    options = {"color": True, "fail_on": "info", "verbose": True}
+    assert accepted_options(plain, options) == {}
+    assert accepted_options(table, options) == {"color": True, "verbose": True}
+    assert accepted_options(loose, options) == options

@@ -11,20 +11,19 @@ from netmodel.analyze import expectations
 from netmodel.analyze.checks import CHECKS, check_topology
 from netmodel.analyze.policy.checks import POLICY_CHECKS
 from netmodel.analyze.reach import Fabric
-from netmodel.analyze.result import CheckResult
-from netmodel.analyze.result import FAIL_ON, exit_code
+from netmodel.analyze.result import FAIL_ON, CheckResult, exit_code
 from netmodel.analyze.suppress import read_baseline, suppress_result
 from netmodel.analyze.suppress import write_baseline as write_baseline_file
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
-from netmodel.report import RENDERERS
+from netmodel.report import RENDERERS, render
 
 
 @app.command("check")
 def check_command(
     paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or - (stdin)."),
-    output_format: str = typer.Option("table", "--format", "-f", help="Output format: table or json."),
+    output_format: str = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(RENDERERS)}."),
     fail_on: str = typer.Option("error", "--fail-on",
                                 help="Exit 1 when a finding is at least this severe: error, warning or info."),
     output: str = typer.Option("", "--output", "-o", help="Write the report to FILE instead of stdout."),
@@ -34,6 +33,8 @@ def check_command(
                                  "(they are still listed as suppressed)."),
     write_baseline: str = typer.Option("", "--write-baseline", help="Record the current findings in this file "
                                        "for a later --baseline run."),
+    verbose: bool = typer.Option(False, "--verbose", help="Table: list every port-matrix line, not only "
+                                 "the blocked or exposed ones (JSON always holds every cell)."),
 ) -> None:
     """Check the Kubernetes network model (loopback, pod-to-pod, pod-to-service, external-to-service) and the
     control-plane/worker port matrix.
@@ -57,8 +58,9 @@ def check_command(
     if write_baseline:
         write_baseline_file(write_baseline, result.findings)
     payload = result.to_json(fail_on)
-    options = {"color": not output and sys.stdout.isatty()} if output_format == "table" else {}
-    text = RENDERERS[output_format](payload, "check", **options)
+    # Every renderer gets the options it declares (junit: fail_on; table: color, verbose), through the registry.
+    text = render(output_format, payload, "check", color=not output and sys.stdout.isatty(), fail_on=fail_on,
+                  verbose=verbose)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,7 +33,17 @@ RENDERERS: dict[str, Renderer] = {
 
 
 def render(fmt: str, payload: Mapping[str, Any], kind: str = "check", **options: Any) -> str:
-    return RENDERERS[fmt](payload, kind, **options)
+    """Render with every option the renderer takes (e.g. ``fail_on`` for junit, ``color``/``verbose`` for
+    table); commands pass all their options and each renderer gets the ones it declares."""
+    renderer = RENDERERS[fmt]
+    return renderer(payload, kind, **accepted_options(renderer, options))
 
 
-__all__ = ["RENDERERS", "Renderer", "render"]
+def accepted_options(renderer: Renderer, options: Mapping[str, Any]) -> dict[str, Any]:
+    parameters = inspect.signature(renderer).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {k: v for k, v in options.items() if k in parameters}
+
+
+__all__ = ["RENDERERS", "Renderer", "accepted_options", "render"]

@@ -1,5 +1,7 @@
 """The terminal report of ``netmodel check``: requirement verdicts, findings with their location, and a port
-matrix summary, as rich tables. Colour only when asked for (the CLI asks when stdout is a terminal).
+matrix summary, as rich tables. Colour only when asked for (the CLI asks when stdout is a terminal). The port
+matrix shows only its lines with a blocked or exposed node plus a one-line count of the rest, unless
+``verbose`` (``netmodel check --verbose``); the JSON always holds every cell.
 
 Works from the JSON payload (:meth:`CheckResult.to_json`), like every renderer.
 """
@@ -50,24 +52,57 @@ def findings_table(findings: Sequence[Mapping[str, Any]], title: str) -> Table:
     return table
 
 
-def port_matrix_table(cells: Sequence[Mapping[str, Any]]) -> Table:
-    """One line per (role, purpose, source): how many nodes are ok, blocked or exposed."""
-    counts: dict[tuple[str, str, str, str, str], Counter[str]] = {}
+PortKey = tuple[str, str, str, str, str]
+
+
+def _port_rows(cells: Sequence[Mapping[str, Any]]) -> dict[PortKey, Counter[str]]:
+    """Cells counted per (role, purpose, port, source, required), in first-seen order."""
+    counts: dict[PortKey, Counter[str]] = {}
     for c in cells:
         key = (c["role"], c["purpose"], f"{c['protocol']} {c['ports']}", c["source"],
                "required" if c["required"] else "")
         counts.setdefault(key, Counter())[c["status"]] += 1
-    table = Table(title="Port matrix (nodes per cell status)", title_justify="left")
+    return counts
+
+
+def port_matrix_table(cells: Sequence[Mapping[str, Any]], verbose: bool = False) -> Table | None:
+    """One line per (role, purpose, source): how many nodes are ok, blocked or exposed.
+
+    Unless ``verbose``, only the lines with a blocked or exposed node are shown (None when there is none);
+    :func:`port_matrix_summary` says how many all-ok lines were left out.
+    """
+    rows = [(key, counter) for key, counter in _port_rows(cells).items()
+            if verbose or counter["blocked"] or counter["exposed"]]
+    if not rows:
+        return None
+    title = "Port matrix (nodes per cell status)" if verbose else "Port matrix: blocked or exposed (nodes per status)"
+    table = Table(title=title, title_justify="left")
     for name in ("role", "purpose", "port", "source", "required", "ok", "blocked", "exposed"):
         table.add_column(name, justify="right" if name in ("ok", "blocked", "exposed") else "left")
-    for (role, purpose, port, source, required), counter in counts.items():
+    for (role, purpose, port, source, required), counter in rows:
         bad = {s: (f"[red]{counter[s]}[/red]" if counter[s] else "") for s in ("blocked", "exposed")}
         table.add_row(role, purpose, port, source, required, str(counter["ok"] or ""), bad["blocked"],
                       bad["exposed"])
     return table
 
 
-def render_table(payload: Payload, kind: str = "check", color: bool = False, width: int = 140) -> str:
+def port_matrix_summary(cells: Sequence[Mapping[str, Any]], verbose: bool = False) -> str:
+    """The one line about the all-ok port-matrix lines a non-verbose table leaves out ("" when verbose)."""
+    if verbose:
+        return ""
+    rows = _port_rows(cells)
+    ok = [counter for counter in rows.values() if not counter["blocked"] and not counter["exposed"]]
+    if not ok:
+        return ""
+    shown = len(rows) - len(ok)
+    cells = sum(c["ok"] for c in ok)
+    what = f"all {len(ok)} lines ok" if not shown else f"{len(ok)} other line(s) ok"
+    return (f"Port matrix: {what} ({cells} cells: required flows allowed, nothing exposed); --verbose lists "
+            f"{'them' if not shown else 'them too'}, --format json every cell.")
+
+
+def render_table(payload: Payload, kind: str = "check", color: bool = False, width: int = 140,
+                 verbose: bool = False) -> str:
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
     summary = payload["summary"]
@@ -78,7 +113,12 @@ def render_table(payload: Payload, kind: str = "check", color: bool = False, wid
     if payload["findings"]:
         console.print(findings_table(payload["findings"], "Findings"))
     if payload.get("portMatrix"):
-        console.print(port_matrix_table(payload["portMatrix"]))
+        table = port_matrix_table(payload["portMatrix"], verbose)
+        if table is not None:
+            console.print(table)
+        summary_line = port_matrix_summary(payload["portMatrix"], verbose)
+        if summary_line:
+            console.print(summary_line)
     failed = [e for e in payload.get("expectations", ()) if not e.get("ok")]
     if failed:
         console.print(f"[red]{len(failed)} expectation(s) do not hold[/red] (see the findings above)")
