@@ -100,11 +100,11 @@ def test_table_port_matrix_shows_only_problem_lines_unless_verbose(capsys: pytes
     lines = {(c["purpose"], c["source"]) for c in matrix}
     bad = {(c["purpose"], c["source"]) for c in matrix if c["status"] != "ok"}
     assert bad and bad < lines
-    shown = [line for line in out.splitlines() if line.startswith("│ control-plane") or line.startswith("│ worker")]
+    shown = [line for line in out.splitlines() if line.startswith(("│ control-plane", "│ worker"))]
     assert len(shown) == len(bad) and all("etcd" in line for line in shown)
     assert "other line(s) ok" in out and "--verbose" in out
     _, verbose, _ = run(capsys, "topologies/broken-etcd-internet.yaml", "--verbose")
-    listed = [line for line in verbose.splitlines() if line.startswith("│ control-plane") or line.startswith("│ worker")]
+    listed = [line for line in verbose.splitlines() if line.startswith(("│ control-plane", "│ worker"))]
     roles = {(c["role"], c["purpose"], c["source"]) for c in matrix}
     assert len(listed) == len(roles) and "other line(s) ok" not in verbose
     _, healthy, _ = run(capsys, "topologies/flannel-vxlan.yaml")

@@ -95,9 +95,9 @@ def port_matrix_summary(cells: Sequence[Mapping[str, Any]], verbose: bool = Fals
     if not ok:
         return ""
     shown = len(rows) - len(ok)
-    cells = sum(c["ok"] for c in ok)
+    ok_cells = sum(c["ok"] for c in ok)
     what = f"all {len(ok)} lines ok" if not shown else f"{len(ok)} other line(s) ok"
-    return (f"Port matrix: {what} ({cells} cells: required flows allowed, nothing exposed); --verbose lists "
+    return (f"Port matrix: {what} ({ok_cells} cells: required flows allowed, nothing exposed); --verbose lists "
             f"{'them' if not shown else 'them too'}, --format json every cell.")
 
 
