@@ -138,3 +138,20 @@ def test_renderers_get_the_options_they_declare() -> None:
     assert accepted_options(plain, options) == {}
     assert accepted_options(table, options) == {"color": True, "verbose": True}
     assert accepted_options(loose, options) == options
+
+
+def test_table_lists_the_first_findings_of_each_id_and_counts_the_rest() -> None:
+    from netmodel.report.table import PER_ID, render_table
+
+    many = [{"id": "NM-SVC-001", "severity": "warning", "requirement": "pod-to-service",
+             "message": f"Service ns/s{i} selects nothing", "objects": [f"Service/ns/s{i}"], "sources": []}
+            for i in range(PER_ID + 5)]
+    one = [{"id": "NM-PORT-001", "severity": "error", "requirement": "ports", "message": "kubelet blocked",
+            "objects": [], "sources": []}]
+    payload = {"summary": {"status": "fail", "errors": 1, "warnings": len(many), "infos": 0},
+               "requirements": [], "findings": one + many}
+    text = render_table(payload, width=200)
+    assert f"s{PER_ID - 1} selects" in text and f"s{PER_ID} selects" not in text
+    assert "5 more NM-SVC-001" in text and "kubelet blocked" in text and "NM-PORT-001" not in text.split("Not")[1]
+    verbose = render_table(payload, width=200, verbose=True)
+    assert f"s{PER_ID + 4} selects" in verbose and "more NM-SVC-001" not in verbose

@@ -1,7 +1,8 @@
 """The terminal report of ``netmodel check``: requirement verdicts, findings with their location, and a port
-matrix summary, as rich tables. Colour only when asked for (the CLI asks when stdout is a terminal). The port
-matrix shows only its lines with a blocked or exposed node plus a one-line count of the rest, unless
-``verbose`` (``netmodel check --verbose``); the JSON always holds every cell.
+matrix summary, as rich tables. Colour only when asked for (the CLI asks when stdout is a terminal). Unless
+``verbose`` (``netmodel check --verbose``), the port matrix shows only its lines with a blocked or exposed node
+plus a one-line count of the rest, and the findings table the first 25 findings of each ID plus a count of the
+rest; the JSON always holds everything.
 
 Works from the JSON payload (:meth:`CheckResult.to_json`), like every renderer.
 """
@@ -20,6 +21,7 @@ Payload = Mapping[str, Any]
 STYLE = {"fail": "bold red", "warn": "yellow", "pass": "green", "error": "red", "warning": "yellow",
          "info": "cyan", "blocked": "red", "exposed": "red", "ok": "green"}
 MAX_SOURCES = 2
+PER_ID = 25  # findings of one ID listed in the table unless --verbose
 
 
 def _location(sources: Sequence[Mapping[str, Any]]) -> str:
@@ -40,6 +42,22 @@ def requirements_table(payload: Payload) -> Table:
     for r in payload["requirements"]:
         table.add_row(r["id"], _styled(r["status"]), str(r["findings"]))
     return table
+
+
+def _shown_findings(findings: Sequence[Mapping[str, Any]],
+                    verbose: bool) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
+    """The findings a terminal table lists: all with ``verbose``, else the first :data:`PER_ID` of each ID (a
+    Service selecting nothing in 7,000 namespaces is one lesson, and rich needs seconds per thousand rows), and
+    how many of each ID were left out."""
+    if verbose:
+        return list(findings), {}
+    seen: Counter[str] = Counter()
+    shown = []
+    for f in findings:
+        seen[f["id"]] += 1
+        if seen[f["id"]] <= PER_ID:
+            shown.append(f)
+    return shown, {i: n - PER_ID for i, n in seen.items() if n > PER_ID}
 
 
 def findings_table(findings: Sequence[Mapping[str, Any]], title: str) -> Table:
@@ -111,7 +129,12 @@ def render_table(payload: Payload, kind: str = "check", color: bool = False, wid
                   + (f", {summary['suppressed']} suppressed" if summary.get("suppressed") else ""))
     console.print(requirements_table(payload))
     if payload["findings"]:
-        console.print(findings_table(payload["findings"], "Findings"))
+        shown, left_out = _shown_findings(payload["findings"], verbose)
+        console.print(findings_table(shown, "Findings"))
+        if left_out:
+            console.print("Not listed here: " + ", ".join(f"{n} more {i}" for i, n in left_out.items())
+                          + " (the first " + str(PER_ID) + " of each ID are listed); --verbose lists every "
+                          "finding, --format json holds them all.")
     if payload.get("portMatrix"):
         table = port_matrix_table(payload["portMatrix"], verbose)
         if table is not None:
