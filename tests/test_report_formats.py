@@ -114,7 +114,10 @@ def test_html_is_one_self_contained_well_formed_file(payload):
 def test_html_opens_in_headless_chromium_without_errors(payload, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(render("html", payload, "check"))
+    # No background networking: the page must render from the file alone (it has no external assets).
     done = subprocess.run(["chromium", "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr",
+                           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                           "--disable-sync", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
                            "--dump-dom", page.as_uri()], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "NM-PORT-002" in done.stdout
     assert "Uncaught" not in done.stderr
