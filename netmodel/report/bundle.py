@@ -56,11 +56,13 @@ class CheckRun:
         out: dict[CellKey, tuple[RuleRef, ...]] = {}
         for cell in self.cells:
             refs = []
-            for d in cell.decisions:
-                chain = d.firewall.ingress
-                source = d.rule.source if d.rule is not None else chain.source
-                refs.append(RuleRef(d.firewall.name, d.rule.name if d.rule is not None else "defaultAction",
-                                    d.action, source.file, source.line))
+            # The receiver's ingress chains, then the sender's egress chains (portmatrix judges both).
+            for decisions, direction in ((cell.decisions, "ingress"), (cell.egress, "egress")):
+                for d in decisions:
+                    chain = d.firewall.ingress if direction == "ingress" else d.firewall.egress
+                    source = d.rule.source if d.rule is not None else chain.source
+                    refs.append(RuleRef(d.firewall.name, d.rule.name if d.rule is not None else "defaultAction",
+                                        d.action, source.file, source.line))
             out[cell_key(cell.to_json())] = tuple(refs)
         return out
 
