@@ -18,12 +18,16 @@ from netmodel.sets import protocol_label
 HERE = Path(__file__).parent
 LAYOUTS = [HERE / "reach" / "blocked.yaml", HERE / "policy_layouts" / "defects.yaml",
            HERE.parent / "topologies" / "plain-manifests", HERE.parent / "topologies" / "calico-ipip-ha.yaml",
-           HERE.parent / "topologies" / "broken-cni-port-closed.yaml", HERE.parent / "topologies" / "dual-stack.yaml"]
+           HERE.parent / "topologies" / "broken-cni-port-closed.yaml", HERE.parent / "topologies" / "dual-stack.yaml",
+           HERE / "reach" / "stateless-native.yaml", HERE / "reach" / "stateless-vxlan.yaml"]
+# ip-masq-agent SNATing Pod traffic between nodes, with a policy whose verdict changes when it does
+MASQUERADED = (HERE.parent / "topologies" / "broken-masquerade.yaml", HERE / "reach" / "masquerade-policies.yaml")
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda p: p.name)
-def test_matrix_agrees_with_the_path_engine(layout: Path) -> None:
-    fabric = Fabric(load_topology([str(layout)]))
+@pytest.mark.parametrize("layout", LAYOUTS + [MASQUERADED],
+                         ids=lambda p: p.name if isinstance(p, Path) else "+".join(x.name for x in p))
+def test_matrix_agrees_with_the_path_engine(layout: Path | tuple[Path, ...]) -> None:
+    fabric = Fabric(load_topology([str(p) for p in (layout if isinstance(layout, tuple) else (layout,))]))
     tracer = Tracer(fabric)
     allowed = {(c.source, c.destination, protocol_label(c.protocol)): c.ports
                for c in connectivity(fabric, "pod") if not c.destination.startswith("network:")}
@@ -39,6 +43,26 @@ def test_matrix_agrees_with_the_path_engine(layout: Path) -> None:
                 assert got == (ports is not None and port.port in ports), (src.name, dst.name, port.port)
                 checked += 1
     assert checked > 0
+
+
+def test_masqueraded_pods_are_seen_as_their_node_by_the_matrix() -> None:
+    """Across nodes the ledger's label rule never matches (the source is w-2's or w-1's address) and its ipBlock
+    for w-1 admits any Pod there; on one node the Pod address stays and the label rule admits it."""
+    found = {c.describe() for c in connectivity(Fabric(load_topology([str(p) for p in MASQUERADED])), "pod")}
+    assert "payments/checkout-0 → payments/ledger-0 TCP 50051" in found  # both on w-2
+    assert "payments/checkout-0 → payments/ledger-1 TCP 50051" not in found  # w-2 → w-3, seen as 10.0.0.22
+    assert "ingress-nginx/ingress-nginx-controller-1 → payments/ledger-1 TCP 50051" in found  # from w-1
+
+
+def test_stateless_replies_in_the_matrix() -> None:
+    native = {c.describe() for c in connectivity(Fabric(load_topology([str(LAYOUTS[6])])), "pod")}
+    assert "x/a → x/b TCP 80" in native
+    assert not any(c.startswith("x/b → x/a TCP") for c in native)  # the reply meets w-2's ingress deny
+    assert "x/b → x/a UDP 53" in native  # pod-udp admits the reply
+    vxlan = {c.describe() for c in connectivity(Fabric(load_topology([str(LAYOUTS[7])])), "pod")}
+    assert "x/b → x/a TCP 80" in vxlan  # the reply is a new VXLAN packet, which w-2 admits
+    assert "x/agent → x/a TCP 80" not in vxlan  # the reply to w-2's address is plain
+    assert "x/a → x/agent TCP 9100" not in vxlan  # to a hostNetwork Pod: not encapsulated, w-2 has no rule
 
 
 def test_blocked_layout_has_exactly_these_connections() -> None:

@@ -3,12 +3,17 @@
 Computed per Pod class pair (never per Pod pair) from, in order:
 
 1. NetworkPolicy: the destination's ingress AND the source's egress (:class:`PolicyEngine`), per class;
+   when ip-masq-agent SNATs Pod traffic between nodes, the ingress judges the sending node's address instead
+   (per source node; Pods on the destination's node keep their own);
 2. what the destination listens on: its declared containerPorts (a class declaring none may listen anywhere);
 3. node firewalls on the Pod network between the nodes the two classes run on, judged per pair of *node
    classes* (nodes selected by the same firewalls): encapsulated modes need the tunnel's outer packet to pass
    in both directions, since replies to a Pod address come back as a new outer packet (a yes/no per
    node-class pair, see :mod:`netmodel.analyze.reach.crossing`), native routing needs each port to pass for
-   the sender's whole pod range. Pods on one node cross no firewall.
+   the sender's whole pod range (its node's address when ip-masq-agent SNATs it or it is a hostNetwork Pod;
+   a hostNetwork destination is its node's address, never encapsulated). Stateless firewalls must also pass
+   the plain reply on the ephemeral ports (:mod:`netmodel.analyze.reach.replies`). Pods on one node cross
+   no firewall.
 4. a Pod reaching itself is loopback: every port it listens on, whatever the policies and firewalls say
    (with ``--by workload``/``namespace`` a group of several Pods gets it as ``partial``: each member
    reaches only itself).
@@ -27,8 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
-from netmodel.analyze.reach.crossing import reply_is_tracked
+from netmodel.analyze.reach.crossing import node_ip, reply_is_tracked
 from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.replies import blocked_reply_peers
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
 
@@ -90,42 +96,58 @@ class _Wire:
         self.representative = [nodes[0] for nodes in groups.values()]
         self.size = [len(nodes) for nodes in groups.values()]
         self.unfiltered = not fabric.topology.firewalls
-        self._cache: dict[tuple[int, int, PortSpace, bool], PortSpace] = {}
+        self._cache: dict[tuple[int, int, PortSpace, bool, bool], PortSpace] = {}
 
-    def carries(self, a: int, b: int, space: PortSpace, replies_to_pods: bool = True) -> PortSpace:
+    def carries(self, a: int, b: int, space: PortSpace, replies_to_pods: bool = True,
+                to_host: bool = False) -> PortSpace:
         """What node class ``a`` can send to Pods on node class ``b``; ``replies_to_pods``: the source is a Pod
-        address, so with a tunnel the replies come back encapsulated and must pass too."""
-        key = (a, b, space, replies_to_pods)
+        address, so with a tunnel the replies come back encapsulated and must pass too; ``to_host``: the
+        destination is a hostNetwork Pod (its node's address, never encapsulated)."""
+        key = (a, b, space, replies_to_pods, to_host)
         if key not in self._cache:
             self._cache[key] = self._compute(self.representative[a], self.representative[b], space,
-                                             replies_to_pods)
+                                             replies_to_pods, to_host)
         return self._cache[key]
 
-    def _compute(self, a: Node, b: Node, space: PortSpace, replies_to_pods: bool) -> PortSpace:
+    def _compute(self, a: Node, b: Node, space: PortSpace, replies_to_pods: bool, to_host: bool) -> PortSpace:
         fw, tunnel = self.fabric.firewalls, self.fabric.tunnel
-        if tunnel is not None:
+        a_range = AddressSet.of_networks(a.pod_cidrs)
+        b_range = AddressSet.of_networks(b.ips if to_host else b.pod_cidrs)
+        pod_source = replies_to_pods and self._keeps_pod_source(b_range)
+        # What b's firewalls see as the source: the Pod range, or a's address once SNATed (or hostNetwork).
+        a_seen = a_range if pod_source else AddressSet.of_networks(a.ips)
+        encapsulated = tunnel is not None and not to_host
+        out: dict[int, IntervalSet] = {}
+        if encapsulated:
             proto, port, _ = tunnel
             a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
-            ok = fw.decide(a, "egress", b_ip, proto, port).allowed and fw.decide(b, "ingress", a_ip, proto,
-                                                                                  port).allowed
-            if ok and replies_to_pods and self._keeps_pod_source(b):
-                tracked = reply_is_tracked(tunnel)
-                ok = _passes(fw.decide(b, "egress", a_ip, proto, port), tracked) and \
-                    _passes(fw.decide(a, "ingress", b_ip, proto, port), tracked)
-            return space if ok else NOTHING
-        a_range, b_range = AddressSet.of_networks(a.pod_cidrs), AddressSet.of_networks(b.pod_cidrs)
-        out: dict[int, IntervalSet] = {}
-        for protocol, ports in space:
-            protos = IntervalSet.single(protocol)
-            sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports)), b_range)
-            taken = _covering(fw.allowed_space(b, "ingress", Box(a_range, protos, ports)), a_range)
-            out[protocol] = sent & taken
+            if not (fw.decide(a, "egress", b_ip, proto, port).allowed
+                    and fw.decide(b, "ingress", a_ip, proto, port).allowed):
+                return NOTHING
+            out = dict(space)
+        else:
+            for protocol, ports in space:
+                protos = IntervalSet.single(protocol)
+                sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports)), b_range)
+                taken = _covering(fw.allowed_space(b, "ingress", Box(a_seen, protos, ports)), a_seen)
+                out[protocol] = sent & taken
+        if tunnel is not None and pod_source:  # replies to a Pod address: a new outer packet b → a
+            proto, port, _ = tunnel
+            a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
+            tracked = encapsulated and reply_is_tracked(tunnel)
+            if not (_passes(fw.decide(b, "egress", a_ip, proto, port), tracked)
+                    and _passes(fw.decide(a, "ingress", b_ip, proto, port), tracked)):
+                return NOTHING
+        else:  # the plain reversed packet, b_range → a_seen
+            out = {protocol: ports for protocol, ports in out.items()
+                   if blocked_reply_peers(self.fabric, b, "egress", a_seen, protocol).is_empty()
+                   and blocked_reply_peers(self.fabric, a, "ingress", b_range, protocol).is_empty()}
         return PortSpace.of(out)
 
-    def _keeps_pod_source(self, b: Node) -> bool:
-        """Pod traffic to ``b``'s Pods keeps its Pod source (ip-masq-agent does not SNAT it to the node)."""
+    def _keeps_pod_source(self, destinations: AddressSet) -> bool:
+        """Pod traffic to ``destinations`` keeps its Pod source (ip-masq-agent does not SNAT it to the node)."""
         masq = self.fabric.topology.cluster.non_masquerade_cidrs
-        return masq is None or AddressSet.of_networks(b.pod_cidrs) <= AddressSet.of_networks(masq)
+        return masq is None or destinations <= AddressSet.of_networks(masq)
 
 
 def _passes(verdict, tracked: bool) -> bool:  # type: ignore[no-untyped-def]
@@ -161,15 +183,29 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
     host_network = [c for c in classes if not c.subject_to_policy]
     groups = {c.id: sorted({group_name(pods[i], by) for i in c.pods}) for c in classes}
     placed = {c.id: _placement(fabric, wire, c, by) for c in classes}
+    masquerade = _Masquerade(fabric)
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
         listens = listening(d)
         # An isolated destination only hears from the classes its rules name (and from hostNetwork Pods,
         # which only ipBlocks can match): never loop over every source for it.
-        sources = classes if ingress is None else [by_id[i] for i in ingress if i in by_id] + host_network
+        # ...unless Pod traffic from other nodes reaches it SNATed to the node (ip-masq-agent): then any
+        # class may be let in by an ipBlock holding a node address.
+        snatted = ingress is not None and masquerade.reaches(d)
+        sources = classes if ingress is None or snatted else \
+            [by_id[i] for i in ingress if i in by_id] + host_network
         for s in sources:
             space = _policy_space(fabric, s, d, ingress, egress[s.id])
             space = space & listens
+            if snatted and s.subject_to_policy:
+                sent = EVERYTHING if egress[s.id] is None else egress[s.id].get(d.id, NOTHING)
+                for src, (src_nodes, _) in placed[s.id].items():
+                    for dst, (dst_nodes, dst_classes) in placed[d.id].items():
+                        got, partial = _snatted_over_wire(wire, masquerade, d, space, sent & listens, src_nodes,
+                                                          dst_nodes, dst_classes)
+                        if got:
+                            add(src, dst, got, partial)
+                continue
             if not space:
                 continue
             if wire.unfiltered:
@@ -181,7 +217,7 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
             for src, (src_nodes, src_classes) in placed[s.id].items():
                 for dst, (dst_nodes, dst_classes) in placed[d.id].items():
                     got, partial = _over_wire(wire, space, src_nodes, src_classes, dst_nodes, dst_classes,
-                                              replies_to_pods)
+                                              replies_to_pods, not d.subject_to_policy)
                     if got:
                         add(src, dst, got, partial)
     _loopback(fabric, classes, groups, acc, by)
@@ -243,7 +279,7 @@ def _placement(fabric: Fabric, wire: _Wire, cls: PodClass, by: str) -> dict[str,
 
 
 def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: set[int], dst_nodes: set[str],
-               dst_classes: set[int], replies_to_pods: bool) -> tuple[PortSpace, bool]:
+               dst_classes: set[int], replies_to_pods: bool, to_host: bool) -> tuple[PortSpace, bool]:
     """What crosses the node firewalls from one group's members to another's: (every port some pair gets,
     whether some pair gets less). Members on one node cross no firewall."""
     if len(src_nodes) == 1 and src_nodes == dst_nodes:
@@ -252,13 +288,62 @@ def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: 
     every: PortSpace = space
     for a in src_classes:
         for b in dst_classes:
-            got = wire.carries(a, b, space, replies_to_pods)
+            got = wire.carries(a, b, space, replies_to_pods, to_host)
             some = got if some is None else some | got
             every = every & got
     if src_nodes & dst_nodes:  # Pods meeting on one node always connect
         some = space
     some = some or NOTHING
     return some, some != every
+
+
+class _Masquerade:
+    """ip-masq-agent SNATing Pod traffic between nodes: which destinations see the sending node's address."""
+
+    def __init__(self, fabric: Fabric) -> None:
+        self.fabric = fabric
+        masq = fabric.topology.cluster.non_masquerade_cidrs
+        self.kept = None if masq is None else AddressSet.of_networks(masq)
+        self._ingress: dict[tuple[int, str], PortSpace] = {}
+
+    def reaches(self, cls: PodClass) -> bool:
+        """Pod traffic from another node to (some member of) ``cls`` arrives with the node's address."""
+        if self.kept is None:
+            return False
+        pods = self.fabric.topology.pods
+        return any(not self.kept.contains(ip) for i in cls.pods for ip in pods[i].ips[:1])
+
+    def ingress_from(self, cls: PodClass, node_name: str) -> PortSpace:
+        """What ``cls``'s ingress policy allows from ``node_name``'s address (the SNAT source)."""
+        key = (cls.id, node_name)
+        if key not in self._ingress:
+            node = self.fabric.topology.node_by_name[node_name]
+            seen = AddressSet.of_networks(ip for v in (4, 6) if (ip := node_ip(node, v)) is not None)
+            self._ingress[key] = self.fabric.policies.address_space(INGRESS, cls, seen)[0]
+        return self._ingress[key]
+
+
+def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_node: PortSpace, sent: PortSpace,
+                       src_nodes: set[str], dst_nodes: set[str], dst_classes: set[int]) -> tuple[PortSpace, bool]:
+    """Like :func:`_over_wire` for a destination reached SNATed from other nodes: members on one node keep
+    ``same_node`` (the class-level policy), the others get ``sent`` (egress and listening) AND what ``d``'s
+    ingress allows from their node's address, across the node firewalls."""
+    by_key: dict[tuple[int | None, PortSpace], None] = {}
+    for n in src_nodes:
+        if dst_nodes == {n} or n not in wire.node_class:
+            continue
+        by_key[(wire.node_class[n], sent & masquerade.ingress_from(d, n))] = None
+    some: PortSpace = NOTHING
+    every: PortSpace | None = None
+    for (a, space), _ in by_key.items():
+        for b in dst_classes:
+            got = space if wire.unfiltered or a is None else wire.carries(a, b, space, True)
+            some = some | got
+            every = got if every is None else every & got
+    if src_nodes & dst_nodes:  # Pods meeting on one node keep their addresses
+        some = some | same_node
+        every = same_node if every is None else every & same_node
+    return some, every is not None and some != every
 
 
 def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: str) -> None:  # type: ignore[no-untyped-def]
@@ -295,13 +380,14 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: 
                     continue
                 entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
                                or any(b.node is not None and b.node.name == n.name for b in backends)]
-                admitted = [n for n in entry_nodes if _admits(fabric, n, addresses, sp.protocol, sp.node_port)]
+                admitted = [(n, seen) for n in entry_nodes
+                            if (seen := _admits(fabric, n, addresses, sp.protocol, sp.node_port))]
                 for b in backends:
                     _enter(fabric, wire, add, by, svc, sp, b, name, addresses, entry_nodes, admitted)
 
 
 def _enter(fabric: Fabric, wire: _Wire, add, by: str, svc, sp, b, network: str,  # type: ignore[no-untyped-def]
-           addresses: AddressSet, entry_nodes: list[Node], admitted: list[Node]) -> None:
+           addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
     assert b.pod is not None and b.port is not None
     engine = fabric.policies
@@ -312,26 +398,28 @@ def _enter(fabric: Fabric, wire: _Wire, add, by: str, svc, sp, b, network: str, 
     local = svc.external_traffic_policy == "Local"
     delivered = 0
     partial = False
-    for node in admitted:
+    for node, clients in admitted:
         if not local and b.node is not None and b.node.name != node.name and not wire.unfiltered and \
                 not wire.carries(wire.node_class[node.name], wire.node_class[b.node.name], single, False):
             continue  # SNATed at the entry node, then dropped between nodes
-        seen_as = addresses if local else AddressSet.of_networks(node.ips)
+        seen_as = clients if local else AddressSet.of_networks(node.ips)
         allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
             else (EVERYTHING, seen_as)
         if not single & allowed:
             continue
         delivered += 1
-        partial = partial or reached != seen_as
+        partial = partial or reached != seen_as or clients != addresses
     if delivered:
         add(f"network:{network}", group_name(b.pod, by), single, partial or delivered < len(entry_nodes),
             f"Service {svc.namespace}/{svc.name} NodePort {sp.node_port}")
 
 
-def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> bool:
+def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:
+    """The clients in ``addresses`` the node's firewalls let in on the nodePort and whose replies they let out."""
     allowed = fabric.firewalls.allowed_space(node, "ingress", Box(addresses, IntervalSet.single(protocol),
                                                                   IntervalSet.single(port)))
-    return not allowed.is_empty()
+    clients = allowed.peers()
+    return clients - blocked_reply_peers(fabric, node, "egress", clients, protocol) if clients else clients
 
 
 def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
@@ -351,8 +439,9 @@ def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports:
             merged = IntervalSet()
             for box in space:
                 merged = merged | box.ports
-            kept[protocol] = merged
-            partial = partial or any(not addresses <= b.peers for b in space)
+            blocked = blocked_reply_peers(fabric, node, "ingress", addresses, protocol)
+            kept[protocol] = merged if blocked != addresses else IntervalSet()
+            partial = partial or any(not addresses <= b.peers for b in space) or not blocked.is_empty()
         got = PortSpace.of(kept)
         partial = partial or (out is not None and got != out)
         out = got if out is None else out | got

@@ -265,7 +265,7 @@ def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stat
 def topologies(draw: st.DrawFn, stateless_firewalls: bool = True) -> list[Doc]:
     """One small random layout, as documents in the order a user would write them.
 
-    ``stateless_firewalls=False`` makes every Firewall stateful (see test_random_topologies for why).
+    ``stateless_firewalls=False`` makes every Firewall stateful.
     """
     networks = sorted(draw(st.lists(st.sampled_from(sorted(NETWORKS)), min_size=1, max_size=2, unique=True)))
     node_count = draw(st.integers(2, 3))

@@ -130,30 +130,15 @@ def assert_agreement(docs: list[Doc], features: KernelFeatures) -> None:
 
 @needs_lab
 @LAB_SETTINGS
-@given(docs=topologies(stateless_firewalls=False))
+@given(docs=topologies())
 def test_solver_and_kernel_agree_on_random_topologies(docs: list[Doc], features: KernelFeatures,
                                                       clean_host: object) -> None:
-    assert_agreement(docs, features)
-
-
-STATELESS_REASON = (
-    "engine: a stateless Firewall's replies are not checked (netmodel/compile/firewalls.py documents that the "
-    "reply must pass the opposite chain, but query() never evaluates it); the kernel drops them. Reproducer: "
-    "STATELESS_REPLY below")
-
-
-@needs_lab
-@pytest.mark.xfail(strict=True, reason=STATELESS_REASON)
-@settings(LAB_SETTINGS, max_examples=max(4, EXAMPLES // 3))
-@given(docs=topologies(stateless_firewalls=True))
-def test_solver_and_kernel_agree_with_stateless_firewalls(docs: list[Doc], features: KernelFeatures,
-                                                          clean_host: object) -> None:
-    """The same property with stateless Firewalls too; merge into the test above once the engine is fixed."""
+    """Stateless Firewalls included: their replies are judged by the rules (docs/reachability.md)."""
     assert_agreement(docs, features)
 
 
 # node-1's stateless firewall lets node-1 → node-0:10250 out, but the reply (10.0.0.11:10250 → 10.0.0.12 on
-# an ephemeral port) meets its ingress default deny: the kernel times out, the solver says delivered.
+# an ephemeral port) meets its ingress default deny: the kernel times out, and the solver names that default.
 STATELESS_REPLY = """\
 apiVersion: netmodel.io/v1alpha1
 kind: Cluster
@@ -186,7 +171,6 @@ spec:
 
 
 @needs_lab
-@pytest.mark.xfail(strict=True, reason=STATELESS_REASON)
 def test_stateless_firewall_drops_the_reply(features: KernelFeatures, clean_host: object) -> None:
     report = emulate(build_topology(parse_text(STATELESS_REPLY, "stateless.yaml")), "all", features)
     kubelet = next(o for o in report.outcomes

@@ -14,8 +14,10 @@ its listening port to the same port, so in both cases the reply's outer packet *
 stateful firewall lets it through as established (cloud security groups track such protocols the same way).
 A stateless firewall must still allow it by its rules.
 
-Once the source has been SNATed to a node address, replies to it travel the node network unencapsulated, as
-conntrack replies of the inner flow: nothing more to check (stateful firewalls, as everywhere in the engine).
+Once the source has been SNATed to a node address (and whenever the tunnel is not involved: native routing,
+node addresses, outside clients), replies travel the node network unencapsulated, as conntrack replies of the
+inner flow: stateful firewalls pass them, stateless ones judge them by their rules (:func:`plain_reply`,
+:mod:`.replies`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import IPAddress, protocol_label
@@ -101,8 +104,9 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
                 Step.ROUTE, f"Pod addresses are not routed outside the cluster ({tunnel[2]} overlay)", False,
                 Disposition.NO_ROUTE, (Decision("Cluster", cluster.name, f"CNI mode {cluster.cni.mode}", False,
                                                 cluster.cni.source),))),), False
-        return events + ((target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port,
-                                                what)),), True
+        events = events + ((target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port,
+                                                  what)),)
+        return events + plain_reply(fabric, None, to_node, sender.address, destination, protocol), True
     source_node = f"node:{here.name}"
     here_ip = node_ip(here, destination.version) or sender.address
     there_ip = node_ip(to_node, destination.version) or destination
@@ -123,7 +127,24 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
     if tunnel is not None and sender.pod_sourced:
         events = events + reply_tunnel(fabric, tunnel, sender.address, here, to_node, here_ip, there_ip,
                                        request_encapsulated=to_pod)
+    else:
+        events = events + plain_reply(fabric, here, to_node, sender.address, destination, protocol)
     return events, True
+
+
+def plain_reply(fabric: Fabric, here: Node | None, there: Node, source: IPAddress, destination: IPAddress,
+                protocol: int) -> Events:
+    """Stateless firewalls on the reversed packet ``destination`` → ``source``: it leaves ``there`` and, when
+    the request came from a node (``here``), enters it (:mod:`.replies`)."""
+    out: list[tuple[str, StepRecord]] = []
+    leaving = reply_step(fabric, there, "egress", source, destination, source, protocol)
+    if leaving is not None:
+        out.append((f"node:{there.name}", leaving))
+    if here is not None:
+        entering = reply_step(fabric, here, "ingress", destination, destination, source, protocol)
+        if entering is not None:
+            out.append((f"node:{here.name}", entering))
+    return tuple(out)
 
 
 def reply_tunnel(fabric: Fabric, tunnel: tuple[int, int, str], pod_address: IPAddress, here: Node,
@@ -143,4 +164,5 @@ def reply_tunnel(fabric: Fabric, tunnel: tuple[int, int, str], pod_address: IPAd
                                             f"reply {outer}", tracked)))
 
 
-__all__ = ["Events", "Sender", "cross", "firewall_step", "node_ip", "reply_is_tracked", "reply_tunnel"]
+__all__ = ["Events", "Sender", "cross", "firewall_step", "node_ip", "plain_reply", "reply_is_tracked",
+           "reply_tunnel"]

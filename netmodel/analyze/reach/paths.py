@@ -40,6 +40,7 @@ from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
 from netmodel.analyze.reach.fabric import Backend, Fabric, Listener
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
+from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
 from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.sets import AddressSet, IPAddress, protocol_label
@@ -423,9 +424,13 @@ class Tracer:
         node = sender.node
         assert node is not None
         what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"
-        events = events + ((f"node:{node.name}", firewall_step(self.fabric, node, "egress", dst.address, protocol, port, what)),
-                           (dst.label, StepRecord(Step.DELIVER, "leaves the cluster (what listens outside is not "
-                                                  "modeled)")))
+        events = events + ((f"node:{node.name}", firewall_step(self.fabric, node, "egress", dst.address, protocol,
+                                                             port, what)),)
+        reply = reply_step(self.fabric, node, "ingress", dst.address, dst.address, sender.address, protocol)
+        if reply is not None:
+            events = events + ((f"node:{node.name}", reply),)
+        events = events + ((dst.label, StepRecord(Step.DELIVER, "leaves the cluster (what listens outside is "
+                                                  "not modeled)")),)
         return [events]
 
 
