@@ -4,7 +4,8 @@ deterministic sample of the first.
 A flow names its ends the way the solver's query does (``pod:NS/NAME``, ``node:NAME``, ``ip:ADDRESS``), one
 concrete address each, so the solver is asked about exactly the packet the lab sends: an outside network is
 replayed from the solver's own sample addresses (one per region its rules tell apart), and a reference
-standing for several Pods (a workload, a Service as a source) is split into one flow per Pod.
+standing for several Pods (a workload, a Service as a source) is split into one flow per Pod. An outside
+sample address is only paired with destinations of its own IP family.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from netmodel.analyze.reach import Endpoint, Fabric, resolve
 from netmodel.compile.cni import node_flows
 from netmodel.emulate.errors import EmulateError
 from netmodel.model.objects import ExpectedFlow
+from netmodel.sets import parse_address
 from netmodel.sets.ports import SCTP, TCP, UDP
 
 CLOSED_PORT = 9  # discard: declared by no layout we ship; each endpoint is also probed where nothing listens
@@ -99,11 +101,28 @@ def destinations(fabric: Fabric) -> list[tuple[str, int, int]]:
     return out
 
 
+def family(fabric: Fabric, ref: str) -> int | None:
+    """The IP family a reference sends or receives with: an address's own, a Pod's first; None for a node."""
+    if ref.startswith("ip:"):
+        return parse_address(ref[3:]).version
+    if ref.startswith("pod:"):
+        pod = resolve(fabric, ref, as_source=False).endpoints[0]
+        return pod.address.version if pod.address is not None else None
+    return None
+
+
 def all_flows(fabric: Fabric) -> list[Flow]:
+    """Every source against every destination port, except an outside sample address against a destination
+    of the other IP family: such a packet cannot exist (the solver only traces outside networks to their own
+    family, :mod:`netmodel.analyze.reach.query`), so it is neither a flow nor a skip."""
+    network_samples = {ref for ref in sources(fabric) if ref.startswith("ip:")}
+    targets = [(dst, proto, number, family(fabric, dst)) for dst, proto, number in destinations(fabric)
+               if proto in PROTOCOLS]
     out = []
     for src in sources(fabric):
-        for dst, proto, number in destinations(fabric):
-            if proto in PROTOCOLS:
+        version = family(fabric, src) if src in network_samples else None
+        for dst, proto, number, dst_version in targets:
+            if version is None or dst_version is None or version == dst_version:
                 out.append(Flow(src, dst, number, PROTOCOLS[proto]))
     return out
 
