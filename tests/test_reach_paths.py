@@ -52,8 +52,9 @@ def test_through_a_node_port_from_outside(fabric: Fabric) -> None:
         ("NetworkPolicy", "shop/api-from-shop", "selects pod:shop/api-0 for ingress; no ingress rule matches"),
     }
     steps = [s.step.value for s in answer.paths[0].steps]
-    assert steps[:3] == ["originate", "firewall-ingress", "snat"]  # Cluster: SNAT to the node before DNAT
-    assert "10.0.0.21" in answer.paths[0].steps[2].detail
+    # Cluster: kube-proxy DNATs in PREROUTING and masquerades to the node in POSTROUTING.
+    assert steps[:4] == ["originate", "firewall-ingress", "dnat", "snat"]
+    assert "10.0.0.21" in answer.paths[0].steps[3].detail
 
 
 def test_node_listeners_and_closed_ports(fabric: Fabric) -> None:

@@ -388,10 +388,13 @@ class Tracer:
         backends, failed = self._live_backends(events, svc, sp, node)
         if failed is not None:
             return [failed]
+        # kube-proxy rewrites the destination first (PREROUTING) and the source last (POSTROUTING), so the trace
+        # shows dnat before snat.
+        snat: Events = ()
         if svc.external_traffic_policy != "Local":
             snat_ip = node_ip(node, sender.address.version)
             if snat_ip is not None:
-                events = events + ((where, StepRecord(
+                snat = ((where, StepRecord(
                     Step.SNAT, f"{sender.address} → {snat_ip} (externalTrafficPolicy Cluster)", True, None,
                     (Decision("Service", f"{svc.namespace}/{svc.name}", "externalTrafficPolicy Cluster", True,
                               svc.source),))),)
@@ -401,7 +404,8 @@ class Tracer:
             step = StepRecord(Step.DNAT, f"{how} → {b.address}:{b.port}", True, None, (
                 Decision("Service", f"{svc.namespace}/{svc.name}", f"{how} port {sp.name or sp.port} → "
                          f"targetPort {sp.target_port}", True, sp.source),))
-            out.extend(self._to_backend(events + ((where, step),), replace(sender, dnatted=True), b, protocol))
+            out.extend(self._to_backend(events + ((where, step),) + snat, replace(sender, dnatted=True), b,
+                                        protocol))
         return out
 
     def _to_backend(self, events: Events, sender: Sender, backend: Backend, protocol: int) -> list[Events]:
