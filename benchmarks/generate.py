@@ -171,8 +171,7 @@ def write(objects: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> None:
     if fmt == "json":
         # One `kind: List`, as `kubectl get -o json` writes it; one item per line keeps the text diffable.
         out.write('{"apiVersion": "v1", "kind": "List", "items": [\n')
-        for i, obj in enumerate(objects):
-            out.write((",\n" if i else "") + json.dumps(obj, separators=(",", ":")))
+        out.writelines((",\n" if i else "") + json.dumps(obj, separators=(",", ":")) for i, obj in enumerate(objects))
         out.write("\n]}\n")
         return
     for obj in objects:

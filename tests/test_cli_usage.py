@@ -23,7 +23,7 @@ LAYOUT = "topologies/flannel-vxlan.yaml"
 )
 def test_usage_errors_exit_2_without_traceback(argv: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "netmodel", *argv], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip(), "a usage error must say what is wrong"

@@ -32,61 +32,61 @@ NODE = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n---\n"
 
 CASES = {
     # name: (document, the text at which the problem must be located, words the message must hold)
-    "service type": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: Nodeport\n"
-                     "  ports: [{port: 80}]\n", "Nodeport", "unknown value 'Nodeport'"),
-    "service port as text": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
-                             "  - port: http\n", "http", "must be an integer"),
-    "targetPort out of range": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
-                                "  - {port: 80, targetPort: 70000}\n", "70000", "outside 1-65535"),
-    "bad port name": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
-                      "  - {port: 80, targetPort: Web_Port}\n", "Web_Port", "neither a port number"),
+    "service type": (("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: Nodeport\n"
+                     "  ports: [{port: 80}]\n"), "Nodeport", "unknown value 'Nodeport'"),
+    "service port as text": (("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                             "  - port: http\n"), "http", "must be an integer"),
+    "targetPort out of range": (("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                                "  - {port: 80, targetPort: 70000}\n"), "70000", "outside 1-65535"),
+    "bad port name": (("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                      "  - {port: 80, targetPort: Web_Port}\n"), "Web_Port", "neither a port number"),
     "clusterIP": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  clusterIP: 10.96.0.300\n",
                   "10.96.0.300", "invalid IP address"),
-    "nodePort on ClusterIP": ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
-                              "  - {port: 80, nodePort: 30080}\n", "30080", "has no nodePort"),
-    "container protocol": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
-                           "    ports: [{containerPort: 53, protocol: DNS}]\n", "DNS", "unknown value 'DNS'"),
-    "containerPort type": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
-                           "  - name: c\n    ports: [{containerPort: [80]}]\n", "[80]", "must be an integer"),
+    "nodePort on ClusterIP": (("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n"
+                              "  - {port: 80, nodePort: 30080}\n"), "30080", "has no nodePort"),
+    "container protocol": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
+                           "    ports: [{containerPort: 53, protocol: DNS}]\n"), "DNS", "unknown value 'DNS'"),
+    "containerPort type": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                           "  - name: c\n    ports: [{containerPort: [80]}]\n"), "[80]", "must be an integer"),
     "containers not a list": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: web\n",
                               "web", "must be a list"),
-    "hostNetwork not a bool": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: 'yes'\n"
-                               "  containers: [{name: c}]\n", "'yes'", "must be true or false"),
-    "pod podIP": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
-                  "status:\n  podIP: 10.0.0.256\n", "10.0.0.256", "invalid IP address"),
+    "hostNetwork not a bool": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: 'yes'\n"
+                               "  containers: [{name: c}]\n"), "'yes'", "must be true or false"),
+    "pod podIP": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
+                  "status:\n  podIP: 10.0.0.256\n"), "10.0.0.256", "invalid IP address"),
     "node podCIDR": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n  podCIDR: 10.244.1.0/33\n",
                      "10.244.1.0/33", "invalid CIDR"),
-    "node podCIDR host bits": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
-                               "  podCIDRs: [10.244.1.0/24, 10.244.2.1/24]\n", "10.244.2.1/24", "host bits"),
-    "node taint effect": ("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
-                          "  taints: [{key: a, effect: NoWay}]\n", "NoWay", "unknown value 'NoWay'"),
-    "selector operator": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
-                          "  podSelector:\n    matchExpressions: [{key: app, operator: Includes, values: [a]}]\n",
+    "node podCIDR host bits": (("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
+                               "  podCIDRs: [10.244.1.0/24, 10.244.2.1/24]\n"), "10.244.2.1/24", "host bits"),
+    "node taint effect": (("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n"
+                          "  taints: [{key: a, effect: NoWay}]\n"), "NoWay", "unknown value 'NoWay'"),
+    "selector operator": (("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
+                          "  podSelector:\n    matchExpressions: [{key: app, operator: Includes, values: [a]}]\n"),
                           "Includes", "unknown value 'Includes'"),
-    "In without values": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
-                          "spec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n",
+    "In without values": (("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+                          "spec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n"),
                           "{key: app, operator: In}", "needs at least one value"),
-    "ipBlock cidr": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
-                     "  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/40}\n",
+    "ipBlock cidr": (("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n"
+                     "  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/40}\n"),
                      "10.0.0.0/40", "invalid CIDR"),
-    "endPort below port": ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
-                           "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 90, endPort: 80}\n",
+    "endPort below port": (("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+                           "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 90, endPort: 80}\n"),
                            "80}", "endPort 80 is below port 90"),
-    "cni plugin": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                   "  cni: {plugin: calcio}\n", "calcio", "unknown value 'calcio'"),
-    "cni mode": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                 "  cni: {plugin: flannel, mode: ipip}\n", "ipip", "flannel has no mode 'ipip'"),
-    "kube-proxy mode": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                        "  kubeProxy: {mode: userspace}\n", "userspace", "unknown value 'userspace'"),
-    "cluster pod CIDR": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                         "  podCIDRs: [10.244.0.1/16]\n", "10.244.0.1/16", "host bits set"),
-    "node port range": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                        "  nodePortRange: 32767-30000\n", "32767-30000", "runs backwards"),
-    "network uses": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                     "  networks:\n  - {name: office, cidrs: [198.51.100.0/24], uses: [ssh]}\n", "ssh",
+    "cni plugin": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                   "  cni: {plugin: calcio}\n"), "calcio", "unknown value 'calcio'"),
+    "cni mode": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                 "  cni: {plugin: flannel, mode: ipip}\n"), "ipip", "flannel has no mode 'ipip'"),
+    "kube-proxy mode": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                        "  kubeProxy: {mode: userspace}\n"), "userspace", "unknown value 'userspace'"),
+    "cluster pod CIDR": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                         "  podCIDRs: [10.244.0.1/16]\n"), "10.244.0.1/16", "host bits set"),
+    "node port range": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                        "  nodePortRange: 32767-30000\n"), "32767-30000", "runs backwards"),
+    "network uses": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                     "  networks:\n  - {name: office, cidrs: [198.51.100.0/24], uses: [ssh]}\n"), "ssh",
                      "unknown entry point 'ssh'"),
-    "cluster unknown field": ("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
-                              "  podCIDR: [10.244.0.0/16]\n", "podCIDR", "unknown field"),
+    "cluster unknown field": (("apiVersion: netmodel.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+                              "  podCIDR: [10.244.0.0/16]\n"), "podCIDR", "unknown field"),
     "firewall unknown field": (NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\n"
                                "spec:\n  nodes: [n1]\n  ingress:\n    defaultAcion: deny\n", "defaultAcion",
                                "unknown field"),
@@ -126,17 +126,17 @@ CASES = {
                           "  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n"
                           "    spec:\n      nodeName: ghost\n      containers: [{name: c}]\n", "ghost",
                           "spec.nodeName 'ghost'"),
-    "workload selector mismatch": ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+    "workload selector mismatch": (("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
                                    "  selector: {matchLabels: {app: x}}\n  template:\n"
-                                   "    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c}]\n",
+                                   "    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c}]\n"),
                                    "{matchLabels: {app: x}}", "does not match the Pod template labels"),
-    "replicas negative": ("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\nspec:\n"
-                          "  replicas: -1\n  template:\n    spec:\n      containers: [{name: c}]\n", "-1",
+    "replicas negative": (("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\nspec:\n"
+                          "  replicas: -1\n  template:\n    spec:\n      containers: [{name: c}]\n"), "-1",
                           "outside 0-None"),
-    "duplicate pod": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
-                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
-                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
-                      "apiVersion", "defined twice (first at in.yaml:1:1)"),
+    "duplicate pod": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"),
+                      ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
+                      "apiVersion"), "defined twice (first at in.yaml:1:1)"),
     "missing kind": ("apiVersion: v1\nmetadata: {name: p}\n", "apiVersion", "no `kind`"),
     "missing apiVersion": ("kind: Pod\nmetadata: {name: p}\n", "kind", "Pod has no `apiVersion`"),
     "document is a list": ("- a\n- b\n", "- a", "must be a mapping"),

@@ -335,7 +335,7 @@ def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_n
         by_key[(wire.node_class[n], sent & masquerade.ingress_from(d, n))] = None
     some: PortSpace = NOTHING
     every: PortSpace | None = None
-    for (a, space), _ in by_key.items():
+    for a, space in by_key:
         for b in dst_classes:
             got = space if wire.unfiltered or a is None else wire.carries(a, b, space, True)
             some = some | got

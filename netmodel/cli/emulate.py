@@ -104,7 +104,7 @@ def _hold(lab: Lab) -> None:
 
 @app.command("emulate")
 def emulate_command(
-    paths: list[str] = typer.Argument(  # noqa: B008 - typer reads its options from defaults
+    paths: list[str] = typer.Argument(
         None, help="Files, folders or - (stdin) describing the cluster."),
     flows: str = typer.Option("all", "--flows", help="all, expectations, or sample:N."),
     output: str = typer.Option("table", "--format", "-o", help="table or json."),

@@ -172,10 +172,9 @@ def parse_yaml(text: str, file: str) -> list[Document]:
             elif kind is yaml.DocumentStartEvent:
                 root, spans, key_spans, anchors = None, {}, {}, {}
                 start_span = (event.start_mark.line + 1, event.start_mark.column + 1)
-            elif kind is yaml.DocumentEndEvent:
-                if root is not None:
-                    spans.setdefault((), start_span)
-                    documents.append(Document(file, root, DictSpanIndex(spans, key_spans)))
+            elif kind is yaml.DocumentEndEvent and root is not None:
+                spans.setdefault((), start_span)
+                documents.append(Document(file, root, DictSpanIndex(spans, key_spans)))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = " ".join(x for x in (err.context, err.problem) if x) or "malformed YAML"

@@ -83,7 +83,7 @@ class Fields:
             if required:
                 self.error(key, "is required", f"add `{key}:`")
             return default
-        if isinstance(value, bool) or isinstance(value, (dict, list)):
+        if isinstance(value, (bool, dict, list)):
             self.error(key, f"must be a string, not {_type_name(value)}", f"write `{key}` as text")
             return default
         text = str(value)

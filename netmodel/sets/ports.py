@@ -40,7 +40,8 @@ def parse_ports(text: str | int | Iterable[str | int]) -> PortSet:
     ranges: list[tuple[int, int]] = []
     for item in items:
         if isinstance(item, bool):
-            raise ValueError(f"{item!r} is not a port")
+            # ValueError, not TypeError: callers turn ValueError into a located message for the user.
+            raise ValueError(f"{item!r} is not a port")  # noqa: TRY004
         if isinstance(item, int):
             ranges.append(_checked_range(item, item, str(item)))
             continue
@@ -73,7 +74,7 @@ ALL_PROTOCOLS = IntervalSet.of((0, MAX_PROTOCOL))
 def protocols_of(text: str | int) -> IntervalSet:
     """``TCP``/``UDP``/``SCTP``/``ICMP``/``ICMPv6``, ``any``/``all``, or an IP protocol number 0-255."""
     if isinstance(text, bool):
-        raise ValueError(f"{text!r} is not a protocol")
+        raise ValueError(f"{text!r} is not a protocol")  # noqa: TRY004 - callers report ValueErrors
     if isinstance(text, int) or (isinstance(text, str) and text.strip().isdigit()):
         number = int(text)
         if not 0 <= number <= MAX_PROTOCOL:

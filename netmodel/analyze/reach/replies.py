@@ -22,7 +22,15 @@ from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
 from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule
 from netmodel.model.objects import Node
-from netmodel.sets import AddressSet, Box, IntervalSet, IPAddress, Space, format_ports, protocol_label
+from netmodel.sets import (
+    AddressSet,
+    Box,
+    IntervalSet,
+    IPAddress,
+    Space,
+    format_ports,
+    protocol_label,
+)
 
 
 def has_stateless(fabric: Fabric, node: Node) -> bool:
