@@ -45,9 +45,35 @@ def test_nothing_given_means_kubeadm_defaults_and_one_implicit_node_each_with_a_
     assert t.cluster.node_port_range.ranges == ((30000, 32767),)
     (n,) = t.nodes
     assert n.implicit and n.name == "node-1" and n.is_control_plane and not n.taints
-    assert [str(c) for c in n.pod_cidrs] == ["10.244.0.0/24"]
+    assert [str(c) for c in n.pod_cidrs] == ["10.244.0.0/16"]  # one node holds the whole pod range
     assert [str(ip) for ip in t.pods[0].ips] == ["10.244.0.2"]
-    assert [note.id for note in t.notes] == ["NM-INPUT-002", "NM-INPUT-003", "NM-INPUT-006", "NM-INPUT-004"]
+    assert [note.id for note in t.notes] == ["NM-INPUT-002", "NM-INPUT-003", "NM-INPUT-004"]
+
+
+def pod_at(name: str, namespace: str, ip: str) -> str:
+    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+            f"spec: {{containers: [{{name: c}}]}}\nstatus: {{podIP: {ip}}}\n---\n")
+
+
+def test_without_a_cluster_the_pod_range_widens_to_the_pod_ips_given() -> None:
+    t = topo(pod_at("a", "x", "10.244.0.5") + pod_at("b", "y", "192.168.3.4") + pod_at("c", "y", "fd00::7"))
+    assert [str(c) for c in t.cluster.pod_cidrs] == ["10.244.0.0/16", "192.168.0.0/16", "fd00::/64"]
+    assert t.nodes[0].pod_cidrs == t.cluster.pod_cidrs
+    assert not any(t.nodes[0].internal_ips[0] in cidr for cidr in t.cluster.pod_cidrs)
+
+
+def test_the_implicit_node_never_takes_an_address_a_pod_has() -> None:
+    # 192.168.0.10 is the first candidate for the node; here a Pod holds it. Were the node given it too, the
+    # Pod's traffic would look like its own node's and pass every NetworkPolicy.
+    t = topo(pod_at("a", "x", "192.168.0.10") + pod_at("b", "y", "172.16.0.10"))
+    node_ip = t.nodes[0].internal_ips[0]
+    assert str(node_ip) not in {"192.168.0.10", "172.16.0.10"}
+    assert not any(node_ip in cidr for cidr in t.cluster.pod_cidrs)
+
+
+def test_pods_given_inside_the_default_service_range_move_it() -> None:
+    t = topo(pod_at("a", "x", "10.96.0.20"))
+    assert [str(c) for c in t.cluster.service_cidrs] == ["172.30.0.0/16"]
 
 
 def test_node_pod_ranges_skip_ranges_other_nodes_hold() -> None:

@@ -59,20 +59,31 @@ from netmodel.model.read_netmodel import (
     DEFAULT_SERVICE_CIDRS,
 )
 from netmodel.model.topology import Note, Topology
-from netmodel.sets import AddressSet, IPAddress, parse_network
+from netmodel.sets import NO_ADDRESSES, AddressSet, IntervalSet, IPAddress, IPNetwork, parse_network
 
 if TYPE_CHECKING:
     from netmodel.model.build import Inventory
 
 IMPLICIT_NODE = "node-1"
-IMPLICIT_NODE_ADDRESS_CANDIDATES = ("192.168.0.10", "172.16.0.10", "10.0.0.10", "100.64.0.10")
+IMPLICIT_NODE_ADDRESS_CANDIDATES = ("192.168.0.10", "172.16.0.10", "10.0.0.10", "100.64.0.10", "198.18.0.10",
+                                    "192.168.255.10", "172.31.255.10", "10.255.255.10")
+SERVICE_CIDR_CANDIDATES = ("10.96.0.0/12", "172.30.0.0/16", "100.96.0.0/12", "192.168.240.0/20")
 
 
-def default_cluster() -> Cluster:
+def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips: AddressSet = NO_ADDRESSES
+                    ) -> Cluster:
+    """kubeadm-style defaults, widened to the addresses the input already gives (see :func:`_covering`)."""
+    pod_cidrs = _covering(tuple(parse_network(t) for t in DEFAULT_POD_CIDRS), given_pod_ips)
+    service_cidrs = _covering(tuple(parse_network(t) for t in DEFAULT_SERVICE_CIDRS), given_service_ips)
+    pods = AddressSet.of_networks(pod_cidrs)
+    if not given_service_ips and not pods.isdisjoint(AddressSet.of_networks(service_cidrs)):
+        # Pods given in 10.96.0.0/12 (say): move the service range out of their way.
+        service_cidrs = next(((parse_network(t),) for t in SERVICE_CIDR_CANDIDATES
+                              if pods.isdisjoint(AddressSet.parse(t))), service_cidrs)
     return Cluster(
         name="default",
-        pod_cidrs=tuple(parse_network(t) for t in DEFAULT_POD_CIDRS),
-        service_cidrs=tuple(parse_network(t) for t in DEFAULT_SERVICE_CIDRS),
+        pod_cidrs=pod_cidrs,
+        service_cidrs=service_cidrs,
         node_cidr_mask_size_v4=24,
         node_cidr_mask_size_v6=64,
         node_port_range=DEFAULT_NODE_PORT_RANGE,
@@ -87,16 +98,53 @@ def default_cluster() -> Cluster:
     )
 
 
+def _covering(defaults: tuple[IPNetwork, ...], given: AddressSet) -> tuple[IPNetwork, ...]:
+    """Per IP family: the default range when every given address fits in it; otherwise the default (if some
+    given address is in it) plus the /16 (IPv4) or /64 (IPv6) around each given address outside it.
+
+    Without a Cluster object the input never said what the ranges are, so addresses it does give (status.podIP,
+    clusterIP) are not called wrong for missing an assumed range.
+
+    >>> [str(c) for c in _covering((parse_network("10.244.0.0/16"),), AddressSet.parse("192.168.3.4"))]
+    ['192.168.0.0/16']
+    """
+    out: list[IPNetwork] = []
+    for version, intervals in ((4, given.v4), (6, given.v6)):
+        default = next((d for d in defaults if d.version == version), None)
+        family = AddressSet(v4=intervals) if version == 4 else AddressSet(v6=intervals)
+        inside = AddressSet.of_networks([default]) if default is not None else AddressSet()
+        outside = family - inside
+        if default is not None and (not outside or family & inside):
+            out.append(default)
+        if not outside:
+            continue
+        host_bits = 16 if version == 4 else 64  # widen each address to its /16 (IPv4) or /64 (IPv6)
+        out_ranges = (outside.v4 if version == 4 else outside.v6).ranges
+        blocks = IntervalSet((lo >> host_bits << host_bits, ((hi >> host_bits) + 1 << host_bits) - 1)
+                             for lo, hi in out_ranges)
+        out.extend((AddressSet(v4=blocks) if version == 4 else AddressSet(v6=blocks)).cidrs())
+    return tuple(out)
+
+
+def _given_addresses(inv: Inventory) -> tuple[AddressSet, AddressSet]:
+    """The Pod addresses (not hostNetwork) and Service cluster IPs the input states."""
+    pods = AddressSet.of_networks(ip for pod, _, _ in inv.pods if not pod.host_network for ip in pod.ips)
+    services = AddressSet.of_networks(ip for s in inv.services for ip in s.cluster_ips)
+    return pods, services
+
+
 def materialize(inv: Inventory, notes: list[Note]) -> Topology:
     """Fill in the defaults of rules 1-8 on an inventory whose references are known to resolve."""
+    given_pods, given_services = _given_addresses(inv)
     if inv.clusters:
         cluster = inv.clusters[0][0]
     else:
-        cluster = default_cluster()
-        notes.append(Note("NM-INPUT-002", "no Cluster object: using defaults (pod CIDR 10.244.0.0/16, service "
-                          "CIDR 10.96.0.0/12, NodePorts 30000-32767, kube-proxy iptables, CNI unknown with "
-                          "native routing, no outside networks)", (), ()))
-    nodes = _nodes(inv, cluster, notes)
+        cluster = default_cluster(given_pods, given_services)
+        notes.append(Note("NM-INPUT-002", "no Cluster object: using defaults (pod CIDR "
+                          f"{', '.join(map(str, cluster.pod_cidrs))}, service CIDR "
+                          f"{', '.join(map(str, cluster.service_cidrs))}, NodePorts 30000-32767, kube-proxy "
+                          "iptables, CNI unknown with native routing, no outside networks)", (), ()))
+    nodes = _nodes(inv, cluster, notes, given_pods | given_services)
     pods = place_pods(inv, nodes, notes)
     services = _services(inv, cluster, notes)
     return Topology(
@@ -120,17 +168,25 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
 # -- nodes ---------------------------------------------------------------------------------------------------------
 
 
-def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Node]:
+def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note], given: AddressSet) -> list[Node]:
     nodes = list(inv.nodes)
     if not nodes:
-        taken = AddressSet.of_networks(cluster.pod_cidrs + cluster.service_cidrs
-                                       + tuple(c for n in cluster.networks for c in n.cidrs if c.prefixlen > 0))
+        # The node's address must not be one the input gives a Pod or Service: traffic from a Pod's own node
+        # is always allowed, so a clash would let that Pod through every policy.
+        taken = given | AddressSet.of_networks(
+            cluster.pod_cidrs + cluster.service_cidrs
+            + tuple(c for n in cluster.networks for c in n.cidrs if c.prefixlen > 0))
         address = next((ipaddress.ip_address(a) for a in IMPLICIT_NODE_ADDRESS_CANDIDATES
-                        if not taken.contains(ipaddress.ip_address(a))), ipaddress.ip_address("192.168.0.10"))
+                        if not taken.contains(ipaddress.ip_address(a))), None)
+        if address is None:  # every candidate taken: the lowest free address of 198.18.0.0/15 (benchmarking)
+            free = AddressSet.parse("198.18.0.0/15") - taken
+            address = free.sample() or ipaddress.ip_address("198.18.0.10")
+        # One node holds the whole cluster pod range.
         nodes = [Node(IMPLICIT_NODE, Labels({CONTROL_PLANE_LABELS[0]: "", "kubernetes.io/hostname": IMPLICIT_NODE}),
-                      (), (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True)]
+                      cluster.pod_cidrs, (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True)]
         notes.append(Note("NM-INPUT-003", f"no Node objects: one implicit node {IMPLICIT_NODE} ({address}) that is "
-                          "both control plane and worker", (f"Node/{IMPLICIT_NODE}",), ()))
+                          "both control plane and worker and holds the whole pod range "
+                          f"({', '.join(map(str, cluster.pod_cidrs))})", (f"Node/{IMPLICIT_NODE}",), ()))
     if all(n.pod_cidrs for n in nodes):
         return nodes
     # Ranges other nodes already hold, per family, as sorted disjoint intervals.
