@@ -3,8 +3,10 @@
 The rules, in order (documented in docs/input.md):
 
 1. No ``Cluster``: kubeadm-style defaults (pod CIDR 10.244.0.0/16, service CIDR 10.96.0.0/12, NodePorts
-   30000-32767, kube-proxy iptables, an unnamed CNI with native routing, no outside networks).
-2. No ``Node``: one implicit node, ``node-1``, both control plane and worker (no taint).
+   30000-32767, kube-proxy iptables, an unnamed CNI with native routing, no outside networks), the ranges widened
+   to hold the Pod and Service addresses the input gives (:func:`_covering`).
+2. No ``Node``: one implicit node, ``node-1``, both control plane and worker (no taint), holding the whole pod
+   range, at an address no range and no given Pod or Service has.
 3. Nodes without ``spec.podCIDR(s)``: a range of ``nodeCIDRMaskSize`` per family, the lowest free one of the
    cluster pod CIDR, in input order.
 4. Workloads expand into Pods: ``NAME-0 … NAME-(replicas-1)`` (StatefulSet ordinals likewise; Jobs and
