@@ -178,7 +178,7 @@ def build_topology(documents: Sequence[Document]) -> Topology:
         Note("NM-INPUT-001", f"{s.kind} {s.namespace + '/' if s.namespace else ''}{s.name} skipped: {s.reason}",
              (f"{s.kind}/{s.namespace + '/' if s.namespace else ''}{s.name}",), (s.source,))
         for s in inv.skipped
-    ]
+    ] + problems.notes
     topology = materialize.materialize(inv, notes)
     if problems.items:
         raise ValidationError(problems.items)

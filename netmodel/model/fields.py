@@ -14,20 +14,28 @@ from typing import Any, TypeVar
 from netmodel.errors import Problem, SourceSpan
 from netmodel.load.document import Document, Path
 from netmodel.model.labels import OPERATORS, Labels, LabelSelector, SelectorRequirement
-from netmodel.sets import IPAddress, IPNetwork, parse_address, parse_network
+from netmodel.model.topology import Note
+from netmodel.sets import IPAddress, IPNetwork, parse_address, parse_network, parse_network_loose
 
 T = TypeVar("T")
 _MISSING = object()
 
 
 class Problems:
-    """The problems found so far in a run."""
+    """The problems found so far in a run, and the warnings about input that is accepted as it is.
+
+    ``items`` fail the run; ``notes`` become findings (see :class:`netmodel.model.topology.Note`).
+    """
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.notes: list[Note] = []
 
     def add(self, message: str, span: SourceSpan, hint: str) -> None:
         self.items.append(Problem(message, span, hint))
+
+    def warn(self, note_id: str, message: str, obj: str, span: SourceSpan) -> None:
+        self.notes.append(Note(note_id, message, (obj,), (span,), "warning"))
 
 
 def _type_name(value: Any) -> str:
@@ -67,6 +75,12 @@ class Fields:
         """A problem with entry ``index`` of the list at ``key``, located at that entry."""
         self.problems.add(f"{self.what}: {self.dotted(key)}[{index}]: {message}",
                           self.doc.span(self.path + (key, index)), hint)
+
+    def object_ref(self) -> str:
+        """``Kind/namespace/name`` of the (namespaced) object this mapping belongs to, for notes."""
+        data = self.doc.data if isinstance(self.doc.data, dict) else {}
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        return f"{data.get('kind', '')}/{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
 
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
@@ -205,20 +219,31 @@ class Fields:
             out[str(k)] = "" if v is None else ("true" if v is True else "false" if v is False else str(v))
         return Labels(out)
 
-    def network(self, key: str | int, value: Any) -> IPNetwork | None:
-        """Parse a CIDR found at ``key`` (already extracted as ``value``)."""
+    def network(self, key: str | int, value: Any, host_bits: bool = False) -> IPNetwork | None:
+        """Parse a CIDR found at ``key`` (already extracted as ``value``).
+
+        With ``host_bits``, a CIDR with bits set after the prefix (``192.168.1.1/24``) is read as its network
+        (``192.168.1.0/24``) with a warning located at the value, as the API server does for legacy CIDR fields
+        such as NetworkPolicy ipBlock (docs/input.md, "ipBlock CIDRs with host bits set").
+        """
         try:
             return parse_network(str(value))
         except ValueError as err:
+            loose = parse_network_loose(str(value)) if host_bits else None
+            if loose is not None:
+                self.problems.warn("NM-INPUT-009", f"{self.what}: {self.dotted(key)}: {value!r} has host bits set; "
+                                   f"Kubernetes accepts it and uses the network {loose}: write {loose}",
+                                   self.object_ref(), self.span(key))
+                return loose
             self.problems.add(f"{self.what}: {self.dotted(key)}: invalid CIDR {value!r} ({err})",
                               self.span(key), "write an IPv4/IPv6 network like 10.0.0.0/16 with host bits zero")
             return None
 
-    def networks(self, key: str, required: bool = False) -> tuple[IPNetwork, ...]:
+    def networks(self, key: str, required: bool = False, host_bits: bool = False) -> tuple[IPNetwork, ...]:
         out = []
         for i, text in self.strings(key, required):
             sub = Fields(self.doc, self.path + (key,), {}, self.problems, self.what)
-            net = sub.network(i, text)
+            net = sub.network(i, text, host_bits)
             if net is not None:
                 out.append(net)
         return tuple(out)

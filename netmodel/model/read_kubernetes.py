@@ -395,8 +395,9 @@ def _read_peer(p: Fields) -> PolicyPeer | None:
             p.error("ipBlock", "ipBlock cannot be combined with podSelector or namespaceSelector in one peer",
                     "split it into two peers (`- ipBlock: ...` and `- podSelector: ...`)")
         text = ib.string("cidr", required=True)
-        cidr = ib.network("cidr", text) if text else None
-        excepts = ib.networks("except")
+        # The API server reads both as legacy CIDR fields: host bits are accepted and the network is used.
+        cidr = ib.network("cidr", text, host_bits=True) if text else None
+        excepts = ib.networks("except", host_bits=True)
         if cidr is not None:
             for i, ex in enumerate(excepts):
                 if ex.version != cidr.version or not ex.subnet_of(cidr):  # type: ignore[arg-type]

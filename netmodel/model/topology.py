@@ -25,12 +25,17 @@ from netmodel.model.objects import (
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """Something the model decided on the user's behalf (a default, a skipped kind); an info finding later."""
+    """Something the model decided on the user's behalf (a default, a skipped kind); a finding later.
+
+    ``severity`` is ``info`` for defaults and ``warning`` for input that is accepted but probably not what the
+    author meant (an ipBlock CIDR with host bits set) or that netmodel does not evaluate.
+    """
 
     id: str
     message: str
     objects: tuple[str, ...]
     sources: tuple[SourceSpan, ...]
+    severity: str = "info"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from netmodel.sets.addresses import (
     IPNetwork,
     parse_address,
     parse_network,
+    parse_network_loose,
 )
 from netmodel.sets.intervals import IntervalSet
 from netmodel.sets.ports import (
@@ -26,5 +27,5 @@ from netmodel.sets.space import Box, Space
 __all__ = [
     "ALL_ADDRESSES", "ALL_PORTS", "ALL_PROTOCOLS", "NO_ADDRESSES", "AddressSet", "Box", "IPAddress",
     "IPNetwork", "IntervalSet", "PortSet", "Space", "format_ports", "format_protocols", "parse_address",
-    "parse_network", "parse_ports", "protocol_label", "protocol_number", "protocols_of",
+    "parse_network", "parse_network_loose", "parse_ports", "protocol_label", "protocol_number", "protocols_of",
 ]

@@ -33,6 +33,20 @@ def parse_network(text: str) -> IPNetwork:
     return ipaddress.ip_network(str(text).strip(), strict=True)
 
 
+def parse_network_loose(text: str) -> IPNetwork | None:
+    """The network of a CIDR whose host bits may be set (``10.0.0.1/8`` → ``10.0.0.0/8``); None if not a CIDR.
+
+    >>> parse_network_loose("192.168.1.1/24")
+    IPv4Network('192.168.1.0/24')
+    >>> parse_network_loose("20.0.0.0/2")
+    IPv4Network('0.0.0.0/2')
+    """
+    try:
+        return ipaddress.ip_network(str(text).strip(), strict=False)
+    except ValueError:
+        return None
+
+
 def parse_address(text: str) -> IPAddress:
     return ipaddress.ip_address(str(text).strip())
 

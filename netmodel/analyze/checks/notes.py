@@ -1,4 +1,4 @@
-"""The model's notes (defaults it chose, kinds it skipped) as info findings under requirement ``input``."""
+"""The model's notes (defaults it chose, kinds it skipped) as findings under requirement ``input``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,6 @@ from netmodel.analyze.findings import INPUT, Finding, Severity
 
 
 def check_input_notes(ctx: CheckContext) -> Iterator[Finding]:
-    """NM-INPUT-*: one info finding per note, worded by the model."""
+    """NM-INPUT-*: one finding per note (info unless the note says warning), worded by the model."""
     for note in ctx.topology.notes:
-        yield Finding(note.id, Severity.INFO, INPUT, note.message, note.objects, unique_spans(note.sources))
+        yield Finding(note.id, Severity(note.severity), INPUT, note.message, note.objects, unique_spans(note.sources))
