@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netmodel.compile import services as compiled
 from netmodel.compile.addresses import AddressBook
 from netmodel.emulate.nft import join, l4_match, nft_set
 from netmodel.model.objects import Node, Pod, Service, ServicePort
@@ -57,42 +58,19 @@ class Steering:
 
 
 def proxies_services(topology: Topology) -> bool:
-    cluster = topology.cluster
-    return cluster.kube_proxy_mode != "none" or cluster.cni.kube_proxy_replacement
+    return compiled.proxies_services(topology.cluster)
 
 
 def service_backends(topology: Topology, service: Service, port: ServicePort,
                      version: int) -> tuple[ServiceBackend, ...]:
-    """Endpoints of ``port`` of family ``version``, from the selector, else from EndpointSlices."""
+    """Endpoints of ``port`` of family ``version``: the analyzer's rule
+    (:func:`netmodel.compile.services.service_endpoints`), minus endpoints without a port or an address of
+    that family, which get no DNAT target."""
     out: list[ServiceBackend] = []
-    if service.selector:
-        for pod in topology.pods:
-            if pod.namespace != service.namespace or not pod.ips:
-                continue
-            if any(pod.labels.get(k) != v for k, v in service.selector.items()):
-                continue
-            if isinstance(port.target_port, int):
-                number: int | None = port.target_port
-            else:
-                found = pod.named_port(port.target_port, port.protocol)
-                number = found.port if found is not None else None
-            address = next((ip for ip in pod.ips if ip.version == version), None)
-            if number is not None and address is not None:
-                out.append(ServiceBackend(address, number, pod, pod.node_name))
-    elif service.selector is None:
-        book = AddressBook(topology)
-        for eps in topology.endpoint_slices:
-            if eps.namespace != service.namespace or eps.service_name != service.name:
-                continue
-            number = next((p.port for p in eps.ports
-                           if p.name == port.name and p.protocol == port.protocol),
-                          port.target_port if isinstance(port.target_port, int) else None)
-            for endpoint in eps.endpoints:
-                for address in endpoint.addresses[:1]:
-                    if endpoint.ready and number is not None and address.version == version:
-                        pod = book.pod_at(address)
-                        out.append(ServiceBackend(address, number, pod,
-                                                  pod.node_name if pod else endpoint.node_name))
+    for ep in compiled.service_endpoints(topology, service, port):
+        address = ep.address(version)
+        if ep.port is not None and address is not None:
+            out.append(ServiceBackend(address, ep.port, ep.pod, ep.node_name))
     return tuple(out)
 
 

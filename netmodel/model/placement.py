@@ -108,7 +108,10 @@ def _owner_refs(data: Any) -> list[tuple[str, str]]:
 
 def _resolve(refs: list[tuple[str, str]], namespace: str, workloads: set[WorkloadKey],
              controlled: dict[WorkloadKey, WorkloadKey]) -> WorkloadKey | None:
-    """The workload in the input that stands behind these owner references, if any."""
+    """The workload in the input that stands behind these owner references, if any: the referenced object
+    itself, or the Deployment/CronJob in the input that owns it, or — when the ReplicaSet/Job is missing — the
+    Deployment/CronJob whose name it carries minus its last ``-SUFFIX`` (exactly, never a prefix match: the
+    ReplicaSet ``web-api-5d8f9`` belongs to ``web-api``, not to ``web``)."""
     for kind, name in refs:
         key = (kind, namespace, name)
         if key in controlled:
@@ -121,6 +124,14 @@ def _resolve(refs: list[tuple[str, str]], namespace: str, workloads: set[Workloa
             if parent in workloads:
                 return parent
     return None
+
+
+def owner_of(data: Any, namespace: str, workloads: set[WorkloadKey],
+             controlled: dict[WorkloadKey, WorkloadKey]) -> WorkloadKey | None:
+    """The one ownership rule: the workload of the input that owns a given Pod (its document ``data``), or
+    None. It becomes :attr:`Pod.owner`, the field everything later reads: ``deployment:NS/NAME`` references
+    (:meth:`Topology.workload_pods`), the matrix's workload grouping, suppressions."""
+    return _resolve(_owner_refs(data), namespace, workloads, controlled)
 
 
 def controlled_workloads(inv: Inventory) -> dict[WorkloadKey, WorkloadKey]:
@@ -147,7 +158,7 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> list[Pod
     placed: list[Pod] = []
     unplaced: list[str] = []
     for pod, template, doc in inv.pods:
-        owner = _resolve(_owner_refs(doc.data), pod.namespace, workload_keys, controlled)
+        owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
             given_owners.add(owner)
             pod = replace(pod, owner=ObjectRef(*owner))
@@ -252,4 +263,5 @@ def assign_ips(pods: list[Pod], nodes: dict[str, Node], notes: list[Note]) -> li
     return out
 
 
-__all__ = ["DAEMONSET_TOLERATIONS", "Scheduler", "Taint", "assign_ips", "eligible", "expand", "place_pods"]
+__all__ = ["DAEMONSET_TOLERATIONS", "Scheduler", "Taint", "assign_ips", "eligible", "expand", "owner_of",
+           "place_pods"]

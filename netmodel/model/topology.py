@@ -16,6 +16,7 @@ from netmodel.model.objects import (
     Namespace,
     NetworkPolicy,
     Node,
+    ObjectRef,
     Pod,
     Service,
     SkippedObject,
@@ -80,6 +81,20 @@ class Topology:
     @cached_property
     def workload_by_key(self) -> dict[tuple[str, str, str], Workload]:
         return {(w.kind.lower(), w.namespace, w.name): w for w in self.workloads}
+
+    @cached_property
+    def pods_by_owner(self) -> dict[ObjectRef, tuple[Pod, ...]]:
+        """The Pods of each workload, by :attr:`Pod.owner` — the one ownership rule, decided once when the
+        model is built (:func:`netmodel.model.placement.owner_of`)."""
+        out: dict[ObjectRef, list[Pod]] = {}
+        for p in self.pods:
+            if p.owner is not None:
+                out.setdefault(p.owner, []).append(p)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def workload_pods(self, kind: str, namespace: str, name: str) -> tuple[Pod, ...]:
+        """Every Pod the workload ``kind namespace/name`` owns (no Pod of another workload, whatever its name)."""
+        return self.pods_by_owner.get(ObjectRef(kind, namespace, name), ())
 
     @cached_property
     def pods_by_node(self) -> dict[str, tuple[Pod, ...]]:

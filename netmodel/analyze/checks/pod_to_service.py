@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from netmodel.analyze.checks.common import unique_spans
 from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
+from netmodel.compile.services import proxies_services
 from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IPAddress, protocol_label
 
@@ -126,7 +127,7 @@ def check_cluster_ips(ctx: CheckContext) -> Iterator[Finding]:
 def check_service_proxy(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-006."""
     cluster = ctx.topology.cluster
-    if cluster.kube_proxy_mode == "none" and not cluster.cni.kube_proxy_replacement:
+    if not proxies_services(cluster):
         yield Finding(
             "NM-SVC-006", Severity.ERROR, REQUIREMENT,
             f"kubeProxy.mode is none and the CNI ({cluster.cni.plugin}) does not replace kube-proxy, so no "

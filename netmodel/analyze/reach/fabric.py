@@ -21,6 +21,7 @@ from netmodel.compile.addresses import AddressBook
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.pod_index import PodIndex
+from netmodel.compile.services import proxies_services, service_endpoints
 from netmodel.errors import SourceSpan
 from netmodel.model.objects import NOWHERE, CniSpec, Node, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
@@ -94,8 +95,7 @@ class Fabric:
 
     @cached_property
     def proxies_services(self) -> bool:
-        c = self.topology.cluster
-        return c.kube_proxy_mode != "none" or c.cni.kube_proxy_replacement
+        return proxies_services(self.topology.cluster)
 
     @cached_property
     def outside_networks(self) -> dict[str, AddressSet]:
@@ -107,38 +107,12 @@ class Fabric:
         key = (f"{service.namespace}/{service.name}", f"{port.name}/{port.port}/{port.protocol}")
         if key in self._backends:
             return self._backends[key]
-        out: list[Backend] = []
-        if service.selector is not None and service.selector:
-            for i in sorted(self.pod_index.select(service.namespace, service.selector)):
-                pod = self.topology.pods[i]
-                if not pod.ips:
-                    continue
-                if isinstance(port.target_port, int):
-                    number: int | None = port.target_port
-                else:
-                    found = pod.named_port(port.target_port, port.protocol)
-                    number = found.port if found is not None else None
-                out.append(Backend(pod.ips[0], pod, self.node_of(pod), number, pod.source))
-        else:
-            out.extend(self._slice_backends(service, port))
-        self._backends[key] = tuple(out)
+        # What backs a Service is one rule, shared with emulate (netmodel.compile.services).
+        self._backends[key] = tuple(
+            Backend(ep.addresses[0], ep.pod, self.node_of(ep.pod) if ep.pod
+                    else self.topology.node_by_name.get(ep.node_name), ep.port, ep.source)
+            for ep in service_endpoints(self.topology, service, port, self.pod_index, self.addresses))
         return self._backends[key]
-
-    def _slice_backends(self, service: Service, port: ServicePort) -> list[Backend]:
-        out: list[Backend] = []
-        for eps in self.topology.endpoint_slices:
-            if eps.namespace != service.namespace or eps.service_name != service.name:
-                continue
-            number = next((p.port for p in eps.ports if p.name == port.name and p.protocol == port.protocol),
-                          port.target_port if isinstance(port.target_port, int) else None)
-            for ep in eps.endpoints:
-                if not ep.ready:
-                    continue
-                for address in ep.addresses[:1]:
-                    pod = self.addresses.pod_at(address)
-                    node = self.node_of(pod) if pod else self.topology.node_by_name.get(ep.node_name)
-                    out.append(Backend(address, pod, node, number, eps.source))
-        return out
 
     # -- what listens on a node --------------------------------------------------------------------------------
     def listeners(self, node: Node) -> tuple[Listener, ...]:

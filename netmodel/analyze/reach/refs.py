@@ -98,10 +98,8 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
         if (prefix, ns, name) not in t.workload_by_key:
             raise _unknown(kind, body, [f"{w.namespace}/{w.name}" for w in t.workloads if w.kind == kind],
                            f"use {prefix}:NS/NAME of a {kind} in the input")
-        pods = [p for p in t.pods if p.owner is not None and p.owner.namespace == ns and (
-            (p.owner.kind == kind and p.owner.name == name)
-            # Pods listed in the input under a Deployment's ReplicaSet (kubectl get all -o yaml).
-            or (kind == "Deployment" and p.owner.kind == "ReplicaSet" and p.owner.name.startswith(name + "-")))]
+        # Ownership is the model's one rule (Pod.owner, set when the Pods are placed), never a name prefix.
+        pods = t.workload_pods(kind, ns, name)
         return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
     if prefix == "service":
         ns, name = _split_namespaced(ref, body)
