@@ -74,3 +74,41 @@ def test_external_etcd_egress_is_required():
     found = findings(base(firewalls=closed).replace("  cni: {plugin: flannel, mode: vxlan}", external), "NM-PORT")
     etcd = [f for f in found if "10.0.5.5:2379" in f.message]
     assert [(f.id, f.objects) for f in etcd] == [("NM-PORT-001", ("Node/cp-1", "Firewall/control-plane"))]
+
+
+def test_the_load_balancer_network_probing_health_check_node_ports_is_not_an_exposure():
+    # A Local LoadBalancer's healthCheckNodePort must be open to the load balancer (NM-EXT-004), so the same
+    # opening is not NM-PORT-006 from that network; any other NodePort it reaches, or another network reaching
+    # the health-check port, still is.
+    lb_net = "  - {name: lb, cidrs: [\"10.0.100.0/24\"], uses: [api]}\n"
+    cluster = base().split("---")[0].replace("  - {name: office", lb_net + "  - {name: office")
+    svc = """
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32100
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 31080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: w-1, containers: [{name: web, ports: [{containerPort: 8080}]}]}
+"""
+
+    def worker_rules(ports: str, peer: str = "{network: lb}") -> str:
+        return COMMON_RULES + (f'    - {{name: lb-probes, action: allow, protocol: TCP, ports: [{ports}], '
+                               f'from: [{peer}]}}\n')
+
+    def port_findings(rules: str) -> set[str]:
+        text = base(svc, firewalls=firewalls(CP_RULES + rules, rules)).replace(base().split("---")[0], cluster)
+        return {f.message.split(" (e.g. ")[1].split(")")[0] + " " + f.message.split(" is reachable from ")[1]
+                .split(" (e.g.")[0] for f in findings(text, "NM-PORT") if f.id == "NM-PORT-006"}
+
+    assert port_findings(worker_rules('"32100"')) == set()
+    assert port_findings(worker_rules('"32100-32101"')) == {"10.0.100.1 to port 32101 network lb"}
+    assert port_findings(worker_rules('"32100"', "{cidr: 203.0.113.0/24}")) == {
+        "203.0.113.1 to port 32100 network internet"}

@@ -27,7 +27,8 @@ Which cells are required or forbidden (:func:`expectation`): apiserver from all 
 else); kubelet from the control plane (outside networks: NM-PORT-003; workers and Pods are not judged);
 scheduler and controller-manager from the node itself only (NM-PORT-004); NodePorts on workers from all nodes,
 Pods and networks using ``nodeports`` (other networks: NM-PORT-006, not counting the ingress controller's own
-NodePorts, which are the ingress entry point judged by NM-EXT-008).
+NodePorts, which are the ingress entry point judged by NM-EXT-008, nor, from a load balancer's own network, the
+healthCheckNodePorts it must probe, judged by NM-EXT-004).
 """
 
 from __future__ import annotations
@@ -158,11 +159,29 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
     return False, "NM-PORT-006"
 
 
-def judged_ports(ctx: CheckContext, row: PortRow, forbidden: str) -> IntervalSet:
-    """The ports an exposure cell looks at: the NodePort range minus the ingress controller's NodePorts."""
+def judged_ports(ctx: CheckContext, row: PortRow, forbidden: str, source: SourceClass,
+                 probed: dict[str, IntervalSet]) -> IntervalSet:
+    """The ports an exposure cell looks at: the NodePort range minus the ingress controller's NodePorts (judged
+    by NM-EXT-008) and, from a load balancer's own network, minus the healthCheckNodePorts it probes (``probed``,
+    from :func:`probed_health_check_ports`; judged by NM-EXT-004)."""
     if forbidden != "NM-PORT-006":
         return row.ports
-    return row.ports - IntervalSet((e.node_port, e.node_port) for e in ctx.ingress_entries if e.via == "service")
+    ports = row.ports - IntervalSet((e.node_port, e.node_port) for e in ctx.ingress_entries if e.via == "service")
+    return ports - probed.get(source.name, IntervalSet())
+
+
+def probed_health_check_ports(ctx: CheckContext) -> dict[str, IntervalSet]:
+    """``network:NAME`` -> the healthCheckNodePorts of the Local LoadBalancers whose load balancer is that
+    network (the same networks NM-EXT-004 requires to reach them)."""
+    from netmodel.analyze.checks.external import load_balancer_networks
+
+    out: dict[str, list[tuple[int, int]]] = {}
+    for svc in ctx.topology.services:
+        port = svc.health_check_node_port
+        if svc.type == "LoadBalancer" and svc.external_traffic_policy == "Local" and port:
+            for network in load_balancer_networks(ctx, svc):
+                out.setdefault(f"network:{network.name}", []).append((port, port))
+    return {name: IntervalSet(ports) for name, ports in out.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +281,7 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
     """Every cell of every node in ``node_class``: one firewall evaluation per (role, row, source), plus one
     egress evaluation per sender class for sources inside the cluster."""
     cells: list[Cell] = []
+    probed = probed_health_check_ports(ctx)
     groups: dict[tuple[bool, bool], list[Node]] = {}
     for n in node_class.nodes:
         groups.setdefault((n.is_control_plane, pods_masqueraded_to(ctx, n)), []).append(n)
@@ -274,7 +294,7 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
                 if source.name == SELF:
                     cells.extend(Cell(n, row, source, True, "", True, "ok", None, ()) for n in nodes)
                     continue
-                ports = judged_ports(ctx, row, forbidden)
+                ports = judged_ports(ctx, row, forbidden, source, probed)
                 if source.addresses.is_empty() or ports.is_empty():
                     continue
                 cells.extend(_row_cells(ctx, nodes, row, source, required, forbidden, ports, destinations))

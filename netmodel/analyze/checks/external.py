@@ -195,7 +195,9 @@ def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
                         svc, blocked, decisions, [port.source, network.source])
 
 
-def _lb_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
+def load_balancer_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
+    """The networks a LoadBalancer Service's load balancer sends from (and probes the healthCheckNodePort
+    from): the network named ``lb`` when the Cluster defines one, else the networks meant to use the Service."""
     lb = ctx.topology.cluster.network("lb")
     return [lb] if lb is not None else _client_networks(ctx, svc)
 
@@ -208,7 +210,7 @@ def check_health_check_node_ports(ctx: CheckContext) -> Iterator[Finding]:
         port = svc.health_check_node_port
         if svc.type != "LoadBalancer" or svc.external_traffic_policy != "Local" or not port:
             continue
-        for network in _lb_networks(ctx, svc):
+        for network in load_balancer_networks(ctx, svc):
             if ctx.addresses.networks[network.name].is_empty():
                 continue
             blocked, decisions = reach.blocked(everyone, network, TCP, port)
