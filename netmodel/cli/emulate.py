@@ -129,8 +129,9 @@ def emulate_command(
         parse_selection(flows)
     except EmulateError as err:
         raise UsageError(list(err.problems)) from None
-    host.check_environment(need_nft=True, need_sysctl=True)
+    # The input first: a mistake in it is reported (exit 2, located) on any machine, root or not.
     topology = load_topology(paths)
+    host.check_environment(need_nft=True, need_sysctl=True)
     report = emulate(topology, flows, detect_features(), probe_timeout=timeout,
                      hold=_hold if keep else None)
     if output == "json":

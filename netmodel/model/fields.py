@@ -14,6 +14,13 @@ from typing import Any, TypeVar
 from netmodel.errors import Problem, SourceSpan
 from netmodel.load.document import Document, Path
 from netmodel.model.labels import OPERATORS, Labels, LabelSelector, SelectorRequirement
+from netmodel.model.names import (
+    LABEL_VALUE,
+    QUALIFIED_NAME,
+    NameRule,
+    is_label_value,
+    is_qualified_name,
+)
 from netmodel.model.topology import Note
 from netmodel.sets import IPAddress, IPNetwork, parse_address, parse_network, parse_network_loose
 
@@ -204,7 +211,19 @@ class Fields:
             out.append((i, str(item)))
         return out
 
-    def labels(self, key: str) -> Labels:
+    def check_name(self, key: str | int, value: str, rule: NameRule, prefix: bool = False) -> bool:
+        """Record a problem at ``key`` when ``value`` breaks ``rule`` (see `netmodel.model.names`)."""
+        why = rule.problem(value, prefix)
+        if why is not None:
+            self.error(key, why, rule.fix)
+        return why is None
+
+    def labels(self, key: str, annotations: bool = False) -> Labels:
+        """A label map (keys qualified names, values label values, as the API server validates them).
+
+        ``annotations``: only the keys are held to a rule (lower-cased, as ``ValidateAnnotations`` does);
+        annotation values are free text.
+        """
         value = self.data.get(key)
         if value is None:
             return Labels()
@@ -216,7 +235,18 @@ class Fields:
             if isinstance(v, (dict, list)):
                 self.error(key, f"value of {k!r} must be a string, not {_type_name(v)}", "quote the value")
                 continue
-            out[str(k)] = "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+            name = str(k)
+            text = "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+            where = self.path + (key, name)
+            if not is_qualified_name(name.lower() if annotations else name):
+                self.problems.add(f"{self.what}: {self.dotted(key)}: {name!r} is not a valid {QUALIFIED_NAME.title}",
+                                  self.doc.key_span(where), QUALIFIED_NAME.fix)
+                continue
+            if not annotations and not is_label_value(text):
+                self.problems.add(f"{self.what}: {self.dotted(key)}.{name}: {text!r} is not a valid "
+                                  f"{LABEL_VALUE.title}", self.doc.span(where), LABEL_VALUE.fix)
+                continue
+            out[name] = text
         return Labels(out)
 
     def network(self, key: str | int, value: Any, host_bits: bool = False) -> IPNetwork | None:
@@ -236,7 +266,8 @@ class Fields:
                                    self.object_ref(), self.span(key))
                 return loose
             self.problems.add(f"{self.what}: {self.dotted(key)}: invalid CIDR {value!r} ({err})",
-                              self.span(key), "write an IPv4/IPv6 network like 10.0.0.0/16 with host bits zero")
+                              self.span(key), "remove the '%' and what follows it" if "%" in str(value)
+                              else "write an IPv4/IPv6 network like 10.0.0.0/16 with host bits zero")
             return None
 
     def networks(self, key: str, required: bool = False, host_bits: bool = False) -> tuple[IPNetwork, ...]:
@@ -256,9 +287,12 @@ class Fields:
     def address(self, key: str | int, value: Any) -> IPAddress | None:
         try:
             return parse_address(str(value))
-        except ValueError:
-            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid IP address {value!r}",
-                              self.span(key), "write an IPv4 or IPv6 address like 10.0.0.5")
+        except ValueError as err:
+            zoned = "%" in str(value)
+            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid IP address {value!r}"
+                              + (f" ({err})" if zoned else ""), self.span(key),
+                              "remove the '%' and what follows it" if zoned
+                              else "write an IPv4 or IPv6 address like 10.0.0.5")
             return None
 
     def selector(self, key: str) -> LabelSelector | None:
@@ -290,6 +324,8 @@ def read_selector(sub: Fields) -> LabelSelector:
     requirements: list[SelectorRequirement] = []
     for expr in sub.each_mapping("matchExpressions"):
         key = expr.string("key", required=True)
+        if key and not expr.check_name("key", key, QUALIFIED_NAME):
+            key = ""
         operator = expr.string("operator", required=True, choices=OPERATORS)
         values = [v for _, v in expr.strings("values")]
         if operator in ("In", "NotIn") and not values:

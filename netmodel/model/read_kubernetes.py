@@ -9,6 +9,7 @@ from __future__ import annotations
 from netmodel.load.document import Document
 from netmodel.model.fields import Fields, Problems, is_port_name
 from netmodel.model.labels import Labels, LabelSelector, SelectorRequirement
+from netmodel.model.names import object_name_rule
 from netmodel.model.objects import (
     Container,
     ContainerPort,
@@ -54,14 +55,21 @@ class Meta:
             self.name, self.namespace = "", ""
             self.labels = self.annotations = Labels()
             return
-        self.name = meta.string("name") or meta.string("generateName")
+        key = "name" if meta.string("name") else "generateName"
+        self.name = meta.string(key)
+        valid = True
         if not self.name:
             meta.error("name", "is required", "add `metadata.name`")
-        top.what = f"{kind} {self.name}" if self.name else kind
+        else:
+            valid = meta.check_name(key, self.name, object_name_rule(kind), prefix=key == "generateName")
+        top.what = f"{kind} {self.name if valid else repr(self.name)}" if self.name else kind
         meta.what = top.what
-        self.namespace = (meta.string("namespace") or "default") if namespaced else ""
+        self.namespace = ""
+        if namespaced:
+            self.namespace = meta.string("namespace") or "default"
+            meta.check_name("namespace", self.namespace, object_name_rule("Namespace"))
         self.labels = meta.labels("labels")
-        self.annotations = meta.labels("annotations")
+        self.annotations = meta.labels("annotations", annotations=True)
 
 
 _PROTOCOL_NUMBERS = {name: protocol_number(name) for name in PROTOCOLS}
@@ -223,7 +231,7 @@ def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | No
         return None
     tmeta = template_f.mapping("metadata")
     labels = tmeta.labels("labels") if tmeta else Labels()
-    annotations = tmeta.labels("annotations") if tmeta else Labels()
+    annotations = tmeta.labels("annotations", annotations=True) if tmeta else Labels()
     template = read_pod_template(template_f, labels, annotations)
     if kind == "DaemonSet":
         replicas = None

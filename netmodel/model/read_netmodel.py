@@ -9,6 +9,7 @@ from __future__ import annotations
 from netmodel.load.document import Document
 from netmodel.model.fields import Fields, Problems
 from netmodel.model.labels import Labels
+from netmodel.model.names import DNS1123_LABEL, object_name_rule
 from netmodel.model.objects import (
     ENTRY_POINTS,
     Cluster,
@@ -55,7 +56,8 @@ def _meta_name(doc: Document, problems: Problems, kind: str) -> tuple[Fields, st
     top = Fields(doc, (), doc.data, problems, kind)
     meta = top.mapping("metadata", required=True)
     name = meta.string("name", required=True) if meta else ""
-    top.what = f"{kind} {name}" if name else kind
+    valid = meta is None or not name or meta.check_name("name", name, object_name_rule(kind))
+    top.what = f"{kind} {name if valid else repr(name)}" if name else kind
     top.unknown_keys({"apiVersion", "kind", "metadata", "spec", "status"})
     return top, name
 
@@ -138,8 +140,8 @@ def _read_networks(spec: Fields) -> tuple[OutsideNetwork, ...]:
         if name in seen:
             n.error("name", f"network {name!r} is defined twice", "give each network a unique name")
         seen.add(name)
-        if name.startswith(("pod", "node", "service")) and ":" in name:
-            n.error("name", "network names may not contain ':'", "use letters, digits and '-'")
+        if name:
+            n.check_name("name", name, DNS1123_LABEL)  # no ':' either, so never read as pod:/node:/...
         uses = []
         for i, use in n.strings("uses"):
             if use not in ENTRY_POINTS:
@@ -272,7 +274,10 @@ def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
     peers = None
     if r.is_list_present(peer_key):
         peers = r.list_of(peer_key, _read_firewall_peer)
-    name = r.string("name") or f"{direction}[{index}]"
+    name = r.string("name")
+    if name:
+        r.check_name("name", name, DNS1123_LABEL)
+    name = name or f"{direction}[{index}]"
     if not action:
         return None
     return FirewallRule(name, action, protocols, ports, peers, r.span())
@@ -296,7 +301,7 @@ def _read_chain(f: Fields | None, direction: str, fw: Fields) -> FirewallChain:
 def read_firewall(doc: Document, problems: Problems) -> Firewall:
     top, name = _meta_name(doc, problems, "Firewall")
     meta = top.mapping("metadata")
-    annotations = meta.labels("annotations") if meta else None
+    annotations = meta.labels("annotations", annotations=True) if meta else None
     spec = top.mapping("spec", required=True) or Fields(doc, ("spec",), {}, problems, top.what)
     spec.unknown_keys({"nodeSelector", "nodes", "ingress", "egress", "stateful"})
     selector = spec.selector("nodeSelector")

@@ -25,12 +25,32 @@ _V4_MAX = (1 << 32) - 1
 _V6_MAX = (1 << 128) - 1
 
 
+def _no_zone(text: str) -> str:
+    """``text`` stripped, refused when it carries an IPv6 zone (scope) ID: ``fe80::1%eth0``.
+
+    Python's ``ipaddress`` keeps whatever follows ``%`` (any text, newlines included) and prints it back, so
+    a zone would carry input text into every script or message the address is written to. Kubernetes
+    accepts no zone in its address fields (Go's ``net.ParseIP``, under the API server's ``ParseIPSloppy``,
+    rejects it), and a zone names an interface on one host, which no cluster-wide rule can mean. This is the one place every address field
+    and ``ip:`` reference is parsed, so rejecting it here rejects it everywhere.
+
+    >>> parse_address("fd00::1%eth0")
+    Traceback (most recent call last):
+    ...
+    ValueError: an IPv6 zone ID ('%' and what follows it) is not allowed in an address
+    """
+    stripped = str(text).strip()
+    if "%" in stripped:
+        raise ValueError("an IPv6 zone ID ('%' and what follows it) is not allowed in an address")
+    return stripped
+
+
 def parse_network(text: str) -> IPNetwork:
     """Parse a CIDR or a bare address (a /32 or /128); raise ValueError with a readable reason.
 
-    Host bits must be zero, as Kubernetes requires for CIDR fields.
+    Host bits must be zero, as Kubernetes requires for CIDR fields. Zone IDs are refused (`_no_zone`).
     """
-    return ipaddress.ip_network(str(text).strip(), strict=True)
+    return ipaddress.ip_network(_no_zone(text), strict=True)
 
 
 def parse_network_loose(text: str) -> IPNetwork | None:
@@ -42,13 +62,14 @@ def parse_network_loose(text: str) -> IPNetwork | None:
     IPv4Network('0.0.0.0/2')
     """
     try:
-        return ipaddress.ip_network(str(text).strip(), strict=False)
+        return ipaddress.ip_network(_no_zone(text), strict=False)
     except ValueError:
         return None
 
 
 def parse_address(text: str) -> IPAddress:
-    return ipaddress.ip_address(str(text).strip())
+    """Parse one IPv4 or IPv6 address; raise ValueError for anything else, a zone ID included."""
+    return ipaddress.ip_address(_no_zone(text))
 
 
 class AddressSet:

@@ -128,9 +128,10 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
     if prefix == "ip":
         try:
             address = parse_address(body)
-        except ValueError:
-            raise UsageError([Problem(f"{body!r} is not an IP address", None,
-                                      "write ip:10.0.0.5 or ip:2001:db8::5")]) from None
+        except ValueError as err:
+            zoned = "%" in body
+            raise UsageError([Problem(f"{body!r} is not an IP address" + (f" ({err})" if zoned else ""), None,
+                                      "write ip:10.0.0.5 or ip:2001:db8::5 (no zone ID)")]) from None
         return Target(ref, (endpoint_at(fabric, address),))
     raise UsageError([Problem(f"unknown reference kind {prefix!r} in {ref!r}", None,
                               "use NS/NAME, pod:, deployment: (or another workload kind), service:, node:, "
