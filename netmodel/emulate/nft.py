@@ -20,6 +20,11 @@ NetworkPolicies (table ``nm_pol``), on each Pod's veth in its node's namespace:
   between a Pod and its node is always allowed), then each rule of each selecting policy, then drops.
 
 IPv6 neighbour discovery is link plumbing like ARP and is never filtered.
+
+No text from the input reaches a script: chains and comments name objects by their index in the topology
+(``firewall 2 ingress rule 0``, ``policy 5 egress 1``, the Pod on ``v3``), and everything else written is an address, a
+number or a name the lab made itself. Names are held to the API server's rules at load time too
+(`netmodel.model.names`); this is the second, independent guard, so a rule name can never close a quote.
 """
 
 from __future__ import annotations
@@ -112,10 +117,12 @@ def firewall_peer_addresses(topology: Topology, peer: FirewallPeer) -> AddressSe
 
 def _firewall_chain(topology: Topology, name: str, firewall: Firewall, chain: FirewallChain,
                     peer_field: str) -> list[str]:
-    lines = [f"  chain {name} {{", f"    # Firewall {firewall.name} ({chain.source})"]
+    number = _position(topology.firewalls, firewall)
+    direction = "ingress" if peer_field == "saddr" else "egress"
+    lines = [f"  chain {name} {{", f"    # firewall {number} (its position among the input's Firewalls)"]
     if firewall.stateful:
         lines.append("    ct state established,related return")
-    for rule in chain.rules:
+    for rule_number, rule in enumerate(chain.rules):
         verdict = "return" if rule.action == "allow" else "drop"
         if rule.peers is None:
             peer_matches = [""]
@@ -126,7 +133,7 @@ def _firewall_chain(topology: Topology, name: str, firewall: Firewall, chain: Fi
             peer_matches = family_matches(peer_field, peers)
         for l4 in l4_match(rule.protocols, rule.ports):
             for peer_match in peer_matches:
-                lines.append(f"    {join(peer_match, l4, verdict)} comment \"rule {rule.name}\"")
+                lines.append(f"    {join(peer_match, l4, verdict)} comment \"firewall {number} {direction} rule {rule_number}\"")
     lines.append(f"    {'return' if chain.default_action == 'allow' else 'drop'} comment \"default\"")
     lines.append("  }")
     return lines
@@ -235,6 +242,16 @@ def _pod_addresses(pods: Iterable[Pod]) -> AddressSet:
     return AddressSet.of_networks(ip for p in pods for ip in p.ips)
 
 
+def _note(topology: Topology, policy: NetworkPolicy, direction: str, index: int) -> str:
+    """The comment of a policy rule's lines: the policy's and the rule's index, never their text."""
+    return f'comment "policy {_position(topology.network_policies, policy)} {direction} {index}"'
+
+
+def _position(items: Sequence[object], item: object) -> int:
+    """Where ``item`` itself (not an equal one) is in ``items``: by identity, so no deep comparisons."""
+    return next(i for i, candidate in enumerate(items) if candidate is item)
+
+
 def ingress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy]) -> Iterator[str]:
     """Accept lines for traffic into ``pod`` (ports resolve on ``pod`` itself)."""
     for policy in policies:
@@ -242,7 +259,7 @@ def ingress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy
             pods, blocks, everyone = _rule_peers(topology, policy, rule)
             ports = _port_matches(pod, rule.ports)
             peers = [""] if everyone else family_matches("saddr", _pod_addresses(pods) | blocks)
-            note = f'comment "{policy.namespace}/{policy.name} ingress[{index}]"'
+            note = _note(topology, policy, "ingress", index)
             for peer in peers:
                 for port in ports:
                     yield join(peer, port, "accept", note)
@@ -253,7 +270,7 @@ def egress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy]
     for policy in policies:
         for index, rule in enumerate(policy.egress):
             pods, blocks, everyone = _rule_peers(topology, policy, rule)
-            note = f'comment "{policy.namespace}/{policy.name} egress[{index}]"'
+            note = _note(topology, policy, "egress", index)
             named = rule.ports is not None and any(isinstance(p.port, str) for p in rule.ports)
             numbered = None if rule.ports is None else tuple(
                 p for p in rule.ports if not isinstance(p.port, str))
@@ -294,7 +311,7 @@ def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str
                 continue
             name = f"pod{number}_{direction}"
             (ingress_map if direction == "in" else egress_map).append(f'"{veth}" : jump {name}')
-            lines = [f"  chain {name} {{", f"    # {policy_type} of {pod.namespace}/{pod.name}",
+            lines = [f"  chain {name} {{", f"    # {policy_type} of the Pod on {veth}",
                      "    ct state established,related accept"]
             lines += [f"    {m} accept comment \"own node\"" for m in family_matches(field, own)]
             lines += [f"    {line}" for line in rules(topology, pod, policies)]
