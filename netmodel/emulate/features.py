@@ -56,10 +56,13 @@ class KernelFeatures:
 def detect_features(prefix: str = "nm-") -> KernelFeatures:
     """Try every feature in a throw-away namespace (deleted before returning) and report."""
     host.check_environment(need_nft=False)
-    name = f"{prefix}{secrets.token_hex(host.RUN_ID_HEX // 2)}-features"
+    run_id = secrets.token_hex(host.RUN_ID_HEX // 2)
+    name = f"{prefix}{run_id}-features"
+    host.mark_owner(run_id, [name])  # so a cleanup knows it, and a run killed here leaves it to --cleanup
     try:
         host.run(["ip", "netns", "add", name])
     except EmulateError:
+        host.unmark_owner(run_id)
         return KernelFeatures(False, False, False, False, False, False, False, False)
     try:
         jobs = [Job(("ip", "-n", name, *line.split())) for line in _DEVICE_LINES.values()]
@@ -74,3 +77,4 @@ def detect_features(prefix: str = "nm-") -> KernelFeatures:
         return KernelFeatures(netns=True, nft=ok[-2], sctp=ok[-1], **devices)
     finally:
         host.delete_namespaces([name])
+        host.unmark_owner(run_id)

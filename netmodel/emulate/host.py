@@ -20,7 +20,8 @@ from pathlib import Path
 from netmodel.emulate.errors import EmulateError, EnvironmentUnsupported
 
 COMMAND_TIMEOUT_S = 30.0
-# A lab's owner writes its PID here, so a cleanup run can tell a live lab from a killed one.
+# A lab's owner writes its PID and the namespaces it creates here, so a cleanup run can tell a live lab
+# from a killed one, and deletes only namespaces a run recorded as its own.
 OWNER_DIR = Path("/run/netmodel-emulate")
 RUN_ID_HEX = 6
 
@@ -152,24 +153,40 @@ def delete_namespaces(names: Sequence[str]) -> None:
 
 def run_pattern(prefix: str) -> re.Pattern[str]:
     """Matches the kernel names a lab with family ``prefix`` creates: ``<prefix><6 hex>-<name>``."""
-    return re.compile(rf"^{re.escape(prefix)}([0-9a-f]{{{RUN_ID_HEX}}})-")
+    return re.compile(rf"^{re.escape(prefix)}([0-9a-f]{{{RUN_ID_HEX}}})-[A-Za-z0-9_.-]+$")
 
 
-def mark_owner(run_id: str) -> None:
+def mark_owner(run_id: str, names: Sequence[str]) -> None:
+    """Record, before creating them, that this process owns lab run ``run_id`` and its namespaces ``names``.
+
+    The owner file (``OWNER_DIR/<run id>``: the PID, then one namespace name a line) is the only thing
+    `cleanup_leftovers` trusts: it deletes what a run recorded here, nothing it merely finds by name.
+    """
     OWNER_DIR.mkdir(mode=0o755, exist_ok=True)
-    (OWNER_DIR / run_id).write_text(f"{os.getpid()}\n")
+    scratch = OWNER_DIR / f".{run_id}.{os.getpid()}"
+    scratch.write_text("".join(f"{line}\n" for line in (str(os.getpid()), *names)))
+    scratch.replace(OWNER_DIR / run_id)  # whole or absent, never half-written
 
 
 def unmark_owner(run_id: str) -> None:
     (OWNER_DIR / run_id).unlink(missing_ok=True)
 
 
+def _recorded(run_id: str) -> tuple[int, list[str]] | None:
+    """(owner PID, namespace names) from the owner file of ``run_id``; None when absent or unreadable."""
+    try:
+        lines = (OWNER_DIR / run_id).read_text().splitlines()
+        return int(lines[0]), [line for line in lines[1:] if line]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def live_owner(run_id: str) -> int | None:
     """The PID of the process that owns lab run ``run_id``, if that process is still alive."""
-    try:
-        pid = int((OWNER_DIR / run_id).read_text().strip())
-    except (OSError, ValueError):
+    recorded = _recorded(run_id)
+    if recorded is None:
         return None
+    pid = recorded[0]
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -179,26 +196,37 @@ def live_owner(run_id: str) -> int | None:
     return pid
 
 
-def cleanup_leftovers(prefix: str = "nm-", *, include_live: bool = False) -> list[str]:
-    """Delete the namespaces of lab runs that died without tearing down; return their names.
+def recorded_runs() -> list[str]:
+    """Run ids that have an owner file."""
+    pattern = re.compile(rf"[0-9a-f]{{{RUN_ID_HEX}}}")
+    try:
+        return sorted(p.name for p in OWNER_DIR.iterdir() if pattern.fullmatch(p.name))
+    except OSError:
+        return []
 
-    Only names of the exact shape a lab creates (``<prefix><6 hex>-...``) are touched, so a user's own
-    namespaces that merely start with ``prefix`` survive. Runs whose owning process is still alive are
-    kept unless ``include_live`` is set. This is what ``netmodel emulate --cleanup`` calls.
+
+def cleanup_leftovers(prefix: str = "nm-", *, include_live: bool = False) -> list[str]:
+    """Delete the namespaces that lab runs recorded as their own and left behind; return their names.
+
+    Only namespaces listed in a run's owner file (`mark_owner`) are touched, and only when their name has
+    the exact shape that run creates (``<prefix><its run id>-<logical name>``): a namespace nobody recorded
+    survives, whatever its name, and so does every namespace of a run whose process is still alive, unless
+    ``include_live`` is set. This is what ``netmodel emulate --cleanup`` calls.
     """
     check_environment(need_nft=False)
     pattern = run_pattern(prefix)
-    doomed, dead_runs = [], set()
-    for name in list_namespaces():
-        match = pattern.match(name)
-        if match is None:
+    present = set(list_namespaces())
+    doomed: list[str] = []
+    finished: list[str] = []
+    for run_id in recorded_runs():
+        recorded = _recorded(run_id)
+        if recorded is None or (not include_live and live_owner(run_id) is not None):
             continue
-        run_id = match.group(1)
-        if not include_live and live_owner(run_id) is not None:
-            continue
-        doomed.append(name)
-        dead_runs.add(run_id)
+        ours = [n for n in recorded[1] if (m := pattern.match(n)) is not None and m.group(1) == run_id]
+        doomed += [n for n in ours if n in present]
+        if len(ours) == len(recorded[1]):  # a run of another prefix keeps its file for its own cleanup
+            finished.append(run_id)
     delete_namespaces(doomed)
-    for run_id in dead_runs:
+    for run_id in finished:
         unmark_owner(run_id)
     return doomed

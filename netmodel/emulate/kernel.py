@@ -11,7 +11,8 @@ Guarantees:
 - Teardown runs on success, on any exception (including one raised while building) and on SIGINT or
   SIGTERM; those signals then reach the handlers that were installed before the lab.
 - A run killed outright (SIGKILL) leaves named namespaces behind; `cleanup_leftovers` finds them by
-  their name shape, and the agents inside exit by themselves once their parent is gone.
+  the owner file each run writes before creating anything (its PID and its namespaces), and the agents
+  inside exit by themselves once their parent is gone. Nothing a run did not record is ever deleted.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ class Lab:
     def _build(self) -> None:
         plan = self.plan
         names = [self.ns_name(ns.name) for ns in plan.namespaces]
-        host.mark_owner(self.run_id)
+        host.mark_owner(self.run_id, names)
         # Record before creating: if the batch dies half-way, teardown still knows what to look for.
         self._created = names
         clock = time.monotonic()

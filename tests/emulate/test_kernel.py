@@ -7,7 +7,6 @@ that `ip netns list` ends exactly as it began.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -68,31 +67,30 @@ def features() -> KernelFeatures:
 
 @pytest.fixture(autouse=True)
 def namespaces_unchanged() -> object:
-    """Every test must leave the host's namespace list and its own links exactly as they were.
+    """Every test must leave no namespace of its own runs behind, and the host's links as they were.
 
-    Labs that other live processes own (a second test run on the same machine) come and go on their
-    own, so their namespaces are left out of the comparison.
+    Only this process's own runs are looked at (the namespaces its owner files record), so labs and
+    feature probes of other processes on the machine, which come and go on their own, never matter.
     """
     if _REASON:
         yield None
         return
-    before = _namespaces_not_owned_by_others()
+    before = _own_namespaces()
     links_before = _host_links()
     yield None
-    assert _namespaces_not_owned_by_others() == before
+    assert _own_namespaces() == before
     assert _host_links() == links_before
 
 
-def _namespaces_not_owned_by_others() -> list[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    kept = []
-    for line in out.splitlines():
-        name = line.split()[0] if line.strip() else ""
-        match = re.match(r"^[A-Za-z0-9_.-]*?([0-9a-f]{6})-", name)
-        owner = host.live_owner(match.group(1)) if match else None
-        if name and (owner is None or owner == os.getpid()):
-            kept.append(line)
-    return kept
+def _own_namespaces() -> list[str]:
+    """Namespaces present that a run of this process recorded as its own (`host.mark_owner`)."""
+    present = set(host.list_namespaces())
+    own: list[str] = []
+    for run_id in host.recorded_runs():
+        recorded = host._recorded(run_id)
+        if recorded is not None and recorded[0] == os.getpid():
+            own += [n for n in recorded[1] if n in present]
+    return sorted(own)
 
 
 def _host_links() -> list[str]:
@@ -415,29 +413,52 @@ def test_signal_tears_the_lab_down_then_reaches_the_previous_handler(
     assert not [n for n in host.list_namespaces() if n.startswith(run_prefix)]
 
 
-def test_cleanup_leftovers_removes_a_killed_run_and_a_leaked_namespace(
+def test_cleanup_leftovers_removes_a_killed_run_and_nothing_it_did_not_record(
     features: KernelFeatures, tmp_path: Path
 ) -> None:
     proc, run_prefix = _lab_in_subprocess(tmp_path, prefix="nmleak-")
     proc.kill()  # no teardown can run: the namespaces stay behind
     proc.wait(timeout=15)
-    by_hand = f"nmleak-{secrets.token_hex(3)}-by-hand"
-    not_a_lab = f"nmleak-{secrets.token_hex(4)}"  # wrong shape: must survive
-    for name in (by_hand, not_a_lab):
+    by_hand = f"nmleak-{secrets.token_hex(3)}-by-hand"  # a lab's shape, but no run recorded it
+    not_a_lab = f"nmleak-{secrets.token_hex(4)}"  # wrong shape
+    # A dead run whose owner file claims a namespace of another shape (a forged or corrupt record).
+    forged_run, victim = secrets.token_hex(3), f"nmvictim-{secrets.token_hex(3)}"
+    host.mark_owner(forged_run, [victim])
+    (host.OWNER_DIR / forged_run).write_text(f"{2 ** 22 + 1}\n{victim}\n")  # no such PID
+    for name in (by_hand, not_a_lab, victim):
         subprocess.run(["ip", "netns", "add", name], check=True)
     killed = [n for n in host.list_namespaces() if n.startswith(run_prefix)]
     try:
         assert len(killed) == 2
         removed = cleanup_leftovers(prefix="nmleak-")
-        assert set(killed) | {by_hand} <= set(removed)
-        assert not_a_lab not in removed
+        assert set(killed) <= set(removed)
+        assert not {by_hand, not_a_lab, victim} & set(removed)
         left = set(host.list_namespaces())
-        assert not (set(killed) | {by_hand}) & left
-        assert not_a_lab in left
+        assert not set(killed) & left
+        assert {by_hand, not_a_lab, victim} <= left
     finally:
-        subprocess.run(["ip", "netns", "delete", not_a_lab], check=False)
-        for name in [by_hand, *killed]:
+        host.unmark_owner(forged_run)
+        for name in [by_hand, not_a_lab, victim, *killed]:
             subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def test_feature_probe_records_its_namespace_while_it_exists(features: KernelFeatures,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    real_run = host.run
+
+    def spy(argv: list[str], *args: object, **kwargs: object) -> str:
+        out = real_run(argv, *args, **kwargs)  # type: ignore[arg-type]
+        if argv[:3] == ["ip", "netns", "add"]:
+            seen.append([n for r in host.recorded_runs() if (rec := host._recorded(r)) for n in rec[1]
+                         if rec[0] == os.getpid()])
+        return out
+
+    monkeypatch.setattr(host, "run", spy)
+    detect_features(prefix="nmfeat-")
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("nmfeat-")
+    assert seen[0][0].endswith("-features")
+    assert not [n for n in host.list_namespaces() if n.startswith("nmfeat-")]
 
 
 def test_cleanup_leftovers_spares_a_live_lab(features: KernelFeatures) -> None:

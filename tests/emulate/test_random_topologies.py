@@ -37,7 +37,7 @@ from netmodel.model.build import build_topology
 from netmodel.model.topology import Topology
 from netmodel.sets import parse_address
 from tests.emulate.strategies import Doc, to_yaml, topologies
-from tests.emulate.test_kernel import _REASON, _host_links, _namespaces_not_owned_by_others
+from tests.emulate.test_kernel import _REASON, _host_links, _own_namespaces
 
 ALL_FEATURES = KernelFeatures(True, True, True, True, True, True, True, True)
 needs_lab = pytest.mark.skipif(bool(_REASON), reason=_REASON or "runnable")
@@ -75,10 +75,10 @@ def features() -> KernelFeatures:
 
 @pytest.fixture
 def clean_host() -> object:
-    """The host's namespace list (apart from labs other live processes own) and its links end as they began."""
-    before, links = _namespaces_not_owned_by_others(), _host_links()
+    """No namespace of this process's own runs is left, and the host's links end as they began."""
+    before, links = _own_namespaces(), _host_links()
     yield None
-    assert _namespaces_not_owned_by_others() == before
+    assert _own_namespaces() == before
     assert _host_links() == links
 
 
