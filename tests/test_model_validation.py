@@ -130,6 +130,10 @@ CASES = {
                                    "  selector: {matchLabels: {app: x}}\n  template:\n"
                                    "    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c}]\n"),
                                    "{matchLabels: {app: x}}", "does not match the Pod template labels"),
+    "replicationcontroller selector mismatch": (
+        ("apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  selector: {app: x}\n"
+         "  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c}]\n"),
+        "{app: x}", "does not match the Pod template labels"),
     "replicas negative": (("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\nspec:\n"
                           "  replicas: -1\n  template:\n    spec:\n      containers: [{name: c}]\n"), "-1",
                           "outside 0-None"),
@@ -210,3 +214,13 @@ def test_unknown_fields_in_standard_kinds_are_ignored() -> None:
                                      "  containers: [{name: c, image: nginx, resources: {}}]\n  dnsPolicy: x\n",
                                      "in.yaml"))
     assert [p.name for p in topo.pods] == ["p"]
+
+
+def test_replication_controller_selector_is_a_plain_label_map() -> None:
+    """core/v1 ReplicationControllerSpec.selector is map[string]string (no matchLabels), as the API defines it."""
+    topo = build_topology(parse_text("apiVersion: v1\nkind: ReplicationController\nmetadata: {name: nginx}\n"
+                                     "spec:\n  replicas: 2\n  selector: {app: nginx}\n  template:\n"
+                                     "    metadata: {labels: {app: nginx}}\n"
+                                     "    spec: {containers: [{name: nginx, ports: [{containerPort: 80}]}]}\n",
+                                     "in.yaml"))
+    assert sorted(p.name for p in topo.pods) == ["nginx-0", "nginx-1"]

@@ -239,7 +239,11 @@ def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | No
         replicas = spec.integer("parallelism", default=1, low=0)
     else:
         replicas = spec.integer("replicas", default=1, low=0)
-    selector = spec.selector("selector")
+    if kind == "ReplicationController":
+        # core/v1 ReplicationControllerSpec.selector is a plain label map, not a metav1.LabelSelector
+        selector = LabelSelector.of(spec.labels("selector")) if spec.has("selector") else None
+    else:
+        selector = spec.selector("selector")
     if selector is not None and not selector.matches(labels) and kind not in ("Job", "CronJob"):
         spec.error("selector", f"selector {selector} does not match the Pod template labels {labels or '(none)'}",
                    "make spec.selector match spec.template.metadata.labels (the API server rejects this)")
