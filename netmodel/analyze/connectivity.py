@@ -36,7 +36,15 @@ from netmodel.analyze.reach.crossing import node_ip, reply_is_tracked
 from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.replies import blocked_reply_peers
 from netmodel.model.objects import Node, Pod
-from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
+from netmodel.sets import (
+    AddressSet,
+    Box,
+    IntervalSet,
+    IPAddress,
+    Space,
+    format_ports,
+    protocol_label,
+)
 
 GROUPINGS = ("pod", "workload", "namespace")
 
@@ -84,6 +92,13 @@ def listening(cls: PodClass) -> PortSpace:
     return PortSpace.of(out)
 
 
+def _underlay_ip(node: Node, pods: AddressSet) -> IPAddress | None:
+    """The address a node's tunnel packets carry; for a Node the input gives no address, one of its Pod
+    addresses, as `query` does (``crossing.cross``: the node's address, else the Pod's own); None without either.
+    """
+    return next(iter(node.internal_ips or node.ips), None) or pods.sample()
+
+
 class _Wire:
     """Whether the Pod network carries a port space between two node classes (cached per pair)."""
 
@@ -120,7 +135,9 @@ class _Wire:
         out: dict[int, IntervalSet] = {}
         if encapsulated:
             proto, port, _ = tunnel
-            a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
+            a_ip, b_ip = _underlay_ip(a, a_range), _underlay_ip(b, b_range)
+            if a_ip is None or b_ip is None:
+                return NOTHING
             if not (fw.decide(a, "egress", b_ip, proto, port).allowed
                     and fw.decide(b, "ingress", a_ip, proto, port).allowed):
                 return NOTHING
@@ -133,7 +150,9 @@ class _Wire:
                 out[protocol] = sent & taken
         if tunnel is not None and pod_source:  # replies to a Pod address: a new outer packet b → a
             proto, port, _ = tunnel
-            a_ip, b_ip = (a.internal_ips or a.ips)[0], (b.internal_ips or b.ips)[0]
+            a_ip, b_ip = _underlay_ip(a, a_range), _underlay_ip(b, b_range)
+            if a_ip is None or b_ip is None:
+                return NOTHING
             tracked = encapsulated and reply_is_tracked(tunnel)
             if not (_passes(fw.decide(b, "egress", a_ip, proto, port), tracked)
                     and _passes(fw.decide(a, "ingress", b_ip, proto, port), tracked)):

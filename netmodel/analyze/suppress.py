@@ -173,6 +173,9 @@ def read_baseline(path: str) -> Baseline:
         raise UsageError([Problem(f"cannot read baseline {path!r}: {err.strerror}", hint=hint)]) from err
     except (ValueError, UnicodeDecodeError) as err:
         raise UsageError([Problem(f"baseline {path!r} is not JSON: {err}", SourceSpan(path, 1, 1), hint)]) from err
+    except RecursionError:
+        raise UsageError([Problem(f"baseline {path!r} is nested too deeply to be a baseline", SourceSpan(path, 1, 1),
+                                  hint)]) from None
     entries = data.get("findings") if isinstance(data, dict) else None
     if not isinstance(data, dict) or data.get("netmodelBaseline") != BASELINE_VERSION or not isinstance(
             entries, list) or not all(isinstance(e, dict) and isinstance(e.get("fingerprint"), str) for e in entries):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netmodel.analyze.reach import Answer, Fabric, query
+from netmodel.analyze.reach.query import check_port_name, parse_port
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -62,8 +63,10 @@ def query_command(
     """
     if output not in FORMATS:
         raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
+    number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)
-    answer = query(Fabric(topology), source, destination, port, protocol)
+    check_port_name(topology, number_or_name)
+    answer = query(Fabric(topology), source, destination, number_or_name, protocol)
     if output == "json":
         sys.stdout.write(json.dumps(answer.to_json(), indent=2) + "\n")
     elif output != "table":

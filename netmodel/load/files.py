@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,13 +55,30 @@ def discover(paths: Sequence[str]) -> list[str]:
                 problems.append(Problem(f"folder {raw!r} holds no .yaml, .yml or .json file",
                                         hint="point netmodel at the folder with the manifests"))
             found.extend(str(p) for p in files)
-        elif path.is_file():
+        elif path.is_file() or path.is_fifo():  # a named pipe: `netmodel check <(kubectl get ...)`
             found.append(str(path))
+        elif (kind := _special_kind(path)) is not None:
+            # A device may never end (/dev/zero) and a socket is no file: refuse them by what they are.
+            problems.append(Problem(f"{raw!r} is {kind}, not a regular file",
+                                    hint="save the input to a file, or pass it on standard input as `-`"))
         else:
             problems.append(Problem(f"no such file or folder: {raw!r}", hint="check the path"))
     if problems:
         raise LoadError(problems)
     return found
+
+
+def _special_kind(path: FsPath) -> str | None:
+    """What a path that exists but is neither a file nor a folder is (None: it does not exist)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, kind in ((stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
 
 
 def decode(data: bytes, file: str) -> str:
@@ -106,10 +124,18 @@ def read_documents(paths: Sequence[str]) -> list[Document]:
     documents: list[Document] = []
     problems: list[Problem] = []
     with paused_gc():
-        for file in discover(paths):
+        files = discover(paths)
+        for file in files:
             _read_one(file, documents, problems)
     if problems:
         raise LoadError(problems)
+    if not documents:
+        # An empty file, a byte-order mark alone or only `---` holds no object: analyzing nothing and
+        # passing would tell CI a layout is fine when it was never read.
+        where = SourceSpan("<stdin>" if files[0] == STDIN else files[0], 1, 1) if len(files) == 1 else None
+        raise LoadError([Problem("no objects in input", where,
+                                 "give files that hold Kubernetes or netmodel objects (an empty file, a byte-order "
+                                 "mark alone or only `---` holds none)")])
     return documents
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from netmodel.errors import LoadError, Problem, SourceSpan
 from netmodel.load.document import DictSpanIndex, Document, Path
+from netmodel.sets.numbers import brief
 
 try:  # libyaml: about ten times faster; the pure-Python parser gives the same events.
     from yaml import CSafeLoader as _Loader
@@ -21,6 +22,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_DEPTH = 100
+# Characters an integer may take once underscores and sign are dropped: int64 in binary is 66 (0b + 64 digits).
+_INT_TEXT_MAX = 70
 # Without aliases a file cannot hold more values than characters; anything beyond that (plus slack for small
 # files) comes from alias expansion and is refused.
 ALIAS_SLACK = 100_000
@@ -48,7 +51,26 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if build is None:
         # Timestamps, binary and application tags stay text: Kubernetes fields are strings there.
         return event.value
-    return build(yaml.ScalarNode(tag, event.value))
+    kind = tag.rsplit(":", 1)[-1]
+    if kind == "int" and len(event.value.replace("_", "").lstrip("+-")) > _INT_TEXT_MAX:
+        raise BadScalar("a number too long to read", "quote it if it is meant as text")
+    try:
+        value = build(yaml.ScalarNode(tag, event.value))
+    except (ValueError, KeyError, TypeError, IndexError):  # e.g. ``!!bool maybe``, ``!!int x``
+        raise BadScalar(f"{brief(event.value)!r} is not a valid !!{kind}",
+                        f"write a {kind} value, or drop the !!{kind} tag") from None
+    if isinstance(value, int) and not isinstance(value, bool) and not -(1 << 63) <= value < 1 << 63:
+        # YAML 1.1 reads sexagesimal (1:00:00) and hex: a short text can still be a huge number.
+        raise BadScalar("a number beyond 64 bits", "no Kubernetes integer field holds it; quote it if it is text")
+    return value
+
+
+class BadScalar(ValueError):
+    """A scalar whose tag or size netmodel cannot take: message and hint for the located problem."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _span(file: str, mark: Any) -> SourceSpan:
@@ -128,9 +150,8 @@ def parse_yaml(text: str, file: str) -> list[Document]:
             if kind is yaml.ScalarEvent:
                 try:
                     value = _scalar(event)
-                except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
-                    raise LoadError([Problem("a number too long to read", _span(file, event.start_mark),
-                                             "quote it if it is meant as text")]) from None
+                except BadScalar as err:
+                    raise LoadError([Problem(str(err), _span(file, event.start_mark), err.hint)]) from None
                 built += 1
                 path = place(value, event.start_mark)
                 if path is not None:

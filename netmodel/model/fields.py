@@ -7,6 +7,7 @@ stops at the first mistake: the whole input is read and every problem reported t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from netmodel.model.names import (
 )
 from netmodel.model.topology import Note
 from netmodel.sets import IPAddress, IPNetwork, parse_address, parse_network, parse_network_loose
+from netmodel.sets.numbers import brief, is_decimal
 
 T = TypeVar("T")
 _MISSING = object()
@@ -43,6 +45,13 @@ class Problems:
 
     def warn(self, note_id: str, message: str, obj: str, span: SourceSpan) -> None:
         self.notes.append(Note(note_id, message, (obj,), (span,), "warning"))
+
+
+def shown(value: Any) -> str:
+    """``value`` quoted for a message: long text cut short, an integer too long to print summarised."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a number too large"
+    return repr(brief(value)) if isinstance(value, str) else brief(repr(value))
 
 
 def _type_name(value: Any) -> str:
@@ -124,14 +133,14 @@ class Fields:
             if required:
                 self.error(key, "is required", f"add `{key}:`")
             return default
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and is_decimal(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(key, f"must be an integer, not {_type_name(value)} ({value!r})",
+            self.error(key, f"must be an integer, not {_type_name(value)} ({shown(value)})",
                        f"write `{key}` as a whole number")
             return default
         if (low is not None and value < low) or (high is not None and value > high):
-            self.error(key, f"{value} is outside {low}-{high}", f"use a value from {low} to {high}")
+            self.error(key, f"{shown(value)} is outside {low}-{high}", f"use a value from {low} to {high}")
             return default
         return value
 
@@ -140,7 +149,7 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.error(key, f"must be true or false, not {value!r}", f"write `{key}: true` or `{key}: false`")
+            self.error(key, f"must be true or false, not {shown(value)}", f"write `{key}: true` or `{key}: false`")
             return default
         return value
 
@@ -154,16 +163,16 @@ class Fields:
             if required:
                 self.error(key, "is required", f"add `{key}:`")
             return None
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and is_decimal(value):
             value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             if not 1 <= value <= 65535:
-                self.error(key, f"port {value} is outside 1-65535", "use a port from 1 to 65535")
+                self.error(key, f"port {shown(value)} is outside 1-65535", "use a port from 1 to 65535")
                 return None
             return value
         if isinstance(value, str) and is_port_name(value):
             return value
-        self.error(key, f"{value!r} is neither a port number nor a port name",
+        self.error(key, f"{shown(value)} is neither a port number nor a port name",
                    "use a number 1-65535 or a container port name (lower-case letters, digits, '-', max 15)")
         return None
 
@@ -261,11 +270,11 @@ class Fields:
         except ValueError as err:
             loose = parse_network_loose(str(value)) if host_bits else None
             if loose is not None:
-                self.problems.warn("NM-INPUT-009", f"{self.what}: {self.dotted(key)}: {value!r} has host bits set; "
+                self.problems.warn("NM-INPUT-009", f"{self.what}: {self.dotted(key)}: {shown(value)} has host bits set; "
                                    f"Kubernetes accepts it and uses the network {loose}: write {loose}",
                                    self.object_ref(), self.span(key))
                 return loose
-            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid CIDR {value!r} ({err})",
+            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid CIDR {shown(value)} ({err})",
                               self.span(key), "remove the '%' and what follows it" if "%" in str(value)
                               else "write an IPv4/IPv6 network like 10.0.0.0/16 with host bits zero")
             return None
@@ -289,7 +298,7 @@ class Fields:
             return parse_address(str(value))
         except ValueError as err:
             zoned = "%" in str(value)
-            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid IP address {value!r}"
+            self.problems.add(f"{self.what}: {self.dotted(key)}: invalid IP address {shown(value)}"
                               + (f" ({err})" if zoned else ""), self.span(key),
                               "remove the '%' and what follows it" if zoned
                               else "write an IPv4 or IPv6 address like 10.0.0.5")
@@ -338,8 +347,17 @@ def read_selector(sub: Fields) -> LabelSelector:
     return LabelSelector.of(dict(match_labels), requirements)
 
 
+_PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")  # ASCII only: 'é' and '²' are not in IANA_SVC_NAME
+
+
 @lru_cache(maxsize=4096)  # a cluster uses a few port names on every Pod
 def is_port_name(text: str) -> bool:
-    """IANA_SVC_NAME: 1-15 chars, lower-case alphanumerics and '-', at least one letter, no '--', no edge '-'."""
-    return (0 < len(text) <= 15 and all(c.islower() or c.isdigit() or c == "-" for c in text)
-            and any(c.isalpha() for c in text) and "--" not in text and text[0] != "-" and text[-1] != "-")
+    """IANA_SVC_NAME: 1-15 chars, lower-case alphanumerics and '-', at least one letter, no '--', no edge '-'.
+
+    Kubernetes ``IsValidPortName`` (``k8s.io/apimachinery/pkg/util/validation``), from RFC 6335.
+
+    >>> is_port_name("http-alt"), is_port_name("80"), is_port_name("web--1"), is_port_name("café")
+    (True, False, False, False)
+    """
+    return (len(text) <= 15 and _PORT_NAME.fullmatch(text) is not None and "--" not in text
+            and any("a" <= c <= "z" for c in text))

@@ -7,7 +7,7 @@ would otherwise silently change a verdict.
 from __future__ import annotations
 
 from netmodel.load.document import Document
-from netmodel.model.fields import Fields, Problems
+from netmodel.model.fields import Fields, Problems, shown
 from netmodel.model.labels import Labels
 from netmodel.model.names import DNS1123_LABEL, object_name_rule
 from netmodel.model.objects import (
@@ -32,6 +32,7 @@ from netmodel.sets import (
     parse_ports,
     protocols_of,
 )
+from netmodel.sets.numbers import is_decimal
 from netmodel.sets.ports import PORTED_PROTOCOLS, SCTP, TCP, UDP
 
 API_VERSION = "netmodel.io/v1alpha1"
@@ -109,8 +110,8 @@ def _read_control_plane(f: Fields | None, span_of: Fields) -> ControlPlane:
         if not sep or host.endswith(":") and not host.endswith("]"):  # a bare address or IPv6 without port
             host, port_text = endpoint, str(ports.apiserver)
         host = host.strip("[]")
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            f.error("endpoint", f"{endpoint!r} has no valid port", 'write "HOST:PORT", e.g. "10.0.0.10:6443"')
+        if not is_decimal(port_text) or not 1 <= int(port_text) <= 65535:
+            f.error("endpoint", f"{shown(endpoint)} has no valid port", 'write "HOST:PORT", e.g. "10.0.0.10:6443"')
         else:
             port = int(port_text)
     etcd_external = False
@@ -122,10 +123,11 @@ def _read_control_plane(f: Fields | None, span_of: Fields) -> ControlPlane:
         for i, text in ef.strings("endpoints"):
             addr_text, _, port_text = text.rpartition(":")
             ip = ef.address("endpoints", addr_text.strip("[]") or text)
-            if ip is not None and port_text.isdigit():
+            if ip is not None and is_decimal(port_text) and 1 <= int(port_text) <= 65535:
                 etcd_endpoints.append((ip, int(port_text)))
             elif ip is not None:
-                ef.error("endpoints", f"{text!r} has no port", 'write "ADDRESS:PORT", e.g. "10.0.0.50:2379"')
+                ef.item_error("endpoints", i, f"{shown(text)} has no valid port",
+                              'write "ADDRESS:PORT" with a port 1-65535, e.g. "10.0.0.50:2379"')
         if etcd_external and not etcd_endpoints:
             ef.error("endpoints", "external etcd needs its endpoints", 'add `endpoints: ["10.0.0.50:2379"]`')
     return ControlPlane(host, port, ports, etcd_external, tuple(etcd_endpoints), f.span())

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from netmodel.sets.intervals import IntervalSet
+from netmodel.sets.numbers import brief, is_decimal
 
 MAX_PORT = 65535
 MAX_PROTOCOL = 255
@@ -36,25 +37,28 @@ PortSet = IntervalSet
 
 def parse_ports(text: str | int | Iterable[str | int]) -> PortSet:
     """Parse ``80``, ``"8000-8100"``, ``"80,443"`` or a list of those; raise ValueError with the reason."""
-    items: list[str | int] = [text] if isinstance(text, (str, int)) else list(text)
+    items: list[object] = [text] if isinstance(text, (str, int)) else list(text) if isinstance(
+        text, (list, tuple)) else [text]
     ranges: list[tuple[int, int]] = []
     for item in items:
-        if isinstance(item, bool):
-            # ValueError, not TypeError: callers turn ValueError into a located message for the user.
-            raise ValueError(f"{item!r} is not a port")  # noqa: TRY004
+        # ValueError, not TypeError: callers turn ValueError into a located message for the user.
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            what = "null" if item is None else f"{brief(repr(item))} ({type(item).__name__})"
+            raise ValueError(f"{what} is not a port: write a whole number or 'low-high'")  # noqa: TRY004
         if isinstance(item, int):
-            ranges.append(_checked_range(item, item, str(item)))
+            if not 0 <= item <= MAX_PORT:
+                raise ValueError(f"port {item if item.bit_length() <= 64 else 'number'} is outside 0-{MAX_PORT}")
+            ranges.append((item, item))
             continue
-        for part in str(item).split(","):
+        for part in item.split(","):
             part = part.strip()
             if not part:
-                raise ValueError(f"empty port in {item!r}")
+                raise ValueError(f"empty port in {brief(item)!r}")
             lo_s, sep, hi_s = part.partition("-")
-            try:
-                lo = int(lo_s)
-                hi = int(hi_s) if sep else lo
-            except ValueError:
-                raise ValueError(f"{part!r} is not a port or a 'low-high' port range") from None
+            if not is_decimal(lo_s) or (sep and not is_decimal(hi_s)):
+                raise ValueError(f"{brief(part)!r} is not a port or a 'low-high' port range")
+            lo = int(lo_s)
+            hi = int(hi_s) if sep else lo
             ranges.append(_checked_range(lo, hi, part))
     return IntervalSet(ranges)
 
@@ -75,10 +79,11 @@ def protocols_of(text: str | int) -> IntervalSet:
     """``TCP``/``UDP``/``SCTP``/``ICMP``/``ICMPv6``, ``any``/``all``, or an IP protocol number 0-255."""
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a protocol")  # noqa: TRY004 - callers report ValueErrors
-    if isinstance(text, int) or (isinstance(text, str) and text.strip().isdigit()):
+    if isinstance(text, int) or (isinstance(text, str) and is_decimal(text)):
         number = int(text)
         if not 0 <= number <= MAX_PROTOCOL:
-            raise ValueError(f"IP protocol number {number} is outside 0-{MAX_PROTOCOL}")
+            shown = number if number.bit_length() <= 64 else "(too large)"
+            raise ValueError(f"IP protocol number {shown} is outside 0-{MAX_PROTOCOL}")
         return IntervalSet.single(number)
     name = str(text).strip().upper()
     if name in ("ANY", "ALL", "*"):

@@ -11,7 +11,11 @@ from netmodel.analyze.reach.paths import Tracer
 from netmodel.analyze.reach.refs import Endpoint, resolve
 from netmodel.analyze.reach.trace import Answer, Path
 from netmodel.errors import Problem, UsageError
+from netmodel.model.fields import is_port_name
+from netmodel.model.names import is_dns1123_label
+from netmodel.model.topology import Topology
 from netmodel.sets import protocol_number
+from netmodel.sets.numbers import brief, is_decimal
 
 QUERY_PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -41,16 +45,36 @@ def parse_protocol(text: str) -> int:
 
 def parse_port(text: str | int) -> int | str:
     """A number 1-65535, or a named port (resolved on each destination Pod or Service)."""
-    if isinstance(text, int) or str(text).isdigit():
+    if isinstance(text, int) or is_decimal(str(text)):
         number = int(text)
         if not 1 <= number <= 65535:
             raise UsageError([Problem(f"port {number} is outside 1-65535", None, "give a port between 1 and 65535")])
         return number
     name = str(text).strip()
-    if not name or len(name) > 15:
-        raise UsageError([Problem(f"{text!r} is neither a port number nor a port name", None,
-                                  "give a number (80) or a container/Service port name (http)")])
+    if name.isascii() and name.isdigit():  # decimal, but longer than any port
+        raise UsageError([Problem(f"port {brief(name)} is outside 1-65535", None, "give a port between 1 and 65535")])
+    # A container port name is an IANA_SVC_NAME; a Service port name a DNS-1123 label (it may be longer).
+    if not (is_port_name(name) or is_dns1123_label(name)):
+        raise UsageError([Problem(f"{brief(str(text))!r} is neither a port number nor a port name", None,
+                                  "give a number 1-65535 (80) or a container/Service port name: lower-case "
+                                  "letters, digits and '-' (http)")])
     return name
+
+
+def check_port_name(topology: Topology, port: int | str) -> None:
+    """A named port that no Pod and no Service of ``topology`` has is a usage error, not a closed port.
+
+    ``--port 0x50``, ``1e3`` or ``nan`` are valid names, but a name no one declares is a typo or a number
+    written the wrong way; answering "denied" for it would be a false alarm.
+    """
+    if isinstance(port, int):
+        return
+    declared = {p.name for pod in topology.pods for p in pod.ports} | {
+        p.name for svc in topology.services for p in svc.ports}
+    if port not in declared:
+        raise UsageError([Problem(f"no Pod or Service in the input has a port named {port!r}", None,
+                                  "write the port as a decimal number (80), or use a name the input declares"
+                                  + (f" ({', '.join(sorted(n for n in declared if n)[:8])}…)" if declared else ""))])
 
 
 def query(fabric: Fabric, source: str, destination: str, port: int | str, protocol: str = "TCP",
