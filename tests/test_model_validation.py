@@ -138,7 +138,7 @@ CASES = {
                           "  replicas: -1\n  template:\n    spec:\n      containers: [{name: c}]\n"), "-1",
                           "outside 0-None"),
     "duplicate pod": (("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
-                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"),
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: d}]}\n"),
                       ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n---\n"
                       "apiVersion"), "defined twice (first at in.yaml:1:1)"),
     "missing kind": ("apiVersion: v1\nmetadata: {name: p}\n", "apiVersion", "no `kind`"),
@@ -224,3 +224,30 @@ def test_replication_controller_selector_is_a_plain_label_map() -> None:
                                      "    spec: {containers: [{name: nginx, ports: [{containerPort: 80}]}]}\n",
                                      "in.yaml"))
     assert sorted(p.name for p in topo.pods) == ["nginx-0", "nginx-1"]
+
+
+def test_nca_style_pods_are_read_with_a_warning() -> None:
+    """NCA's test inputs write containers without `name` and "no ports" as `ports: {}`. The API server would
+    refuse both; netmodel reads them (no name needed for the analysis, no declared ports) and says so at the
+    value (NM-INPUT-013, docs/input.md)."""
+    text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  containers:\n"
+            "  - ports: {}\n")
+    topo = build_topology(parse_text(text, "in.yaml"))
+    assert [(c.name, c.ports) for c in topo.pods[0].containers] == [("containers[0]", ())]
+    notes = sorted((n.sources[0].line, n.sources[0].column, n.severity, n.objects) for n in topo.notes
+                   if n.id == "NM-INPUT-013")
+    assert notes == [(6, 5, "warning", ("Pod/x/p",)), (6, 12, "warning", ("Pod/x/p",))]
+    # a non-empty mapping is still an error
+    assert "must be a list" in the_problem(text.replace("ports: {}", "ports: {containerPort: 80}"))[2]
+
+
+def test_an_object_given_twice_with_the_same_content_is_read_once() -> None:
+    """`kubectl apply` of the same object twice leaves one object (NCA's example_workload_resources folder has
+    multiple-workloads.yaml repeating deployment.yaml): read once, info NM-INPUT-014 at the repeat. Other
+    content under the same name stays an error (the "duplicate pod" case above)."""
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
+    topo = build_topology(parse_text(pod + "---\n" + pod, "in.yaml"))
+    assert [p.name for p in topo.pods] == ["p"]
+    repeats = [n for n in topo.notes if n.id == "NM-INPUT-014"]
+    assert [(n.severity, n.sources[0].line, n.objects) for n in repeats] == [("info", 6, ("Pod/default/p",))]
+    assert "in.yaml:1:1" in repeats[0].message

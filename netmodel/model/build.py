@@ -48,6 +48,9 @@ from netmodel.sets import IPAddress
 
 NOT_YET_ANALYZED = {"Gateway", "HTTPRoute", "GatewayClass", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
+CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
+                  "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
+                  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
 
 @dataclass
@@ -89,11 +92,14 @@ def _identity(doc: Document, problems: Problems) -> tuple[str, str] | None:
 def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     inv = Inventory()
     problems = Problems()
+    first_of: dict[tuple[str, str, str, str], Document] = {}
     for doc in documents:
         ident = _identity(doc, problems)
         if ident is None:
             continue
         api, kind = ident
+        if _repeats(doc, api, kind, first_of, problems):
+            continue
         if api.startswith("netmodel.io/"):
             if api != API_VERSION:
                 problems.add(f"unknown netmodel apiVersion {api!r}", doc.span(("apiVersion",)),
@@ -138,6 +144,25 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
                                              reason, doc.span()))
     _check_duplicates(inv, problems)
     return inv, problems
+
+
+def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, str, str], Document],
+             problems: Problems) -> bool:
+    """True when ``doc`` repeats an earlier document exactly (same content): it is then read once, with an info
+    note, since `kubectl apply` of both leaves one object. A second object of the same name with other content
+    stays an error (see `_check_duplicates`)."""
+    meta = doc.data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return False
+    key = (api, kind, str(meta.get("namespace") or ""), meta["name"])
+    first = first_of.setdefault(key, doc)
+    if first is doc or first.data != doc.data:
+        return False
+    namespace = key[2] or ("" if kind in CLUSTER_SCOPED or api.startswith("netmodel.io/") else "default")
+    where = f"{namespace}/{key[3]}" if namespace else key[3]
+    problems.notes.append(Note("NM-INPUT-014", f"{kind} {where} is given again with the same content (first at "
+                               f"{first.span()}): read once", (f"{kind}/{where}",), (doc.span(),)))
+    return True
 
 
 def _check_duplicates(inv: Inventory, problems: Problems) -> None:
