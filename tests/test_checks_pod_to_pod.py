@@ -92,7 +92,10 @@ def test_native_routing_needs_pod_cidrs_between_nodes():
     routed = COMMON_RULES + "    - {name: pods, action: allow, from: [{cidr: 10.244.0.0/16}]}\n"
     open_fw = firewall("control-plane", "control-plane", CP_RULES + routed) + "---" + firewall(
         "workers", "worker", routed)
-    assert {f.id for f in findings(base(cluster=cluster), "NM-P2P")} == {"NM-P2P-009"}
+    blocked = findings(base(cluster=cluster), "NM-P2P")
+    assert {f.id for f in blocked} == {"NM-P2P-009"}
+    # The example names a protocol number as a protocol, never a bare number that reads as a port.
+    assert all("(e.g. IP protocol 0 from 10.244." in f.message for f in blocked)
     assert findings(base(cluster=cluster, firewalls=open_fw), "NM-P2P") == []
 
 

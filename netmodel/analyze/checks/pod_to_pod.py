@@ -183,13 +183,15 @@ def _flow_finding(check_id: str, what: str, block: NodePairBlock) -> Finding:
     deciding_node = receiver if block.direction == "ingress" else sender
     firewalls = [d.firewall for d in block.decisions] or list(block.at.firewalls)
     port = f" port {block.port}" if block.protocol in PORTED_PROTOCOLS else ""
+    label = protocol_label(block.protocol)
+    label = f"IP protocol {label}" if label.isdigit() else label  # "e.g. 0 from …" read as a port
     toward = "from" if block.direction == "ingress" else "to"
     peer = f"{toward} {block.peer}"
     return Finding(
         check_id, Severity.ERROR, REQUIREMENT,
         f"{what} from node {describe_nodes([n.name for n in block.senders])} to node "
         f"{describe_nodes([n.name for n in block.receivers])} is blocked in {block.direction} on "
-        f"{deciding_node.name} (e.g. {protocol_label(block.protocol)}{port} {peer}) by "
+        f"{deciding_node.name} (e.g. {label}{port} {peer}) by "
         f"{describe_decisions(block.decisions, block.direction)}. Fix: allow it in Firewall "
         f"{', '.join(f.name for f in firewalls)} {block.direction} {toward} every node.",
         tuple(dict.fromkeys([f"Node/{sender.name}", f"Node/{receiver.name}"] + [str(f.ref) for f in firewalls])),
