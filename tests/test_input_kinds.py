@@ -75,3 +75,40 @@ def test_host_bits_stay_an_error_where_kubernetes_rejects_them(capsys: pytest.Ca
                    encoding="utf-8")
     code, _, err = run(capsys, "check", str(bad))
     assert code == 2 and "host bits" in err
+
+
+# -- raw API lists ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("source", "allowed"), [("web/client", True), ("shop/other", False)])
+def test_raw_api_list_items_take_kind_and_api_version_from_the_list(capsys: pytest.CaptureFixture[str],
+                                                                    source: str, allowed: bool) -> None:
+    # NamespaceList (labels), PodList, NetworkPolicyList items carry neither kind nor apiVersion, as the API
+    # returns them; the ServiceList item carries its own.
+    code, out, err = run(capsys, "query", str(KINDS / "raw-lists.json"), "--from", source,
+                         "--to", "service:shop/api", "--port", "80", "--format", "json")
+    answer = json.loads(out)
+    assert (answer["allowed"], answer["disposition"]) == \
+        (allowed, "delivered" if allowed else "denied-by-policy"), err
+    assert code == (0 if allowed else 1)
+
+
+def test_typed_list_items_keep_their_own_kind(tmp_path: Path) -> None:
+    from netmodel.load import read_documents
+
+    dump = tmp_path / "d.yaml"
+    dump.write_text("apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n"
+                    "- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n"
+                    "- {kind: Pod, metadata: {name: c}}\n"
+                    "- {apiVersion: example.com/v1, kind: Thing, metadata: {name: d}}\n"
+                    "- {kind: Thing, metadata: {name: e}}\n", encoding="utf-8")
+    docs = read_documents([str(dump)])
+    assert [(d.data.get("apiVersion"), d.data.get("kind")) for d in docs] == [
+        ("v1", "Pod"), ("v1", "Pod"), ("v1", "Pod"), ("example.com/v1", "Thing"), (None, "Thing")]
+    assert docs[0].span(("metadata", "name")).line == 4
+
+
+def test_items_of_a_plain_list_must_name_their_kind(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    dump = tmp_path / "d.yaml"
+    dump.write_text("apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n", encoding="utf-8")
+    code, _, err = run(capsys, "check", str(dump))
+    assert code == 2 and f"{dump}:4:3" in err and "no `kind`" in err

@@ -151,6 +151,19 @@ def _read_one(file: str, documents: list[Document], problems: list[Problem]) -> 
 
 
 def unpack_lists(documents: Iterable[Document]) -> list[Document]:
+    """Replace every list object (``kind: List`` or ``kind: <Kind>List``) by its items, recursively.
+
+    The API server returns the items of a typed list (``PodList``, ``NetworkPolicyList``, ... from ``kubectl get
+    --raw`` or a client library) without ``kind`` and ``apiVersion``: an item that lacks them takes ``<Kind>``
+    (the list's kind without ``List``) and the list's ``apiVersion``. Items that carry their own keep them. A
+    plain ``List`` holds items of any kind, so its items must name their own (kubectl writes them).
+
+    >>> from netmodel.load import parse_text
+    >>> docs = unpack_lists(parse_text('{"kind": "PodList", "apiVersion": "v1", "items": [{"metadata": {}}]}',
+    ...                                "in.json"))
+    >>> docs[0].data["kind"], docs[0].data["apiVersion"]
+    ('Pod', 'v1')
+    """
     out: list[Document] = []
     pending = list(documents)
     pending.reverse()
@@ -159,8 +172,22 @@ def unpack_lists(documents: Iterable[Document]) -> list[Document]:
         data = doc.data
         if isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"].endswith("List") \
                 and isinstance(data.get("items"), list):
-            items = [doc.child(("items", i), item) for i, item in enumerate(data["items"])]
+            item_kind = data["kind"][:-len("List")]
+            api = data.get("apiVersion")
+            items = [doc.child(("items", i), _typed_item(item, item_kind, api))
+                     for i, item in enumerate(data["items"])]
             pending.extend(reversed(items))
         else:
             out.append(doc)
     return out
+
+
+def _typed_item(item: object, kind: str, api: object) -> object:
+    """An item of a typed list with the list's kind and apiVersion filled in where it lacks them (a copy)."""
+    if not kind or not isinstance(item, dict) or ("kind" in item and "apiVersion" in item):
+        return item
+    filled = dict(item)
+    filled.setdefault("kind", kind)
+    if filled["kind"] == kind and "apiVersion" not in item and isinstance(api, str):
+        filled["apiVersion"] = api  # an item of another kind would not be of the list's group
+    return filled
