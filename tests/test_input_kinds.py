@@ -112,3 +112,150 @@ def test_items_of_a_plain_list_must_name_their_kind(capsys: pytest.CaptureFixtur
     dump.write_text("apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n", encoding="utf-8")
     code, _, err = run(capsys, "check", str(dump))
     assert code == 2 and f"{dump}:4:3" in err and "no `kind`" in err
+
+
+# -- kind and apiVersion together; every kind accounted for ---------------------------------------------------------
+
+def test_kinds_are_recognized_by_group_and_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    layout = KINDS / "mixed-kinds.yaml"
+    code, found = findings(capsys, str(layout))
+    assert code == 0  # Calico policies without podSelector no longer abort the run
+    by_id: dict[str, list[dict]] = {}
+    for f in found:
+        by_id.setdefault(f["id"], []).append(f)
+    # Kinds with no network meaning: ONE info line, counts per kind, every object located.
+    [summary] = by_id["NM-INPUT-001"]
+    assert summary["severity"] == "info"
+    assert summary["message"].endswith("ClusterRole ×1, ConfigMap ×2, PodDisruptionBudget ×1, Secret ×1")
+    assert len(summary["sources"]) == 5
+    # Custom resources that make Pods are named as such (the Knative Service: a kind name netmodel reads, in
+    # another group).
+    creators = {f["objects"][0]: f for f in by_id["NM-INPUT-011"]}
+    assert set(creators) == {"Prometheus/monitoring/k8s", "Service/shop/hello"}
+    prometheus = creators["Prometheus/monitoring/k8s"]
+    assert prometheus["severity"] == "warning" and "its Pods are not in the layout" in prometheus["message"]
+    assert "Prometheus Operator" in prometheus["message"] and "Knative" in creators["Service/shop/hello"]["message"]
+    assert prometheus["sources"][0]["line"] == at(layout, "kind: Prometheus")[0] - 1
+    # Not evaluated: both Calico NetworkPolicy groups and the unknown Widget, each located.
+    warned = {f["objects"][0]: f for f in by_id["NM-INPUT-010"]}
+    assert set(warned) == {"NetworkPolicy/shop/allow-tcp-6379", "NetworkPolicy/shop/default.allow-dns",
+                           "Widget/shop/gadget"}
+    assert all(f["severity"] == "warning" for f in warned.values())
+    calico = warned["NetworkPolicy/shop/allow-tcp-6379"]
+    assert "does not read Calico NetworkPolicy objects yet" in calico["message"]
+    assert "namespace shop" in calico["message"]
+    assert calico["sources"][0]["line"] == at(layout, "apiVersion: projectcalico.org/v3")[0]
+    assert "does not know this kind" in warned["Widget/shop/gadget"]["message"]
+
+
+def test_knative_service_is_not_read_as_a_service(capsys: pytest.CaptureFixture[str]) -> None:
+    from netmodel.model.build import load_topology
+
+    topology = load_topology([str(KINDS / "mixed-kinds.yaml")])
+    assert [(s.namespace, s.name) for s in topology.services if s.name == "hello"] == []
+    assert [s.category for s in topology.skipped if s.name == "hello"] == ["creates-pods"]
+    assert [p.name for p in topology.network_policies] == []
+
+
+def test_every_object_is_read_summed_or_warned(capsys: pytest.CaptureFixture[str]) -> None:
+    """No silently skipped input: each skipped object is in the summary line or has a warning of its own."""
+    from netmodel.model.build import load_topology
+
+    topology = load_topology([str(KINDS / "mixed-kinds.yaml")])
+    summed = {span for n in topology.notes if n.id == "NM-INPUT-001" for span in n.sources}
+    warned = {n.objects[0] for n in topology.notes if n.id in ("NM-INPUT-010", "NM-INPUT-011")}
+    for s in topology.skipped:
+        assert (s.source in summed) != (s.ref in warned), s
+
+
+def test_legacy_groups_of_read_kinds_are_still_read(tmp_path: Path) -> None:
+    from netmodel.model.build import load_topology
+
+    layout = tmp_path / "old.yaml"
+    layout.write_text("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: np}\n"
+                      "spec: {podSelector: {}}\n", encoding="utf-8")
+    assert [p.name for p in load_topology([str(layout)]).network_policies] == ["np"]
+
+
+def test_endpoints_are_summed_when_their_service_is_known_else_warned(tmp_path: Path) -> None:
+    from netmodel.model.build import load_topology
+
+    layout = tmp_path / "ep.yaml"
+    layout.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, "
+                      "ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: web}\n---\n"
+                      "apiVersion: v1\nkind: Endpoints\nmetadata: {name: external}\n", encoding="utf-8")
+    topology = load_topology([str(layout)])
+    assert [(s.name, s.category) for s in topology.skipped] == [("web", "no-network-meaning"),
+                                                                ("external", "not-evaluated")]
+    [warning] = [n for n in topology.notes if n.id == "NM-INPUT-010"]
+    assert "EndpointSlices" in warning.message and warning.objects == ("Endpoints/default/external",)
+
+
+# -- answers that objects netmodel does not evaluate could change ---------------------------------------------------
+
+CILIUM = str(KINDS / "cilium-deny.yaml")
+NOT_EVALUATED = "not evaluated: CiliumNetworkPolicy (cilium.io), answers may differ"
+
+
+def test_query_says_a_cilium_policy_is_not_evaluated(capsys: pytest.CaptureFixture[str]) -> None:
+    from netmodel.report.schemas import validate
+
+    # The CiliumNetworkPolicy denies this flow; netmodel cannot know it, and says so instead of a bare ALLOWED.
+    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "shop/api", "--port", "8080")
+    assert code == 0 and "ALLOWED" in out
+    assert NOT_EVALUATED in out
+    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "shop/api", "--port", "8080",
+                       "--format", "json")
+    answer = json.loads(out)
+    validate(answer, "query")
+    assert answer["notEvaluated"]["message"] == NOT_EVALUATED
+    assert answer["notEvaluated"]["objects"] == ["CiliumNetworkPolicy/shop/deny-web"]
+    assert answer["notEvaluated"]["sources"][0]["line"] == at(KINDS / "cilium-deny.yaml", "apiVersion: cilium")[0]
+
+
+def test_query_between_other_namespaces_is_not_marked(capsys: pytest.CaptureFixture[str]) -> None:
+    # A namespaced Cilium policy selects Pods of its own namespace only: web → data cannot change.
+    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "data/cache", "--port", "6379",
+                       "--format", "json")
+    assert code == 0 and "notEvaluated" not in json.loads(out)
+    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "data/cache", "--port", "6379")
+    assert "not evaluated" not in out
+
+
+def test_clusterwide_policies_mark_every_answer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    layout = tmp_path / "ccnp.yaml"
+    layout.write_text((KINDS / "cilium-deny.yaml").read_text(encoding="utf-8").replace(
+        "kind: CiliumNetworkPolicy\nmetadata: {name: deny-web, namespace: shop}",
+        "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: deny-web}"), encoding="utf-8")
+    code, out, _ = run(capsys, "query", str(layout), "--from", "web/client", "--to", "data/cache", "--port", "6379",
+                       "--format", "json")
+    assert code == 0 and json.loads(out)["notEvaluated"]["kinds"] == ["CiliumClusterwideNetworkPolicy (cilium.io)"]
+
+
+def test_matrix_marks_the_rows_it_could_change(capsys: pytest.CaptureFixture[str]) -> None:
+    from netmodel.report.schemas import validate
+
+    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "pod", "--format", "json")
+    payload = json.loads(out)
+    validate(payload, "matrix")
+    marked = {(c["from"], c["to"]) for c in payload["connections"] if c.get("notEvaluated")}
+    rows = {(c["from"], c["to"]) for c in payload["connections"]}
+    assert marked == {r for r in rows if "shop/api" in r}
+    assert payload["notEvaluated"]["message"] == NOT_EVALUATED
+    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "namespace")
+    assert code == 0 and NOT_EVALUATED in out and "may differ: CiliumNetworkPolicy (cilium.io)" in out
+
+
+def test_expectations_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from netmodel.report.schemas import validate
+
+    code, out, _ = run(capsys, "check", CILIUM, "--expect", str(KINDS / "cilium-expect.yaml"), "--format", "json")
+    payload = json.loads(out)
+    validate(payload, "check")
+    results = {(e["to"], bool(e.get("notEvaluated"))) for e in payload["expectations"]}
+    assert results == {("shop/api", True), ("data/cache", False)}
+    [failed] = [f for f in payload["findings"] if f["id"] == "NM-EXPECT-001"]
+    assert failed["message"].endswith(NOT_EVALUATED)
+    code, out, _ = run(capsys, "check", CILIUM, "--expect", str(KINDS / "cilium-expect.yaml"))
+    out = " ".join(out.split())  # the table wraps long lines
+    assert code == 1 and "expectation web/client → shop/api TCP 8080" in out and NOT_EVALUATED in out

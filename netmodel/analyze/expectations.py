@@ -4,7 +4,8 @@ Each flow's ``from``/``to``/``port``/``protocol`` are echoed exactly as written.
 every address the references stand for is allowed (the same rule as ``allowed: true``); ``verdict`` says
 ``allowed``, ``denied`` or ``partial``, and a partial verdict never satisfies an expectation either way.
 A flow whose verdict differs is an error finding, NM-EXPECT-001, at the flow's line; a flow naming an unknown
-reference is NM-EXPECT-002 at its line (the rest of the file is still evaluated).
+reference is NM-EXPECT-002 at its line (the rest of the file is still evaluated). A flow whose answer objects
+netmodel does not read could change (see :mod:`netmodel.analyze.unevaluated`) carries ``notEvaluated``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from netmodel.analyze import unevaluated
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.reach import Answer, Fabric, Tracer, query
+from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.errors import NetmodelError, SourceSpan
-from netmodel.model.objects import Expectations, ExpectedFlow
+from netmodel.model.objects import Expectations, ExpectedFlow, SkippedObject
 
 REQUIREMENT = "expectations"
 
@@ -25,6 +28,7 @@ class FlowResult:
     flow: ExpectedFlow
     answer: Answer | None  # None when the flow could not be evaluated (see ``error``)
     error: str = ""
+    not_evaluated: tuple[SkippedObject, ...] = ()  # objects netmodel does not read that could change the answer
 
     @property
     def ok(self) -> bool:
@@ -48,11 +52,14 @@ class FlowResult:
                                    "disposition": p.disposition.value} for k, p in self.answer.examples.items()}
         if self.error:
             out["error"] = self.error
+        if self.not_evaluated:
+            out["notEvaluated"] = unevaluated.to_json(self.not_evaluated)
         return out
 
 
 def evaluate(fabric: Fabric, expectations: Iterable[Expectations]) -> list[FlowResult]:
     tracer = Tracer(fabric)
+    skipped = Unevaluated.of(fabric.topology)
     out: list[FlowResult] = []
     for exp in expectations:
         for flow in exp.flows:
@@ -62,7 +69,7 @@ def evaluate(fabric: Fabric, expectations: Iterable[Expectations]) -> list[FlowR
                 out.append(FlowResult(flow, None, "; ".join(
                     p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems)))
                 continue
-            out.append(FlowResult(flow, answer))
+            out.append(FlowResult(flow, answer, not_evaluated=skipped.for_answer(answer)))
     return out
 
 
@@ -87,8 +94,9 @@ def findings(results: Iterable[FlowResult]) -> list[Finding]:
         because = f" — blocked by {blockers}" if blockers and r.flow.allowed else ""
         sources.extend(d.source for d in r.answer.blocked_by if d.source is not None and d.source.line > 0)
         objects = tuple(dict.fromkeys(f"{d.kind}/{d.name}" for d in r.answer.blocked_by))
+        caveat = f"; {unevaluated.message(r.not_evaluated)}" if r.not_evaluated else ""
         out.append(Finding(
             "NM-EXPECT-001", Severity.ERROR, REQUIREMENT,
             f"expected {_describe(r.flow)} to be {want}, but it is {r.answer.verdict} "
-            f"({r.answer.disposition.value}){because}", objects, tuple(dict.fromkeys(sources))))
+            f"({r.answer.disposition.value}){because}{caveat}", objects, tuple(dict.fromkeys(sources))))
     return out

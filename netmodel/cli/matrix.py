@@ -6,13 +6,16 @@ import csv
 import io
 import json
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from netmodel.analyze import unevaluated
 from netmodel.analyze.connectivity import GROUPINGS, Connection, connectivity
 from netmodel.analyze.reach import Fabric
+from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -23,8 +26,26 @@ FORMATS = ("table", "json", "csv", "markdown", "html", "junit", "sarif", "dot")
 CSV_COLUMNS = ("from", "to", "protocol", "ports", "partial", "via")
 
 
-def render_json(connections: list[Connection], by: str) -> str:
-    return json.dumps({"by": by, "connections": [c.to_json() for c in connections]}, indent=2) + "\n"
+def to_payload(connections: list[Connection], by: str, skipped: Unevaluated | None = None) -> dict[str, object]:
+    """The JSON answer. With objects netmodel does not evaluate, each connection they could change lists their
+    kinds under ``notEvaluated``, and the top-level ``notEvaluated`` names them all: they may also allow
+    connections the matrix does not list (docs/reachability.md)."""
+    rows = []
+    for c in connections:
+        row = c.to_json()
+        if skipped:
+            found = skipped.for_groups(c.source, c.destination, by=by)
+            if found:
+                row["notEvaluated"] = unevaluated.kinds(found)
+        rows.append(row)
+    out: dict[str, object] = {"by": by, "connections": rows}
+    if skipped:
+        out["notEvaluated"] = unevaluated.to_json(skipped.affecting(skipped.by_namespace))
+    return out
+
+
+def render_json(payload: dict[str, object]) -> str:
+    return json.dumps(payload, indent=2) + "\n"
 
 
 def render_csv(connections: list[Connection], by: str) -> str:
@@ -37,14 +58,20 @@ def render_csv(connections: list[Connection], by: str) -> str:
     return out.getvalue()
 
 
-def render_table(connections: list[Connection], by: str, console: Console) -> None:
-    table = Table(title=f"allowed connections by {by} ({len(connections)})", title_justify="left")
+def render_table(payload: dict[str, Any], console: Console) -> None:
+    rows = payload["connections"]
+    table = Table(title=f"allowed connections by {payload['by']} ({len(rows)})", title_justify="left")
     for column in ("from", "to", "protocol", "ports", "note"):
         table.add_column(column, overflow="fold")
-    for c in connections:
-        note = ", ".join(x for x in (f"via {c.via}" if c.via else "", "partial" if c.partial else "") if x)
-        table.add_row(c.source, c.destination, protocol_label(c.protocol), format_ports(c.ports), note)
+    for c in rows:
+        note = ", ".join(x for x in (f"via {c['via']}" if c.get("via") else "", "partial" if c["partial"] else "",
+                                     "may differ: " + ", ".join(c["notEvaluated"]) if c.get("notEvaluated")
+                                     else "") if x)
+        table.add_row(c["from"], c["to"], c["protocol"], c["ports"], note)
     console.print(table)
+    if payload.get("notEvaluated"):
+        console.print(f"[yellow]{payload['notEvaluated']['message']}[/yellow] (they may also allow connections "
+                      "not listed here)")
 
 
 @app.command("matrix")
@@ -60,14 +87,16 @@ def matrix_command(
         raise UsageError([Problem(f"unknown grouping {by!r}", None, f"use one of: {', '.join(GROUPINGS)}")])
     if output not in FORMATS:
         raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
-    connections = connectivity(Fabric(load_topology(paths)), by)
+    topology = load_topology(paths)
+    connections = connectivity(Fabric(topology), by)
+    payload = to_payload(connections, by, Unevaluated.of(topology))
     if output == "json":
-        sys.stdout.write(render_json(connections, by))
+        sys.stdout.write(render_json(payload))
     elif output == "csv":
         sys.stdout.write(render_csv(connections, by))
     elif output != "table":
         from netmodel.report import RENDERERS
 
-        sys.stdout.write(RENDERERS[output]({"by": by, "connections": [c.to_json() for c in connections]}, "matrix"))
+        sys.stdout.write(RENDERERS[output](payload, "matrix"))
     else:
-        render_table(connections, by, Console(highlight=False, width=None if sys.stdout.isatty() else 200))
+        render_table(payload, Console(highlight=False, width=None if sys.stdout.isatty() else 200))

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from netmodel.analyze import unevaluated
 from netmodel.analyze.reach import Answer, Fabric, query
 from netmodel.analyze.reach.query import check_port_name, parse_port
+from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -20,7 +22,7 @@ FORMATS = ("table", "json", "markdown", "html", "junit", "sarif", "dot")
 _MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
 
 
-def render_table(answer: Answer, console: Console) -> None:
+def render_table(answer: Answer, console: Console, not_evaluated: str = "") -> None:
     colour = {"allowed": "green", "denied": "red", "partial": "yellow"}[answer.verdict]
     console.print(f"[bold]{answer.source} → {answer.destination} {answer.protocol} {answer.port}[/bold]: "
                   f"[{colour}]{answer.verdict.upper()}[/{colour}] ({answer.disposition.value})")
@@ -44,6 +46,8 @@ def render_table(answer: Answer, console: Console) -> None:
         for d in answer.blocked_by:
             where = f" — {d.source.file}:{d.source.line}" if d.source and d.source.line else ""
             console.print(f"  • {d.kind} {d.name}: {d.rule}{where}")
+    if not_evaluated:
+        console.print(f"[yellow]{not_evaluated}[/yellow]", markup=True)
 
 
 @app.command("query")
@@ -67,12 +71,18 @@ def query_command(
     topology = load_topology(paths)
     check_port_name(topology, number_or_name)
     answer = query(Fabric(topology), source, destination, number_or_name, protocol)
+    # Policies netmodel does not read that could change this answer: the answer says so (docs/reachability.md).
+    skipped = Unevaluated.of(topology).for_answer(answer)
+    payload = answer.to_json()
+    if skipped:
+        payload["notEvaluated"] = unevaluated.to_json(skipped)
     if output == "json":
-        sys.stdout.write(json.dumps(answer.to_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output != "table":
         from netmodel.report import RENDERERS
 
-        sys.stdout.write(RENDERERS[output](answer.to_json(), "query"))
+        sys.stdout.write(RENDERERS[output](payload, "query"))
     else:
-        render_table(answer, Console(highlight=False, width=None if sys.stdout.isatty() else 200))
+        render_table(answer, Console(highlight=False, width=None if sys.stdout.isatty() else 200),
+                     unevaluated.message(skipped))
     raise typer.Exit(0 if answer.allowed else 1)

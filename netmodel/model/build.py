@@ -13,6 +13,7 @@ from netmodel.errors import Problem, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
+from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
     Cluster,
@@ -46,7 +47,6 @@ from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 from netmodel.sets import IPAddress
 
-NOT_YET_ANALYZED = {"Gateway", "HTTPRoute", "GatewayClass", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
 CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
@@ -89,6 +89,21 @@ def _identity(doc: Document, problems: Problems) -> tuple[str, str] | None:
     return api, kind
 
 
+def _skipped(doc: Document, api: str, kind: str, known: KindClass) -> SkippedObject:
+    meta = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+    namespace = str(meta.get("namespace") or ("default" if known.scope == "namespace" else ""))
+    if known.name == "no-network-meaning":
+        reason = "no network meaning"
+    elif known.name == "creates-pods":
+        reason = f"its operator ({known.project}) creates Pods, which are not in the layout"
+    elif known.project:
+        reason = f"netmodel does not read {known.project} {kind} objects yet"
+    else:
+        reason = "netmodel does not know this kind"
+    return SkippedObject(api, kind, namespace, str(meta.get("name") or ""), reason, doc.span(), known.name,
+                         known.scope, known.project)
+
+
 def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     inv = Inventory()
     problems = Problems()
@@ -115,7 +130,10 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
                 problems.add(f"netmodel has no kind {kind!r}", doc.span(("kind",)),
                              f"use one of: {', '.join(NETMODEL_KINDS)}")
             continue
-        if kind == "Namespace":
+        known = classify(api, kind)
+        if known.name != "read":
+            inv.skipped.append(_skipped(doc, api, kind, known))
+        elif kind == "Namespace":
             inv.namespaces.append(read_namespace(doc, problems))
         elif kind == "Node":
             inv.nodes.append(read_node(doc, problems))
@@ -136,12 +154,6 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.ingress_classes.append(read_ingress_class(doc, problems))
         elif kind == "NetworkPolicy":
             inv.network_policies.append(read_network_policy(doc, problems))
-        else:
-            meta = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
-            reason = ("the Gateway API is not yet analyzed" if kind in NOT_YET_ANALYZED
-                      else "netmodel does not analyze this kind")
-            inv.skipped.append(SkippedObject(api, kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
-                                             reason, doc.span()))
     _check_duplicates(inv, problems)
     return inv, problems
 
@@ -199,11 +211,8 @@ def build_topology(documents: Sequence[Document]) -> Topology:
     check_references(inv, problems)
     if problems.items:
         raise ValidationError(problems.items)
-    notes: list[Note] = [
-        Note("NM-INPUT-001", f"{s.kind} {s.namespace + '/' if s.namespace else ''}{s.name} skipped: {s.reason}",
-             (f"{s.kind}/{s.namespace + '/' if s.namespace else ''}{s.name}",), (s.source,))
-        for s in inv.skipped
-    ] + problems.notes
+    inv.skipped = settle_endpoints(inv.skipped, inv.services, inv.endpoint_slices)
+    notes: list[Note] = skipped_notes(inv.skipped) + problems.notes
     topology = materialize.materialize(inv, notes)
     if problems.items:
         raise ValidationError(problems.items)

@@ -478,7 +478,11 @@ class Expectations:
 
 @dataclass(frozen=True, slots=True)
 class SkippedObject:
-    """An object of a kind netmodel read but does not analyze (reported, never silently dropped)."""
+    """An object of a kind netmodel does not analyze (reported, never silently dropped).
+
+    ``category`` and ``scope`` are those of :class:`netmodel.model.kinds.KindClass`: ``scope`` says which answers
+    the object could change (namespace: flows of Pods in its namespace; cluster: any; none or empty: none).
+    """
 
     api_version: str
     kind: str
@@ -486,6 +490,18 @@ class SkippedObject:
     name: str
     reason: str
     source: SourceSpan
+    category: str = "not-evaluated"
+    scope: str = ""
+    project: str = ""
+
+    @property
+    def label(self) -> str:
+        """``Kind NS/NAME`` (``Kind NAME`` when cluster-scoped)."""
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.namespace + '/' if self.namespace else ''}{self.name}"
 
 
 __all__ = [

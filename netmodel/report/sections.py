@@ -85,7 +85,9 @@ def check_sections(payload: Payload) -> list[Section]:
             "Expectations", ("result", "from", "to", "port", "protocol", "expected", "actual", "disposition",
                              "location"),
             tuple(("ok" if e.get("ok") else "FAILED", e["from"], e["to"], str(e["port"]), e["protocol"],
-                   _allowed(e.get("expected")), _allowed(e.get("actual")), e.get("disposition", ""),
+                   _allowed(e.get("expected")), _allowed(e.get("actual")),
+                   e.get("disposition", "") + (f" ({e['notEvaluated']['message']})" if e.get("notEvaluated")
+                                               else ""),
                    location(e.get("source"))) for e in exp),
             tones=tuple("ok" if e.get("ok") else "error" for e in exp)))
     suppressed = sorted(payload.get("suppressed", ()), key=finding_sort_key)
@@ -234,6 +236,11 @@ def query_sections(payload: Payload) -> list[Section]:
     out.append(Section("Blocked by", ("kind", "name", "rule", "location"),
                        tuple((d["kind"], d["name"], d["rule"], location(d.get("source"))) for d in blocked),
                        tones=tuple("error" for _ in blocked), empty="nothing: the flow is allowed"))
+    skipped = payload.get("notEvaluated")
+    if skipped:
+        out.append(Section("Not evaluated", ("object", "location"),
+                           tuple((o, location(src)) for o, src in zip(skipped["objects"], skipped["sources"])),
+                           intro=skipped["message"], tones=tuple("warning" for _ in skipped["objects"])))
     return out
 
 

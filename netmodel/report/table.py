@@ -145,6 +145,13 @@ def render_table(payload: Payload, kind: str = "check", color: bool = False, wid
     failed = [e for e in payload.get("expectations", ()) if not e.get("ok")]
     if failed:
         console.print(f"[red]{len(failed)} expectation(s) do not hold[/red] (see the findings above)")
+    uncertain = [e for e in payload.get("expectations", ()) if e.get("notEvaluated")]
+    for e in uncertain[:PER_ID]:
+        console.print(f"[yellow]expectation {e['from']} → {e['to']} {e['protocol']} {e['port']} "
+                      f"({_location([e['source']])})[/yellow]: {e['notEvaluated']['message']}")
+    if len(uncertain) > PER_ID:
+        console.print(f"[yellow]{len(uncertain) - PER_ID} more expectation(s)[/yellow] may differ (--format json "
+                      "lists them)")
     if payload.get("suppressed"):
         # Listed, never dropped: a silenced finding shows who silenced it and why.
         table = Table(title=f"Suppressed findings ({len(payload['suppressed'])})", title_justify="left")

@@ -1,0 +1,118 @@
+"""Which objects netmodel does not evaluate could change an answer, so the answer can say so.
+
+A policy kind netmodel does not read yet (see :mod:`netmodel.model.kinds`) has a scope:
+
+* ``namespace`` — it selects Pods of its own namespace only (CiliumNetworkPolicy, Calico and Antrea namespaced
+  NetworkPolicy), so it can change a flow only when the flow's source or destination Pods are in that namespace:
+  as the source's egress or the destination's ingress. A Service destination counts with its namespace, where its
+  backends are.
+* ``cluster`` — it may select any Pod or node (cluster-wide and admin policies, Istio, Calico host endpoints):
+  every flow.
+* ``none`` — by itself it changes no flow (Calico network sets, the Gateway API, kinds netmodel does not know).
+
+The rule is exact for the namespace scope and conservative for the rest (docs/reachability.md, "Objects netmodel
+does not evaluate").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netmodel.analyze.reach.trace import Answer
+from netmodel.model.objects import SkippedObject
+from netmodel.model.topology import Topology
+
+
+@dataclass(frozen=True, slots=True)
+class Unevaluated:
+    """The objects that could change answers, indexed by scope."""
+
+    cluster: tuple[SkippedObject, ...]
+    by_namespace: dict[str, tuple[SkippedObject, ...]]
+
+    @classmethod
+    def of(cls, topology: Topology) -> Unevaluated:
+        scoped: dict[str, list[SkippedObject]] = {}
+        cluster = []
+        for s in topology.skipped:
+            if s.category != "not-evaluated":
+                continue
+            if s.scope == "cluster":
+                cluster.append(s)
+            elif s.scope == "namespace":
+                scoped.setdefault(s.namespace, []).append(s)
+        return cls(tuple(cluster), {ns: tuple(v) for ns, v in scoped.items()})
+
+    def __bool__(self) -> bool:
+        return bool(self.cluster or self.by_namespace)
+
+    def affecting(self, namespaces: Iterable[str]) -> tuple[SkippedObject, ...]:
+        """The objects that could change a flow whose source or destination Pods are in ``namespaces``."""
+        out = list(self.cluster)
+        for ns in sorted(set(namespaces)):
+            out.extend(self.by_namespace.get(ns, ()))
+        return tuple(out)
+
+    def for_answer(self, answer: Answer) -> tuple[SkippedObject, ...]:
+        if not self:
+            return ()
+        namespaces: set[str] = set()
+        for path in answer.paths:
+            labels = [path.source, path.destination] + [h.location for h in path.hops]
+            namespaces.update(ns for ns in map(_namespace_of_label, labels) if ns)
+        for ref in (answer.source, answer.destination):
+            ns = _namespace_of_ref(ref)
+            if ns:
+                namespaces.add(ns)
+        return self.affecting(namespaces)
+
+    def for_groups(self, *groups: str, by: str) -> tuple[SkippedObject, ...]:
+        """For a matrix row: its groups are ``NS/NAME...`` (by pod or workload), ``NS`` (by namespace) or
+        ``network:NAME`` (outside)."""
+        if not self:
+            return ()
+        namespaces = [g if by == "namespace" else g.partition("/")[0] for g in groups if ":" not in g]
+        return self.affecting(namespaces)
+
+
+def _namespace_of_label(label: str) -> str:
+    """``pod:NS/NAME`` and ``service:NS/NAME`` → NS; anything else (nodes, addresses) → ""."""
+    kind, sep, body = label.partition(":")
+    if sep and kind in ("pod", "service") and "/" in body:
+        return body.partition("/")[0]
+    return ""
+
+
+def _namespace_of_ref(ref: str) -> str:
+    """The namespace a query reference names, if it names a namespaced object (``NS/NAME``, ``pod:``,
+    ``deployment:``, ``service:`` ...)."""
+    kind, sep, body = ref.partition(":")
+    if not sep:
+        body = ref
+    elif kind.lower() in ("node", "network", "ip"):
+        return ""
+    return body.partition("/")[0] if "/" in body else ""
+
+
+def kinds(objects: Iterable[SkippedObject]) -> list[str]:
+    """The kinds, each once, in order: ``CiliumNetworkPolicy``, ``NetworkPolicy (projectcalico.org)``."""
+    out: dict[str, None] = {}
+    for s in objects:
+        group = s.api_version.rpartition("/")[0]
+        out.setdefault(f"{s.kind} ({group})" if group else s.kind, None)
+    return list(out)
+
+
+def message(objects: Iterable[SkippedObject]) -> str:
+    """``not evaluated: <kinds>, answers may differ`` ("" when there is nothing)."""
+    found = kinds(objects)
+    return f"not evaluated: {', '.join(found)}, answers may differ" if found else ""
+
+
+def to_json(objects: tuple[SkippedObject, ...]) -> dict[str, object]:
+    return {"message": message(objects), "kinds": kinds(objects), "objects": [s.ref for s in objects],
+            "sources": [s.source.to_json() for s in objects]}
+
+
+__all__ = ["Unevaluated", "kinds", "message", "to_json"]
