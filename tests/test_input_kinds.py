@@ -259,3 +259,13 @@ def test_expectations_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", CILIUM, "--expect", str(KINDS / "cilium-expect.yaml"))
     out = " ".join(out.split())  # the table wraps long lines
     assert code == 1 and "expectation web/client → shop/api TCP 8080" in out and NOT_EVALUATED in out
+
+
+def test_the_report_bundle_matrix_carries_the_same_marks() -> None:
+    from netmodel.model.build import load_topology
+    from netmodel.report.bundle import matrix_payload
+
+    payload = matrix_payload(load_topology([CILIUM]), "pod")
+    assert payload["notEvaluated"]["message"] == NOT_EVALUATED
+    assert {(c["from"], c["to"]) for c in payload["connections"] if c.get("notEvaluated")} == \
+        {(c["from"], c["to"]) for c in payload["connections"] if "shop/api" in (c["from"], c["to"])}

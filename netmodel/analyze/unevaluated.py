@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from netmodel.analyze.connectivity import Connection
 from netmodel.analyze.reach.trace import Answer
 from netmodel.model.objects import SkippedObject
 from netmodel.model.topology import Topology
@@ -115,4 +116,22 @@ def to_json(objects: tuple[SkippedObject, ...]) -> dict[str, object]:
             "sources": [s.source.to_json() for s in objects]}
 
 
-__all__ = ["Unevaluated", "kinds", "message", "to_json"]
+def matrix_json(connections: Iterable[Connection], by: str, skipped: Unevaluated | None = None) -> dict[str, object]:
+    """The JSON answer. With objects netmodel does not evaluate, each connection they could change lists their
+    kinds under ``notEvaluated``, and the top-level ``notEvaluated`` names them all: they may also allow
+    connections the matrix does not list (docs/reachability.md)."""
+    rows = []
+    for c in connections:
+        row = c.to_json()
+        if skipped:
+            found = skipped.for_groups(c.source, c.destination, by=by)
+            if found:
+                row["notEvaluated"] = kinds(found)
+        rows.append(row)
+    out: dict[str, object] = {"by": by, "connections": rows}
+    if skipped:
+        out["notEvaluated"] = to_json(skipped.affecting(skipped.by_namespace))
+    return out
+
+
+__all__ = ["Unevaluated", "kinds", "matrix_json", "message", "to_json"]

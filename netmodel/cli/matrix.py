@@ -12,10 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmodel.analyze import unevaluated
 from netmodel.analyze.connectivity import GROUPINGS, Connection, connectivity
 from netmodel.analyze.reach import Fabric
-from netmodel.analyze.unevaluated import Unevaluated
+from netmodel.analyze.unevaluated import Unevaluated, matrix_json
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -24,24 +23,6 @@ from netmodel.sets import format_ports, protocol_label
 # table, json and csv here; markdown, html, junit, sarif and dot from the renderer registry.
 FORMATS = ("table", "json", "csv", "markdown", "html", "junit", "sarif", "dot")
 CSV_COLUMNS = ("from", "to", "protocol", "ports", "partial", "via")
-
-
-def to_payload(connections: list[Connection], by: str, skipped: Unevaluated | None = None) -> dict[str, object]:
-    """The JSON answer. With objects netmodel does not evaluate, each connection they could change lists their
-    kinds under ``notEvaluated``, and the top-level ``notEvaluated`` names them all: they may also allow
-    connections the matrix does not list (docs/reachability.md)."""
-    rows = []
-    for c in connections:
-        row = c.to_json()
-        if skipped:
-            found = skipped.for_groups(c.source, c.destination, by=by)
-            if found:
-                row["notEvaluated"] = unevaluated.kinds(found)
-        rows.append(row)
-    out: dict[str, object] = {"by": by, "connections": rows}
-    if skipped:
-        out["notEvaluated"] = unevaluated.to_json(skipped.affecting(skipped.by_namespace))
-    return out
 
 
 def render_json(payload: dict[str, object]) -> str:
@@ -89,7 +70,7 @@ def matrix_command(
         raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
     topology = load_topology(paths)
     connections = connectivity(Fabric(topology), by)
-    payload = to_payload(connections, by, Unevaluated.of(topology))
+    payload = matrix_json(connections, by, Unevaluated.of(topology))
     if output == "json":
         sys.stdout.write(render_json(payload))
     elif output == "csv":

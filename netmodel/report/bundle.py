@@ -83,8 +83,9 @@ def run_check(paths: Sequence[str], baseline: Baseline | None = None, fail_on: s
 def matrix_payload(topology: Topology, by: str = "workload") -> dict[str, Any]:
     from netmodel.analyze.connectivity import connectivity
     from netmodel.analyze.reach import Fabric
+    from netmodel.analyze.unevaluated import Unevaluated, matrix_json
 
-    return {"by": by, "connections": [c.to_json() for c in connectivity(Fabric(topology), by)]}
+    return matrix_json(connectivity(Fabric(topology), by), by, Unevaluated.of(topology))
 
 
 def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[Path]:
