@@ -269,3 +269,11 @@ def test_the_report_bundle_matrix_carries_the_same_marks() -> None:
     assert payload["notEvaluated"]["message"] == NOT_EVALUATED
     assert {(c["from"], c["to"]) for c in payload["connections"] if c.get("notEvaluated")} == \
         {(c["from"], c["to"]) for c in payload["connections"] if "shop/api" in (c["from"], c["to"])}
+
+
+def test_warnings_caused_by_unseen_operator_pods_name_the_custom_resource(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, found = findings(capsys, str(KINDS / "prometheus.yaml"))
+    hint = "namespace monitoring has Prometheus monitoring/k8s, whose Pods are not in the layout"
+    assert {f["id"] for f in found if hint in f["message"]} == {"NM-SVC-001", "NM-POL-001"}
+    assert [f["objects"] for f in found if f["id"] == "NM-INPUT-011"] == [["Prometheus/monitoring/k8s"]]

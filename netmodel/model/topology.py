@@ -104,6 +104,24 @@ class Topology:
         return {k: tuple(v) for k, v in out.items()}
 
     @cached_property
+    def unseen_pod_owners(self) -> dict[str, tuple[SkippedObject, ...]]:
+        """Custom resources whose operators create Pods the input lacks (NM-INPUT-011), by namespace."""
+        out: dict[str, list[SkippedObject]] = {}
+        for s in self.skipped:
+            if s.category == "creates-pods":
+                out.setdefault(s.namespace, []).append(s)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def unseen_pods_hint(self, namespace: str) -> str:
+        """For a finding about selectors that match no Pod in ``namespace``: the custom resources there whose Pods
+        are not in the layout, the likely reason (empty when there are none)."""
+        owners = self.unseen_pod_owners.get(namespace, ())
+        if not owners:
+            return ""
+        named = ", ".join(s.label for s in owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+        return f" (namespace {namespace} has {named}, whose Pods are not in the layout: see NM-INPUT-011)"
+
+    @cached_property
     def control_plane_nodes(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.is_control_plane)
 

@@ -36,8 +36,8 @@ def check_selectors_match(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(
                 "NM-SVC-001", Severity.WARNING, REQUIREMENT,
                 f"Service {svc.namespace}/{svc.name} selects no Pod: no Pod in namespace {svc.namespace} has all "
-                f"labels {svc.selector}; the Service has no endpoints. Fix: make spec.selector match the Pod "
-                f"template labels.",
+                f"labels {svc.selector}; the Service has no endpoints{ctx.topology.unseen_pods_hint(svc.namespace)}. "
+                f"Fix: make spec.selector match the Pod template labels.",
                 (str(svc.ref),), unique_spans([svc.source]))
 
 

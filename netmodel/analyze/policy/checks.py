@@ -233,7 +233,8 @@ def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield Finding("NM-POL-001", Severity.WARNING, "pod-to-pod",
                       f"NetworkPolicy {policy.namespace}/{policy.name} selects no Pod (podSelector "
-                      f"{policy.pod_selector} in namespace {policy.namespace}); check its labels and namespace",
+                      f"{policy.pod_selector} in namespace {policy.namespace})"
+                      f"{ctx.topology.unseen_pods_hint(policy.namespace)}; check its labels and namespace",
                       (str(policy.ref),), (policy.source,))
 
 
