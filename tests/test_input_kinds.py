@@ -127,7 +127,9 @@ def test_kinds_are_recognized_by_group_and_kind(capsys: pytest.CaptureFixture[st
     [summary] = by_id["NM-INPUT-001"]
     assert summary["severity"] == "info"
     assert summary["message"].endswith("ClusterRole ×1, ConfigMap ×2, PodDisruptionBudget ×1, Secret ×1")
-    assert len(summary["sources"]) == 5
+    assert [s["line"] for s in summary["sources"]] == [  # the first object of each kind, in kind order
+        at(layout, "kind: ClusterRole")[0] - 1, 2, at(layout, "kind: PodDisruptionBudget")[0] - 1,
+        at(layout, "kind: Secret")[0] - 1]
     # Custom resources that make Pods are named as such (the Knative Service: a kind name netmodel reads, in
     # another group).
     creators = {f["objects"][0]: f for f in by_id["NM-INPUT-011"]}
@@ -162,10 +164,10 @@ def test_every_object_is_read_summed_or_warned(capsys: pytest.CaptureFixture[str
     from netmodel.model.build import load_topology
 
     topology = load_topology([str(KINDS / "mixed-kinds.yaml")])
-    summed = {span for n in topology.notes if n.id == "NM-INPUT-001" for span in n.sources}
+    summed = {kind for n in topology.notes if n.id == "NM-INPUT-001" for kind in n.objects}
     warned = {n.objects[0] for n in topology.notes if n.id in ("NM-INPUT-010", "NM-INPUT-011")}
     for s in topology.skipped:
-        assert (s.source in summed) != (s.ref in warned), s
+        assert (s.kind in summed and s.category == "no-network-meaning") != (s.ref in warned), s
 
 
 def test_legacy_groups_of_read_kinds_are_still_read(tmp_path: Path) -> None:

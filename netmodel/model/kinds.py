@@ -217,8 +217,10 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
     if quiet:
         counts = Counter(s.kind for s in quiet)
         summary = ", ".join(f"{kind} ×{n}" for kind, n in sorted(counts.items()))
+        # Located at the first object of each kind: a cluster dump holds thousands of ConfigMaps and Secrets.
+        first = {s.kind: s.source for s in reversed(quiet)}
         notes.append(Note("NM-INPUT-001", f"{len(quiet)} object(s) of kinds with no network meaning skipped: "
-                          f"{summary}", tuple(sorted(counts)), tuple(s.source for s in quiet)))
+                          f"{summary}", tuple(sorted(counts)), tuple(first[k] for k in sorted(counts))))
     for s in skipped:
         if s.category == "creates-pods":
             notes.append(Note("NM-INPUT-011", f"{s.label} ({s.api_version}) creates Pods through its operator "
