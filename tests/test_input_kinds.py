@@ -279,3 +279,21 @@ def test_warnings_caused_by_unseen_operator_pods_name_the_custom_resource(
     hint = "namespace monitoring has Prometheus monitoring/k8s, whose Pods are not in the layout"
     assert {f["id"] for f in found if hint in f["message"]} == {"NM-SVC-001", "NM-POL-001"}
     assert [f["objects"] for f in found if f["id"] == "NM-INPUT-011"] == [["Prometheus/monitoring/k8s"]]
+
+
+def test_owner_references_are_recognized_by_group_and_kind(tmp_path: Path) -> None:
+    from netmodel.model.build import load_topology
+
+    layout = tmp_path / "owners.yaml"
+    owner = "{apiVersion: %s, kind: StatefulSet, name: web, uid: u, controller: true}"
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: shop, labels: {app: web}, "
+           "ownerReferences: [%s]}\nspec: {containers: [{name: c}]}\n")
+    layout.write_text(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 1\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec: {containers: [{name: c}]}\n---\n"
+        + pod % ("web-0", owner % "apps/v1") + "---\n" + pod % ("kruise-web-0", owner % "apps.kruise.io/v1beta1"),
+        encoding="utf-8")
+    owners = {p.name: p.owner for p in load_topology([str(layout)]).pods}
+    assert owners["web-0"] is not None and owners["web-0"].kind == "StatefulSet"
+    assert owners["kruise-web-0"] is None

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from netmodel.model.kinds import classify
 from netmodel.model.objects import Node, ObjectRef, Pod, PodTemplate, Taint, Toleration, Workload
 from netmodel.model.topology import Note
 from netmodel.sets import IPAddress, IPNetwork
@@ -103,7 +104,10 @@ def _owner_refs(data: Any) -> list[tuple[str, str]]:
     refs = meta.get("ownerReferences") if isinstance(meta, dict) else None
     if not isinstance(refs, list):
         return []
-    return [(str(r.get("kind", "")), str(r.get("name", ""))) for r in refs if isinstance(r, dict)]
+    # An owner is recognized by group and kind: an OpenKruise (apps.kruise.io) StatefulSet is not an apps one. A
+    # reference without apiVersion (hand-written input; the API requires it) is taken by kind.
+    return [(str(r.get("kind", "")), str(r.get("name", ""))) for r in refs if isinstance(r, dict) and (
+        not r.get("apiVersion") or classify(str(r["apiVersion"]), str(r.get("kind", ""))).name == "read")]
 
 
 def _resolve(refs: list[tuple[str, str]], namespace: str, workloads: set[WorkloadKey],
