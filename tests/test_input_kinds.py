@@ -5,6 +5,8 @@ Each test runs the CLI the way a user does, on small layouts under tests/kinds/.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -246,6 +248,9 @@ def test_matrix_marks_the_rows_it_could_change(capsys: pytest.CaptureFixture[str
     assert payload["notEvaluated"]["message"] == NOT_EVALUATED
     code, out, _ = run(capsys, "matrix", CILIUM, "--by", "namespace")
     assert code == 0 and NOT_EVALUATED in out and "may differ: CiliumNetworkPolicy (cilium.io)" in out
+    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "pod", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and {(r["from"], r["to"]) for r in rows if r["notEvaluated"]} == marked
 
 
 def test_expectations_say_so(capsys: pytest.CaptureFixture[str]) -> None:

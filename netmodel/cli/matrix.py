@@ -12,13 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmodel.analyze.connectivity import GROUPINGS, Connection, connectivity
+from netmodel.analyze.connectivity import GROUPINGS, connectivity
 from netmodel.analyze.reach import Fabric
 from netmodel.analyze.unevaluated import Unevaluated, matrix_json
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
-from netmodel.sets import format_ports, protocol_label
 
 # table, json and csv here; markdown, html, junit, sarif and dot from the renderer registry.
 FORMATS = ("table", "json", "csv", "markdown", "html", "junit", "sarif", "dot")
@@ -29,13 +28,16 @@ def render_json(payload: dict[str, object]) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-def render_csv(connections: list[Connection], by: str) -> str:
+def render_csv(payload: dict[str, Any]) -> str:
+    """One row per connection; with objects netmodel does not evaluate, a last column ``notEvaluated`` names the
+    kinds that could change each row."""
+    marked = "notEvaluated" in payload
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for c in connections:
-        writer.writerow((c.source, c.destination, protocol_label(c.protocol), format_ports(c.ports),
-                         "true" if c.partial else "false", c.via))
+    writer.writerow(CSV_COLUMNS + (("notEvaluated",) if marked else ()))
+    for c in payload["connections"]:
+        row = [c["from"], c["to"], c["protocol"], c["ports"], "true" if c["partial"] else "false", c.get("via", "")]
+        writer.writerow(row + (["; ".join(c.get("notEvaluated", ()))] if marked else []))
     return out.getvalue()
 
 
@@ -74,7 +76,7 @@ def matrix_command(
     if output == "json":
         sys.stdout.write(render_json(payload))
     elif output == "csv":
-        sys.stdout.write(render_csv(connections, by))
+        sys.stdout.write(render_csv(payload))
     elif output != "table":
         from netmodel.report import RENDERERS
 
