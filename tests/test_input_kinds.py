@@ -134,14 +134,14 @@ def test_kinds_are_recognized_by_group_and_kind(capsys: pytest.CaptureFixture[st
         at(layout, "kind: Secret")[0] - 1]
     # Custom resources that make Pods are named as such (the Knative Service: a kind name netmodel reads, in
     # another group).
-    creators = {f["objects"][0]: f for f in by_id["NM-INPUT-011"]}
+    creators = {f["objects"][0]: f for f in by_id["NM-INPUT-016"]}
     assert set(creators) == {"Prometheus/monitoring/k8s", "Service/shop/hello"}
     prometheus = creators["Prometheus/monitoring/k8s"]
     assert prometheus["severity"] == "warning" and "its Pods are not in the layout" in prometheus["message"]
     assert "Prometheus Operator" in prometheus["message"] and "Knative" in creators["Service/shop/hello"]["message"]
     assert prometheus["sources"][0]["line"] == at(layout, "kind: Prometheus")[0] - 1
     # Not evaluated: both Calico NetworkPolicy groups and the unknown Widget, each located.
-    warned = {f["objects"][0]: f for f in by_id["NM-INPUT-010"]}
+    warned = {f["objects"][0]: f for f in by_id["NM-INPUT-015"]}
     assert set(warned) == {"NetworkPolicy/shop/allow-tcp-6379", "NetworkPolicy/shop/default.allow-dns",
                            "Widget/shop/gadget"}
     assert all(f["severity"] == "warning" for f in warned.values())
@@ -167,7 +167,7 @@ def test_every_object_is_read_summed_or_warned(capsys: pytest.CaptureFixture[str
 
     topology = load_topology([str(KINDS / "mixed-kinds.yaml")])
     summed = {kind for n in topology.notes if n.id == "NM-INPUT-001" for kind in n.objects}
-    warned = {n.objects[0] for n in topology.notes if n.id in ("NM-INPUT-010", "NM-INPUT-011")}
+    warned = {n.objects[0] for n in topology.notes if n.id in ("NM-INPUT-015", "NM-INPUT-016")}
     for s in topology.skipped:
         assert (s.kind in summed and s.category == "no-network-meaning") != (s.ref in warned), s
 
@@ -191,7 +191,7 @@ def test_endpoints_are_summed_when_their_service_is_known_else_warned(tmp_path: 
     topology = load_topology([str(layout)])
     assert [(s.name, s.category) for s in topology.skipped] == [("web", "no-network-meaning"),
                                                                 ("external", "not-evaluated")]
-    [warning] = [n for n in topology.notes if n.id == "NM-INPUT-010"]
+    [warning] = [n for n in topology.notes if n.id == "NM-INPUT-015"]
     assert "EndpointSlices" in warning.message and warning.objects == ("Endpoints/default/external",)
 
 
@@ -283,7 +283,7 @@ def test_warnings_caused_by_unseen_operator_pods_name_the_custom_resource(
     _, found = findings(capsys, str(KINDS / "prometheus.yaml"))
     hint = "namespace monitoring has Prometheus monitoring/k8s, whose Pods are not in the layout"
     assert {f["id"] for f in found if hint in f["message"]} == {"NM-SVC-001", "NM-POL-001"}
-    assert [f["objects"] for f in found if f["id"] == "NM-INPUT-011"] == [["Prometheus/monitoring/k8s"]]
+    assert [f["objects"] for f in found if f["id"] == "NM-INPUT-016"] == [["Prometheus/monitoring/k8s"]]
 
 
 def test_owner_references_are_recognized_by_group_and_kind(tmp_path: Path) -> None:

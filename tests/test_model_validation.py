@@ -202,8 +202,8 @@ def test_unknown_standard_kinds_are_skipped_with_a_note_not_an_error() -> None:
                                      "metadata: {name: r}\n", "in.yaml"))
     assert [(s.kind, s.namespace, s.name) for s in topo.skipped] == [("ConfigMap", "x", "cm"), ("HTTPRoute", "", "r")]
     # The ConfigMap is summed up (no network meaning), the route warned about as not evaluated.
-    assert [(n.id, n.severity, n.sources[0].line) for n in topo.notes if n.id in ("NM-INPUT-001", "NM-INPUT-010")] \
-        == [("NM-INPUT-001", "info", 1), ("NM-INPUT-010", "warning", 5)]
+    assert [(n.id, n.severity, n.sources[0].line) for n in topo.notes if n.id in ("NM-INPUT-001", "NM-INPUT-015")] \
+        == [("NM-INPUT-001", "info", 1), ("NM-INPUT-015", "warning", 5)]
     assert "does not read Gateway API HTTPRoute objects yet" in topo.notes[1].message
 
 

@@ -223,7 +223,7 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
                           f"{summary}", tuple(sorted(counts)), tuple(first[k] for k in sorted(counts))))
     for s in skipped:
         if s.category == "creates-pods":
-            notes.append(Note("NM-INPUT-011", f"{s.label} ({s.api_version}) creates Pods through its operator "
+            notes.append(Note("NM-INPUT-016", f"{s.label} ({s.api_version}) creates Pods through its operator "
                               f"({s.project}): its Pods are not in the layout, so flows to and from them are not "
                               "analyzed and Services or policies that select them find no Pod; add the Pods (or "
                               "the workloads the operator makes, e.g. from kubectl get) to analyze them",
@@ -232,7 +232,7 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
             affects = {"namespace": f"query, matrix and --expect answers for flows of Pods in namespace "
                                     f"{s.namespace} say so",
                        "cluster": "every query, matrix and --expect answer says so"}.get(s.scope, "")
-            notes.append(Note("NM-INPUT-010", f"{s.label} ({s.api_version}) is not evaluated: {s.reason}"
+            notes.append(Note("NM-INPUT-015", f"{s.label} ({s.api_version}) is not evaluated: {s.reason}"
                               + (f"; {affects}" if affects else ""), (s.ref,), (s.source,), "warning"))
     return notes
 

@@ -105,7 +105,7 @@ class Topology:
 
     @cached_property
     def unseen_pod_owners(self) -> dict[str, tuple[SkippedObject, ...]]:
-        """Custom resources whose operators create Pods the input lacks (NM-INPUT-011), by namespace."""
+        """Custom resources whose operators create Pods the input lacks (NM-INPUT-016), by namespace."""
         out: dict[str, list[SkippedObject]] = {}
         for s in self.skipped:
             if s.category == "creates-pods":
@@ -119,7 +119,7 @@ class Topology:
         if not owners:
             return ""
         named = ", ".join(s.label for s in owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
-        return f" (namespace {namespace} has {named}, whose Pods are not in the layout: see NM-INPUT-011)"
+        return f" (namespace {namespace} has {named}, whose Pods are not in the layout: see NM-INPUT-016)"
 
     @cached_property
     def control_plane_nodes(self) -> tuple[Node, ...]:
