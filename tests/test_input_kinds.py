@@ -302,3 +302,30 @@ def test_owner_references_are_recognized_by_group_and_kind(tmp_path: Path) -> No
     owners = {p.name: p.owner for p in load_topology([str(layout)]).pods}
     assert owners["web-0"] is not None and owners["web-0"].kind == "StatefulSet"
     assert owners["kruise-web-0"] is None
+
+
+def test_a_known_kind_name_in_an_unknown_group_is_an_unknown_kind(tmp_path: Path) -> None:
+    from netmodel.model.build import load_topology
+
+    layout = tmp_path / "other.yaml"
+    layout.write_text("apiVersion: example.com/v1\nkind: Pod\nmetadata: {name: p}\nspec: {whatever: 1}\n---\n"
+                      "apiVersion: example.com/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec: {rules: []}\n",
+                      encoding="utf-8")
+    topology = load_topology([str(layout)])
+    assert topology.pods == () and topology.network_policies == ()
+    assert [(n.objects, "does not know this kind" in n.message) for n in topology.notes if n.id == "NM-INPUT-015"] \
+        == [(("Pod/p",), True), (("NetworkPolicy/np",), True)]
+
+
+def test_the_cilium_case_through_the_installed_entry_point() -> None:
+    """`python -m netmodel query` in a subprocess, as a user runs it: ALLOWED, and it says what it did not read."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent))
+    done = subprocess.run([sys.executable, "-m", "netmodel", "query", CILIUM, "--from", "web/client",
+                           "--to", "shop/api", "--port", "8080"], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ALLOWED" in done.stdout and NOT_EVALUATED in " ".join(done.stdout.split())
