@@ -120,6 +120,29 @@ CASES = {
         NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
         "  ingress:\n    rules:\n    - action: allow\n      from:\n      - nodes: [cp-9]\n", "nodes: [cp-9]",
         "names node 'cp-9'"),
+    "firewall destination two kinds": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      to:\n      - {node: {}, pods: {}}\n",
+        "{node: {}, pods: {}}", "exactly one of node, pods, cidr, cidrs"),
+    "firewall destination cidr": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      to:\n      - cidr: 10.244.0.0/33\n", "10.244.0.0/33",
+        "invalid CIDR"),
+    "firewall destination settings": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      to:\n      - pods: {all: true}\n", "{all: true}",
+        "takes no settings"),
+    "firewall destination empty": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  ingress:\n    rules:\n    - action: allow\n      to: []\n", "[]", "an empty list matches no packet"),
+    "firewall egress source is a peer": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  egress:\n    rules:\n    - action: deny\n      from:\n      - network: office\n", "network",
+        "from[0].network: unknown field"),
+    "firewall destination on egress": (
+        NODE + "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: f}\nspec:\n  nodes: [n1]\n"
+        "  egress:\n    rules:\n    - action: deny\n      to:\n      - pods: {}\n", "pods",
+        "to[0].pods: unknown field"),
     "pod nodeName": (NODE + "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  nodeName: ghost\n"
                      "  containers: [{name: c}]\n", "ghost", "spec.nodeName 'ghost' is not a known node"),
     "workload nodeName": (NODE + "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"

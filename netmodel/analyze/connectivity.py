@@ -104,9 +104,9 @@ class _Wire:
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
-        groups: dict[tuple[str, ...], list[Node]] = {}
+        groups: dict[tuple[object, ...], list[Node]] = {}
         for n in fabric.topology.nodes:
-            groups.setdefault(tuple(f.name for f in fabric.firewalls.firewalls_of(n)), []).append(n)
+            groups.setdefault(fabric.firewalls.class_key(n), []).append(n)
         self.node_class = {n.name: i for i, nodes in enumerate(groups.values()) for n in nodes}
         self.representative = [nodes[0] for nodes in groups.values()]
         self.size = [len(nodes) for nodes in groups.values()]
@@ -145,8 +145,8 @@ class _Wire:
         else:
             for protocol, ports in space:
                 protos = IntervalSet.single(protocol)
-                sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports)), b_range)
-                taken = _covering(fw.allowed_space(b, "ingress", Box(a_seen, protos, ports)), a_seen)
+                sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports), a_seen), b_range)
+                taken = _covering(fw.allowed_space(b, "ingress", Box(a_seen, protos, ports), b_range), a_seen)
                 out[protocol] = sent & taken
         if tunnel is not None and pod_source:  # replies to a Pod address: a new outer packet b → a
             proto, port, _ = tunnel
@@ -159,8 +159,8 @@ class _Wire:
                 return NOTHING
         else:  # the plain reversed packet, b_range → a_seen
             out = {protocol: ports for protocol, ports in out.items()
-                   if blocked_reply_peers(self.fabric, b, "egress", a_seen, protocol).is_empty()
-                   and blocked_reply_peers(self.fabric, a, "ingress", b_range, protocol).is_empty()}
+                   if blocked_reply_peers(self.fabric, b, "egress", a_seen, protocol, b_range).is_empty()
+                   and blocked_reply_peers(self.fabric, a, "ingress", b_range, protocol, a_seen).is_empty()}
         return PortSpace.of(out)
 
     def _keeps_pod_source(self, destinations: AddressSet) -> bool:
@@ -441,6 +441,17 @@ def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, po
     return clients - blocked_reply_peers(fabric, node, "egress", clients, protocol) if clients else clients
 
 
+def _outbound_source(fabric: Fabric, s: PodClass, node: Node, addresses: AddressSet) -> AddressSet | None:
+    """The source the node's egress firewalls see on Pod traffic to outside ``addresses``: the Pods' own
+    addresses when ip-masq-agent's nonMasqueradeCIDRs cover them all, else the node's (None), as the path
+    engine's masquerade step decides."""
+    masq = fabric.topology.cluster.non_masquerade_cidrs
+    if masq is None or not addresses <= AddressSet.of_networks(masq):
+        return None
+    pods = fabric.topology.pods
+    return AddressSet.of_networks(ip for i in s.pods if pods[i].node_name == node.name for ip in pods[i].ips)
+
+
 def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
     if not fabric.topology.firewalls:
         return ports, False
@@ -452,13 +463,14 @@ def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports:
         if node is None:
             continue
         kept: dict[int, IntervalSet] = {}
+        local = _outbound_source(fabric, s, node, addresses)
         for protocol, numbers in ports:
             space = fabric.firewalls.allowed_space(node, "egress", Box(addresses, IntervalSet.single(protocol),
-                                                                       numbers))
+                                                                       numbers), local)
             merged = IntervalSet()
             for box in space:
                 merged = merged | box.ports
-            blocked = blocked_reply_peers(fabric, node, "ingress", addresses, protocol)
+            blocked = blocked_reply_peers(fabric, node, "ingress", addresses, protocol, local)
             kept[protocol] = merged if blocked != addresses else IntervalSet()
             partial = partial or any(not addresses <= b.peers for b in space) or not blocked.is_empty()
         got = PortSpace.of(kept)

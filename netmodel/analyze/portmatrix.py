@@ -231,10 +231,15 @@ def _egress_legs(ctx: CheckContext, source: SourceClass, destinations: AddressSe
     legs = []
     for sender in source.senders:
         if sender.node_class.filtered:
-            allowed = ctx.firewalls.allowed_space(sender.node_class.representative, "egress", query)
+            # The senders' egress sees their source addresses (node or Pod) as the node-side end: what some of
+            # them may send can expose a port, what one of them may not send blocks a required cell.
+            node = sender.node_class.representative
+            every = ctx.firewalls.allowed_space(node, "egress", query, sender.addresses)
+            allowed = ctx.firewalls.allowed_space(node, "egress", query, sender.addresses, some=True) \
+                if ctx.firewalls.restricted(node, "egress") else every
         else:
-            allowed = Space.of(query)
-        blocked = Space.of(query) - allowed
+            allowed = every = Space.of(query)
+        blocked = Space.of(query) - every
         legs.append(EgressLeg(sender, allowed, blocked, blocked.peers(), blocked.is_empty()))
     return tuple(legs)
 
@@ -257,14 +262,14 @@ def _judge(required: bool, forbidden: str, source: SourceClass, effective: Addre
     if not reachable:
         return Judgement(False, "ok", -1)
     status = "exposed" if forbidden else "ok"
-    if not reachable.isdisjoint(unsent):
-        return Judgement(True, status, -1)  # an address no netmodel firewall sends from (outside, unplaced Pods)
     for i, leg in enumerate(legs):
         senders = reachable & leg.sender.addresses
         if not senders:
             continue
         if leg.whole or _passes_both(ingress.allowed, senders, leg.allowed, destination):
             return Judgement(True, status, i)
+    if not reachable.isdisjoint(unsent):
+        return Judgement(True, status, -1)  # an address no netmodel firewall sends from (outside, unplaced Pods)
     return Judgement(False, "ok", -1)
 
 
@@ -326,7 +331,7 @@ def _row_cells(ctx: CheckContext, nodes: list[Node], row: PortRow, source: Sourc
             cell = _reuse(previous[1], n, local, destination, legs, judgement)
         if cell is None:
             cell = _cell(ctx, n, row, source, required, forbidden, effective, local, destination, ingress, legs,
-                         judgement)
+                         judgement, unsent)
             previous = (judgement, cell)
         out.append(cell)
     return out
@@ -379,13 +384,15 @@ def _sender_of(ctx: CheckContext, leg: EgressLeg, addresses: AddressSet, node: N
 
 def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, required: bool, forbidden: str,
           effective: AddressSet, local: AddressSet, destination: AddressSet, ingress: IngressView,
-          legs: tuple[EgressLeg, ...], judgement: Judgement) -> Cell:
+          legs: tuple[EgressLeg, ...], judgement: Judgement, unsent: AddressSet) -> Cell:
     status, is_allowed = judgement.status, judgement.allowed
     bare = Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
     if status == "ok":
         return bare
     if judgement.leg < 0:
-        example = _first_in(ingress.blocked if status == "blocked" else ingress.allowed, effective)
+        # An exposure no sender's egress judges comes from an address no netmodel firewall sends from: show one.
+        candidates = effective & unsent if status == "exposed" and legs and effective & unsent else effective
+        example = _first_in(ingress.blocked if status == "blocked" else ingress.allowed, candidates)
         if example is None:
             return bare
         address, port = example
@@ -401,7 +408,7 @@ def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, requ
         assert target is not None
         sent = example_address(own)
         assert sent is not None
-        verdict = ctx.firewalls.decide(sender, "egress", target[0], row.protocol, target[1])
+        verdict = ctx.firewalls.decide(sender, "egress", target[0], row.protocol, target[1], own)
         return replace(bare, example=(sent, target[1]), egress=verdict.denials, sender=sender)
     # exposed through this leg: a port the receiver admits from the senders and the senders may send
     reachable = ingress.allowed_peers & effective & leg.sender.addresses
@@ -440,7 +447,7 @@ def _egress_decisions(ctx: CheckContext, sender: Node | None, node: Node, protoc
     target = _family(ctx.underlay_addresses(node), AddressSet.of_address(address)).sample()
     if target is None:
         return ()
-    return ctx.firewalls.decide(sender, "egress", target, protocol, port).decisions
+    return ctx.firewalls.decide(sender, "egress", target, protocol, port, address).decisions
 
 
 def port_matrix(ctx: CheckContext) -> tuple[Cell, ...]:

@@ -418,6 +418,22 @@ class FirewallPeer:
 
 
 @dataclass(frozen=True, slots=True)
+class FirewallLocal:
+    """One entry of a rule's node-side match (``to`` on ingress, ``from`` on egress); exactly one is set.
+
+    ``node``: the node's own addresses; ``pods``: Pod addresses (the cluster's Pod ranges); ``cidrs``: as written.
+    """
+
+    node: bool = False
+    pods: bool = False
+    cidrs: tuple[IPNetwork, ...] = ()
+    source: SourceSpan = NOWHERE
+
+    def describe(self) -> str:
+        return "node" if self.node else "pods" if self.pods else ", ".join(str(c) for c in self.cidrs)
+
+
+@dataclass(frozen=True, slots=True)
 class FirewallRule:
     name: str
     action: str  # allow | deny
@@ -425,6 +441,9 @@ class FirewallRule:
     ports: IntervalSet
     peers: tuple[FirewallPeer, ...] | None  # None = anywhere
     source: SourceSpan
+    # The node's end of the packet: its destination on ingress, its source on egress. None = any (the default:
+    # the rule judges every packet crossing the node's interface, to or from the node and its Pods alike).
+    local: tuple[FirewallLocal, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +538,7 @@ __all__ = [
     "ExpectedFlow",
     "Firewall",
     "FirewallChain",
+    "FirewallLocal",
     "FirewallPeer",
     "FirewallRule",
     "IPBlock",

@@ -20,6 +20,7 @@ from netmodel.model.objects import (
     ExpectedFlow,
     Firewall,
     FirewallChain,
+    FirewallLocal,
     FirewallPeer,
     FirewallRule,
     OutsideNetwork,
@@ -217,8 +218,18 @@ def _defaults(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 # -- Firewall ------------------------------------------------------------------------------------------------------
 
 
+LOCAL_KEYS = ("node", "pods", "cidr", "cidrs")
+
+
 def _read_firewall_peer(p: Fields) -> FirewallPeer | None:
-    p.unknown_keys({"cidr", "cidrs", "network", "nodeSelector", "nodes"})
+    known = ("cidr", "cidrs", "network", "nodeSelector", "nodes")
+    unknown = [str(k) for k in p.data if k not in known]
+    for key in unknown:
+        hint = (f"`{key}` names the node's own end of the packet: list it under `to` in an ingress rule, "
+                "`from` in an egress rule" if key in LOCAL_KEYS else f"use one of: {', '.join(known)}")
+        p.problems.add(f"{p.what}: {p.dotted(key)}: unknown field", p.doc.key_span(p.path + (key,)), hint)
+    if unknown:
+        return None
     present = [k for k in ("cidr", "cidrs", "network", "nodeSelector", "nodes") if p.has(k)]
     if len(present) != 1:
         p.error(None, "a peer needs exactly one of cidr, cidrs, network, nodeSelector, nodes"
@@ -235,6 +246,34 @@ def _read_firewall_peer(p: Fields) -> FirewallPeer | None:
     if key == "nodeSelector":
         return FirewallPeer(node_selector=p.selector("nodeSelector"), source=p.span())
     return FirewallPeer(nodes=tuple(n for _, n in p.strings("nodes")), source=p.span())
+
+
+def _read_firewall_local(p: Fields) -> FirewallLocal | None:
+    """One entry of the node-side match: ``{node: {}}``, ``{pods: {}}``, ``{cidr: ...}`` or ``{cidrs: [...]}``."""
+    unknown = [str(k) for k in p.data if k not in LOCAL_KEYS]
+    for key in unknown:
+        p.problems.add(f"{p.what}: {p.dotted(key)}: unknown field", p.doc.key_span(p.path + (key,)),
+                       "the node's own end of a rule (`to` on ingress, `from` on egress) takes node, pods, cidr "
+                       "or cidrs; the far end (network, nodes, nodeSelector, CIDRs) goes in the other key")
+    if unknown:
+        return None
+    present = [k for k in LOCAL_KEYS if k in p.data]
+    if len(present) != 1:
+        p.error(None, "an entry needs exactly one of node, pods, cidr, cidrs"
+                + (f" (found {', '.join(present)})" if present else ""), "split it into one entry per key")
+        return None
+    key = present[0]
+    if key in ("node", "pods"):
+        value = p.data[key]
+        if value is not None and value != {}:
+            p.error(key, f"takes no settings, found {value!r}", f"write `{key}: {{}}`")
+            return None
+        return FirewallLocal(node=key == "node", pods=key == "pods", source=p.span())
+    if key == "cidr":
+        net = p.network("cidr", p.string("cidr", required=True))
+        return FirewallLocal(cidrs=(net,), source=p.span()) if net else None
+    cidrs = p.networks("cidrs", required=True)
+    return FirewallLocal(cidrs=cidrs, source=p.span()) if cidrs else None
 
 
 def _ports(f: Fields, key: str) -> IntervalSet:
@@ -255,8 +294,9 @@ def _ports(f: Fields, key: str) -> IntervalSet:
 
 
 def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
-    peer_key = "from" if direction == "ingress" else "to"
-    r.unknown_keys({"name", "action", "protocol", "ports", peer_key})
+    # The far end is `from` on ingress and `to` on egress; the other key names the node's own end.
+    peer_key, local_key = ("from", "to") if direction == "ingress" else ("to", "from")
+    r.unknown_keys({"name", "action", "protocol", "ports", peer_key, local_key})
     action = r.string("action", required=True, choices=("allow", "deny"))
     protocols = IntervalSet()
     try:
@@ -276,13 +316,19 @@ def _read_rule(r: Fields, index: int, direction: str) -> FirewallRule | None:
     peers = None
     if r.is_list_present(peer_key):
         peers = r.list_of(peer_key, _read_firewall_peer)
+    local = None
+    if r.is_list_present(local_key):
+        if r.raw(local_key) == []:
+            r.error(local_key, "an empty list matches no packet",
+                    f"omit `{local_key}` to match every packet, or list node, pods or CIDRs")
+        local = r.list_of(local_key, _read_firewall_local)
     name = r.string("name")
     if name:
         r.check_name("name", name, DNS1123_LABEL)
     name = name or f"{direction}[{index}]"
     if not action:
         return None
-    return FirewallRule(name, action, protocols, ports, peers, r.span())
+    return FirewallRule(name, action, protocols, ports, peers, r.span(), local)
 
 
 def _read_chain(f: Fields | None, direction: str, fw: Fields) -> FirewallChain:

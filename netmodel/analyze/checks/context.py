@@ -70,11 +70,11 @@ class CheckContext:
     @cached_property
     def node_classes(self) -> tuple[NodeClass, ...]:
         """Nodes grouped by the exact set of firewalls selecting them, in node order."""
-        groups: dict[tuple[str, ...], list[Node]] = {}
-        firewalls: dict[tuple[str, ...], tuple[Firewall, ...]] = {}
+        groups: dict[tuple[object, ...], list[Node]] = {}
+        firewalls: dict[tuple[object, ...], tuple[Firewall, ...]] = {}
         for node in self.topology.nodes:
             selecting = self.firewalls.firewalls_of(node)
-            key = tuple(f.name for f in selecting)
+            key = self.firewalls.class_key(node)
             groups.setdefault(key, []).append(node)
             firewalls[key] = selecting
         return tuple(NodeClass(firewalls[k], tuple(v)) for k, v in groups.items())

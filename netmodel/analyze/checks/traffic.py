@@ -92,7 +92,8 @@ def _judge(ctx: CheckContext, at: NodeClass, direction: str, peers: AddressSet, 
     if peers.is_empty():
         return None
     query = Box(peers, protocols, ports)
-    blocked = Space.of(query) - ctx.firewalls.allowed_space(at.representative, direction, query)
+    local = address_of(at.representative)  # the node-side end: the judged node's own (or its Pods') addresses
+    blocked = Space.of(query) - ctx.firewalls.allowed_space(at.representative, direction, query, local)
     if blocked.is_empty():
         return None
     blocked_peers = blocked.peers()
@@ -111,7 +112,7 @@ def _judge(ctx: CheckContext, at: NodeClass, direction: str, peers: AddressSet, 
     example = _example(blocked, address_of(far_node))
     assert example is not None
     address, protocol, port = example
-    verdict = ctx.firewalls.decide(at.representative, direction, address, protocol, port)
+    verdict = ctx.firewalls.decide(at.representative, direction, address, protocol, port, local)
     ordered_far = [far_node] + [f for f in far if f is not far_node]
     ordered_near = [n for n in near if n.name != far_node.name] + [n for n in near if n.name == far_node.name]
     senders_out = ordered_far if blocked_side == "senders" else ordered_near

@@ -66,10 +66,11 @@ def reply_is_tracked(tunnel: tuple[int, int, str]) -> bool:
 
 
 def firewall_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, protocol: int, port: int,
-                  what: str, established: bool = False) -> StepRecord:
-    """The node's firewalls on one packet; ``established``: it is a conntrack reply (stateful ones pass it)."""
+                  what: str, established: bool = False, local: IPAddress | None = None) -> StepRecord:
+    """The node's firewalls on one packet; ``established``: it is a conntrack reply (stateful ones pass it);
+    ``local``: the packet's node-side address (destination on ingress, source on egress; default the node's)."""
     step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS
-    verdict = fabric.firewalls.decide(node, direction, peer, protocol, port)
+    verdict = fabric.firewalls.decide(node, direction, peer, protocol, port, local)
     if not verdict.decisions:
         return StepRecord(step, f"{what}: no Firewall selects node {node.name}")
     decisions = tuple(
@@ -105,7 +106,7 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
                 Disposition.NO_ROUTE, (Decision("Cluster", cluster.name, f"CNI mode {cluster.cni.mode}", False,
                                                 cluster.cni.source),))),), False
         events = events + ((target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port,
-                                                  what)),)
+                                                  what, local=destination)),)
         return events + plain_reply(fabric, None, to_node, sender.address, destination, protocol), True
     source_node = f"node:{here.name}"
     here_ip = node_ip(here, destination.version) or sender.address
@@ -116,14 +117,16 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
         events = events + (
             (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name}")),
             (source_node, StepRecord(Step.ENCAP, f"outer packet {outer}")),
-            (source_node, firewall_step(fabric, here, "egress", there_ip, t_proto, t_port, outer)),
-            (target, firewall_step(fabric, to_node, "ingress", here_ip, t_proto, t_port, outer)))
+            (source_node, firewall_step(fabric, here, "egress", there_ip, t_proto, t_port, outer, local=here_ip)),
+            (target, firewall_step(fabric, to_node, "ingress", here_ip, t_proto, t_port, outer, local=there_ip)))
     else:
         mode = "native routing" if to_pod else "the node network"
         events = events + (
             (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name} via {mode}")),
-            (source_node, firewall_step(fabric, here, "egress", destination, protocol, port, what)),
-            (target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port, what)))
+            (source_node, firewall_step(fabric, here, "egress", destination, protocol, port, what,
+                                        local=sender.address)),
+            (target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port, what,
+                                   local=destination)))
     if tunnel is not None and sender.pod_sourced:
         events = events + reply_tunnel(fabric, tunnel, sender.address, here, to_node, here_ip, there_ip,
                                        request_encapsulated=to_pod)
@@ -159,9 +162,9 @@ def reply_tunnel(fabric: Fabric, tunnel: tuple[int, int, str], pod_address: IPAd
         (f"node:{there.name}", StepRecord(Step.ENCAP, f"replies to {pod_address} return encapsulated: outer packet "
                                           f"{outer}, {why}")),
         (f"node:{there.name}", firewall_step(fabric, there, "egress", here_ip, t_proto, t_port,
-                                             f"reply {outer}", tracked)),
+                                             f"reply {outer}", tracked, local=there_ip)),
         (f"node:{here.name}", firewall_step(fabric, here, "ingress", there_ip, t_proto, t_port,
-                                            f"reply {outer}", tracked)))
+                                            f"reply {outer}", tracked, local=here_ip)))
 
 
 __all__ = ["Events", "Sender", "cross", "firewall_step", "node_ip", "plain_reply", "reply_is_tracked",

@@ -429,7 +429,7 @@ class Tracer:
         assert node is not None
         what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"
         events = events + ((f"node:{node.name}", firewall_step(self.fabric, node, "egress", dst.address, protocol,
-                                                             port, what)),)
+                                                             port, what, local=sender.address)),)
         reply = reply_step(self.fabric, node, "ingress", dst.address, dst.address, sender.address, protocol)
         if reply is not None:
             events = events + ((f"node:{node.name}", reply),)
@@ -459,6 +459,6 @@ def _distinct_nodes(fabric: Fabric, nodes: tuple[Node, ...]) -> list[Node]:
     """Entry nodes that differ in what filters them: one per set of firewalls and role."""
     seen: dict[tuple[object, ...], Node] = {}
     for n in nodes:
-        key = (tuple(f.name for f in fabric.firewalls.firewalls_of(n)), n.is_control_plane)
+        key = (fabric.firewalls.class_key(n), n.is_control_plane)
         seen.setdefault(key, n)
     return list(seen.values())

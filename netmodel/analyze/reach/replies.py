@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
-from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule
+from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule, Local
 from netmodel.model.objects import Node
 from netmodel.sets import (
     AddressSet,
@@ -38,20 +38,21 @@ def has_stateless(fabric: Fabric, node: Node) -> bool:
 
 
 def stateless_rulings(fabric: Fabric, node: Node, direction: str, peers: AddressSet,
-                      protocol: int) -> list[tuple[CompiledRule, Space]]:
-    """For each stateless firewall on ``node``, which rules decide the replies from/to ``peers``."""
+                      protocol: int, local: Local = None) -> list[tuple[CompiledRule, Space]]:
+    """For each stateless firewall on ``node``, which rules decide the replies from/to ``peers``; ``local``: the
+    replies' node-side addresses (their source leaving, their destination entering; default the node's)."""
     if not has_stateless(fabric, node):
         return []
     query = Box(peers, IntervalSet.single(protocol), EPHEMERAL_PORTS)
-    return [(rule, space) for rule, space in fabric.firewalls.deciding_rules(node, direction, query)
+    return [(rule, space) for rule, space in fabric.firewalls.deciding_rules(node, direction, query, local)
             if not rule.firewall.stateful]
 
 
 def blocked_reply_peers(fabric: Fabric, node: Node, direction: str, peers: AddressSet,
-                        protocol: int) -> AddressSet:
+                        protocol: int, local: Local = None) -> AddressSet:
     """The ``peers`` whose replies some stateless firewall on ``node`` drops (on some ephemeral port)."""
     out = AddressSet()
-    for rule, space in stateless_rulings(fabric, node, direction, peers, protocol):
+    for rule, space in stateless_rulings(fabric, node, direction, peers, protocol, local):
         if rule.action != "allow":
             out = out | space.peers()
     return out
@@ -60,7 +61,8 @@ def blocked_reply_peers(fabric: Fabric, node: Node, direction: str, peers: Addre
 def reply_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, reply_source: IPAddress,
                reply_destination: IPAddress, protocol: int) -> StepRecord | None:
     """The stateless firewalls of ``node`` on one reply packet; None when every firewall there is stateful."""
-    rulings = stateless_rulings(fabric, node, direction, AddressSet.of_address(peer), protocol)
+    local = reply_source if direction == "egress" else reply_destination
+    rulings = stateless_rulings(fabric, node, direction, AddressSet.of_address(peer), protocol, local)
     if not rulings:
         return None
     step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS
