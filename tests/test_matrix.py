@@ -19,7 +19,9 @@ HERE = Path(__file__).parent
 LAYOUTS = [HERE / "reach" / "blocked.yaml", HERE / "policy_layouts" / "defects.yaml",
            HERE.parent / "topologies" / "plain-manifests", HERE.parent / "topologies" / "calico-ipip-ha.yaml",
            HERE.parent / "topologies" / "broken-cni-port-closed.yaml", HERE.parent / "topologies" / "dual-stack.yaml",
-           HERE / "reach" / "stateless-native.yaml", HERE / "reach" / "stateless-vxlan.yaml"]
+           HERE / "reach" / "stateless-native.yaml", HERE / "reach" / "stateless-vxlan.yaml",
+           HERE.parent / "topologies" / "calico-bgp-forward.yaml",
+           HERE.parent / "topologies" / "broken-etcd-pods-forward.yaml"]
 # ip-masq-agent SNATing Pod traffic between nodes, with a policy whose verdict changes when it does
 MASQUERADED = (HERE.parent / "topologies" / "broken-masquerade.yaml", HERE / "reach" / "masquerade-policies.yaml")
 

@@ -1,0 +1,122 @@
+"""Firewall rules with a node-side end: ``to`` on ingress (the node itself, its Pods, CIDRs), ``from`` on egress.
+
+The layout is topologies/calico-bgp-forward.yaml: Calico BGP without encapsulation, so Pod packets cross the
+nodes with Pod addresses; each node's firewall admits the Pod range ``to: [{pods: {}}]`` only, and the workers
+deny Pod-sourced (``from: [{pods: {}}]``) traffic to etcd. Its variant broken-etcd-pods-forward.yaml drops the
+``to`` and so opens the control plane's own ports to every Pod. Checked through the CLI (check, query), the
+port matrix and the connectivity matrix; the lab agrees in tests/emulate/test_emulate.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netmodel.analyze.checks import CheckContext
+from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.cli.main import main
+from netmodel.load import parse_text
+from netmodel.model.build import build_topology, load_topology
+from netmodel.sets import parse_address
+from netmodel.sets.ports import TCP, UDP
+
+ROOT = Path(__file__).resolve().parent.parent
+HEALTHY = "topologies/calico-bgp-forward.yaml"
+BROKEN = "topologies/broken-etcd-pods-forward.yaml"
+
+
+def check_json(capsys: pytest.CaptureFixture[str], layout: str) -> tuple[int, dict]:
+    code = main(["check", layout, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def cells(payload: dict, node: str, purpose: str, source: str) -> list[dict]:
+    return [c for c in payload["portMatrix"]
+            if c["node"] == node and c["purpose"] == purpose and c["source"] == source]
+
+
+def test_pod_forwarding_rule_keeps_etcd_closed_to_pods(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, payload = check_json(capsys, HEALTHY)
+    assert code == 0
+    assert [f["id"] for f in payload["findings"] if f["severity"] != "info"] == []
+    [etcd] = cells(payload, "cp-1", "etcd", "pods")
+    assert (etcd["allowed"], etcd["status"]) == (False, "ok")
+    [etcd_workers] = cells(payload, "cp-1", "etcd", "workers")
+    assert (etcd_workers["allowed"], etcd_workers["status"]) == (False, "ok")
+    # the Pods still reach what they need on the node itself
+    [api] = cells(payload, "cp-1", "kube-apiserver", "pods")
+    assert (api["required"], api["allowed"], api["status"]) == (True, True, "ok")
+    statuses = {r["id"]: r["status"] for r in payload["requirements"]}
+    assert statuses["pod-to-pod"] == "pass"
+
+
+def test_without_the_destination_the_same_rule_exposes_etcd(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, payload = check_json(capsys, BROKEN)
+    assert code == 1
+    [etcd] = cells(payload, "cp-1", "etcd", "pods")
+    assert (etcd["allowed"], etcd["status"]) == (True, "exposed")
+    assert "Firewall control-plane ingress rule 'routed-to-pods' (allow)" in etcd["decidedBy"]
+    errors = {(f["id"], f["message"].split(" is reachable from ")[1].split(" (e.g.")[0])
+              for f in payload["findings"] if f["id"] == "NM-PORT-002"}
+    assert errors == {("NM-PORT-002", "the Pods (pod CIDRs)"), ("NM-PORT-002", "the worker nodes")}
+
+
+def test_query_names_the_rule_that_admits_pod_traffic_and_the_one_that_keeps_etcd_closed(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code = main(["query", HEALTHY, "--from", "shop/web-0", "--to", "shop/api-1", "-p", "9000", "-o", "json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0, answer
+    steps = [(s["step"], d["name"], d["rule"]) for p in answer["paths"] for h in p["hops"] for s in h["steps"]
+             for d in s["decisions"] if s["step"].startswith("firewall")]
+    assert ("firewall-ingress", "workers", "ingress rule routed-to-pods") in steps
+    code = main(["query", HEALTHY, "--from", "shop/web-0", "--to", "node:cp-1", "-p", "2379", "-o", "json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {(b["name"], b["rule"]) for b in answer["blockedBy"]} == {
+        ("workers", "egress rule pods-not-to-etcd"), ("control-plane", "ingress defaultAction deny")}
+
+
+def test_node_side_match_per_packet() -> None:
+    """decide(): the rule judges only packets whose node-side address it lists; the default is the node's own."""
+    fabric = Fabric(load_topology([str(ROOT / HEALTHY)]))
+    firewalls = fabric.firewalls
+    cp = fabric.topology.node_by_name["cp-1"]
+    w1 = fabric.topology.node_by_name["w-1"]
+    pod, other_pod = parse_address("10.244.1.7"), parse_address("10.244.0.9")
+    to_pod = firewalls.decide(cp, "ingress", pod, TCP, 2379, local=other_pod)
+    assert [d.rule.name if d.rule else None for d in to_pod.decisions] == ["routed-to-pods"]
+    to_node = firewalls.decide(cp, "ingress", pod, TCP, 2379)  # local defaults to cp-1's own 10.0.0.11
+    assert to_node.decisions[0].rule is None and not to_node.allowed
+    # egress `from: pods`: a Pod-sourced packet is denied, the node's own is not
+    etcd = parse_address("10.0.0.11")
+    assert not firewalls.decide(w1, "egress", etcd, TCP, 2379, local=pod).allowed
+    assert firewalls.decide(w1, "egress", etcd, TCP, 2379).allowed
+    assert firewalls.decide(w1, "egress", etcd, UDP, 2379, local=pod).allowed  # the rule is TCP only
+
+
+def test_cidr_destination_splits_node_classes() -> None:
+    """Two nodes under one Firewall whose CIDR destination covers only one of them are judged apart."""
+    text = (ROOT / HEALTHY).read_text().replace(
+        "      to:\n      - pods: {}\n", "      to:\n      - pods: {}\n      - cidr: 10.0.0.21/32\n", 2)
+    topology = build_topology(parse_text(text, "cidr.yaml"))
+    ctx = CheckContext(topology)
+    classes = [sorted(n.name for n in c.nodes) for c in ctx.node_classes]
+    assert sorted(classes) == [["cp-1"], ["w-1"], ["w-2"]]
+    cells_ = {(c.node.name, c.row.key, c.source.name): c for c in ctx.port_matrix}
+    # w-1's own address is a destination of the worker rule now: Pods reach its kubelet, w-2's stay closed
+    assert cells_[("w-1", "kubelet", "pods")].allowed
+    assert not cells_[("w-2", "kubelet", "pods")].allowed
+
+
+def test_pod_to_pod_across_nodes_is_delivered_and_node_ports_are_not() -> None:
+    fabric = Fabric(load_topology([str(ROOT / HEALTHY)]))
+    assert query(fabric, "shop/web-0", "shop/api-1", 9000, "TCP").disposition == Disposition.DELIVERED
+    assert query(fabric, "shop/web-0", "kube-system/coredns-0", 53, "UDP").disposition == Disposition.DELIVERED
+    assert query(fabric, "shop/web-0", "node:cp-1", 10259, "TCP").disposition == Disposition.DENIED_BY_FIREWALL
