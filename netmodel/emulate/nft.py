@@ -8,6 +8,9 @@ Firewalls (table ``nm_fw`` in each node namespace):
 * ``ingress`` runs in ``prerouting`` at priority -150, before any DNAT, on packets that entered through the
   node's underlay interface: the firewall sees what the wire carried (a NodePort, an outer VXLAN packet).
 * ``egress`` runs in ``postrouting`` at priority 300, after SNAT, on packets leaving through it.
+* A rule's node-side end (``to`` on ingress, ``from`` on egress) is an ``ip daddr`` match in the ingress chain
+  (before DNAT: a NodePort is the node's address, natively routed Pod traffic the Pod's) and an ``ip saddr``
+  match in the egress chain (after SNAT), next to the far end's ``saddr``/``daddr`` match, per IP family.
 * Each Firewall is one chain: rules in order, an allow ``return``s (the next firewall decides too), a deny
   ``drop``s, the default action ends the chain. The base chain jumps to every firewall selecting the node in
   turn, so the firewalls AND. A stateful firewall first lets ``ct state established,related`` through.
@@ -34,7 +37,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from netmodel.model.objects import (
     Firewall,
     FirewallChain,
+    FirewallLocal,
     FirewallPeer,
+    FirewallRule,
     NetworkPolicy,
     Node,
     Pod,
@@ -115,25 +120,62 @@ def firewall_peer_addresses(topology: Topology, peer: FirewallPeer) -> AddressSe
     return AddressSet.of_networks(ip for n in nodes for ip in n.ips)
 
 
-def _firewall_chain(topology: Topology, name: str, firewall: Firewall, chain: FirewallChain,
+def firewall_local_addresses(topology: Topology, node: Node, local: Sequence[FirewallLocal]) -> AddressSet:
+    """What a rule's node-side entries match on ``node``: its own addresses, every Pod range, or CIDRs."""
+    out = AddressSet()
+    for entry in local:
+        if entry.node:
+            out = out | AddressSet.of_networks(node.ips)
+        elif entry.pods:
+            out = out | AddressSet.of_networks(topology.cluster.pod_cidrs) | AddressSet.of_networks(
+                c for n in topology.nodes for c in n.pod_cidrs)
+        else:
+            out = out | AddressSet.of_networks(entry.cidrs)
+    return out
+
+
+def _address_matches(topology: Topology, node: Node, rule: FirewallRule, peer_field: str,
+                     local_field: str) -> list[str]:
+    """The address part of one rule's lines: the far end (``peer_field``) and the node's own end
+    (``local_field``), one line per IP family when either is restricted; [] when it can match nothing."""
+    peers = None
+    if rule.peers is not None:
+        peers = AddressSet()
+        for peer in rule.peers:
+            peers = peers | firewall_peer_addresses(topology, peer)
+    local = None if rule.local is None else firewall_local_addresses(topology, node, rule.local)
+    if peers is None and local is None:
+        return [""]
+    out = []
+    for version, keyword in ((4, "ip"), (6, "ip6")):
+        parts = []
+        for field, addresses in ((peer_field, peers), (local_field, local)):
+            if addresses is None:
+                continue
+            cidrs = [str(c) for c in addresses.cidrs() if c.version == version]
+            if not cidrs:
+                break
+            parts.append(f"{keyword} {field} {nft_set(cidrs)}")
+        else:
+            out.append(" ".join(parts))
+    return out
+
+
+def _firewall_chain(topology: Topology, node: Node, name: str, firewall: Firewall, chain: FirewallChain,
                     peer_field: str) -> list[str]:
     number = _position(topology.firewalls, firewall)
     direction = "ingress" if peer_field == "saddr" else "egress"
+    # ingress sees the packet before DNAT (destination: the node's end), egress after SNAT (source: ours)
+    local_field = "daddr" if peer_field == "saddr" else "saddr"
     lines = [f"  chain {name} {{", f"    # firewall {number} (its position among the input's Firewalls)"]
     if firewall.stateful:
         lines.append("    ct state established,related return")
     for rule_number, rule in enumerate(chain.rules):
         verdict = "return" if rule.action == "allow" else "drop"
-        if rule.peers is None:
-            peer_matches = [""]
-        else:
-            peers = AddressSet()
-            for peer in rule.peers:
-                peers = peers | firewall_peer_addresses(topology, peer)
-            peer_matches = family_matches(peer_field, peers)
+        address_matches = _address_matches(topology, node, rule, peer_field, local_field)
         for l4 in l4_match(rule.protocols, rule.ports):
-            for peer_match in peer_matches:
-                lines.append(f"    {join(peer_match, l4, verdict)} comment \"firewall {number} {direction} rule {rule_number}\"")
+            for address_match in address_matches:
+                lines.append(f"    {join(address_match, l4, verdict)} comment \"firewall {number} {direction} rule {rule_number}\"")
     lines.append(f"    {'return' if chain.default_action == 'allow' else 'drop'} comment \"default\"")
     lines.append("  }")
     return lines
@@ -153,8 +195,8 @@ def firewall_ruleset(topology: Topology, node: Node, uplinks: Sequence[str]) -> 
     for index, firewall in enumerate(firewalls):
         ingress.append(f"    jump fw{index}_in")
         egress.append(f"    jump fw{index}_out")
-        chains += _firewall_chain(topology, f"fw{index}_in", firewall, firewall.ingress, "saddr")
-        chains += _firewall_chain(topology, f"fw{index}_out", firewall, firewall.egress, "daddr")
+        chains += _firewall_chain(topology, node, f"fw{index}_in", firewall, firewall.ingress, "saddr")
+        chains += _firewall_chain(topology, node, f"fw{index}_out", firewall, firewall.egress, "daddr")
     return "\n".join([f"table inet {FIREWALL_TABLE} {{", *ingress, "  }", *egress, "  }", *chains, "}"]) + "\n"
 
 

@@ -93,6 +93,38 @@ def test_layouts_agree_on_every_flow(layout: str, clean_host: object, features: 
     assert [o.flow for o in report.disagreements] == []
 
 
+def test_firewall_node_side_end_becomes_daddr_and_saddr_matches() -> None:
+    """`to: [{pods: {}}]` on ingress matches the destination before DNAT, `from: [{pods: {}}]` on egress the
+    source after SNAT (docs/reachability.md, "Firewall rules with a node-side end")."""
+    topology = load_topology([str(TOPOLOGIES / "calico-bgp-forward.yaml")])
+    layout = translate(topology, {}, (), ALL_FEATURES)
+    firewalls = [r.text for r in layout.plan.rulesets if "nm_fw" in r.text]
+    assert len(firewalls) == 3  # one per node
+    # Firewall 1 (workers): ingress rule 3 routed-to-pods, egress rule 0 pods-not-to-etcd
+    forward = ("ip saddr { 10.0.0.11/32, 10.0.0.21/32, 10.0.0.22/32, 10.244.0.0/16 } ip daddr 10.244.0.0/16 "
+               'return comment "firewall %d ingress rule %d"')
+    assert sum(forward % (1, 3) in text for text in firewalls) == 2
+    assert sum(forward % (0, 5) in text for text in firewalls) == 1
+    assert sum('ip daddr 10.0.0.11/32 ip saddr 10.244.0.0/16 meta l4proto 6 th dport 2379-2380 drop '
+               'comment "firewall 1 egress rule 0"' in text for text in firewalls) == 2
+
+
+@needs_lab
+@pytest.mark.parametrize("layout", ["calico-bgp-forward.yaml", "broken-etcd-pods-forward.yaml"])
+def test_firewall_destinations_agree_on_every_flow(layout: str, clean_host: object,
+                                                    features: KernelFeatures) -> None:
+    """Native routing: Pod traffic passes the nodes by a `to: [{pods: {}}]` rule; with it the control plane's
+    own ports stay closed to Pods, without it (the broken variant) they open — the kernel agrees either way."""
+    report = emulate(load_topology([str(TOPOLOGIES / layout)]), "all", features)
+    assert len(report.outcomes) > 300
+    assert [o.flow for o in report.disagreements] == []
+    kernel = {(o.flow.source.rsplit("-", 1)[0], o.flow.destination, o.flow.port): o.kernel for o in report.outcomes}
+    assert kernel[("pod:shop/web", "pod:shop/api-1", 9000)] == "allowed"
+    assert kernel[("pod:shop/web", "ip:10.0.0.11", 2379)] == "denied"  # the workers' egress `from: pods`
+    assert kernel[("pod:shop/web", "ip:10.0.0.11", 10259)] == ("denied" if layout.startswith("calico")
+                                                                else "allowed")
+
+
 @needs_lab
 @pytest.mark.parametrize("case", ["default-deny-ingress", "named-port-udp", "ipblock-except-egress",
                                   "namespace-and-pod-selector-and", "egress-named-port", "sctp-port"])
