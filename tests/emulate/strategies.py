@@ -16,7 +16,8 @@ What varies, and why it is kept small:
   and endPort ports, policyTypes), ipBlocks drawn from the lab's own ranges so they matter;
 * 0-2 Firewalls (nodeSelector or node names; ordered allow/deny rules on TCP/UDP/any, port lists and ranges,
   peers as CIDRs, networks or node selectors; default actions; stateful or not), with the tunnel and
-  NodePort ports in the pools so a rule can open or break the data path.
+  NodePort ports in the pools so a rule can open or break the data path; with ``node_side=True`` rules may
+  also name the node's own end (``to`` on ingress, ``from`` on egress: node, pods, CIDRs).
 
 Pools are small on purpose: every label value and port appears on several objects, which is where selector
 and port-matching mistakes show.
@@ -49,6 +50,7 @@ IP_BLOCKS: list[Doc] = [
     {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]}, {"cidr": "198.51.100.0/24"},
     {"cidr": "192.0.2.0/24", "except": ["192.0.2.128/26"]}]
 FIREWALL_PORTS = ["80", "53", "8472", "4789", "179", "10250", "8080-8081", "30000-32767", "1-1024"]
+LOCAL_CIDRS = ["10.0.0.11/32", "10.244.1.0/24", "10.0.0.0/24"]
 FIREWALL_CIDRS = ["10.0.0.0/24", "10.0.0.11/32", "10.244.0.0/16", "198.51.100.0/24", "192.0.2.0/24",
                   "0.0.0.0/0"]
 
@@ -224,26 +226,35 @@ def _firewall_peer(networks: list[str]) -> st.SearchStrategy[Doc]:
         st.builds(lambda s: {"nodeSelector": s}, selectors(NODE_LABELS)))
 
 
+def _firewall_local() -> st.SearchStrategy[Doc]:
+    return st.one_of(st.just({"node": {}}), st.just({"pods": {}}),
+                     st.builds(lambda c: {"cidr": c}, st.sampled_from(LOCAL_CIDRS)))
+
+
 @st.composite
-def _firewall_rule(draw: st.DrawFn, index: int, peer_key: str, networks: list[str]) -> Doc:
+def _firewall_rule(draw: st.DrawFn, index: int, peer_key: str, networks: list[str],
+                   node_side: bool = False) -> Doc:
     rule: Doc = {"name": f"r{index}", "action": draw(st.sampled_from(["allow", "allow", "deny"])),
                  "protocol": draw(st.sampled_from(["TCP", "UDP", "any"]))}
     if draw(st.booleans()):
         rule["ports"] = draw(st.lists(st.sampled_from(FIREWALL_PORTS), min_size=1, max_size=3, unique=True))
     if draw(st.booleans()):
         rule[peer_key] = draw(st.lists(_firewall_peer(networks), min_size=1, max_size=2))
+    if node_side and draw(st.booleans()):
+        rule["from" if peer_key == "to" else "to"] = draw(st.lists(_firewall_local(), min_size=1, max_size=2))
     return rule
 
 
 @st.composite
-def _firewall_chain(draw: st.DrawFn, peer_key: str, networks: list[str]) -> Doc:
+def _firewall_chain(draw: st.DrawFn, peer_key: str, networks: list[str], node_side: bool = False) -> Doc:
     count = draw(st.integers(0, 4))
     return {"defaultAction": draw(st.sampled_from(["allow", "deny"])),
-            "rules": [draw(_firewall_rule(i, peer_key, networks)) for i in range(count)]}
+            "rules": [draw(_firewall_rule(i, peer_key, networks, node_side)) for i in range(count)]}
 
 
 @st.composite
-def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stateless: bool) -> Doc:
+def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stateless: bool,
+              node_side: bool = False) -> Doc:
     spec: Doc = {}
     if draw(st.booleans()):
         spec["nodeSelector"] = draw(selectors(NODE_LABELS))
@@ -252,7 +263,7 @@ def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stat
                                       max_size=nodes, unique=True))
     for direction, peer_key in (("ingress", "from"), ("egress", "to")):
         if draw(st.integers(0, 3)) > 0:  # an omitted direction filters nothing
-            spec[direction] = draw(_firewall_chain(peer_key, networks))
+            spec[direction] = draw(_firewall_chain(peer_key, networks, node_side))
     spec["stateful"] = draw(st.sampled_from([True, True, False])) if stateless else True
     return {"apiVersion": "netmodel.io/v1alpha1", "kind": "Firewall", "metadata": {"name": f"fw-{index}"},
             "spec": spec}
@@ -262,10 +273,11 @@ def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stat
 
 
 @st.composite
-def topologies(draw: st.DrawFn, stateless_firewalls: bool = True) -> list[Doc]:
+def topologies(draw: st.DrawFn, stateless_firewalls: bool = True, node_side: bool = False) -> list[Doc]:
     """One small random layout, as documents in the order a user would write them.
 
-    ``stateless_firewalls=False`` makes every Firewall stateful.
+    ``stateless_firewalls=False`` makes every Firewall stateful; ``node_side=True`` lets Firewall rules name
+    the node's own end (the default keeps the draws, and so the CI examples, of the layouts without it).
     """
     networks = sorted(draw(st.lists(st.sampled_from(sorted(NETWORKS)), min_size=1, max_size=2, unique=True)))
     node_count = draw(st.integers(2, 3))
@@ -280,7 +292,7 @@ def topologies(draw: st.DrawFn, stateless_firewalls: bool = True) -> list[Doc]:
     docs += [draw(_pod(i, namespaces, node_count)) for i in range(draw(st.integers(3, 6)))]
     docs += [draw(_service(i, namespaces)) for i in range(draw(st.integers(0, 2)))]
     docs += [draw(_network_policy(i, namespaces)) for i in range(draw(st.integers(0, 4)))]
-    docs += [draw(_firewall(i, node_count, networks, stateless_firewalls))
+    docs += [draw(_firewall(i, node_count, networks, stateless_firewalls, node_side))
              for i in range(draw(st.integers(0, 2)))]
     return docs
 

@@ -137,6 +137,16 @@ def test_solver_and_kernel_agree_on_random_topologies(docs: list[Doc], features:
     assert_agreement(docs, features)
 
 
+@needs_lab
+@LAB_SETTINGS
+@given(docs=topologies(node_side=True))
+def test_solver_and_kernel_agree_with_node_side_firewall_rules(docs: list[Doc], features: KernelFeatures,
+                                                               clean_host: object) -> None:
+    """Rules naming the node's own end (`to: [{node|pods|cidr}]` on ingress, `from:` on egress): the solver's
+    wire-address matching is what nftables does with `ip daddr`/`ip saddr` before DNAT and after SNAT."""
+    assert_agreement(docs, features)
+
+
 # node-1's stateless firewall lets node-1 → node-0:10250 out, but the reply (10.0.0.11:10250 → 10.0.0.12 on
 # an ephemeral port) meets its ingress default deny: the kernel times out, and the solver names that default.
 STATELESS_REPLY = """\
