@@ -441,15 +441,18 @@ def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, po
     return clients - blocked_reply_peers(fabric, node, "egress", clients, protocol) if clients else clients
 
 
-def _outbound_source(fabric: Fabric, s: PodClass, node: Node, addresses: AddressSet) -> AddressSet | None:
-    """The source the node's egress firewalls see on Pod traffic to outside ``addresses``: the Pods' own
-    addresses when ip-masq-agent's nonMasqueradeCIDRs cover them all, else the node's (None), as the path
-    engine's masquerade step decides."""
+def _outbound_parts(fabric: Fabric, s: PodClass, node: Node,
+                    addresses: AddressSet) -> list[tuple[AddressSet, AddressSet | None]]:
+    """``addresses`` split by the source the node's egress firewalls see on Pod traffic to them: the Pods' own
+    addresses where ip-masq-agent's nonMasqueradeCIDRs keep them, the node's (None) where the traffic is
+    masqueraded, as the path engine's masquerade step decides."""
     masq = fabric.topology.cluster.non_masquerade_cidrs
-    if masq is None or not addresses <= AddressSet.of_networks(masq):
-        return None
+    if masq is None:
+        return [(addresses, None)]
+    kept = addresses & AddressSet.of_networks(masq)
     pods = fabric.topology.pods
-    return AddressSet.of_networks(ip for i in s.pods if pods[i].node_name == node.name for ip in pods[i].ips)
+    own = AddressSet.of_networks(ip for i in s.pods if pods[i].node_name == node.name for ip in pods[i].ips)
+    return [(part, local) for part, local in ((addresses - kept, None), (kept, own)) if part]
 
 
 def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
@@ -462,18 +465,22 @@ def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports:
         node = fabric.topology.node_by_name.get(name)
         if node is None:
             continue
-        kept: dict[int, IntervalSet] = {}
-        local = _outbound_source(fabric, s, node, addresses)
-        for protocol, numbers in ports:
-            space = fabric.firewalls.allowed_space(node, "egress", Box(addresses, IntervalSet.single(protocol),
-                                                                       numbers), local)
-            merged = IntervalSet()
-            for box in space:
-                merged = merged | box.ports
-            blocked = blocked_reply_peers(fabric, node, "ingress", addresses, protocol, local)
-            kept[protocol] = merged if blocked != addresses else IntervalSet()
-            partial = partial or any(not addresses <= b.peers for b in space) or not blocked.is_empty()
-        got = PortSpace.of(kept)
+        got = NOTHING
+        parts = _outbound_parts(fabric, s, node, addresses)
+        for number, (part, local) in enumerate(parts):
+            kept: dict[int, IntervalSet] = {}
+            for protocol, numbers in ports:
+                space = fabric.firewalls.allowed_space(node, "egress", Box(part, IntervalSet.single(protocol),
+                                                                           numbers), local)
+                merged = IntervalSet()
+                for box in space:
+                    merged = merged | box.ports
+                blocked = blocked_reply_peers(fabric, node, "ingress", part, protocol, local)
+                kept[protocol] = merged if blocked != part else IntervalSet()
+                partial = partial or any(not part <= b.peers for b in space) or not blocked.is_empty()
+            part_ports = PortSpace.of(kept)
+            partial = partial or (number > 0 and part_ports != got)
+            got = got | part_ports
         partial = partial or (out is not None and got != out)
         out = got if out is None else out | got
     return out or NOTHING, partial
