@@ -13,14 +13,17 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netmodel.analyze.checks import CheckContext
 from netmodel.analyze.reach import Disposition, Fabric, query
 from netmodel.cli.main import main
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
-from netmodel.sets import parse_address
+from netmodel.sets import AddressSet, Box, IntervalSet, parse_address
 from netmodel.sets.ports import TCP, UDP
+from tests.emulate.strategies import Doc, to_yaml, topologies
 
 ROOT = Path(__file__).resolve().parent.parent
 HEALTHY = "topologies/calico-bgp-forward.yaml"
@@ -120,3 +123,31 @@ def test_pod_to_pod_across_nodes_is_delivered_and_node_ports_are_not() -> None:
     assert query(fabric, "shop/web-0", "shop/api-1", 9000, "TCP").disposition == Disposition.DELIVERED
     assert query(fabric, "shop/web-0", "kube-system/coredns-0", 53, "UDP").disposition == Disposition.DELIVERED
     assert query(fabric, "shop/web-0", "node:cp-1", 10259, "TCP").disposition == Disposition.DENIED_BY_FIREWALL
+
+
+ADDRESSES = ["10.0.0.11", "10.0.0.12", "10.0.0.13", "10.244.0.5", "10.244.1.9", "10.244.2.3", "198.51.100.7",
+             "192.0.2.130", "203.0.113.1"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(docs=topologies(node_side=True), data=st.data())
+def test_packet_and_space_evaluation_agree(docs: list[Doc], data: st.DataObject) -> None:
+    """decide() on one packet and allowed_space() on the box of that one packet give the same verdict, for
+    random node-side rules, both directions, every node; and a set of node-side addresses is allowed for
+    every address (default) exactly when each address alone is allowed."""
+    topology = build_topology(parse_text(to_yaml(docs), "random.yaml"))
+    firewalls = Fabric(topology).firewalls
+    for node in topology.nodes:
+        for direction in ("ingress", "egress"):
+            peer, local, other = (parse_address(data.draw(st.sampled_from(ADDRESSES))) for _ in range(3))
+            protocol = data.draw(st.sampled_from([TCP, UDP]))
+            port = data.draw(st.sampled_from([53, 80, 179, 2379, 8472, 10250, 30080]))
+            box = Box(AddressSet.of_address(peer), IntervalSet.single(protocol), IntervalSet.single(port))
+            one = firewalls.decide(node, direction, peer, protocol, port, local).allowed
+            assert firewalls.allowed_space(node, direction, box, local).contains(peer, protocol, port) == one
+            both = AddressSet.of_address(local) | AddressSet.of_address(other)
+            alone = firewalls.decide(node, direction, peer, protocol, port, other).allowed
+            every = firewalls.allowed_space(node, direction, box, both).contains(peer, protocol, port)
+            some = firewalls.allowed_space(node, direction, box, both, some=True).contains(peer, protocol, port)
+            assert (every, some) == (one and alone, one or alone)
