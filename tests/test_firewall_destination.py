@@ -68,6 +68,9 @@ def test_without_the_destination_the_same_rule_exposes_etcd(capsys: pytest.Captu
     errors = {(f["id"], f["message"].split(" is reachable from ")[1].split(" (e.g.")[0])
               for f in payload["findings"] if f["id"] == "NM-PORT-002"}
     assert errors == {("NM-PORT-002", "the Pods (pod CIDRs)"), ("NM-PORT-002", "the worker nodes")}
+    # native routing: the finding says how to keep the forwarding rule and close the node's own ports
+    assert all("add `to: [{pods: {}}]` to it" in f["message"] for f in payload["findings"]
+               if f["id"] in ("NM-PORT-002", "NM-PORT-004"))
 
 
 def test_query_names_the_rule_that_admits_pod_traffic_and_the_one_that_keeps_etcd_closed(

@@ -19,6 +19,7 @@ from netmodel.analyze.checks.common import decision_span, describe_decisions, un
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.portmatrix import Cell
+from netmodel.compile.cni import routes_pod_cidrs
 from netmodel.sets import AddressSet, Box, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
@@ -62,10 +63,10 @@ def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
                    cell.blocked_at, sending)
             groups.setdefault(key, []).append(cell)
     for (check_id, *_), cells in groups.items():
-        yield _finding(check_id, cells)
+        yield _finding(check_id, cells, routes_pod_cidrs(ctx.topology.cluster.cni))
 
 
-def _finding(check_id: str, cells: list[Cell]) -> Finding:
+def _finding(check_id: str, cells: list[Cell], native_routing: bool = False) -> Finding:
     first = cells[0]
     nodes = describe_nodes([c.node.name for c in cells])
     # Egress rules that passed the example matter (narrowing them also closes the hole); a default allow does not.
@@ -103,6 +104,13 @@ def _finding(check_id: str, cells: list[Cell]) -> Finding:
                                   if d.rule)
     message = (f"{what} on node {nodes} is reachable from {source}{example}, admitted by {why}; {reason}. "
                f"Fix: {fix} so {source} cannot reach it.")
+    broad = [d.rule.name for d in opened if d.rule is not None and d.rule.local is None]
+    if native_routing and first.source.network is None and broad:
+        # Natively routed traffic to Pods crosses the node with Pod addresses, so a rule admitting Pods or nodes
+        # on every port is often meant for that forwarded traffic: a node-side end keeps it off the node's ports.
+        message += (f" If {', '.join(repr(n) for n in broad)} is there to let traffic through the node to its "
+                    "Pods (native routing), add `to: [{pods: {}}]` to it: it then admits only traffic routed "
+                    "to the node's Pods.")
     return Finding(check_id, severity, REQUIREMENT, message, objects, sources)
 
 
