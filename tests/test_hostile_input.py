@@ -195,3 +195,60 @@ def test_a_named_pipe_is_read_like_a_file(tmp_path: Path) -> None:
         writer.write(Path(LAYOUT).read_text())
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
+
+
+# -- resource bombs (item 6) -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind,field,value", [
+    ("Deployment", "replicas", 1_000_000_000),
+    ("StatefulSet", "replicas", 2_147_483_647),
+    ("Job", "parallelism", 100_000_000),
+])
+def test_workload_expanding_past_the_pod_limit_is_refused_at_the_field(tmp_path: Path, kind: str, field: str,
+                                                                       value: int) -> None:
+    api = "batch/v1" if kind == "Job" else "apps/v1"
+    text = NODE + f"""---
+apiVersion: {api}
+kind: {kind}
+metadata: {{name: w}}
+spec:
+  {field}: {value}
+  selector: {{matchLabels: {{app: w}}}}
+  template: {{metadata: {{labels: {{app: w}}}}, spec: {{containers: [{{name: c}}]}}}}
+"""
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    # A subprocess with a timeout: before the limit this ran until killed, growing memory.
+    proc = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    line, column = _located(text, str(value))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{path}:{line}:{column}: error:" in proc.stderr and "more than 1,000,000 Pods" in proc.stderr
+
+
+def test_pods_of_many_workloads_count_together(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    workloads = "".join(f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: w{i}}}
+spec:
+  replicas: 400000
+  selector: {{matchLabels: {{app: w}}}}
+  template: {{metadata: {{labels: {{app: w}}}}, spec: {{containers: [{{name: c}}]}}}}
+""" for i in range(3))
+    path = tmp_path / "many.yaml"
+    path.write_text(NODE + workloads)
+    code, err = _run(capsys, "check", str(path))
+    assert code == 2 and "Deployment default/w2: the input would expand to more than" in err
+
+
+def test_a_rule_listing_32768_single_ports_reads_in_linear_time(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    from netmodel.load import parse_text
+    from netmodel.model.build import build_topology
+
+    ports = ", ".join(f'"{p}"' for p in range(1, 65536, 2))
+    topology = build_topology(parse_text(_firewall_ports(f"[{ports}]"), "ports.yaml"))
+    rule = topology.firewalls[0].ingress.rules[0]
+    assert len(rule.ports.ranges) == 32768 and rule.ports.ranges[-1] == (65535, 65535)

@@ -14,6 +14,7 @@ from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
 from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
+from netmodel.model.limits import check_pod_expansion
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
     Cluster,
@@ -209,6 +210,7 @@ def build_topology(documents: Sequence[Document]) -> Topology:
                      cluster.source, "keep one Cluster per topology (analyze clusters separately)")
     # References are checked before any default is filled in, so they are reported with every other problem.
     check_references(inv, problems)
+    check_pod_expansion(len(inv.pods), inv.workloads, len(inv.nodes), problems)
     if problems.items:
         raise ValidationError(problems.items)
     inv.skipped = settle_endpoints(inv.skipped, inv.services, inv.endpoint_slices)
