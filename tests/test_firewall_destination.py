@@ -30,6 +30,23 @@ HEALTHY = "topologies/calico-bgp-forward.yaml"
 BROKEN = "topologies/broken-etcd-pods-forward.yaml"
 
 
+def dual_stack_native() -> str:
+    """topologies/dual-stack.yaml with Calico BGP instead of VXLAN: the firewalls' VXLAN rule becomes BGP plus
+    a Pod-forwarding rule for both families, `to: [{pods: {}}]`."""
+    text = (ROOT / "topologies/dual-stack.yaml").read_text()
+    text = text.replace("cni: {plugin: calico, mode: vxlan, encryption: none}",
+                        "cni: {plugin: calico, mode: bgp, encryption: none}")
+    vxlan = ("    - name: calico-vxlan\n      action: allow\n      protocol: UDP\n      ports: [\"4789\"]\n"
+             "      from:\n      - nodeSelector: {matchLabels: {kubernetes.io/os: linux}}\n")
+    native = ("    - name: calico-bgp\n      action: allow\n      protocol: TCP\n      ports: [\"179\"]\n"
+              "      from:\n      - nodeSelector: {matchLabels: {kubernetes.io/os: linux}}\n"
+              "    - name: routed-to-pods\n      action: allow\n      from:\n      - cidr: 10.244.0.0/16\n"
+              "      - cidr: \"fd00:10:244::/56\"\n      - nodeSelector: {matchLabels: {kubernetes.io/os: linux}}\n"
+              "      to:\n      - pods: {}\n")
+    assert text.count(vxlan) == 2
+    return text.replace(vxlan, native)
+
+
 def check_json(capsys: pytest.CaptureFixture[str], layout: str) -> tuple[int, dict]:
     code = main(["check", layout, "--format", "json"])
     return code, json.loads(capsys.readouterr().out)
@@ -154,3 +171,17 @@ def test_packet_and_space_evaluation_agree(docs: list[Doc], data: st.DataObject)
             every = firewalls.allowed_space(node, direction, box, both).contains(peer, protocol, port)
             some = firewalls.allowed_space(node, direction, box, both, some=True).contains(peer, protocol, port)
             assert (every, some) == (one and alone, one or alone)
+
+
+def test_dual_stack_native_routing_forwards_both_families_and_keeps_etcd_closed() -> None:
+    topology = build_topology(parse_text(dual_stack_native(), "dual-stack-native.yaml"))
+    ctx = CheckContext(topology)
+    cells = {(c.node.name, c.row.key, c.source.name): c for c in ctx.port_matrix}
+    assert (cells[("cp-1", "etcd", "pods")].allowed, cells[("cp-1", "etcd", "pods")].status) == (False, "ok")
+    fabric = Fabric(topology)
+    for source, target in (("10.244.1.4", "10.244.2.5"), ("fd00:10:244:1::4", "fd00:10:244:2::5")):
+        answer = query(fabric, f"ip:{source}", f"ip:{target}", 9200, "TCP")
+        assert answer.disposition == Disposition.DELIVERED, answer
+        rules = {d.rule for p in answer.paths for h in p.hops for s in h.steps for d in s.decisions
+                 if s.step.value == "firewall-ingress"}
+        assert rules == {"ingress rule routed-to-pods"}

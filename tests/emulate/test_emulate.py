@@ -17,7 +17,8 @@ from netmodel.emulate.features import KernelFeatures, detect_features
 from netmodel.emulate.flows import choose_flows
 from netmodel.emulate.run import emulate, engine_solver
 from netmodel.emulate.translate import translate
-from netmodel.model.build import load_topology
+from netmodel.load import parse_text
+from netmodel.model.build import build_topology, load_topology
 from tests.emulate.test_kernel import _REASON, _host_links, _own_namespaces
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,6 +124,17 @@ def test_firewall_destinations_agree_on_every_flow(layout: str, clean_host: obje
     assert kernel[("pod:shop/web", "ip:10.0.0.11", 2379)] == "denied"  # the workers' egress `from: pods`
     assert kernel[("pod:shop/web", "ip:10.0.0.11", 10259)] == ("denied" if layout.startswith("calico")
                                                                 else "allowed")
+
+
+@needs_lab
+def test_dual_stack_native_routing_with_pod_forwarding_rules_agrees(clean_host: object,
+                                                                   features: KernelFeatures) -> None:
+    """dual-stack.yaml on Calico BGP, Pod traffic of both families admitted `to: [{pods: {}}]` only."""
+    from tests.test_firewall_destination import dual_stack_native
+
+    report = emulate(build_topology(parse_text(dual_stack_native(), "dual-stack-native.yaml")), "all", features)
+    assert len(report.outcomes) > 1000
+    assert [o.flow for o in report.disagreements] == []
 
 
 @needs_lab
