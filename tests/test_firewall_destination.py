@@ -185,3 +185,30 @@ def test_dual_stack_native_routing_forwards_both_families_and_keeps_etcd_closed(
         rules = {d.rule for p in answer.paths for h in p.hops for s in h.steps for d in s.decisions
                  if s.step.value == "firewall-ingress"}
         assert rules == {"ingress rule routed-to-pods"}
+
+
+EXTERNAL_IP_SERVICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: web-external, namespace: shop}
+spec:
+  selector: {app: web}
+  externalIPs: [198.51.100.200]
+  ports:
+  - {name: http, port: 8443, targetPort: http, protocol: TCP}
+"""
+
+
+@pytest.mark.parametrize("to, delivered", [("[{node: {}}]", False), ("[{cidr: 198.51.100.200/32}]", True)])
+def test_external_ip_is_its_own_destination_on_the_wire(to: str, delivered: bool) -> None:
+    """An externalIP is routed to a node as it is: a `to: node` rule does not cover it, a CIDR naming it does."""
+    rule = ("    - name: external-web\n      action: allow\n      protocol: TCP\n      ports: [\"8443\"]\n"
+            f"      from: [{{network: office}}]\n      to: {to}\n")
+    text = (ROOT / HEALTHY).read_text().replace("    - name: routed-to-pods\n", rule + "    - name: routed-to-pods\n")
+    fabric = Fabric(build_topology(parse_text(text + "---" + EXTERNAL_IP_SERVICE, "external.yaml")))
+    answer = query(fabric, "ip:198.51.100.7", "ip:198.51.100.200", 8443, "TCP")
+    assert (answer.disposition == Disposition.DELIVERED) == delivered, answer
+    entries = [next(s for h in p.hops for s in h.steps if s.step.value == "firewall-ingress") for p in answer.paths]
+    assert entries and all("198.51.100.7 → 198.51.100.200" in s.detail for s in entries)
+    assert {d.rule for s in entries for d in s.decisions} == (
+        {"ingress rule external-web"} if delivered else {"ingress defaultAction deny"})

@@ -374,7 +374,9 @@ class Tracer:
             how = f"load balancer → node {node.name} NodePort {entry_port}" if is_lb else \
                 f"externalIP routed to node {node.name} port {entry_port}"
             leg = events + ((where, StepRecord(Step.ROUTE, how)),)
-            entry_ip = node_ip(node, address.version) or address
+            # A load balancer sends to the node's address; an externalIP is routed to the node as it is, so the
+            # node's firewall sees that address as the destination (a rule's `to: [{node: {}}]` does not cover it).
+            entry_ip = (node_ip(node, address.version) or address) if is_lb else address
             leg, _ = cross(self.fabric, leg, sender, node, entry_ip, False, protocol, entry_port)
             entered = replace(sender, node=node)
             out.extend(self._enter_service(leg, entered, node, svc, sp, protocol,
