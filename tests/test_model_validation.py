@@ -272,3 +272,22 @@ def test_an_object_given_twice_with_the_same_content_is_read_once() -> None:
     repeats = [n for n in topo.notes if n.id == "NM-INPUT-014"]
     assert [(n.severity, n.sources[0].line, n.objects) for n in repeats] == [("info", 6, ("Pod/default/p",))]
     assert "in.yaml:1:1" in repeats[0].message
+
+
+POLICY_WITH_EXCEPT = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: x}\n"
+                      "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n"
+                      "        cidr: 128.0.0.0/5\n        except: [172.21.0.0/16, 130.1.0.0/16]\n")
+
+
+def test_an_except_outside_its_cidr_is_read_as_the_difference_with_a_warning() -> None:
+    """NCA's withIpBlock2-networkpolicy3.yaml excepts 172.21.0.0/16 from 128.0.0.0/5. The API server refuses an
+    except entry that is not inside the cidr; netmodel reads the block as cidr minus except as always (so that
+    entry removes nothing) and warns at the entry (NM-INPUT-013). Another IP family stays an error."""
+    topo = build_topology(parse_text(POLICY_WITH_EXCEPT, "in.yaml"))
+    block = topo.network_policies[0].ingress[0].peers[0].ip_block
+    assert [str(n) for n in block.except_] == ["172.21.0.0/16", "130.1.0.0/16"]
+    notes = [(n.sources[0].line, n.sources[0].column, n.severity) for n in topo.notes if n.id == "NM-INPUT-013"]
+    assert notes == [(10, 18, "warning")]
+    assert "removes nothing" in next(n.message for n in topo.notes if n.id == "NM-INPUT-013")
+    line, column, message, _ = the_problem(POLICY_WITH_EXCEPT.replace("172.21.0.0/16", "fd00::/64"))
+    assert (line, column) == (10, 18) and "is not inside cidr" in message

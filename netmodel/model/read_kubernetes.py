@@ -423,9 +423,17 @@ def _read_peer(p: Fields) -> PolicyPeer | None:
         excepts = ib.networks("except", host_bits=True)
         if cidr is not None:
             for i, ex in enumerate(excepts):
-                if ex.version != cidr.version or not ex.subnet_of(cidr):  # type: ignore[arg-type]
+                if ex.version != cidr.version:
                     ib.item_error("except", i, f"except entry {ex} is not inside cidr {cidr}",
                                   "list only sub-ranges of the block's cidr")
+                elif not ex.subnet_of(cidr):  # type: ignore[arg-type]
+                    # The API server refuses it; NCA's test inputs have it. The block is cidr minus except as
+                    # everywhere, so an entry outside the cidr removes only what the two share.
+                    shared = "nothing" if not ex.overlaps(cidr) else f"the part of it inside {cidr}"
+                    ib.problems.warn("NM-INPUT-013", f"{ib.what}: {ib.dotted('except')}[{i}]: {ex} is not inside "
+                                     f"cidr {cidr} (the API server refuses it); read as the block minus {ex}, which "
+                                     f"removes {shared}: list only sub-ranges of the block's cidr",
+                                     ib.object_ref(), ib.doc.span(ib.path + ("except", i)))
             block = IPBlock(cidr, excepts)
     if pod_sel is None and ns_sel is None and ib is None:
         p.error(None, "a peer needs podSelector, namespaceSelector or ipBlock",
