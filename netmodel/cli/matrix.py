@@ -15,6 +15,7 @@ from rich.table import Table
 from netmodel.analyze.connectivity import GROUPINGS, connectivity
 from netmodel.analyze.reach import Fabric
 from netmodel.analyze.unevaluated import Unevaluated, matrix_json
+from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -55,6 +56,8 @@ def render_table(payload: dict[str, Any], console: Console) -> None:
     if payload.get("notEvaluated"):
         console.print(f"[yellow]{payload['notEvaluated']['message']}[/yellow] (they may also allow connections "
                       "not listed here)")
+    if payload.get("unscheduled"):
+        console.print(f"[yellow]note[/yellow]: {unscheduled_line(payload['unscheduled'])}")
 
 
 @app.command("matrix")
@@ -73,6 +76,8 @@ def matrix_command(
     topology = load_topology(paths)
     connections = connectivity(Fabric(topology), by)
     payload = matrix_json(connections, by, Unevaluated.of(topology))
+    if topology.unscheduled:
+        payload["unscheduled"] = unscheduled_json(topology.unscheduled)
     if output == "json":
         sys.stdout.write(render_json(payload))
     elif output == "csv":

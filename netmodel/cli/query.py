@@ -13,6 +13,7 @@ from netmodel.analyze import unevaluated
 from netmodel.analyze.reach import Answer, Fabric, query
 from netmodel.analyze.reach.query import check_port_name, parse_port
 from netmodel.analyze.unevaluated import Unevaluated
+from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
@@ -76,6 +77,8 @@ def query_command(
     payload = answer.to_json()
     if skipped:
         payload["notEvaluated"] = unevaluated.to_json(skipped)
+    if topology.unscheduled:
+        payload["unscheduled"] = unscheduled_json(topology.unscheduled)
     if output == "json":
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output != "table":
@@ -83,6 +86,8 @@ def query_command(
 
         sys.stdout.write(RENDERERS[output](payload, "query"))
     else:
-        render_table(answer, Console(highlight=False, width=None if sys.stdout.isatty() else 200),
-                     unevaluated.message(skipped))
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        render_table(answer, console, unevaluated.message(skipped))
+        if topology.unscheduled:
+            console.print(f"[yellow]note[/yellow]: {unscheduled_line(payload['unscheduled'])}")
     raise typer.Exit(0 if answer.allowed else 1)

@@ -6,7 +6,8 @@ The rules, in order (documented in docs/input.md):
    30000-32767, kube-proxy iptables, an unnamed CNI with native routing, no outside networks), the ranges widened
    to hold the Pod and Service addresses the input gives (:func:`_covering`).
 2. No ``Node``: one implicit node, ``node-1``, both control plane and worker (no taint), holding the whole pod
-   range, at an address no range and no given Pod or Service has.
+   range, at an address no range and no given Pod or Service has, with the labels the kubelet sets
+   (:func:`kubelet_labels`).
 3. Nodes without ``spec.podCIDR(s)``: a range of ``nodeCIDRMaskSize`` per family, the lowest free one of the
    cluster pod CIDR, in input order.
 4. Workloads expand into Pods: ``NAME-0 … NAME-(replicas-1)`` (StatefulSet ordinals likewise; Jobs and
@@ -67,6 +68,23 @@ if TYPE_CHECKING:
     from netmodel.model.build import Inventory
 
 IMPLICIT_NODE = "node-1"
+# The labels the kubelet sets on its own Node whatever the input says (Kubernetes "Well-Known Labels,
+# Annotations and Taints": kubernetes.io/os from runtime.GOOS, kubernetes.io/arch from runtime.GOARCH,
+# kubernetes.io/hostname the node's host name). Nodes netmodel makes up carry them, so charts pinned with
+# `nodeSelector: {kubernetes.io/os: linux}` schedule; Linux on amd64 is the assumption, said in the note.
+DEFAULT_NODE_OS, DEFAULT_NODE_ARCH = "linux", "amd64"
+
+
+def kubelet_labels(name: str) -> dict[str, str]:
+    """The labels a kubelet on Linux/amd64 gives the node ``name``.
+
+    >>> kubelet_labels("node-1")["kubernetes.io/os"]
+    'linux'
+    """
+    return {"kubernetes.io/os": DEFAULT_NODE_OS, "kubernetes.io/arch": DEFAULT_NODE_ARCH,
+            "kubernetes.io/hostname": name}
+
+
 IMPLICIT_NODE_ADDRESS_CANDIDATES = ("192.168.0.10", "172.16.0.10", "10.0.0.10", "100.64.0.10", "198.18.0.10",
                                     "192.168.255.10", "172.31.255.10", "10.255.255.10")
 SERVICE_CIDR_CANDIDATES = ("10.96.0.0/12", "172.30.0.0/16", "100.96.0.0/12", "192.168.240.0/20")
@@ -147,7 +165,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
                           f"{', '.join(map(str, cluster.service_cidrs))}, NodePorts 30000-32767, kube-proxy "
                           "iptables, CNI unknown with native routing, no outside networks)", (), ()))
     nodes = _nodes(inv, cluster, notes, given_pods | given_services)
-    pods = place_pods(inv, nodes, notes)
+    pods, unscheduled = place_pods(inv, nodes, notes)
     services = _services(inv, cluster, notes)
     return Topology(
         cluster=cluster,
@@ -164,6 +182,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         expectations=tuple(inv.expectations),
         skipped=tuple(inv.skipped),
         notes=tuple(notes),
+        unscheduled=tuple(unscheduled),
     )
 
 
@@ -184,11 +203,13 @@ def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note], given: AddressSe
             free = AddressSet.parse("198.18.0.0/15") - taken
             address = free.sample() or ipaddress.ip_address("198.18.0.10")
         # One node holds the whole cluster pod range.
-        nodes = [Node(IMPLICIT_NODE, Labels({CONTROL_PLANE_LABELS[0]: "", "kubernetes.io/hostname": IMPLICIT_NODE}),
+        nodes = [Node(IMPLICIT_NODE, Labels({CONTROL_PLANE_LABELS[0]: "", **kubelet_labels(IMPLICIT_NODE)}),
                       cluster.pod_cidrs, (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True)]
         notes.append(Note("NM-INPUT-003", f"no Node objects: one implicit node {IMPLICIT_NODE} ({address}) that is "
-                          "both control plane and worker and holds the whole pod range "
-                          f"({', '.join(map(str, cluster.pod_cidrs))})", (f"Node/{IMPLICIT_NODE}",), ()))
+                          "both control plane and worker, holds the whole pod range "
+                          f"({', '.join(map(str, cluster.pod_cidrs))}) and carries the kubelet's labels "
+                          f"(kubernetes.io/os={DEFAULT_NODE_OS}, kubernetes.io/arch={DEFAULT_NODE_ARCH}, "
+                          "kubernetes.io/hostname)", (f"Node/{IMPLICIT_NODE}",), ()))
     if all(n.pod_cidrs for n in nodes):
         return nodes
     # Ranges other nodes already hold, per family, as sorted disjoint intervals.

@@ -23,13 +23,13 @@ True
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netmodel.model.kinds import classify
 from netmodel.model.objects import Node, ObjectRef, Pod, PodTemplate, Taint, Toleration, Workload
-from netmodel.model.topology import Note
+from netmodel.model.topology import Note, Unscheduled
 from netmodel.sets import IPAddress, IPNetwork
 
 if TYPE_CHECKING:
@@ -67,6 +67,17 @@ def eligible(template: PodTemplate, node: Node, daemon: bool = False) -> bool:
     return True
 
 
+def _failed_filter(template: PodTemplate, node: Node) -> str:
+    """The first scheduling filter ``node`` fails for ``template`` (in :func:`eligible`'s order), worded as
+    kube-scheduler words it; "" when it passes."""
+    if node.unschedulable:
+        return "were unschedulable"
+    for taint in node.taints:
+        if taint.effect in ("NoSchedule", "NoExecute") and not any(t.tolerates(taint) for t in template.tolerations):
+            return f"had untolerated taint {{{taint.key}: {taint.value}}}"
+    return "didn't match Pod's node affinity/selector"
+
+
 class Scheduler:
     """Round-robin over the eligible nodes of each distinct placement constraint, in node order.
 
@@ -78,6 +89,7 @@ class Scheduler:
         self.nodes = nodes
         self._cursors: dict[tuple[Any, ...], int] = {}
         self._eligible: dict[tuple[Any, ...], list[Node]] = {}
+        self._why_not: dict[tuple[Any, ...], str] = {}
 
     def eligible_nodes(self, template: PodTemplate, daemon: bool = False) -> list[Node]:
         key = (template.node_selector, template.node_affinity, template.tolerations, daemon)
@@ -85,6 +97,24 @@ class Scheduler:
         if found is None:
             found = self._eligible[key] = [n for n in self.nodes if eligible(template, n, daemon)]
         return found
+
+    def why_not(self, template: PodTemplate) -> str:
+        """Why no node is eligible, as kube-scheduler's FailedScheduling event says it: each node counted under
+        the first filter it fails, e.g. ``0/3 nodes are available: 1 node(s) had untolerated taint
+        {node-role.kubernetes.io/control-plane: }, 2 node(s) didn't match Pod's node affinity/selector``."""
+        key = (template.node_selector, template.node_affinity, template.tolerations)
+        if key in self._why_not:
+            return self._why_not[key]
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            why = _failed_filter(template, node)
+            counts[why] = counts.get(why, 0) + 1
+        parts = ", ".join(f"{n} node(s) {why}" for why, n in sorted(counts.items()))
+        text = f"0/{len(self.nodes)} nodes are available" + (f": {parts}" if parts else "")
+        if template.node_selector and any("selector" in why for why in counts):
+            text += " (nodeSelector " + ", ".join(f"{k}: {v}" for k, v in template.node_selector.items()) + ")"
+        self._why_not[key] = text
+        return text
 
     def place(self, template: PodTemplate) -> Node | None:
         candidates = self.eligible_nodes(template)
@@ -153,14 +183,15 @@ def controlled_workloads(inv: Inventory) -> dict[WorkloadKey, WorkloadKey]:
 # -- placement -----------------------------------------------------------------------------------------------------
 
 
-def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> list[Pod]:
-    """Every Pod of the topology, placed on a node and addressed (Pods that fit no node are left out)."""
+def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> tuple[list[Pod], list[Unscheduled]]:
+    """Every Pod of the topology, placed on a node and addressed; and the Pods that fit no node, left out with
+    the reason."""
     scheduler = Scheduler(nodes)
     workload_keys = {(w.kind, w.namespace, w.name) for w, _ in inv.workloads}
     controlled = controlled_workloads(inv)
     given_owners: set[WorkloadKey] = set()
     placed: list[Pod] = []
-    unplaced: list[str] = []
+    unplaced: list[Unscheduled] = []
     for pod, template, doc in inv.pods:
         owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
@@ -169,7 +200,7 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> list[Pod
         if not pod.node_name:
             node = scheduler.place(template)
             if node is None:
-                unplaced.append(f"{pod.namespace}/{pod.name}")
+                unplaced.append(Unscheduled(pod.namespace, pod.name, scheduler.why_not(template)))
                 continue
             pod = replace(pod, node_name=node.name)
         placed.append(pod)
@@ -179,13 +210,27 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> list[Pod
             continue  # its Pods are in the input already, or its owner expands them
         placed.extend(expand(w, scheduler, unplaced))
     if unplaced:
-        shown = ", ".join(unplaced[:5]) + (f" and {len(unplaced) - 5} more" if len(unplaced) > 5 else "")
-        notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node (nodeSelector, affinity or taints) "
-                          f"and stay Pending without an IP: {shown}", (), ()))
-    return assign_ips(placed, {n.name: n for n in nodes}, notes)
+        notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node and stay Pending without an IP, "
+                          f"in no answer: {unscheduled_summary(unplaced)}", (), ()))
+    return assign_ips(placed, {n.name: n for n in nodes}, notes), unplaced
 
 
-def expand(w: Workload, scheduler: Scheduler, unplaced: list[str]) -> Iterator[Pod]:
+def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:
+    """The unscheduled Pods grouped by reason, a few named per reason.
+
+    >>> unscheduled_summary([Unscheduled("a", "x-0", "0/1 nodes are available"),
+    ...                      Unscheduled("a", "x-1", "0/1 nodes are available")])
+    '0/1 nodes are available: a/x-0, a/x-1'
+    """
+    by_reason: dict[str, list[str]] = {}
+    for p in pods:
+        by_reason.setdefault(p.reason, []).append(f"{p.namespace}/{p.name}")
+    return "; ".join(f"{reason}: {', '.join(names[:shown])}"
+                     + (f" and {len(names) - shown} more" if len(names) > shown else "")
+                     for reason, names in by_reason.items())
+
+
+def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled]) -> Iterator[Pod]:
     """The Pods a workload makes, placed; the names of those that fit no node go to ``unplaced``."""
     t = w.template
     owner = w.ref
@@ -205,7 +250,7 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[str]) -> Iterator[P
             continue
         node = scheduler.place(t)
         if node is None:
-            unplaced.append(f"{w.namespace}/{name}")
+            unplaced.append(Unscheduled(w.namespace, name, scheduler.why_not(t)))
             continue
         yield make(name, node.name)
 
@@ -268,4 +313,4 @@ def assign_ips(pods: list[Pod], nodes: dict[str, Node], notes: list[Note]) -> li
 
 
 __all__ = ["DAEMONSET_TOLERATIONS", "Scheduler", "Taint", "assign_ips", "eligible", "expand", "owner_of",
-           "place_pods"]
+           "place_pods", "unscheduled_summary"]

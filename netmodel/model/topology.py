@@ -39,6 +39,15 @@ class Note:
     severity: str = "info"
 
 
+@dataclass(frozen=True, slots=True)
+class Unscheduled:
+    """A Pod that fits no node: it stays Pending without an address and is in no answer (query, matrix, checks)."""
+
+    namespace: str
+    name: str
+    reason: str  # worded as kube-scheduler's FailedScheduling event: "0/3 nodes are available: ..."
+
+
 @dataclass(frozen=True)
 class Topology:
     cluster: Cluster
@@ -55,6 +64,7 @@ class Topology:
     expectations: tuple[Expectations, ...]
     skipped: tuple[SkippedObject, ...]
     notes: tuple[Note, ...]
+    unscheduled: tuple[Unscheduled, ...] = ()
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.
     @cached_property

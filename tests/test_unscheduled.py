@@ -1,0 +1,108 @@
+"""The implicit node carries the kubelet's labels, and Pods that still fit no node are named in every answer
+they are missing from (issue 9, item 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from netmodel.cli.main import main
+from netmodel.model.build import load_topology
+
+SCHEMAS = Path(__file__).parents[1] / "netmodel" / "schemas"
+INGRESS_NGINX = str(Path(__file__).parent / "data" / "public" / "ingress-nginx-controller.yaml")
+
+# Two Pods no node can take (a Windows-only Deployment and a Pod pinned by a label nothing has) next to a
+# Pod that runs.
+MIXED = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: win, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: win}}
+  template:
+    metadata: {labels: {app: win}}
+    spec:
+      nodeSelector: {kubernetes.io/os: windows}
+      containers: [{name: c, image: x, ports: [{containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+"""
+WHY = ("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector "
+       "(nodeSelector kubernetes.io/os: windows)")
+
+
+def test_the_implicit_node_carries_the_kubelet_labels() -> None:
+    t = load_topology([INGRESS_NGINX])
+    (node,) = t.nodes
+    assert node.implicit
+    assert {k: node.labels[k] for k in ("kubernetes.io/os", "kubernetes.io/arch", "kubernetes.io/hostname")} == \
+        {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": "node-1"}
+
+
+def test_a_chart_pinned_to_linux_schedules_on_the_implicit_node(capsys: pytest.CaptureFixture[str]) -> None:
+    t = load_topology([INGRESS_NGINX])
+    assert t.unscheduled == ()
+    assert [(p.name, p.node_name) for p in t.pods] == [("ingress-nginx-controller-0", "node-1")]
+    assert main(["matrix", INGRESS_NGINX, "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "unscheduled" not in data and len(data["connections"]) == 1
+
+
+def _layout(tmp_path: Path) -> str:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(MIXED)
+    return str(path)
+
+
+def test_matrix_json_and_table_name_the_pending_pods_and_why(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    layout = _layout(tmp_path)
+    assert main(["matrix", layout, "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, json.loads((SCHEMAS / "matrix.schema.json").read_text()))
+    assert data["unscheduled"] == {"count": 2, "reasons": [
+        {"reason": WHY, "count": 2, "pods": ["shop/win-0", "shop/win-1"]}]}
+    assert main(["matrix", layout]) == 0
+    out = capsys.readouterr().out
+    assert "2 Pod(s) fit no node, stay Pending and are not in this answer" in " ".join(out.split())
+    assert "shop/win-0" in out and "kubernetes.io/os: windows" in out
+
+
+def test_query_json_and_table_name_the_pending_pods(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layout = _layout(tmp_path)
+    args = ["query", layout, "--from", "shop/web", "--to", "deployment:shop/win", "--port", "80"]
+    main([*args, "-o", "json"])
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, json.loads((SCHEMAS / "query.schema.json").read_text()))
+    assert data["unscheduled"]["count"] == 2 and data["unscheduled"]["reasons"][0]["reason"] == WHY
+    main(args)
+    assert "2 Pod(s) fit no node" in capsys.readouterr().out
+
+
+def test_the_reason_counts_each_node_under_the_filter_it_fails(tmp_path: Path) -> None:
+    path = tmp_path / "l.yaml"
+    path.write_text(MIXED + """
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cp-1, labels: {node-role.kubernetes.io/control-plane: "", kubernetes.io/os: windows}}
+spec: {taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: w-1, labels: {kubernetes.io/os: linux}}
+status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
+""")
+    t = load_topology([str(path)])
+    why = ("0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated "
+           "taint {node-role.kubernetes.io/control-plane: } (nodeSelector kubernetes.io/os: windows)")
+    assert {u.reason for u in t.unscheduled} == {why}
