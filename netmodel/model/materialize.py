@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CONTROL_PLANE_LABELS,
+    FINISHED_PHASES,
     NOWHERE,
     Cluster,
     CniSpec,
@@ -148,7 +149,8 @@ def _covering(defaults: tuple[IPNetwork, ...], given: AddressSet) -> tuple[IPNet
 
 def _given_addresses(inv: Inventory) -> tuple[AddressSet, AddressSet]:
     """The Pod addresses (not hostNetwork) and Service cluster IPs the input states."""
-    pods = AddressSet.of_networks(ip for pod, _, _ in inv.pods if not pod.host_network for ip in pod.ips)
+    pods = AddressSet.of_networks(ip for pod, _, _ in inv.pods
+                                  if not pod.host_network and pod.phase not in FINISHED_PHASES for ip in pod.ips)
     services = AddressSet.of_networks(ip for s in inv.services for ip in s.cluster_ips)
     return pods, services
 

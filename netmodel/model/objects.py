@@ -149,6 +149,7 @@ class Pod:
     owner: ObjectRef | None  # the workload that made it
     source: SourceSpan
     ips_allocated: bool = False  # netmodel chose the IPs (the input gave none)
+    phase: str = ""  # status.phase as given ("" when the input has no status)
 
     @property
     def ref(self) -> ObjectRef:
@@ -164,6 +165,10 @@ class Pod:
                 return port
         return None
 
+
+# Pods in these phases have terminated: they hold no address and take no traffic (Pod lifecycle: "all containers
+# in the Pod have terminated").
+FINISHED_PHASES = ("Succeeded", "Failed")
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
                   "CronJob")

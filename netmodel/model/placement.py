@@ -11,6 +11,8 @@ Rules 4-6 of :mod:`netmodel.model.materialize`:
   placement constraint. Eligible: schedulable, every ``nodeSelector`` label, one of the required node affinity
   terms, and every NoSchedule/NoExecute taint tolerated. DaemonSet Pods also run on cordoned nodes and tolerate
   the node-condition taints, as the DaemonSet controller arranges.
+* Finished Pods (``status.phase`` Succeeded or Failed) are left out — they hold no address and take no traffic
+  — but still count as their workload's given Pods, so a completed Job is not expanded again.
 * Pod IPs come from ``status.podIP(s)``; hostNetwork Pods have their node's addresses; other Pods take the next
   free address of each of their node's pod ranges, from the second host address up.
 
@@ -28,7 +30,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netmodel.model.kinds import classify
-from netmodel.model.objects import Node, ObjectRef, Pod, PodTemplate, Taint, Toleration, Workload
+from netmodel.model.objects import (
+    FINISHED_PHASES,
+    Node,
+    ObjectRef,
+    Pod,
+    PodTemplate,
+    Taint,
+    Toleration,
+    Workload,
+)
 from netmodel.model.topology import Note, Unscheduled
 from netmodel.sets import IPAddress, IPNetwork
 
@@ -192,11 +203,15 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> tuple[li
     given_owners: set[WorkloadKey] = set()
     placed: list[Pod] = []
     unplaced: list[Unscheduled] = []
+    finished: list[str] = []
     for pod, template, doc in inv.pods:
         owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
-            given_owners.add(owner)
+            given_owners.add(owner)  # a Job whose Pods all finished is not expanded again
             pod = replace(pod, owner=ObjectRef(*owner))
+        if pod.phase in FINISHED_PHASES:
+            finished.append(f"{pod.namespace}/{pod.name}")
+            continue
         if not pod.node_name:
             node = scheduler.place(template)
             if node is None:
@@ -209,6 +224,10 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> tuple[li
         if key in given_owners or key in controlled:
             continue  # its Pods are in the input already, or its owner expands them
         placed.extend(expand(w, scheduler, unplaced))
+    if finished:
+        shown = ", ".join(finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
+        notes.append(Note("NM-INPUT-010", f"{len(finished)} finished Pod(s) (status.phase Succeeded or Failed) "
+                          f"hold no address and take no traffic: left out of every answer ({shown})", (), ()))
     if unplaced:
         notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node and stay Pending without an IP, "
                           f"in no answer: {unscheduled_summary(unplaced)}", (), ()))

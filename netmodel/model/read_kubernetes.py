@@ -205,6 +205,9 @@ def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemp
     )
 
 
+POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
 def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
     """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs."""
     meta = Meta(doc, problems, "Pod", namespaced=True)
@@ -222,8 +225,9 @@ def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple
             ip = status.address("podIP", status.string("podIP"))
             if ip is not None and ip not in ips:
                 ips.insert(0, ip)
+    phase = status.string("phase", choices=POD_PHASES) if status is not None else ""
     pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
-              template.host_network, template.containers, None, doc.span())
+              template.host_network, template.containers, None, doc.span(), phase=phase)
     return pod, template, tuple(ips)
 
 
