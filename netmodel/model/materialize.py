@@ -191,14 +191,95 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
 # -- nodes ---------------------------------------------------------------------------------------------------------
 
 
+def _reserved(cluster: Cluster, given: AddressSet) -> AddressSet:
+    """Addresses a made-up node must not take. Not one the input gives a Pod or Service: traffic from a Pod's
+    own node is always allowed, so a clash would let that Pod through every policy; nor one of a cluster range
+    or a named outside network."""
+    return given | AddressSet.of_networks(
+        cluster.pod_cidrs + cluster.service_cidrs
+        + tuple(c for n in cluster.networks for c in n.cidrs if c.prefixlen > 0))
+
+
+def named_nodes(inv: Inventory) -> list[str]:
+    """Node names that Pods (``spec.nodeName``) or Pod templates give but no Node object of the input declares,
+    in input order."""
+    declared = {n.name for n in inv.nodes}
+    names = [p.node_name for p, _, _ in inv.pods] + [w.template.node_name for w, _ in inv.workloads]
+    return [n for n in dict.fromkeys(names) if n and n not in declared]
+
+
+def known_node_names(inv: Inventory) -> set[str]:
+    """Every node the model will hold: declared, named by a Pod, or the implicit one when there is neither."""
+    return {n.name for n in inv.nodes} | set(named_nodes(inv)) or {IMPLICIT_NODE}
+
+
+# kubeadm's static Pod of the API server carries these labels (component=kube-apiserver, tier=control-plane):
+# the node it runs on is a control-plane node.
+APISERVER_POD_LABELS = {"component": "kube-apiserver", "tier": "control-plane"}
+
+
+def _free_node_addresses(taken: AddressSet, count: int) -> list[IPAddress]:
+    """``count`` addresses for made-up nodes: from 192.168.0.10 up (then the other private and shared ranges),
+    none in ``taken``."""
+    out: list[IPAddress] = []
+    for block in ("192.168.0.0/16", "172.16.0.0/12", "10.0.0.0/8", "100.64.0.0/10", "198.18.0.0/15"):
+        network = parse_network(block)
+        start = int(network.network_address) + 10
+        for lo, hi in (AddressSet.parse(block) - taken).v4.ranges:
+            for value in range(max(lo, start), hi + 1):
+                if len(out) == count:
+                    return out
+                if value & 0xFF not in (0, 255):  # no .0 or .255: they read as network/broadcast addresses
+                    out.append(ipaddress.IPv4Address(value))
+    return out
+
+
+def _named_nodes(inv: Inventory, names: list[str], explicit: list[Node], cluster: Cluster, notes: list[Note],
+                 taken: AddressSet) -> list[Node]:
+    """Nodes for the names Pods give that no Node object declares, with the implicit node's defaults: the
+    kubelet's labels, a pod range allocated by rule 3, and an address — a hostNetwork Pod's given IP on it, else
+    one nothing else has; control plane when it runs kubeadm's API server Pod."""
+    # A hostNetwork Pod's status.podIP is its node's address (the kubelet reports the node IP): use it.
+    host_ips: dict[str, list[IPAddress]] = {}
+    for pod, _, _ in inv.pods:
+        if pod.host_network and pod.phase not in FINISHED_PHASES:
+            for ip in pod.ips:
+                known = host_ips.setdefault(pod.node_name, [])
+                if all(ip.version != k.version for k in known):
+                    known.append(ip)
+    taken = taken | AddressSet.of_networks(ip for n in explicit for ip in n.ips) | \
+        AddressSet.of_networks(ip for ips in host_ips.values() for ip in ips)
+    unknown = [n for n in names if n not in host_ips]
+    free = _free_node_addresses(taken, len(unknown))
+    if len(free) < len(unknown):  # outside networks cover every candidate block: keep clear of the cluster only
+        free += _free_node_addresses(taken - AddressSet.of_networks(
+            c for n in cluster.networks for c in n.cidrs) | AddressSet.of_networks(free), len(unknown) - len(free))
+    made_up = dict(zip(unknown, ((ip,) for ip in free), strict=False))
+    apiserver_nodes = {p.node_name for p, _, _ in inv.pods if p.namespace == "kube-system"
+                       and all(p.labels.get(k) == v for k, v in APISERVER_POD_LABELS.items())}
+    made = []
+    for name in names:
+        labels = kubelet_labels(name) | ({CONTROL_PLANE_LABELS[0]: ""} if name in apiserver_nodes else {})
+        addresses = tuple(NodeAddress("InternalIP", ip) for ip in host_ips.get(name) or made_up.get(name, ()))
+        made.append(Node(name, Labels(labels), (), (), addresses, False, NOWHERE, implicit=True))
+    shown = ", ".join(f"{n.name} ({n.ips[0]})" for n in made[:5]) + \
+        (f" and {len(made) - 5} more" if len(made) > 5 else "")
+    roles = (f"; control plane: {', '.join(sorted(apiserver_nodes & set(names)))} (runs kube-apiserver)"
+             if apiserver_nodes & set(names) else "; all workers (no kube-apiserver Pod on them)")
+    notes.append(Note("NM-INPUT-011", f"{len(made)} node(s) that Pods name in spec.nodeName but no Node object "
+                      f"declares were created with the implicit node's defaults (kubelet labels, its hostNetwork "
+                      f"Pods' address or an unused one, an allocated pod range){roles}: {shown}",
+                      tuple(str(n.ref) for n in made), ()))
+    return explicit + made
+
+
 def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note], given: AddressSet) -> list[Node]:
     nodes = list(inv.nodes)
-    if not nodes:
-        # The node's address must not be one the input gives a Pod or Service: traffic from a Pod's own node
-        # is always allowed, so a clash would let that Pod through every policy.
-        taken = given | AddressSet.of_networks(
-            cluster.pod_cidrs + cluster.service_cidrs
-            + tuple(c for n in cluster.networks for c in n.cidrs if c.prefixlen > 0))
+    missing = named_nodes(inv)
+    if missing:
+        nodes = _named_nodes(inv, missing, nodes, cluster, notes, _reserved(cluster, given))
+    elif not nodes:
+        taken = _reserved(cluster, given)
         address = next((ipaddress.ip_address(a) for a in IMPLICIT_NODE_ADDRESS_CANDIDATES
                         if not taken.contains(ipaddress.ip_address(a))), None)
         if address is None:  # every candidate taken: the lowest free address of 198.18.0.0/15 (benchmarking)
@@ -206,7 +287,8 @@ def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note], given: AddressSe
             address = free.sample() or ipaddress.ip_address("198.18.0.10")
         # One node holds the whole cluster pod range.
         nodes = [Node(IMPLICIT_NODE, Labels({CONTROL_PLANE_LABELS[0]: "", **kubelet_labels(IMPLICIT_NODE)}),
-                      cluster.pod_cidrs, (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True)]
+                      cluster.pod_cidrs, (), (NodeAddress("InternalIP", address),), False, NOWHERE, implicit=True,
+                      pod_cidrs_allocated=True)]
         notes.append(Note("NM-INPUT-003", f"no Node objects: one implicit node {IMPLICIT_NODE} ({address}) that is "
                           "both control plane and worker, holds the whole pod range "
                           f"({', '.join(map(str, cluster.pod_cidrs))}) and carries the kubelet's labels "
@@ -227,7 +309,7 @@ def _nodes(inv: Inventory, cluster: Cluster, notes: list[Note], given: AddressSe
         cidrs = tuple(c for c in (cursor.take() for cursor in cursors) if c is not None)
         if cidrs:
             allocated.append(f"{node.name}={','.join(map(str, cidrs))}")
-        out.append(replace(node, pod_cidrs=cidrs))
+        out.append(replace(node, pod_cidrs=cidrs, pod_cidrs_allocated=True))
     if allocated:
         shown = ", ".join(allocated[:5]) + (f" and {len(allocated) - 5} more" if len(allocated) > 5 else "")
         notes.append(Note("NM-INPUT-006", f"pod CIDRs allocated to {len(allocated)} node(s) without "

@@ -55,8 +55,9 @@ class Node:
     addresses: tuple[NodeAddress, ...]
     unschedulable: bool
     source: SourceSpan
-    implicit: bool = False  # made up because the input had no Node
+    implicit: bool = False  # made up: the input had no Node, or no Node of a name a Pod's spec.nodeName gives
     annotations: Labels = NO_LABELS  # read for netmodel.io/skip suppressions
+    pod_cidrs_allocated: bool = False  # netmodel chose pod_cidrs (the input gave no spec.podCIDR(s))
 
     @property
     def ref(self) -> ObjectRef:

@@ -1,8 +1,8 @@
 """References between objects that must resolve for the input to mean anything.
 
-A Firewall that names a node or an outside network that does not exist, or a Pod pinned (``spec.nodeName``) to a
-node that does not exist, would silently filter nothing or place a Pod nowhere; these are errors, located at the
-name that does not resolve. (A Service that selects no Pod is legal input and a check's business, not an error.)
+A Firewall that names a node or an outside network that does not exist would silently filter nothing; these are
+errors, located at the name that does not resolve. (A Pod's ``spec.nodeName`` always resolves: a node it names
+that no Node object declares is made up with the implicit node's defaults, as every exported Pod names its node.) (A Service that selects no Pod is legal input and a check's business, not an error.)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netmodel.model.fields import Problems
-from netmodel.model.materialize import IMPLICIT_NODE
+from netmodel.model.materialize import known_node_names
 
 if TYPE_CHECKING:
     from netmodel.model.build import Inventory
@@ -24,9 +24,10 @@ def _known(names: set[str], what: str) -> str:
 
 
 def check_references(inv: Inventory, problems: Problems) -> None:
-    """Record a problem for each firewall node/network and each ``nodeName`` that names nothing."""
-    # Without any Node the model makes one implicit node; references to it are fine.
-    nodes = {n.name for n in inv.nodes} or {IMPLICIT_NODE}
+    """Record a problem for each firewall node and network that names nothing."""
+    # Nodes that Pods name but no Node declares are made up (materialize rule 2), as is node-1 when there is
+    # neither; references to them are fine.
+    nodes = known_node_names(inv)
     networks = {n.name for c, _ in inv.clusters[:1] for n in c.networks}
     node_hint = f"fix the name or add the Node ({_known(nodes, 'nodes')})"
     for fw, doc in inv.firewalls:
@@ -46,14 +47,3 @@ def check_references(inv: Inventory, problems: Problems) -> None:
                         if name not in nodes:
                             problems.add(f"Firewall {fw.name}: rule {rule.name} names node {name!r}, which does "
                                          "not exist", peer.source, node_hint)
-    for pod, _, doc in inv.pods:
-        if pod.node_name and pod.node_name not in nodes:
-            problems.add(f"Pod {pod.namespace}/{pod.name}: spec.nodeName {pod.node_name!r} is not a known node",
-                         doc.span(("spec", "nodeName")), node_hint)
-    for workload, doc in inv.workloads:
-        name = workload.template.node_name
-        if name and name not in nodes:
-            spec_path = ("spec", "jobTemplate", "spec") if workload.kind == "CronJob" else ("spec",)
-            problems.add(f"{workload.kind} {workload.namespace}/{workload.name}: the Pod template's "
-                         f"spec.nodeName {name!r} is not a known node",
-                         doc.span(spec_path + ("template", "spec", "nodeName")), node_hint)

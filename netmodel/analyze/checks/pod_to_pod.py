@@ -3,7 +3,8 @@
 * NM-P2P-001..004 — the pod CIDR plan: node ranges inside the cluster range and disjoint; pod ranges clear of
   service CIDRs, node addresses, and outside networks (an outside network that wholly contains a pod range,
   like ``internet: 0.0.0.0/0``, is fine: the cluster's addresses are carved out of it).
-* NM-P2P-005/006 — Pod IPs inside their node's range and unique (hostNetwork Pods use the node's address).
+* NM-P2P-005/006 — Pod IPs inside the range that binds them (:func:`netmodel.model.ipam.pod_ranges_of`: the
+  node's given range, else the cluster's pod ranges) and unique (hostNetwork Pods use the node's address).
 * NM-P2P-007 — ip-masq-agent masquerades every destination outside ``nonMasqueradeCIDRs``; when those do not
   cover the pod CIDRs, Pod-to-Pod traffic leaves with the node's address.
 * NM-P2P-008 — each node-to-node flow of the CNI (:mod:`netmodel.compile.cni`) must pass the sender's egress
@@ -24,6 +25,7 @@ from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
 from netmodel.errors import SourceSpan
+from netmodel.model.ipam import judged_per_node, pod_ranges_of
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import (
     ALL_PORTS,
@@ -138,20 +140,27 @@ def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding
 def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
     nodes = ctx.topology.node_by_name
+    cluster = ctx.topology.cluster
     first_owner: dict[IPAddress, Pod] = {}
     for pod in ctx.topology.pods:
         if pod.host_network:
             continue
         node = nodes[pod.node_name]
+        allowed = pod_ranges_of(cluster, node)
         for ip in pod.ips:
-            if not any(ip.version == c.version and ip in c for c in node.pod_cidrs):
-                ranges = ", ".join(map(str, node.pod_cidrs)) or "none"
+            if not any(ip.version == c.version and ip in c for c in allowed):
+                ranges = ", ".join(map(str, allowed)) or "none"
+                if judged_per_node(node):
+                    why = (f"outside its node {node.name}'s pod CIDR ({ranges}); replies to it are routed to "
+                           f"another node. Fix: correct status.podIP or the node's podCIDR.")
+                else:
+                    why = (f"outside every cluster pod range ({ranges}); other nodes do not route it as Pod "
+                           f"traffic. Fix: correct status.podIP or add its range to Cluster spec.podCIDRs.")
                 yield Finding(
                     "NM-P2P-005", Severity.ERROR, REQUIREMENT,
-                    f"Pod {pod.namespace}/{pod.name} has IP {ip}, outside its node {node.name}'s pod CIDR "
-                    f"({ranges}); replies to it are routed to another node. Fix: correct status.podIP or the "
-                    f"node's podCIDR.",
-                    (str(pod.ref), str(node.ref)), unique_spans([pod.source, node.source]))
+                    f"Pod {pod.namespace}/{pod.name} has IP {ip}, {why}",
+                    (str(pod.ref), str(node.ref)),
+                    unique_spans([pod.source, node.source if judged_per_node(node) else cluster.source]))
             other = first_owner.setdefault(ip, pod)
             if other is not pod:
                 yield Finding(
