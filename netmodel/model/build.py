@@ -23,6 +23,7 @@ from netmodel.model.objects import (
     Firewall,
     Ingress,
     IngressClass,
+    IPPool,
     Namespace,
     NetworkPolicy,
     Node,
@@ -32,6 +33,7 @@ from netmodel.model.objects import (
     SkippedObject,
     Workload,
 )
+from netmodel.model.read_calico import read_ip_pool
 from netmodel.model.read_kubernetes import (
     read_endpoint_slice,
     read_ingress,
@@ -70,6 +72,7 @@ class Inventory:
     network_policies: list[NetworkPolicy] = field(default_factory=list)
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
+    ip_pools: list[IPPool] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
     status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)
 
@@ -155,6 +158,8 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.ingress_classes.append(read_ingress_class(doc, problems))
         elif kind == "NetworkPolicy":
             inv.network_policies.append(read_network_policy(doc, problems))
+        elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
+            inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
     return inv, problems
 

@@ -1,29 +1,37 @@
-"""Which address range a Pod's IP must fall in: one rule, read by the checks (NM-P2P-005) and documented in
-docs/check-semantics.md.
+"""Where Pod addresses come from, and so which range a Pod's IP must fall in: one rule, read by the checks
+(NM-P2P-001/002/005) and documented in docs/check-semantics.md.
 
-* A node whose ``spec.podCIDR(s)`` the input gives binds its Pods: the node-local IPAM (host-local, as Flannel,
-  kubenet and most CNIs use it) hands out addresses from that range only.
-* A node whose range netmodel made up (the implicit node, a node only a Pod names, a Node without
-  ``spec.podCIDR``) binds nothing: the input never said where its Pods' addresses come from, so a given Pod IP
-  is judged against the cluster's pod ranges only.
+* Node-local IPAM (host-local, as Flannel, kubenet and most CNIs use it) hands a node's Pods addresses from the
+  node's ``spec.podCIDR(s)`` only, so a range the input gives for a node binds the Pods on it.
+* Calico IPAM (``calico-ipam``, the default of most Calico installs) ignores ``spec.podCIDR``: it takes blocks
+  (/26 by default) of its IPPools and gives them to nodes on demand, and a node borrows addresses from another
+  node's block when its own are used up (https://docs.tigera.io/calico/latest/networking/ipam/get-started-ip-addresses).
+  With Calico (``cni.plugin: calico``) or any IPPool in the input, no node range binds: a Pod IP must lie in one
+  of the cluster's pod ranges, which include every IPPool's CIDR.
+* A range netmodel made up (the implicit node, a node only a Pod names, a Node without ``spec.podCIDR``) binds
+  nothing either: the input never said where its Pods' addresses come from.
 """
 
 from __future__ import annotations
 
-from netmodel.model.objects import Cluster, Node
+from netmodel.model.objects import Node
+from netmodel.model.topology import Topology
 from netmodel.sets import IPNetwork
 
 
-def pod_ranges_of(cluster: Cluster, node: Node) -> tuple[IPNetwork, ...]:
-    """The ranges the IP of a Pod on ``node`` must fall in (see the module docstring)."""
-    if node.pod_cidrs and not node.pod_cidrs_allocated:
-        return node.pod_cidrs
-    return cluster.pod_cidrs
+def node_ranges_bind(topology: Topology) -> bool:
+    """Whether the cluster's IPAM draws Pod addresses from the nodes' ``spec.podCIDR(s)`` (not Calico IPAM)."""
+    return not topology.ip_pools and topology.cluster.cni.plugin != "calico"
 
 
-def judged_per_node(node: Node) -> bool:
+def judged_per_node(topology: Topology, node: Node) -> bool:
     """Whether ``node``'s own range binds its Pods (else they are judged against the cluster's ranges)."""
-    return bool(node.pod_cidrs) and not node.pod_cidrs_allocated
+    return bool(node.pod_cidrs) and not node.pod_cidrs_allocated and node_ranges_bind(topology)
 
 
-__all__ = ["judged_per_node", "pod_ranges_of"]
+def pod_ranges_of(topology: Topology, node: Node) -> tuple[IPNetwork, ...]:
+    """The ranges the IP of a Pod on ``node`` must fall in (see the module docstring)."""
+    return node.pod_cidrs if judged_per_node(topology, node) else topology.cluster.pod_cidrs
+
+
+__all__ = ["judged_per_node", "node_ranges_bind", "pod_ranges_of"]

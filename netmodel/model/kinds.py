@@ -51,6 +51,8 @@ READ: dict[str, frozenset[str]] = {
     "Ingress": frozenset({"networking.k8s.io", "extensions"}),
     "IngressClass": frozenset({"networking.k8s.io"}),
     "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
+    # Calico's IPPool as data: its CIDR is a pod range (netmodel/model/read_calico.py).
+    "IPPool": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
 }
 
 _RBAC = "rbac.authorization.k8s.io"

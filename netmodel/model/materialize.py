@@ -91,10 +91,14 @@ IMPLICIT_NODE_ADDRESS_CANDIDATES = ("192.168.0.10", "172.16.0.10", "10.0.0.10", 
 SERVICE_CIDR_CANDIDATES = ("10.96.0.0/12", "172.30.0.0/16", "100.96.0.0/12", "192.168.240.0/20")
 
 
-def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips: AddressSet = NO_ADDRESSES
-                    ) -> Cluster:
-    """kubeadm-style defaults, widened to the addresses the input already gives (see :func:`_covering`)."""
-    pod_cidrs = _covering(tuple(parse_network(t) for t in DEFAULT_POD_CIDRS), given_pod_ips)
+def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips: AddressSet = NO_ADDRESSES,
+                    ip_pools: tuple[IPNetwork, ...] = ()) -> Cluster:
+    """kubeadm-style defaults, widened to the addresses the input already gives (see :func:`_covering`). With
+    Calico IPPools the pod ranges are the pools' CIDRs (plus the blocks around given Pod IPs outside them)."""
+    if ip_pools:
+        pod_cidrs = ip_pools + _covering((), given_pod_ips - AddressSet.of_networks(ip_pools))
+    else:
+        pod_cidrs = _covering(tuple(parse_network(t) for t in DEFAULT_POD_CIDRS), given_pod_ips)
     service_cidrs = _covering(tuple(parse_network(t) for t in DEFAULT_SERVICE_CIDRS), given_service_ips)
     pods = AddressSet.of_networks(pod_cidrs)
     if not given_service_ips and not pods.isdisjoint(AddressSet.of_networks(service_cidrs)):
@@ -117,6 +121,21 @@ def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips:
         source=NOWHERE,
         implicit=True,
     )
+
+
+def _with_ip_pools(cluster: Cluster, inv: Inventory, notes: list[Note]) -> Cluster:
+    """The Cluster's pod ranges plus each Calico IPPool CIDR outside them: Calico IPAM hands out addresses from
+    its pools whatever the cluster CIDR says, so those are Pod addresses too."""
+    outside = [p for p in inv.ip_pools if not any(
+        p.cidr.version == c.version and p.cidr.subnet_of(c) for c in cluster.pod_cidrs)]  # type: ignore[arg-type]
+    added = tuple(dict.fromkeys(p.cidr for p in outside))
+    if not added:
+        return cluster
+    notes.append(Note("NM-INPUT-012", f"Calico IPPool(s) outside the Cluster's podCIDRs: "
+                      f"{', '.join(f'{p.name} ({p.cidr})' for p in outside)}; their ranges are pod ranges too "
+                      "(Calico IPAM allocates from them)", tuple(f"IPPool/{p.name}" for p in outside),
+                      tuple(p.source for p in outside)))
+    return replace(cluster, pod_cidrs=cluster.pod_cidrs + added)
 
 
 def _covering(defaults: tuple[IPNetwork, ...], given: AddressSet) -> tuple[IPNetwork, ...]:
@@ -158,10 +177,11 @@ def _given_addresses(inv: Inventory) -> tuple[AddressSet, AddressSet]:
 def materialize(inv: Inventory, notes: list[Note]) -> Topology:
     """Fill in the defaults of rules 1-8 on an inventory whose references are known to resolve."""
     given_pods, given_services = _given_addresses(inv)
+    pools = tuple(dict.fromkeys(p.cidr for p in inv.ip_pools))
     if inv.clusters:
-        cluster = inv.clusters[0][0]
+        cluster = _with_ip_pools(inv.clusters[0][0], inv, notes)
     else:
-        cluster = default_cluster(given_pods, given_services)
+        cluster = default_cluster(given_pods, given_services, pools)
         notes.append(Note("NM-INPUT-002", "no Cluster object: using defaults (pod CIDR "
                           f"{', '.join(map(str, cluster.pod_cidrs))}, service CIDR "
                           f"{', '.join(map(str, cluster.service_cidrs))}, NodePorts 30000-32767, kube-proxy "
@@ -181,6 +201,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         ingress_classes=tuple(inv.ingress_classes),
         network_policies=tuple(inv.network_policies),
         firewalls=tuple(f for f, _ in inv.firewalls),
+        ip_pools=tuple(inv.ip_pools),
         expectations=tuple(inv.expectations),
         skipped=tuple(inv.skipped),
         notes=tuple(notes),

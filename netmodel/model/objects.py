@@ -413,6 +413,17 @@ class Cluster:
 
 
 @dataclass(frozen=True, slots=True)
+class IPPool:
+    """A Calico IPPool (``projectcalico.org/v3`` or ``crd.projectcalico.org/v1``): a range Calico IPAM hands Pod
+    addresses out of, in blocks it assigns to nodes on demand."""
+
+    name: str
+    cidr: IPNetwork
+    disabled: bool  # no new addresses from it; Pods may still hold old ones
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
 class FirewallPeer:
     """One ``from``/``to`` entry of a firewall rule; exactly one field is set."""
 

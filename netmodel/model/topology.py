@@ -13,6 +13,7 @@ from netmodel.model.objects import (
     Firewall,
     Ingress,
     IngressClass,
+    IPPool,
     Namespace,
     NetworkPolicy,
     Node,
@@ -65,6 +66,7 @@ class Topology:
     skipped: tuple[SkippedObject, ...]
     notes: tuple[Note, ...]
     unscheduled: tuple[Unscheduled, ...] = ()
+    ip_pools: tuple[IPPool, ...] = ()  # Calico IPPools: Calico IPAM draws Pod addresses from them
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.
     @cached_property

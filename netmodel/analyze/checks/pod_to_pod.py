@@ -4,7 +4,8 @@
   service CIDRs, node addresses, and outside networks (an outside network that wholly contains a pod range,
   like ``internet: 0.0.0.0/0``, is fine: the cluster's addresses are carved out of it).
 * NM-P2P-005/006 — Pod IPs inside the range that binds them (:func:`netmodel.model.ipam.pod_ranges_of`: the
-  node's given range, else the cluster's pod ranges) and unique (hostNetwork Pods use the node's address).
+  node's given range under node-local IPAM, else the cluster's pod ranges) and unique (hostNetwork Pods use the
+  node's address). Under Calico IPAM node ranges bind nothing, so NM-P2P-001/002 do not judge them.
 * NM-P2P-007 — ip-masq-agent masquerades every destination outside ``nonMasqueradeCIDRs``; when those do not
   cover the pod CIDRs, Pod-to-Pod traffic leaves with the node's address.
 * NM-P2P-008 — each node-to-node flow of the CNI (:mod:`netmodel.compile.cni`) must pass the sender's egress
@@ -25,7 +26,7 @@ from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
 from netmodel.errors import SourceSpan
-from netmodel.model.ipam import judged_per_node, pod_ranges_of
+from netmodel.model.ipam import judged_per_node, node_ranges_bind, pod_ranges_of
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import (
     ALL_PORTS,
@@ -48,6 +49,8 @@ def _overlaps(a: IPNetwork, b: IPNetwork) -> bool:
 def check_node_pod_cidrs_in_cluster_range(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-001."""
     cluster = ctx.topology.cluster
+    if not node_ranges_bind(ctx.topology):
+        return  # Calico IPAM: spec.podCIDR is not where Pod addresses come from
     for node in ctx.topology.nodes:
         for cidr in node.pod_cidrs:
             if not any(cidr.version == c.version and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
@@ -62,6 +65,8 @@ def check_node_pod_cidrs_in_cluster_range(ctx: CheckContext) -> Iterator[Finding
 
 def check_node_pod_cidrs_disjoint(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-002: a sweep over ranges sorted by start finds overlaps without comparing every pair."""
+    if not node_ranges_bind(ctx.topology):
+        return  # Calico IPAM: spec.podCIDR is not where Pod addresses come from
     ranges = sorted(((c.version, int(c.network_address), int(c.broadcast_address), c, n)
                      for n in ctx.topology.nodes for c in n.pod_cidrs), key=lambda r: r[:3])
     widest: tuple[int, int, IPNetwork, Node] | None = None
@@ -90,6 +95,8 @@ def _pod_ranges(ctx: CheckContext) -> list[PodRange]:
     """Cluster pod CIDRs, plus node ranges outside them (those are judged on their own)."""
     cluster = ctx.topology.cluster
     out = [PodRange(c, "cluster pod CIDR", f"Cluster/{cluster.name}", cluster.source) for c in cluster.pod_cidrs]
+    if not node_ranges_bind(ctx.topology):
+        return out  # Calico IPAM: node ranges hold no Pods
     for node in ctx.topology.nodes:
         for cidr in node.pod_cidrs:
             if not any(_overlaps(cidr, c) and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
@@ -146,21 +153,23 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
         if pod.host_network:
             continue
         node = nodes[pod.node_name]
-        allowed = pod_ranges_of(cluster, node)
+        allowed = pod_ranges_of(ctx.topology, node)
         for ip in pod.ips:
             if not any(ip.version == c.version and ip in c for c in allowed):
                 ranges = ", ".join(map(str, allowed)) or "none"
-                if judged_per_node(node):
+                if judged_per_node(ctx.topology, node):
                     why = (f"outside its node {node.name}'s pod CIDR ({ranges}); replies to it are routed to "
                            f"another node. Fix: correct status.podIP or the node's podCIDR.")
                 else:
                     why = (f"outside every cluster pod range ({ranges}); other nodes do not route it as Pod "
-                           f"traffic. Fix: correct status.podIP or add its range to Cluster spec.podCIDRs.")
+                           f"traffic. Fix: correct status.podIP, or add its range to Cluster spec.podCIDRs (or "
+                           f"the Calico IPPool it comes from to the input).")
                 yield Finding(
                     "NM-P2P-005", Severity.ERROR, REQUIREMENT,
                     f"Pod {pod.namespace}/{pod.name} has IP {ip}, {why}",
                     (str(pod.ref), str(node.ref)),
-                    unique_spans([pod.source, node.source if judged_per_node(node) else cluster.source]))
+                    unique_spans([pod.source, node.source if judged_per_node(ctx.topology, node)
+                                  else cluster.source]))
             other = first_owner.setdefault(ip, pod)
             if other is not pod:
                 yield Finding(
