@@ -106,3 +106,10 @@ status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
     why = ("0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated "
            "taint {node-role.kubernetes.io/control-plane: } (nodeSelector kubernetes.io/os: windows)")
     assert {u.reason for u in t.unscheduled} == {why}
+
+
+def test_a_query_naming_a_pending_pod_says_why_it_has_no_address(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["query", _layout(tmp_path), "--from", "shop/web", "--to", "shop/win-0", "--port", "80"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "Pod shop/win-0 fits no node and stays Pending" in err and "kubernetes.io/os: windows" in err

@@ -88,6 +88,13 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
     if prefix == "pod":
         ns, name = _split_namespaced(ref, body)
         pod = t.pod_by_key.get((ns, name))
+        pending = next((u for u in t.unscheduled if (u.namespace, u.name) == (ns, name)), None) if pod is None \
+            else None
+        if pending is not None:
+            raise UsageError([Problem(f"Pod {ns}/{name} fits no node and stays Pending without an address: "
+                                      f"{pending.reason}", None,
+                                      "make a node eligible (labels, taints) or fix the Pod's nodeSelector, "
+                                      "affinity or tolerations")])
         if pod is None:
             raise _unknown("Pod", body, [f"{p.namespace}/{p.name}" for p in t.pods],
                            "use NS/NAME of a Pod in the input (workload Pods are NAME-0, NAME-1, ...)")
