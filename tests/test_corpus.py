@@ -173,6 +173,15 @@ def test_matrix_is_not_empty(app: str, with_cluster: bool) -> None:
     assert answer["connections"], "the input has Pods, yet the matrix lists no connection"
 
 
+def test_custom_resources_that_create_pods_say_so() -> None:
+    """kube-prometheus' Prometheus and Alertmanager objects make Pods the operator creates: netmodel names
+    them as such, so the warnings about Services and policies selecting no Pod point the right way."""
+    _, report, _ = check(*app_inputs("kube-prometheus", True))
+    for name in ("Prometheus monitoring/k8s", "Alertmanager monitoring/main"):
+        said = [f for f in report["findings"] if name in f["message"]]
+        assert said and all("Pods" in f["message"] for f in said), _brief(said)
+
+
 # -- Online Boutique's NetworkPolicies ----------------------------------------------------------------------
 
 BOUTIQUE = (CORPUS / "online-boutique",)
@@ -290,3 +299,27 @@ def test_calico_dump_answers() -> None:
     assert query((DUMP,), "deployment:kube-system/coredns", "service:shop/api", 9090)["verdict"] == "denied"
     _, answer, _ = matrix(DUMP)
     assert answer["connections"]
+
+
+# -- NCA's (np-guard/network-config-analyzer) plain-Kubernetes test inputs ----------------------------------
+
+NCA = CORPUS / "nca"
+PODLIST = (NCA / "k8s_testcases/example_podlist/ns_list.json", NCA / "k8s_testcases/example_podlist/pods_list.json")
+POLICIES = NCA / "k8s_testcases/example_policies"
+NCA_CASES: dict[str, tuple[Path, ...]] = {
+    "workload-resources": (NCA / "example_workload_resources",),
+    **{f"podlist+{p.parent.name}/{p.name}": (*PODLIST, p)
+       for folder in ("andOrCombinations", "namedPorts", "withIpBlock2", "withEndPort", "testcase2", "demo/sanity")
+       for p in sorted((POLICIES / folder).glob("*.yaml"))},
+    "podlist+regression-withIpBlock-new": (*PODLIST, POLICIES / "demo/regression/regression-withIpBlock-new.yaml"),
+}
+
+
+@pytest.mark.parametrize("paths", list(NCA_CASES.values()), ids=list(NCA_CASES))
+def test_nca_inputs_load_without_edits(paths: tuple[Path, ...]) -> None:
+    code, out, err = _run("check", *map(str, paths), "--format", "json")
+    assert code in (0, 1), err
+    report = json.loads(out)
+    told = " ".join(f["message"] for f in report["findings"])
+    unnamed = sorted(kind for kind in skipped_kinds(*paths) if kind not in told)
+    assert not unnamed
