@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from netmodel.analyze.diff import diff_results, flow_table
+from netmodel.analyze.connectivity import connectivity
+from netmodel.analyze.diff import (
+    accept_all,
+    accept_by_expectations,
+    allowed_flows,
+    diff_results,
+    flow_table,
+    locate,
+)
+from netmodel.analyze.reach import Fabric
 from netmodel.analyze.result import FAIL_ON
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.report import RENDERERS
-from netmodel.report.bundle import matrix_payload, run_check
+from netmodel.report.bundle import run_check
 from netmodel.report.markdown import render_markdown
 from netmodel.report.progress import progress
 
@@ -27,13 +37,19 @@ def diff_command(
     output: str = typer.Option("", "--output", "-o", help="Write to this file instead of stdout."),
     fail_on: str = typer.Option("error", "--fail-on", help="Fail on introduced findings of this severity or "
                                                            "worse: error, warning or info."),
-    flows: bool = typer.Option(True, "--flows/--no-flows", help="Also compare the connectivity matrices."),
+    flows: bool = typer.Option(True, "--flows/--no-flows", help="Also compare the connectivity matrices (by "
+                                                                "workload): flows opened fail the diff."),
+    allow_opened: bool = typer.Option(False, "--allow-opened", help="Accept every flow this change opens: they "
+                                                                    "are still listed, marked accepted, and do "
+                                                                    "not fail the diff. In a pull request "
+                                                                    "prefer Expectations (docs/ci.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Compare two layouts: findings introduced and fixed, port-matrix cells that change (with the rule that
-    decides them now), and flows that appear, disappear or change ports.
+    decides them now), and flows (workload, outside network, protocol, ports) opened and closed.
 
-    Exit codes: 0 nothing got worse, 1 the change introduces a finding at --fail-on or a new exposure,
+    Exit codes: 0 nothing got worse, 1 the change introduces a finding at --fail-on, a new exposure or an
+    opened flow that is not accepted (--allow-opened, or Expectations in NEW asserting it allowed),
     2 input or usage error.
     """
     if output_format not in FORMATS:
@@ -47,13 +63,21 @@ def diff_command(
         advance(1)
         old_flows = new_flows = None
         if flows:
-            old_flows = flow_table(matrix_payload(before.topology)["connections"])
+            old_flows = flow_table(connectivity(Fabric(before.topology), "workload"))
             advance(1)
-            new_flows = flow_table(matrix_payload(after.topology)["connections"])
+            new_fabric = Fabric(after.topology)
+            new_flows = flow_table(connectivity(new_fabric, "workload"))
             advance(1)
     result = diff_results(before.payload(), after.payload(), old_paths=[old], new_paths=[new],
                           decided_by=after.decided_by(), old_flows=old_flows, new_flows=new_flows,
                           fail_on=fail_on)
+    if result.flows:
+        changes = locate(result.flows, after.topology)
+        if allow_opened:
+            changes = accept_all(changes, "--allow-opened")
+        if after.result.expectations:
+            changes = accept_by_expectations(changes, allowed_flows(new_fabric, after.result.expectations))
+        result = replace(result, flows=changes)
     payload = result.to_json()
     if output_format == "table":  # the terminal table renderer knows checks; a diff reads well as Markdown
         text = render_markdown(payload, "diff")

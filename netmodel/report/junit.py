@@ -90,7 +90,33 @@ def diff_suites(payload: Payload, fail_on: str = "error") -> list[Suite]:
         cells.cases.append(case)
     if not cells.cases:
         cells.cases.append(Case("no port-matrix cell changed", "netmodel.diff.ports"))
-    return [introduced, fixed, cells]
+    suites = [introduced, fixed, cells]
+    flows = payload.get("flows")
+    if flows is not None:
+        opened = Suite("flows opened")
+        for f in flows["opened"]:
+            case = Case(_flow_name(f), "netmodel.diff.flows", output=f"ports {f.get('before') or '-'} -> "
+                                                                     f"{f.get('after') or '-'}")
+            if f.get("exposure"):
+                case.output += "; reached through a new exposure, failed in the port matrix suite"
+            elif f.get("accepted"):
+                case.skipped = f"opened, accepted by {f['accepted']['reason']}"
+            else:
+                case.failure = f"flow opened: {_flow_name(f)} (denied before; accept it with an Expectations " \
+                               "flow or --allow-opened)"
+            opened.cases.append(case)
+        if not opened.cases:
+            opened.cases.append(Case("no flow opened", "netmodel.diff.flows"))
+        closed = Suite("flows closed", [Case(_flow_name(f), "netmodel.diff.flows",
+                                             output=f"closed: ports {f.get('before') or '-'} -> "
+                                                    f"{f.get('after') or '-'}") for f in flows["closed"]])
+        suites += [opened, closed]
+    return suites
+
+
+def _flow_name(f: Payload) -> str:
+    via = f" via {f['via']}" if f.get("via") else ""
+    return f"{f['from']} -> {f['to']} {f['protocol']}/{f['ports']}{via}"
 
 
 def generic_suites(payload: Payload, kind: str) -> list[Suite]:

@@ -7,6 +7,9 @@
   relative to ``%SRCROOT%`` when the path is relative.
 * ``partialFingerprints``: the baseline fingerprint (ID, objects, message without line numbers), so a result
   keeps its identity when lines move.
+* a diff also gives one result per flow it opens, rule ``NM-DIFF-001`` (level ``error``; an accepted opening
+  carries an accepted suppression with the reason), located where the destination is defined in NEW when the
+  diff payload says (``flows.opened[].location``).
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ def render_sarif(payload: Payload, kind: str = "check", catalog: Mapping[str, Ru
                 "justification": suppression["reason"],
             }]
         results.append(result)
+    if kind == "diff" and payload.get("flows"):
+        _opened_flows(payload["flows"]["opened"], rules, results, catalog)
     driver: dict[str, Any] = {"name": "netmodel", "informationUri": CATALOG_URI, "rules": rules}
     if version:
         driver["version"] = version
@@ -134,4 +139,34 @@ def render_sarif(payload: Payload, kind: str = "check", catalog: Mapping[str, Ru
     return json.dumps(log, indent=2) + "\n"
 
 
-__all__ = ["RuleInfo", "render_sarif"]
+OPENED_FLOW = "NM-DIFF-001"
+
+
+def _opened_flows(opened: list[Mapping[str, Any]], rules: list[dict[str, Any]], results: list[dict[str, Any]],
+                  catalog: Mapping[str, RuleInfo]) -> None:
+    """One result per opened flow of a diff, under rule NM-DIFF-001."""
+    opened = [f for f in opened if not f.get("exposure")]  # the exposure's own finding already says it
+    if not opened:
+        return
+    example = {"severity": "error", "requirement": "diff"}
+    rules.append(_rule(OPENED_FLOW, catalog.get(OPENED_FLOW), example))
+    index = len(rules) - 1
+    for f in opened:
+        via = f" via {f['via']}" if f.get("via") else ""
+        text = f"flow opened: {f['from']} → {f['to']} {f['protocol']} {f['ports']}{via} (denied before the change)"
+        result: dict[str, Any] = {
+            "ruleId": OPENED_FLOW, "ruleIndex": index, "level": "error", "message": {"text": text},
+            "locations": _locations([f["location"]] if f.get("location") else []),
+            "partialFingerprints": {"netmodelFinding/v1": fingerprint_of(OPENED_FLOW, (f["from"], f["to"]), text)},
+            "properties": {"requirement": "diff", "objects": [f["from"], f["to"]]},
+        }
+        result["locations"] = result["locations"] or [{}]
+        result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": o, "kind": "resource"}
+                                                      for o in (f["from"], f["to"])]
+        if f.get("accepted"):
+            result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                       "justification": f["accepted"]["reason"]}]
+        results.append(result)
+
+
+__all__ = ["OPENED_FLOW", "RuleInfo", "render_sarif"]

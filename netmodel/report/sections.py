@@ -164,17 +164,36 @@ def diff_sections(payload: Payload) -> list[Section]:
         tones=tuple("error" if c["after"] in ("blocked", "exposed") else "ok" for c in cells)))
     flows = payload.get("flows")
     if flows is not None:
-        rows_f: list[tuple[str, ...]] = []
-        tones_f: list[str] = []
-        for change in ("added", "removed", "changed"):
-            for f in flows[change]:
-                rows_f.append((change, f["from"], f["to"], f.get("protocol", ""), f.get("before") or "-",
-                               f.get("after") or "-"))
-                tones_f.append("warning" if change == "added" else "")
-        out.append(Section("Flows", ("change", "from", "to", "protocol", "ports before", "ports after"),
-                           tuple(rows_f), tones=tuple(tones_f),
-                           intro=flows.get("note", "")))
+        columns = ("from", "to", "protocol", "ports", "before", "after", "note")
+        for change in ("opened", "closed"):
+            entries = flows[change]
+            rows = tuple((f["from"], f["to"], f["protocol"], f["ports"], f.get("before") or "-",
+                          f.get("after") or "-", _flow_note(f)) for f in entries)
+            tones = tuple(("ok" if f.get("accepted") or f.get("exposure") else "error") if change == "opened"
+                          else "" for f in entries)
+            intro = ("Flows (by workload) the new layout allows and the old one denied; not accepted ones fail "
+                     "the diff." if change == "opened" else "Flows (by workload) the old layout allowed and the "
+                     "new one denies.")
+            out.append(Section(f"Flows {change}", columns, rows, tones=tones, intro=intro, empty="none"))
     return out
+
+
+def _flow_note(f: Payload) -> str:
+    notes = []
+    if f.get("via"):
+        notes.append(f"via {f['via']}")
+    if f.get("partialBefore") and not f.get("partialAfter"):
+        notes.append("was allowed to some members only")
+    elif f.get("partialAfter") and not f.get("partialBefore"):
+        notes.append("now allowed to some members only")
+    elif f.get("partialAfter"):
+        notes.append("partial")
+    if f.get("exposure"):
+        notes.append("reached through a new exposure (port matrix)")
+    accepted = f.get("accepted")
+    if accepted:
+        notes.append(f"accepted by {accepted['reason']}")
+    return "; ".join(notes)
 
 
 # -- anything else (query, matrix): every list of records becomes a table ------------------------------------------
