@@ -1,7 +1,7 @@
 """Checks that need NetworkPolicy semantics (docs/checks.md):
 
-* NM-SVC-008 (error) — Pods isolated for egress cannot reach cluster DNS on a port the DNS Service serves
-  (UDP/TCP 53). With no DNS Service in the layout, a CoreDNS Pod is assumed where kubeadm puts it (namespace
+* NM-SVC-008 (error) — Pods isolated for egress cannot reach cluster DNS on port 53 (UDP or TCP) of the DNS
+  Service; its other ports (CoreDNS metrics on 9153) are not name lookups and are not judged. With no DNS Service in the layout, a CoreDNS Pod is assumed where kubeadm puts it (namespace
   kube-system, label ``k8s-app: kube-dns``, ports 53 UDP and TCP named ``dns``/``dns-tcp``).
 * NM-SVC-009 (warning) — every client of a Service port is denied: no Pod class whose egress and the endpoint's
   ingress both allow it, and no address an ipBlock admits.
@@ -37,6 +37,7 @@ from netmodel.sets.ports import TCP, UDP
 DNS_NAMESPACE = "kube-system"
 DNS_POD_LABELS = Labels({"k8s-app": "kube-dns"})
 DNS_PORTS = ((UDP, 53, "dns"), (TCP, 53, "dns-tcp"))
+DNS_PORT = 53
 
 
 def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> str:
@@ -62,6 +63,8 @@ def dns_service(fabric: Fabric) -> Service | None:
 def _dns_blocked_real(fabric: Fabric, cls: PodClass, svc: Service) -> list[str]:
     blocked = []
     for sp in svc.ports:
+        if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
+            continue  # resolvers ask port 53 only; kube-dns also lists CoreDNS metrics (9153)
         backends = [b for b in fabric.backends(svc, sp) if b.port is not None]
         if backends and not any(_egress_allows(fabric, cls, b, sp.protocol) for b in backends):
             blocked.append(f"{protocol_label(sp.protocol)} {sp.port}")

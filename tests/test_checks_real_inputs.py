@@ -1,0 +1,43 @@
+"""Checks on inputs as operators write them (issue 9): public recipes and charts on a bundled cluster.
+
+Each test runs ``netmodel check`` on a healthy bundled layout plus a small file under tests/real_inputs/ (each
+names its source and licence) and asserts the exact findings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netmodel.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = ROOT / "tests" / "real_inputs"
+FLANNEL = str(ROOT / "topologies" / "flannel-vxlan.yaml")
+
+
+def check(capsys: pytest.CaptureFixture[str], *paths: str) -> tuple[int, list[dict[str, object]]]:
+    """Exit code and the non-info findings of ``netmodel check PATHS --format json``."""
+    code = main(["check", *paths, "--format", "json"])
+    out, _ = capsys.readouterr()
+    findings = [f for f in json.loads(out)["findings"] if f["severity"] != "info"]
+    return code, findings
+
+
+def test_dns_egress_recipe_passes_although_kube_dns_lists_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    """NM-SVC-008 judges 53/UDP and 53/TCP only: kube-dns's metrics port 9153 is not a name lookup."""
+    code, findings = check(capsys, FLANNEL, str(INPUTS / "recipe-deny-egress-but-dns.yaml"))
+    assert (code, findings) == (0, [])
+
+
+def test_dns_egress_without_tcp_names_tcp_53_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (INPUTS / "recipe-deny-egress-but-dns.yaml").read_text()
+    udp_only = tmp_path / "udp-only.yaml"
+    udp_only.write_text(text.replace("    - {port: 53, protocol: TCP}\n", ""))
+    code, findings = check(capsys, FLANNEL, str(udp_only))
+    assert code == 1
+    assert [(f["id"], f["objects"]) for f in findings] == [("NM-SVC-008", ["NetworkPolicy/blog/mysql-deny-egress"])]
+    message = str(findings[0]["message"])
+    assert "on TCP 53:" in message and "9153" not in message
