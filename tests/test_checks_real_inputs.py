@@ -41,3 +41,25 @@ def test_dns_egress_without_tcp_names_tcp_53_only(tmp_path: Path, capsys: pytest
     assert [(f["id"], f["objects"]) for f in findings] == [("NM-SVC-008", ["NetworkPolicy/blog/mysql-deny-egress"])]
     message = str(findings[0]["message"])
     assert "on TCP 53:" in message and "9153" not in message
+
+
+def test_numeric_target_port_on_pods_declaring_no_ports_is_fine(capsys: pytest.CaptureFixture[str]) -> None:
+    """The engine delivers to a Pod that declares no containerPorts on any port; NM-SVC-002 agrees."""
+    code, findings = check(capsys, FLANNEL, str(INPUTS / "hello-node-no-container-ports.yaml"))
+    assert (code, findings) == (0, [])
+    assert main(["query", FLANNEL, str(INPUTS / "hello-node-no-container-ports.yaml"), "--from", "blog/mysql-0",
+                 "--to", "service:default/hello-node", "--port", "8080"]) == 0
+    capsys.readouterr()
+
+
+def test_numeric_target_port_the_pods_do_not_declare_still_warns(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Pods that declare other ports listen only there (the engine says port-closed): NM-SVC-002 warns."""
+    text = (INPUTS / "hello-node-no-container-ports.yaml").read_text()
+    declared = tmp_path / "declares-80.yaml"
+    declared.write_text(text.replace("        command: [/agnhost, netexec, --http-port=8080]\n",
+                                     "        ports: [{containerPort: 80}]\n"))
+    code, findings = check(capsys, FLANNEL, str(declared))
+    assert code == 0
+    assert [(f["id"], f["severity"], f["objects"]) for f in findings] == [
+        ("NM-SVC-002", "warning", ["Service/default/hello-node"])]

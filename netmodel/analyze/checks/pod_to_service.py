@@ -2,8 +2,10 @@
 
 * NM-SVC-001 (warning) — a selector that matches no Pod (answered from :class:`PodIndex`, not by scanning).
 * NM-SVC-002 — a targetPort no selected Pod exposes: by name an error (the endpoint cannot be resolved), by
-  number a warning (the container may listen without declaring it).
-* NM-SVC-003 — the selected Pods declare the target port only with another protocol.
+  number a warning (the container may listen without declaring it). A numeric targetPort is fine when some
+  selected Pod listens there by the engine's rule (:func:`~netmodel.analyze.policy.classes.listens_on`): it
+  declares that port, or declares no containerPorts at all.
+* NM-SVC-003 — the selected Pods declare the target port only with another protocol (and none listens on it).
 * NM-SVC-004/005 — a ClusterIP outside every service CIDR, or shared by two Services.
 * NM-SVC-006 — kube-proxy mode ``none`` and no CNI replacement.
 * NM-SVC-007 (warning) — no kube-system/kube-dns Service in a layout with a Cluster object.
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from netmodel.analyze.checks.common import unique_spans
 from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.policy.classes import listens_on, port_signature
 from netmodel.compile.services import proxies_services
 from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IPAddress, protocol_label
@@ -72,9 +75,9 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
                 (f"{label} targets the named port {target!r}, which no selected Pod declares "
                  f"(they name: {', '.join(names) or 'no ports'}); the Service gets no endpoints. Fix: set "
                  f"targetPort to one of those names or a number, or name the container port {target!r}."))
+    if any(listens_on(port_signature(pod), port.protocol, target) for pod in pods):
+        return None  # the engine delivers there: a Pod declaring no containerPorts may listen anywhere
     numbered = [cp for pod in pods for cp in pod.ports if cp.port == target]
-    if any(cp.protocol == port.protocol for cp in numbered):
-        return None
     if numbered:
         other = protocol_label(numbered[0].protocol)
         return ("NM-SVC-003", Severity.ERROR,

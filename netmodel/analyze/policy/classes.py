@@ -49,13 +49,25 @@ class PodClass:
 
     def listens(self, protocol: int, port: int) -> bool:
         """Declared container ports are the listeners; a class declaring none may listen anywhere."""
-        if not self.ports:
-            return True
-        return any(proto == protocol and number == port for _, number, proto in self.ports)
+        return listens_on(self.ports, protocol, port)
 
 
 def port_signature(pod: Pod) -> PortSignature:
     return tuple(sorted({(p.name, p.port, p.protocol) for p in pod.ports}))
+
+
+def listens_on(ports: PortSignature, protocol: int, port: int) -> bool:
+    """Whether a Pod declaring ``ports`` (a :func:`port_signature`) listens on ``protocol``/``port``.
+
+    The one rule for the engine and the checks: declared containerPorts are the listeners, and a Pod that
+    declares none may listen anywhere (containerPort is informational in Kubernetes).
+
+    >>> listens_on((), 6, 8080), listens_on((("http", 80, 6),), 6, 8080), listens_on((("http", 80, 6),), 6, 80)
+    (True, False, True)
+    """
+    if not ports:
+        return True
+    return any(proto == protocol and number == port for _, number, proto in ports)
 
 
 def _block_addresses(block: IPBlock) -> AddressSet:
