@@ -63,3 +63,52 @@ def test_numeric_target_port_the_pods_do_not_declare_still_warns(tmp_path: Path,
     assert code == 0
     assert [(f["id"], f["severity"], f["objects"]) for f in findings] == [
         ("NM-SVC-002", "warning", ["Service/default/hello-node"])]
+
+
+def test_service_selecting_nothing_behind_an_ingress_is_one_error(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The Ingress blog/blog routes to Service blog/wordpress; a selector typo black-holes it: an error, once."""
+    typo = tmp_path / "wordpress-typo.yaml"
+    text = Path(FLANNEL).read_text()
+    assert text.count("  selector: {app: wordpress}\n") == 1
+    typo.write_text(text.replace("  selector: {app: wordpress}\n", "  selector: {app: wordpres}\n"))
+    code, findings = check(capsys, str(typo))
+    assert code == 1
+    assert [(f["id"], f["severity"], f["objects"]) for f in findings] == [
+        ("NM-SVC-001", "error", ["Service/blog/wordpress", "Ingress/blog/blog"])]
+    assert "sent to it by Ingress blog/blog" in str(findings[0]["message"])
+    lines = text.splitlines()
+    service, backend = findings[0]["sources"]  # type: ignore[misc]
+    assert lines[service["line"] - 1:service["line"] + 3] == [
+        "apiVersion: v1", "kind: Service", "metadata:", "  name: wordpress"]
+    assert lines[backend["line"] - 1].strip() == "service:"  # the Ingress backend that routes there
+
+
+EXPECT = """
+apiVersion: netmodel.io/v1alpha1
+kind: Expectations
+metadata: {{name: monitoring}}
+spec:
+  flows:
+  - {{from: deployment:monitoring/grafana, to: service:monitoring/prometheus, port: 9090, allowed: {allowed}}}
+"""
+
+
+def test_service_selecting_nothing_that_a_flow_must_reach_is_an_error(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    layout = str(ROOT / "topologies" / "broken-service-selects-nothing.yaml")
+    must = tmp_path / "must.yaml"
+    must.write_text(EXPECT.format(allowed="true"))
+    code, findings = check(capsys, layout, "--expect", str(must))
+    assert code == 1
+    assert sorted((f["id"], f["severity"], f["objects"][0]) for f in findings) == [  # type: ignore[index]
+        ("NM-EXPECT-001", "error", "Service/monitoring/prometheus"),
+        ("NM-SVC-001", "error", "Service/monitoring/prometheus")]
+    [svc] = [f for f in findings if f["id"] == "NM-SVC-001"]
+    assert "the Expectations flow deployment:monitoring/grafana → service:monitoring/prometheus port 9090" in \
+        str(svc["message"])
+    # A flow that must be denied routes nothing there: the finding stays a warning.
+    must_not = tmp_path / "must-not.yaml"
+    must_not.write_text(EXPECT.format(allowed="false"))
+    code, findings = check(capsys, layout, "--expect", str(must_not))
+    assert (code, [(f["id"], f["severity"]) for f in findings]) == (0, [("NM-SVC-001", "warning")])

@@ -1,6 +1,8 @@
 """Requirement 3, Pod-to-Service: selectors, target ports, ClusterIPs, the proxy and cluster DNS.
 
-* NM-SVC-001 (warning) — a selector that matches no Pod (answered from :class:`PodIndex`, not by scanning).
+* NM-SVC-001 — a selector that matches no Pod (answered from :class:`PodIndex`, not by scanning): an error when
+  something routes to the Service (an Ingress backend, an Expectations flow that must be allowed to it), since
+  that traffic is black-holed; a warning otherwise. One finding per Service, naming what routes to it.
 * NM-SVC-002 — a targetPort no selected Pod exposes: by name an error (the endpoint cannot be resolved), by
   number a warning (the container may listen without declaring it). A numeric targetPort is fine when some
   selected Pod listens there by the engine's rule (:func:`~netmodel.analyze.policy.classes.listens_on`): it
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.common import unique_spans
+from netmodel.analyze.checks.common import unique, unique_spans
 from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.classes import listens_on, port_signature
 from netmodel.compile.services import proxies_services
+from netmodel.errors import SourceSpan, UsageError
 from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IPAddress, protocol_label
 
@@ -32,16 +35,54 @@ def _has_selector(svc: Service) -> bool:
     return bool(svc.selector) and svc.type != "ExternalName"
 
 
+def _routes_to(ctx: CheckContext, services: list[Service]) -> dict[tuple[str, str], list[tuple[str, str, SourceSpan]]]:
+    """What sends traffic to each of ``services`` (keyed by namespace and name): ``(object, how, where)`` per
+    Ingress backend, and per Expectations flow that must be allowed to it (object ``""``; the reference is
+    resolved as ``query`` resolves it, so ``service:NS/NAME`` and ``ip:`` of its ClusterIP both count)."""
+    wanted = {(s.namespace, s.name) for s in services}
+    out: dict[tuple[str, str], list[tuple[str, str, SourceSpan]]] = {}
+    for ing in ctx.topology.ingresses:
+        for backend in ing.backends:
+            if (ing.namespace, backend.service) in wanted:
+                out.setdefault((ing.namespace, backend.service), []).append(
+                    (str(ing.ref), f"Ingress {ing.namespace}/{ing.name}", backend.source))
+    flows = [f for e in ctx.topology.expectations for f in e.flows if f.allowed]
+    if flows:
+        # Resolving needs the fabric (built on first use), so it is imported and built only for flows.
+        from netmodel.analyze.reach.refs import resolve
+        for flow in flows:
+            try:
+                target = resolve(ctx.fabric, flow.to_ref, as_source=False)
+            except UsageError:
+                continue  # NM-EXPECT-002 reports the reference
+            keys = {(e.service.namespace, e.service.name) for e in target.endpoints if e.service is not None}
+            for key in keys & wanted:
+                out.setdefault(key, []).append(
+                    ("", f"the Expectations flow {flow.from_ref} → {flow.to_ref} port {flow.port}", flow.source))
+    return out
+
+
 def check_selectors_match(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-001."""
-    for svc in ctx.topology.services:
-        if _has_selector(svc) and not ctx.pod_index.select(svc.namespace, svc.selector):
-            yield Finding(
-                "NM-SVC-001", Severity.WARNING, REQUIREMENT,
-                f"Service {svc.namespace}/{svc.name} selects no Pod: no Pod in namespace {svc.namespace} has all "
-                f"labels {svc.selector}; the Service has no endpoints{ctx.topology.unseen_pods_hint(svc.namespace)}. "
-                f"Fix: make spec.selector match the Pod template labels.",
-                (str(svc.ref),), unique_spans([svc.source]))
+    empty = [svc for svc in ctx.topology.services
+             if _has_selector(svc) and not ctx.pod_index.select(svc.namespace, svc.selector)]
+    routed = _routes_to(ctx, empty) if empty else {}
+    for svc in empty:
+        routes = routed.get((svc.namespace, svc.name), [])
+        what = (f"Service {svc.namespace}/{svc.name} selects no Pod: no Pod in namespace {svc.namespace} has all "
+                f"labels {svc.selector}; the Service has no endpoints{ctx.topology.unseen_pods_hint(svc.namespace)}")
+        fix = "Fix: make spec.selector match the Pod template labels."
+        if not routes:
+            yield Finding("NM-SVC-001", Severity.WARNING, REQUIREMENT, f"{what}. {fix}", (str(svc.ref),),
+                          unique_spans([svc.source]))
+            continue
+        hows = list(dict.fromkeys(how for _, how, _ in routes))
+        more = f" and {len(hows) - 3} more" if len(hows) > 3 else ""
+        yield Finding(
+            "NM-SVC-001", Severity.ERROR, REQUIREMENT,
+            f"{what}, but traffic is sent to it by {', '.join(hows[:3])}{more}: it is dropped (black-holed). {fix}",
+            (str(svc.ref),) + unique(obj for obj, _, _ in routes if obj),
+            unique_spans([svc.source] + [span for _, _, span in routes]))
 
 
 def _distinct_port_lists(pods: list[Pod]) -> list[Pod]:
