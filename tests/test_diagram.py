@@ -116,3 +116,30 @@ def test_connectivity_grid_folds_to_namespaces_past_the_limit():
     grid = connectivity_grid(connections)
     assert grid.folded and grid.entities == tuple(f"ns-{i}" for i in range(7))
     assert grid.cells[(0, 1)] == "TCP 80"
+
+
+FLANNEL = "topologies/flannel-vxlan.yaml"
+
+
+@pytest.mark.parametrize("view", ["topology", "matrix"])
+@pytest.mark.parametrize("ref", ["namespace:blogg", "deployment:blog/wordpres", "node:w-9", "network:intranet"])
+def test_an_unknown_focus_is_rejected_as_query_rejects_it(tmp_path, capsys, view, ref):
+    """One rule for references: what query refuses, diagram --focus refuses, with the same words (exit 2)."""
+    out = tmp_path / "x.png"
+    assert main(["query", FLANNEL, "--from", ref, "--to", "node:w-1", "--port", "10250"]) == 2
+    query_err = capsys.readouterr().err
+    assert main(["diagram", FLANNEL, "-o", str(out), "--view", view, "--focus", ref, "--quiet"]) == 2
+    diagram_err = capsys.readouterr().err
+    assert not out.exists()
+    reason = query_err.split("unknown ", 1)[1].splitlines()[0]
+    assert f"--focus: unknown {reason}" in diagram_err
+
+
+def test_a_known_focus_draws_and_the_ports_view_takes_nodes_only(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    assert main(["diagram", FLANNEL, "-o", str(out), "--focus", "namespace:blog", "--quiet"]) == 0
+    assert main(["diagram", FLANNEL, "-o", str(out), "--view", "ports", "--focus", "node:w-1", "--quiet"]) == 0
+    assert main(["diagram", FLANNEL, "-o", str(out), "--view", "ports", "--focus", "namespace:blog"]) == 2
+    assert "use --focus node:NAME" in capsys.readouterr().err
+    # namespace: is a reference for query too (every Pod of the namespace).
+    assert main(["query", FLANNEL, "--from", "namespace:blog", "--to", "node:w-1", "--port", "10250"]) == 1

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach.refs import resolve
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
 from netmodel.report.bundle import matrix_payload, run_check
@@ -17,7 +19,9 @@ def diagram_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     output: str = typer.Option(..., "--output", "-o", help="Image file to write: FILE.png or FILE.svg."),
     view: str = typer.Option("topology", "--view", help="topology, ports or matrix."),
-    focus: str = typer.Option("", "--focus", help="Narrow the picture: namespace:NS, NS/NAME, node:NAME."),
+    focus: str = typer.Option("", "--focus", help="Narrow the picture to a reference, as query takes them: "
+                              "namespace:NS, deployment:NS/NAME (any workload kind), service:NS/NAME, "
+                              "NS/NAME (a Pod), node:NAME, network:NAME. The ports view takes node:NAME only."),
     by: str = typer.Option("workload", "--by", help="matrix view: aggregate by workload or namespace."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
@@ -43,14 +47,21 @@ def diagram_command(
                                   hint="end the file name in .png or .svg")])
     if view not in VIEWS:
         raise UsageError([Problem(f"unknown view {view!r}", hint=f"use one of: {', '.join(VIEWS)}")])
+    if focus and view == "ports" and not focus.startswith("node:"):
+        raise UsageError([Problem(f"--focus {focus!r}: the ports view shows nodes", hint="use --focus node:NAME")])
     with progress(f"drawing the {view} view", quiet=quiet):
         if view == "matrix":
             from netmodel.model.build import load_topology
 
-            matrix = matrix_payload(load_topology(paths), by)
+            topology = load_topology(paths)
+            if focus:
+                _check_focus(Fabric(topology), focus)
+            matrix = matrix_payload(topology, by)
             figure = draw_matrix(connections_of(matrix), f"Connectivity by {by}", focus)
         else:
             run = run_check(paths)
+            if focus:
+                _check_focus(run.context.fabric, focus)
             payload = run.payload()
             figure = (draw_topology(run.context.graph, payload, focus) if view == "topology"
                       else draw_ports(payload["portMatrix"], focus=focus))
@@ -59,3 +70,11 @@ def diagram_command(
         Path(output).write_bytes(image)
     except OSError as err:
         raise UsageError([Problem(f"cannot write {output!r}: {err.strerror}", hint="choose a writable path")]) from err
+
+
+def _check_focus(fabric: Fabric, focus: str) -> None:
+    """An unknown ``--focus`` is a usage error, decided by the resolver ``query`` uses (one rule)."""
+    try:
+        resolve(fabric, focus, as_source=False)
+    except UsageError as err:
+        raise UsageError([Problem(f"--focus: {p.message}", p.span, p.hint, p.snippet) for p in err.problems]) from None

@@ -4,6 +4,7 @@
 ``NS/NAME``, ``pod:NS/NAME``  one Pod
 ``deployment:NS/NAME``    every Pod of a workload (also statefulset, daemonset, replicaset,
                           replicationcontroller, job, cronjob)
+``namespace:NS``          every Pod of the namespace
 ``service:NS/NAME``       as a destination the Service's ClusterIP (DNAT to its endpoints); as a source, its
                           endpoint Pods
 ``node:NAME``             the node's first InternalIP (else its first address)
@@ -13,7 +14,9 @@
 ``ip:ADDRESS``            whatever owns the address: a Pod, a node, a Service IP, or an outside address
 ========================  ====================================================================================
 
-An unknown reference raises :class:`UsageError` listing the closest names.
+An unknown reference raises :class:`UsageError` listing the closest names. Every command that takes a reference
+(``query``, Expectations, ``diagram --focus``) resolves it here, so they accept and reject the
+same ones.
 """
 
 from __future__ import annotations
@@ -108,6 +111,11 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
         # Ownership is the model's one rule (Pod.owner, set when the Pods are placed), never a name prefix.
         pods = t.workload_pods(kind, ns, name)
         return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
+    if prefix == "namespace":
+        known = {n.name for n in t.namespaces} | {p.namespace for p in t.pods} | {s.namespace for s in t.services}
+        if body not in known:
+            raise _unknown("namespace", body, sorted(known), "use namespace:NS of a namespace in the input")
+        return Target(ref, tuple(pod_endpoint(fabric, p) for p in t.pods if p.namespace == body))
     if prefix == "service":
         ns, name = _split_namespaced(ref, body)
         svc = t.service_by_key.get((ns, name))
@@ -141,8 +149,8 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                                       "write ip:10.0.0.5 or ip:2001:db8::5 (no zone ID)")]) from None
         return Target(ref, (endpoint_at(fabric, address),))
     raise UsageError([Problem(f"unknown reference kind {prefix!r} in {ref!r}", None,
-                              "use NS/NAME, pod:, deployment: (or another workload kind), service:, node:, "
-                              "network: or ip:")])
+                              "use NS/NAME, pod:, deployment: (or another workload kind), namespace:, service:, "
+                              "node:, network: or ip:")])
 
 
 def endpoint_at(fabric: Fabric, address: IPAddress) -> Endpoint:

@@ -45,8 +45,8 @@ def connectivity_grid(connections: Sequence[Connection], focus: str = "") -> Con
     conns = list(connections)
     if focus:
         needle = focus.split(":", 1)[-1]
-        conns = [c for c in conns if needle in (c.source, c.destination) or c.source.startswith(needle)
-                 or c.destination.startswith(needle)]
+        conns = [c for c in conns if focus in (c.source, c.destination) or needle in (c.source, c.destination)
+                 or c.source.startswith(needle) or c.destination.startswith(needle)]
     entities = {e for c in conns for e in (c.source, c.destination)}
     folded = len(entities) > MAX_ENTITIES
     if folded:
