@@ -25,7 +25,8 @@ spec:
   template:
     metadata: {labels: {app.kubernetes.io/component: controller}}
     spec:
-      containers: [{name: c, ports: [{name: http, containerPort: 80}, {name: https, containerPort: 443}]}]
+      containers: [{name: c, image: "registry.k8s.io/ingress-nginx/controller:v1.10.1",
+                    ports: [{name: http, containerPort: 80}, {name: https, containerPort: 443}]}]
 ---
 apiVersion: v1
 kind: Service

@@ -59,7 +59,7 @@ from __future__ import annotations
 import networkx as nx  # type: ignore[import-untyped]
 
 from netmodel.compile.cni import encapsulation, node_flows, routes_pod_cidrs
-from netmodel.compile.ingress import controller_services, ingress_entries
+from netmodel.compile.ingress import IngressControllers
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import NOWHERE, Service
 from netmodel.model.topology import Topology
@@ -127,7 +127,8 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
                    node=pod.node_name, addresses=tuple(str(a) for a in pod.ips), host_network=pod.host_network,
                    owner=str(pod.owner) if pod.owner else "", labels=dict(pod.labels), source=pod.source)
         g.add_edge(node_id(pod.node_name), pid, key="hosts", kind="hosts")
-    controllers = {s.ref for s in controller_services(topology, index)}
+    found = IngressControllers(topology, index)
+    controllers = {s.ref for s in found.services}
     for svc in topology.services:
         sid = service_id(svc.namespace, svc.name)
         g.add_node(sid, kind="service", name=svc.name, namespace=svc.namespace,
@@ -138,7 +139,7 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
         for i in sorted(index.select(svc.namespace, svc.selector)):
             pod = topology.pods[i]
             g.add_edge(sid, pod_id(pod.namespace, pod.name), key="endpoint", kind="endpoint", ports=targets)
-    entries = ingress_entries(topology, index)
+    entries = found.entries
     if entries:
         g.add_node(INGRESS_CONTROLLER, kind="ingress-controller", name=INGRESS_CONTROLLER,
                    label="ingress controller", classes=tuple(c.name for c in topology.ingress_classes),

@@ -102,6 +102,8 @@ class Container:
     name: str
     ports: tuple[ContainerPort, ...]
     source: SourceSpan
+    image: str = ""
+    args: tuple[str, ...] = ()  # command then args, the string items only (they name an ingress controller)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +285,7 @@ class Ingress:
     backends: tuple[IngressBackend, ...]
     tls_hosts: tuple[str, ...]
     source: SourceSpan
+    class_from_annotation: bool = False  # class_name is the legacy kubernetes.io/ingress.class annotation
 
     @property
     def ref(self) -> ObjectRef:

@@ -153,7 +153,11 @@ def _read_containers(spec: Fields) -> tuple[Container, ...]:
                 name = f"{key}[{c.path[-1]}]"
                 c.problems.warn("NM-INPUT-013", f"{c.what}: {c.dotted()}: no `name` (the API server requires one); "
                                 f"read as {name}: add `name:`", c.object_ref(), c.span())
-            containers.append(Container(name, tuple(ports), c.span()))
+            # command and args are read leniently: netmodel only looks for an ingress controller's flags in them.
+            args = tuple(a for field in ("command", "args") if isinstance(c.data.get(field), list)
+                         for a in c.data[field] if isinstance(a, str))
+            image = c.data.get("image")
+            containers.append(Container(name, tuple(ports), c.span(), image if isinstance(image, str) else "", args))
     return tuple(containers)
 
 
@@ -384,7 +388,10 @@ def _ingress_backend(b: Fields, host: str, path: str) -> IngressBackend | None:
 def read_ingress(doc: Document, problems: Problems) -> Ingress:
     meta = Meta(doc, problems, "Ingress", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
-    class_name = spec.string("ingressClassName") or meta.annotations.get("kubernetes.io/ingress.class", "")
+    # spec.ingressClassName, else the legacy annotation (deprecated, still honoured by the controllers).
+    class_name = spec.string("ingressClassName")
+    legacy = not class_name and bool(meta.annotations.get("kubernetes.io/ingress.class", ""))
+    class_name = class_name or meta.annotations.get("kubernetes.io/ingress.class", "")
     backends: list[IngressBackend] = []
     default = spec.mapping("defaultBackend")
     if default is not None and (b := _ingress_backend(default, "*", "/")) is not None:
@@ -399,7 +406,7 @@ def read_ingress(doc: Document, problems: Problems) -> Ingress:
             if backend is not None and (b := _ingress_backend(backend, host, p.string("path", "/"))) is not None:
                 backends.append(b)
     tls_hosts = tuple(h for t in spec.each_mapping("tls") for _, h in t.strings("hosts"))
-    return Ingress(meta.namespace, meta.name, class_name, tuple(backends), tls_hosts, doc.span())
+    return Ingress(meta.namespace, meta.name, class_name, tuple(backends), tls_hosts, doc.span(), legacy)
 
 
 def read_ingress_class(doc: Document, problems: Problems) -> IngressClass:

@@ -15,7 +15,7 @@ import networkx as nx  # type: ignore[import-untyped]
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.graph import build_graph
-from netmodel.compile.ingress import IngressEntry, ingress_entries
+from netmodel.compile.ingress import IngressControllers, IngressEntry
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import Firewall, Node, Pod, Service
 from netmodel.model.topology import Topology
@@ -120,8 +120,12 @@ class CheckContext:
         return [self.topology.pods[i] for i in sorted(self.pod_index.select(service.namespace, service.selector))]
 
     @cached_property
+    def ingress_controllers(self) -> IngressControllers:
+        return IngressControllers(self.topology, self.pod_index)
+
+    @property
     def ingress_entries(self) -> tuple[IngressEntry, ...]:
-        return ingress_entries(self.topology, self.pod_index)
+        return self.ingress_controllers.entries
 
     @cached_property
     def port_matrix(self) -> tuple[Cell, ...]:

@@ -31,7 +31,7 @@ from netmodel.analyze.checks.context import CheckContext, NodeClass, describe_no
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.firewalls import Decision
 from netmodel.compile.ingress import HTTP_PORTS
-from netmodel.model.objects import Node, OutsideNetwork, Service
+from netmodel.model.objects import Ingress, Node, OutsideNetwork, Service
 from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
@@ -314,28 +314,45 @@ def _controller_finding(network: OutsideNetwork, port: int, failures: list) -> F
 
 
 def check_ingress_classes(ctx: CheckContext) -> Iterator[Finding]:
-    """NM-EXT-010."""
+    """NM-EXT-010: Ingresses no controller in the layout serves, one finding per cause (an Ingress is in one)."""
     topo = ctx.topology
-    classes = {c.name for c in topo.ingress_classes}
-    has_default = any(c.is_default for c in topo.ingress_classes)
+    found = ctx.ingress_controllers
+    classes = {c.name: c for c in topo.ingress_classes}
+    groups: dict[tuple[str, str], list[Ingress]] = {}
     for ing in topo.ingresses:
-        if ing.class_name and ing.class_name not in classes:
-            yield Finding(
-                "NM-EXT-010", Severity.WARNING, REQUIREMENT,
-                f"Ingress {ing.namespace}/{ing.name} names IngressClass {ing.class_name!r}, which does not exist "
-                f"(known: {', '.join(sorted(classes)) or 'none'}); no controller serves it. Fix: correct "
-                f"ingressClassName or add the IngressClass.",
-                (str(ing.ref),), unique_spans([ing.source]))
-        elif not ing.class_name and not has_default and topo.ingress_classes:
-            yield Finding(
-                "NM-EXT-010", Severity.WARNING, REQUIREMENT,
-                f"Ingress {ing.namespace}/{ing.name} names no IngressClass and none is marked default; no "
-                f"controller may claim it. Fix: set ingressClassName (e.g. {min(classes)!r}).",
-                (str(ing.ref),), unique_spans([ing.source]))
-    if topo.ingresses and not ctx.ingress_entries:
-        yield Finding(
-            "NM-EXT-010", Severity.WARNING, REQUIREMENT,
-            f"{len(topo.ingresses)} Ingress(es) but no ingress controller is known: no NodePort/LoadBalancer "
-            "Service with port 80/443 selects Pods labelled app.kubernetes.io/component=controller, and no such "
-            "Pod binds host port 80/443. Fix: add the controller's Deployment and Service to the layout.",
-            tuple(str(i.ref) for i in topo.ingresses[:3]), unique_spans([i.source for i in topo.ingresses[:3]]))
+        serving = found.serving(ing)
+        if serving.problem:
+            detail = ",".join(serving.controllers) if serving.problem == "no-pods" else ing.class_name
+            groups.setdefault((serving.problem, detail), []).append(ing)
+    known = ", ".join(sorted(classes)) or "none"
+    for (problem, detail), ingresses in groups.items():
+        names = describe_nodes([f"{i.namespace}/{i.name}" for i in ingresses])  # "a, b, c and 4 more"
+        one = len(ingresses) == 1
+        what = f"Ingress {names}" if one else f"Ingresses {names}"
+        names_verb, carry, belong = ("names", "carries", "belongs") if one else ("name", "carry", "belong")
+        if problem == "missing-class":
+            message = (f"{what} {names_verb} IngressClass {detail!r}, which does not exist (known: {known}); no "
+                       f"controller serves it. Fix: correct ingressClassName or add the IngressClass.")
+        elif problem == "no-class":
+            message = (f"{what} {names_verb} no IngressClass and none is marked default; no controller may claim it. "
+                       f"Fix: set ingressClassName (e.g. {min(classes)!r}).")
+        elif problem == "unclaimed-annotation":
+            message = (f"{what} {carry} the annotation kubernetes.io/ingress.class: {detail!r}, which no "
+                       f"IngressClass and no ingress controller Pod in the layout claims (known classes: {known}). "
+                       f"Fix: set ingressClassName to a class a controller serves.")
+        elif problem == "no-pods":
+            message = (f"{what} {belong} to controller {detail}, but no Pod in the layout runs it: netmodel "
+                       f"recognises ingress-nginx, Traefik, HAProxy, Contour, Kong and Istio gateway Pods by "
+                       f"image and flags, and any Pod with --controller-class={detail}. Fix: add the controller's "
+                       f"Deployment or DaemonSet (and its Service) to the layout, or correct the IngressClass's "
+                       f"spec.controller.")
+        else:
+            message = (f"{what}: no ingress controller is known: no Pod runs a recognised controller "
+                       f"(ingress-nginx, Traefik, HAProxy, Contour, Kong, Istio gateway, or "
+                       f"--controller-class) and the layout has no IngressClass. Fix: add the controller's "
+                       f"Deployment and Service to the layout.")
+        spans = [i.source for i in ingresses[:3]]
+        if problem == "no-pods":
+            spans += [c.source for c in topo.ingress_classes if c.controller in detail.split(",")][:3]
+        yield Finding("NM-EXT-010", Severity.WARNING, REQUIREMENT, message,
+                      tuple(str(i.ref) for i in ingresses), unique_spans(spans))

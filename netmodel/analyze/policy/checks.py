@@ -5,8 +5,9 @@
   kube-system, label ``k8s-app: kube-dns``, ports 53 UDP and TCP named ``dns``/``dns-tcp``).
 * NM-SVC-009 (warning) — every client of a Service port is denied: no Pod class whose egress and the endpoint's
   ingress both allow it, and no address an ipBlock admits.
-* NM-EXT-009 (error) — an Ingress backend's policies (or the controller's egress) block the ingress controller
-  (identified as in :mod:`netmodel.compile.ingress`).
+* NM-EXT-009 (error) — an Ingress backend's policies (or the controller's egress) block the Pods of the
+  controller that serves that Ingress (found as in :mod:`netmodel.compile.ingress`: its class, then the
+  controller's Pods that carry traffic).
 * NM-POL-001 (warning) — a NetworkPolicy selects no Pod.
 * NM-POL-002 (warning) — a peer's selectors match no Pod of namespaces the input describes.
 * NM-POL-003 (warning) — a rule's ports can never match (named ports no Pod it could apply to declares).
@@ -26,7 +27,6 @@ from netmodel.analyze.policy.classes import PodClass
 from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, PolicyEngine
 from netmodel.analyze.policy.portspace import PortSpace
 from netmodel.analyze.reach.fabric import Backend, Fabric
-from netmodel.compile.ingress import is_controller_pod
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
 from netmodel.model.objects import NetworkPolicy, PolicyPort, Service
@@ -183,11 +183,16 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     fabric = ctx.fabric
     t = fabric.topology
-    controllers = [p for p in t.pods if is_controller_pod(p) and p.ips]
-    if not controllers or not t.network_policies:
+    if not t.network_policies:
         return
     engine = fabric.policies
+    found = ctx.ingress_controllers
     for ing in t.ingresses:
+        serving = found.serving(ing)
+        controllers = [t.pods[i] for c in serving.controllers for i in found.data_plane(found.pods[c])
+                       if t.pods[i].ips]
+        if not controllers:
+            continue  # NM-EXT-010 says why no controller serves it
         for backend in ing.backends:
             svc = t.service_by_key.get((ing.namespace, backend.service))
             if svc is None:
