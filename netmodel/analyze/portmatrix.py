@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from netmodel.analyze.checks.common import example_address
+from netmodel.analyze.checks.common import example_address, network_example
 from netmodel.analyze.portmatrix_sources import (
     SELF,
     Sender,
@@ -86,6 +86,7 @@ class Cell:
     decisions: tuple[Decision, ...]  # the receiving node's ingress firewalls on the example packet
     egress: tuple[Decision, ...] = ()  # the sending node's egress firewalls on it, when they decided or passed it
     sender: Node | None = None  # the node the example packet left, when it came from inside the cluster
+    admitted: AddressSet | None = None  # an exposed outside network: the part of its CIDRs the firewalls admit
 
     @property
     def blocked_at(self) -> str:
@@ -357,7 +358,7 @@ def _reuse(previous: Cell, node: Node, local: AddressSet, destination: AddressSe
 def _moved(cell: Cell, node: Node) -> Cell:
     """``cell`` for another node (dataclasses.replace costs 15 µs, this 1; it runs once per node and cell)."""
     return Cell(node, cell.row, cell.source, cell.required, cell.forbidden, cell.allowed, cell.status, cell.example,
-                cell.decisions, cell.egress, cell.sender)
+                cell.decisions, cell.egress, cell.sender, cell.admitted)
 
 
 def _first_in(space: Space, addresses: AddressSet, ports: IntervalSet | None = None) -> tuple[IPAddress, int] | None:
@@ -389,6 +390,9 @@ def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, requ
     bare = Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
     if status == "ok":
         return bare
+    if judgement.leg < 0 and status == "exposed" and source.network is not None:
+        return _network_exposure(ctx, node, row, bare, ingress.allowed, effective,
+                                 AddressSet.of_networks(source.network.cidrs))
     if judgement.leg < 0:
         # An exposure no sender's egress judges comes from an address no netmodel firewall sends from: show one.
         candidates = effective & unsent if status == "exposed" and legs and effective & unsent else effective
@@ -425,6 +429,29 @@ def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, requ
         egress = _egress_decisions(ctx, sender, node, row.protocol, port, address)
         return replace(bare, example=(address, port), decisions=decisions, egress=egress, sender=sender)
     return bare
+
+
+def _network_exposure(ctx: CheckContext, node: Node, row: PortRow, bare: Cell, allowed: Space,
+                      effective: AddressSet, written: AddressSet) -> Cell:
+    """An outside network reaching a port it must not: an example that plainly belongs to it
+    (:func:`network_example`: public when the admitted addresses hold public ones), and the part of the network's
+    CIDRs (as written) that the rules which let the example in admit."""
+    peers = AddressSet()
+    for box in allowed:
+        peers = peers | box.peers
+    address = network_example(peers & effective)
+    if address is None:
+        return bare
+    port = next(box.ports.first() for box in allowed if box.peers.contains(address) and box.ports)
+    decisions = ctx.firewalls.decide(node, "ingress", address, row.protocol, port).decisions
+    admitted = written
+    for d in decisions:  # the rules that let the example in, as written (a default action admits everything)
+        if d.rule is not None and d.rule.peers is not None:
+            rule_peers = AddressSet()
+            for peer in d.rule.peers:
+                rule_peers = rule_peers | ctx.firewalls.peer_addresses(peer)
+            admitted = admitted & rule_peers
+    return replace(bare, example=(address, port), decisions=decisions, admitted=admitted)
 
 
 def _owner(ctx: CheckContext, source: SourceClass, address: IPAddress, node: Node) -> Node | None:

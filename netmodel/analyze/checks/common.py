@@ -43,3 +43,27 @@ def example_address(addresses: AddressSet) -> IPAddress | None:
         for low, high in ranges:
             return cls(low + 1 if high - low >= 2 else low)  # type: ignore[operator]
     return None
+
+
+# Addresses that do not name a host on the public internet: "this network", loopback, link-local, multicast,
+# reserved (RFC 6890 special-purpose registries), private (RFC 1918, RFC 4193) and shared (RFC 6598) space.
+NOT_PUBLIC = AddressSet.parse("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+                              "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "::/127",
+                              "fc00::/7", "fe80::/10", "ff00::/8")
+# No packet can carry these as its source address.
+NOT_A_SOURCE = AddressSet.parse("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "::/127", "ff00::/8")
+
+
+def network_example(addresses: AddressSet) -> IPAddress | None:
+    """An outside address to quote as a network's example: a host a packet can come from, public when the set
+    holds public addresses (so ``internet`` is shown as 1.0.0.1, never 0.0.0.1 or a private 10.x address that
+    reads like a node), else the first usable one; None when empty.
+
+    >>> [str(network_example(AddressSet.parse(*c))) for c in (["0.0.0.0/0"], ["10.0.0.0/24"],
+    ...                                                        ["10.0.0.0/8", "198.51.100.0/24"])]
+    ['1.0.0.1', '10.0.0.1', '198.51.100.1']
+    """
+    for preferred in (addresses - NOT_PUBLIC, addresses - NOT_A_SOURCE):
+        if preferred:
+            return example_address(preferred)
+    return example_address(addresses)

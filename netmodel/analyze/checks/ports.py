@@ -102,7 +102,12 @@ def _finding(check_id: str, cells: list[Cell], native_routing: bool = False) -> 
     if egress:
         fix += " or " + ", ".join(f"egress rule {d.rule.name!r} of Firewall {d.firewall.name}" for d in egress
                                   if d.rule)
-    message = (f"{what} on node {nodes} is reachable from {source}{example}, admitted by {why}; {reason}. "
+    part = ""
+    network = first.source.network
+    if first.admitted is not None and network is not None and \
+            first.admitted != AddressSet.of_networks(network.cidrs):
+        part = f" ({', '.join(map(str, network.cidrs))}), of which the rule admits {first.admitted}"
+    message = (f"{what} on node {nodes} is reachable from {source}{part}{example}, admitted by {why}; {reason}. "
                f"Fix: {fix} so {source} cannot reach it.")
     broad = [d.rule.name for d in opened if d.rule is not None and d.rule.local is None]
     if native_routing and first.source.network is None and broad:
