@@ -93,7 +93,12 @@ class Tracer:
 
     def _path(self, src: Endpoint, dst: Endpoint, events: Events) -> Path:
         hops: list[Hop] = []
+        blocked = next((record.step for _, record in events if not record.ok), None)
         for location, record in events:
+            if blocked is not None and record.step is Step.DELIVER and record.ok:
+                # Every stage is evaluated after a denial (so every blocking rule is listed), but a packet dropped
+                # on the way arrives nowhere: the trace ends with what was evaluated, never with "delivered".
+                continue
             if hops and hops[-1].location == location:
                 hops[-1] = Hop(location, hops[-1].steps + (record,))
             else:
