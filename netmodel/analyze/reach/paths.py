@@ -54,6 +54,12 @@ def _ip_of(pod: Pod, version: int) -> IPAddress | None:
     return next((ip for ip in pod.ips if ip.version == version), pod.ips[0] if pod.ips else None)
 
 
+def service_port(svc: Service, protocol: int, port: int | str) -> ServicePort | None:
+    """The Service port a client asks for: by number (``port``) or by name, with the protocol."""
+    return next((sp for sp in svc.ports if sp.protocol == protocol
+                 and (sp.port == port if isinstance(port, int) else sp.name == port)), None)
+
+
 class Tracer:
     """Traces packets for one topology; stateless apart from the compiled :class:`Fabric`."""
 
@@ -301,8 +307,7 @@ class Tracer:
                                                                               first.kind, True, first.source),))),)]
 
     def _service_port(self, svc: Service, protocol: int, port: int | str) -> ServicePort | None:
-        return next((sp for sp in svc.ports if sp.protocol == protocol
-                     and (sp.port == port if isinstance(port, int) else sp.name == port)), None)
+        return service_port(svc, protocol, port)
 
     def _live_backends(self, events: Events, svc: Service, sp: ServicePort,
                        node: Node | None) -> tuple[list[Backend], Events | None]:

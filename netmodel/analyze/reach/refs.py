@@ -5,7 +5,8 @@
 ``deployment:NS/NAME``    every Pod of a workload (also statefulset, daemonset, replicaset,
                           replicationcontroller, job, cronjob)
 ``namespace:NS``          every Pod of the namespace
-``service:NS/NAME``       as a destination the Service's ClusterIP (DNAT to its endpoints); as a source, its
+``service:NS/NAME``       as a destination the Service's ClusterIP (DNAT to its endpoints; from outside the
+                          cluster, ``query`` asks its outside entry points instead); as a source, its
                           endpoint Pods
 ``node:NAME``             the node's first InternalIP (else its first address)
 ``network:NAME``          the outside network's own addresses (longest prefix, minus the cluster); one sample
