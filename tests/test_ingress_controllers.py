@@ -68,6 +68,8 @@ def test_a_class_whose_controller_runs_nowhere_names_the_controller() -> None:
      ("/nginx-ingress-controller", "--ingress-class=nginx"), "k8s.io/ingress-nginx"),
     ("registry.k8s.io/ingress-nginx/controller:v1.10.1",
      ("/nginx-ingress-controller", "--controller-class=k8s.io/internal-nginx"), "k8s.io/internal-nginx"),
+    ("nginx/nginx-ingress:3.5.0", ("-nginx-configmaps=$(POD_NAMESPACE)/nginx-config", "-ingress-class=nginx"),
+     "nginx.org/ingress-controller"),
     ("docker.io/library/traefik:v3.1", ("--providers.kubernetesingress",), "traefik.io/ingress-controller"),
     ("haproxytech/kubernetes-ingress:1.11.3", ("--configmap=haproxy-controller/haproxy-kubernetes-ingress",),
      "haproxy.org/ingress-controller"),

@@ -9,7 +9,7 @@ Pods run a controller, so netmodel reads it off the Pods, as each controller rea
 
 * a container argument ``--controller-class=C`` (ingress-nginx and its forks) makes the Pod controller ``C``;
 * otherwise a well-known image, with its own flags and defaults: ingress-nginx (``k8s.io/ingress-nginx``,
-  legacy class ``nginx``), Traefik (``traefik.io/ingress-controller``, ``traefik``), HAProxy Technologies'
+  legacy class ``nginx``), F5 NGINX Ingress Controller (``nginx.org/ingress-controller``), Traefik (``traefik.io/ingress-controller``, ``traefik``), HAProxy Technologies'
   controller (``haproxy.org/ingress-controller``, plus ``/CLASS`` with ``--ingress.class=CLASS``), Contour and
   the Envoy Pods it bootstraps (``projectcontour.io/ingress-controller``, ``contour``), Kong
   (``ingress-controllers.konghq.com/kong``, ``kong``) and Istio's gateway (``istio.io/ingress-controller``,
@@ -98,6 +98,10 @@ def identify_container(container: Container) -> ControllerIdentity | None:
             or last == "nginx-ingress-controller" or (args and args[0].endswith("/nginx-ingress-controller"))
             or controller_class):
         return ControllerIdentity("ingress-nginx", controller_class or "k8s.io/ingress-nginx",
+                                  _flag(args, "ingress-class") or "nginx")
+    if repo.endswith(("nginx/nginx-ingress", "nginx-ic/nginx-plus-ingress")):
+        # F5 NGINX Ingress Controller: single-dash flags, IngressClass controller nginx.org/ingress-controller.
+        return ControllerIdentity("nginx-ingress", "nginx.org/ingress-controller",
                                   _flag(args, "ingress-class") or "nginx")
     if last == "traefik" or last.endswith("-traefik"):
         return ControllerIdentity("traefik", "traefik.io/ingress-controller",
