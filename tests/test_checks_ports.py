@@ -105,8 +105,9 @@ spec: {nodeName: w-1, containers: [{name: web, ports: [{containerPort: 8080}]}]}
 
     def port_findings(rules: str) -> set[str]:
         text = base(svc, firewalls=firewalls(CP_RULES + rules, rules)).replace(base().split("---")[0], cluster)
+        # "<network> (<its CIDRs>), of which the rule admits <part> (e.g. ...)": keep the network's name
         return {f.message.split(" (e.g. ")[1].split(")")[0] + " " + f.message.split(" is reachable from ")[1]
-                .split(" (e.g.")[0] for f in findings(text, "NM-PORT") if f.id == "NM-PORT-006"}
+                .split(" (")[0] for f in findings(text, "NM-PORT") if f.id == "NM-PORT-006"}
 
     assert port_findings(worker_rules('"32100"')) == set()
     assert port_findings(worker_rules('"32100-32101"')) == {"10.0.100.1 to port 32101 network lb"}
