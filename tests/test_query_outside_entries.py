@@ -43,3 +43,9 @@ def test_a_cluster_ip_service_still_answers_that_it_is_not_routed_from_outside(
     code, answer = _query(capsys, "flannel-vxlan.yaml", "--from", "network:internet",
                           "--to", "service:blog/wordpress", "--port", "80")
     assert (code, answer["disposition"]) == (1, "no-route")
+
+
+def test_an_ip_reference_to_the_cluster_ip_is_asked_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    code, answer = _query(capsys, "flannel-vxlan.yaml", "--from", "network:internet",
+                          "--to", "ip:10.96.10.10", "--port", "80")
+    assert (code, answer["disposition"]) == (1, "no-route")

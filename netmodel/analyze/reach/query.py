@@ -98,7 +98,10 @@ def query(fabric: Fabric, source: str, destination: str, port: int | str, protoc
     paths: list[Path] = []
     sources = _representatives(fabric, src.endpoints)
     targets = [(d, port) for d in _representatives(fabric, dst.endpoints)]
-    if sources and all(s.kind == "outside" for s in sources):
+    if destination.partition(":")[0].strip().lower() == "service" and sources and \
+            all(s.kind == "outside" for s in sources):
+        # service:NS/NAME names the Service, not an address: from outside, its outside entry points. An ip: of
+        # the ClusterIP is asked as written.
         targets = [t for d, p in targets for t in _outside_entries(fabric, d, number, p)]
     for d, to_port in targets:
         # An outside source is one fixed address: only the samples of the destination's family can send to it
