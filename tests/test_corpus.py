@@ -134,14 +134,12 @@ def _brief(found: list[dict[str, Any]]) -> str:
 
 CASES = [pytest.param(app, with_cluster, id=f"{app}{'+cluster' if with_cluster else ''}")
          for app in APPS for with_cluster in (False, True)]
-# Every case, since the implicit node carries the kubelet's labels (charts select kubernetes.io/os: linux).
-PASSING_ON_MAIN = CASES
-HEALTHY_ON_MAIN = [c for c in CASES if c.id in (
-    "online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "bookinfo", "kube-prometheus+cluster",
-    "argo-cd+cluster", "bookinfo+cluster")]
+# Online Boutique and ingress-nginx on the cluster wait for control-plane NodePorts to be judged as the Ports and
+# Protocols page has them (worker nodes only); they join when that fix lands.
+HEALTHY_ON_MAIN = [c for c in CASES if c.id not in ("online-boutique+cluster", "ingress-nginx+cluster")]
 
 
-@pytest.mark.parametrize(("app", "with_cluster"), PASSING_ON_MAIN)
+@pytest.mark.parametrize(("app", "with_cluster"), CASES)
 def test_no_pending_pod(app: str, with_cluster: bool) -> None:
     """Charts select `kubernetes.io/os: linux`; every node, the implicit one too, carries that label."""
     _, report, _ = check(*app_inputs(app, with_cluster))
@@ -167,7 +165,7 @@ def test_every_skipped_kind_is_named(app: str, with_cluster: bool) -> None:
     assert not unnamed, f"kinds skipped without a word: {unnamed}"
 
 
-@pytest.mark.parametrize(("app", "with_cluster"), PASSING_ON_MAIN)
+@pytest.mark.parametrize(("app", "with_cluster"), CASES)
 def test_matrix_is_not_empty(app: str, with_cluster: bool) -> None:
     _, answer, _ = matrix(*app_inputs(app, with_cluster))
     assert answer["connections"], "the input has Pods, yet the matrix lists no connection"
@@ -180,6 +178,15 @@ def test_custom_resources_that_create_pods_say_so() -> None:
     for name in ("Prometheus monitoring/k8s", "Alertmanager monitoring/main"):
         said = [f for f in report["findings"] if name in f["message"]]
         assert said and all("Pods" in f["message"] for f in said), _brief(said)
+
+
+def test_service_on_pods_declaring_no_ports_is_not_called_broken() -> None:
+    """Argo CD's notifications controller declares no containerPort; the engine assumes such a container may
+    listen on any port (docs/reachability.md), so NM-SVC-002 must not say its metrics Service fails."""
+    _, report, _ = check(*app_inputs("argo-cd", True))
+    said = [f for f in findings(report, "NM-SVC-002")
+            if "argocd-notifications-controller-metrics" in f["message"] and f["severity"] != "info"]
+    assert not said, _brief(said)
 
 
 # -- Online Boutique's NetworkPolicies ----------------------------------------------------------------------
@@ -271,9 +278,35 @@ def test_network_policy_recipes(recipe: str, source: str, destination: str, port
     assert answer["verdict"] == ("allowed" if allowed else "denied"), answer["disposition"]
 
 
+def test_recipe_dns_egress_on_a_cluster() -> None:
+    """Recipe 11's second policy lets foo resolve names (kube-dns, 53/UDP and 53/TCP) and nothing else; the
+    first blocks DNS too, which the recipe warns about and NM-SVC-008 reports."""
+    allow_dns = (CLUSTER, RECIPES / "workloads.yaml", RECIPES / "policies" / "11-foo-deny-egress-allow-dns.yaml")
+    assert query(allow_dns, "default/foo", "service:kube-system/kube-dns", 53, "UDP")["verdict"] == "allowed"
+    assert query(allow_dns, "default/foo", "service:kube-system/kube-dns", 53, "TCP")["verdict"] == "allowed"
+    code, report, _ = check(*allow_dns)
+    assert not findings(report, severity="error"), _brief(findings(report, severity="error"))
+    assert code == 0
+    deny_all = (CLUSTER, RECIPES / "workloads.yaml", RECIPES / "policies" / "11-foo-deny-egress.yaml")
+    assert query(deny_all, "default/foo", "service:kube-system/kube-dns", 53, "UDP")["verdict"] == "denied"
+    _, report, _ = check(*deny_all)
+    dns = findings(report, "NM-SVC-008", severity="error")
+    assert len(dns) == 1 and "default/foo" in dns[0]["message"] and "53" in dns[0]["message"], _brief(dns)
+
+
 # -- a live Calico cluster, as `kubectl get -A -o json` prints it --------------------------------------------
 
 DUMP = CORPUS / "calico-dump" / "cluster.json"
+
+
+def test_calico_dump_checks_clean() -> None:
+    """Calico IPAM blocks lie outside the nodes' podCIDRs, a finished Job Pod shows an address a running
+    Pod now holds, system Pods are hostNetwork: none of it is an error."""
+    code, report, _ = check(DUMP)
+    errors = findings(report, severity="error")
+    assert not errors, _brief(errors)
+    assert code == 0
+    assert not findings(report, "NM-INPUT-007")
 
 
 def test_calico_dump_names_what_it_skips() -> None:
@@ -281,14 +314,6 @@ def test_calico_dump_names_what_it_skips() -> None:
     told = " ".join(f["message"] for f in report["findings"])
     unnamed = sorted(kind for kind in skipped_kinds(DUMP) if kind not in told)
     assert not unnamed
-
-
-def test_calico_dump_checks_clean() -> None:
-    """Calico IPAM ignores node.spec.podCIDR; the IPPools in the dump are the pod ranges."""
-    code, report, _ = check(DUMP)
-    errors = findings(report, severity="error")
-    assert not errors, _brief(errors)
-    assert code == 0
 
 
 def test_calico_dump_answers() -> None:
@@ -308,6 +333,9 @@ PODLIST = (NCA / "k8s_testcases/example_podlist/ns_list.json", NCA / "k8s_testca
 POLICIES = NCA / "k8s_testcases/example_policies"
 NCA_CASES: dict[str, tuple[Path, ...]] = {
     "workload-resources": (NCA / "example_workload_resources",),
+    "ipblockstest": (POLICIES / "ipblockstest",),
+    "services1": (NCA / "k8s_testcases/example_podlist/services1", POLICIES / "services1/services1-networkpolicy0.yaml"),
+    "k8s-ingress-test": (POLICIES / "k8s-ingress-test",),
     **{f"podlist+{p.parent.name}/{p.name}": (*PODLIST, p)
        for folder in ("andOrCombinations", "namedPorts", "withIpBlock2", "withEndPort", "testcase2", "demo/sanity")
        for p in sorted((POLICIES / folder).glob("*.yaml"))},
@@ -323,3 +351,26 @@ def test_nca_inputs_load_without_edits(paths: tuple[Path, ...]) -> None:
     told = " ".join(f["message"] for f in report["findings"])
     unnamed = sorted(kind for kind in skipped_kinds(*paths) if kind not in told)
     assert not unnamed
+
+
+IPBLOCKSTEST = (POLICIES / "ipblockstest",)
+# NCA's expected answer (its tests/k8s_testcases/expected_output/ipblocktest-conn-graph-no-fw-rules.txt): from
+# 0.0.0.0-9.255.255.255 the tier=frontend Pods of kube-system get UDP 53 and nothing else. netmodel agrees on
+# ordinary Pods; the two differences are the conventions docs/reachability.md names ("Compared with NCA").
+NCA_COMPARISON = [  # destination, protocol, port, netmodel's verdict, NCA's verdict
+    ("kube-system/ibm-file-plugin-7bfb8b69bf-p86gk", "UDP", 53, "allowed", "allowed"),
+    ("kube-system/ibm-file-plugin-7bfb8b69bf-p86gk", "TCP", 80, "denied", "denied"),
+    ("kube-system/calico-node-mgdlr", "TCP", 80, "allowed", "denied"),  # hostNetwork: not subject to policy
+    ("kube-system/tiller-deploy-5c45c9966b-nqwz6", "UDP", 53, "denied", "allowed"),  # declares TCP 44134 only
+]
+
+
+@pytest.mark.parametrize(("destination", "protocol", "port", "ours", "nca"), NCA_COMPARISON,
+                         ids=[f"{d.split('/')[1]}:{p}/{port}" for d, p, port, _, _ in NCA_COMPARISON])
+def test_nca_differences_are_the_documented_conventions(destination: str, protocol: str, port: int, ours: str,
+                                                         nca: str) -> None:
+    answer = query(IPBLOCKSTEST, "ip:8.8.8.8", destination, port, protocol)
+    assert answer["verdict"] == ours, answer["disposition"]
+    if ours != nca:
+        expected = "port-closed" if ours == "denied" else "delivered"
+        assert answer["disposition"] == expected
