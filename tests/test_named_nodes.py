@@ -93,3 +93,15 @@ spec:
     # Pod IPs the input gives are judged against the cluster's pod ranges, not a range netmodel made up.
     assert [f["id"] for f in findings if f["severity"] != "info"] == [] and code == 0
     assert [f["id"] for f in findings].count("NM-INPUT-011") == 1
+
+
+def test_a_finished_pod_makes_no_node() -> None:
+    t = _topology(DUMP + """
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: evicted, namespace: shop}
+spec: {nodeName: gone-node, containers: [{name: c, image: x}]}
+status: {phase: Failed, reason: Evicted, podIP: 10.244.7.7}
+""")
+    assert "gone-node" not in {n.name for n in t.nodes}

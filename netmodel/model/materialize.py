@@ -223,9 +223,10 @@ def _reserved(cluster: Cluster, given: AddressSet) -> AddressSet:
 
 def named_nodes(inv: Inventory) -> list[str]:
     """Node names that Pods (``spec.nodeName``) or Pod templates give but no Node object of the input declares,
-    in input order."""
+    in input order. A finished Pod's node is not one: the Pod is left out, and its node may be long gone."""
     declared = {n.name for n in inv.nodes}
-    names = [p.node_name for p, _, _ in inv.pods] + [w.template.node_name for w, _ in inv.workloads]
+    names = [p.node_name for p, _, _ in inv.pods if p.phase not in FINISHED_PHASES] + \
+        [w.template.node_name for w, _ in inv.workloads]
     return [n for n in dict.fromkeys(names) if n and n not in declared]
 
 
