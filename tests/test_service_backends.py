@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from checkkit import COMMON_RULES, CP_RULES, base, firewall, pairs
 
 from netmodel.analyze.reach import Fabric
 from netmodel.cli.main import main
@@ -97,3 +98,35 @@ def test_query_reaches_the_empty_selector_service_through_its_slice(tmp_path: Pa
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["disposition"] == "delivered"
     assert {p["hops"][-1]["location"] for p in data["paths"]} == {"pod:shop/a"}
+
+
+def test_a_local_nodeport_fed_by_endpointslices_is_judged_on_its_endpoint_node() -> None:
+    """externalTrafficPolicy: Local answers only on nodes with an endpoint; for a Service without selector the
+    endpoints come from its EndpointSlices, for the NM-EXT checks as for the analyzer."""
+    app = """
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: shop}
+spec: {nodeName: w-1, containers: [{name: app, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.244.1.5}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: shop}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30100}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: a-1, namespace: shop, labels: {kubernetes.io/service-name: a}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.244.1.5], nodeName: w-1, conditions: {ready: true}}]
+"""
+    # The workers' firewall closes NodePorts to the office: w-1, the endpoint's node, cannot answer it.
+    closed = COMMON_RULES.replace(", {network: office}]}", "]}")
+    workers_closed = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES) + "---" + firewall(
+        "workers", "worker", closed)
+    assert pairs(base(app, firewalls=workers_closed), "NM-EXT") == {("Service/shop/a", "NM-EXT-003")}

@@ -31,6 +31,7 @@ from netmodel.analyze.checks.context import CheckContext, NodeClass, describe_no
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.firewalls import Decision
 from netmodel.compile.ingress import HTTP_PORTS
+from netmodel.compile.services import service_endpoints
 from netmodel.model.objects import Ingress, Node, OutsideNetwork, Service
 from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
 from netmodel.sets.ports import TCP
@@ -146,7 +147,10 @@ class _NodePortReach:
 def _answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> NodeGroups:
     if svc.external_traffic_policy != "Local":
         return everyone
-    hosts = {p.node_name for p in ctx.selected(svc)}
+    # The nodes with an endpoint: the Service's backends by the one rule the analyzer and emulate use
+    # (selector Pods, else EndpointSlices), not its selector alone.
+    hosts = {ep.node_name for sp in svc.ports
+             for ep in service_endpoints(ctx.topology, svc, sp, ctx.pod_index, ctx.addresses) if ep.port is not None}
     by_name = ctx.topology.node_by_name
     return group_nodes(ctx, (by_name[h] for h in sorted(hosts) if h in by_name))
 
