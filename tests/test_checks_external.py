@@ -153,3 +153,25 @@ def test_ingress_class_missing_or_no_controller():
     no_controller = base(APP, node_port("a", 30100), ingress(paths), firewalls=firewalls())
     assert pairs(wrong_class, "NM-EXT") == {("Ingress/shop/front", "NM-EXT-010")}
     assert pairs(no_controller, "NM-EXT") == {("Ingress/shop/front", "NM-EXT-010")}
+
+
+def test_load_balancer_address_of_a_node_is_an_ingress_entry():
+    # K3s ServiceLB publishes the nodes' own addresses in status.loadBalancer.ingress; packets to such an address
+    # on the Service's port are captured by kube-proxy (or bound by ServiceLB's hostPort Pods) and reach the
+    # controller, so those nodes' port 80/443 is an entry besides the nodePorts.
+    paths = "[" + backend("/", "a", "{number: 80}") + "]"
+    status = "status: {loadBalancer: {ingress: [{ip: 10.0.0.21}, {ip: 10.0.0.22}]}}\n"
+    on_nodes = CONTROLLER.replace("nodePort: 30443}\n", "nodePort: 30443}\n" + status)
+    web = '    - {name: web, action: allow, protocol: TCP, ports: ["80", "443"], from: [{network: internet}]}\n'
+    assert pairs(base(APP, on_nodes, node_port("a", 30100), ingress(paths), firewalls=firewalls(web)),
+                 "NM-EXT") == set()
+    # The same firewall without the status: port 80/443 of a node is no way in, the nodePorts are closed.
+    closed = findings(base(APP, CONTROLLER, node_port("a", 30100), ingress(paths), firewalls=firewalls(web)),
+                      "NM-EXT-008")
+    assert sorted(f.message.split("(uses: ingress): ")[1].split(" is closed")[0] for f in closed) == [
+        "nodePort 30080 of Service/ingress/ingress-nginx-controller",
+        "nodePort 30443 of Service/ingress/ingress-nginx-controller"]
+    # With the status but a firewall that admits neither: both entries are named as closed.
+    shut = findings(base(APP, on_nodes, node_port("a", 30100), ingress(paths), firewalls=firewalls("")),
+                    "NM-EXT-008")
+    assert len(shut) == 2

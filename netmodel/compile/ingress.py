@@ -18,7 +18,9 @@ Pods run a controller, so netmodel reads it off the Pods, as each controller rea
 The controller's Pods are entered from outside through a **Service** of type NodePort or LoadBalancer that
 selects them and has a ``port`` 80 or 443 (clients, or the cloud load balancer, reach its ``nodePort``: on every
 node with ``externalTrafficPolicy: Cluster``, on the nodes running a selected Pod with ``Local``), or through a
-**host port** 80/443 (``hostPort``, or a ``hostNetwork`` containerPort). The Pods behind such an entry are the
+**host port** 80/443 (``hostPort``, or a ``hostNetwork`` containerPort). A LoadBalancer Service whose
+``status.loadBalancer.ingress`` holds a node's own address (K3s ServiceLB) is also entered on that node at its
+``port`` 80/443. The Pods behind such an entry are the
 data plane: they are the ones that send traffic to the backends (Contour's own Pods configure Envoy and carry
 none). A load balancer is assumed to keep the client's address (the node firewall sees the client).
 """
@@ -45,7 +47,7 @@ class IngressEntry:
     port: int
     node_port: int
     nodes: tuple[str, ...]
-    via: str  # "service" | "host-port"
+    via: str  # "service" | "load-balancer-ip" | "host-port"
     ref: str  # Service/NS/NAME or Pod/NS/NAME
     source: SourceSpan
 
@@ -181,6 +183,7 @@ class IngressControllers:
         topology = self.topology
         entries: list[IngressEntry] = []
         all_nodes = tuple(n.name for n in topology.nodes)
+        node_at = {ip: n.name for n in topology.nodes for ip in n.ips}
         for svc in self.services:
             pods = [topology.pods[i] for i in sorted(self.index.select(svc.namespace, svc.selector))]
             endpoint_nodes = tuple(sorted({p.node_name for p in pods}))
@@ -188,6 +191,17 @@ class IngressControllers:
             for p in svc.ports:
                 if p.port in HTTP_PORTS and p.node_port and p.protocol == TCP:
                     entries.append(IngressEntry(p.port, p.node_port, nodes, "service", str(svc.ref), p.source))
+            # A load-balancer address that is a node's own address (K3s ServiceLB, and any implementation that
+            # publishes node addresses) is entered on that node at the Service's port: kube-proxy captures
+            # packets to status.loadBalancer.ingress addresses, ServiceLB's Pods bind the port as a hostPort.
+            on_nodes = {node_at[ip] for ip in svc.load_balancer_ips if ip in node_at}
+            if svc.type == "LoadBalancer" and svc.external_traffic_policy == "Local":
+                on_nodes &= set(endpoint_nodes)
+            if svc.type == "LoadBalancer" and on_nodes:
+                for p in svc.ports:
+                    if p.port in HTTP_PORTS and p.protocol == TCP:
+                        entries.append(IngressEntry(p.port, p.port, tuple(sorted(on_nodes)), "load-balancer-ip",
+                                                    str(svc.ref), p.source))
         for position in sorted(self._all):
             pod = topology.pods[position]
             for cp in pod.ports:

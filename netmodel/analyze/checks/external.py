@@ -305,7 +305,9 @@ def _controller_finding(network: OutsideNetwork, port: int, failures: list) -> F
             f"{port} on the controller's Service.",
             (f"network:{network.name}",), unique_spans([network.source]))
     entry, blocked, decisions = failures[0]
-    via = f"nodePort {entry.node_port} of {entry.ref}" if entry.via == "service" else f"host port of {entry.ref}"
+    via = {"service": f"nodePort {entry.node_port} of {entry.ref}",
+           "load-balancer-ip": f"port {entry.node_port} of {entry.ref} on the nodes' own load-balancer addresses"
+           }.get(entry.via, f"host port of {entry.ref}")
     firewalls = [d.firewall for d in decisions]
     return Finding(
         "NM-EXT-008", Severity.ERROR, REQUIREMENT,
