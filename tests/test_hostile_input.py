@@ -252,3 +252,31 @@ def test_a_rule_listing_32768_single_ports_reads_in_linear_time(capsys: pytest.C
     topology = build_topology(parse_text(_firewall_ports(f"[{ports}]"), "ports.yaml"))
     rule = topology.firewalls[0].ingress.rules[0]
     assert len(rule.ports.ranges) == 32768 and rule.ports.ranges[-1] == (65535, 65535)
+
+
+# -- input size (item 7, in part) --------------------------------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from netmodel.load import files
+
+    monkeypatch.setattr(files, "MAX_INPUT_BYTES", 1000)
+    path = tmp_path / "big.yaml"
+    path.write_text(NODE + "# padding\n" * 200)
+    code, err = _run(capsys, "check", str(path))
+    assert code == 2 and f"{path}:1:1: error: {path} is larger than 0 MiB" in err
+
+
+def test_running_out_of_memory_while_parsing_is_a_located_error(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from netmodel.load import files
+
+    def exhausted(text: str, file: str) -> list[object]:
+        raise MemoryError
+
+    monkeypatch.setattr(files, "parse_text", exhausted)
+    path = tmp_path / "layout.json"
+    path.write_text("{}")
+    code, err = _run(capsys, "check", str(path))
+    assert code == 2 and f"{path}:1:1: error: not enough memory to read {path}" in err

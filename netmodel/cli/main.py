@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        # Input too large for the memory given (e.g. under a CI memory cap): an input error, not a crash.
+        print("error: not enough memory for this input\n    = fix: give netmodel more memory, or split the input "
+              "into several smaller runs", file=sys.stderr)
+        return 2
     # Without standalone mode click returns a command's typer.Exit code instead of raising it.
     return result if isinstance(result, int) else 0
 

@@ -20,6 +20,8 @@ from netmodel.load.json_reader import parse_json
 from netmodel.load.yaml_reader import parse_yaml
 
 SUFFIXES = (".yaml", ".yml", ".json")
+# One input file may hold at most this much (5 times the manifests of Kubernetes' 150,000-Pod envelope, ~100 MB).
+MAX_INPUT_BYTES = 512 << 20
 STDIN = "-"
 
 
@@ -142,12 +144,27 @@ def read_documents(paths: Sequence[str]) -> list[Document]:
 def _read_one(file: str, documents: list[Document], problems: list[Problem]) -> None:
     name = "<stdin>" if file == STDIN else file
     try:
-        raw = sys.stdin.buffer.read() if file == STDIN else FsPath(file).read_bytes()
-        documents.extend(unpack_lists(parse_text(decode(raw, name), name)))
+        if file == STDIN:
+            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with FsPath(file).open("rb") as stream:
+                raw = stream.read(MAX_INPUT_BYTES + 1)
+        if len(raw) > MAX_INPUT_BYTES:
+            problems.append(Problem(f"{name} is larger than {MAX_INPUT_BYTES >> 20} MiB, netmodel's limit for one input",
+                                    SourceSpan(name, 1, 1), "split the input into several files (the Kubernetes "
+                                    "envelope of 150,000 Pods is about 100 MB of manifests)"))
+            return
+        text = decode(raw, name)
+        del raw  # the bytes are not needed once decoded: at hundreds of MB they would double the peak
+        documents.extend(unpack_lists(parse_text(text, name)))
     except LoadError as err:
         problems.extend(err.problems)
     except OSError as err:
         problems.append(Problem(f"cannot read {file!r}: {err.strerror}", hint="check the path and permissions"))
+    except MemoryError:
+        # Parsing holds every value of the file at once; what it allocated is freed as this unwinds.
+        problems.append(Problem(f"not enough memory to read {name}", SourceSpan(name, 1, 1),
+                                "give netmodel more memory, or split the input into several smaller runs"))
 
 
 def unpack_lists(documents: Iterable[Document]) -> list[Document]:
