@@ -180,6 +180,18 @@ def test_custom_resources_that_create_pods_say_so() -> None:
         assert said and all("Pods" in f["message"] for f in said), _brief(said)
 
 
+@pytest.mark.parametrize("with_cluster", [False, True], ids=["alone", "on-cluster"])
+def test_warnings_caused_by_operator_made_pods_point_to_them(with_cluster: bool) -> None:
+    """Every kube-prometheus warning about a selector or peer that matches no Pod, or a Service left with no
+    allowed client, comes from the Pods the Prometheus/Alertmanager operator makes (podMetadata labels
+    app.kubernetes.io/name=prometheus|alertmanager): each must say so instead of advising to fix the labels."""
+    _, report, _ = check(*app_inputs("kube-prometheus", with_cluster))
+    caused = findings(report, "NM-POL-001", "NM-POL-002", "NM-SVC-001", "NM-SVC-009")
+    assert caused
+    silent = [f for f in caused if "not in the layout" not in f["message"]]
+    assert not silent, _brief(silent)
+
+
 def test_service_on_pods_declaring_no_ports_is_not_called_broken() -> None:
     """Argo CD's notifications controller declares no containerPort; the engine assumes such a container may
     listen on any port (docs/reachability.md), so NM-SVC-002 must not say its metrics Service fails."""

@@ -175,7 +175,8 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
                 f"Service {svc.namespace}/{svc.name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
                 f"NetworkPolicies {_policy_names(policies)} leave its endpoints ({_pods_text(fabric, classes)}) with "
-                f"no allowed client. Add an ingress rule for the clients that should use it",
+                f"no allowed client{fabric.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
+                f"clients that should use it",
                 (str(svc.ref),) + tuple(str(p.ref) for p in policies),
                 (sp.source,) + tuple(p.source for p in policies))
 
@@ -268,12 +269,13 @@ def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
                     namespaces, selected = _peer_namespaces_and_pods(engine, policy, peer)
                     if selected or not namespaces:
                         continue
+                    hint = ctx.topology.unseen_pods_hint(policy.namespace) if peer.namespace_selector is None else ""
                     parts = [f"namespaceSelector {peer.namespace_selector}" if peer.namespace_selector is not None
                              else f"namespace {policy.namespace}",
                              f"podSelector {peer.pod_selector}" if peer.pod_selector is not None else "every Pod"]
                     yield Finding("NM-POL-002", Severity.WARNING, "pod-to-pod",
                                   f"NetworkPolicy {policy.namespace}/{policy.name} {direction} rule {index + 1}: "
-                                  f"the peer ({', '.join(parts)}) matches no Pod; fix its labels or remove it",
+                                  f"the peer ({', '.join(parts)}) matches no Pod{hint}; fix its labels or remove it",
                                   (str(policy.ref),), (peer.source,))
 
 
