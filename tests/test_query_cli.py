@@ -47,7 +47,7 @@ def test_table_shows_steps_and_blockers(capsys: pytest.CaptureFixture[str]) -> N
     (("--from", "web/client", "--to", "node:w-1", "--port", "99999"), "outside 1-65535"),
     (("--from", "web/client", "--to", "node:w-1", "--port", "80", "--protocol", "ICMP"), "use TCP, UDP or SCTP"),
     (("--from", "bogus:x", "--to", "node:w-1", "--port", "80"), "unknown reference kind"),
-    (("--from", "web/client", "--to", "node:w-1", "--port", "80", "-o", "xml"), "unknown format"),
+    (("--from", "web/client", "--to", "node:w-1", "--port", "80", "-f", "xml"), "unknown format"),
 ])
 def test_usage_errors_exit_2_with_a_hint(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
                                          message: str) -> None:

@@ -177,6 +177,8 @@ def test_query_answer_in_every_format(capsys, monkeypatch):
     assert main([*args, "--format", "markdown"]) == 1
     text = capsys.readouterr().out
     assert "| Firewall | workers | ingress defaultAction deny | topologies/broken-kubelet-blocked.yaml:" in text
-    for fmt in ("html", "junit", "sarif", "dot"):
+    for fmt in ("html", "junit", "dot"):
         assert main([*args, "--format", fmt]) == 1
         assert capsys.readouterr().out.strip(), fmt
+    assert main([*args, "--format", "sarif"]) == 2  # a query answer has no findings: refused, not empty
+    assert "query does not give --format sarif" in capsys.readouterr().err

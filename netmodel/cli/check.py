@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
@@ -15,18 +14,19 @@ from netmodel.analyze.result import FAIL_ON, CheckResult, exit_code
 from netmodel.analyze.suppress import read_baseline, suppress_result
 from netmodel.analyze.suppress import write_baseline as write_baseline_file
 from netmodel.cli.app import app
+from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
-from netmodel.report import RENDERERS, render
+from netmodel.report import render
 
 
 @app.command("check")
 def check_command(
     paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or - (stdin)."),
-    output_format: str = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(RENDERERS)}."),
+    output_format: str = format_option(),
     fail_on: str = typer.Option("error", "--fail-on",
                                 help="Exit 1 when a finding is at least this severe: error, warning or info."),
-    output: str = typer.Option("", "--output", "-o", help="Write the report to FILE instead of stdout."),
+    output: str = output_option(),
     expect: list[str] = typer.Option([], "--expect", "-e", help="Expectations file(s) to evaluate (Expectations "
                                      "among the inputs count too); a flow that does not hold fails the run."),
     baseline: str = typer.Option("", "--baseline", help="Ignore the findings recorded in this baseline file "
@@ -41,10 +41,7 @@ def check_command(
 
     Exit codes: 0 no finding at or above --fail-on, 1 some finding is, 2 input or usage error.
     """
-    formats = tuple(RENDERERS)
-    if output_format not in formats:
-        raise UsageError([Problem(f"unknown --format {output_format!r}", None,
-                                  f"use one of: {', '.join(formats)}")])
+    output_format, output = resolve("check", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown --fail-on {fail_on!r}", None, f"use one of: {', '.join(FAIL_ON)}")])
     topology = load_topology(list(paths) + list(expect))
@@ -61,12 +58,5 @@ def check_command(
     # Every renderer gets the options it declares (junit: fail_on; table: color, verbose), through the registry.
     text = render(output_format, payload, "check", color=not output and sys.stdout.isatty(), fail_on=fail_on,
                   verbose=verbose)
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise UsageError([Problem(f"cannot write {output}: {err.strerror}", None,
-                                      "choose a writable path for --output")]) from None
-    else:
-        sys.stdout.write(text)
+    write(text, output)
     raise typer.Exit(exit_code(result, fail_on))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,21 +19,35 @@ from netmodel.analyze.diff import (
 from netmodel.analyze.reach import Fabric
 from netmodel.analyze.result import FAIL_ON
 from netmodel.cli.app import app
+from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.report import RENDERERS
 from netmodel.report.bundle import run_check
 from netmodel.report.markdown import render_markdown
 from netmodel.report.progress import progress
 
-FORMATS = tuple(f for f in RENDERERS if f != "table") + ("table",)
+
+def fold_flows(payload: dict[str, Any]) -> dict[str, Any]:
+    """The table lists at most TABLE_ROWS flows opened and closed each; the section's intro says how many more
+    (the summary keeps the full counts, JSON and Markdown list every flow)."""
+    flows = payload.get("flows")
+    if not flows:
+        return payload
+    folded = dict(flows)
+    for change in ("opened", "closed"):
+        if len(flows[change]) > TABLE_ROWS:
+            folded[change] = flows[change][:TABLE_ROWS]
+            folded[f"{change}Note"] = fold_note(TABLE_ROWS, len(flows[change]), f"flows {change}",
+                                                "--format json or markdown")
+    return {**payload, "flows": folded}
 
 
 @app.command("diff")
 def diff_command(
     old: str = typer.Argument(..., help="The layout before the change: a file or folder."),
     new: str = typer.Argument(..., help="The layout after the change: a file or folder."),
-    output_format: str = typer.Option("table", "--format", "-f", help=f"{', '.join(FORMATS)}."),
-    output: str = typer.Option("", "--output", "-o", help="Write to this file instead of stdout."),
+    output_format: str = format_option(),
+    output: str = output_option(),
     fail_on: str = typer.Option("error", "--fail-on", help="Fail on introduced findings of this severity or "
                                                            "worse: error, warning or info."),
     flows: bool = typer.Option(True, "--flows/--no-flows", help="Also compare the connectivity matrices (by "
@@ -52,8 +65,7 @@ def diff_command(
     opened flow that is not accepted (--allow-opened, or Expectations in NEW asserting it allowed),
     2 input or usage error.
     """
-    if output_format not in FORMATS:
-        raise UsageError([Problem(f"unknown format {output_format!r}", hint=f"use one of: {', '.join(FORMATS)}")])
+    output_format, output = resolve("diff", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown severity {fail_on!r}", hint=f"use one of: {', '.join(FAIL_ON)}")])
     with progress("comparing", total=4 if flows else 2, quiet=quiet) as advance:
@@ -80,16 +92,9 @@ def diff_command(
         result = replace(result, flows=changes)
     payload = result.to_json()
     if output_format == "table":  # the terminal table renderer knows checks; a diff reads well as Markdown
-        text = render_markdown(payload, "diff")
+        text = render_markdown(fold_flows(payload), "diff")
     else:
         options = {"fail_on": fail_on} if output_format == "junit" else {}
         text = RENDERERS[output_format](payload, "diff", **options)
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise UsageError([Problem(f"cannot write {output!r}: {err.strerror}",
-                                      hint="choose a writable path")]) from err
-    else:
-        sys.stdout.write(text)
+    write(text, output)
     raise typer.Exit(1 if result.failed else 0)

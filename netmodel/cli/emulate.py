@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -10,13 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from netmodel.cli.app import app
+from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.emulate import EmulateError, Lab, cleanup_leftovers, detect_features, host
 from netmodel.emulate.flows import parse_selection
 from netmodel.emulate.run import Outcome, Report, emulate
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
-
-FORMATS = ("table", "json")
 
 
 def _trace(outcome: Outcome) -> list[str]:
@@ -107,7 +107,8 @@ def emulate_command(
     paths: list[str] = typer.Argument(
         None, help="Files, folders or - (stdin) describing the cluster."),
     flows: str = typer.Option("all", "--flows", help="all, expectations, or sample:N."),
-    output: str = typer.Option("table", "--format", "-o", help="table or json."),
+    output_format: str = format_option(),
+    output: str = output_option(),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab after probing until Enter is pressed."),
     cleanup: bool = typer.Option(False, "--cleanup", help="Remove namespaces left by a killed run, then exit."),
     timeout: float = typer.Option(0.5, "--timeout", help="Seconds each probe waits."),
@@ -123,8 +124,7 @@ def emulate_command(
         raise typer.Exit(0)
     if not paths:
         raise UsageError([Problem("no input paths", None, "give files or folders: netmodel emulate topo.yaml")])
-    if output not in FORMATS:
-        raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of {', '.join(FORMATS)}")])
+    output_format, output = resolve("emulate", output_format, output)
     try:
         parse_selection(flows)
     except EmulateError as err:
@@ -134,8 +134,11 @@ def emulate_command(
     host.check_environment(need_nft=True, need_sysctl=True)
     report = emulate(topology, flows, detect_features(), probe_timeout=timeout,
                      hold=_hold if keep else None)
-    if output == "json":
-        print(json.dumps(report_json(report), indent=2))
+    if output_format == "json":
+        write(json.dumps(report_json(report), indent=2) + "\n", output)
     else:
-        render_table(report, Console(highlight=False))
+        terminal = not output and sys.stdout.isatty()
+        buffer = io.StringIO()
+        render_table(report, Console(file=buffer, highlight=False, force_terminal=terminal, no_color=not terminal))
+        write(buffer.getvalue(), output)
     raise typer.Exit(1 if report.disagreements else 0)

@@ -17,11 +17,12 @@ from netmodel.analyze.reach import Fabric
 from netmodel.analyze.unevaluated import Unevaluated, matrix_json
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
+from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
 
-# table, json and csv here; markdown, html, junit, sarif and dot from the renderer registry.
-FORMATS = ("table", "json", "csv", "markdown", "html", "junit", "sarif", "dot")
+# table, json and csv here; markdown, html, junit and dot from the renderer registry (sarif is refused:
+# netmodel.cli.outputs).
 CSV_COLUMNS = ("from", "to", "protocol", "ports", "partial", "via")
 
 
@@ -42,17 +43,20 @@ def render_csv(payload: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def render_table(payload: dict[str, Any], console: Console) -> None:
+def render_table(payload: dict[str, Any], console: Console, limit: int = TABLE_ROWS) -> None:
+    """At most ``limit`` rows, then how many more and which formats list them all."""
     rows = payload["connections"]
-    table = Table(title=f"allowed connections by {payload['by']} ({len(rows)})", title_justify="left")
+    table = Table(title=f"allowed connections by {payload['by']} ({len(rows):,})", title_justify="left")
     for column in ("from", "to", "protocol", "ports", "note"):
         table.add_column(column, overflow="fold")
-    for c in rows:
+    for c in rows[:limit]:
         note = ", ".join(x for x in (f"via {c['via']}" if c.get("via") else "", "partial" if c["partial"] else "",
                                      "may differ: " + ", ".join(c["notEvaluated"]) if c.get("notEvaluated")
                                      else "") if x)
         table.add_row(c["from"], c["to"], c["protocol"], c["ports"], note)
     console.print(table)
+    if len(rows) > limit:
+        console.print(fold_note(limit, len(rows), "connections"))
     if payload.get("notEvaluated"):
         console.print(f"[yellow]{payload['notEvaluated']['message']}[/yellow] (they may also allow connections "
                       "not listed here)")
@@ -64,27 +68,32 @@ def render_table(payload: dict[str, Any], console: Console) -> None:
 def matrix_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     by: str = typer.Option("workload", "--by", help="Aggregate by pod, workload or namespace."),
-    output: str = typer.Option("table", "--format", "-o", help="table, json, csv, markdown, html, junit, sarif or dot."),
+    output_format: str = format_option(),
+    output: str = output_option(),
 ) -> None:
     """List every allowed connection (NetworkPolicy, listening ports, node firewalls, NodePorts), with
     outside networks as sources and destinations. "partial" marks connections only some members get.
     """
     if by not in GROUPINGS:
         raise UsageError([Problem(f"unknown grouping {by!r}", None, f"use one of: {', '.join(GROUPINGS)}")])
-    if output not in FORMATS:
-        raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
+    output_format, output = resolve("matrix", output_format, output)
     topology = load_topology(paths)
     connections = connectivity(Fabric(topology), by)
     payload = matrix_json(connections, by, Unevaluated.of(topology))
     if topology.unscheduled:
         payload["unscheduled"] = unscheduled_json(topology.unscheduled)
-    if output == "json":
-        sys.stdout.write(render_json(payload))
-    elif output == "csv":
-        sys.stdout.write(render_csv(payload))
-    elif output != "table":
+    if output_format == "json":
+        text = render_json(payload)
+    elif output_format == "csv":
+        text = render_csv(payload)
+    elif output_format != "table":
         from netmodel.report import RENDERERS
 
-        sys.stdout.write(RENDERERS[output](payload, "matrix"))
+        text = RENDERERS[output_format](payload, "matrix")
     else:
-        render_table(payload, Console(highlight=False, width=None if sys.stdout.isatty() else 200))
+        terminal = not output and sys.stdout.isatty()
+        buffer = io.StringIO()
+        render_table(payload, Console(file=buffer, highlight=False, force_terminal=terminal,
+                                      no_color=not terminal, width=None if terminal else 200))
+        text = buffer.getvalue()
+    write(text, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -15,11 +16,11 @@ from netmodel.analyze.reach.query import check_port_name, parse_port
 from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
-from netmodel.errors import Problem, UsageError
+from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.model.build import load_topology
 
-# table and json here; the rest from the renderer registry.
-FORMATS = ("table", "json", "markdown", "html", "junit", "sarif", "dot")
+# table and json here; markdown, html, junit and dot from the renderer registry (csv and sarif are refused:
+# netmodel.cli.outputs).
 _MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
 
 
@@ -59,15 +60,15 @@ def query_command(
     destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from)."),
     port: str = typer.Option(..., "--port", "-p", help="Destination port: a number or a named port."),
     protocol: str = typer.Option("TCP", "--protocol", help="TCP, UDP or SCTP."),
-    output: str = typer.Option("table", "--format", "-o", help="table, json, markdown, html, junit, sarif or dot."),
+    output_format: str = format_option(),
+    output: str = output_option(),
 ) -> None:
     """Trace FROM → TO on PORT through policies, firewalls, Services and NAT; say what blocks it.
 
     Exit codes (like `kubectl auth can-i`): 0 allowed, 1 denied or partial (a reference standing for many
     addresses with some allowed and some not), 2 input or usage error.
     """
-    if output not in FORMATS:
-        raise UsageError([Problem(f"unknown format {output!r}", None, f"use one of: {', '.join(FORMATS)}")])
+    output_format, output = resolve("query", output_format, output)
     number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)
     check_port_name(topology, number_or_name)
@@ -79,15 +80,20 @@ def query_command(
         payload["notEvaluated"] = unevaluated.to_json(skipped)
     if topology.unscheduled:
         payload["unscheduled"] = unscheduled_json(topology.unscheduled)
-    if output == "json":
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-    elif output != "table":
+    if output_format == "json":
+        text = json.dumps(payload, indent=2) + "\n"
+    elif output_format != "table":
         from netmodel.report import RENDERERS
 
-        sys.stdout.write(RENDERERS[output](payload, "query"))
+        text = RENDERERS[output_format](payload, "query")
     else:
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        terminal = not output and sys.stdout.isatty()
+        buffer = io.StringIO()
+        console = Console(file=buffer, highlight=False, force_terminal=terminal, no_color=not terminal,
+                          width=None if terminal else 200)
         render_table(answer, console, unevaluated.message(skipped))
         if topology.unscheduled:
             console.print(f"[yellow]note[/yellow]: {unscheduled_line(payload['unscheduled'])}")
+        text = buffer.getvalue()
+    write(text, output)
     raise typer.Exit(0 if answer.allowed else 1)

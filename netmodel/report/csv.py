@@ -15,6 +15,9 @@ from netmodel.report.sections import Payload, _scalar
 
 # Which list of records a payload of each kind is "the matrix" of.
 TABLE_KEY = {"check": "portMatrix", "diff": "portMatrix"}
+# Columns written even when there is no row (a diff that changes no cell is a header, not an empty file).
+EMPTY_COLUMNS = {"diff": ("node", "role", "ports", "protocol", "purpose", "source", "before", "after",
+                          "decidedBy")}
 
 
 def records_of(payload: Payload, kind: str) -> Sequence[Mapping[str, Any]]:
@@ -31,6 +34,8 @@ def render_csv(payload: Payload, kind: str = "matrix", **_options: Any) -> str:
     columns: list[str] = []
     for r in records:
         columns.extend(k for k in r if k not in columns)
+    if not columns:
+        columns = list(EMPTY_COLUMNS.get(kind, ()))
     out = io.StringIO()
     writer = _csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -174,6 +174,8 @@ def diff_sections(payload: Payload) -> list[Section]:
             intro = ("Flows (by workload) the new layout allows and the old one denied; not accepted ones fail "
                      "the diff." if change == "opened" else "Flows (by workload) the old layout allowed and the "
                      "new one denies.")
+            if flows.get(f"{change}Note"):  # a folded table (netmodel.cli.diff.fold_flows)
+                intro += " " + flows[f"{change}Note"]
             out.append(Section(f"Flows {change}", columns, rows, tones=tones, intro=intro, empty="none"))
     return out
 
