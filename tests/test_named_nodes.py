@@ -105,3 +105,15 @@ spec: {nodeName: gone-node, containers: [{name: c, image: x}]}
 status: {phase: Failed, reason: Evicted, podIP: 10.244.7.7}
 """)
     assert "gone-node" not in {n.name for n in t.nodes}
+
+
+def test_a_made_up_node_takes_no_service_external_address() -> None:
+    t = _topology(DUMP + """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: shop}
+spec: {selector: {app: web}, clusterIP: 10.96.0.30, externalIPs: [192.168.0.10], ports: [{port: 80}]}
+""")
+    taken = {"192.168.0.10"}
+    assert not taken & {str(ip) for n in t.nodes for ip in n.ips}

@@ -186,7 +186,9 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
                           f"{', '.join(map(str, cluster.pod_cidrs))}, service CIDR "
                           f"{', '.join(map(str, cluster.service_cidrs))}, NodePorts 30000-32767, kube-proxy "
                           "iptables, CNI unknown with native routing, no outside networks)", (), ()))
-    nodes = _nodes(inv, cluster, notes, given_pods | given_services)
+    # A made-up node takes no address the input gives anything else: Pod, ClusterIP, externalIP or LB address.
+    service_entries = AddressSet.of_networks(ip for s in inv.services for ip in s.external_ips + s.load_balancer_ips)
+    nodes = _nodes(inv, cluster, notes, given_pods | given_services | service_entries)
     pods, unscheduled = place_pods(inv, nodes, notes)
     services = _services(inv, cluster, notes)
     return Topology(
