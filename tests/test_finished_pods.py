@@ -78,7 +78,7 @@ def test_check_raises_no_shared_ip_error_for_an_evicted_pod(tmp_path: Path,
 def test_the_service_reaches_only_the_running_pod(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "dump.yaml"
     path.write_text(DUMP)
-    main(["query", str(path), "--from", "shop/client", "--to", "service:shop/web", "--port", "80", "-o", "json"])
+    main(["query", str(path), "--from", "shop/client", "--to", "service:shop/web", "--port", "80", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert {p["hops"][-1]["location"] for p in data["paths"]} == {"pod:shop/web"}
     assert main(["query", str(path), "--from", "shop/client", "--to", "shop/old-web", "--port", "80"]) == 2

@@ -73,7 +73,7 @@ def test_query_to_a_workload_reaches_only_its_own_pods(tmp_path: Path, capsys: p
                                                        ref: str, pods: set[str]) -> None:
     layout = tmp_path / "l.yaml"
     layout.write_text(LAYOUT)
-    code = main(["query", str(layout), "--from", "node:node-1", "--to", ref, "--port", "80", "-o", "json"])
+    code = main(["query", str(layout), "--from", "node:node-1", "--to", ref, "--port", "80", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert {p["hops"][-1]["location"] for p in data["paths"]} == pods

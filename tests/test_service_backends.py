@@ -94,7 +94,7 @@ def test_query_reaches_the_empty_selector_service_through_its_slice(tmp_path: Pa
     layout = tmp_path / "l.yaml"
     layout.write_text(LAYOUT)
     code = main(["query", str(layout), "--from", "shop/b", "--to", "service:shop/empty-selector", "--port",
-                 "5432", "-o", "json"])
+                 "5432", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["disposition"] == "delivered"
     assert {p["hops"][-1]["location"] for p in data["paths"]} == {"pod:shop/a"}

@@ -51,7 +51,7 @@ def test_a_chart_pinned_to_linux_schedules_on_the_implicit_node(capsys: pytest.C
     t = load_topology([INGRESS_NGINX])
     assert t.unscheduled == ()
     assert [(p.name, p.node_name) for p in t.pods] == [("ingress-nginx-controller-0", "node-1")]
-    assert main(["matrix", INGRESS_NGINX, "-o", "json"]) == 0
+    assert main(["matrix", INGRESS_NGINX, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert "unscheduled" not in data and len(data["connections"]) == 1
 
@@ -65,7 +65,7 @@ def _layout(tmp_path: Path) -> str:
 def test_matrix_json_and_table_name_the_pending_pods_and_why(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     layout = _layout(tmp_path)
-    assert main(["matrix", layout, "-o", "json"]) == 0
+    assert main(["matrix", layout, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     jsonschema.validate(data, json.loads((SCHEMAS / "matrix.schema.json").read_text()))
     assert data["unscheduled"] == {"count": 2, "reasons": [
@@ -79,7 +79,7 @@ def test_matrix_json_and_table_name_the_pending_pods_and_why(tmp_path: Path,
 def test_query_json_and_table_name_the_pending_pods(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     layout = _layout(tmp_path)
     args = ["query", layout, "--from", "shop/web", "--to", "deployment:shop/win", "--port", "80"]
-    main([*args, "-o", "json"])
+    main([*args, "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     jsonschema.validate(data, json.loads((SCHEMAS / "query.schema.json").read_text()))
     assert data["unscheduled"]["count"] == 2 and data["unscheduled"]["reasons"][0]["reason"] == WHY
