@@ -84,3 +84,11 @@ def test_the_diff_table_folds_the_flows_and_json_keeps_them_all():
     assert sum(1 for line in out.splitlines() if line.startswith("| default/")) == TABLE_ROWS
     _, out, _ = _run("diff", BOUTIQUE, BOUTIQUE + "/kubernetes-manifests.yaml", "--quiet", "-f", "json")
     assert len(json.loads(out)["flows"]["opened"]) == 128
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "sarif", "csv"])
+def test_emulate_refuses_what_it_cannot_give_before_building_anything(fmt):
+    """Refused at the command line (exit 2, the reason), before the lab or even the input is touched."""
+    code, out, err = _run("emulate", "does-not-exist.yaml", "-f", fmt)
+    assert code == 2 and out == ""
+    assert f"emulate does not give --format {fmt}" in err and "use --format table or json" in err
