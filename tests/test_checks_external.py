@@ -1,5 +1,6 @@
 """External-to-service checks NM-EXT-001..008, 010 on small inline topologies: exact (object, ID) pairs."""
 
+import checkkit
 from checkkit import CLUSTER, COMMON_RULES, CP_RULES, base, findings, firewall, pairs
 
 APP = """
@@ -76,19 +77,62 @@ def test_node_port_closed_to_a_network_meant_to_use_it():
     text = base(APP, node_port("a", 30100), firewalls=firewalls(common=closed))
     [finding] = findings(text, "NM-EXT")
     assert (finding.id, finding.objects[0]) == ("NM-EXT-003", "Service/shop/a")
-    assert "30100/TCP" in finding.message and "office" in finding.message and "cp-1, w-1, w-2" in finding.message
+    # cp-1 (kubeadm-style: control-plane taint) is not where load balancers send, so only the workers count.
+    assert "30100/TCP" in finding.message and "office" in finding.message and "on node w-1, w-2," in finding.message
     assert pairs(base(APP, node_port("a", 30100), firewalls=firewalls()), "NM-EXT") == set()
 
 
 def test_local_policy_only_needs_endpoint_nodes():
-    # Open NodePorts to the office on the workers only: with Local, the app Pod's node is what matters.
-    cp_closed = firewall("control-plane", "control-plane",
-                         CP_RULES + COMMON_RULES.replace(", {network: office}]}", "]}")) + "---" + firewall(
-        "workers", "worker", COMMON_RULES)
-    local = base(APP, node_port("a", 30100, "  externalTrafficPolicy: Local"), firewalls=cp_closed)
-    cluster = base(APP, node_port("a", 30100), firewalls=cp_closed)
-    assert pairs(local, "NM-EXT") == set()
-    assert pairs(cluster, "NM-EXT") == {("Service/shop/a", "NM-EXT-003")}
+    # Open NodePorts to the office on w-2 only: with Local, the app Pod's node (w-1 or w-2) is what matters.
+    closed = COMMON_RULES.replace(", {network: office}]}", "]}")
+    w1_closed = firewall("control-plane", "control-plane", CP_RULES + closed) + "---" + firewall(
+        "workers", "worker", COMMON_RULES) + "---" + firewall("w-1", "worker", closed).replace(
+        'nodeSelector: {matchLabels: {node-role.kubernetes.io/worker: ""}}', "nodes: [w-1]")
+    on_w2 = APP.replace("containers:", "nodeName: w-2\n      containers:")
+    assert pairs(base(on_w2, node_port("a", 30100, "  externalTrafficPolicy: Local"), firewalls=w1_closed),
+                 "NM-EXT") == set()
+    assert pairs(base(on_w2, node_port("a", 30100), firewalls=w1_closed), "NM-EXT") == {
+        ("Service/shop/a", "NM-EXT-003")}
+
+
+# kubeadm's control-plane node: the control-plane label, the NoSchedule taint and the load-balancer exclusion label
+# (node.kubernetes.io/exclude-from-external-load-balancers), with a firewall written from the Kubernetes "Ports
+# and Protocols" page: NodePorts open on the workers only.
+CP_CLOSED = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES.replace(
+    ", {network: office}]}", "]}").replace(", {cidr: 10.244.0.0/16}", "")) + "---" + firewall(
+    "workers", "worker", COMMON_RULES)
+
+
+def test_node_ports_are_not_demanded_on_control_plane_nodes_load_balancers_skip():
+    svc = node_port("a", 30100)
+    assert pairs(base(APP, svc, firewalls=CP_CLOSED), "NM-") == set()
+    # The same with the exclusion label and no taint: the label alone decides.
+    labelled = checkkit.NODES.replace('node-role.kubernetes.io/control-plane: "", os: linux}',
+                                      'node-role.kubernetes.io/control-plane: "", os: linux, '
+                                      'node.kubernetes.io/exclude-from-external-load-balancers: ""}').replace(
+        "taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]", "taints: []")
+    assert "exclude-from-external" in labelled and "NoSchedule" not in labelled
+    assert pairs(base(APP, svc, nodes=labelled, firewalls=CP_CLOSED), "NM-") == set()
+
+
+def test_untainted_control_plane_node_serves_node_ports():
+    # A k3s-style server: control-plane label, no taint, no exclusion label. Load balancers send to it, so the
+    # NodePort must be open there for the office (NM-EXT-003), and for the cluster's own nodes and Pods (the port
+    # matrix's NodePort row, NM-PORT-001): one rule for both.
+    untainted = checkkit.NODES.replace(
+        "taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]", "taints: []")
+    found = findings(base(APP, node_port("a", 30100), nodes=untainted, firewalls=CP_CLOSED), "NM-")
+    ext = [f for f in found if f.id == "NM-EXT-003"]
+    assert [f.objects[:2] for f in ext] == [("Service/shop/a", "Node/cp-1")]
+    port = {(f.id, f.objects[0]) for f in found if f.id.startswith("NM-PORT")}
+    assert port == {("NM-PORT-001", "Node/cp-1")}
+    assert all("NodePort" in f.message for f in found if f.id == "NM-PORT-001")
+    # The exclusion label set to "false" keeps a tainted control-plane node in the load balancers' pools.
+    kept = checkkit.NODES.replace('node-role.kubernetes.io/control-plane: "", os: linux}',
+                                  'node-role.kubernetes.io/control-plane: "", os: linux, '
+                                  'node.kubernetes.io/exclude-from-external-load-balancers: "false"}')
+    assert ("Service/shop/a", "NM-EXT-003") in pairs(base(APP, node_port("a", 30100), nodes=kept,
+                                                          firewalls=CP_CLOSED), "NM-EXT")
 
 
 def test_health_check_node_port_from_the_lb_network():
@@ -100,6 +144,17 @@ def test_health_check_node_port_from_the_lb_network():
         ("Service/shop/a", "NM-EXT-004")}
     assert pairs(base(APP, svc, cluster=cluster, firewalls=firewalls(INTERNET_TO_CONTROLLER + lb_rule)),
                  "NM-EXT") == set()
+
+
+def test_health_check_node_port_only_where_the_load_balancer_probes():
+    # The load balancer probes the nodes in its pool: a kubeadm control-plane node closed to it is no defect.
+    cluster = CLUSTER + "  - {name: lb, cidrs: [\"10.1.0.0/24\"], uses: []}\n"
+    svc = node_port("a", 30100, "  externalTrafficPolicy: Local\n  healthCheckNodePort: 32000").replace(
+        "type: NodePort", "type: LoadBalancer")
+    lb_rule = '    - {name: hc, action: allow, protocol: TCP, ports: ["32000"], from: [{network: lb}]}\n'
+    workers_only = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES + INTERNET_TO_CONTROLLER) + \
+        "---" + firewall("workers", "worker", COMMON_RULES + INTERNET_TO_CONTROLLER + lb_rule)
+    assert pairs(base(APP, svc, cluster=cluster, firewalls=workers_only), "NM-EXT") == set()
 
 
 def test_load_balancer_source_ranges_excluding_every_client():

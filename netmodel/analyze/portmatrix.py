@@ -25,10 +25,11 @@ node of the class while it still holds there.
 Which cells are required or forbidden (:func:`expectation`): apiserver from all nodes, Pods and networks using
 ``api`` (other networks: NM-PORT-005); etcd from the other control-plane nodes only (NM-PORT-002 for anyone
 else); kubelet from the control plane (outside networks: NM-PORT-003; workers and Pods are not judged);
-scheduler and controller-manager from the node itself only (NM-PORT-004); NodePorts on workers from all nodes,
-Pods and networks using ``nodeports`` (other networks: NM-PORT-006, not counting the ingress controller's own
-NodePorts, which are the ingress entry point judged by NM-EXT-008, nor, from a load balancer's own network, the
-healthCheckNodePorts it must probe, judged by NM-EXT-004).
+scheduler and controller-manager from the node itself only (NM-PORT-004); NodePorts, on the nodes load balancers
+send to (:attr:`Node.serves_load_balancers`: not on kubeadm's control-plane nodes), from all nodes, Pods and
+networks using ``nodeports`` (other networks, on every node: NM-PORT-006, not counting the ingress controller's
+own NodePorts, which are the ingress entry point judged by NM-EXT-008, nor, from a load balancer's own network,
+the healthCheckNodePorts it must probe, judged by NM-EXT-004).
 """
 
 from __future__ import annotations
@@ -152,11 +153,9 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
         return (False, "") if internal else (False, "NM-PORT-003")
     if row.key in ("scheduler", "controller-manager"):
         return False, "NM-PORT-004"
-    # nodeports
-    if internal:
-        return (not node.is_control_plane), ""
-    if "nodeports" in network.uses:  # type: ignore[union-attr]
-        return (not node.is_control_plane), ""
+    # nodeports: required where load balancers send (Node.serves_load_balancers), open on every node
+    if internal or "nodeports" in network.uses:  # type: ignore[union-attr]
+        return node.serves_load_balancers, ""
     return False, "NM-PORT-006"
 
 
@@ -288,10 +287,10 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
     egress evaluation per sender class for sources inside the cluster."""
     cells: list[Cell] = []
     probed = probed_health_check_ports(ctx)
-    groups: dict[tuple[bool, bool], list[Node]] = {}
+    groups: dict[tuple[bool, bool, bool], list[Node]] = {}
     for n in node_class.nodes:
-        groups.setdefault((n.is_control_plane, pods_masqueraded_to(ctx, n)), []).append(n)
-    for (_, masqueraded), nodes in groups.items():
+        groups.setdefault((n.is_control_plane, n.serves_load_balancers, pods_masqueraded_to(ctx, n)), []).append(n)
+    for (_, _, masqueraded), nodes in groups.items():
         representative = nodes[0]
         destinations = AddressSet.of_networks(ip for n in nodes for ip in n.internal_ips or n.ips)
         for row in rows_for(ctx, representative):

@@ -162,7 +162,7 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
         nid = network_id(net.name)
         for node in topology.nodes:
             uses = tuple(u for u in ("api", "nodeports") if u in net.uses
-                         and (u == "nodeports" or node.is_control_plane))
+                         and (node.serves_load_balancers if u == "nodeports" else node.is_control_plane))
             if uses:
                 g.add_edge(nid, node_id(node.name), key="entry", kind="entry", uses=uses)
         if "ingress" in net.uses and entries:

@@ -31,6 +31,11 @@ class ObjectRef:
 # -- nodes ---------------------------------------------------------------------------------------------------------
 
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+# Well-known label: cloud load balancers (the service controller of kubernetes/cloud-provider) leave such nodes out
+# of their backend pools; kubeadm sets it on every control-plane node it creates.
+EXCLUDE_FROM_LOAD_BALANCERS = "node.kubernetes.io/exclude-from-external-load-balancers"
+# The Cluster Autoscaler's taint on a node it is draining; the service controller drops such nodes too.
+TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,35 @@ class Node:
     @property
     def role(self) -> str:
         return "control-plane" if self.is_control_plane else "worker"
+
+    @property
+    def serves_load_balancers(self) -> bool:
+        """Whether load balancers send to this node, so networks that use NodePorts must reach it there.
+
+        The one rule for the port matrix's NodePort row and NM-EXT-003/004 (docs/check-semantics.md). kube-proxy
+        opens NodePorts on every node; what must be reachable is what a load balancer (or a client told where
+        the NodePorts are) uses. The service controller of kubernetes/cloud-provider leaves out nodes labelled
+        ``node.kubernetes.io/exclude-from-external-load-balancers`` (a value that parses as false keeps the
+        node) and nodes tainted ``ToBeDeletedByClusterAutoscaler``. kubeadm labels its control-plane nodes so
+        and taints them ``node-role.kubernetes.io/control-plane:NoSchedule``; a control-plane node that still
+        carries that taint (NoSchedule or NoExecute) is taken as such a node when the input leaves the label
+        out. A control-plane node without either (k3s servers, single-node clusters) serves like a worker.
+
+        >>> Node("w", {}, (), (), (), False, NOWHERE).serves_load_balancers
+        True
+        >>> Node("w", {EXCLUDE_FROM_LOAD_BALANCERS: "false"}, (), (), (), False, NOWHERE).serves_load_balancers
+        True
+        >>> Node("cp", {CONTROL_PLANE_LABELS[0]: ""}, (), (Taint(CONTROL_PLANE_LABELS[0], "", "NoSchedule"),),
+        ...      (), False, NOWHERE).serves_load_balancers
+        False
+        """
+        value = self.labels.get(EXCLUDE_FROM_LOAD_BALANCERS)
+        if value is not None:
+            return value in ("0", "f", "F", "false", "FALSE", "False")  # Go's ParseBool false; anything else excludes
+        if any(t.key == TO_BE_DELETED_TAINT for t in self.taints):
+            return False
+        return not (self.is_control_plane and any(
+            t.key in CONTROL_PLANE_LABELS and t.effect in ("NoSchedule", "NoExecute") for t in self.taints))
 
     @property
     def internal_ips(self) -> tuple[IPAddress, ...]:

@@ -2,8 +2,10 @@
 
 * NM-EXT-001/002 — nodePorts (and healthCheckNodePorts) outside the NodePort range, or used twice.
 * NM-EXT-003 — a NodePort closed by a node firewall from a network whose ``uses`` has ``nodeports``: on every
-  node for ``externalTrafficPolicy: Cluster``, on the nodes running an endpoint for ``Local``.
-* NM-EXT-004 — a ``Local`` LoadBalancer's healthCheckNodePort closed on some node from the load balancer. The
+  node load balancers send to (:attr:`Node.serves_load_balancers`) for ``externalTrafficPolicy: Cluster``, on
+  those of them running an endpoint for ``Local``.
+* NM-EXT-004 — a ``Local`` LoadBalancer's healthCheckNodePort closed from the load balancer on some node it
+  sends to (the same rule). The
   load balancer's addresses are the network named ``lb`` when the Cluster defines one; otherwise the networks
   meant to use the Service (``nodeports`` users, and ``ingress`` users for the ingress controller's Service).
 * NM-EXT-005 (warning) — ``loadBalancerSourceRanges`` that admit none of the networks meant to use the Service.
@@ -144,6 +146,11 @@ class _NodePortReach:
         return self.closed_nodes[key][1], tuple(decisions.values())
 
 
+def load_balanced_nodes(ctx: CheckContext) -> NodeGroups:
+    """The nodes networks using NodePorts or a load balancer must reach, by firewall class."""
+    return group_nodes(ctx, (n for n in ctx.topology.nodes if n.serves_load_balancers))
+
+
 def _answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> NodeGroups:
     if svc.external_traffic_policy != "Local":
         return everyone
@@ -152,7 +159,7 @@ def _answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> N
     hosts = {ep.node_name for sp in svc.ports
              for ep in service_endpoints(ctx.topology, svc, sp, ctx.pod_index, ctx.addresses) if ep.port is not None}
     by_name = ctx.topology.node_by_name
-    return group_nodes(ctx, (by_name[h] for h in sorted(hosts) if h in by_name))
+    return group_nodes(ctx, (by_name[h] for h in sorted(hosts) if h in by_name and by_name[h].serves_load_balancers))
 
 
 def _client_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
@@ -182,7 +189,7 @@ def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
     reach = _NodePortReach(ctx)
     users = [n for n in ctx.topology.cluster.networks if "nodeports" in n.uses and ctx.addresses.networks[n.name]]
     node_range = ctx.topology.cluster.node_port_range
-    everyone = group_nodes(ctx, ctx.topology.nodes)
+    everyone = load_balanced_nodes(ctx)
     for svc in ctx.topology.services:
         if svc.type not in ("NodePort", "LoadBalancer"):
             continue
@@ -209,7 +216,7 @@ def load_balancer_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwo
 def check_health_check_node_ports(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-004."""
     reach = _NodePortReach(ctx)
-    everyone = group_nodes(ctx, ctx.topology.nodes)
+    everyone = load_balanced_nodes(ctx)
     for svc in ctx.topology.services:
         port = svc.health_check_node_port
         if svc.type != "LoadBalancer" or svc.external_traffic_policy != "Local" or not port:
