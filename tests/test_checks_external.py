@@ -1,7 +1,9 @@
 """External-to-service checks NM-EXT-001..008, 010 on small inline topologies: exact (object, ID) pairs."""
 
 import checkkit
-from checkkit import CLUSTER, COMMON_RULES, CP_RULES, base, findings, firewall, pairs
+from checkkit import CLUSTER, COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
+
+from netmodel.analyze.checks import CheckContext
 
 APP = """
 apiVersion: apps/v1
@@ -115,18 +117,30 @@ def test_node_ports_are_not_demanded_on_control_plane_nodes_load_balancers_skip(
     assert pairs(base(APP, svc, nodes=labelled, firewalls=CP_CLOSED), "NM-") == set()
 
 
+def _node_port_cells_required(text: str) -> dict[str, bool]:
+    """Whether the port matrix requires the NodePort row from the worker nodes, per node."""
+    cells = CheckContext(topology(text)).port_matrix
+    return {c.node.name: c.required for c in cells if (c.row.key, c.source.name) == ("nodeports", "workers")
+            or (c.row.key, c.source.name, c.node.name) == ("nodeports", "control-plane", "w-1")}
+
+
 def test_untainted_control_plane_node_serves_node_ports():
     # A k3s-style server: control-plane label, no taint, no exclusion label. Load balancers send to it, so the
     # NodePort must be open there for the office (NM-EXT-003), and for the cluster's own nodes and Pods (the port
     # matrix's NodePort row, NM-PORT-001): one rule for both.
     untainted = checkkit.NODES.replace(
         "taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]", "taints: []")
-    found = findings(base(APP, node_port("a", 30100), nodes=untainted, firewalls=CP_CLOSED), "NM-")
-    ext = [f for f in found if f.id == "NM-EXT-003"]
+    text = base(APP, node_port("a", 30100), nodes=untainted, firewalls=CP_CLOSED)
+    ext = [f for f in findings(text, "NM-") if f.id == "NM-EXT-003"]
     assert [f.objects[:2] for f in ext] == [("Service/shop/a", "Node/cp-1")]
-    port = {(f.id, f.objects[0]) for f in found if f.id.startswith("NM-PORT")}
+    assert _node_port_cells_required(text) == {"cp-1": True, "w-1": True, "w-2": True}
+    assert _node_port_cells_required(base(APP, node_port("a", 30100), firewalls=CP_CLOSED)) == {
+        "cp-1": False, "w-1": True, "w-2": True}
+    # With Pods keeping their addresses (natOutgoing: false), CP_CLOSED (no pod CIDR on cp-1) blocks them there.
+    no_nat = text.replace("cni: {plugin: flannel, mode: vxlan}", "cni: {plugin: flannel, mode: vxlan, "
+                          "natOutgoing: false}")
+    port = {(f.id, f.objects[0]) for f in findings(no_nat, "NM-PORT")}
     assert port == {("NM-PORT-001", "Node/cp-1")}
-    assert all("NodePort" in f.message for f in found if f.id == "NM-PORT-001")
     # The exclusion label set to "false" keeps a tainted control-plane node in the load balancers' pools.
     kept = checkkit.NODES.replace('node-role.kubernetes.io/control-plane: "", os: linux}',
                                   'node-role.kubernetes.io/control-plane: "", os: linux, '

@@ -97,9 +97,14 @@ def _pods_to_apiserver(doc: str) -> str:
 
 
 def test_pods_masqueraded_by_ip_masq_agent_arrive_with_their_node_address():
-    # The apiserver admits the nodes but not the pod CIDR: Pods are blocked unless ip-masq-agent SNATs them.
+    # The apiserver admits the nodes but not the pod CIDR: Pods are blocked unless they are SNATed to their node,
+    # by Flannel's --ip-masq (natOutgoing, its default) or by ip-masq-agent (which decides alone when present).
     nodes_only = CP_RULES.replace(", {cidr: 10.244.0.0/16}", "", 1) + COMMON_RULES
-    assert _pods_to_apiserver(layout(cp_rules=nodes_only)) == "blocked"
+    assert "cni: {plugin: flannel, mode: vxlan}" in layout(cp_rules=nodes_only)
+    assert _pods_to_apiserver(layout(cp_rules=nodes_only)) == "ok"
+    no_nat = layout(cp_rules=nodes_only).replace("cni: {plugin: flannel, mode: vxlan}",
+                                                 "cni: {plugin: flannel, mode: vxlan, natOutgoing: false}")
+    assert _pods_to_apiserver(no_nat) == "blocked"
     masquerade = "  masquerade: {nonMasqueradeCIDRs: [10.244.0.0/16]}\n  cni:"
     assert _pods_to_apiserver(layout(cp_rules=nodes_only).replace("  cni:", masquerade, 1)) == "ok"
     # Node addresses inside nonMasqueradeCIDRs: Pods keep their own address.

@@ -45,13 +45,23 @@ def test_the_other_direction_is_denied_by_the_request_tunnel(broken: Fabric) -> 
     assert [s.step.value for s in answer.paths[0].steps if not s.ok] == ["firewall-ingress"]
 
 
-def test_pod_to_another_nodes_address_gets_its_replies_through_the_tunnel(broken: Fabric) -> None:
-    # The request rides the node network to w-1's NodePort (w-1 admits it), but the replies go to a Pod
-    # address: VXLAN w-1 → cp-1, which cp-1 drops. The node itself gets its replies unencapsulated.
-    answer = query(broken, "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
+def test_pod_to_another_nodes_address_gets_its_replies_through_the_tunnel(broken: Fabric, tmp_path: Path) -> None:
+    # Flannel's --ip-masq (natOutgoing, on by default) SNATs a Pod's traffic to another node's address to its own
+    # node, so the replies come back to cp-1's address unencapsulated, as the node's own do.
+    masqueraded = query(broken, "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
+    assert masqueraded.allowed
+    assert any(s.step.value == "snat" and "flannel --ip-masq" in s.detail for s in masqueraded.paths[0].steps)
+    assert query(broken, "node:cp-1", "node:w-1", 30080).allowed
+    # Without it the request rides the node network to w-1's NodePort (w-1 admits it), but the replies go to a
+    # Pod address: VXLAN w-1 → cp-1, which cp-1 drops.
+    text = BROKEN.read_text().replace("cni: {plugin: flannel, mode: vxlan, encryption: none}",
+                                      "cni: {plugin: flannel, mode: vxlan, encryption: none, natOutgoing: false}")
+    assert "natOutgoing: false" in text
+    layout = tmp_path / "no-nat.yaml"
+    layout.write_text(text)
+    answer = query(Fabric(load_topology([str(layout)])), "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
     assert answer.disposition is Disposition.DENIED_BY_FIREWALL
     assert {(d.name, d.rule) for d in answer.blocked_by} == {("control-plane", "ingress defaultAction deny")}
-    assert query(broken, "node:cp-1", "node:w-1", 30080).allowed
 
 
 def test_between_workers_both_directions_are_open(broken: Fabric) -> None:

@@ -164,9 +164,9 @@ class _Wire:
         return PortSpace.of(out)
 
     def _keeps_pod_source(self, destinations: AddressSet) -> bool:
-        """Pod traffic to ``destinations`` keeps its Pod source (ip-masq-agent does not SNAT it to the node)."""
-        masq = self.fabric.topology.cluster.non_masquerade_cidrs
-        return masq is None or destinations <= AddressSet.of_networks(masq)
+        """Pod traffic to ``destinations`` keeps its Pod source (no CNI outbound NAT or ip-masq-agent rule SNATs
+        it to the node; compile/masquerade.py)."""
+        return destinations <= self.fabric.masquerade.kept
 
 
 def _passes(verdict, tracked: bool) -> bool:  # type: ignore[no-untyped-def]
@@ -317,18 +317,16 @@ def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: 
 
 
 class _Masquerade:
-    """ip-masq-agent SNATing Pod traffic between nodes: which destinations see the sending node's address."""
+    """Pod traffic between nodes SNATed to the sending node (compile/masquerade.py; between Pods only
+    ip-masq-agent does it, the CNIs' outbound NAT keeps the pod network): which destinations see the node."""
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
-        masq = fabric.topology.cluster.non_masquerade_cidrs
-        self.kept = None if masq is None else AddressSet.of_networks(masq)
+        self.kept = fabric.masquerade.kept
         self._ingress: dict[tuple[int, str], PortSpace] = {}
 
     def reaches(self, cls: PodClass) -> bool:
         """Pod traffic from another node to (some member of) ``cls`` arrives with the node's address."""
-        if self.kept is None:
-            return False
         pods = self.fabric.topology.pods
         return any(not self.kept.contains(ip) for i in cls.pods for ip in pods[i].ips[:1])
 

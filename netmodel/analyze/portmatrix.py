@@ -479,7 +479,7 @@ def _egress_decisions(ctx: CheckContext, sender: Node | None, node: Node, protoc
 def port_matrix(ctx: CheckContext) -> tuple[Cell, ...]:
     """All cells, in node order, then row order, then source order."""
     sources = {False: source_classes(ctx, False)}
-    if ctx.topology.cluster.non_masquerade_cidrs is not None:
+    if ctx.masquerade.rules:
         sources[True] = source_classes(ctx, True)
     order = {n.name: i for i, n in enumerate(ctx.topology.nodes)}
     cells = [c for node_class in ctx.node_classes for c in class_cells(ctx, node_class, sources)]

@@ -9,11 +9,12 @@ egress evaluations per cell, never one per node pair.
 What the receiver sees as the source address (the engine's rules, docs/reachability.md):
 
 * nodes send with their underlay addresses (InternalIPs, else every address);
-* Pods leave their node with their Pod address, unless ip-masq-agent masquerades them: with a ``masquerade``
-  block, Pod traffic to a node address outside ``nonMasqueradeCIDRs`` is SNATed to the sending node's address.
-  Without ip-masq-agent, traffic from Pods to the cluster's own nodes is not masqueraded (the CNIs' outbound
-  NAT applies only to traffic leaving the cluster). Pod addresses of the cluster pod CIDR that no node's range
-  holds have no known sender node: they meet only the receiver's ingress;
+* Pods leave their node with their Pod address, unless it is masqueraded (:mod:`netmodel.compile.masquerade`,
+  the engine's rule): the CNI's outbound NAT (``cni.natOutgoing``: on by default for Calico, Flannel, Antrea
+  and Weave, which SNAT Pod traffic to the other nodes' addresses; Cilium leaves node addresses alone) or
+  ip-masq-agent (a node address outside ``nonMasqueradeCIDRs``) SNATs it to the sending node's address, and
+  such Pods then have exactly their node's firewall rights. Pod addresses of the cluster pod CIDR that no
+  node's range holds have no known sender node: they meet only the receiver's ingress;
 * outside networks have no netmodel firewall on their side: their traffic meets only the receiver's ingress.
 """
 
@@ -63,11 +64,9 @@ def sent_from(ctx: CheckContext, kind: str, node: Node) -> tuple[IPNetwork | IPA
 
 
 def pods_masqueraded_to(ctx: CheckContext, node: Node) -> bool:
-    """Whether ip-masq-agent SNATs Pod traffic to ``node`` (an address of it is outside nonMasqueradeCIDRs)."""
-    kept = ctx.topology.cluster.non_masquerade_cidrs
-    if kept is None:
-        return False
-    return not ctx.underlay_addresses(node) <= AddressSet.of_networks(kept)
+    """Whether Pod traffic to ``node`` is SNATed to the sending node: the CNI's outbound NAT or ip-masq-agent
+    rewrites it for some address of ``node`` (the engine's rule, :mod:`netmodel.compile.masquerade`)."""
+    return not ctx.underlay_addresses(node) <= ctx.masquerade.kept
 
 
 def _senders(ctx: CheckContext, nodes: list[Node], kind: str) -> tuple[Sender, ...]:

@@ -9,8 +9,10 @@
   keeps the client address and picks only endpoints on the entry node (none: dropped, as kube-proxy does).
 * hostPort: DNAT of the node's port to the Pod's containerPort, on the Pod's node.
 * Hairpin (a Pod reaching itself through a Service) is SNATed to the node, as kube-proxy does.
-* Masquerading of Pod traffic leaving the node: with ip-masq-agent configured, to every destination outside
-  ``nonMasqueradeCIDRs``; without it, the CNI's outbound NAT to destinations outside the cluster.
+* Masquerading of Pod traffic leaving the node through the underlay, by the solver's rule
+  (:mod:`netmodel.compile.masquerade`): the CNI's outbound NAT (``cni.natOutgoing``: every destination outside
+  the pod network — the other nodes included — for Calico, Flannel, Antrea and Weave by default; not the nodes
+  for Cilium) and ip-masq-agent (every destination outside ``nonMasqueradeCIDRs``).
 
 Endpoint choice: kube-proxy picks at random. To check *every* endpoint, a probe steers: source ports in
 `STEERING_PORTS` map to endpoints by block (see `Steering`); any other source port is balanced at random. The
@@ -22,11 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netmodel.compile import services as compiled
-from netmodel.compile.addresses import AddressBook
+from netmodel.compile.masquerade import masquerade_of
 from netmodel.emulate.nft import join, l4_match, nft_set
 from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
 from netmodel.sets import AddressSet, IntervalSet, IPAddress, protocol_label
+from netmodel.sets.addresses import ALL_IPV4, ALL_IPV6
 
 SVC_TABLE = "nm_svc"
 STEERING_PORTS = (60000, 60999)
@@ -168,15 +171,20 @@ def snat_rules(topology: Topology, node: Node, uplinks: list[str]) -> list[str]:
                          f"snat {family} to {node_ip}")
         if not local:
             continue
-        non_masquerade = topology.cluster.non_masquerade_cidrs
-        keep = (AddressSet.of_networks(non_masquerade) if non_masquerade is not None
-                else AddressBook(topology).cluster)
+        # The solver's rule (compile/masquerade.py): SNAT unless every rule in force keeps the destination.
+        keep = masquerade_of(topology).kept
+        if _keeps_everything(keep, version):
+            continue  # natOutgoing: false and no ip-masq-agent
         cidrs = [str(c) for c in keep.cidrs() if c.version == version]
         keep_match = f"{family} daddr != {nft_set(cidrs)}" if cidrs else ""
         links = nft_set(f'"{u}"' for u in uplinks)
         lines.append(join(f"{family} saddr {nft_set(str(ip) for ip in local)}", f"oifname {links}",
                           keep_match, f"snat {family} to {node_ip}"))
     return lines
+
+
+def _keeps_everything(keep: AddressSet, version: int) -> bool:
+    return (ALL_IPV4 if version == 4 else ALL_IPV6) <= keep
 
 
 def nat_ruleset(topology: Topology, node: Node, uplinks: list[str]) -> str:

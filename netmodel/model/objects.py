@@ -407,6 +407,9 @@ class CniSpec:
     kube_proxy_replacement: bool
     typha: bool
     source: SourceSpan
+    # The CNI's outbound NAT of Pod traffic (netmodel/compile/masquerade.py): "all" (every destination outside
+    # the pod network, node addresses included), "except-nodes" (also not to the nodes) or "none".
+    nat_outgoing: str = "except-nodes"
 
 
 @dataclass(frozen=True, slots=True)

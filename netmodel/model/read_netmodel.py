@@ -67,10 +67,31 @@ def _meta_name(doc: Document, problems: Problems, kind: str) -> tuple[Fields, st
 # -- Cluster -------------------------------------------------------------------------------------------------------
 
 
-def _read_cni(f: Fields | None, default_span: Fields) -> CniSpec:
+# The CNI's outbound NAT by plugin (netmodel/compile/masquerade.py says what each plugin does and where).
+NAT_OUTGOING_DEFAULTS = {"calico": "all", "flannel": "all", "antrea": "all", "weave": "all",
+                         "cilium": "except-nodes", "other": "except-nodes"}
+
+
+def _read_nat_outgoing(f: Fields | None, plugin: str, ip_masq_agent: bool) -> str:
+    """``natOutgoing``: true, false or "except-nodes"; omitted, the plugin's default (none under ip-masq-agent)."""
+    value = f.raw("natOutgoing") if f is not None else None
+    if value is None:
+        return "none" if ip_masq_agent else NAT_OUTGOING_DEFAULTS[plugin]
+    if value is True or value is False:
+        return "all" if value else "none"
+    if value == "except-nodes":
+        return value
+    assert f is not None
+    f.error("natOutgoing", f"unknown value {value!r}",
+            "write true (every destination outside the pod network, nodes included), false, or except-nodes")
+    return NAT_OUTGOING_DEFAULTS[plugin]
+
+
+def _read_cni(f: Fields | None, default_span: Fields, ip_masq_agent: bool = False) -> CniSpec:
     if f is None:
-        return CniSpec("other", "native", "none", False, False, default_span.span())
-    f.unknown_keys({"plugin", "mode", "encryption", "kubeProxyReplacement", "typha"})
+        return CniSpec("other", "native", "none", False, False, default_span.span(),
+                       _read_nat_outgoing(None, "other", ip_masq_agent))
+    f.unknown_keys({"plugin", "mode", "encryption", "kubeProxyReplacement", "typha", "natOutgoing"})
     plugin = f.string("plugin", default="other", choices=tuple(CNI_MODES))
     modes = CNI_MODES[plugin]
     mode = f.string("mode", default=modes[0])
@@ -84,7 +105,8 @@ def _read_cni(f: Fields | None, default_span: Fields) -> CniSpec:
                 "remove it, or use cilium")
     if plugin == "flannel" and mode == "wireguard":
         encryption = "wireguard"
-    return CniSpec(plugin, mode.lower(), encryption, kpr, f.boolean("typha"), f.span())
+    return CniSpec(plugin, mode.lower(), encryption, kpr, f.boolean("typha"), f.span(),
+                   _read_nat_outgoing(f, plugin, ip_masq_agent))
 
 
 def _read_control_plane(f: Fields | None, span_of: Fields) -> ControlPlane:
@@ -190,7 +212,7 @@ def read_cluster(doc: Document, problems: Problems) -> Cluster:
         mq.unknown_keys({"nonMasqueradeCIDRs"})
         non_masq = mq.networks("nonMasqueradeCIDRs") if mq.has("nonMasqueradeCIDRs") else _defaults(
             ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"))
-    cni = _read_cni(spec.mapping("cni"), spec)
+    cni = _read_cni(spec.mapping("cni"), spec, ip_masq_agent=non_masq is not None)
     kube_proxy_mode = kp.string("mode", default="iptables", choices=KUBE_PROXY_MODES) if kp else "iptables"
     if cni.kube_proxy_replacement and kp is None:
         kube_proxy_mode = "none"

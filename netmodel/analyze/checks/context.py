@@ -16,6 +16,7 @@ from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.graph import build_graph
 from netmodel.compile.ingress import IngressControllers, IngressEntry
+from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import Firewall, Node, Pod, Service
 from netmodel.model.topology import Topology
@@ -132,6 +133,11 @@ class CheckContext:
         from netmodel.analyze.portmatrix import port_matrix
 
         return port_matrix(self)
+
+    @cached_property
+    def masquerade(self) -> Masquerade:
+        """Which Pod traffic leaves its node SNATed to the node (netmodel/compile/masquerade.py)."""
+        return masquerade_of(self.topology, self.addresses)
 
     @cached_property
     def fabric(self) -> Fabric:

@@ -7,6 +7,10 @@
   :func:`netmodel.analyze.portmatrix.expectation`). On a node no Firewall selects, exposure to Pods and other
   nodes is not reported one by one: NM-PORT-007 (info) says the node filters nothing. Exposure to outside
   networks is always reported.
+* NM-PORT-008 (info) — a port reachable from Pods only because the CNI's outbound NAT or ip-masq-agent SNATs
+  them to their node (:mod:`netmodel.compile.masquerade`): the Pods inherit the node's firewall rights (Pods on
+  a control-plane node reach the other control-plane nodes' etcd). A defect in those rights is the node's own
+  cell's finding; this one says the Pods share it.
 
 Cells failing the same way on nodes of one firewall class become one finding naming example nodes.
 """
@@ -19,7 +23,9 @@ from netmodel.analyze.checks.common import decision_span, describe_decisions, un
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.portmatrix import Cell
+from netmodel.analyze.portmatrix_sources import MASQUERADED_POD
 from netmodel.compile.cni import routes_pod_cidrs
+from netmodel.errors import SourceSpan
 from netmodel.sets import AddressSet, Box, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
@@ -44,6 +50,8 @@ def _reported_as(cell: Cell, ctx: CheckContext) -> str:
         filtered = ctx.node_class_of[cell.node.name].filtered
         if not filtered and cell.source.network is None:
             return ""  # NM-PORT-007
+        if any(sender.kind == MASQUERADED_POD for sender in cell.source.senders):
+            return "NM-PORT-008"  # rights the Pods inherit from their node: its own cell carries any defect
         return cell.forbidden
     return ""
 
@@ -63,10 +71,10 @@ def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
                    cell.blocked_at, sending)
             groups.setdefault(key, []).append(cell)
     for (check_id, *_), cells in groups.items():
-        yield _finding(check_id, cells, routes_pod_cidrs(ctx.topology.cluster.cni))
+        yield _finding(ctx, check_id, cells, routes_pod_cidrs(ctx.topology.cluster.cni))
 
 
-def _finding(check_id: str, cells: list[Cell], native_routing: bool = False) -> Finding:
+def _finding(ctx: CheckContext, check_id: str, cells: list[Cell], native_routing: bool = False) -> Finding:
     first = cells[0]
     nodes = describe_nodes([c.node.name for c in cells])
     # Egress rules that passed the example matter (narrowing them also closes the hole); a default allow does not.
@@ -94,6 +102,8 @@ def _finding(check_id: str, cells: list[Cell], native_routing: bool = False) -> 
         message = (f"{what} on node {nodes} is blocked from {source}{example} by {why}; this flow is required. "
                    f"Fix: {fix}.")
         return Finding(check_id, Severity.ERROR, REQUIREMENT, message, objects, sources)
+    if check_id == "NM-PORT-008":
+        return _inherited(ctx, first, nodes, why, objects, sources)
     severity, reason = EXPOSURE[check_id]
     opened = [d for d in first.decisions if d.rule is not None]
     fix = (f"narrow rule {', '.join(repr(d.rule.name) for d in opened if d.rule)} of "
@@ -117,6 +127,24 @@ def _finding(check_id: str, cells: list[Cell], native_routing: bool = False) -> 
                     "Pods (native routing), add `to: [{pods: {}}]` to it: it then admits only traffic routed "
                     "to the node's Pods.")
     return Finding(check_id, severity, REQUIREMENT, message, objects, sources)
+
+
+def _inherited(ctx: CheckContext, first: Cell, nodes: str, why: str, objects: tuple[str, ...],
+               sources: tuple[SourceSpan, ...]) -> Finding:
+    """NM-PORT-008 (info): Pods masqueraded to their node reach a port with the node's address and rights."""
+    masquerade = ctx.masquerade
+    example = first.example[0] if first.example else None
+    receiver = (first.node.internal_ips or first.node.ips)[:1]
+    rule = masquerade.rule_for(receiver[0]) if receiver else None
+    nat = rule.why.split(":")[0] if rule is not None else masquerade.describe()
+    sender = f" (e.g. {example} of node {first.sender.name})" if example and first.sender is not None else ""
+    message = (f"{first.row.describe()} on node {nodes} is reachable from Pods on other nodes through their node's "
+               f"address{sender}: {nat} SNATs Pod traffic leaving a node to that node, so those Pods have their "
+               f"node's firewall rights ({why}) and no node firewall can tell them from the node. If that matters, "
+               f"restrict them with NetworkPolicy egress (or turn the masquerading off: Cluster "
+               f"spec.cni.natOutgoing / masquerade).")
+    return Finding("NM-PORT-008", Severity.INFO, REQUIREMENT, message, objects,
+                   unique_spans(list(sources) + ([rule.source] if rule is not None else [])))
 
 
 def _egress_blocked(first: Cell, nodes: str, example: str) -> Finding:

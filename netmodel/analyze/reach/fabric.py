@@ -20,6 +20,7 @@ from netmodel.analyze.policy import PodClass, PolicyEngine
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.compile.firewalls import FirewallSet
+from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
 from netmodel.compile.services import proxies_services, service_endpoints
 from netmodel.errors import SourceSpan
@@ -100,6 +101,11 @@ class Fabric:
     @cached_property
     def outside_networks(self) -> dict[str, AddressSet]:
         return self.addresses.networks
+
+    @cached_property
+    def masquerade(self) -> Masquerade:
+        """Which Pod traffic leaves its node SNATed to the node (CNI outbound NAT, ip-masq-agent)."""
+        return masquerade_of(self.topology, self.addresses)
 
     # -- Services ----------------------------------------------------------------------------------------------
     def backends(self, service: Service, port: ServicePort) -> tuple[Backend, ...]:

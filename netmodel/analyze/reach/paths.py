@@ -3,7 +3,7 @@
 The order of steps follows the data path (DESIGN.md §3):
 
 * **Pod → Pod**: ``originate``, ``policy-egress`` (the source's egress, against the destination Pod),
-  ``snat`` when ip-masq-agent masquerades it, then — only between nodes — ``route``, ``encap`` and the node
+  ``snat`` when ip-masq-agent masquerades it (the CNI's outbound NAT never rewrites Pod-to-Pod), then — only between nodes — ``route``, ``encap`` and the node
   firewalls (``firewall-egress`` on the sender's node, ``firewall-ingress`` on the receiver's), then
   ``policy-ingress`` and ``deliver``. Encapsulated modes put the outer packet (node address to node address,
   the tunnel's protocol and port) before the firewalls; native routing shows them the Pod addresses and the
@@ -16,9 +16,11 @@ The order of steps follows the data path (DESIGN.md §3):
   node address) and may forward to any node; ``Local`` keeps the client address and only serves endpoints on
   the entry node. A LoadBalancer IP first checks ``loadBalancerSourceRanges``, then enters nodes on the
   nodePort (what cloud load balancers forward to). Nodes sharing the same firewalls are represented by one.
-* **→ a node address**: the node firewalls, then whatever listens there (see :mod:`.fabric`); nothing →
+* **→ a node address** (another node's): ``snat`` to the sending node when the CNI's outbound NAT covers node
+  addresses (Calico, Flannel, Antrea, Weave by default; not Cilium) or ip-masq-agent does, then the node
+  firewalls, then whatever listens there (see :mod:`.fabric`); nothing →
   ``port-closed``.
-* **→ outside**: ``policy-egress``, ``snat`` to the node (ip-masq-agent, or the CNI's default outbound NAT),
+* **→ outside**: ``policy-egress``, ``snat`` to the node (the CNI's outbound NAT, or ip-masq-agent),
   ``firewall-egress``, ``deliver`` (what listens outside is not modeled).
 
 NetworkPolicy never blocks traffic between a Pod and its own node (the Kubernetes docs: traffic to and from the
@@ -197,27 +199,25 @@ class Tracer:
         return events + ((where, self._policy_step(verdict, where, what)),)
 
     # -- the wire ----------------------------------------------------------------------------------------------
-    def _masquerade(self, events: Events, sender: Sender, destination: IPAddress,
-                    outside: bool) -> tuple[Events, Sender]:
-        """ip-masq-agent (or the CNI's outbound NAT for outside destinations) rewrites Pod sources."""
+    def _masquerade(self, events: Events, sender: Sender, destination: IPAddress) -> tuple[Events, Sender]:
+        """The CNI's outbound NAT or ip-masq-agent rewrites a Pod source leaving its node (compile/masquerade.py).
+
+        Callers apply it only to traffic that leaves the Pod's node; from then on the packet carries the node's
+        address, so node firewalls and NetworkPolicy ipBlocks on the way see the node, with the node's rights.
+        """
         origin, node = sender.origin, sender.node
         if origin is None or origin.host_network or sender.snatted or node is None:
             return events, sender
-        masq = self.fabric.topology.cluster.non_masquerade_cidrs
-        if masq is not None:
-            if AddressSet.of_networks(masq).contains(destination):
-                return events, sender
-            why = "ip-masq-agent: destination outside nonMasqueradeCIDRs"
-        elif outside:
-            why = "outbound NAT for traffic leaving the cluster"
-        else:
+        rule = self.fabric.masquerade.rule_for(destination)
+        if rule is None:
             return events, sender
         snat_ip = node_ip(node, destination.version)
         if snat_ip is None:
             return events, sender
-        events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, f"{sender.address} → {snat_ip} ({why})", True,
-                                                            None, (Decision("Cluster", self.fabric.topology.cluster.name,
-                                                                            why, True, self.fabric.topology.cluster.source),))),)
+        cluster = self.fabric.topology.cluster
+        what = f"{sender.address} → {snat_ip} ({rule.why}; the Pod now has node {node.name}'s firewall rights)"
+        events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, what, True, None, (
+            Decision("Cluster", cluster.name, rule.why, True, rule.source),))),)
         return events, replace(sender, address=snat_ip, snatted=True)
 
     # -- destinations ------------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ class Tracer:
             return [self._hairpin(events, sender, pod, node, address, protocol, port)]
         events, sender = self._egress(events, sender, pod, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
-            events, sender = self._masquerade(events, sender, address, outside=False)
+            events, sender = self._masquerade(events, sender, address)
         events, _ = cross(self.fabric, events, sender, node, address, not pod.host_network, protocol, port)
         events = self._ingress(events, sender, pod, protocol, port)
         return [self._deliver(events, pod, protocol, port)]
@@ -282,7 +282,7 @@ class Tracer:
         if forwards is None:
             events, sender = self._egress(events, sender, None, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
-            events, sender = self._masquerade(events, sender, address, outside=False)
+            events, sender = self._masquerade(events, sender, address)
         events, _ = cross(self.fabric, events, sender, node, address, False, protocol, port)
         sender = replace(sender, node=node) if sender.node is None or forwards is not None else sender
         where = f"node:{node.name}"
@@ -436,7 +436,7 @@ class Tracer:
             return [events + ((dst.label, StepRecord(Step.ROUTE, "both ends are outside the cluster", False,
                                                      Disposition.NO_ROUTE)),)]
         events, sender = self._egress(events, sender, None, dst.address, protocol, port)
-        events, sender = self._masquerade(events, sender, dst.address, outside=True)
+        events, sender = self._masquerade(events, sender, dst.address)
         node = sender.node
         assert node is not None
         what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"

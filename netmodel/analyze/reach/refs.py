@@ -181,9 +181,8 @@ def _cuts(fabric: Fabric) -> list[AddressSet]:
     for svc in fabric.topology.services:
         if svc.load_balancer_source_ranges:
             cuts[AddressSet.of_networks(svc.load_balancer_source_ranges)] = None
-    masq = fabric.topology.cluster.non_masquerade_cidrs
-    if masq:
-        cuts[AddressSet.of_networks(masq)] = None
+    for rule in fabric.masquerade.rules:
+        cuts[rule.kept] = None
     return list(cuts)
 
 
