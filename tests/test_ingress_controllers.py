@@ -3,6 +3,9 @@ and flags (netmodel/compile/ingress.py), not through a label. Inputs: tests/real
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,21 @@ def test_a_class_whose_controller_runs_nowhere_names_the_controller() -> None:
     assert "belongs to controller traefik.io/ingress-controller, but no Pod in the layout runs it" in \
         finding.message
 
+
+
+def test_a_class_whose_controller_runs_nowhere_with_network_policies_in_the_layout(tmp_path: Path) -> None:
+    """The controller-to-backend policy check skips an Ingress no controller serves (it crashed with KeyError:
+    its class names a controller that has no Pods; found by tests/test_fuzz.py, seed 166)."""
+    no_pods = TRAEFIK.replace("image: rancher/mirrored-library-traefik:2.10.7", "image: example.com/edge:1.0")
+    policy = ("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+              "metadata: {name: deny-all, namespace: default}\nspec: {podSelector: {}}\n")
+    layout = tmp_path / "layout.yaml"
+    layout.write_text(checkkit.base(no_pods + policy))
+    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(layout), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    ext010 = [f for f in json.loads(done.stdout)["findings"] if f["id"] == "NM-EXT-010"]
+    assert [f["objects"] for f in ext010] == [["Ingress/default/whoami"]]
 
 @pytest.mark.parametrize("image, args, controller", [
     # ingress-nginx deploy manifests and chart: /nginx-ingress-controller --controller-class=... (default

@@ -190,6 +190,8 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     found = ctx.ingress_controllers
     for ing in t.ingresses:
         serving = found.serving(ing)
+        if serving.problem:
+            continue  # NM-EXT-010 says why no controller serves it (its controllers may have no Pods)
         controllers = [t.pods[i] for c in serving.controllers for i in found.data_plane(found.pods[c])
                        if t.pods[i].ips]
         if not controllers:
