@@ -18,7 +18,7 @@ class Severity(str, Enum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
-# The five requirement families of DESIGN.md §3, in report order; "input" collects notes about the input itself.
+# The five requirement families of docs/checks.md, in report order; "input" collects notes about the input.
 REQUIREMENTS = ("loopback", "pod-to-pod", "pod-to-service", "external-to-service", "ports")
 INPUT = "input"
 

@@ -1,10 +1,10 @@
 """The control-plane/worker port matrix: each node × port row × source class, and what its firewalls do.
 
-Rows are DESIGN.md §1's table with the Cluster's port overrides: on control-plane nodes kube-apiserver, etcd
-(unless external), kubelet, kube-scheduler, kube-controller-manager and the NodePort range; on workers kubelet
-and the NodePort range. Source classes: ``self``, ``control-plane`` (the other control-plane nodes' InternalIPs),
-``workers``, ``pods`` (every pod CIDR) and ``network:NAME`` (the network's own addresses: its CIDRs minus
-more specific networks and the cluster, see :class:`AddressBook`).
+Rows are the node-component table of docs/check-semantics.md ("Ports") with the Cluster's port overrides: on
+control-plane nodes kube-apiserver, etcd (unless external), kubelet, kube-scheduler, kube-controller-manager and
+the NodePort range; on workers kubelet and the NodePort range. Source classes: ``self``, ``control-plane`` (the
+other control-plane nodes' InternalIPs), ``workers``, ``pods`` (every pod CIDR) and ``network:NAME`` (the
+network's own addresses: its CIDRs minus more specific networks and the cluster, see :class:`AddressBook`).
 
 How a cell is judged: a packet from a source inside the cluster leaves its sending node through that node's
 egress firewalls, then meets the receiving node's ingress firewalls (who sends, and with which address, is

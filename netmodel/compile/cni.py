@@ -1,6 +1,6 @@
 """What the CNI's data path needs between nodes, for the configured plugin, mode and encryption.
 
-The table is DESIGN.md §1 (each plugin's documented defaults):
+The table is docs/check-semantics.md, "What each CNI needs between nodes" (each plugin's documented defaults):
 
 =====================  ==============================================================================
 calico                 BGP TCP 179 (ipip, bgp); IP protocol 4 (ipip); UDP 4789 (vxlan); TCP 5473 to the

@@ -1,4 +1,4 @@
-"""The checks of DESIGN.md §3, as one explicit, ordered registry.
+"""The checks of docs/checks.md, as one explicit, ordered registry.
 
 Each check is a plain function ``check_x(ctx) -> Iterable[Finding]`` that reads a :class:`CheckContext` and
 never changes it. :data:`CHECKS` is the order they run in (and the order findings of equal rank are reported

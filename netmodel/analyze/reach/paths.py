@@ -1,6 +1,6 @@
 """The path engine: one packet from one endpoint to another, through everything the topology compiled.
 
-The order of steps follows the data path (DESIGN.md §3):
+The order of steps follows the data path (docs/reachability.md, "Paths"):
 
 * **Pod → Pod**: ``originate``, ``policy-egress`` (the source's egress, against the destination Pod),
   ``snat`` when ip-masq-agent masquerades it (the CNI's outbound NAT never rewrites Pod-to-Pod), then — only between nodes — ``route``, ``encap`` and the node
