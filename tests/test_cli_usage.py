@@ -1,29 +1,38 @@
-"""Usage mistakes on the command line: a short message, exit code 2, never a traceback."""
+"""Usage mistakes on the command line: a short message, exit code 2, never a traceback.
+
+Each case runs from an empty temporary directory with the layout given by absolute path, and asserts the message
+that names the mistake: a case must not pass because some other error (a missing file) also exits 2.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-LAYOUT = "topologies/flannel-vxlan.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+LAYOUT = str(ROOT / "topologies" / "flannel-vxlan.yaml")
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "says"),
     [
-        ["query", LAYOUT, "node:a", "node:b"],  # --from/--to forgotten
-        ["check"],  # no path
-        ["check", "--bogus", LAYOUT],  # unknown option
-        ["check", LAYOUT, "--format", "nonsense"],
-        ["query", LAYOUT, "--from", "node:nope", "--to", "node:cp-1", "--port", "22"],
-        ["nonsense-command"],
+        (["query", LAYOUT, "node:a", "node:b"], "Missing option '--from'"),  # --from/--to forgotten
+        (["check"], "Missing argument 'paths'"),  # no path
+        (["check", "--bogus", LAYOUT], "No such option: --bogus"),  # unknown option
+        (["check", LAYOUT, "--format", "nonsense"], "format 'nonsense'"),
+        (["query", LAYOUT, "--from", "node:nope", "--to", "node:cp-1", "--port", "22"], "unknown node 'nope'"),
+        (["nonsense-command"], "No such command 'nonsense-command'"),
     ],
 )
-def test_usage_errors_exit_2_without_traceback(argv: list[str]) -> None:
+def test_usage_errors_exit_2_without_traceback(argv: list[str], says: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, "-m", "netmodel", *argv], capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=120, check=False, cwd=tmp_path, env=env)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip(), "a usage error must say what is wrong"
+    assert says in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == [], "a usage error writes nothing"
