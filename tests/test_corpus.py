@@ -134,9 +134,6 @@ def _brief(found: list[dict[str, Any]]) -> str:
 
 CASES = [pytest.param(app, with_cluster, id=f"{app}{'+cluster' if with_cluster else ''}")
          for app in APPS for with_cluster in (False, True)]
-# Online Boutique and ingress-nginx on the cluster wait for control-plane NodePorts to be judged as the Ports and
-# Protocols page has them (worker nodes only); they join when that fix lands.
-HEALTHY_ON_MAIN = [c for c in CASES if c.id not in ("online-boutique+cluster", "ingress-nginx+cluster")]
 
 
 @pytest.mark.parametrize(("app", "with_cluster"), CASES)
@@ -147,7 +144,7 @@ def test_no_pending_pod(app: str, with_cluster: bool) -> None:
     assert not pending, _brief(pending)
 
 
-@pytest.mark.parametrize(("app", "with_cluster"), HEALTHY_ON_MAIN)
+@pytest.mark.parametrize(("app", "with_cluster"), CASES)
 def test_healthy_app_has_no_error(app: str, with_cluster: bool) -> None:
     code, report, _ = check(*app_inputs(app, with_cluster))
     errors = findings(report, severity="error")
