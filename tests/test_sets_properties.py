@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,7 +52,8 @@ def test_construction_normalizes_to_the_members(raw: list[tuple[int, int]]) -> N
 @given(interval_sets, interval_sets)
 def test_union_intersection_difference_match_python_sets(a: IntervalSet, b: IntervalSet) -> None:
     for result, expected in ((a | b, members(a) | members(b)), (a & b, members(a) & members(b)),
-                             (a - b, members(a) - members(b))):
+                             (a - b, members(a) - members(b)), (a ^ b, members(a) ^ members(b)),
+                             (a.symmetric_difference(b), members(a) ^ members(b))):
         assert_normal(result)
         assert members(result) == expected
 
@@ -59,6 +61,9 @@ def test_union_intersection_difference_match_python_sets(a: IntervalSet, b: Inte
 @given(interval_sets, interval_sets)
 def test_subset_disjoint_and_equality(a: IntervalSet, b: IntervalSet) -> None:
     assert (a <= b) == (members(a) <= members(b))
+    assert (a < b) == (members(a) < members(b))
+    assert (a >= b) == (members(a) >= members(b)) == a.issuperset(b)
+    assert (a > b) == (members(a) > members(b))
     assert a.isdisjoint(b) == members(a).isdisjoint(members(b))
     assert (a == b) == (members(a) == members(b))
     if a == b:
@@ -79,6 +84,23 @@ def test_equal_sets_built_differently_are_equal_and_hash_alike(raw: list[tuple[i
 @given(interval_sets, st.integers(-2, UNIVERSE + 2))
 def test_contains(a: IntervalSet, value: int) -> None:
     assert (value in a) == (value in members(a))
+
+
+@given(interval_sets)
+def test_only_integers_are_members(a: IntervalSet) -> None:
+    for other in (True, False, 1.0, "1", None, (1, 1)):
+        assert other not in a
+
+
+def test_interval_sets_are_immutable() -> None:
+    a = IntervalSet.of((1, 5))
+    table = {a: "kept"}
+    for name in ("_ranges", "_hash", "anything"):
+        with pytest.raises(AttributeError):
+            setattr(a, name, ((7, 9),))
+        with pytest.raises(AttributeError):
+            delattr(a, name)
+    assert a.ranges == ((1, 5),) and table[IntervalSet.of((1, 5))] == "kept"
 
 
 def test_backwards_range_is_refused() -> None:
@@ -116,7 +138,11 @@ def test_address_algebra_matches_python_sets(a: AddressSet, b: AddressSet) -> No
     assert address_members(a | b) == ma | mb
     assert address_members(a & b) == ma & mb
     assert address_members(a - b) == ma - mb
+    assert address_members(a ^ b) == ma ^ mb == address_members(a.symmetric_difference(b))
     assert (a <= b) == (ma <= mb)
+    assert (a < b) == (ma < mb)
+    assert (a >= b) == (ma >= mb) == a.issuperset(b)
+    assert (a > b) == (ma > mb)
     assert a.isdisjoint(b) == ma.isdisjoint(mb)
     assert (a == b) == (ma == mb)
     assert bool(a) == bool(ma) and a.is_empty() == (not ma)
@@ -144,6 +170,21 @@ def test_address_contains(a: AddressSet, offset: int, version: int) -> None:
     assert (sample is None) == a.is_empty()
     if sample is not None:
         assert a.contains(sample)
+
+
+@given(address_sets)
+def test_address_sets_are_immutable_and_hold_only_addresses(a: AddressSet) -> None:
+    table = {a: "kept"}
+    for name in ("v4", "v6", "anything"):
+        with pytest.raises(AttributeError):
+            setattr(a, name, IntervalSet.of((V4_BASE, V4_BASE)))
+        with pytest.raises(AttributeError):
+            delattr(a, name)
+    assert table[AddressSet(a.v4, a.v6)] == "kept"
+    for other in (V4_BASE, True, str(ipaddress.IPv4Address(V4_BASE)), None):
+        assert other not in a
+    sample = a.sample()
+    assert (sample in a) == (sample is not None)
 
 
 def test_parse_refuses_host_bits_and_garbage() -> None:

@@ -73,13 +73,29 @@ def parse_address(text: str) -> IPAddress:
 
 
 class AddressSet:
-    """An immutable, hashable set of IPv4 and IPv6 addresses."""
+    """An immutable, hashable set of IPv4 and IPv6 addresses.
+
+    ``v4`` and ``v6`` are read-only :class:`IntervalSet` s of address integers. The operators are those of
+    Python's ``set`` (``| & - ^ <= < >= >``); members are IPv4/IPv6 addresses.
+
+    >>> a = AddressSet.parse("10.0.0.0/24")
+    >>> str(a ^ AddressSet.parse("10.0.0.128/25")), AddressSet.parse("10.0.0.0/25") < a
+    ('10.0.0.0/25', True)
+    """
 
     __slots__ = ("v4", "v6")
+    v4: IntervalSet
+    v6: IntervalSet
 
     def __init__(self, v4: IntervalSet = _EMPTY_INTERVALS, v6: IntervalSet = _EMPTY_INTERVALS) -> None:
-        self.v4 = v4
-        self.v6 = v6
+        object.__setattr__(self, "v4", v4)
+        object.__setattr__(self, "v6", v6)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"AddressSet is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"AddressSet is immutable: cannot delete {name!r}")
 
     # -- construction ------------------------------------------------------------------------------------------
     @classmethod
@@ -120,15 +136,32 @@ class AddressSet:
     def isdisjoint(self, other: AddressSet) -> bool:
         return self.v4.isdisjoint(other.v4) and self.v6.isdisjoint(other.v6)
 
+    def issuperset(self, other: AddressSet) -> bool:
+        return other.issubset(self)
+
+    def symmetric_difference(self, other: AddressSet) -> AddressSet:
+        """Addresses in exactly one of the two sets."""
+        return AddressSet(self.v4 ^ other.v4, self.v6 ^ other.v6)
+
+    def __lt__(self, other: AddressSet) -> bool:
+        return self.issubset(other) and self != other
+
+    def __gt__(self, other: AddressSet) -> bool:
+        return other.__lt__(self)
+
     __or__ = union
     __and__ = intersection
     __sub__ = difference
+    __xor__ = symmetric_difference
     __le__ = issubset
+    __ge__ = issuperset
 
     def contains(self, address: IPAddress) -> bool:
         return int(address) in (self.v4 if address.version == 4 else self.v6)
 
-    __contains__ = contains  # type: ignore[assignment]
+    def __contains__(self, value: object) -> bool:
+        """Only IPv4/IPv6 addresses are members; anything else (an int, a string) is not."""
+        return isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)) and self.contains(value)
 
     def is_empty(self) -> bool:
         return not self.v4 and not self.v6

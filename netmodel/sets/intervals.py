@@ -37,14 +37,29 @@ def _normalize(ranges: Iterable[Range]) -> tuple[Range, ...]:
 class IntervalSet:
     """An immutable set of integers stored as sorted, disjoint, non-adjacent inclusive ranges.
 
-    Union, intersection and difference each walk both operands once (linear in the number of ranges).
+    Union, intersection and difference each walk both operands once (linear in the number of ranges). The
+    operators are those of Python's ``set``: ``|`` union, ``&`` intersection, ``-`` difference, ``^`` symmetric
+    difference, ``<=``/``<`` (proper) subset, ``>=``/``>`` (proper) superset. Members are integers; anything
+    else, ``bool`` included, is never a member. Attributes cannot be set: an instance that is a dict key stays one.
+
+    >>> a = IntervalSet.of((1, 5))
+    >>> a ^ IntervalSet.of((4, 9)), IntervalSet.of((2, 3)) < a, 3 in a, True in IntervalSet.of((1, 1))
+    (IntervalSet([(1, 3), (6, 9)]), True, True, False)
     """
 
     __slots__ = ("_hash", "_ranges")
+    _ranges: tuple[Range, ...]
+    _hash: int | None
 
     def __init__(self, ranges: Iterable[Range] = ()) -> None:
-        self._ranges: tuple[Range, ...] = _normalize(ranges)
-        self._hash: int | None = None
+        object.__setattr__(self, "_ranges", _normalize(ranges))
+        object.__setattr__(self, "_hash", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"IntervalSet is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"IntervalSet is immutable: cannot delete {name!r}")
 
     @classmethod
     def of(cls, *ranges: Range) -> IntervalSet:
@@ -58,8 +73,8 @@ class IntervalSet:
     def _trusted(cls, ranges: tuple[Range, ...]) -> IntervalSet:
         """Wrap ranges already sorted, disjoint and non-adjacent (the output of the set operations)."""
         obj = cls.__new__(cls)
-        obj._ranges = ranges
-        obj._hash = None
+        object.__setattr__(obj, "_ranges", ranges)
+        object.__setattr__(obj, "_hash", None)
         return obj
 
     @property
@@ -87,7 +102,7 @@ class IntervalSet:
         return iter(self._ranges)
 
     def __contains__(self, value: object) -> bool:
-        if not isinstance(value, int):
+        if not isinstance(value, int) or isinstance(value, bool):  # True is not the integer 1 here
             return False
         lo_i, hi_i = 0, len(self._ranges)
         while lo_i < hi_i:  # binary search over range starts
@@ -166,18 +181,35 @@ class IntervalSet:
     def isdisjoint(self, other: IntervalSet) -> bool:
         return not self.intersection(other)
 
+    def issuperset(self, other: IntervalSet) -> bool:
+        return other.issubset(self)
+
+    def symmetric_difference(self, other: IntervalSet) -> IntervalSet:
+        """Members of exactly one of the two sets."""
+        return self.difference(other).union(other.difference(self))
+
+    def __lt__(self, other: IntervalSet) -> bool:
+        return self.issubset(other) and self._ranges != other._ranges
+
+    def __gt__(self, other: IntervalSet) -> bool:
+        return other.__lt__(self)
+
     __or__ = union
     __and__ = intersection
     __sub__ = difference
+    __xor__ = symmetric_difference
     __le__ = issubset
+    __ge__ = issuperset
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, IntervalSet) and self._ranges == other._ranges
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            self._hash = hash(self._ranges)
-        return self._hash
+        cached = self._hash
+        if cached is None:  # computed once: the set never changes
+            cached = hash(self._ranges)
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def __repr__(self) -> str:
         return f"IntervalSet({list(self._ranges)!r})"
