@@ -81,4 +81,6 @@ def test_the_service_reaches_only_the_running_pod(tmp_path: Path, capsys: pytest
     main(["query", str(path), "--from", "shop/client", "--to", "service:shop/web", "--port", "80", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert {p["hops"][-1]["location"] for p in data["paths"]} == {"pod:shop/web"}
+    capsys.readouterr()
     assert main(["query", str(path), "--from", "shop/client", "--to", "shop/old-web", "--port", "80"]) == 2
+    assert "Pod shop/old-web has finished (status.phase Succeeded or Failed)" in capsys.readouterr().err

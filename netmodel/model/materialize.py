@@ -189,7 +189,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
     # A made-up node takes no address the input gives anything else: Pod, ClusterIP, externalIP or LB address.
     service_entries = AddressSet.of_networks(ip for s in inv.services for ip in s.external_ips + s.load_balancer_ips)
     nodes = _nodes(inv, cluster, notes, given_pods | given_services | service_entries)
-    pods, unscheduled = place_pods(inv, nodes, notes)
+    pods, unscheduled, finished = place_pods(inv, nodes, notes)
     services = _services(inv, cluster, notes)
     return Topology(
         cluster=cluster,
@@ -208,6 +208,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         skipped=tuple(inv.skipped),
         notes=tuple(notes),
         unscheduled=tuple(unscheduled),
+        finished=frozenset(finished),
     )
 
 

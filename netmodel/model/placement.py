@@ -194,23 +194,24 @@ def controlled_workloads(inv: Inventory) -> dict[WorkloadKey, WorkloadKey]:
 # -- placement -----------------------------------------------------------------------------------------------------
 
 
-def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> tuple[list[Pod], list[Unscheduled]]:
-    """Every Pod of the topology, placed on a node and addressed; and the Pods that fit no node, left out with
-    the reason."""
+def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
+               ) -> tuple[list[Pod], list[Unscheduled], list[tuple[str, str]]]:
+    """Every Pod of the topology, placed on a node and addressed; the Pods that fit no node, left out with the
+    reason; and the (namespace, name) of the finished Pods, left out too."""
     scheduler = Scheduler(nodes)
     workload_keys = {(w.kind, w.namespace, w.name) for w, _ in inv.workloads}
     controlled = controlled_workloads(inv)
     given_owners: set[WorkloadKey] = set()
     placed: list[Pod] = []
     unplaced: list[Unscheduled] = []
-    finished: list[str] = []
+    finished: list[tuple[str, str]] = []
     for pod, template, doc in inv.pods:
         owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
             given_owners.add(owner)  # a Job whose Pods all finished is not expanded again
             pod = replace(pod, owner=ObjectRef(*owner))
         if pod.phase in FINISHED_PHASES:
-            finished.append(f"{pod.namespace}/{pod.name}")
+            finished.append((pod.namespace, pod.name))
             continue
         if not pod.node_name:
             node = scheduler.place(template)
@@ -225,13 +226,13 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]) -> tuple[li
             continue  # its Pods are in the input already, or its owner expands them
         placed.extend(expand(w, scheduler, unplaced))
     if finished:
-        shown = ", ".join(finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
+        shown = ", ".join(f"{ns}/{name}" for ns, name in finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
         notes.append(Note("NM-INPUT-010", f"{len(finished)} finished Pod(s) (status.phase Succeeded or Failed) "
                           f"hold no address and take no traffic: left out of every answer ({shown})", (), ()))
     if unplaced:
         notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node and stay Pending without an IP, "
                           f"in no answer: {unscheduled_summary(unplaced)}", (), ()))
-    return assign_ips(placed, {n.name: n for n in nodes}, notes), unplaced
+    return assign_ips(placed, {n.name: n for n in nodes}, notes), unplaced, finished
 
 
 def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:

@@ -66,6 +66,7 @@ class Topology:
     skipped: tuple[SkippedObject, ...]
     notes: tuple[Note, ...]
     unscheduled: tuple[Unscheduled, ...] = ()
+    finished: frozenset[tuple[str, str]] = frozenset()  # (namespace, name) of Pods left out as Succeeded/Failed
     ip_pools: tuple[IPPool, ...] = ()  # Calico IPPools: Calico IPAM draws Pod addresses from them
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.

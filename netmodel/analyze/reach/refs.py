@@ -99,6 +99,10 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                                       f"{pending.reason}", None,
                                       "make a node eligible (labels, taints) or fix the Pod's nodeSelector, "
                                       "affinity or tolerations")])
+        if pod is None and (ns, name) in t.finished:
+            raise UsageError([Problem(f"Pod {ns}/{name} has finished (status.phase Succeeded or Failed): it holds "
+                                      "no address and takes no traffic", None,
+                                      "ask about a running Pod, e.g. one of its workload's")])
         if pod is None:
             raise _unknown("Pod", body, [f"{p.namespace}/{p.name}" for p in t.pods],
                            "use NS/NAME of a Pod in the input (workload Pods are NAME-0, NAME-1, ...)")
