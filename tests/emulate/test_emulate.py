@@ -94,6 +94,18 @@ def test_layouts_agree_on_every_flow(layout: str, clean_host: object, features: 
     assert [o.flow for o in report.disagreements] == []
 
 
+@needs_lab
+@pytest.mark.parametrize("layout", ["kubeadm-calico-vxlan.yaml", "k3s-flannel-vxlan.yaml", "rke2-canal.yaml",
+                                    "cloud-cilium-security-groups.yaml", "flannel-host-gw.yaml",
+                                    "cilium-native-routing.yaml", "broken-cloud-etcd-open-to-pods.yaml"])
+def test_realistic_layouts_agree_on_sampled_flows(layout: str, clean_host: object,
+                                                  features: KernelFeatures) -> None:
+    """The layouts written from the official port requirements (docs/layouts.md): outbound NAT, load-balancer
+    nodes and node-side firewall ends as the kernel applies them, on a sample of each layout's flows."""
+    report = emulate(load_topology([str(TOPOLOGIES / layout)]), "sample:200", features)
+    assert len(report.outcomes) == 200
+    assert [o.flow for o in report.disagreements] == []
+
 def test_firewall_node_side_end_becomes_daddr_and_saddr_matches() -> None:
     """`to: [{pods: {}}]` on ingress matches the destination before DNAT, `from: [{pods: {}}]` on egress the
     source after SNAT (docs/reachability.md, "Firewall rules with a node-side end")."""
