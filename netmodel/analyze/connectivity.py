@@ -30,12 +30,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
 from netmodel.analyze.reach.crossing import node_ip, reply_is_tracked
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.fabric import Backend, Fabric
 from netmodel.analyze.reach.replies import blocked_reply_peers
-from netmodel.model.objects import Node, Pod
+from netmodel.compile.firewalls import Verdict
+from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.sets import (
     AddressSet,
     Box,
@@ -133,7 +135,7 @@ class _Wire:
         a_seen = a_range if pod_source else AddressSet.of_networks(a.ips)
         encapsulated = tunnel is not None and not to_host
         out: dict[int, IntervalSet] = {}
-        if encapsulated:
+        if tunnel is not None and not to_host:  # encapsulated
             proto, port, _ = tunnel
             a_ip, b_ip = _underlay_ip(a, a_range), _underlay_ip(b, b_range)
             if a_ip is None or b_ip is None:
@@ -169,7 +171,7 @@ class _Wire:
         return destinations <= self.fabric.masquerade.kept
 
 
-def _passes(verdict, tracked: bool) -> bool:  # type: ignore[no-untyped-def]
+def _passes(verdict: Verdict, tracked: bool) -> bool:
     """A reply outer packet passes: allowed by the rules, or (tracked) by a stateful firewall as established."""
     return all(d.allowed or (tracked and d.firewall.stateful) for d in verdict.decisions)
 
@@ -181,6 +183,12 @@ def _covering(space: Space, peers: AddressSet) -> IntervalSet:
         if peers <= box.peers:
             out = out | box.ports
     return out
+
+
+class _Add(Protocol):
+    """How the helpers of :func:`connectivity` record what they found between two groups."""
+
+    def __call__(self, src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None: ...
 
 
 def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
@@ -217,7 +225,8 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
             space = _policy_space(fabric, s, d, ingress, egress[s.id])
             space = space & listens
             if snatted and s.subject_to_policy:
-                sent = EVERYTHING if egress[s.id] is None else egress[s.id].get(d.id, NOTHING)
+                sends = egress[s.id]
+                sent = EVERYTHING if sends is None else sends.get(d.id, NOTHING)
                 for src, (src_nodes, _) in placed[s.id].items():
                     for dst, (dst_nodes, dst_classes) in placed[d.id].items():
                         got, partial = _snatted_over_wire(wire, masquerade, d, space, sent & listens, src_nodes,
@@ -363,7 +372,7 @@ def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_n
     return some, every is not None and some != every
 
 
-def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: str) -> None:  # type: ignore[no-untyped-def]
+def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add, by: str) -> None:
     engine = fabric.policies
     topology = fabric.topology
     pods = topology.pods
@@ -403,8 +412,8 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add, by: 
                     _enter(fabric, wire, add, by, svc, sp, b, name, addresses, entry_nodes, admitted)
 
 
-def _enter(fabric: Fabric, wire: _Wire, add, by: str, svc, sp, b, network: str,  # type: ignore[no-untyped-def]
-           addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
+def _enter(fabric: Fabric, wire: _Wire, add: _Add, by: str, svc: Service, sp: ServicePort, b: Backend,
+           network: str, addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
     assert b.pod is not None and b.port is not None
     engine = fabric.policies

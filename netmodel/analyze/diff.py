@@ -161,22 +161,22 @@ class ReachabilityDiff:
         return bool(self.failing_findings or self.new_exposures or self.unaccepted)
 
     def to_json(self) -> dict[str, object]:
+        summary: dict[str, object] = {
+            "status": "fail" if self.failed else "pass",
+            "findingsIntroduced": len(self.introduced),
+            "findingsFixed": len(self.fixed),
+            "cellsChanged": len(self.cells),
+            "newExposures": len(self.new_exposures),
+        }
         out: dict[str, object] = {
             "schemaVersion": 2,
             "old": list(self.old),
             "new": list(self.new),
-            "summary": {
-                "status": "fail" if self.failed else "pass",
-                "findingsIntroduced": len(self.introduced),
-                "findingsFixed": len(self.fixed),
-                "cellsChanged": len(self.cells),
-                "newExposures": len(self.new_exposures),
-            },
+            "summary": summary,
             "findings": {"introduced": list(self.introduced), "fixed": list(self.fixed)},
             "portMatrix": [c.to_json() for c in self.cells],
         }
         if self.flows is not None:
-            summary: dict[str, object] = out["summary"]  # type: ignore[assignment]
             summary["flowsOpened"] = len(self.opened)
             summary["flowsOpenedNotAccepted"] = len(self.unaccepted)
             summary["flowsClosed"] = len(self.closed)

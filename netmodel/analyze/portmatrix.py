@@ -142,7 +142,7 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
     network = source.network
     internal = network is None
     if row.key == "apiserver":
-        if internal or "api" in network.uses:  # type: ignore[union-attr]
+        if network is None or "api" in network.uses:
             return True, ""
         return False, "NM-PORT-005"
     if row.key == "etcd":
@@ -154,7 +154,7 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
     if row.key in ("scheduler", "controller-manager"):
         return False, "NM-PORT-004"
     # nodeports: required where load balancers send (Node.serves_load_balancers), open on every node
-    if internal or "nodeports" in network.uses:  # type: ignore[union-attr]
+    if network is None or "nodeports" in network.uses:
         return node.serves_load_balancers, ""
     return False, "NM-PORT-006"
 

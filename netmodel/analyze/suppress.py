@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from netmodel.analyze.findings import Finding
 from netmodel.analyze.result import CheckResult
@@ -49,8 +50,9 @@ class Suppression:
     object: str = ""
     source: SourceSpan | None = None
 
-    def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"by": self.by, "reason": self.reason}
+    # Any, not object: the field named ``object`` shadows the builtin in this class body.
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"by": self.by, "reason": self.reason}
         if self.object:
             out["object"] = self.object
         if self.source is not None and self.source.line > 0:

@@ -16,7 +16,7 @@ from typing import Any
 from netmodel.model.topology import Unscheduled
 
 
-def unscheduled_json(pods: Sequence[Unscheduled]) -> dict[str, object]:
+def unscheduled_json(pods: Sequence[Unscheduled]) -> dict[str, Any]:
     """``{"count": N, "reasons": [{"reason": R, "count": n, "pods": ["NS/NAME", ...]}, ...]}``, reasons in
     first-seen order."""
     by_reason: dict[str, list[str]] = {}

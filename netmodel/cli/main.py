@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except _EXIT as ex:
         return int(getattr(ex, "exit_code", 0))
     except _USAGE as ex:  # usage errors: unknown option, missing argument
+        # The class is looked up at run time (typer's own click or click); every ClickException has show().
         ex.show()  # type: ignore[attr-defined]
         return 2
     except _ABORT:

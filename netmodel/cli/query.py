@@ -78,8 +78,9 @@ def query_command(
     payload = answer.to_json()
     if skipped:
         payload["notEvaluated"] = unevaluated.to_json(skipped)
-    if topology.unscheduled:
-        payload["unscheduled"] = unscheduled_json(topology.unscheduled)
+    unscheduled = unscheduled_json(topology.unscheduled) if topology.unscheduled else None
+    if unscheduled is not None:
+        payload["unscheduled"] = unscheduled
     if output_format == "json":
         text = json.dumps(payload, indent=2) + "\n"
     elif output_format != "table":
@@ -92,8 +93,8 @@ def query_command(
         console = Console(file=buffer, highlight=False, force_terminal=terminal, no_color=not terminal,
                           width=None if terminal else 200)
         render_table(answer, console, unevaluated.message(skipped))
-        if topology.unscheduled:
-            console.print(f"[yellow]note[/yellow]: {unscheduled_line(payload['unscheduled'])}")
+        if unscheduled is not None:
+            console.print(f"[yellow]note[/yellow]: {unscheduled_line(unscheduled)}")
         text = buffer.getvalue()
     write(text, output)
     raise typer.Exit(0 if answer.allowed else 1)

@@ -56,7 +56,7 @@ Edges (``u → v``, key = ``kind``; at most one edge of a kind between two verti
 
 from __future__ import annotations
 
-import networkx as nx  # type: ignore[import-untyped]
+import networkx as nx
 
 from netmodel.compile.cni import encapsulation, node_flows, routes_pod_cidrs
 from netmodel.compile.ingress import IngressControllers

@@ -79,8 +79,8 @@ def service_endpoints(topology: Topology, service: Service, port: ServicePort, p
             if not ep.ready or not ep.addresses:
                 continue
             address = ep.addresses[0]
-            pod = book.pod_at(address)
-            out.append(ServiceEndpoint((address,), pod, pod.node_name if pod else ep.node_name, number,
+            holder = book.pod_at(address)
+            out.append(ServiceEndpoint((address,), holder, holder.node_name if holder else ep.node_name, number,
                                        eps.source))
     return tuple(out)
 

@@ -27,10 +27,10 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self
 
 from netmodel.emulate import host, scripts
 from netmodel.emulate.errors import (
@@ -71,7 +71,8 @@ class _SignalGuard:
     """
 
     def __init__(self) -> None:
-        self._previous: dict[int, object] = {}
+        # What signal.getsignal returned: a Python callable, SIG_DFL/SIG_IGN, or None (set outside Python).
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
         self._received: list[int] = []
         self._holding = False
 
@@ -97,7 +98,7 @@ class _SignalGuard:
     def restore(self) -> None:
         """Put the previous handlers back and hand them the first signal we caught, if any."""
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)  # type: ignore[arg-type]
+            signal.signal(sig, previous)
         self._previous.clear()
         if self._received:
             signal.raise_signal(self._received[0])

@@ -342,7 +342,9 @@ def _isolating(topology: Topology, pod: Pod, policy_type: str) -> list[NetworkPo
 def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str | None:
     """The ``nm_pol`` table for one node's Pods, or None when no Pod on it is isolated."""
     own = _addrs(node.ips)
-    ingress_map, egress_map, chains = [], [], []
+    ingress_map: list[str] = []
+    egress_map: list[str] = []
+    chains: list[str] = []
     for number, (pod, veth) in enumerate(veths.items()):
         for policy_type, direction, field, rules in (
             ("Ingress", "in", "saddr", ingress_rules),

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from netmodel.emulate.errors import PlanError
+from netmodel.sets.ports import SCTP, TCP, UDP
 
 Proto = Literal["tcp", "udp", "sctp"]
 TunnelKind = Literal["vxlan", "ipip", "geneve"]
+# The lab's name of each IP protocol number it can probe.
+PROTO_NAMES: dict[int, Proto] = {TCP: "tcp", UDP: "udp", SCTP: "sctp"}
 
 PROTOS: tuple[str, ...] = ("tcp", "udp", "sctp")
 TUNNEL_KINDS: tuple[str, ...] = ("vxlan", "ipip", "geneve")

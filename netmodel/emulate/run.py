@@ -21,7 +21,7 @@ from netmodel.emulate.errors import EmulateError
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import Flow, choose_flows, protocol_of
 from netmodel.emulate.kernel import Lab
-from netmodel.emulate.plan import Probe
+from netmodel.emulate.plan import PROTO_NAMES, Probe, Proto
 from netmodel.emulate.results import ProbeResult
 from netmodel.emulate.services import Steering, proxies_services, service_backends
 from netmodel.emulate.translate import LabLayout, translate
@@ -143,7 +143,7 @@ class _Planner:
         if isinstance(where, str):
             return PlannedFlow(flow, skipped=where)
         ns, src_ip = where
-        proto = flow.protocol.lower()
+        proto = PROTO_NAMES[protocol]
         address = dst.address
         if dst.service is not None:
             return self._service(flow, ns, src_ip, dst.service, address, protocol)
@@ -161,11 +161,11 @@ class _Planner:
             steered = self._node_port(ns, src_ip, dst.node.name, address, protocol, port)
             if steered:
                 return PlannedFlow(flow, probes=steered)
-        return PlannedFlow(flow, probes=(Probe(ns, proto, str(address), port, src_ip),))  # type: ignore[arg-type]
+        return PlannedFlow(flow, probes=(Probe(ns, proto, str(address), port, src_ip),))
 
-    def _steer(self, ns: str, src_ip: str | None, proto: str, address: IPAddress, port: int,
+    def _steer(self, ns: str, src_ip: str | None, proto: Proto, address: IPAddress, port: int,
                steering: Steering) -> tuple[Probe, ...]:
-        return tuple(Probe(ns, proto, str(address), port, src_ip, self._port(ns, lo, hi))  # type: ignore[arg-type]
+        return tuple(Probe(ns, proto, str(address), port, src_ip, self._port(ns, lo, hi))
                      for _, lo, hi in steering.blocks)
 
     def _service(self, flow: Flow, ns: str, src_ip: str | None, service: object, address: IPAddress,
@@ -183,9 +183,9 @@ class _Planner:
             return PlannedFlow(flow, fixed_verdict="denied",
                                fixed_detail=f"Service has no {flow.protocol} port named {flow.port!r}")
         backends = service_backends(self.t, service, sp, address.version) if sp is not None else ()
-        proto = flow.protocol.lower()
+        proto = PROTO_NAMES[protocol]
         if not backends or not proxies_services(self.t):
-            return PlannedFlow(flow, probes=(Probe(ns, proto, str(address), number, src_ip),))  # type: ignore[arg-type]
+            return PlannedFlow(flow, probes=(Probe(ns, proto, str(address), number, src_ip),))
         return PlannedFlow(flow, probes=self._steer(ns, src_ip, proto, address, number, Steering.of(backends)))
 
     def _node_port(self, ns: str, src_ip: str | None, node: str, address: IPAddress, protocol: int,
@@ -201,13 +201,9 @@ class _Planner:
                     if svc.external_traffic_policy == "Local":
                         backends = tuple(b for b in backends if b.node == node)
                     if backends:
-                        return self._steer(ns, src_ip, protocol_name(protocol), address, port,
+                        return self._steer(ns, src_ip, PROTO_NAMES[protocol], address, port,
                                            Steering.of(backends))
         return ()
-
-
-def protocol_name(protocol: int) -> str:
-    return {6: "tcp", 17: "udp", 132: "sctp"}[protocol]
 
 
 # ------------------------------------------------------------------------------------------- the run

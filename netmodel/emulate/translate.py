@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.emulate.errors import FeatureUnsupported, PlanError
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.nft import firewall_ruleset, policy_ruleset
 from netmodel.emulate.plan import (
+    PROTO_NAMES,
     Bridge,
     LabPlan,
     Listener,
@@ -38,12 +40,13 @@ from netmodel.emulate.plan import (
     Route,
     Sysctl,
     Tunnel,
+    TunnelKind,
     VethLink,
 )
 from netmodel.emulate.services import EPHEMERAL_PORTS, nat_ruleset, proxies_services
 from netmodel.model.objects import Node, Pod
 from netmodel.model.topology import Topology
-from netmodel.sets import IPAddress
+from netmodel.sets import IntervalSet, IPAddress
 from netmodel.sets.ports import SCTP, TCP, UDP
 
 UNDERLAY = "ul"
@@ -51,7 +54,7 @@ POD_GATEWAY_V4 = "169.254.1.1"
 POD_GATEWAY_V6 = "fe80::1"
 MAX_LISTENER_RANGE = 64  # a node component bound to a wide range gets its first ports only
 # Tunnel kinds per CNI mode, with the outer UDP port (None: IP-in-IP, IP protocol 4).
-TUNNELS: dict[tuple[str, str], tuple[str, int | None]] = {
+TUNNELS: dict[tuple[str, str], tuple[TunnelKind, int | None]] = {
     ("flannel", "vxlan"): ("vxlan", 8472),
     ("calico", "vxlan"): ("vxlan", 4789),
     ("calico", "ipip"): ("ipip", None),
@@ -60,7 +63,6 @@ TUNNELS: dict[tuple[str, str], tuple[str, int | None]] = {
     ("antrea", "geneve"): ("geneve", 6081),
     ("antrea", "vxlan"): ("vxlan", 4789),
 }
-_PROTO_NAMES = {TCP: "tcp", UDP: "udp", SCTP: "sctp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,8 @@ def _node_ip(node: Node, version: int) -> IPAddress | None:
     return next((ip for ip in node.internal_ips + node.ips if ip.version == version), None)
 
 
-def tunnel_kind(topology: Topology, features: KernelFeatures | None) -> tuple[str, int | None]:
+def tunnel_kind(topology: Topology, features: KernelFeatures | None) \
+        -> tuple[TunnelKind | Literal["native"], int | None]:
     """(kind, outer UDP port) of the CNI's data path; raise when the lab cannot build it faithfully."""
     cni = topology.cluster.cni
     if routes_pod_cidrs(cni) and cni.encryption == "none":
@@ -271,7 +274,7 @@ class _Builder:
 
     def native_routes(self) -> None:
         """Pod addresses are routed on the underlay: every node and outside network routes via the Pod's node."""
-        holders = [(self.node_ns[n.name], n) for n in self.t.nodes]
+        holders: list[tuple[str, Node | None]] = [(self.node_ns[n.name], n) for n in self.t.nodes]
         holders += [(o.ns, None) for o in self.outside]
         for ns, here in holders:
             for pod in self.t.pods:
@@ -286,10 +289,10 @@ class _Builder:
                     self.routes.append(Route(ns, _host(ip), via=str(via), dev="eth0", onlink=True,
                                              src=str(src) if src is not None else None))
 
-    def tunnels(self, kind: str, port: int | None) -> None:
+    def tunnels(self, kind: TunnelKind, port: int | None) -> None:
         """One point-to-point tunnel per node pair and IP family of the underlay."""
         nodes = self.t.nodes
-        pair_ids = {}
+        pair_ids: dict[tuple[str, str], int] = {}
         for i, a in enumerate(nodes):
             for j, other in enumerate(nodes):
                 if i < j:
@@ -306,7 +309,7 @@ class _Builder:
                     name = f"{prefix}{j}"
                     vni = pair_ids[(here.name, there.name)] + (0 if version == 4 else 100000)
                     addrs = () if kind == "ipip" else (_vtep(i, 4) + "/32", _vtep(i, 6) + "/64")
-                    self.tunnels_.append(Tunnel(ns, name, kind, str(local), str(remote),  # type: ignore[arg-type]
+                    self.tunnels_.append(Tunnel(ns, name, kind, str(local), str(remote),
                                                 vni=None if kind == "ipip" else vni, port=port,
                                                 addrs=addrs, dev="eth0",
                                                 mac=None if kind == "ipip" else _vtep_mac(i)))
@@ -378,9 +381,9 @@ class _Builder:
             for proto, number in outside_ports:
                 self._listen(o.ns, {"tcp": TCP, "udp": UDP, "sctp": SCTP}[proto], number, o.addresses)
 
-    def _listen_range(self, ns: str, protocol: int, ports: object, ips: Sequence[IPAddress]) -> None:
+    def _listen_range(self, ns: str, protocol: int, ports: IntervalSet, ips: Sequence[IPAddress]) -> None:
         count = 0
-        for lo, hi in ports:  # type: ignore[attr-defined]
+        for lo, hi in ports:
             for number in range(lo, hi + 1):
                 if count >= MAX_LISTENER_RANGE:
                     self.notes.append(f"{ns}: listens on the first {MAX_LISTENER_RANGE} ports of a range")
@@ -389,11 +392,11 @@ class _Builder:
                 count += 1
 
     def _listen(self, ns: str, protocol: int, number: int, ips: Sequence[IPAddress]) -> None:
-        proto = _PROTO_NAMES.get(protocol)
+        proto = PROTO_NAMES.get(protocol)
         if proto is None or not 1 <= number <= 65535:
             return
         for version in sorted({ip.version for ip in ips}):
-            self.listeners_.append(Listener(ns, proto, "0.0.0.0" if version == 4 else "::",  # type: ignore[arg-type]
+            self.listeners_.append(Listener(ns, proto, "0.0.0.0" if version == 4 else "::",
                                             number))
 
 

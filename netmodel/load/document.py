@@ -81,6 +81,9 @@ class DeferredSpan(SourceSpan):
     """
 
     __slots__ = ("_found", "_index", "_path")
+    _found: tuple[int, int] | None
+    _index: SpanIndex
+    _path: Path
 
     def __init__(self, file: str, index: SpanIndex, path: Path) -> None:
         object.__setattr__(self, "file", file)
@@ -95,11 +98,11 @@ class DeferredSpan(SourceSpan):
             object.__setattr__(self, "_found", found)
         return found
 
-    @property  # type: ignore[override]
+    @property
     def line(self) -> int:
         return self._position()[0]
 
-    @property  # type: ignore[override]
+    @property
     def column(self) -> int:
         return self._position()[1]
 

@@ -31,20 +31,22 @@ class LazyJsonSpanIndex:
     """
 
     lazy = True  # Document.span hands out DeferredSpans for this index
-    __slots__ = ("_items", "_keys", "_line_starts", "_scanned", "_spans", "_text")
+    __slots__ = ("_items", "_items_read", "_keys", "_line_starts", "_scanned", "_spans", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._spans: dict[Path, tuple[int, int]] = {}
         self._keys: dict[Path, tuple[int, int]] = {}
         self._line_starts: list[int] | None = None
-        self._items: list[tuple[int, int]] | None | bool = False  # False: not looked for yet
+        self._items: list[tuple[int, int]] | None = None
+        self._items_read = False  # whether _items has been looked for
         self._scanned: set[int | None] = set()  # item numbers tokenized; None: the whole text
 
     def _region(self, path: Path) -> int | None:
         """The ``items`` entry ``path`` lies in, or None for the whole text."""
-        if self._items is False:
+        if not self._items_read:
             self._items = _list_items(self._text)
+            self._items_read = True
         items = self._items
         if items and len(path) >= 2 and path[0] == "items" and isinstance(path[1], int) \
                 and 0 <= path[1] < len(items):
@@ -63,7 +65,8 @@ class LazyJsonSpanIndex:
         if region is None:
             spans, keys, _ = _scan(self._text, line_starts=self._line_starts)
         else:
-            start, end = self._items[region]  # type: ignore[index]
+            assert self._items is not None  # a region is an index into _items
+            start, end = self._items[region]
             spans, keys, _ = _scan(self._text, start, end, ("items", region), self._line_starts)
         self._spans.update(spans)
         self._keys.update(keys)
@@ -82,32 +85,39 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
 
+def _skip_space(text: str, i: int) -> int:
+    """The offset of the first non-blank character at or after ``i``."""
+    match = _SPACE.match(text, i)
+    assert match is not None  # the pattern matches the empty string, so it matches everywhere
+    return match.end()
+
+
 def _list_items(text: str) -> list[tuple[int, int]] | None:
     """(start, end) offsets of the entries of a top-level object's ``items`` array; None if there is none."""
-    i = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    i = _skip_space(text, 0)
     if text[i:i + 1] != "{":
         return None
     i += 1
     found: list[tuple[int, int]] | None = None
     while True:
-        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+        i = _skip_space(text, i)
         if text[i:i + 1] != '"':
             return found
         key, i = _DECODER.raw_decode(text, i)
-        i = _SPACE.match(text, _SPACE.match(text, i).end() + 1).end()  # type: ignore[union-attr]  # past ':'
+        i = _skip_space(text, _skip_space(text, i) + 1)  # past ':'
         if key == "items" and text[i:i + 1] == "[":
             found = []
-            i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+            i = _skip_space(text, i + 1)
             while text[i:i + 1] not in ("]", ""):
                 _, end = _DECODER.raw_decode(text, i)
                 found.append((i, end))
-                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+                i = _skip_space(text, end)
                 if text[i:i + 1] == ",":
-                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+                    i = _skip_space(text, i + 1)
             i += 1
         else:
             _, i = _DECODER.raw_decode(text, i)
-        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+        i = _skip_space(text, i)
         if text[i:i + 1] == ",":
             i += 1
 

@@ -19,6 +19,7 @@ from netmodel.sets.numbers import brief
 try:  # libyaml: about ten times faster; the pure-Python parser gives the same events.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    # Another class with the same interface; mypy types the name from the first import.
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_DEPTH = 100
@@ -144,6 +145,8 @@ def parse_yaml(text: str, file: str) -> list[Document]:
         key_spans[path] = (frame.key_mark.line + 1, frame.key_mark.column + 1)
         return path
 
+    # Dispatch is on type(event), which mypy does not narrow; the parser always sets the marks it reads.
+    event: Any
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netmodel.errors import Problem, ValidationError
+from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
@@ -184,8 +184,8 @@ def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, 
 
 
 def _check_duplicates(inv: Inventory, problems: Problems) -> None:
-    seen: dict[tuple[str, str, str], object] = {}
-    groups: list[tuple[str, list[tuple[str, str, object]]]] = [
+    seen: dict[tuple[str, str, str], SourceSpan] = {}
+    groups: list[tuple[str, list[tuple[str, str, SourceSpan]]]] = [
         ("Cluster", [("", c.name, c.source) for c, _ in inv.clusters]),
         ("Namespace", [("", n.name, n.source) for n in inv.namespaces]),
         ("Node", [("", n.name, n.source) for n in inv.nodes]),
@@ -201,7 +201,7 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
             key = (kind, namespace, name)
             if key in seen:
                 where = f"{namespace}/{name}" if namespace else name
-                problems.add(f"{kind} {where} is defined twice (first at {seen[key]})", source,  # type: ignore[arg-type]
+                problems.add(f"{kind} {where} is defined twice (first at {seen[key]})", source,
                              "remove or rename one of them")
             else:
                 seen[key] = source

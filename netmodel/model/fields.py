@@ -95,7 +95,8 @@ class Fields:
     def object_ref(self) -> str:
         """``Kind/namespace/name`` of the (namespaced) object this mapping belongs to, for notes."""
         data = self.doc.data if isinstance(self.doc.data, dict) else {}
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        found = data.get("metadata")
+        meta = found if isinstance(found, dict) else {}
         return f"{data.get('kind', '')}/{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
 
     def has(self, key: str) -> bool:

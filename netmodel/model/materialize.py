@@ -37,7 +37,7 @@ import ipaddress
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
@@ -63,7 +63,15 @@ from netmodel.model.read_netmodel import (
     DEFAULT_SERVICE_CIDRS,
 )
 from netmodel.model.topology import Note, Topology
-from netmodel.sets import NO_ADDRESSES, AddressSet, IntervalSet, IPAddress, IPNetwork, parse_network
+from netmodel.sets import (
+    NO_ADDRESSES,
+    AddressSet,
+    IntervalSet,
+    IPAddress,
+    IPNetwork,
+    network_within,
+    parse_network,
+)
 
 if TYPE_CHECKING:
     from netmodel.model.build import Inventory
@@ -126,8 +134,7 @@ def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips:
 def _with_ip_pools(cluster: Cluster, inv: Inventory, notes: list[Note]) -> Cluster:
     """The Cluster's pod ranges plus each Calico IPPool CIDR outside them: Calico IPAM hands out addresses from
     its pools whatever the cluster CIDR says, so those are Pod addresses too."""
-    outside = [p for p in inv.ip_pools if not any(
-        p.cidr.version == c.version and p.cidr.subnet_of(c) for c in cluster.pod_cidrs)]  # type: ignore[arg-type]
+    outside = [p for p in inv.ip_pools if not any(network_within(p.cidr, c) for c in cluster.pod_cidrs)]
     added = tuple(dict.fromkeys(p.cidr for p in outside))
     if not added:
         return cluster
@@ -279,7 +286,7 @@ def _named_nodes(inv: Inventory, names: list[str], explicit: list[Node], cluster
     if len(free) < len(unknown):  # outside networks cover every candidate block: keep clear of the cluster only
         free += _free_node_addresses(taken - AddressSet.of_networks(
             c for n in cluster.networks for c in n.cidrs) | AddressSet.of_networks(free), len(unknown) - len(free))
-    made_up = dict(zip(unknown, ((ip,) for ip in free), strict=False))
+    made_up: dict[str, tuple[IPAddress, ...]] = dict(zip(unknown, ((ip,) for ip in free), strict=False))
     apiserver_nodes = {p.node_name for p, _, _ in inv.pods if p.namespace == "kube-system"
                        and all(p.labels.get(k) == v for k, v in APISERVER_POD_LABELS.items())}
     made = []
@@ -397,7 +404,7 @@ def _services(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Servi
     out = []
     ips_made = ports_made = 0
     for svc in inv.services:
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}  # field name -> new value, for dataclasses.replace
         if not svc.cluster_ips and not svc.headless and svc.type != "ExternalName" and cidr is not None:
             offset = WELL_KNOWN_SERVICE_OFFSETS.get((svc.namespace, svc.name))
             well_known = ipaddress.ip_address(int(cidr.network_address) + offset) if offset else None
@@ -418,7 +425,7 @@ def _services(inv: Inventory, cluster: Cluster, notes: list[Note]) -> list[Servi
                     and svc.health_check_node_port is None and (number := next(free_ports, None)) is not None:
                 changes["health_check_node_port"] = number
                 ports_made += 1
-        out.append(replace(svc, **changes) if changes else svc)  # type: ignore[arg-type]
+        out.append(replace(svc, **changes) if changes else svc)
     if ips_made or ports_made:
         notes.append(Note("NM-INPUT-005", f"allocated {ips_made} ClusterIP(s) and {ports_made} NodePort(s) the "
                           "input left open", (), ()))

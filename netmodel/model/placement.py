@@ -260,8 +260,8 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled]) -> It
                    t.source)
 
     if w.kind == "DaemonSet":
-        for node in scheduler.eligible_nodes(t, daemon=True):
-            yield make(f"{w.name}-{node.name}", node.name)
+        for eligible in scheduler.eligible_nodes(t, daemon=True):
+            yield make(f"{w.name}-{eligible.name}", eligible.name)
         return
     for i in range(w.replicas or 0):
         name = f"{w.name}-{i}"

@@ -12,7 +12,7 @@ so machine-readable output on stdout is never mixed with it and logs stay free o
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import TextIO, TypeVar
 
@@ -30,7 +30,7 @@ def progress(description: str, total: int | None = None, *, quiet: bool = False,
              stream: TextIO | None = None) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n=1)``; draw a rich progress bar on stderr only when :func:`enabled`."""
     if not enabled(quiet, stream):
-        yield lambda n=1: None
+        yield _no_progress
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,13 +39,21 @@ def progress(description: str, total: int | None = None, *, quiet: bool = False,
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def _no_progress(n: int = 1) -> None:
+    """The ``advance`` of a progress display that is not drawn."""
 
 
 def track(items: Iterable[T], description: str, total: int | None = None, *, quiet: bool = False) -> Iterator[T]:
     """Iterate ``items`` while advancing a progress display (see :func:`progress`)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     with progress(description, total, quiet=quiet) as advance:
         for item in items:
             yield item

@@ -64,7 +64,7 @@ def findings_table(findings: Sequence[Mapping[str, Any]], title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=True)
     for name, options in (("severity", {}), ("id", {"no_wrap": True}), ("requirement", {}),
                           ("message", {"ratio": 1, "overflow": "fold"}), ("location", {"overflow": "fold"})):
-        table.add_column(name, **options)  # type: ignore[arg-type]
+        table.add_column(name, **options)
     for f in findings:
         table.add_row(_styled(f["severity"]), f["id"], f["requirement"], f["message"], _location(f["sources"]))
     return table

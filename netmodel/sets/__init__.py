@@ -6,6 +6,8 @@ from netmodel.sets.addresses import (
     AddressSet,
     IPAddress,
     IPNetwork,
+    network_within,
+    networks_overlap,
     parse_address,
     parse_network,
     parse_network_loose,
@@ -26,6 +28,7 @@ from netmodel.sets.space import Box, Space
 
 __all__ = [
     "ALL_ADDRESSES", "ALL_PORTS", "ALL_PROTOCOLS", "NO_ADDRESSES", "AddressSet", "Box", "IPAddress",
-    "IPNetwork", "IntervalSet", "PortSet", "Space", "format_ports", "format_protocols", "parse_address",
+    "IPNetwork", "IntervalSet", "PortSet", "Space", "format_ports", "format_protocols", "network_within",
+    "networks_overlap", "parse_address",
     "parse_network", "parse_network_loose", "parse_ports", "protocol_label", "protocol_number", "protocols_of",
 ]

@@ -72,6 +72,36 @@ def parse_address(text: str) -> IPAddress:
     return ipaddress.ip_address(_no_zone(text))
 
 
+def networks_overlap(a: IPNetwork, b: IPNetwork) -> bool:
+    """Whether two networks share an address; networks of different families share none.
+
+    >>> networks_overlap(parse_network("10.0.0.0/8"), parse_network("10.1.0.0/16"))
+    True
+    >>> networks_overlap(parse_network("10.0.0.0/8"), parse_network("::/0"))
+    False
+    """
+    if isinstance(a, ipaddress.IPv4Network) and isinstance(b, ipaddress.IPv4Network):
+        return a.overlaps(b)
+    if isinstance(a, ipaddress.IPv6Network) and isinstance(b, ipaddress.IPv6Network):
+        return a.overlaps(b)
+    return False
+
+
+def network_within(inner: IPNetwork, outer: IPNetwork) -> bool:
+    """Whether every address of ``inner`` is in ``outer`` (of another family: never).
+
+    >>> network_within(parse_network("10.1.0.0/16"), parse_network("10.0.0.0/8"))
+    True
+    >>> network_within(parse_network("fd00::/64"), parse_network("10.0.0.0/8"))
+    False
+    """
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 class AddressSet:
     """An immutable, hashable set of IPv4 and IPv6 addresses.
 

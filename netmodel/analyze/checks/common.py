@@ -41,7 +41,7 @@ def example_address(addresses: AddressSet) -> IPAddress | None:
     families = ((addresses.v4, ipaddress.IPv4Address), (addresses.v6, ipaddress.IPv6Address))
     for ranges, cls in families:
         for low, high in ranges:
-            return cls(low + 1 if high - low >= 2 else low)  # type: ignore[operator]
+            return cls(low + 1 if high - low >= 2 else low)
     return None
 
 

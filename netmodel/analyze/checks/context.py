@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import networkx as nx  # type: ignore[import-untyped]
+import networkx as nx
 
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet

@@ -35,15 +35,13 @@ from netmodel.sets import (
     IntervalSet,
     IPAddress,
     IPNetwork,
+    network_within,
+    networks_overlap,
     protocol_label,
 )
 from netmodel.sets.ports import PORTED_PROTOCOLS
 
 REQUIREMENT = "pod-to-pod"
-
-
-def _overlaps(a: IPNetwork, b: IPNetwork) -> bool:
-    return a.version == b.version and a.overlaps(b)  # type: ignore[arg-type]
 
 
 def check_node_pod_cidrs_in_cluster_range(ctx: CheckContext) -> Iterator[Finding]:
@@ -53,7 +51,7 @@ def check_node_pod_cidrs_in_cluster_range(ctx: CheckContext) -> Iterator[Finding
         return  # Calico IPAM: spec.podCIDR is not where Pod addresses come from
     for node in ctx.topology.nodes:
         for cidr in node.pod_cidrs:
-            if not any(cidr.version == c.version and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
+            if not any(network_within(cidr, c) for c in cluster.pod_cidrs):
                 ranges = ", ".join(str(c) for c in cluster.pod_cidrs if c.version == cidr.version) or "none"
                 yield Finding(
                     "NM-P2P-001", Severity.ERROR, REQUIREMENT,
@@ -99,7 +97,7 @@ def _pod_ranges(ctx: CheckContext) -> list[PodRange]:
         return out  # Calico IPAM: node ranges hold no Pods
     for node in ctx.topology.nodes:
         for cidr in node.pod_cidrs:
-            if not any(_overlaps(cidr, c) and cidr.subnet_of(c) for c in cluster.pod_cidrs):  # type: ignore
+            if not any(network_within(cidr, c) for c in cluster.pod_cidrs):
                 out.append(PodRange(cidr, f"node {node.name}'s pod CIDR", str(node.ref), node.source))
     return out
 
@@ -109,7 +107,7 @@ def check_pod_cidrs_vs_service_cidrs(ctx: CheckContext) -> Iterator[Finding]:
     cluster = ctx.topology.cluster
     for pod_range in _pod_ranges(ctx):
         for svc_cidr in cluster.service_cidrs:
-            if _overlaps(pod_range.cidr, svc_cidr):
+            if networks_overlap(pod_range.cidr, svc_cidr):
                 yield Finding(
                     "NM-P2P-003", Severity.ERROR, REQUIREMENT,
                     f"{pod_range.what} {pod_range.cidr} overlaps the service CIDR {svc_cidr}; kube-proxy would "
@@ -134,7 +132,7 @@ def check_pod_cidrs_vs_nodes_and_networks(ctx: CheckContext) -> Iterator[Finding
                 unique_spans([pod_range.source, *(n.source for n in inside[:3])]))
         for network in cluster.networks:
             for net_cidr in network.cidrs:
-                if _overlaps(cidr, net_cidr) and not cidr.subnet_of(net_cidr):  # type: ignore[arg-type]
+                if networks_overlap(cidr, net_cidr) and not network_within(cidr, net_cidr):
                     yield Finding(
                         "NM-P2P-004", Severity.ERROR, REQUIREMENT,
                         f"{what} {cidr} overlaps outside network {network.name} ({net_cidr}) without being inside "

@@ -24,12 +24,12 @@ from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClass
-from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, PolicyEngine
+from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, Peer, PolicyEngine
 from netmodel.analyze.policy.portspace import PortSpace
 from netmodel.analyze.reach.fabric import Backend, Fabric
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
-from netmodel.model.objects import NetworkPolicy, PolicyPort, Service
+from netmodel.model.objects import NetworkPolicy, PolicyPeer, PolicyPort, Service
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
 from netmodel.sets import IntervalSet, protocol_label
 from netmodel.sets.ports import TCP, UDP
@@ -76,8 +76,8 @@ def _egress_allows(fabric: Fabric, cls: PodClass, backend: Backend, protocol: in
     engine = fabric.policies
     if backend.pod is not None:
         target = fabric.class_of(backend.pod)
-        peer: int | object = target.id if target.subject_to_policy else backend.address
-        return engine.verdict(EGRESS, cls.id, peer, target, protocol, backend.port).allowed  # type: ignore[arg-type]
+        peer: Peer = target.id if target.subject_to_policy else backend.address
+        return engine.verdict(EGRESS, cls.id, peer, target, protocol, backend.port).allowed
     return engine.verdict(EGRESS, cls.id, backend.address, None, protocol, backend.port).allowed
 
 
@@ -162,14 +162,13 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
         return
     for svc in fabric.topology.services:
         for sp in svc.ports:
-            backends = [b for b in fabric.backends(svc, sp) if b.pod is not None and b.port is not None]
-            if not backends:
+            served = [(fabric.class_of(b.pod), b.port) for b in fabric.backends(svc, sp)
+                      if b.pod is not None and b.port is not None]
+            if not served:
                 continue
-            if any(_has_client(fabric, fabric.class_of(b.pod), sp.protocol, b.port)  # type: ignore[arg-type]
-                   for b in backends):
+            if any(_has_client(fabric, cls, sp.protocol, port) for cls, port in served):
                 continue
-            classes = list({fabric.class_of(b.pod).id: fabric.class_of(b.pod) for b in backends  # type: ignore[arg-type]
-                            }.values())
+            classes = list({cls.id: cls for cls, _ in served}.values())
             policies = list(dict.fromkeys(p for c in classes for p in fabric.policies.isolating(c.id, INGRESS)))
             yield Finding(
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
@@ -210,9 +209,10 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
                 target = fabric.class_of(b.pod)
                 for controller in controllers:
                     source = fabric.class_of(controller)
-                    peer: object = source.id if source.subject_to_policy else \
-                        (fabric.node_of(controller).ips[0] if fabric.node_of(controller) else controller.ips[0])  # type: ignore[union-attr]
-                    into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)  # type: ignore[arg-type]
+                    node = fabric.node_of(controller)
+                    peer: Peer = source.id if source.subject_to_policy else \
+                        (node.ips[0] if node else controller.ips[0])
+                    into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)
                     out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
                                          target, sp.protocol, b.port) if source.subject_to_policy else into
                     if target.subject_to_policy and not into.allowed:
@@ -249,7 +249,7 @@ def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
                       (str(policy.ref),), (policy.source,))
 
 
-def _peer_namespaces_and_pods(engine: PolicyEngine, policy: NetworkPolicy, peer) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _peer_namespaces_and_pods(engine: PolicyEngine, policy: NetworkPolicy, peer: PolicyPeer) -> tuple[int, int]:
     """Classes in the peer's namespaces, and those of them its podSelector matches (Pending Pods count)."""
     c = engine.classes
     namespaces = c.in_namespace.get(policy.namespace, 0) if peer.namespace_selector is None else \

@@ -86,13 +86,14 @@ class PodClasses:
         for block_id, pods in enumerate(in_blocks):
             for position in iter_members(pods):
                 signature.setdefault(position, []).append(block_id)
-        groups: dict[tuple[object, ...], list[int]] = {}
+        # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching) -> positions of the Pods
+        groups: dict[tuple[str, Labels, PortSignature, bool, bool, tuple[int, ...]], list[int]] = {}
         for position, pod in enumerate(topology.pods):
             key = (pod.namespace, pod.labels, port_signature(pod), pod.host_network, bool(pod.ips),
                    tuple(signature.get(position, ())))
             groups.setdefault(key, []).append(position)
         self.classes: tuple[PodClass, ...] = tuple(
-            PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions))  # type: ignore[arg-type]
+            PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions))
             for i, (key, positions) in enumerate(groups.items()))
         self.class_of_pod: list[int] = [0] * len(topology.pods)
         for cls in self.classes:

@@ -129,9 +129,9 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                            "use service:NS/NAME of a Service in the input")
         if as_source or not svc.cluster_ips:
             # A Service does not send; headless Services are reached at their Pods' own addresses.
-            pods = sorted({b.pod for sp in svc.ports for b in fabric.backends(svc, sp) if b.pod is not None},
-                          key=lambda p: (p.namespace, p.name))
-            return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
+            backing = sorted({b.pod for sp in svc.ports for b in fabric.backends(svc, sp) if b.pod is not None},
+                             key=lambda p: (p.namespace, p.name))
+            return Target(ref, tuple(pod_endpoint(fabric, p) for p in backing))
         return Target(ref, (Endpoint("service", f"service:{ns}/{name}", svc.cluster_ips[0], service=svc),))
     if prefix == "node":
         node = t.node_by_name.get(body)

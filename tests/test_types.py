@@ -1,0 +1,23 @@
+"""The code base type-checks clean (mypy, with the settings in pyproject.toml's [tool.mypy])."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# mypy is a test dependency (pyproject.toml) and is run from this interpreter's environment, like ruff in
+# test_lint.py.
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None,
+                    reason="mypy is not installed (pip install -e '.[test]')")
+def test_mypy_reports_nothing() -> None:
+    # --cache-dir=/dev/null: the suite does not write into the repository (mypy would leave .mypy_cache/ there).
+    argv = [sys.executable, "-m", "mypy", "--cache-dir=/dev/null", "netmodel"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
