@@ -216,13 +216,14 @@ def test_a_second_cluster_is_an_error() -> None:
 
 def test_unknown_standard_kinds_are_skipped_with_a_note_not_an_error() -> None:
     topo = build_topology(parse_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: x}\n---\n"
-                                     "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                                     "apiVersion: gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy\n"
                                      "metadata: {name: r}\n", "in.yaml"))
-    assert [(s.kind, s.namespace, s.name) for s in topo.skipped] == [("ConfigMap", "x", "cm"), ("HTTPRoute", "", "r")]
+    assert [(s.kind, s.namespace, s.name) for s in topo.skipped] == [("ConfigMap", "x", "cm"),
+                                                                     ("BackendTLSPolicy", "", "r")]
     # The ConfigMap is summed up (no network meaning), the route warned about as not evaluated.
     assert [(n.id, n.severity, n.sources[0].line) for n in topo.notes if n.id in ("NM-INPUT-001", "NM-INPUT-015")] \
         == [("NM-INPUT-001", "info", 1), ("NM-INPUT-015", "warning", 5)]
-    assert "does not read Gateway API HTTPRoute objects yet" in topo.notes[1].message
+    assert "does not read Gateway API BackendTLSPolicy objects yet" in topo.notes[1].message
 
 
 def test_unknown_fields_in_standard_kinds_are_ignored() -> None:

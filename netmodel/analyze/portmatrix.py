@@ -162,11 +162,12 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
 def judged_ports(ctx: CheckContext, row: PortRow, forbidden: str, source: SourceClass,
                  probed: dict[str, IntervalSet]) -> IntervalSet:
     """The ports an exposure cell looks at: the NodePort range minus the ingress controller's NodePorts (judged
-    by NM-EXT-008) and, from a load balancer's own network, minus the healthCheckNodePorts it probes (``probed``,
+    by NM-EXT-008) and a Gateway's entry NodePorts (the gateway's listeners, netmodel/compile/gateway.py) and, from a load balancer's own network, minus the healthCheckNodePorts it probes (``probed``,
     from :func:`probed_health_check_ports`; judged by NM-EXT-004)."""
     if forbidden != "NM-PORT-006":
         return row.ports
     ports = row.ports - IntervalSet((e.node_port, e.node_port) for e in ctx.ingress_entries if e.via == "service")
+    ports = ports - IntervalSet((p, p) for p in ctx.gateways.entry_node_ports)
     return ports - probed.get(source.name, IntervalSet())
 
 

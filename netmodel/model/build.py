@@ -13,6 +13,7 @@ from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
+from netmodel.model.gateway import ROUTE_KINDS, Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
 from netmodel.model.limits import check_pod_expansion
 from netmodel.model.objects import (
@@ -34,6 +35,12 @@ from netmodel.model.objects import (
     Workload,
 )
 from netmodel.model.read_calico import read_ip_pool
+from netmodel.model.read_gateway import (
+    read_gateway,
+    read_gateway_class,
+    read_reference_grant,
+    read_route,
+)
 from netmodel.model.read_kubernetes import (
     read_endpoint_slice,
     read_ingress,
@@ -73,6 +80,10 @@ class Inventory:
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
     ip_pools: list[IPPool] = field(default_factory=list)
+    gateway_classes: list[GatewayClass] = field(default_factory=list)
+    gateways: list[Gateway] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    reference_grants: list[ReferenceGrant] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
     status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)
 
@@ -158,6 +169,14 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.ingress_classes.append(read_ingress_class(doc, problems))
         elif kind == "NetworkPolicy":
             inv.network_policies.append(read_network_policy(doc, problems))
+        elif kind == "GatewayClass":
+            inv.gateway_classes.append(read_gateway_class(doc, problems))
+        elif kind == "Gateway":
+            inv.gateways.append(read_gateway(doc, problems))
+        elif kind in ROUTE_KINDS:
+            inv.routes.append(read_route(doc, problems, kind))
+        elif kind == "ReferenceGrant":
+            inv.reference_grants.append(read_reference_grant(doc, problems))
         elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
             inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
@@ -194,6 +213,10 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         ("NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.network_policies]),
         ("Firewall", [("", f.name, f.source) for f, _ in inv.firewalls]),
         ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
+        ("GatewayClass", [("", c.name, c.source) for c in inv.gateway_classes]),
+        ("Gateway", [(g.namespace, g.name, g.source) for g in inv.gateways]),
+        ("ReferenceGrant", [(g.namespace, g.name, g.source) for g in inv.reference_grants]),
+    ] + [(kind, [(r.namespace, r.name, r.source) for r in inv.routes if r.kind == kind]) for kind in ROUTE_KINDS
     ] + [(kind, [(w.namespace, w.name, w.source) for w, _ in inv.workloads if w.kind == kind])
          for kind in WORKLOAD_KINDS]
     for kind, entries in groups:

@@ -53,6 +53,9 @@ READ: dict[str, frozenset[str]] = {
     "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
     # Calico's IPPool as data: its CIDR is a pod range (netmodel/model/read_calico.py).
     "IPPool": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    # Gateway API entry paths (netmodel/model/read_gateway.py), every served version: v1, v1beta1, v1alpha2/3.
+    **{k: frozenset({"gateway.networking.k8s.io"}) for k in (
+        "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant")},
 }
 
 _RBAC = "rbac.authorization.k8s.io"
@@ -135,8 +138,8 @@ _CALICO = ("projectcalico.org", "crd.projectcalico.org")
 # (group, kind) → (scope, project) of policy kinds netmodel does not read yet. Scope says which answers such an
 # object could change: "namespace" — only flows whose source or destination Pods are in the object's namespace
 # (the kind selects Pods of its own namespace only); "cluster" — any flow; "none" — no answer by itself (a Calico
-# NetworkSet only names addresses for Calico policies, which are flagged themselves; a Gateway API route steers
-# traffic a gateway proxies, not whether a packet between two endpoints passes).
+# NetworkSet only names addresses for Calico policies, which are flagged themselves; a BackendTLSPolicy changes
+# how a gateway speaks to a backend, not whether a packet between two endpoints passes).
 NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     ("cilium.io", "CiliumNetworkPolicy"): ("namespace", "Cilium"),
     ("cilium.io", "CiliumClusterwideNetworkPolicy"): ("cluster", "Cilium"),
@@ -156,9 +159,8 @@ NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     ("security.istio.io", "PeerAuthentication"): ("cluster", "Istio"),
     ("security.istio.io", "RequestAuthentication"): ("cluster", "Istio"),
     ("networking.istio.io", "Sidecar"): ("cluster", "Istio"),
-    **{("gateway.networking.k8s.io", k): ("none", "Gateway API")
-       for k in ("Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute",
-                 "ReferenceGrant", "BackendTLSPolicy")},
+    # Backend TLS changes how a gateway speaks to a backend, not whether it reaches it.
+    ("gateway.networking.k8s.io", "BackendTLSPolicy"): ("none", "Gateway API"),
 }
 
 

@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from netmodel.model.gateway import GatewayAPI
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CONTROL_PLANE_LABELS,
@@ -211,6 +212,8 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         network_policies=tuple(inv.network_policies),
         firewalls=tuple(f for f, _ in inv.firewalls),
         ip_pools=tuple(inv.ip_pools),
+        gateway_api=GatewayAPI(tuple(inv.gateway_classes), tuple(inv.gateways), tuple(inv.routes),
+                               tuple(inv.reference_grants)),
         expectations=tuple(inv.expectations),
         skipped=tuple(inv.skipped),
         notes=tuple(notes),
@@ -446,7 +449,7 @@ def _namespaces(inv: Inventory, pods: list[Pod], services: list[Service]) -> tup
     declared = {n.name: n for n in inv.namespaces}
     used = {p.namespace for p in pods} | {s.namespace for s in services} | \
         {p.namespace for p in inv.network_policies} | {w.namespace for w, _ in inv.workloads} | \
-        {i.namespace for i in inv.ingresses}
+        {i.namespace for i in inv.ingresses} | {g.namespace for g in inv.gateways} | {r.namespace for r in inv.routes}
     out = list(inv.namespaces)
     for name in sorted(used - set(declared)):
         out.append(Namespace(name, Labels({NAMESPACE_NAME_LABEL: name}), NOWHERE,

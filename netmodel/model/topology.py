@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from netmodel.errors import SourceSpan
+from netmodel.model.gateway import GatewayAPI
 from netmodel.model.objects import (
     Cluster,
     EndpointSlice,
@@ -68,6 +69,7 @@ class Topology:
     unscheduled: tuple[Unscheduled, ...] = ()
     finished: frozenset[tuple[str, str]] = frozenset()  # (namespace, name) of Pods left out as Succeeded/Failed
     ip_pools: tuple[IPPool, ...] = ()  # Calico IPPools: Calico IPAM draws Pod addresses from them
+    gateway_api: GatewayAPI = field(default_factory=GatewayAPI)  # GatewayClasses, Gateways, routes and ReferenceGrants
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.
     @cached_property

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from netmodel.analyze.checks import external, loopback, notes, pod_to_pod, pod_to_service, ports
+from netmodel.analyze.checks import (
+    external,
+    gateway,
+    loopback,
+    notes,
+    pod_to_pod,
+    pod_to_service,
+    ports,
+)
 from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding
 from netmodel.analyze.result import CheckResult
@@ -53,6 +61,7 @@ CHECKS: tuple[Check, ...] = (
     external.check_ingress_backends,
     external.check_ingress_controller_reachable,
     external.check_ingress_classes,
+    *gateway.GATEWAY_CHECKS,
     # ports
     ports.check_port_matrix,
     ports.check_external_etcd,

@@ -14,6 +14,7 @@ import networkx as nx
 
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
+from netmodel.compile.gateway import Gateways
 from netmodel.compile.graph import build_graph
 from netmodel.compile.ingress import IngressControllers, IngressEntry
 from netmodel.compile.masquerade import Masquerade, masquerade_of
@@ -123,6 +124,11 @@ class CheckContext:
     @cached_property
     def ingress_controllers(self) -> IngressControllers:
         return IngressControllers(self.topology, self.pod_index)
+
+    @cached_property
+    def gateways(self) -> Gateways:
+        """Gateway API routes, their attachment, backends and each Gateway's Pods (netmodel/compile/gateway.py)."""
+        return Gateways(self.topology, self.pod_index)
 
     @property
     def ingress_entries(self) -> tuple[IngressEntry, ...]:

@@ -1,0 +1,137 @@
+"""Gateway API objects (``gateway.networking.k8s.io``): the fields netmodel reads, as the API types define them.
+
+Defaults are filled in by the reader as the API server's CRD defaults do (apis/v1 of
+kubernetes-sigs/gateway-api): a listener's ``allowedRoutes.namespaces.from`` is ``Same``; a parentRef's group
+is ``gateway.networking.k8s.io``, its kind ``Gateway`` and its namespace the route's; a backendRef's group is
+the core group, its kind ``Service`` and its namespace the route's. How they combine is
+:mod:`netmodel.compile.gateway`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netmodel.errors import SourceSpan
+from netmodel.model.labels import LabelSelector
+from netmodel.model.objects import ObjectRef
+
+GROUP = "gateway.networking.k8s.io"
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayClass:
+    name: str
+    controller: str  # spec.controllerName
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("GatewayClass", "", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteGroupKind:
+    group: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One listener: ``allowed_from`` is Same | All | Selector; ``allowed_kinds`` empty = the protocol's kinds."""
+
+    name: str
+    port: int
+    protocol: str  # HTTP | HTTPS | TLS | TCP | UDP | a domain-prefixed implementation protocol
+    hostname: str  # "" = any
+    allowed_from: str
+    selector: LabelSelector | None
+    allowed_kinds: tuple[RouteGroupKind, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    namespace: str
+    name: str
+    class_name: str
+    listeners: tuple[Listener, ...]
+    addresses: tuple[str, ...]  # spec.addresses values (IP addresses or hostnames), as written
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Gateway", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    section: str  # sectionName: a listener name, "" = every listener
+    port: int | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    weight: int
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute: where it attaches and where it sends."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    parents: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...]  # HTTP, GRPC and TLS routes; empty = any
+    backends: tuple[BackendRef, ...]
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceGrant:
+    """Lets objects of the ``from_`` (group, kind, namespace) entries refer to the ``to`` (group, kind, name)
+    entries in the grant's own namespace (name "" = every object of that kind)."""
+
+    namespace: str
+    name: str
+    from_: tuple[tuple[str, str, str], ...]
+    to: tuple[tuple[str, str, str], ...]
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("ReferenceGrant", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayAPI:
+    """Every Gateway API object of a topology."""
+
+    classes: tuple[GatewayClass, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    routes: tuple[Route, ...] = ()
+    grants: tuple[ReferenceGrant, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.classes or self.gateways or self.routes or self.grants)
+
+
+__all__ = ["GROUP", "ROUTE_KINDS", "BackendRef", "Gateway", "GatewayAPI", "GatewayClass", "Listener", "ParentRef",
+           "ReferenceGrant", "Route", "RouteGroupKind"]

@@ -1,0 +1,205 @@
+"""Gateway API entry paths (issue 13.4): reading the kinds, attaching routes, backends, ReferenceGrants, the
+gateway's own Pods and the gateway → backend leg, through the command line on the bundled layout
+topologies/gateway-api-envoy.yaml and on upstream examples (tests/corpus/gateway-api/SOURCE.md).
+
+Each defect variant changes one thing of the healthy layout; the test asserts the exact (object, check ID) pairs
+of the warnings and errors it brings, read off the Gateway API rules (docs/reachability.md, "Gateway API").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netmodel.cli.main import main
+from netmodel.compile.gateway import Gateways
+from netmodel.compile.pod_index import PodIndex
+from netmodel.load import parse_text
+from netmodel.model.build import build_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYOUT = ROOT / "topologies" / "gateway-api-envoy.yaml"
+CORPUS = ROOT / "tests" / "corpus" / "gateway-api"
+HEALTHY = LAYOUT.read_text()
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def check(path: Path) -> tuple[int, dict[str, Any]]:
+    code, out, err = _run("check", str(path), "--format", "json")
+    assert code != 2, err
+    return code, json.loads(out)
+
+
+def pairs(report: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f["objects"][0] if f["objects"] else "", f["id"]) for f in report["findings"]
+            if f["severity"] != "info"}
+
+
+def variant(tmp_path: Path, old: str, new: str) -> Path:
+    assert HEALTHY.count(old) == 1, old
+    path = tmp_path / "layout.yaml"
+    path.write_text(HEALTHY.replace(old, new))
+    return path
+
+
+def test_the_healthy_layout_checks_clean() -> None:
+    code, report = check(LAYOUT)
+    assert (code, pairs(report)) == (0, set())
+    topology = build_topology(parse_text(HEALTHY, str(LAYOUT)))
+    gateways = Gateways(topology, PodIndex.of(topology))
+    attached = {(a.route.name, tuple(li.name for li in a.listeners)) for a in gateways.attachments}
+    # store names its listener; store-api names the whole Gateway and only `http` admits namespace shop.
+    assert attached == {("store", ("http",)), ("store-api", ("http",)), ("vault", ("tls",))}
+    plane = gateways.data_planes[("infra", "web")]
+    assert plane.implementation == "Envoy Gateway"
+    assert sorted(topology.pods[i].name for i in plane.pods) == ["envoy-infra-web-5d6f8c9a-0",
+                                                                 "envoy-infra-web-5d6f8c9a-1"]
+    assert [str(s.ref) for s in gateways.entry_services(topology.gateway_api.gateways[0])] == [
+        "Service/envoy-gateway-system/envoy-infra-web-5d6f8c9a"]
+
+
+DEFECTS = [
+    pytest.param('labels: {kubernetes.io/metadata.name: shop, shared-gateway-access: "true"}',
+                 "labels: {kubernetes.io/metadata.name: shop}",
+                 {("HTTPRoute/shop/store", "NM-EXT-011"), ("HTTPRoute/shop/store-api", "NM-EXT-011")},
+                 id="namespace-not-selected"),
+    pytest.param('hostnames: ["vault.example.com"]', 'hostnames: ["vault.example.org"]',
+                 {("TLSRoute/infra/vault", "NM-EXT-011")}, id="hostname-outside-listener"),
+    pytest.param("{name: web, sectionName: tls}", "{name: web, sectionName: https}",
+                 {("TLSRoute/infra/vault", "NM-EXT-011")}, id="no-such-listener"),
+    pytest.param("kind: TLSRoute\n", "kind: TCPRoute\n", set(), id="tcproute-on-tls-listener"),
+    pytest.param("{name: web, sectionName: tls}", "{name: web, sectionName: http}",
+                 {("TLSRoute/infra/vault", "NM-EXT-011")}, id="tlsroute-on-http-listener"),
+    pytest.param("{name: invoices, namespace: billing, port: 9000}", "{name: invoices, namespace: billing, port: 9001}",
+                 {("HTTPRoute/shop/store-api", "NM-EXT-012")}, id="missing-port"),
+    pytest.param("{group: \"\", kind: Service, name: store, port: 8080, weight: 1}",
+                 "{group: \"\", kind: Service, name: storefront, port: 8080, weight: 1}",
+                 {("HTTPRoute/shop/store", "NM-EXT-012")}, id="missing-service"),
+    pytest.param("  - {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}",
+                 "  - {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: web}",
+                 {("HTTPRoute/shop/store-api", "NM-EXT-013")}, id="grant-for-another-namespace"),
+    pytest.param("  - {group: \"\", kind: Service, name: invoices}", "  - {group: \"\", kind: Service, name: other}",
+                 {("HTTPRoute/shop/store-api", "NM-EXT-013")}, id="grant-for-another-service"),
+    pytest.param("  - {group: \"\", kind: Service, name: invoices}", "  - {group: \"\", kind: Service}",
+                 set(), id="grant-for-every-service"),
+    pytest.param("  gatewayClassName: eg", "  gatewayClassName: envoy",
+                 {("Gateway/infra/web", "NM-EXT-014")}, id="missing-class"),
+    # Pods labelled for the Gateway carry it whatever the controller's name.
+    pytest.param("  controllerName: gateway.envoyproxy.io/gatewayclass-controller",
+                 "  controllerName: example.com/gateway", set(), id="any-controller-with-labelled-pods"),
+    pytest.param("""      podSelector:
+        matchLabels: {gateway.envoyproxy.io/owning-gateway-name: web}""", """      podSelector:
+        matchLabels: {app.kubernetes.io/name: ingress-nginx}""",
+                 {("Gateway/infra/web", "NM-EXT-015"), ("NetworkPolicy/billing/invoices-from-gateway", "NM-POL-002"),
+                  ("Service/billing/invoices", "NM-SVC-009")}, id="policy-admits-the-old-ingress-controller"),
+    pytest.param("  - {name: web, namespace: infra}\n", "  - {name: web-v2, namespace: infra}\n",
+                 {("HTTPRoute/shop/store-api", "NM-INPUT-025")}, id="gateway-not-in-input"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), DEFECTS)
+def test_one_defect_gives_exactly_its_findings(tmp_path: Path, old: str, new: str,
+                                               expected: set[tuple[str, str]]) -> None:
+    code, report = check(variant(tmp_path, old, new))
+    assert pairs(report) == expected
+    errors = any(f["severity"] == "error" for f in report["findings"])
+    assert code == (1 if errors else 0)
+
+
+def test_an_unrecognised_controller_without_labelled_pods_is_named(tmp_path: Path) -> None:
+    text = HEALTHY.replace("  controllerName: gateway.envoyproxy.io/gatewayclass-controller",
+                           "  controllerName: example.com/gateway").replace(
+        "gateway.envoyproxy.io/owning-gateway-name: web\n", "gateway.envoyproxy.io/owning-gateway-name: old\n")
+    (tmp_path / "layout.yaml").write_text(text)
+    _, report = check(tmp_path / "layout.yaml")
+    found = [f for f in report["findings"] if f["id"] == "NM-EXT-014"]
+    assert len(found) == 1 and "'example.com/gateway', which netmodel does not recognise" in found[0]["message"]
+    # Envoy Gateway's proxies for another Gateway only: the class is recognised, its Pods are not in the input.
+    (tmp_path / "layout.yaml").write_text(HEALTHY.replace("gateway.envoyproxy.io/owning-gateway-name: web\n",
+                                                          "gateway.envoyproxy.io/owning-gateway-name: old\n"))
+    _, report = check(tmp_path / "layout.yaml")
+    found = [f for f in report["findings"] if f["id"] == "NM-EXT-014"]
+    assert len(found) == 1 and "served by Envoy Gateway, but none of its Pods" in found[0]["message"]
+
+
+def test_a_blocked_backend_names_the_policy_and_its_line(tmp_path: Path) -> None:
+    path = variant(tmp_path, "        matchLabels: {gateway.envoyproxy.io/owning-gateway-name: web}",
+                   "        matchLabels: {app.kubernetes.io/name: ingress-nginx}")
+    _, report = check(path)
+    found = next(f for f in report["findings"] if f["id"] == "NM-EXT-015")
+    assert "HTTPRoute shop/store-api" in found["message"] and "Service billing/invoices port 9000" in found["message"]
+    assert "NetworkPolicy/billing/default-deny-ingress" in found["objects"]
+    lines = {s["line"] for s in found["sources"]}
+    text = HEALTHY.splitlines()
+    assert any(text[line - 1].strip() == "name: default-deny-ingress" or "kind: NetworkPolicy" in text[line - 1]
+               for line in lines if line <= len(text)) or len(lines) > 1
+
+
+def test_a_firewall_between_gateway_and_backend_nodes_blocks_the_leg(tmp_path: Path) -> None:
+    """Native routing shows the node firewalls the Pod addresses: a workers firewall that admits no Pod range
+    blocks the gateway Pods on one node from the backends on the other."""
+    path = variant(tmp_path, "cni: {plugin: flannel, mode: vxlan, encryption: none}",
+                   "cni: {plugin: flannel, mode: host-gw}")
+    code, report = check(path)
+    found = [f for f in report["findings"] if f["id"] == "NM-EXT-015"]
+    assert found and all("Firewall" in " ".join(f["objects"]) for f in found)
+    assert code == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (CORPUS / "invalid").iterdir()))
+def test_upstream_invalid_examples_are_input_errors(name: str) -> None:
+    code, _, err = _run("check", str(CORPUS / "invalid" / name))
+    assert code == 2
+    first = err.splitlines()[0]
+    assert first.startswith(f"{CORPUS / 'invalid' / name}:") and ": error: " in first
+    assert "Traceback" not in err
+
+
+UPSTREAM = [
+    # The examples leave out the Services and the controller's Pods: netmodel says so, nothing more.
+    pytest.param("basic-http.yaml", {("HTTPRoute/default/http-app-1", "NM-EXT-012"),
+                                     ("Gateway/default/my-gateway", "NM-EXT-014")}, id="basic-http"),
+    pytest.param("basic-tcp.yaml", {("TCPRoute/default/tcp-app-1", "NM-EXT-012"),
+                                    ("TCPRoute/default/tcp-app-2", "NM-EXT-012"),
+                                    ("Gateway/default/my-tcp-gateway", "NM-EXT-014")}, id="basic-tcp"),
+    pytest.param("cross-namespace-routing", {("HTTPRoute/site-ns/home", "NM-EXT-012"),
+                                             ("HTTPRoute/site-ns/login", "NM-EXT-012"),
+                                             ("HTTPRoute/store-ns/store", "NM-EXT-012"),
+                                             ("Gateway/infra-ns/shared-gateway", "NM-EXT-014")}, id="cross-namespace"),
+    pytest.param("tls-routing", {("TLSRoute/default/example-route", "NM-EXT-012"),
+                                 ("Gateway/default/example-gateway", "NM-EXT-014")}, id="tls-v1alpha2"),
+    pytest.param("envoy-gateway-quickstart.yaml", {("Gateway/default/eg", "NM-EXT-014")}, id="envoy-quickstart"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), UPSTREAM)
+def test_upstream_examples(name: str, expected: set[tuple[str, str]]) -> None:
+    _, report = check(CORPUS / name)
+    assert pairs(report) == expected
+    # Every route of the examples attaches: none is reported unattached.
+    assert not [f for f in report["findings"] if f["id"] in ("NM-EXT-011", "NM-INPUT-015")]
+
+
+def test_cross_namespace_example_attaches_only_labelled_namespaces(tmp_path: Path) -> None:
+    """The example's namespaces carry shared-gateway-access: "true"; without it on store-ns, its route is
+    refused by the listener's Selector (examples/standard/cross-namespace-routing)."""
+    for f in (CORPUS / "cross-namespace-routing").iterdir():
+        text = f.read_text()
+        if f.name == "0-namespaces.yaml":
+            text = text.replace("  name: store-ns\n  labels:\n    shared-gateway-access: \"true\"\n",
+                                "  name: store-ns\n")
+        (tmp_path / f.name).write_text(text)
+    _, report = check(tmp_path)
+    assert ("HTTPRoute/store-ns/store", "NM-EXT-011") in pairs(report)
+    assert ("HTTPRoute/site-ns/home", "NM-EXT-011") not in pairs(report)
