@@ -203,3 +203,77 @@ def test_cross_namespace_example_attaches_only_labelled_namespaces(tmp_path: Pat
     _, report = check(tmp_path)
     assert ("HTTPRoute/store-ns/store", "NM-EXT-011") in pairs(report)
     assert ("HTTPRoute/site-ns/home", "NM-EXT-011") not in pairs(report)
+
+
+# -- query through a Gateway ---------------------------------------------------------------------------------------
+
+
+def query(path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    code, out, err = _run("query", str(path), *args, "--format", "json")
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+def test_query_from_outside_through_the_gateway_names_listener_route_and_backend() -> None:
+    code, answer, _ = query(LAYOUT, "--from", "network:internet", "--to", "gateway:infra/web", "--port", "80")
+    assert (code, answer["verdict"]) == (0, "allowed")
+    ends = {p["destination"].rsplit(" → ", 1)[1] for p in answer["paths"]}
+    assert ends == {"pod:shop/store-0", "pod:shop/store-1", "pod:billing/invoices-0"}
+    proxy = [s for p in answer["paths"] for h in p["hops"] for s in h["steps"] if s["step"] == "proxy"]
+    assert {s["detail"].split(":")[0] for s in proxy} == {
+        "listener http (HTTP 80) → HTTPRoute shop/store → Service shop/store port 8080",
+        "listener http (HTTP 80) → HTTPRoute shop/store-api → Service billing/invoices port 9000"}
+    kinds = {(d["kind"], d["rule"]) for s in proxy for d in s["decisions"]}
+    assert kinds == {("Gateway", "listener http"), ("HTTPRoute", "parentRef"), ("HTTPRoute", "backendRef")}
+    # The first leg enters through the load balancer or a nodePort, never the ClusterIP.
+    first = [p["hops"][1]["location"] for p in answer["paths"]]
+    assert all(loc.startswith(("service:envoy-gateway-system/", "node:")) for loc in first)
+
+
+def test_query_through_the_gateway_to_a_blocked_backend_is_partial_and_names_the_policy() -> None:
+    broken = ROOT / "topologies" / "broken-gateway-backend-blocked.yaml"
+    code, answer, _ = query(broken, "--from", "network:internet", "--to", "gateway:infra/web", "--port", "80")
+    assert (code, answer["verdict"]) == (1, "partial")
+    denied = {p["destination"].rsplit(" → ", 1)[1] for p in answer["paths"] if p["disposition"] != "delivered"}
+    assert denied == {"pod:billing/invoices-0"}
+    assert {b["name"] for b in answer["blockedBy"]} == {"billing/default-deny-ingress",
+                                                        "billing/invoices-from-gateway"}
+
+
+def test_query_on_the_tls_listener_reaches_its_tlsroute_only() -> None:
+    code, answer, _ = query(LAYOUT, "--from", "network:internet", "--to", "gateway:infra/web", "--port", "8443")
+    assert (code, answer["verdict"]) == (0, "allowed")
+    assert {p["destination"].rsplit(" → ", 1)[1] for p in answer["paths"]} == {"pod:infra/vault-0"}
+
+
+def test_query_on_a_port_without_listener_or_an_unknown_gateway() -> None:
+    code, answer, _ = query(LAYOUT, "--from", "network:internet", "--to", "gateway:infra/web", "--port", "81")
+    assert (code, answer["disposition"]) == (1, "no-listener")
+    code, _, err = query(LAYOUT, "--from", "network:internet", "--to", "gateway:infra/nope", "--port", "80")
+    assert code == 2 and "unknown Gateway 'infra/nope'" in err and "infra/web" in err
+
+
+def test_query_through_a_gateway_whose_route_does_not_attach(tmp_path: Path) -> None:
+    path = variant(tmp_path, "{name: web, sectionName: tls}", "{name: web, sectionName: https}")
+    code, answer, _ = query(path, "--from", "network:internet", "--to", "gateway:infra/web", "--port", "8443")
+    assert (code, answer["disposition"]) == (1, "no-endpoints")
+    assert "no route is attached" in json.dumps(answer)
+
+
+# -- diagram -------------------------------------------------------------------------------------------------------
+
+
+def test_the_topology_view_draws_the_gateway_as_an_entry_node() -> None:
+    from netmodel.analyze.checks import CheckContext
+    from netmodel.report.diagrams.layout import layout_topology
+
+    topology = build_topology(parse_text(HEALTHY, str(LAYOUT)))
+    layout = layout_topology(CheckContext(topology).graph)
+    kinds = {b.key: b.kind for b in layout.boxes}
+    assert kinds["gateway:infra/web"] == "gateway"
+    assert {k for k, v in kinds.items() if v == "route"} == {
+        "route:HTTPRoute/shop/store", "route:HTTPRoute/shop/store-api", "route:TLSRoute/infra/vault"}
+    edges = {(e.source, e.target) for e in layout.edges}
+    assert ("network:internet", "gateway:infra/web") in edges
+    assert ("gateway:infra/web", "service:envoy-gateway-system/envoy-infra-web-5d6f8c9a") in edges
+    assert ("gateway:infra/web", "route:HTTPRoute/shop/store-api") in edges
+    assert ("route:HTTPRoute/shop/store-api", "service:billing/invoices") in edges

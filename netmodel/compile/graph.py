@@ -18,9 +18,13 @@ id                          ``kind``             other attributes
                                                  ``owner`` (``Kind/NS/NAME`` or ""), ``labels``
 ``service:NS/NAME``         ``service``          ``namespace``, ``type``, ``cluster_ips``, ``ports`` (tuple of
                                                  ``"80/TCP->http"`` / ``"80:30080/TCP->http"`` strings),
-                                                 ``ingress_controller`` (bool)
+                                                 ``ingress_controller`` (bool), ``gateway_entry`` (bool: it
+                                                 fronts a Gateway's Pods on a listener port)
 ``ingress:NS/NAME``         ``ingress``          ``namespace``, ``ingress_class``
 ``ingress-controller``      ``ingress-controller``  ``classes`` (IngressClass names); only when found
+``gateway:NS/NAME``         ``gateway``          ``namespace``, ``gateway_class``, ``listeners`` (tuple of
+                                                 ``"http HTTP 80"`` strings)
+``route:KIND/NS/NAME``      ``route``            ``namespace``, ``route_kind`` (HTTPRoute, GRPCRoute, ...)
 ==========================  ===================  =======================================================
 
 Edges (``u → v``, key = ``kind``; at most one edge of a kind between two vertices):
@@ -36,9 +40,13 @@ Edges (``u → v``, key = ``kind``; at most one edge of a kind between two verti
                                                              addresses routed as they are)
 ``endpoint``           service → pod                         ``ports`` (targetPorts as written)
 ``backend``            ingress → service                     ``port`` (number or name), ``host``, ``path``
-``routes``             ingress-controller → ingress
-``fronted-by``         ingress-controller → service          (the Service clients enter it through)
+``routes``             ingress-controller → ingress,         (for a Gateway: the listeners the route attached
+                       gateway → route                       to, ``listeners``)
+``fronted-by``         ingress-controller / gateway →        (the Service clients enter it through)
+                       service
+``backend``            route → service                       ``port`` (a valid backendRef's Service port)
 ``entry``              network → node / ingress-controller   ``uses``: tuple of api|nodeports|ingress
+                       / gateway
 =====================  ====================================  =============================================
 
 ``entry`` edges say what a network is *meant* to reach (its ``uses``: ``api`` → control-plane nodes,
@@ -59,6 +67,7 @@ from __future__ import annotations
 import networkx as nx
 
 from netmodel.compile.cni import encapsulation, node_flows, routes_pod_cidrs
+from netmodel.compile.gateway import Gateways
 from netmodel.compile.ingress import IngressControllers
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import NOWHERE, Service
@@ -83,6 +92,14 @@ def service_id(namespace: str, name: str) -> str:
 
 def ingress_id(namespace: str, name: str) -> str:
     return f"ingress:{namespace}/{name}"
+
+
+def gateway_id(namespace: str, name: str) -> str:
+    return f"gateway:{namespace}/{name}"
+
+
+def route_id(kind: str, namespace: str, name: str) -> str:
+    return f"route:{kind}/{namespace}/{name}"
 
 
 def network_id(name: str) -> str:
@@ -129,12 +146,16 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
         g.add_edge(node_id(pod.node_name), pid, key="hosts", kind="hosts")
     found = IngressControllers(topology, index)
     controllers = {s.ref for s in found.services}
+    gateways = Gateways(topology, index)
+    fronts = {g: gateways.entry_services(g) for g in topology.gateway_api.gateways}
+    gateway_entries = {s.ref for services in fronts.values() for s in services}
     for svc in topology.services:
         sid = service_id(svc.namespace, svc.name)
         g.add_node(sid, kind="service", name=svc.name, namespace=svc.namespace,
                    label=f"{svc.namespace}/{svc.name}", type=svc.type,
                    cluster_ips=tuple(str(a) for a in svc.cluster_ips), ports=_service_ports(svc),
-                   ingress_controller=svc.ref in controllers, source=svc.source)
+                   ingress_controller=svc.ref in controllers, gateway_entry=svc.ref in gateway_entries,
+                   source=svc.source)
         targets = tuple(str(p.target_port) for p in svc.ports)
         for i in sorted(index.select(svc.namespace, svc.selector)):
             pod = topology.pods[i]
@@ -158,8 +179,38 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
             if sid in g and not g.has_edge(iid, sid, key="backend"):
                 g.add_edge(iid, sid, key="backend", kind="backend", port=backend.port, host=backend.host,
                            path=backend.path)
+    for gateway, services in fronts.items():
+        gid = gateway_id(gateway.namespace, gateway.name)
+        g.add_node(gid, kind="gateway", name=gateway.name, namespace=gateway.namespace,
+                   label=f"{gateway.namespace}/{gateway.name}", gateway_class=gateway.class_name,
+                   listeners=tuple(f"{li.name} {li.protocol} {li.port}" for li in gateway.listeners),
+                   source=gateway.source)
+        for svc in services:
+            g.add_edge(gid, service_id(svc.namespace, svc.name), key="fronted-by", kind="fronted-by")
+    for route in topology.gateway_api.routes:
+        g.add_node(route_id(route.kind, route.namespace, route.name), kind="route", name=route.name,
+                   namespace=route.namespace, label=f"{route.namespace}/{route.name}", route_kind=route.kind,
+                   source=route.source)
+    for a in gateways.attached:
+        assert a.gateway is not None
+        gid, rid = gateway_id(a.gateway.namespace, a.gateway.name), route_id(a.route.kind, a.route.namespace,
+                                                                             a.route.name)
+        listeners = tuple(li.name for li in a.listeners)
+        if g.has_edge(gid, rid, key="routes"):
+            listeners = tuple(dict.fromkeys(g.edges[gid, rid, "routes"]["listeners"] + listeners))
+        g.add_edge(gid, rid, key="routes", kind="routes", listeners=listeners)
+    for v in gateways.backends:
+        sid = service_id(v.backend.namespace, v.backend.name)
+        if not v.problem and sid in g:
+            g.add_edge(route_id(v.route.kind, v.route.namespace, v.route.name), sid, key="backend", kind="backend",
+                       port=v.backend.port)
     for net in cluster.networks:
         nid = network_id(net.name)
+        if "ingress" in net.uses:
+            for gateway, services in fronts.items():
+                if services:
+                    g.add_edge(nid, gateway_id(gateway.namespace, gateway.name), key="entry", kind="entry",
+                               uses=("ingress",))
         for node in topology.nodes:
             uses = tuple(u for u in ("api", "nodeports") if u in net.uses
                          and (node.serves_load_balancers if u == "nodeports" else node.is_control_plane))

@@ -30,7 +30,7 @@ def _representatives(fabric: Fabric, endpoints: tuple[Endpoint, ...]) -> list[En
     return list(seen.values())
 
 
-def _family_fits(src: Endpoint, dst: Endpoint) -> bool:
+def family_fits(src: Endpoint, dst: Endpoint) -> bool:
     if src.kind != "outside" or src.address is None or dst.address is None:
         return True
     return src.address.version == dst.address.version
@@ -93,23 +93,40 @@ def query(fabric: Fabric, source: str, destination: str, port: int | str, protoc
     number = parse_protocol(protocol)
     port = parse_port(port)
     src = resolve(fabric, source, as_source=True)
-    dst = resolve(fabric, destination, as_source=False)
     tracer = tracer or Tracer(fabric)
-    paths: list[Path] = []
     sources = _representatives(fabric, src.endpoints)
+    if destination.partition(":")[0].strip().lower() == "gateway":
+        # gateway:NS/NAME: through the Gateway's listener on the port to its routes' backends.
+        from netmodel.analyze.reach.gateway import gateway_paths
+
+        if not isinstance(port, int):
+            raise UsageError([Problem(f"a Gateway is asked on a listener port number, not {port!r}", None,
+                                      "give the listener's port (80)")])
+        return Answer(source, destination, port, protocol.upper(),
+                      tuple(gateway_paths(fabric, sources, destination, number, port, tracer)))
+    dst = resolve(fabric, destination, as_source=False)
+    paths: list[Path] = []
     targets = [(d, port) for d in _representatives(fabric, dst.endpoints)]
-    if destination.partition(":")[0].strip().lower() == "service" and sources and \
-            all(s.kind == "outside" for s in sources):
+    if destination.partition(":")[0].strip().lower() == "service":
         # service:NS/NAME names the Service, not an address: from outside, its outside entry points. An ip: of
         # the ClusterIP is asked as written.
-        targets = [t for d, p in targets for t in _outside_entries(fabric, d, number, p)]
+        targets = [t for d, p in targets for t in service_targets(fabric, sources, d, number, p)]
     for d, to_port in targets:
         # An outside source is one fixed address: only the samples of the destination's family can send to it
         # (all of them, when none can: the tracer then says why there is no route).
-        same_family = [s for s in sources if _family_fits(s, d)]
+        same_family = [s for s in sources if family_fits(s, d)]
         for s in same_family or sources:
             paths.extend(tracer.trace(s, d, number, to_port))
     return Answer(source, destination, port, protocol.upper(), tuple(paths))
+
+
+def service_targets(fabric: Fabric, sources: list[Endpoint], dst: Endpoint, protocol: int,
+                    port: int | str) -> list[tuple[Endpoint, int | str]]:
+    """Where ``sources`` enter the Service endpoint ``dst``: from outside (every source outside), its outside
+    entry points; else the address as resolved (its ClusterIP)."""
+    if sources and all(s.kind == "outside" for s in sources):
+        return _outside_entries(fabric, dst, protocol, port)
+    return [(dst, port)]
 
 
 def _outside_entries(fabric: Fabric, dst: Endpoint, protocol: int,

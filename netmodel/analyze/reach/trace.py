@@ -25,6 +25,7 @@ class Step(str, Enum):
     SNAT = "snat"
     POLICY_INGRESS = "policy-ingress"
     DELIVER = "deliver"
+    PROXY = "proxy"  # a gateway ends the client's connection and opens one to a backend (Gateway API)
 
 
 class Disposition(str, Enum):

@@ -32,6 +32,8 @@ KIND_STYLE = {  # face, edge
     "workload": ("#f3e5f5", "#6a1b9a"),
     "service": ("#fffde7", "#f57f17"),
     "ingress": ("#e0f7fa", "#006064"),
+    "gateway": ("#e0f2f1", "#004d40"),
+    "route": ("#f1f8e9", "#33691e"),
     "namespace": ("#fafafa", "#9e9e9e"),
     "cluster": ("#f7f7f7", "#616161"),
 }

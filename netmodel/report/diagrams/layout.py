@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from netmodel.analyze.diff import cell_state
+from netmodel.model.gateway import ROUTE_KINDS
 
 BOX_W, BOX_H, GAP = 2.0, 0.78, 0.28
 PANEL_COLUMNS = 4          # boxes per row inside a namespace panel
@@ -92,6 +93,10 @@ def _element_of(graph: nx.MultiDiGraph, ref: str, folded_nodes: Mapping[str, str
         return [f"service:{rest}"]
     if kind == "Ingress":
         return [f"ingress:{rest}"]
+    if kind == "Gateway":
+        return [f"gateway:{rest}"]
+    if kind in ROUTE_KINDS:
+        return [f"route:{ref}"]
     if kind == "Firewall":
         return sorted({folded_nodes.get(n, n) for n, d in graph.nodes(data=True)
                        if d.get("kind") == "node" and rest in d.get("firewalls", ())})
@@ -167,7 +172,7 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
             h: float = BOX_H) -> None:
         boxes.append(Box(key, kind, title, tuple(lines), x, y, w, h, tuple(marks.get(key, ())),
                          focused=key == focus_key or (bool(focus) and key.endswith(focus.split(":")[-1])
-                                                      and kind in ("workload", "service", "ingress"))))
+                                                      and kind in ("workload", "service", "ingress", "gateway", "route"))))
 
     # What each network reaches on each node role, from the port matrix: ports → worst state.
     states: dict[tuple[str, str], dict[str, tuple[int, str]]] = defaultdict(dict)
@@ -233,7 +238,8 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
             y += 0.55 + 0.35
 
     # Namespace panels.
-    namespaces = sorted({nodes[v]["namespace"] for v in by_kind["pod"] + by_kind["service"] + by_kind["ingress"]})
+    namespaces = sorted({nodes[v]["namespace"] for v in by_kind["pod"] + by_kind["service"] + by_kind["ingress"]
+                         + by_kind["gateway"] + by_kind["route"]})
     if focus_ns:
         namespaces = [ns for ns in namespaces if ns == focus_ns]
     pods_by_group: dict[str, list[str]] = defaultdict(list)
@@ -241,7 +247,10 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
         pods_by_group[workload_key(graph, p)].append(p)
     # Namespaces holding the ingress controller first: their Services are where outside traffic enters.
     controller_services = {v for v in by_kind["service"] if nodes[v].get("ingress_controller")}
-    namespaces.sort(key=lambda ns: (not any(nodes[s]["namespace"] == ns for s in controller_services), ns))
+    entry_services = controller_services | {v for v in by_kind["service"] if nodes[v].get("gateway_entry")}
+    gateway_namespaces = {nodes[v]["namespace"] for v in by_kind["gateway"]}
+    namespaces.sort(key=lambda ns: (ns not in gateway_namespaces,
+                                    not any(nodes[s]["namespace"] == ns for s in entry_services), ns))
     full_w = PANEL_COLUMNS * (BOX_W + GAP) + GAP
     max_right = max(band_right, inner_x + PANELS_PER_ROW * (full_w + 0.4))
     panel_top = y + 0.2
@@ -258,7 +267,9 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
                                               for _, p, k in graph.out_edges(v, keys=True) if k == "endpoint"),
                                              default=len(groups)), v))
         spos = {v: i for i, v in enumerate(services)}
-        ingresses = sorted((v for v in by_kind["ingress"] if nodes[v]["namespace"] == ns),
+        # The entry row: Ingresses, Gateways and Gateway API routes of the namespace.
+        ingresses = sorted((v for v in by_kind["ingress"] + by_kind["gateway"] + by_kind["route"]
+                            if nodes[v]["namespace"] == ns),
                            key=lambda v: (min((spos.get(t, len(services)) for _, t, k in
                                                graph.out_edges(v, keys=True) if k == "backend"),
                                               default=len(services)), v))
@@ -300,6 +311,14 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
                     if not any(k == "endpoint" for _, _, k in graph.out_edges(v, keys=True)):
                         lines.append("no endpoints")
                     add(v, "service", d["name"], lines, bx, by)
+                elif v.startswith("gateway:"):
+                    d = nodes[v]
+                    listeners = ", ".join(d.get("listeners", ())[:2]) + (" …" if len(d.get("listeners", ())) > 2
+                                                                         else "")
+                    add(v, "gateway", d["name"], [f"Gateway · class {d.get('gateway_class', '')}", listeners], bx, by)
+                elif v.startswith("route:"):
+                    d = nodes[v]
+                    add(v, "route", d["name"], [d.get("route_kind", "")], bx, by)
                 else:
                     d = nodes[v]
                     add(v, "ingress", d["name"], [f"class {d.get('ingress_class') or '(default)'}"], bx, by)
@@ -330,9 +349,20 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
             for svc in sorted(controller_services):
                 if svc in keys:
                     edges.append(Edge(net, svc, "allowed", "ingress"))
-    for v in by_kind["ingress"]:
+    for v in by_kind["ingress"] + by_kind["route"]:
         for _, target, k in graph.out_edges(v, keys=True):
             if k == "backend" and target in keys:
+                edges.append(Edge(v, target, "allowed"))
+    # A Gateway is an entry node: networks using the ingress → the Gateway → the Service in front of its Pods,
+    # and the Gateway → each route attached to it.
+    for v in by_kind["gateway"]:
+        if v not in keys:
+            continue
+        for net, _, k in graph.in_edges(v, keys=True):
+            if k == "entry" and net in keys:
+                edges.append(Edge(net, v, "allowed", "ingress"))
+        for _, target, k in graph.out_edges(v, keys=True):
+            if k in ("fronted-by", "routes") and target in keys:
                 edges.append(Edge(v, target, "allowed"))
     for v in by_kind["service"]:
         targets = sorted({workload_key(graph, p) for _, p, k in graph.out_edges(v, keys=True) if k == "endpoint"})

@@ -113,6 +113,9 @@ def draw_layout(layout: TopologyLayout) -> Figure:
         Patch(facecolor=KIND_STYLE["workload"][0], edgecolor=KIND_STYLE["workload"][1], label="workload (its Pods)"),
         Patch(facecolor=KIND_STYLE["service"][0], edgecolor=KIND_STYLE["service"][1], label="Service"),
         Patch(facecolor=KIND_STYLE["ingress"][0], edgecolor=KIND_STYLE["ingress"][1], label="Ingress"),
+        *([Patch(facecolor=KIND_STYLE["gateway"][0], edgecolor=KIND_STYLE["gateway"][1], label="Gateway"),
+           Patch(facecolor=KIND_STYLE["route"][0], edgecolor=KIND_STYLE["route"][1], label="Gateway API route")]
+          if any(b.kind == "gateway" for b in layout.boxes) else []),
         Line2D([], [], color=EDGE_STYLE["allowed"][0], lw=1.4, label="allowed / required and open"),
         Line2D([], [], color=EDGE_STYLE["blocked"][0], lw=2.0, linestyle=(0, (5, 3)),
                label="BLOCKED: required, closed"),

@@ -1,0 +1,144 @@
+"""``query --to gateway:NS/NAME``: from a client through a Gateway's listener and routes to the backends.
+
+A gateway is a proxy: the client's connection ends at one of the gateway's Pods, which opens a new one to a
+backend endpoint (docs/reachability.md, "Gateway API"). So each path is two traced legs joined by a ``proxy``
+step that names the Gateway, the listener, the route and the backend Service port, each with its line:
+
+1. client → the Gateway's entry Service on the listener port (from outside: its load-balancer addresses and
+   nodePorts, as ``query --to service:`` asks; from inside: its ClusterIP), ending at a gateway Pod;
+2. that gateway Pod → each endpoint of each backendRef of each route attached to the listener, on the
+   endpoint's port.
+
+A path blocked on the first leg ends there. The answer is allowed when every (entry, route, backend endpoint)
+path is delivered, partial when some are.
+"""
+
+from __future__ import annotations
+
+from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.paths import Tracer
+from netmodel.analyze.reach.refs import Endpoint, endpoint_at, pod_endpoint
+from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
+from netmodel.compile.gateway import Gateways
+from netmodel.errors import Problem, UsageError
+from netmodel.model.gateway import Gateway
+from netmodel.model.objects import Pod
+
+
+def find_gateway(gateways: Gateways, ref: str) -> Gateway:
+    body = ref.partition(":")[2].strip()
+    namespace, _, name = body.rpartition("/")
+    found = gateways.gateway_by_key.get((namespace or "default", name))
+    if found is None:
+        known = ", ".join(f"{ns}/{n}" for ns, n in sorted(gateways.gateway_by_key)[:8]) or "none"
+        raise UsageError([Problem(f"unknown Gateway {body!r}", None,
+                                  f"write gateway:NAMESPACE/NAME of a Gateway in the input (known: {known})")])
+    return found
+
+
+def _gateway_pod(fabric: Fabric, path: Path) -> Pod | None:
+    """The gateway Pod a delivered first-leg path ended at."""
+    if not path.delivered or not path.hops:
+        return None
+    location = path.hops[-1].location
+    if not location.startswith("pod:"):
+        return None
+    namespace, _, name = location[4:].partition("/")
+    return fabric.topology.pod_by_key.get((namespace, name))
+
+
+def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: int, port: int,
+                  tracer: Tracer) -> list[Path]:
+    """Every path from ``sources`` through Gateway ``ref`` on listener ``port``."""
+    from netmodel.analyze.reach.query import family_fits, service_targets
+    from netmodel.analyze.reach.refs import resolve
+
+    gateways = Gateways(fabric.topology, fabric.pod_index)
+    gateway = find_gateway(gateways, ref)
+    label = f"gateway:{gateway.namespace}/{gateway.name}"
+    listeners = [li for li in gateway.listeners if li.port == port]
+    if not listeners:
+        ports = ", ".join(f"{li.name} {li.port}" for li in gateway.listeners)
+        return [_stop(sources, label, f"Gateway {gateway.namespace}/{gateway.name} has no listener on port {port} "
+                      f"(listeners: {ports})", Disposition.NO_LISTENER, Decision("Gateway", label[8:], "listeners",
+                                                                                 False, gateway.source))]
+    plane = gateways.data_planes[(gateway.namespace, gateway.name)]
+    services = gateways.entry_services(gateway)
+    if plane.problem or not services:
+        why = ("no Pod in the input carries its traffic (NM-EXT-014)" if plane.problem or not plane.pods
+               else f"no NodePort/LoadBalancer Service selects its Pods on port {port}")
+        return [_stop(sources, label, f"Gateway {gateway.namespace}/{gateway.name}: {why}", Disposition.NO_ENDPOINTS,
+                      Decision("Gateway", label[8:], why, False, gateway.source))]
+    names = {li.name for li in listeners}
+    routes = [(a, li) for a in gateways.attached for li in a.listeners
+              if a.gateway is gateway and li.name in names]
+    out: list[Path] = []
+    second: dict[tuple[object, ...], list[Path]] = {}
+    for svc in services:
+        target = resolve(fabric, f"service:{svc.namespace}/{svc.name}", as_source=False).endpoints[0]
+        for d, to_port in service_targets(fabric, sources, target, protocol, port):
+            for s in [s for s in sources if family_fits(s, d)] or sources:
+                for first in tracer.trace(s, d, protocol, to_port):
+                    pod = _gateway_pod(fabric, first)
+                    if pod is None:
+                        out.append(Path(first.source, f"{label} ({first.destination})", first.hops))
+                        continue
+                    out.extend(_through(fabric, gateways, tracer, first, pod, label, routes, second))
+    return out
+
+
+def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, pod: Pod, label: str,
+             routes: list, second: dict[tuple[object, ...], list[Path]]) -> list[Path]:
+    if not routes:
+        hop = Hop(label, (StepRecord(Step.PROXY, "no route is attached to the listener on this port: the gateway "
+                                     "answers 404", False, Disposition.NO_ENDPOINTS),))
+        return [Path(first.source, label, first.hops + (hop,))]
+    out = []
+    verdicts = {(v.route.kind, v.route.namespace, v.route.name, v.backend.source): v for v in gateways.backends}
+    for attachment, listener in routes:
+        route = attachment.route
+        for ref in route.backends:
+            what = (f"listener {listener.name} ({listener.protocol} {listener.port}) → {route.kind} "
+                    f"{route.namespace}/{route.name} → {ref.kind} {ref.namespace}/{ref.name} port {ref.port}")
+            decisions = (Decision("Gateway", label[8:], f"listener {listener.name}", True, listener.source),
+                         Decision(route.kind, f"{route.namespace}/{route.name}", "parentRef", True,
+                                  attachment.parent.source))
+            v = verdicts.get((route.kind, route.namespace, route.name, ref.source))
+            if v is None or v.problem:
+                why = {"not-granted": "no ReferenceGrant admits the cross-namespace reference (NM-EXT-013)",
+                       "missing-service": "the Service does not exist (NM-EXT-012)",
+                       "missing-port": "the Service has no such port (NM-EXT-012)"}.get(
+                    v.problem if v else "", f"a {ref.kind} backend is not followed (NM-INPUT-026)")
+                hop = Hop(label, (StepRecord(Step.PROXY, f"{what}: {why}", False, Disposition.NO_ENDPOINTS,
+                                             decisions + (Decision(route.kind, f"{route.namespace}/{route.name}",
+                                                                   "backendRef", False, ref.source),)),))
+                out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
+                continue
+            assert v.service is not None and v.port is not None
+            backends = [b for b in fabric.backends(v.service, v.port) if b.port is not None]
+            if not backends:
+                hop = Hop(label, (StepRecord(Step.PROXY, f"{what}: the Service has no endpoints", False,
+                                             Disposition.NO_ENDPOINTS, decisions),))
+                out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
+                continue
+            proxy = Hop(label, (StepRecord(Step.PROXY, f"{what}: the gateway Pod {pod.namespace}/{pod.name} "
+                                           f"opens a new connection to each endpoint", True, None,
+                                           decisions + (Decision(route.kind, f"{route.namespace}/{route.name}",
+                                                                 "backendRef", True, ref.source),)),))
+            for b in backends:
+                key = (fabric.class_of(pod).id, pod.node_name, b.address, b.port, v.port.protocol)
+                if key not in second:
+                    dst = pod_endpoint(fabric, b.pod) if b.pod is not None else endpoint_at(fabric, b.address)
+                    second[key] = tracer.trace(pod_endpoint(fabric, pod), dst, v.port.protocol, b.port)  # type: ignore[arg-type]
+                for leg in second[key]:
+                    out.append(Path(first.source, f"{label} → {leg.destination}", first.hops + (proxy,) + leg.hops))
+    return out
+
+
+def _stop(sources: list[Endpoint], label: str, detail: str, disposition: Disposition,
+          decision: Decision) -> Path:
+    source = sources[0].label if sources else ""
+    return Path(source, label, (Hop(label, (StepRecord(Step.PROXY, detail, False, disposition, (decision,)),)),))
+
+
+__all__ = ["find_gateway", "gateway_paths"]
