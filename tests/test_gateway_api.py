@@ -277,3 +277,117 @@ def test_the_topology_view_draws_the_gateway_as_an_entry_node() -> None:
     assert ("gateway:infra/web", "service:envoy-gateway-system/envoy-infra-web-5d6f8c9a") in edges
     assert ("gateway:infra/web", "route:HTTPRoute/shop/store-api") in edges
     assert ("route:HTTPRoute/shop/store-api", "service:billing/invoices") in edges
+
+
+# -- other implementations: the GEP-1762 label (Istio) and shared proxies recognised by image (Traefik) ---------
+
+APP = """
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: web}}
+spec:
+  nodeName: w-2
+  containers: [{name: web, image: nginx, ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: shop}
+spec:
+  parentRefs: [{name: gw, namespace: edge}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+"""
+
+ISTIO = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: edge}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
+---
+# What Istio's automated deployment makes: a Deployment and Service named <gateway>-istio, labelled with the
+# Gateway's name (istio.io, "Gateway API" task, "Automated Deployment").
+apiVersion: v1
+kind: Pod
+metadata:
+  name: gw-istio-0
+  namespace: edge
+  labels: {gateway.networking.k8s.io/gateway-name: gw, istio.io/gateway-name: gw}
+spec:
+  nodeName: w-1
+  containers: [{name: istio-proxy, image: docker.io/istio/proxyv2:1.22.0, args: [proxy, router],
+                ports: [{containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw-istio, namespace: edge}
+spec:
+  type: LoadBalancer
+  selector: {gateway.networking.k8s.io/gateway-name: gw}
+  ports: [{name: http, port: 80, targetPort: 80, nodePort: 30180}]
+"""
+
+TRAEFIK = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: traefik}
+spec: {controllerName: traefik.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: edge}
+spec:
+  gatewayClassName: traefik
+  listeners: [{name: web, port: 8000, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: traefik-0, namespace: edge, labels: {app: traefik}}
+spec:
+  nodeName: w-1
+  containers: [{name: traefik, image: docker.io/traefik:v3.1, ports: [{name: web, containerPort: 8000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: traefik, namespace: edge}
+spec:
+  type: LoadBalancer
+  selector: {app: traefik}
+  ports: [{name: web, port: 8000, targetPort: web, nodePort: 30180}]
+"""
+
+DENY_SHOP = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}}
+"""
+
+
+@pytest.mark.parametrize(("gateway", "implementation", "pods"), [
+    pytest.param(ISTIO, "Istio", ["gw-istio-0"], id="istio"),
+    pytest.param(TRAEFIK, "Traefik", ["traefik-0"], id="traefik"),
+])
+def test_other_implementations_find_their_pods(gateway: str, implementation: str, pods: list[str]) -> None:
+    from tests.checkkit import base, pairs, topology
+
+    text = base(APP, gateway)
+    t = topology(text)
+    gateways = Gateways(t, PodIndex.of(t))
+    plane = gateways.data_planes[("edge", "gw")]
+    assert (plane.implementation, [t.pods[i].name for i in plane.pods]) == (implementation, pods)
+    assert pairs(text, "NM-EXT") == set()
+    # A default-deny policy in the backend's namespace blocks the leg from that gateway's Pods.
+    assert pairs(base(APP, gateway, DENY_SHOP), "NM-EXT") == {("Gateway/edge/gw", "NM-EXT-015")}

@@ -35,6 +35,9 @@ from functools import cached_property
 from netmodel.compile.ingress import identify_pod
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.gateway import (
+    ENVOY_GATEWAY_NAME,
+    ENVOY_GATEWAY_NAMESPACE,
+    GATEWAY_NAME_LABELS,
     GROUP,
     BackendRef,
     Gateway,
@@ -46,9 +49,7 @@ from netmodel.model.gateway import (
 from netmodel.model.objects import Service, ServicePort
 from netmodel.model.topology import Topology
 
-GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
-ENVOY_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
-ENVOY_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
+GATEWAY_NAME_LABEL = GATEWAY_NAME_LABELS[0]
 
 # The route kinds each core listener protocol carries (a listener's allowedRoutes.kinds narrows them).
 PROTOCOL_KINDS: dict[str, frozenset[str]] = {
@@ -255,7 +256,7 @@ class Gateways:
         out: dict[tuple[str, str], list[int]] = {}
         for position, pod in enumerate(self.topology.pods):
             labels = pod.labels
-            name = labels.get(GATEWAY_NAME_LABEL) or labels.get("istio.io/gateway-name")
+            name = next((labels[k] for k in GATEWAY_NAME_LABELS if labels.get(k)), "")
             if name:
                 out.setdefault((pod.namespace, name), []).append(position)
             owner = labels.get(ENVOY_GATEWAY_NAME)

@@ -33,6 +33,7 @@ from functools import cached_property
 
 from netmodel.compile.pod_index import PodIndex
 from netmodel.errors import SourceSpan
+from netmodel.model.gateway import ENVOY_GATEWAY_NAME, GATEWAY_NAME_LABELS
 from netmodel.model.objects import Container, Ingress, Pod, Service
 from netmodel.model.topology import Topology
 from netmodel.sets.ports import TCP
@@ -124,7 +125,13 @@ def identify_container(container: Container) -> ControllerIdentity | None:
 
 
 def identify_pod(pod: Pod) -> ControllerIdentity | None:
-    """The first container that runs an ingress controller decides (Kong's proxy and controller share a Pod)."""
+    """The first container that runs an ingress controller decides (Kong's proxy and controller share a Pod).
+
+    A Pod labelled for one Gateway (the Gateway API's ``gateway.networking.k8s.io/gateway-name``, Istio's
+    ``istio.io/gateway-name``, Envoy Gateway's owner label) is that Gateway's own proxy, made for it by its
+    controller (Istio's automated deployment runs ``proxyv2 router`` too): it serves no Ingress."""
+    if any(pod.labels.get(k) for k in (*GATEWAY_NAME_LABELS, ENVOY_GATEWAY_NAME)):
+        return None
     return next((i for c in pod.containers if (i := identify_container(c)) is not None), None)
 
 

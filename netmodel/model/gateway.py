@@ -16,6 +16,11 @@ from netmodel.model.labels import LabelSelector
 from netmodel.model.objects import ObjectRef
 
 GROUP = "gateway.networking.k8s.io"
+# Labels that tie a Pod to one Gateway: the one GEP-1762 standardises for in-cluster deployments (Istio's
+# automated deployment also sets its older istio.io/gateway-name), and Envoy Gateway's owner labels.
+GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+ENVOY_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
+ENVOY_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 
@@ -133,5 +138,5 @@ class GatewayAPI:
         return bool(self.classes or self.gateways or self.routes or self.grants)
 
 
-__all__ = ["GROUP", "ROUTE_KINDS", "BackendRef", "Gateway", "GatewayAPI", "GatewayClass", "Listener", "ParentRef",
+__all__ = ["ENVOY_GATEWAY_NAME", "ENVOY_GATEWAY_NAMESPACE", "GATEWAY_NAME_LABELS", "GROUP", "ROUTE_KINDS", "BackendRef", "Gateway", "GatewayAPI", "GatewayClass", "Listener", "ParentRef",
            "ReferenceGrant", "Route", "RouteGroupKind"]
