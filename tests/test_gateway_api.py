@@ -191,6 +191,15 @@ def test_upstream_examples(name: str, expected: set[tuple[str, str]]) -> None:
     assert not [f for f in report["findings"] if f["id"] in ("NM-EXT-011", "NM-INPUT-015")]
 
 
+def test_istio_bookinfo_gateway_on_bookinfo() -> None:
+    """Istio's Bookinfo sample with its Gateway API gateway: the route attaches, its backend exists; only the
+    class and the gateway's Pods (made by Istio, not in the input) are missing, which is a warning."""
+    code, out, err = _run("check", str(ROOT / "tests" / "corpus" / "bookinfo" / "bookinfo.yaml"),
+                          str(CORPUS / "istio-bookinfo-gateway.yaml"), "--format", "json")
+    assert code == 0, err
+    assert pairs(json.loads(out)) == {("Gateway/default/bookinfo-gateway", "NM-EXT-014")}
+
+
 def test_cross_namespace_example_attaches_only_labelled_namespaces(tmp_path: Path) -> None:
     """The example's namespaces carry shared-gateway-access: "true"; without it on store-ns, its route is
     refused by the listener's Selector (examples/standard/cross-namespace-routing)."""
