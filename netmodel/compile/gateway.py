@@ -197,24 +197,26 @@ class Gateways:
     def _refusal(self, gateway: Gateway, listener: Listener, route: Route) -> tuple[str, str]:
         """Why ``listener`` does not admit ``route``: (cause, words), ("", "") when it does."""
         if listener.allowed_from == "Same" and route.namespace != gateway.namespace:
-            return "namespace", (f"admits routes of namespace {gateway.namespace} only (allowedRoutes.namespaces.from: Same), "
-                    f"not {route.namespace}")
+            return "namespace", (f"admits routes of namespace {gateway.namespace} only "
+                                 f"(allowedRoutes.namespaces.from: Same), not {route.namespace}")
         if listener.allowed_from == "Selector" and listener.selector is not None:
             ns = self.topology.namespace_by_name.get(route.namespace)
             labels = ns.labels if ns is not None else {}
             if not listener.selector.matches(labels):
-                return "namespace", (f"admits routes of namespaces matching {listener.selector} only, and namespace "
-                        f"{route.namespace} (labels {dict(labels) or '{}'}) does not match")
+                shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"
+                return "namespace", (f"admits routes of namespaces matching {listener.selector} only, and "
+                                     f"namespace {route.namespace} (labels: {shown}) does not match")
         kinds = PROTOCOL_KINDS.get(listener.protocol)
         if listener.allowed_kinds:
-            allowed = {k.kind for k in listener.allowed_kinds if k.group == GROUP}
-            kinds = allowed & kinds if kinds is not None else frozenset(allowed)
+            allowed = frozenset(k.kind for k in listener.allowed_kinds if k.group == GROUP)
+            kinds = allowed & kinds if kinds is not None else allowed
         if kinds is not None and route.kind not in kinds:
-            return "kind", f"does not carry {route.kind} (it carries {', '.join(sorted(kinds)) or 'no route kind'})"
+            carried = ", ".join(sorted(kinds)) or "no route kind"
+            return "kind", f"does not carry {route.kind} (it carries {carried})"
         if route.kind in HOSTNAME_KINDS and listener.protocol in ("HTTP", "HTTPS", "TLS") and \
                 not hostnames_intersect(listener.hostname, route.hostnames):
             return "hostname", (f"has hostname {listener.hostname!r}, which none of the route's hostnames "
-                    f"({', '.join(route.hostnames)}) matches")
+                                f"({', '.join(route.hostnames)}) matches")
         return "", ""
 
     @cached_property
@@ -324,7 +326,7 @@ class Gateways:
     @cached_property
     def entry_node_ports(self) -> frozenset[int]:
         """The nodePorts outside clients use to reach a gateway: its entry Services' listener ports."""
-        out = set()
+        out: set[int] = set()
         for gateway in self.api.gateways:
             ports = {li.port for li in gateway.listeners}
             for svc in self.entry_services(gateway):

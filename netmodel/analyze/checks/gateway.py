@@ -28,6 +28,7 @@ from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.gateway import IMPLEMENTATIONS, PROTOCOL_KINDS, Attachment
 from netmodel.model.gateway import GROUP, Gateway, Route
+from netmodel.model.objects import Pod
 from netmodel.sets import protocol_label
 
 REQUIREMENT = "external-to-service"
@@ -183,7 +184,7 @@ def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
             plane = gateways.data_planes[(gateway.namespace, gateway.name)]
             if plane.problem:
                 continue  # NM-EXT-014: no controller configures these Pods, so they route nothing
-            senders = {}
+            senders: dict[tuple[int, str], Pod] = {}
             for i in plane.pods:
                 pod = ctx.topology.pods[i]
                 if pod.ips:
