@@ -2,8 +2,8 @@
 
 No force-directed placement (it is neither stable nor readable at 200 Pods): outside networks stand in a column on
 the left; the cluster frame holds a band of control-plane nodes, the underlay, a band of workers, then one panel
-per namespace with its Ingresses, Gateways and routes, Services and workloads in three rows. Pods are folded into one box per
-workload (its owner), so 200 Pods are a few dozen boxes. Many nodes of one role fold into one box too.
+per namespace with its Ingresses, Gateways and routes, Services and workloads in three rows. Pods are folded
+into one box per workload (its owner), so 200 Pods are a few dozen boxes. Many nodes of one role fold into one box too.
 
 Edges: network → node band, coloured by the port matrix (worst state among the cells between them);
 network → ingress-controller Service; network → Gateway → the Service in front of its Pods and the routes attached
