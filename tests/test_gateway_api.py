@@ -133,6 +133,19 @@ def test_an_unrecognised_controller_without_labelled_pods_is_named(tmp_path: Pat
     assert len(found) == 1 and "served by Envoy Gateway, but none of its Pods" in found[0]["message"]
 
 
+def test_a_listener_closed_to_a_network_that_uses_the_ingress(tmp_path: Path) -> None:
+    """The firewalls open only the TLS listener's nodePort (30443) to the internet: its HTTP listener (80,
+    nodePort 30080) is unreachable from there; the office reaches every NodePort and is fine."""
+    text = HEALTHY.replace('ports: ["30080", "30443"]', 'ports: ["30443"]')
+    assert text.count('ports: ["30443"]') == 2
+    (tmp_path / "layout.yaml").write_text(text)
+    code, report = check(tmp_path / "layout.yaml")
+    assert (code, pairs(report)) == (1, {("Gateway/infra/web", "NM-EXT-015")})
+    found = next(f for f in report["findings"] if f["id"] == "NM-EXT-015")
+    assert "listener http (HTTP 80) is unreachable from network internet" in found["message"]
+    assert "nodePort 30080" in found["message"] and "network:internet" in found["objects"]
+
+
 def test_a_blocked_backend_names_the_policy_and_its_line(tmp_path: Path) -> None:
     path = variant(tmp_path, "        matchLabels: {gateway.envoyproxy.io/owning-gateway-name: web}",
                    "        matchLabels: {app.kubernetes.io/name: ingress-nginx}")
@@ -390,13 +403,22 @@ spec: {podSelector: {}}
     pytest.param(TRAEFIK, "Traefik", ["traefik-0"], id="traefik"),
 ])
 def test_other_implementations_find_their_pods(gateway: str, implementation: str, pods: list[str]) -> None:
-    from tests.checkkit import base, pairs, topology
+    from tests.checkkit import COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
 
-    text = base(APP, gateway)
+    # The base cluster's internet uses the ingress: the firewalls open the gateway's nodePort to it.
+    internet = """
+    - {name: gateway, action: allow, protocol: TCP, ports: ["30180"], from: [{network: internet}]}
+"""
+    firewalls = (firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES + internet) + "---"
+                 + firewall("workers", "worker", COMMON_RULES + internet))
+    text = base(APP, gateway, firewalls=firewalls)
     t = topology(text)
     gateways = Gateways(t, PodIndex.of(t))
     plane = gateways.data_planes[("edge", "gw")]
     assert (plane.implementation, [t.pods[i].name for i in plane.pods]) == (implementation, pods)
     assert pairs(text, "NM-EXT") == set()
     # A default-deny policy in the backend's namespace blocks the leg from that gateway's Pods.
-    assert pairs(base(APP, gateway, DENY_SHOP), "NM-EXT") == {("Gateway/edge/gw", "NM-EXT-015")}
+    assert pairs(base(APP, gateway, DENY_SHOP, firewalls=firewalls), "NM-EXT") == {("Gateway/edge/gw", "NM-EXT-015")}
+    # Without the internet rule the listener is closed to the internet, which uses the ingress.
+    found = [f for f in findings(base(APP, gateway), "NM-EXT-015")]
+    assert len(found) == 1 and "unreachable from network internet" in found[0].message

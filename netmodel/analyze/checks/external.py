@@ -84,7 +84,7 @@ def group_nodes(ctx: CheckContext, nodes: Iterable[Node]) -> NodeGroups:
     return tuple((c, tuple(ns)) for c, ns in groups.values())
 
 
-class _NodePortReach:
+class NodePortReach:
     """Which nodes admit a network on one port: one firewall evaluation per node class, cached.
 
     Callers pass nodes already grouped by class, so a check over thousands of NodePorts never walks every node
@@ -151,7 +151,9 @@ def load_balanced_nodes(ctx: CheckContext) -> NodeGroups:
     return group_nodes(ctx, (n for n in ctx.topology.nodes if n.serves_load_balancers))
 
 
-def _answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> NodeGroups:
+def answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> NodeGroups:
+    """The nodes a NodePort/LoadBalancer Service answers on: every node load balancers send to, or for
+    ``externalTrafficPolicy: Local`` those of them running an endpoint."""
     if svc.external_traffic_policy != "Local":
         return everyone
     # The nodes with an endpoint: the Service's backends by the one rule the analyzer and emulate use
@@ -187,14 +189,14 @@ def _blocked_finding(check_id: str, message: str, svc: Service, blocked: list[No
 
 def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-003."""
-    reach = _NodePortReach(ctx)
+    reach = NodePortReach(ctx)
     users = [n for n in ctx.topology.cluster.networks if "nodeports" in n.uses and ctx.addresses.networks[n.name]]
     node_range = ctx.topology.cluster.node_port_range
     everyone = load_balanced_nodes(ctx)
     for svc in ctx.topology.services:
         if svc.type not in ("NodePort", "LoadBalancer"):
             continue
-        nodes = _answering_nodes(ctx, svc, everyone)
+        nodes = answering_nodes(ctx, svc, everyone)
         for port in svc.ports:
             if not port.node_port or port.node_port not in node_range:
                 continue  # a nodePort outside the range is NM-EXT-001's finding; kube-proxy never opens it
@@ -216,7 +218,7 @@ def load_balancer_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwo
 
 def check_health_check_node_ports(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-004."""
-    reach = _NodePortReach(ctx)
+    reach = NodePortReach(ctx)
     everyone = load_balanced_nodes(ctx)
     for svc in ctx.topology.services:
         port = svc.health_check_node_port
@@ -284,7 +286,7 @@ def check_ingress_controller_reachable(ctx: CheckContext) -> Iterator[Finding]:
     entries = ctx.ingress_entries
     if not entries:
         return  # NM-EXT-010 says no controller is known when Ingresses need one
-    reach = _NodePortReach(ctx)
+    reach = NodePortReach(ctx)
     nodes = ctx.topology.node_by_name
     for network in ctx.topology.cluster.networks:
         if "ingress" not in network.uses:

@@ -14,8 +14,10 @@ How routes attach, which backendRefs are valid and which Pods carry a Gateway's 
 * NM-EXT-013 (error) — a backendRef into another namespace that no ReferenceGrant there admits.
 * NM-EXT-014 (warning) — no Pod in the layout carries a Gateway's traffic: its GatewayClass is missing, the
   class's controller is not one netmodel recognises, or none of the controller's Pods is in the input.
-* NM-EXT-015 (error) — the gateway's Pods cannot reach a backend of an attached route: a NetworkPolicy or a
-  firewall on the gateway → backend leg denies it. The leg is traced as ``query`` traces Pod → Pod
+* NM-EXT-015 (error) — a leg of a Gateway's path is blocked: a network whose ``uses`` has ``ingress`` cannot
+  reach a listener port its entry Service publishes (node firewalls on every nodePort, as NM-EXT-008 for the
+  ingress controller), or the gateway's Pods cannot reach a backend of an attached route (a NetworkPolicy or a
+  firewall on the gateway → backend leg). The backend leg is traced as ``query`` traces Pod → Pod
   (:mod:`netmodel.analyze.reach.paths`), once per (gateway Pod class and node, backend Pod class and node).
 """
 
@@ -23,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.common import unique, unique_spans
+from netmodel.analyze.checks.common import decision_span, describe_decisions, unique, unique_spans
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.gateway import IMPLEMENTATIONS, PROTOCOL_KINDS, Attachment
-from netmodel.model.gateway import GROUP, Gateway, Route
-from netmodel.model.objects import Pod
+from netmodel.model.gateway import GROUP, Gateway, Listener, Route
+from netmodel.model.objects import OutsideNetwork, Pod
 from netmodel.sets import protocol_label
 
 REQUIREMENT = "external-to-service"
@@ -163,8 +165,56 @@ def check_gateway_data_plane(ctx: CheckContext) -> Iterator[Finding]:
                       unique_spans([gateway.source] + ([cls.source] if cls else [])))
 
 
+def check_gateway_listeners_reachable(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-015, the outside leg: a network whose ``uses`` has ``ingress`` must reach each listener port that
+    the gateway's entry Services publish, through some nodePort on some node that answers (as NM-EXT-008 asks of
+    the ingress controller on 80 and 443). A listener no entry Service publishes is not judged."""
+    from netmodel.analyze.checks.external import NodePortReach, answering_nodes, load_balanced_nodes
+
+    networks = [n for n in ctx.topology.cluster.networks
+                if "ingress" in n.uses and not ctx.addresses.networks[n.name].is_empty()]
+    if not networks or not ctx.topology.gateway_api.gateways:
+        return
+    reach = NodePortReach(ctx)
+    everyone = load_balanced_nodes(ctx)
+    node_range = ctx.topology.cluster.node_port_range
+    for gateway in ctx.topology.gateway_api.gateways:
+        if ctx.gateways.data_planes[(gateway.namespace, gateway.name)].problem:
+            continue  # NM-EXT-014
+        services = ctx.gateways.entry_services(gateway)
+        for listener in gateway.listeners:
+            entries = [(svc, p, p.node_port) for svc in services for p in svc.ports
+                       if p.port == listener.port and p.node_port and p.node_port in node_range]
+            for network in networks if entries else ():
+                failures = []
+                for svc, port, node_port in entries:
+                    groups = answering_nodes(ctx, svc, everyone)
+                    blocked, decisions = reach.blocked(groups, network, port.protocol, node_port)
+                    if len(blocked) < sum(len(nodes) for _, nodes in groups):
+                        break  # reachable through this entry on some node
+                    failures.append((svc, port, blocked, decisions))
+                else:
+                    yield _listener_finding(gateway, listener, network, failures)
+
+
+def _listener_finding(gateway: Gateway, listener: Listener, network: OutsideNetwork, failures: list) -> Finding:
+    svc, port, blocked, decisions = failures[0]
+    firewalls = [d.firewall for d in decisions]
+    return Finding(
+        "NM-EXT-015", Severity.ERROR, REQUIREMENT,
+        f"Gateway {gateway.namespace}/{gateway.name} listener {listener.name} ({listener.protocol} "
+        f"{listener.port}) is unreachable from network {network.name} (uses: ingress): nodePort {port.node_port} "
+        f"of Service {svc.namespace}/{svc.name} is closed on node "
+        f"{describe_nodes([n.name for n in blocked])} by {describe_decisions(decisions, 'ingress')}. Fix: allow "
+        f"TCP {port.node_port} from network {network.name} in "
+        f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
+        tuple(unique([str(gateway.ref), str(svc.ref), f"network:{network.name}"] + [str(f.ref) for f in firewalls])),
+        unique_spans([listener.source, port.source] + [decision_span(d, "ingress") for d in decisions]
+                     + [network.source]))
+
+
 def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
-    """NM-EXT-015."""
+    """NM-EXT-015, the gateway → backend leg."""
     from netmodel.analyze.reach.paths import Tracer
     from netmodel.analyze.reach.refs import endpoint_at, pod_endpoint
 
@@ -223,5 +273,6 @@ GATEWAY_CHECKS = (
     check_route_attachment,
     check_route_backends,
     check_gateway_data_plane,
+    check_gateway_listeners_reachable,
     check_gateway_backends_reachable,
 )
