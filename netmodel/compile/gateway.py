@@ -314,14 +314,27 @@ class Gateways:
 
     def entry_services(self, gateway: Gateway) -> tuple[Service, ...]:
         """NodePort/LoadBalancer Services selecting the gateway's data-plane Pods on a listener port."""
-        plane = self.data_planes[(gateway.namespace, gateway.name)]
-        if not plane.pods:
-            return ()
-        pods = set(plane.pods)
-        ports = {li.port for li in gateway.listeners}
-        return tuple(svc for svc in self.topology.services if svc.type in ("NodePort", "LoadBalancer")
-                     and any(p.port in ports for p in svc.ports)
-                     and pods & self.index.select(svc.namespace, svc.selector))
+        return self._entry_services.get((gateway.namespace, gateway.name), ())
+
+    @cached_property
+    def _entry_services(self) -> dict[tuple[str, str], tuple[Service, ...]]:
+        out: dict[tuple[str, str], tuple[Service, ...]] = {}
+        if not self.api.gateways:
+            return out
+        outside = [svc for svc in self.topology.services if svc.type in ("NodePort", "LoadBalancer")]
+        for gateway in self.api.gateways:
+            plane = self.data_planes[(gateway.namespace, gateway.name)]
+            pods = set(plane.pods)
+            ports = {li.port for li in gateway.listeners}
+            out[(gateway.namespace, gateway.name)] = tuple(
+                svc for svc in outside if pods and any(p.port in ports for p in svc.ports)
+                and pods & self.index.select(svc.namespace, svc.selector))
+        return out
+
+    @cached_property
+    def entry_refs(self) -> frozenset[str]:
+        """``Service/NS/NAME`` of every Gateway's entry Services."""
+        return frozenset(str(svc.ref) for services in self._entry_services.values() for svc in services)
 
     @cached_property
     def entry_node_ports(self) -> frozenset[int]:

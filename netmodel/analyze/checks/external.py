@@ -165,8 +165,7 @@ def answering_nodes(ctx: CheckContext, svc: Service, everyone: NodeGroups) -> No
 
 
 def _client_networks(ctx: CheckContext, svc: Service) -> list[OutsideNetwork]:
-    controller_refs = {e.ref for e in ctx.ingress_entries if e.via == "service"} | {
-        str(s.ref) for g in ctx.topology.gateway_api.gateways for s in ctx.gateways.entry_services(g)}
+    controller_refs = {e.ref for e in ctx.ingress_entries if e.via == "service"} | ctx.gateways.entry_refs
     out = []
     for network in ctx.topology.cluster.networks:
         if "nodeports" in network.uses or ("ingress" in network.uses and str(svc.ref) in controller_refs):
