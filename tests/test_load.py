@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from netmodel.errors import LoadError
 from netmodel.load import parse_text, read_documents
-from netmodel.load.json_reader import _index
+from netmodel.load.json_reader import LazyJsonSpanIndex
 
 POD_YAML = """\
 apiVersion: v1
@@ -32,6 +35,48 @@ spec:
 def where(doc, *path) -> tuple[int, int]:
     span = doc.span(tuple(path))
     return span.line, span.column
+
+
+# An independent oracle for JSON locations: tokenize the whole text and record where every value starts.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+
+
+def _index(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
+    spans: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    stack: list[list] = []  # [path, is_object, pending key, next index]
+    expecting_key = False
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok in (",", ":"):
+            expecting_key = tok == "," and bool(stack) and stack[-1][1]
+            continue
+        if tok in ("}", "]"):
+            stack.pop()
+            expecting_key = False
+            if stack and not stack[-1][1]:
+                stack[-1][3] += 1
+            continue
+        top = stack[-1] if stack else None
+        if expecting_key and top is not None:
+            top[2] = json.loads(tok)
+            expecting_key = False
+            continue
+        path = () if top is None else top[0] + ((top[2],) if top[1] else (top[3],))
+        line = text.count("\n", 0, m.start()) + 1
+        spans[path] = (line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1)
+        if tok in ("{", "["):
+            stack.append([path, tok == "{", None, 0])
+            expecting_key = tok == "{"
+        elif top is not None and not top[1]:
+            top[3] += 1
+    return spans
+
+
+def _lazy_agrees_with_oracle(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
+    whole = _index(text)
+    index = LazyJsonSpanIndex(text)
+    assert {path: index.lookup(path) for path in whole} == whole
+    return whole
 
 
 # -- YAML ----------------------------------------------------------------------------------------------------------
@@ -101,7 +146,7 @@ def test_json_document_and_lazy_spans_of_nested_values() -> None:
 
 def test_json_spans_survive_escaped_strings_and_tricky_keys() -> None:
     text = '{"a": "x\\"}{[,:", "b\\u0022c": [1, {"d": "\\\\"}, [], {}], "e": {"f": null}}'
-    spans = _index(text)
+    spans = _lazy_agrees_with_oracle(text)
     assert spans[("a",)] == (1, 7)
     assert text[spans[('b"c', 1, "d")][1] - 1:].startswith('"\\\\"')
     assert text[spans[('b"c', 3)][1] - 1] == "{"
@@ -113,7 +158,7 @@ def test_json_spans_survive_escaped_strings_and_tricky_keys() -> None:
 def test_json_compact_one_line_spans() -> None:
     text = '{"kind":"List","apiVersion":"v1","items":[{"kind":"Pod","metadata":{"name":"a"}},' \
            '{"kind":"Pod","metadata":{"name":"b"}}]}'
-    spans = _index(text)
+    spans = _lazy_agrees_with_oracle(text)
     column = spans[("items", 1, "metadata", "name")][1]
     assert text[column - 1:].startswith('"b"')
 
@@ -253,3 +298,40 @@ def test_deferred_spans_equal_and_hash_like_plain_spans(tmp_path: Path) -> None:
     plain = SourceSpan(str(path), 2, 10)
     assert deferred == plain and plain == deferred and hash(deferred) == hash(plain)
     assert str(deferred) == f"{path}:2:10" and deferred.to_json() == plain.to_json()
+
+
+# -- JSON locations: the lazy index against the whole-text oracle ------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet='ab"\\{}[],: \n\u00e9\U0001f600', max_size=6),
+    lambda inner: st.lists(inner, max_size=20) | st.dictionaries(st.text(alphabet='ab"\\:{ ', max_size=4), inner,
+                                                                  max_size=20),
+    max_leaves=60)
+
+
+@given(value=_JSON, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans())
+def test_json_locations_agree_with_a_whole_text_scan(value: object, indent: int | None, ascii_only: bool) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    whole = _lazy_agrees_with_oracle(text)
+    index = LazyJsonSpanIndex(text)
+    for path in list(whole)[:50]:  # a path that is not there is not found
+        assert index.lookup((*path, 10 ** 6)) is None and index.lookup((*path, "\0")) is None
+
+
+@pytest.mark.parametrize("indent", [None, 1])
+def test_json_locations_in_large_containers(indent: int | None) -> None:
+    # Large arrays (every 8th offset kept), objects with many keys (a dictionary) and with more keys than are kept
+    # (walked), and values behind a large one (indexed for the distance): every location as the oracle says.
+    value = {"big": "x" * 10_000, "items": [{"n": i, "s": [i] * (i % 20)} for i in range(203)],
+             "wide": {f"k{i}": [i] for i in range(40)}, "widest": {f"k{i}": i for i in range(4200)}, "last": [1]}
+    text = json.dumps(value, indent=indent)
+    index = LazyJsonSpanIndex(text)
+    whole = _index(text)
+    for path in ([("items", i, "s", j) for i in (0, 7, 8, 9, 150, 202) for j in range(i % 20)]
+                 + [("items", i) for i in range(203)] + [("wide", f"k{i}", 0) for i in range(40)]
+                 + [("widest", f"k{i}") for i in (0, 4095, 4096, 4199)] + [("last", 0), ("big",)]):
+        assert index.lookup(path) == whole[path], path
+    assert index.lookup(("items", 203)) is None and index.lookup(("widest", "k4200")) is None
+    key = index.lookup_key(("widest", "k4199"))
+    assert key is not None and text.splitlines()[key[0] - 1][key[1] - 1:].startswith('"k4199"')
