@@ -15,7 +15,7 @@ from netmodel.model import materialize
 from netmodel.model.fields import Problems
 from netmodel.model.gateway import ROUTE_KINDS, Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
-from netmodel.model.limits import check_pod_expansion
+from netmodel.model.limits import check_input_size, check_pod_expansion
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
     Cluster,
@@ -232,6 +232,9 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
 
 def build_topology(documents: Sequence[Document]) -> Topology:
     """Validate the documents and fill in defaults; raise :class:`ValidationError` listing every problem."""
+    too_large = check_input_size(documents)  # before reading: an input over the limits is not worth validating
+    if too_large:
+        raise ValidationError(too_large)
     inv, problems = read_inventory(documents)
     for cluster, _ in inv.clusters[1:]:
         problems.add(f"a second Cluster object ({cluster.name}); one topology describes one cluster",
