@@ -12,7 +12,7 @@ import re
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
-from json.decoder import scanstring  # type: ignore[attr-defined]
+from json.decoder import scanstring  # type: ignore[attr-defined]  # the C string scanner; typeshed omits it
 from typing import Any
 
 from netmodel.errors import LoadError, Problem, SourceSpan
@@ -186,7 +186,7 @@ class LazyJsonSpanIndex:
         self._recent: OrderedDict[Path, _Walk] = OrderedDict()  # the last small ones walked into
         self._lines = _LineIndex(text)
         # The path of the previous lookup as far as it was found, and (key offset, value offset) at each depth
-        self._last: tuple[Path, list[tuple[int, int]]] = ((), [(-1, _SPACE.match(text).end())])  # type: ignore[union-attr]
+        self._last: tuple[Path, list[tuple[int, int]]] = ((), [(-1, _skip_space(text, 0))])
 
     def _member(self, container: Path, pos: int, step: str | int) -> tuple[int, int] | None:
         """(key offset or -1, value offset) of member ``step`` of the container at ``pos``, or None."""
