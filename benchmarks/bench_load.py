@@ -5,6 +5,7 @@ Each measurement runs in a fresh child process, so a peak RSS belongs to that st
 
     python benchmarks/bench_load.py                 # small and medium
     python benchmarks/bench_load.py --sizes full --check
+    python benchmarks/bench_load.py --formats yaml --yaml-reader pyyaml   # PyYAML's event reader only
 """
 
 from __future__ import annotations
@@ -89,9 +90,15 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", choices=tuple(SIZES), default=["small", "medium"])
     p.add_argument("--check", action="store_true", help="also time `netmodel check` on each input")
     p.add_argument("--workdir", help="where generated inputs are kept (default: a temporary folder)")
+    p.add_argument("--formats", nargs="+", choices=("yaml", "json"), default=["yaml", "json"])
+    p.add_argument("--yaml-reader", choices=("fast", "pyyaml"), default="fast",
+                   help="fast: rapidyaml where it reads exactly as PyYAML (the default); pyyaml: the event reader "
+                        "for every file (NETMODEL_YAML_READER=pyyaml, as before rapidyaml)")
     p.add_argument("--measure", help=argparse.SUPPRESS)
     p.add_argument("--measure-check", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.yaml_reader == "pyyaml":
+        os.environ["NETMODEL_YAML_READER"] = "pyyaml"  # inherited by the measuring children
     if args.measure:
         print(json.dumps(measure_one(args.measure)))
         return
@@ -107,6 +114,8 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         for size in args.sizes:
             for pods_as, fmt in VARIANTS:
+                if fmt not in args.formats:
+                    continue
                 print(row(run(size, pods_as, fmt, workdir, args.check)), flush=True)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from netmodel.errors import LoadError, Problem, SourceSpan
+from netmodel.load import yaml_fast
 from netmodel.load.document import DictSpanIndex, Document, Path
 from netmodel.sets.numbers import brief
 
@@ -97,7 +98,20 @@ _NO_KEY = object()
 
 
 def parse_yaml(text: str, file: str) -> list[Document]:
-    """Parse every document in ``text``; raise :class:`LoadError` with a located problem on bad input."""
+    """Parse every document in ``text``; raise :class:`LoadError` with a located problem on bad input.
+
+    rapidyaml reads the file when it is installed and the file holds nothing it could type or refuse
+    differently (``yaml_fast``); otherwise, and for the documents it leaves to PyYAML, the event reader does.
+    """
+    if yaml_fast.enabled():
+        documents = yaml_fast.parse_fast(text, file)
+        if documents is not None:
+            return documents
+    return parse_yaml_events(text, file)
+
+
+def parse_yaml_events(text: str, file: str) -> list[Document]:
+    """The event reader: every document of ``text`` from PyYAML's event stream, every span recorded."""
     budget = len(text) + ALIAS_SLACK
     documents: list[Document] = []
     spans: dict[Path, tuple[int, int]] = {}

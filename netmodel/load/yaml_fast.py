@@ -1,0 +1,392 @@
+"""The fast YAML path: rapidyaml parses and writes JSON, the standard library's C decoder reads it back.
+
+Walking a YAML event stream in Python (``yaml_reader``) costs about a microsecond per value; rapidyaml (the
+``ryml`` module of PyPI ``rapidyaml``) parses in C++ and emits the whole stream as JSON, which ``json.loads``
+turns into Python values about ten times faster. What that pipeline does not give by itself, this module adds:
+
+* **Exactly PyYAML's typing.** rapidyaml types scalars the JSON way (YAML 1.2 core), netmodel the YAML 1.1 way
+  PyYAML resolves them (``yes``/``on``/``off`` are booleans, ``0755`` is octal, ``1:30`` is sexagesimal, ``~``
+  and ``Null`` are null, tags such as ``!!str`` apply, mapping keys are typed). A document in which a plain
+  scalar *could* be typed differently — its text is one of YAML 1.1's non-string forms, other than a decimal
+  integer, a decimal float, ``true``, ``false`` or ``null`` written as a value — is read by PyYAML instead, as is
+  every document with a tag, an explicit (``?``) or empty key, or a tab. The test is textual and errs towards
+  PyYAML: a ``yes`` inside a comment or a quoted string sends its document to PyYAML too, which is only slower.
+  Numbers rapidyaml writes that PyYAML reads as text (``1e3``) or that JSON cannot hold make ``json.loads``
+  refuse, and the whole file is read by PyYAML.
+* **The same refusals.** Anchors and aliases (their expansion budget spans the whole stream), directives, ``...``
+  document ends, line breaks other than ``\\n``, byte-order marks and characters YAML forbids, duplicate keys,
+  integers beyond 64 bits, nesting deeper than ``yaml_reader.MAX_DEPTH`` and anything rapidyaml itself rejects
+  send the whole file to PyYAML's event reader, which then reports the located error (or reads it, when only
+  this path was more cautious).
+* **Locations, found lazily.** A file is split at its ``---`` lines; each document keeps the span of its own text
+  and the line it starts on. The first time a location inside a document is read, that document alone is read
+  by the event reader to record its spans (see :class:`LazyYamlSpanIndex`), so a 150,000-Pod file pays for the
+  handful of documents its findings cite, not for all of them.
+
+Without the ``ryml`` module, or with ``NETMODEL_YAML_READER=pyyaml`` in the environment, every file is read by
+the event reader.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sys
+from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from netmodel.errors import LoadError, Problem
+from netmodel.load.document import Document, Path
+
+try:
+    import ryml as _ryml
+except ImportError:  # pragma: no cover - depends on the environment; PyYAML reads everything then
+    _ryml = None
+
+ENV_READER = "NETMODEL_YAML_READER"
+
+_BOOL = "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+_NULL = "~|null|Null|NULL"
+_FLOAT = (r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+          r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+_INT = (r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+        r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+")
+# The plain scalars PyYAML (YAML 1.1) types as something other than a string, or treats as a merge key.
+_TYPED = f"{_BOOL}|{_NULL}|{_FLOAT}|{_INT}|<<"
+# Of those, the ones rapidyaml's JSON carries with the same type and value when they are a mapping's or a
+# sequence's value: JSON's own integer, decimal float, true, false and null forms.
+_AGREED = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+][0-9]+)?)?|true|false|null")
+# ... and the places where such a plain scalar can only be a value: after `key: ` (ended by the line, a comment
+# or a flow indicator), after a block sequence's `- `, or as the first item of a flow sequence.
+_END = r"(?:[ \t]*(?:\n|\Z)|[ \t]+\#)"
+_VALUE_HERE = re.compile(rf"(?:(?<=: )[^\s,\]}}]+(?={_END}|[ \t]*[,\]}}])"
+                         rf"|(?<=- )[^\s]+(?={_END})"
+                         rf"|(?<=\[)[^\s,\]]+(?=[ \t]*[,\]]))")
+# JSON strings (and keys) that may hold exactly such a text — the words, and anything shaped like a YAML 1.1
+# number (checked against _TYPED afterwards). They came from a quoted scalar, a block scalar, or a plain one
+# rapidyaml typed differently from PyYAML; which, the YAML text tells.
+_SUSPECT_JSON = re.compile(
+    r'"((?:y(?:es)|Y(?:es|ES)|n(?:o|ull)|N(?:o|O|ull|ULL)|t(?:rue)|T(?:rue|RUE)|f(?:alse)|F(?:alse|ALSE)'
+    r'|o(?:n|ff)|O(?:n|N|ff|FF)|~|<<'
+    r'|[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)|(?:\.[0-9]|[0-9])[0-9a-fA-FxX_:.+-]*)))"(:?)')
+_TYPED_FULL = re.compile(_TYPED)
+_SCALAR_END = r"(?=[\s\[\]{},:\#]|\Z)"
+_PLAIN_START = " \n[]{},"
+# Bytes the YAML text may hold for rapidyaml to read it: tab, line feed, printable ASCII (anything else is
+# looked at closely, see _ODD).
+_PLAIN_BYTES = bytes([9, 10, *range(0x20, 0x7F)])
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_ODD = re.compile(  # PyYAML's non-printable characters, and its other line breaks (line numbers, `---` lines)
+    r"[^\x09\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010FFFF]")
+_ANCHOR = re.compile(r"[&*](?<![^\s\[\]{},:][&*])")
+_MARKER = re.compile(r"\n(?:%|\.\.\.(?=[ \t\n]|\Z))")  # a directive or a document end
+# Scalars PyYAML refuses or reads differently, each behind a character the text must hold for it to occur
+# (finding one character is far cheaper than a regular expression over the whole text; None: no such gate):
+_DOUBTFUL = (
+    # `?` or `:` starting a scalar: plain text in block context, refused by PyYAML in flow context
+    ("?", re.compile(r"\?(?<=[\s\[\]{},]\?)(?=\S)")),
+    (None, re.compile(r":(?<=[\s\[\]{},]:)(?=\S)")),
+    # a block sequence entry inside a flow collection
+    ("[", re.compile(r"\[[ \t]*-(?=\s)")),
+    ("{", re.compile(r"[{,][ \t]*-(?=\s)")),
+    # a signed float with no digit before its dot (`-.5`): text for PyYAML, rewritten `-0.5` by rapidyaml
+    (None, re.compile(r"\.[0-9](?<=[-+]\.[0-9])(?<![^\s\[\]{},:][-+]\.[0-9])")),
+    # the reserved indicators
+    ("@", re.compile(r"@(?<=[\s\[\]{},:]@)")),
+    ("`", re.compile(r"`(?<=[\s\[\]{},:]`)")),
+    # a tag (`!!str 1`: rapidyaml ignores tags in JSON)
+    ("!", re.compile(r"!(?<=[\s\[\]{},:]!)")),
+    # a tab (PyYAML and rapidyaml differ on where one may be)
+    ("\t", re.compile(r"\t")),
+)
+_EMPTY_KEY = re.compile(r"(?:^|[\n\[{,?-])[ \t]*:(?=\s|\Z)")
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
+
+
+class _Unsure(Exception):
+    """The fast path cannot promise PyYAML's answer for this file; the event reader reads it."""
+
+
+def enabled() -> bool:
+    return _ryml is not None and os.environ.get(ENV_READER, "").lower() != "pyyaml"
+
+
+def parse_fast(text: str, file: str) -> list[Document] | None:
+    """The documents of ``text`` read by rapidyaml, or None when the event reader must read the whole file."""
+    from netmodel.load.yaml_reader import MAX_DEPTH, parse_yaml_events
+
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: PyYAML refuses it with its location
+        return None
+    odd = data.translate(None, _PLAIN_BYTES)
+    if odd and (odd.translate(None, _HIGH_BYTES) or _ODD.search(text)):
+        return None
+    if ("&" in text or "*" in text) and _ANCHOR.search(text):
+        return None
+    if text.startswith(("%", "...")) or (("\n%" in text or "\n..." in text) and _MARKER.search(text)):
+        return None
+    segments, implicit = _segments(text)
+    starts = [s for s, _, _ in segments]
+    careful: set[int] = set()
+    for gate, pattern in _DOUBTFUL:
+        if gate is None or gate in text:
+            _mark_matches(careful, segments, starts, pattern, text)
+    if text.startswith(("?", ":", "-.", "+.", "@", "`", "!")):
+        careful.add(0)
+    source = "".join("---\n" if i in careful else text[s:e] for i, (s, e, _) in enumerate(segments)) \
+        if careful else text
+    try:
+        values, emitted = _read(source if careful else data, MAX_DEPTH, _open_brackets(text))
+    except _Unsure:
+        return None
+    # Documents: every `---` starts one; the text before the first `---` is one if it holds more than comments.
+    expected = [i for i, (s, e, _) in enumerate(segments)
+                if i > 0 or not implicit or i in careful or _CONTENT.search(text, s, e)]
+    if len(values) != len(expected):
+        return None
+    _mark(careful, starts, _typed_differently(text, emitted))
+    documents: list[Document] = []
+    for index, value in zip(expected, values, strict=True):
+        start, end, first = segments[index]
+        if index in careful:
+            documents.extend(_shifted_documents(parse_yaml_events, text[start:end], file, first))
+        elif value is not None:
+            documents.append(Document(file, value, LazyYamlSpanIndex(text, start, end, first, file)))
+    return documents
+
+
+def _segments(text: str) -> tuple[list[tuple[int, int, int]], bool]:
+    """(start, end, lines before it) of each piece of ``text`` cut at the lines that start a document, and
+    whether the first piece precedes every ``---`` (then it is a document only if it holds more than comments).
+    """
+    bounds = _document_starts(text)
+    implicit = not bounds or bounds[0] != 0
+    edges = ([0] if implicit else []) + bounds + [len(text)]
+    segments = []
+    line = 0
+    for start, end in itertools.pairwise(edges):
+        segments.append((start, end, line))
+        line += text.count("\n", start, end)
+    return segments, implicit
+
+
+def _mark_matches(careful: set[int], segments: list[tuple[int, int, int]], starts: list[int],
+                  pattern: re.Pattern[str], text: str) -> None:
+    """Mark each document holding a match of ``pattern`` (one search per such document, not per match)."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        index = bisect_right(starts, m.start()) - 1
+        careful.add(index)
+        pos = segments[index][1]
+
+
+def _mark(careful: set[int], starts: list[int], offsets: Iterator[int]) -> None:
+    for offset in offsets:
+        careful.add(bisect_right(starts, offset) - 1)
+
+
+def _typed_differently(text: str, emitted: str) -> Iterator[int]:
+    """Offsets in ``text`` of plain scalars (and empty keys) PyYAML types differently from rapidyaml's JSON."""
+    suspects = {token for token, key in set(_SUSPECT_JSON.findall(emitted))
+                if _TYPED_FULL.fullmatch(token) and (key or not _AGREED.fullmatch(token))}
+    for token in [t for t in suspects if t.lstrip("-+").lower() in (".inf", ".nan")]:
+        # rapidyaml writes `.Inf`, `.NaN`, `-.INF` in lower case: look for every spelling PyYAML reads.
+        sign = token[0] if token[0] in "-+" else ""
+        suspects.update(sign + "." + w for w in (("inf", "Inf", "INF") if "inf" in token.lower()
+                                                  else ("nan", "NaN", "NAN")))
+    if suspects:
+        pattern = re.compile("(?:" + "|".join(re.escape(t) for t in sorted(suspects, key=len, reverse=True))
+                             + ")" + _SCALAR_END)
+        for m in pattern.finditer(text):
+            s = m.start()
+            before = text[s - 1] if s else "\n"
+            if before not in _PLAIN_START and not (before == ":" and s >= 2 and text[s - 2] in "\"']}"):
+                continue  # inside a longer scalar
+            if _AGREED.fullmatch(m.group()):
+                value = _VALUE_HERE.match(text, s)
+                if value is not None and value.end() == m.end():
+                    continue  # a value rapidyaml's JSON carries as PyYAML types it
+            yield s
+    if '"":' in emitted:  # an empty key: null for PyYAML, "" in JSON (unless the YAML wrote "")
+        yield from (m.end() - 1 for m in _EMPTY_KEY.finditer(text))
+
+
+def _document_starts(text: str) -> list[int]:
+    """Offsets of the lines that start a document (``---`` then a space, a tab, a line break or the end)."""
+    found = []
+    if text.startswith("---") and text[3:4] in ("", " ", "\t", "\n"):
+        found.append(0)
+    i = text.find("\n---")
+    while i != -1:
+        if text[i + 4:i + 5] in ("", " ", "\t", "\n"):
+            found.append(i + 1)
+        i = text.find("\n---", i + 4)
+    return found
+
+
+def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any], str]:
+    """rapidyaml, JSON, ``json.loads``: one value per document and the JSON; :class:`_Unsure` if in doubt."""
+    try:
+        data = source.encode("utf-8") if isinstance(source, str) else source
+        with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
+            tree = _ryml.parse_in_arena(data)
+            emitted = _ryml.emit_json(tree)
+        stream = tree.is_stream(tree.root_id())
+    except Exception:  # noqa: BLE001 - rapidyaml's exceptions (ExceptionParse, ...) share no useful base
+        raise _Unsure from None
+    if emitted is None:  # nothing but comments and blank lines
+        return [], ""
+    del tree, data
+    try:
+        value = json.loads(emitted, object_pairs_hook=_unique_keys, parse_float=_float, parse_int=_int,
+                           parse_constant=_refuse)
+    except (ValueError, RecursionError, _Unsure):
+        raise _Unsure from None
+    # Nesting: rapidyaml writes block collections two spaces deeper each and flow ones inline (each from a
+    # `[` or `{` of the YAML text: there are `brackets`); when neither the indentation nor the inline brackets
+    # rule out more than `max_depth` levels, count them.
+    if brackets >= max_depth // 2:
+        brackets = sum(emitted.count(c) - emitted.count(c + "\n") - emitted.count(c + e) for c, e in ("{}", "[]"))
+    if (brackets >= max_depth // 2 or ("\n" + " " * (max_depth - 2)) in emitted) \
+            and _depth(value) > max_depth + (1 if stream else 0):
+        raise _Unsure
+    return (value if stream else [value]), emitted
+
+
+def _open_brackets(text: str) -> int:
+    """How many flow collections ``text`` can open at most (an empty ``{}`` or ``[]`` nests nothing)."""
+    return text.count("[") + text.count("{") - text.count("[]") - text.count("{}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Unsure  # a duplicate key: the event reader reports it with its location
+    return obj
+
+
+def _float(text: str) -> float:
+    # PyYAML's YAML 1.1 floats need a dot and a signed exponent; `1e3` is text there.
+    if "." not in text or re.search(r"[eE][0-9]", text):
+        raise _Unsure
+    return float(text)
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if len(text) > 18 and not -(1 << 63) <= value < 1 << 63:
+        raise _Unsure  # the event reader refuses it with its location
+    return value
+
+
+def _refuse(text: str) -> Any:
+    raise _Unsure
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in v.values() if isinstance(c, (dict, list)))
+        elif isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in v if isinstance(c, (dict, list)))
+    return deepest
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _shifted_documents(parse: Any, text: str, file: str, lines: int) -> list[Document]:
+    """Documents of one document's text read by the event reader, located ``lines`` further down the file."""
+    try:
+        documents = parse(text, file)
+    except LoadError as err:
+        raise LoadError([_shift_problem(p, lines) for p in err.problems]) from None
+    return [Document(file, d.data, _ShiftedSpans(d.spans, lines)) for d in documents]
+
+
+def _shift_problem(problem: Problem, lines: int) -> Problem:
+    if problem.span is None or lines == 0:
+        return problem
+    return replace(problem, span=replace(problem.span, line=problem.span.line + lines))
+
+
+class _ShiftedSpans:
+    """A span index of one document read on its own, answering in the lines of the whole file."""
+
+    __slots__ = ("_index", "_lines")
+
+    def __init__(self, index: Any, lines: int) -> None:
+        self._index = index
+        self._lines = lines
+
+    def lookup(self, path: Path) -> tuple[int, int] | None:
+        found = self._index.lookup(path)
+        return None if found is None else (found[0] + self._lines, found[1])
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        found = self._index.lookup_key(path)
+        return None if found is None else (found[0] + self._lines, found[1])
+
+
+class LazyYamlSpanIndex:
+    """Spans of one YAML document, recorded the first time one is asked for.
+
+    The document's text (``text[start:end]``, which begins at a line start) is then read by the event reader,
+    which records where every value and key starts; its lines are shifted by the lines before the document.
+    """
+
+    lazy = True  # Document.span hands out DeferredSpans for this index
+    __slots__ = ("_end", "_file", "_index", "_lines", "_start", "_text")
+
+    def __init__(self, text: str, start: int, end: int, lines: int, file: str) -> None:
+        self._text = text
+        self._start = start
+        self._end = end
+        self._lines = lines
+        self._file = file
+        self._index: Any = None
+
+    def _ensure(self) -> Any:
+        if self._index is None:
+            from netmodel.load.yaml_reader import parse_yaml_events
+
+            try:
+                documents = parse_yaml_events(self._text[self._start:self._end], self._file)
+            except LoadError:  # cannot happen for a document rapidyaml read the same way; locate nothing then
+                documents = []
+            self._index = _ShiftedSpans(documents[0].spans, self._lines) if documents else False
+        return self._index
+
+    def lookup(self, path: Path) -> tuple[int, int] | None:
+        index = self._ensure()
+        return index.lookup(path) if index else None
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        index = self._ensure()
+        return index.lookup_key(path) if index else None

@@ -1,0 +1,228 @@
+"""The two YAML readers agree: rapidyaml's fast path (``netmodel/load/yaml_fast.py``) and PyYAML's event reader.
+
+For every YAML file of the repository's inputs (topologies/ and everything under tests/: corpus, conformance,
+bad inputs, ...) and for generated YAML (Hypothesis), both readers must give the same documents — the same
+values of the same types, in the same order — with the same location for every value and every key, or refuse
+with the same located problems. The fast path is checked where it actually runs: ``parse_fast`` is called
+directly, and the corpus test fails if it leaves too many files to PyYAML.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from netmodel.errors import LoadError
+from netmodel.load import yaml_fast
+from netmodel.load.files import decode
+from netmodel.load.yaml_reader import parse_yaml, parse_yaml_events
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted(p for folder in ("topologies", "tests") for p in (ROOT / folder).rglob("*")
+               if p.suffix in (".yaml", ".yml") and p.is_file())
+
+pytestmark = pytest.mark.skipif(not yaml_fast.enabled(), reason="rapidyaml (the ryml module) is not installed")
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.extend(_paths(v, path + (k if isinstance(k, (str, int)) else str(k),)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_paths(v, path + (i,)))
+    return found
+
+
+def _outcome(documents: list[Any]) -> list[tuple[str, str, list[tuple[Any, ...]]]]:
+    """Every document as its file, its value (repr: types, order and NaN included) and every location."""
+    out = []
+    for doc in documents:
+        spans = [(p, str(doc.span(p)), str(doc.key_span(p)) if p else "") for p in _paths(doc.data)]
+        out.append((doc.file, repr(doc.data), spans))
+    return out
+
+
+def _run(read: Any, text: str, file: str) -> tuple[str, Any]:
+    try:
+        documents = read(text, file)
+    except LoadError as err:
+        return "error", [(p.message, str(p.span), p.hint) for p in err.problems]
+    if documents is None:
+        return "left to PyYAML", None
+    return "documents", _outcome(documents)
+
+
+def _compare(text: str, file: str = "in.yaml") -> bool:
+    """Assert both readers agree on ``text``; True if the fast path read (part of) it."""
+    events = _run(parse_yaml_events, text, file)
+    fast = _run(yaml_fast.parse_fast, text, file)
+    if fast[0] == "left to PyYAML":
+        assert _run(parse_yaml, text, file) == events
+        return False
+    assert fast == events
+    return True
+
+
+def test_every_yaml_file_of_the_repository_reads_the_same_with_both_readers() -> None:
+    assert len(FILES) > 200  # the corpus is there
+    fast = 0
+    not_text = []
+    for path in FILES:
+        name = str(path.relative_to(ROOT))
+        try:
+            text = decode(path.read_bytes(), name)
+        except LoadError:
+            not_text.append(name)  # refused before any YAML reader sees it
+            continue
+        fast += _compare(text, name)
+    assert not_text == ["tests/bad_inputs/not-utf8.yaml"]
+    # The fast path must really be what reads the corpus, or this test compares PyYAML with itself.
+    assert fast >= 0.9 * len(FILES), f"only {fast} of {len(FILES)} files took the fast path"
+
+
+def test_the_bad_inputs_are_refused_alike_and_located() -> None:
+    for path in sorted((ROOT / "tests" / "bad_inputs").glob("*.y*ml")):
+        name = str(path.relative_to(ROOT))
+        try:
+            text = decode(path.read_bytes(), name)
+        except LoadError:
+            continue
+        events = _run(parse_yaml_events, text, name)
+        assert events[0] == "error", name
+        assert _run(parse_yaml, text, name) == events
+        assert all(span.startswith(name + ":") for _, span, _ in events[1])
+
+
+# Plain scalars YAML 1.1 (PyYAML) and JSON/YAML 1.2 (rapidyaml) may read differently, and ordinary ones.
+SCALARS = [
+    "yes", "No", "ON", "off", "y", "n", "true", "True", "TRUE", "false", "null", "Null", "NULL", "~", "",
+    "0", "-0", "+0", "7", "-12", "+12", "012", "0o17", "0x1F", "-0x1f", "0b101", "1_000", "1:30", "-1:30:00",
+    "190:20:30.15", "1.0", "-1.5", "1.", ".5", "-.5", "1e3", "1E3", "1.5e3", "1.5e+3", "6.8523015e+5", "1.e+3",
+    "0.1000000000000000055511151231257827", ".inf", "-.Inf", ".NaN", "00", "09", "1_0.5", "12345678901234567890",
+    "9223372036854775807", "-9223372036854775808", "9223372036854775808", "2001-12-14", "2001-12-14t21:59:43.10-05:00",
+    "=", "<<", "a", "abc def", "10.0.0.0/8", "app:1.0", "a:b", "80/TCP", "x#y", "-", "--", "a-b", "http://x/y?z",
+    "éclair", "日本", "@x", "`x", "%x", "!x", "&a", "*a", "?x", ":x", "a: b", "[a]", "{a}", "a,b", "#c", "...",
+    "---", "a\tb",
+]
+KEYS = ["a", "b", "name", "1", "0x10", "yes", "null", "~", "", "1.5", "<<", "true", "on", "k k", "-1"]
+
+
+def _quote(s: str, how: int) -> str:
+    if how == 1:
+        return "'" + s.replace("'", "''") + "'"
+    if how == 2:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+    return s
+
+
+scalar = st.builds(_quote, st.sampled_from(SCALARS), st.sampled_from([0, 0, 0, 1, 2]))
+key = st.builds(_quote, st.sampled_from(KEYS), st.sampled_from([0, 0, 0, 1, 2]))
+tags = st.sampled_from(["", "", "", "", "!!str ", "!!int ", "!!bool ", "!!float ", "!!null ", "!custom "])
+comments = st.sampled_from(["", "", "", " # c", " #yes"])
+block_scalars = st.builds(lambda head, lines: head + "\n" + "".join(f"  {x}\n" for x in lines),
+                          st.sampled_from(["|", ">", "|-", ">-", "|+", ">+", "|2"]),
+                          st.lists(st.sampled_from(["yes", "1", "a b", "", "  indented", "x: y", "#no"]),
+                                   min_size=1, max_size=3))
+
+
+def _flow(values: list[str], mapping: bool, keys: list[str]) -> str:
+    if mapping:
+        return "{" + ", ".join(f"{k}: {v}" if v else f"{k}" for k, v in zip(keys, values, strict=False)) + "}"
+    return "[" + ", ".join(values) + "]"
+
+
+flow = st.builds(_flow, st.lists(scalar.filter(lambda s: s not in ("", "#c", "...", "---")), max_size=4),
+                 st.booleans(), st.lists(key, min_size=4, max_size=4))
+
+
+@st.composite
+def block(draw: Any, indent: int = 0, depth: int = 0) -> str:
+    """A block mapping or sequence at ``indent`` (each line ends with a newline)."""
+    pad = " " * indent
+    lines = []
+    is_map = draw(st.booleans())
+    for _ in range(draw(st.integers(1, 4))):
+        head = f"{pad}{draw(key)}:" if is_map else f"{pad}-"
+        choice = draw(st.integers(0, 9 if depth < 3 else 6))
+        if choice <= 4:
+            lines.append(f"{head} {draw(tags)}{draw(scalar)}{draw(comments)}".rstrip(" ") + "\n")
+        elif choice == 5:
+            lines.append(f"{head} {draw(flow)}\n")
+        elif choice == 6:
+            lines.append(f"{head} {draw(block_scalars)}".replace("\n  ", "\n" + pad + "  "))
+        else:
+            lines.append(head + "\n" + draw(block(indent + 2, depth + 1)))
+    return "".join(lines)
+
+
+@st.composite
+def stream(draw: Any) -> str:
+    docs = [draw(block()) for _ in range(draw(st.integers(1, 3)))]
+    sep = draw(st.sampled_from(["---\n", "--- \n", "---\n# c\n"]))
+    text = ("---\n" if draw(st.booleans()) else draw(st.sampled_from(["", "# head\n"]))) + sep.join(docs)
+    extra = draw(st.sampled_from(["", "", "", "", "a: &x 1\nb: *x\n", "...\n", "%YAML 1.1\n", "\ta: 1\n",
+                                  "a: 1\na: 2\n", "- [[[[1]]]]\n", "a: b: c\n", "\ufeffa: 1\n", "a: 1\r\n"]))
+    return text + (("---\n" + extra) if extra else "")
+
+
+@settings(max_examples=400)
+@given(stream())
+@example("a: yes\nb: '1'\nc: 1\nd: 1e3\n")
+@example("{1}\n")
+@example("- -.Inf\n- .NaN\n- .INF\n")
+@example("a: @x\nb: `y\nc: [@z]\n")
+@example("- -.5\n- .5\n- 1.\n- -1.\n- -.5e+3\n")
+@example("a: .inf\nb: -.Inf\nc: .NaN\n")
+@example("1: a\n'1': b\n")
+@example(": x\n")
+@example("a: !!str 1\n")
+@example("- " * 101 + "x\n")
+@example("a: 1\n---\n---\nb: [0x10, 1]\n")
+def test_generated_yaml_reads_the_same_with_both_readers(text: str) -> None:
+    _compare(text)
+
+
+@given(st.lists(st.tuples(key, scalar), min_size=1, max_size=6))
+def test_generated_mappings_of_scalars_read_the_same(pairs: list[tuple[str, str]]) -> None:
+    _compare("".join(f"{k}: {v}\n" for k, v in pairs))
+    _compare("{" + ", ".join(f"{k}: {v}" for k, v in pairs if v not in ("#c",)) + "}\n")
+
+
+def test_nesting_limit_is_the_same() -> None:
+    from netmodel.load.yaml_reader import MAX_DEPTH
+
+    for depth in (MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1):
+        _compare("a: " + "[" * depth + "]" * depth + "\n")
+        _compare("".join(" " * (2 * i) + "k:\n" for i in range(depth)) + " " * (2 * depth) + "v: 1\n")
+    with pytest.raises(LoadError, match="nesting deeper"):
+        parse_yaml("a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n", "in.yaml")
+
+
+def test_the_fast_path_reads_a_large_stream_and_leaves_only_doubtful_documents_to_pyyaml() -> None:
+    plain = "".join(f"---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{port: {i}}}\n" for i in range(200))
+    text = plain + "---\nkind: Pod\nmetadata: {name: odd}\nspec: {hostNetwork: yes}\n"
+    documents = yaml_fast.parse_fast(text, "in.yaml")
+    assert documents is not None
+    assert [type(d.spans).__name__ for d in documents].count("LazyYamlSpanIndex") == 200
+    assert documents[-1].data["spec"]["hostNetwork"] is True  # YAML 1.1, as PyYAML reads it
+    assert str(documents[-1].span(("spec", "hostNetwork"))) == "in.yaml:804:21"
+    assert str(documents[150].span(("spec", "port"))) == "in.yaml:604:14"
+
+
+def test_errors_stay_located_through_the_command_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("".join(f"---\nkind: Namespace\nmetadata: {{name: n{i}}}\n" for i in range(50))
+                   + "---\nkind: Namespace\nmetadata: {name: x, name: y}\n")
+    result = subprocess.run([sys.executable, "-m", "netmodel", "check", str(bad)], capture_output=True,
+                            text=True, check=False, cwd=ROOT)
+    assert result.returncode == 2
+    assert f"{bad}:153:" in result.stderr and "duplicate key" in result.stderr
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr  # nothing of rapidyaml's own
