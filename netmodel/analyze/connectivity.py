@@ -77,12 +77,12 @@ class Connection:
 
 def group_name(pod: Pod, by: str) -> str:
     if by == "pod":
-        return f"{pod.namespace}/{pod.name}"
+        return pod.qualified_name
     if by == "namespace":
         return pod.namespace
     if pod.owner is not None:
         return f"{pod.namespace}/{pod.owner.name}[{pod.owner.kind}]"
-    return f"{pod.namespace}/{pod.name}[Pod]"
+    return f"{pod.qualified_name}[Pod]"
 
 
 def listening(cls: PodClass) -> PortSpace:
@@ -437,7 +437,7 @@ def _enter(fabric: Fabric, wire: _Wire, add: _Add, by: str, svc: Service, sp: Se
         partial = partial or reached != seen_as or clients != addresses
     if delivered:
         add(f"network:{network}", group_name(b.pod, by), single, partial or delivered < len(entry_nodes),
-            f"Service {svc.namespace}/{svc.name} NodePort {sp.node_port}")
+            f"Service {svc.qualified_name} NodePort {sp.node_port}")
 
 
 def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:

@@ -298,7 +298,7 @@ def locate(flows: Sequence[FlowChange], topology: Topology) -> tuple[FlowChange,
     for pod in topology.pods:
         owner = workloads.get(pod.owner) if pod.owner is not None else None
         where.setdefault(group_name(pod, "workload"), (owner.source if owner is not None else pod.source).to_json())
-    services = {f"{s.namespace}/{s.name}": s.source.to_json() for s in topology.services}
+    services = {s.qualified_name: s.source.to_json() for s in topology.services}
     out = []
     for f in flows:
         m = _NODE_PORT.match(f.via)

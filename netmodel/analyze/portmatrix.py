@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from netmodel.analyze.checks.common import example_address, network_example
+from netmodel.analyze.checks.common import decision_text, example_address, network_example
 from netmodel.analyze.portmatrix_sources import (
     SELF,
     Sender,
@@ -113,8 +113,7 @@ class Cell:
 
 
 def _decision_text(decision: Decision, direction: str) -> str:
-    what = f"rule {decision.rule.name!r}" if decision.rule is not None else f"defaultAction {decision.action}"
-    return f"Firewall {decision.firewall.name} {direction} {what} ({decision.action})"
+    return f"{decision_text(decision, direction)} ({decision.action})"
 
 
 def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:

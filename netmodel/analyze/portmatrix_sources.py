@@ -20,7 +20,6 @@ What the receiver sees as the source address (the engine's rules, docs/reachabil
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -86,20 +85,13 @@ def source_classes(ctx: CheckContext, masqueraded: bool) -> list[SourceClass]:
     out = [SourceClass(SELF, AddressSet())]
     for name, nodes in (("control-plane", topo.control_plane_nodes), ("workers", topo.worker_nodes)):
         senders = _senders(ctx, list(nodes), NODE)
-        out.append(SourceClass(name, _union(s.addresses for s in senders), None, senders))
+        out.append(SourceClass(name, AddressSet.union_all(s.addresses for s in senders), None, senders))
     if masqueraded:
         senders = _senders(ctx, list(topo.nodes), MASQUERADED_POD)
-        out.append(SourceClass("pods", _union(s.addresses for s in senders), None, senders))
+        out.append(SourceClass("pods", AddressSet.union_all(s.addresses for s in senders), None, senders))
     else:
         senders = _senders(ctx, list(topo.nodes), POD)
         out.append(SourceClass("pods", ctx.addresses.pod_ranges, None, senders))
     for network in topo.cluster.networks:
         out.append(SourceClass(f"network:{network.name}", ctx.addresses.networks[network.name], network))
-    return out
-
-
-def _union(sets: Iterable[AddressSet]) -> AddressSet:
-    out = AddressSet()
-    for s in sets:
-        out = out | s
     return out

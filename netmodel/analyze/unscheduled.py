@@ -21,7 +21,7 @@ def unscheduled_json(pods: Sequence[Unscheduled]) -> dict[str, Any]:
     first-seen order."""
     by_reason: dict[str, list[str]] = {}
     for p in pods:
-        by_reason.setdefault(p.reason, []).append(f"{p.namespace}/{p.name}")
+        by_reason.setdefault(p.reason, []).append(p.qualified_name)
     return {"count": len(pods),
             "reasons": [{"reason": r, "count": len(names), "pods": names} for r, names in by_reason.items()]}
 

@@ -87,12 +87,12 @@ class AddressBook:
 
     def owner(self, ip: IPAddress) -> Owner:
         if ip in self._pods:
-            return Owner("pod", f"{self._pods[ip].namespace}/{self._pods[ip].name}", self._pods[ip])
+            return Owner("pod", f"{self._pods[ip].qualified_name}", self._pods[ip])
         if ip in self._nodes:
             return Owner("node", self._nodes[ip].name, self._nodes[ip])
         if ip in self._services:
             svc = self._services[ip]
-            return Owner("service", f"{svc.namespace}/{svc.name}", svc)
+            return Owner("service", svc.qualified_name, svc)
         if self.pod_ranges.contains(ip) or self.service_ranges.contains(ip):
             return Owner("cluster-range", str(ip))
         for name, addresses in self.networks.items():

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from netmodel.compile.addresses import AddressBook
+from netmodel.errors import SourceSpan
 from netmodel.model.objects import (
     Firewall,
     FirewallChain,
@@ -45,6 +46,25 @@ EPHEMERAL_PORTS = IntervalSet.of((32768, 60999))
 # address of the packet's IP family.
 Local = IPAddress | AddressSet | None
 Chains = tuple[tuple["CompiledRule", ...], ...]
+
+
+def ruling(direction: str, rule: FirewallRule | None, action: str, quote: bool = False) -> str:
+    """What decided in one firewall chain: ``ingress rule NAME``, or ``ingress defaultAction deny``
+    when no rule matched. Findings quote the rule name (``quote``); trace steps do not.
+
+    >>> ruling("egress", None, "deny")
+    'egress defaultAction deny'
+    """
+    if rule is None:
+        return f"{direction} defaultAction {action}"
+    return f"{direction} rule {rule.name!r}" if quote else f"{direction} rule {rule.name}"
+
+
+def ruling_span(firewall: Firewall, direction: str, rule: FirewallRule | None) -> SourceSpan:
+    """The line that decided: the rule, or the chain whose ``defaultAction`` applied."""
+    if rule is not None:
+        return rule.source
+    return (firewall.ingress if direction == "ingress" else firewall.egress).source
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,7 +140,7 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
             g.add_edge(nid, UNDERLAY, key="encapsulation", kind="encapsulation", flows=flows, native=native)
     for pod in topology.pods:
         pid = pod_id(pod.namespace, pod.name)
-        g.add_node(pid, kind="pod", name=pod.name, namespace=pod.namespace, label=f"{pod.namespace}/{pod.name}",
+        g.add_node(pid, kind="pod", name=pod.name, namespace=pod.namespace, label=pod.qualified_name,
                    node=pod.node_name, addresses=tuple(str(a) for a in pod.ips), host_network=pod.host_network,
                    owner=str(pod.owner) if pod.owner else "", labels=dict(pod.labels), source=pod.source)
         g.add_edge(node_id(pod.node_name), pid, key="hosts", kind="hosts")
@@ -152,7 +152,7 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
     for svc in topology.services:
         sid = service_id(svc.namespace, svc.name)
         g.add_node(sid, kind="service", name=svc.name, namespace=svc.namespace,
-                   label=f"{svc.namespace}/{svc.name}", type=svc.type,
+                   label=svc.qualified_name, type=svc.type,
                    cluster_ips=tuple(str(a) for a in svc.cluster_ips), ports=_service_ports(svc),
                    ingress_controller=svc.ref in controllers, gateway_entry=svc.ref in gateway_entries,
                    source=svc.source)
@@ -171,7 +171,7 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
     for ing in topology.ingresses:
         iid = ingress_id(ing.namespace, ing.name)
         g.add_node(iid, kind="ingress", name=ing.name, namespace=ing.namespace,
-                   label=f"{ing.namespace}/{ing.name}", ingress_class=ing.class_name, source=ing.source)
+                   label=ing.qualified_name, ingress_class=ing.class_name, source=ing.source)
         if entries:
             g.add_edge(INGRESS_CONTROLLER, iid, key="routes", kind="routes")
         for backend in ing.backends:

@@ -51,7 +51,7 @@ def parse_selection(text: str) -> tuple[str, int]:
 
 def source_ref(endpoint: Endpoint) -> str:
     if endpoint.pod is not None:
-        return f"pod:{endpoint.pod.namespace}/{endpoint.pod.name}"
+        return f"pod:{endpoint.pod.qualified_name}"
     if endpoint.kind == "node" and endpoint.node is not None:
         return f"node:{endpoint.node.name}"
     return f"ip:{endpoint.address}"
@@ -59,7 +59,7 @@ def source_ref(endpoint: Endpoint) -> str:
 
 def sources(fabric: Fabric) -> list[str]:
     t = fabric.topology
-    out = [f"pod:{p.namespace}/{p.name}" for p in t.pods if p.ips]
+    out = [f"pod:{p.qualified_name}" for p in t.pods if p.ips]
     out += [f"node:{n.name}" for n in t.nodes]
     for network in t.cluster.networks:
         out += [source_ref(e) for e in resolve(fabric, f"network:{network.name}", as_source=True).endpoints]
@@ -74,7 +74,7 @@ def destinations(fabric: Fabric) -> list[tuple[str, int, int]]:
     for pod in t.pods:
         if not pod.ips or not pod.ports:
             continue
-        refs = [f"pod:{pod.namespace}/{pod.name}"] + [f"ip:{ip}" for ip in pod.ips[1:]]
+        refs = [f"pod:{pod.qualified_name}"] + [f"ip:{ip}" for ip in pod.ips[1:]]
         ports = {(p.protocol, p.port) for p in pod.ports} | {(TCP, CLOSED_PORT)}
         out += [(ref, proto, number) for ref in refs for proto, number in sorted(ports)]
     for svc in t.services:
@@ -136,7 +136,7 @@ def expectation_flows(fabric: Fabric) -> list[Flow]:
             dsts = resolve(fabric, expected.to_ref, as_source=False).endpoints
             for s in srcs:
                 for d in dsts:
-                    dst = (f"pod:{d.pod.namespace}/{d.pod.name}" if d.pod is not None and d.kind == "pod"
+                    dst = (f"pod:{d.pod.qualified_name}" if d.pod is not None and d.kind == "pod"
                            else f"ip:{d.address}")
                     out.append(Flow(source_ref(s), dst, expected.port, expected.protocol, expected))
     return out

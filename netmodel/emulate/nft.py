@@ -228,11 +228,6 @@ def peer_pods(topology: Topology, policy: NetworkPolicy, peer: PolicyPeer) -> li
     return out
 
 
-def ip_block(peer: PolicyPeer) -> AddressSet:
-    assert peer.ip_block is not None
-    return AddressSet.of_networks([peer.ip_block.cidr]) - AddressSet.of_networks(peer.ip_block.except_)
-
-
 def resolve_port(pod: Pod, port: PolicyPort) -> IntervalSet | None:
     """The destination ports ``port`` means on ``pod``; None when a named port does not exist there."""
     if port.port is None:
@@ -274,7 +269,7 @@ def _rule_peers(topology: Topology, policy: NetworkPolicy,
     blocks = AddressSet()
     for peer in rule.peers:
         if peer.ip_block is not None:
-            blocks = blocks | ip_block(peer)
+            blocks = blocks | peer.ip_block.addresses
         else:
             pods += peer_pods(topology, policy, peer)
     return list(dict.fromkeys(pods)), blocks, False

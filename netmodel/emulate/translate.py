@@ -238,7 +238,7 @@ class _Builder:
         for pod in self.t.pods:
             node = self.t.node_by_name.get(pod.node_name)
             if node is None or not pod.ips:
-                self.notes.append(f"Pod {pod.namespace}/{pod.name} has no node or address: not built")
+                self.notes.append(f"Pod {pod.qualified_name} has no node or address: not built")
                 continue
             node_ns = self.node_ns[node.name]
             if pod.host_network:

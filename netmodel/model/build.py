@@ -33,6 +33,7 @@ from netmodel.model.objects import (
     Service,
     SkippedObject,
     Workload,
+    qualified_name,
 )
 from netmodel.model.read_calico import read_ip_pool
 from netmodel.model.read_gateway import (
@@ -196,7 +197,7 @@ def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, 
     if first is doc or first.data != doc.data:
         return False
     namespace = key[2] or ("" if kind in CLUSTER_SCOPED or api.startswith("netmodel.io/") else "default")
-    where = f"{namespace}/{key[3]}" if namespace else key[3]
+    where = qualified_name(namespace, key[3])
     problems.notes.append(Note("NM-INPUT-014", f"{kind} {where} is given again with the same content (first at "
                                f"{first.span()}): read once", (f"{kind}/{where}",), (doc.span(),)))
     return True
@@ -223,7 +224,7 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         for namespace, name, source in entries:
             key = (kind, namespace, name)
             if key in seen:
-                where = f"{namespace}/{name}" if namespace else name
+                where = qualified_name(namespace, name)
                 problems.add(f"{kind} {where} is defined twice (first at {seen[key]})", source,
                              "remove or rename one of them")
             else:

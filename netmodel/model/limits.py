@@ -52,7 +52,7 @@ def check_pod_expansion(given_pods: int, workloads: Sequence[tuple[Workload, Doc
             total += workload.replicas or 0
             key = "parallelism" if workload.kind in ("Job", "CronJob") else "replicas"
         if total > MAX_PODS:
-            what = f"{workload.kind} {workload.namespace}/{workload.name}"
+            what = f"{workload.kind} {workload.qualified_name}"
             problems.add(f"{what}: the input would expand to more than {MAX_PODS:,} Pods (netmodel's limit; "
                          "Kubernetes supports 150,000 per cluster)",
                          doc.span(("spec", key)) if key else workload.source,

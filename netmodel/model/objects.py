@@ -8,16 +8,45 @@ Each object keeps the :class:`SourceSpan` it came from so findings can point at 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import NO_LABELS, Labels, LabelSelector
-from netmodel.sets import IntervalSet, IPAddress, IPNetwork
+from netmodel.sets import AddressSet, IntervalSet, IPAddress, IPNetwork
 
 NOWHERE = SourceSpan("<default>", 0, 0)
 
 
+def qualified_name(namespace: str, name: str) -> str:
+    """How messages and references name an object: ``NAMESPACE/NAME`` (``NAME`` without one).
+
+    >>> qualified_name("shop", "web-0"), qualified_name("", "cp-1")
+    ('shop/web-0', 'cp-1')
+    """
+    return f"{namespace}/{name}" if namespace else name
+
+
+class _NamespacedFields(Protocol):
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class Namespaced:
+    """Gives an object with ``namespace`` and ``name`` its :attr:`qualified_name`."""
+
+    __slots__ = ()
+
+    @property
+    def qualified_name(self: _NamespacedFields) -> str:
+        """``NAMESPACE/NAME``, as ``kubectl`` and the messages of every check write it."""
+        return qualified_name(self.namespace, self.name)
+
+
 @dataclass(frozen=True, slots=True, order=True)
-class ObjectRef:
+class ObjectRef(Namespaced):
     """Names an object: ``Pod/shop/web-0``, ``Node/cp-1``."""
 
     kind: str
@@ -25,7 +54,7 @@ class ObjectRef:
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        return f"{self.kind}/{self.qualified_name}"
 
 
 # -- nodes ---------------------------------------------------------------------------------------------------------
@@ -174,7 +203,7 @@ class PodTemplate:
 
 
 @dataclass(frozen=True, slots=True)
-class Pod:
+class Pod(Namespaced):
     namespace: str
     name: str
     labels: Labels
@@ -212,7 +241,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Repli
 
 
 @dataclass(frozen=True, slots=True)
-class Workload:
+class Workload(Namespaced):
     kind: str
     namespace: str
     name: str
@@ -249,7 +278,7 @@ class ServicePort:
 
 
 @dataclass(frozen=True, slots=True)
-class Service:
+class Service(Namespaced):
     namespace: str
     name: str
     labels: Labels
@@ -290,7 +319,7 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointSlice:
+class EndpointSlice(Namespaced):
     namespace: str
     name: str
     service_name: str
@@ -312,7 +341,7 @@ class IngressBackend:
 
 
 @dataclass(frozen=True, slots=True)
-class Ingress:
+class Ingress(Namespaced):
     namespace: str
     name: str
     class_name: str  # "" = the default class
@@ -339,8 +368,15 @@ class IngressClass:
 
 @dataclass(frozen=True, slots=True)
 class IPBlock:
+    """A NetworkPolicy ``ipBlock``: the addresses of ``cidr`` outside every ``except`` range."""
+
     cidr: IPNetwork
     except_: tuple[IPNetwork, ...]
+
+    @property
+    def addresses(self) -> AddressSet:
+        """``cidr`` minus ``except`` (an entry outside ``cidr`` removes only what the two share)."""
+        return AddressSet.of_networks([self.cidr]) - AddressSet.of_networks(self.except_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +407,7 @@ class PolicyRule:
 
 
 @dataclass(frozen=True, slots=True)
-class NetworkPolicy:
+class NetworkPolicy(Namespaced):
     namespace: str
     name: str
     pod_selector: LabelSelector
@@ -553,7 +589,7 @@ class Expectations:
 
 
 @dataclass(frozen=True, slots=True)
-class SkippedObject:
+class SkippedObject(Namespaced):
     """An object of a kind netmodel does not analyze (reported, never silently dropped).
 
     ``category`` and ``scope`` are those of :class:`netmodel.model.kinds.KindClass`: ``scope`` says which answers
@@ -573,11 +609,11 @@ class SkippedObject:
     @property
     def label(self) -> str:
         """``Kind NS/NAME`` (``Kind NAME`` when cluster-scoped)."""
-        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+        return f"{self.kind} {self.qualified_name}"
 
     @property
     def ref(self) -> str:
-        return f"{self.kind}/{self.namespace + '/' if self.namespace else ''}{self.name}"
+        return f"{self.kind}/{self.qualified_name}"
 
 
 __all__ = [
@@ -605,6 +641,7 @@ __all__ = [
     "LabelSelector",
     "Labels",
     "Namespace",
+    "Namespaced",
     "NetworkPolicy",
     "Node",
     "NodeAddress",
@@ -621,4 +658,5 @@ __all__ = [
     "Taint",
     "Toleration",
     "Workload",
+    "qualified_name",
 ]

@@ -244,7 +244,7 @@ def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:
     """
     by_reason: dict[str, list[str]] = {}
     for p in pods:
-        by_reason.setdefault(p.reason, []).append(f"{p.namespace}/{p.name}")
+        by_reason.setdefault(p.reason, []).append(p.qualified_name)
     return "; ".join(f"{reason}: {', '.join(names[:shown])}"
                      + (f" and {len(names) - shown} more" if len(names) > shown else "")
                      for reason, names in by_reason.items())

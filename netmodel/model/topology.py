@@ -16,6 +16,7 @@ from netmodel.model.objects import (
     IngressClass,
     IPPool,
     Namespace,
+    Namespaced,
     NetworkPolicy,
     Node,
     ObjectRef,
@@ -42,7 +43,7 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
-class Unscheduled:
+class Unscheduled(Namespaced):
     """A Pod that fits no node: it stays Pending without an address and is in no answer (query, matrix, checks)."""
 
     namespace: str

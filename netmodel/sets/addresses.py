@@ -146,6 +146,19 @@ class AddressSet:
         return cls.of_networks(parse_network(t) for t in texts)
 
     @classmethod
+    def union_all(cls, sets: Iterable[AddressSet]) -> AddressSet:
+        """The union of any number of sets (empty for none).
+
+        >>> halves = [AddressSet.parse("10.0.0.0/25"), AddressSet.parse("10.0.0.128/25")]
+        >>> str(AddressSet.union_all(halves))
+        '10.0.0.0/24'
+        """
+        out = cls()
+        for s in sets:
+            out = out | s
+        return out
+
+    @classmethod
     def of_address(cls, address: IPAddress) -> AddressSet:
         single = IntervalSet.single(int(address))
         return cls(single, _EMPTY_INTERVALS) if address.version == 4 else cls(_EMPTY_INTERVALS, single)

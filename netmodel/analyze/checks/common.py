@@ -3,28 +3,53 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
 
-from netmodel.compile.firewalls import Decision
+from netmodel.compile.firewalls import Decision, ruling, ruling_span
 from netmodel.errors import SourceSpan
 from netmodel.sets import AddressSet, IPAddress
 
 
 def decision_span(decision: Decision, direction: str) -> SourceSpan:
     """The line that decided: the rule, or the chain whose ``defaultAction`` applied."""
-    if decision.rule is not None:
-        return decision.rule.source
-    chain = decision.firewall.ingress if direction == "ingress" else decision.firewall.egress
-    return chain.source
+    return ruling_span(decision.firewall, direction, decision.rule)
+
+
+def decision_text(decision: Decision, direction: str) -> str:
+    """``Firewall NAME ingress rule 'RULE'`` (or ``... defaultAction deny``), as findings word it."""
+    what = ruling(direction, decision.rule, decision.action, quote=True)
+    return f"Firewall {decision.firewall.name} {what}"
 
 
 def describe_decisions(decisions: Iterable[Decision], direction: str) -> str:
-    parts = []
-    for d in decisions:
-        what = f"rule {d.rule.name!r}" if d.rule is not None else f"{direction} defaultAction {d.action}"
-        parts.append(f"Firewall {d.firewall.name} {direction} {what}" if d.rule is not None
-                     else f"Firewall {d.firewall.name} {what}")
-    return "; ".join(parts) if parts else "no firewall"
+    """Each decision (see :func:`decision_text`), joined by ``;``; ``no firewall`` for none."""
+    return "; ".join(decision_text(d, direction) for d in decisions) or "no firewall"
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class FirstClaims(Generic[K, V]):
+    """Who claimed each key first, for values that must be unique (Pod IP, ClusterIP, nodePort).
+
+    Claims are made in input order, so a collision names the earlier object first.
+
+    >>> claims: FirstClaims[int, str] = FirstClaims()
+    >>> claims.earlier(30080, "a"), claims.earlier(30080, "a"), claims.earlier(30080, "b")
+    (None, None, 'a')
+    """
+
+    __slots__ = ("_first",)
+
+    def __init__(self) -> None:
+        self._first: dict[K, V] = {}
+
+    def earlier(self, key: K, claimant: V) -> V | None:
+        """Who claimed ``key`` before ``claimant``; None if nobody did or it was ``claimant`` itself."""
+        first = self._first.setdefault(key, claimant)
+        return None if first is claimant else first
 
 
 def unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from netmodel.analyze.checks.common import (
+    FirstClaims,
     decision_span,
     describe_decisions,
     example_address,
@@ -52,24 +53,24 @@ def _node_ports(svc: Service) -> list[tuple[str, int, int]]:
 def check_node_port_range(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-001 and NM-EXT-002."""
     node_range = ctx.topology.cluster.node_port_range
-    first: dict[int, tuple[Service, int]] = {}
+    claims: FirstClaims[int, Service] = FirstClaims()
     for svc in ctx.topology.services:
-        for what, port, protocol in _node_ports(svc):
+        for what, port, _ in _node_ports(svc):
             if port not in node_range:
                 yield Finding(
                     "NM-EXT-001", Severity.ERROR, REQUIREMENT,
-                    f"Service {svc.namespace}/{svc.name} {what} uses nodePort {port}, outside the NodePort range "
+                    f"Service {svc.qualified_name} {what} uses nodePort {port}, outside the NodePort range "
                     f"{format_ports(node_range)}; the API server rejects it. Fix: pick a port in the range or "
                     f"leave nodePort empty.",
                     (str(svc.ref),), unique_spans([svc.source]))
-            other = first.setdefault(port, (svc, protocol))
-            if other[0] is not svc:
+            other = claims.earlier(port, svc)
+            if other is not None:
                 yield Finding(
                     "NM-EXT-002", Severity.ERROR, REQUIREMENT,
-                    f"nodePort {port} is used by Services {other[0].namespace}/{other[0].name} and "
-                    f"{svc.namespace}/{svc.name}; each node can forward it to only one. Fix: give one of them "
+                    f"nodePort {port} is used by Services {other.qualified_name} and "
+                    f"{svc.qualified_name}; each node can forward it to only one. Fix: give one of them "
                     f"another nodePort.",
-                    (str(other[0].ref), str(svc.ref)), unique_spans([other[0].source, svc.source]))
+                    (str(other.ref), str(svc.ref)), unique_spans([other.source, svc.source]))
 
 
 NodeGroups = tuple[tuple[NodeClass, tuple[Node, ...]], ...]
@@ -204,7 +205,7 @@ def check_node_ports_reachable(ctx: CheckContext) -> Iterator[Finding]:
                 if blocked:
                     yield _blocked_finding(
                         "NM-EXT-003", f"NodePort {port.node_port}/{protocol_label(port.protocol)} of Service "
-                        f"{svc.namespace}/{svc.name} is closed to network {network.name} (uses: nodeports)",
+                        f"{svc.qualified_name} is closed to network {network.name} (uses: nodeports)",
                         svc, blocked, decisions, [port.source, network.source])
 
 
@@ -230,7 +231,7 @@ def check_health_check_node_ports(ctx: CheckContext) -> Iterator[Finding]:
             if blocked:
                 yield _blocked_finding(
                     "NM-EXT-004", f"healthCheckNodePort {port}/TCP of the Local LoadBalancer "
-                    f"{svc.namespace}/{svc.name} is closed to the load balancer (network {network.name}); it "
+                    f"{svc.qualified_name} is closed to the load balancer (network {network.name}); it "
                     f"cannot tell which nodes have endpoints", svc, blocked, decisions, [network.source])
 
 
@@ -246,7 +247,7 @@ def check_load_balancer_source_ranges(ctx: CheckContext) -> Iterator[Finding]:
             ranges = ", ".join(map(str, svc.load_balancer_source_ranges))
             yield Finding(
                 "NM-EXT-005", Severity.WARNING, REQUIREMENT,
-                f"Service {svc.namespace}/{svc.name} loadBalancerSourceRanges ({ranges}) admit none of the "
+                f"Service {svc.qualified_name} loadBalancerSourceRanges ({ranges}) admit none of the "
                 f"networks meant to use it ({names}). Fix: add their CIDRs to loadBalancerSourceRanges.",
                 (str(svc.ref),) + tuple(f"network:{n.name}" for n in clients),
                 unique_spans([svc.source] + [n.source for n in clients]))
@@ -263,7 +264,7 @@ def check_ingress_backends(ctx: CheckContext) -> Iterator[Finding]:
                 known = sorted(name for ns, name in services if ns == ing.namespace)
                 yield Finding(
                     "NM-EXT-006", Severity.ERROR, REQUIREMENT,
-                    f"Ingress {ing.namespace}/{ing.name} routes {route} to Service {backend.service}, which does "
+                    f"Ingress {ing.qualified_name} routes {route} to Service {backend.service}, which does "
                     f"not exist in namespace {ing.namespace} (Services there: {', '.join(known[:8]) or 'none'}). "
                     f"Fix: correct the backend's service name or create the Service.",
                     (str(ing.ref), f"Service/{ing.namespace}/{backend.service}"),
@@ -274,7 +275,7 @@ def check_ingress_backends(ctx: CheckContext) -> Iterator[Finding]:
                 offered = ", ".join(f"{p.name}={p.port}" if p.name else str(p.port) for p in svc.ports)
                 yield Finding(
                     "NM-EXT-007", Severity.ERROR, REQUIREMENT,
-                    f"Ingress {ing.namespace}/{ing.name} routes {route} to Service {backend.service} port "
+                    f"Ingress {ing.qualified_name} routes {route} to Service {backend.service} port "
                     f"{backend.port!r}, which the Service does not have (it has {offered or 'no ports'}). Fix: use "
                     f"one of those ports.",
                     (str(ing.ref), str(svc.ref)), unique_spans([backend.source, ing.source, svc.source]))
@@ -341,7 +342,7 @@ def check_ingress_classes(ctx: CheckContext) -> Iterator[Finding]:
             groups.setdefault((serving.problem, detail), []).append(ing)
     known = ", ".join(sorted(classes)) or "none"
     for (problem, detail), ingresses in groups.items():
-        names = describe_nodes([f"{i.namespace}/{i.name}" for i in ingresses])  # "a, b, c and 4 more"
+        names = describe_nodes([i.qualified_name for i in ingresses])  # "a, b, c and 4 more"
         one = len(ingresses) == 1
         what = f"Ingress {names}" if one else f"Ingresses {names}"
         names_verb, carry, belong = ("names", "carries", "belongs") if one else ("name", "carry", "belong")

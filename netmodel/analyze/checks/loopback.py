@@ -88,7 +88,7 @@ def check_container_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
             containers = unique(c for c, _ in users)
             who = (f"containers {' and '.join(containers)} both declare" if len(containers) > 1
                    else f"container {containers[0]} declares twice")
-            pods_text = f"Pod {pod.namespace}/{pod.name}" + (
+            pods_text = f"Pod {pod.qualified_name}" + (
                 f" (and {len(pods) - 1} more Pod(s) of {pod.owner})" if len(pods) > 1 and pod.owner else "")
             yield Finding(
                 "NM-LOOP-001", Severity.ERROR, REQUIREMENT,
@@ -118,7 +118,7 @@ def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
             key = (port, protocol, tuple(sorted({c.claimant for c in clashing})))
             groups.setdefault(key, ([], clashing))[0].append(node.name)
     for (port, protocol, claimants), (nodes, claims) in sorted(groups.items()):
-        pods = unique(f"{c.pod.namespace}/{c.pod.name}" for c in claims)
+        pods = unique(c.pod.qualified_name for c in claims)
         yield Finding(
             "NM-LOOP-002", Severity.ERROR, REQUIREMENT,
             f"host port {port}/{protocol_label(protocol)} is claimed by {len(pods)} Pods on node "

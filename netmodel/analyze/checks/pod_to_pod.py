@@ -20,7 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
+from netmodel.analyze.checks.common import (
+    FirstClaims,
+    decision_span,
+    describe_decisions,
+    unique_spans,
+)
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
@@ -146,7 +151,7 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
     nodes = ctx.topology.node_by_name
     cluster = ctx.topology.cluster
-    first_owner: dict[IPAddress, Pod] = {}
+    claims: FirstClaims[IPAddress, Pod] = FirstClaims()
     for pod in ctx.topology.pods:
         if pod.host_network:
             continue
@@ -164,15 +169,15 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
                            f"the Calico IPPool it comes from to the input).")
                 yield Finding(
                     "NM-P2P-005", Severity.ERROR, REQUIREMENT,
-                    f"Pod {pod.namespace}/{pod.name} has IP {ip}, {why}",
+                    f"Pod {pod.qualified_name} has IP {ip}, {why}",
                     (str(pod.ref), str(node.ref)),
                     unique_spans([pod.source, node.source if judged_per_node(ctx.topology, node)
                                   else cluster.source]))
-            other = first_owner.setdefault(ip, pod)
-            if other is not pod:
+            other = claims.earlier(ip, pod)
+            if other is not None:
                 yield Finding(
                     "NM-P2P-006", Severity.ERROR, REQUIREMENT,
-                    f"Pods {other.namespace}/{other.name} and {pod.namespace}/{pod.name} share IP {ip}; "
+                    f"Pods {other.qualified_name} and {pod.qualified_name} share IP {ip}; "
                     f"traffic to it reaches only one. Fix: give each Pod its own status.podIP.",
                     (str(other.ref), str(pod.ref)), unique_spans([other.source, pod.source]))
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.common import unique, unique_spans
+from netmodel.analyze.checks.common import FirstClaims, unique, unique_spans
 from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.classes import listens_on, port_signature
@@ -45,7 +45,7 @@ def _routes_to(ctx: CheckContext, services: list[Service]) -> dict[tuple[str, st
         for backend in ing.backends:
             if (ing.namespace, backend.service) in wanted:
                 out.setdefault((ing.namespace, backend.service), []).append(
-                    (str(ing.ref), f"Ingress {ing.namespace}/{ing.name}", backend.source))
+                    (str(ing.ref), f"Ingress {ing.qualified_name}", backend.source))
     flows = [f for e in ctx.topology.expectations for f in e.flows if f.allowed]
     if flows:
         # Resolving needs the fabric (built on first use), so it is imported and built only for flows.
@@ -69,7 +69,7 @@ def check_selectors_match(ctx: CheckContext) -> Iterator[Finding]:
     routed = _routes_to(ctx, empty) if empty else {}
     for svc in empty:
         routes = routed.get((svc.namespace, svc.name), [])
-        what = (f"Service {svc.namespace}/{svc.name} selects no Pod: no Pod in namespace {svc.namespace} has all "
+        what = (f"Service {svc.qualified_name} selects no Pod: no Pod in namespace {svc.namespace} has all "
                 f"labels {svc.selector}; the Service has no endpoints{ctx.topology.unseen_pods_hint(svc.namespace)}")
         fix = "Fix: make spec.selector match the Pod template labels."
         if not routes:
@@ -100,7 +100,7 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
     """``(check id, severity, message)`` for a service port none of ``pods`` can serve, else None."""
     target = port.target_port
     proto = protocol_label(port.protocol)
-    label = f"Service {svc.namespace}/{svc.name} port {port.name or port.port} ({port.port}/{proto})"
+    label = f"Service {svc.qualified_name} port {port.name or port.port} ({port.port}/{proto})"
     if isinstance(target, str):
         named = [cp for pod in pods for cp in pod.ports if cp.name == target]
         if any(cp.protocol == port.protocol for cp in named):
@@ -149,21 +149,21 @@ def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:
 def check_cluster_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-004 and NM-SVC-005."""
     cidrs = ctx.topology.cluster.service_cidrs
-    first: dict[IPAddress, Service] = {}
+    claims: FirstClaims[IPAddress, Service] = FirstClaims()
     for svc in ctx.topology.services:
         for ip in svc.cluster_ips:
             if not any(ip.version == c.version and ip in c for c in cidrs):
                 yield Finding(
                     "NM-SVC-004", Severity.ERROR, REQUIREMENT,
-                    f"Service {svc.namespace}/{svc.name} has ClusterIP {ip}, outside every service CIDR "
+                    f"Service {svc.qualified_name} has ClusterIP {ip}, outside every service CIDR "
                     f"({', '.join(map(str, cidrs))}); the API server rejects it and kube-proxy does not program it. "
                     f"Fix: pick an address inside the service CIDR or leave clusterIP empty.",
                     (str(svc.ref),), unique_spans([svc.source]))
-            other = first.setdefault(ip, svc)
-            if other is not svc:
+            other = claims.earlier(ip, svc)
+            if other is not None:
                 yield Finding(
                     "NM-SVC-005", Severity.ERROR, REQUIREMENT,
-                    f"Services {other.namespace}/{other.name} and {svc.namespace}/{svc.name} share ClusterIP {ip}; "
+                    f"Services {other.qualified_name} and {svc.qualified_name} share ClusterIP {ip}; "
                     f"only one can own it. Fix: give one of them another clusterIP.",
                     (str(other.ref), str(svc.ref)), unique_spans([other.source, svc.source]))
 

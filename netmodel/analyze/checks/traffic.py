@@ -61,8 +61,10 @@ def blocked_between(ctx: CheckContext, senders: list[Node], receivers: list[Node
     recv_classes = [(c, tuple(n for n in c.nodes if n.name in receiver_set)) for c in ctx.node_classes]
     send_classes = [(c, ns) for c, ns in send_classes if ns]
     recv_classes = [(c, ns) for c, ns in recv_classes if ns]
-    sender_addresses = {c.nodes[0].name: _union(ns, address_of) for c, ns in send_classes}
-    receiver_addresses = {c.nodes[0].name: _union(ns, address_of) for c, ns in recv_classes}
+    sender_addresses = {c.nodes[0].name: AddressSet.union_all(map(address_of, ns))
+                        for c, ns in send_classes}
+    receiver_addresses = {c.nodes[0].name: AddressSet.union_all(map(address_of, ns))
+                          for c, ns in recv_classes}
     for send_class, send_nodes in send_classes:
         for recv_class, recv_nodes in recv_classes:
             if recv_class.filtered:
@@ -77,13 +79,6 @@ def blocked_between(ctx: CheckContext, senders: list[Node], receivers: list[Node
                                address_of, blocked_side="receivers")
                 if block is not None:
                     yield block
-
-
-def _union(nodes: tuple[Node, ...], address_of: AddressOf) -> AddressSet:
-    out = AddressSet()
-    for n in nodes:
-        out = out | address_of(n)
-    return out
 
 
 def _judge(ctx: CheckContext, at: NodeClass, direction: str, peers: AddressSet, protocols: IntervalSet,

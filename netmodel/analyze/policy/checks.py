@@ -41,12 +41,12 @@ DNS_PORT = 53
 
 
 def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> str:
-    return ", ".join(f"{p.namespace}/{p.name}" for p in policies)
+    return ", ".join(p.qualified_name for p in policies)
 
 
 def _pods_text(fabric: Fabric, classes: list[PodClass], limit: int = 3) -> str:
     pods = [fabric.topology.pods[i] for c in classes for i in c.pods]
-    names = [f"{p.namespace}/{p.name}" for p in pods[:limit]]
+    names = [p.qualified_name for p in pods[:limit]]
     more = f" and {len(pods) - limit} more" if len(pods) > limit else ""
     return ", ".join(names) + more
 
@@ -127,7 +127,7 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
         blocked = _dns_blocked_real(fabric, cls, svc) if svc is not None else _dns_blocked_assumed(fabric, cls)
         if blocked:
             groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
-    target = f"Service {svc.namespace}/{svc.name}" if svc is not None else \
+    target = f"Service {svc.qualified_name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
     for (policies, ports), classes in groups.items():
         yield Finding(
@@ -172,7 +172,7 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
             policies = list(dict.fromkeys(p for c in classes for p in fabric.policies.isolating(c.id, INGRESS)))
             yield Finding(
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
-                f"Service {svc.namespace}/{svc.name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
+                f"Service {svc.qualified_name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
                 f"NetworkPolicies {_policy_names(policies)} leave its endpoints ({_pods_text(fabric, classes)}) with "
                 f"no allowed client{fabric.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
                 f"clients that should use it",
@@ -216,17 +216,17 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
                     out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
                                          target, sp.protocol, b.port) if source.subject_to_policy else into
                     if target.subject_to_policy and not into.allowed:
-                        blocked.append((f"{b.pod.namespace}/{b.pod.name}", f"{controller.namespace}/{controller.name}",
+                        blocked.append((b.pod.qualified_name, controller.qualified_name,
                                         into.isolating))
                     elif not out.allowed:
-                        blocked.append((f"{b.pod.namespace}/{b.pod.name}", f"{controller.namespace}/{controller.name}",
+                        blocked.append((b.pod.qualified_name, controller.qualified_name,
                                         out.isolating))
             if blocked:
                 policies = tuple(dict.fromkeys(p for _, _, ps in blocked for p in ps))
                 pod_name, controller_name, _ = blocked[0]
                 yield Finding(
                     "NM-EXT-009", Severity.ERROR, "external-to-service",
-                    f"Ingress {ing.namespace}/{ing.name} → Service {svc.namespace}/{svc.name} port {backend.port}: "
+                    f"Ingress {ing.qualified_name} → Service {svc.qualified_name} port {backend.port}: "
                     f"NetworkPolicies {_policy_names(policies)} block the ingress controller (e.g. {controller_name} → "
                     f"{pod_name} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
                     f"Pods", (str(ing.ref), str(svc.ref)) + tuple(str(p.ref) for p in policies),
@@ -243,7 +243,7 @@ def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
         if c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector):
             continue
         yield Finding("NM-POL-001", Severity.WARNING, "pod-to-pod",
-                      f"NetworkPolicy {policy.namespace}/{policy.name} selects no Pod (podSelector "
+                      f"NetworkPolicy {policy.qualified_name} selects no Pod (podSelector "
                       f"{policy.pod_selector} in namespace {policy.namespace})"
                       f"{ctx.topology.unseen_pods_hint(policy.namespace)}; check its labels and namespace",
                       (str(policy.ref),), (policy.source,))
@@ -276,7 +276,7 @@ def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
                              else f"namespace {policy.namespace}",
                              f"podSelector {peer.pod_selector}" if peer.pod_selector is not None else "every Pod"]
                     yield Finding("NM-POL-002", Severity.WARNING, "pod-to-pod",
-                                  f"NetworkPolicy {policy.namespace}/{policy.name} {direction} rule {index + 1}: "
+                                  f"NetworkPolicy {policy.qualified_name} {direction} rule {index + 1}: "
                                   f"the peer ({', '.join(parts)}) matches no Pod{hint}; fix its labels or remove it",
                                   (str(policy.ref),), (peer.source,))
 
@@ -302,7 +302,7 @@ def check_rules_can_match(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             names = ", ".join(f"{protocol_label(p.protocol)} {p.port}" for p in rule.rule.ports or ())
             yield Finding("NM-POL-003", Severity.WARNING, "pod-to-pod",
-                          f"NetworkPolicy {policy.namespace}/{policy.name} {rule.label}: no Pod it applies to "
+                          f"NetworkPolicy {policy.qualified_name} {rule.label}: no Pod it applies to "
                           f"declares a port named {names}, so the rule never matches; fix the port names",
                           (str(policy.ref),), (rule.rule.source,))
 
@@ -344,8 +344,8 @@ def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
                     continue  # identical rules: report only the later one
                 spans: tuple[SourceSpan, ...] = (narrow.rule.source, broad.rule.source)
                 yield Finding("NM-POL-004", Severity.INFO, "pod-to-pod",
-                              f"NetworkPolicy {narrow.policy.namespace}/{narrow.policy.name} {narrow.label} is "
-                              f"shadowed by {broad.policy.namespace}/{broad.policy.name} {broad.label}, which "
+                              f"NetworkPolicy {narrow.policy.qualified_name} {narrow.label} is "
+                              f"shadowed by {broad.policy.qualified_name} {broad.label}, which "
                               f"allows everything it allows for the same Pods; remove or narrow one",
                               (str(narrow.policy.ref), str(broad.policy.ref)), spans)
                 break

@@ -70,10 +70,6 @@ def listens_on(ports: PortSignature, protocol: int, port: int) -> bool:
     return any(proto == protocol and number == port for _, number, proto in ports)
 
 
-def _block_addresses(block: IPBlock) -> AddressSet:
-    return AddressSet.of_networks([block.cidr]) - AddressSet.of_networks(block.except_)
-
-
 class PodClasses:
     """The partition of a topology's Pods into classes, with label indexes over the classes."""
 
@@ -81,7 +77,7 @@ class PodClasses:
         self.topology = topology
         blocks = list(dict.fromkeys(ip_blocks))
         self.ip_blocks: tuple[IPBlock, ...] = tuple(blocks)
-        in_blocks = [self._pods_in(_block_addresses(b)) for b in blocks]
+        in_blocks = [self._pods_in(b.addresses) for b in blocks]
         signature: dict[int, list[int]] = {}
         for block_id, pods in enumerate(in_blocks):
             for position in iter_members(pods):

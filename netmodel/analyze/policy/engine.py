@@ -71,11 +71,6 @@ class PolicyVerdict:
 Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
 
 
-def ip_block_addresses(peer: PolicyPeer) -> AddressSet:
-    assert peer.ip_block is not None
-    return AddressSet.of_networks([peer.ip_block.cidr]) - AddressSet.of_networks(peer.ip_block.except_)
-
-
 class PolicyEngine:
     """Every NetworkPolicy of a topology compiled against its Pod classes."""
 
@@ -114,7 +109,7 @@ class PolicyEngine:
         for peer in rule.peers:
             classes |= self.peer_classes(policy, peer)
             if peer.ip_block is not None:
-                addresses = addresses | ip_block_addresses(peer)
+                addresses = addresses | peer.ip_block.addresses
         return CompiledRule(policy, direction, index, rule, classes, addresses)
 
     def _compile(self, policy: NetworkPolicy) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
+from netmodel.compile.firewalls import ruling, ruling_span
 from netmodel.model.objects import Node, Pod
 from netmodel.sets import IPAddress, protocol_label
 from netmodel.sets.ports import PORTED_PROTOCOLS
@@ -76,10 +77,8 @@ def firewall_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, p
     decisions = tuple(
         Decision("Firewall", d.firewall.name, f"{direction}: established (stateful), reply of the request's "
                  "outer flow", True, d.firewall.source) if established and d.firewall.stateful else
-        Decision("Firewall", d.firewall.name,
-                 f"{direction} rule {d.rule.name}" if d.rule else f"{direction} defaultAction {d.action}",
-                 d.allowed, d.rule.source if d.rule else (d.firewall.ingress if direction == "ingress"
-                                                         else d.firewall.egress).source)
+        Decision("Firewall", d.firewall.name, ruling(direction, d.rule, d.action), d.allowed,
+                 ruling_span(d.firewall, direction, d.rule))
         for d in verdict.decisions)
     allowed = all(d.allowed for d in decisions)
     return StepRecord(step, f"{what}: {'allowed' if allowed else 'denied'}", allowed,

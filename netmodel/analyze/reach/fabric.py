@@ -110,7 +110,7 @@ class Fabric:
     # -- Services ----------------------------------------------------------------------------------------------
     def backends(self, service: Service, port: ServicePort) -> tuple[Backend, ...]:
         """The endpoints of one Service port, with targetPort resolved per endpoint (by number or name)."""
-        key = (f"{service.namespace}/{service.name}", f"{port.name}/{port.port}/{port.protocol}")
+        key = (service.qualified_name, f"{port.name}/{port.port}/{port.protocol}")
         if key in self._backends:
             return self._backends[key]
         # What backs a Service is one rule, shared with emulate (netmodel.compile.services).
@@ -143,10 +143,10 @@ class Fabric:
                     continue
                 for sp in svc.ports:
                     if sp.node_port is not None:
-                        out.append(Listener("nodeport", f"{svc.namespace}/{svc.name}", sp.protocol,
+                        out.append(Listener("nodeport", svc.qualified_name, sp.protocol,
                                             one(sp.node_port), sp.source, svc, sp))
                 if svc.health_check_node_port is not None:
-                    out.append(Listener("health-check-nodeport", f"{svc.namespace}/{svc.name}", TCP,
+                    out.append(Listener("health-check-nodeport", svc.qualified_name, TCP,
                                         one(svc.health_check_node_port), svc.source, svc))
         for flow in node_flows(self.topology.cluster.cni):
             if flow.listens and flow.to == "all":
@@ -154,10 +154,10 @@ class Fabric:
         for pod in self.topology.pods_by_node.get(node.name, ()):
             for cp_ in pod.ports:
                 if pod.host_network:
-                    out.append(Listener("host-network-pod", f"{pod.namespace}/{pod.name}", cp_.protocol,
+                    out.append(Listener("host-network-pod", pod.qualified_name, cp_.protocol,
                                         one(cp_.port), cp_.source, pod=pod))
                 elif cp_.host_port is not None:
-                    out.append(Listener("host-port", f"{pod.namespace}/{pod.name}", cp_.protocol,
+                    out.append(Listener("host-port", pod.qualified_name, cp_.protocol,
                                         one(cp_.host_port), cp_.source, pod=pod, target_port=cp_.port))
         return out
 

@@ -49,7 +49,7 @@ from netmodel.sets import AddressSet, IPAddress, protocol_label
 
 
 def _where(pod: Pod) -> str:
-    return f"pod:{pod.namespace}/{pod.name}"
+    return f"pod:{pod.qualified_name}"
 
 
 def _ip_of(pod: Pod, version: int) -> IPAddress | None:
@@ -150,12 +150,12 @@ class Tracer:
             return StepRecord(step, f"no NetworkPolicy selects {who} for {verdict.direction}: allowed")
         if verdict.allowed:
             return StepRecord(step, f"{what} allowed", True, None, tuple(
-                Decision("NetworkPolicy", f"{r.policy.namespace}/{r.policy.name}",
+                Decision("NetworkPolicy", r.policy.qualified_name,
                          f"{r.direction} rule {r.index + 1}", True, r.rule.source) for r in verdict.matched))
         return StepRecord(step, f"{what} denied: {who} is isolated for {verdict.direction} and no rule of "
                           f"{len(verdict.isolating)} selecting polic{'y' if len(verdict.isolating) == 1 else 'ies'}"
                           " allows it", False, Disposition.DENIED_BY_POLICY, tuple(
-                              Decision("NetworkPolicy", f"{p.namespace}/{p.name}",
+                              Decision("NetworkPolicy", p.qualified_name,
                                        f"selects {who} for {verdict.direction}; no {verdict.direction} rule "
                                        f"matches", False, p.source) for p in verdict.isolating))
 
@@ -311,7 +311,7 @@ class Tracer:
 
     def _live_backends(self, events: Events, svc: Service, sp: ServicePort,
                        node: Node | None) -> tuple[list[Backend], Events | None]:
-        where = f"service:{svc.namespace}/{svc.name}"
+        where = f"service:{svc.qualified_name}"
         backends = [b for b in self.fabric.backends(svc, sp) if b.port is not None]
         why = ("no endpoint Pod exposes targetPort " + str(sp.target_port)) if self.fabric.backends(svc, sp) \
             else "the Service has no endpoints (its selector matches no Pod with an address)"
@@ -321,12 +321,12 @@ class Tracer:
         if backends:
             return _distinct(self.fabric, backends), None
         return [], events + ((where, StepRecord(Step.DNAT, why, False, Disposition.NO_ENDPOINTS, (
-            Decision("Service", f"{svc.namespace}/{svc.name}", why, False, sp.source),))),)
+            Decision("Service", svc.qualified_name, why, False, sp.source),))),)
 
     def _to_service_ip(self, events: Events, sender: Sender, svc: Service, address: IPAddress, protocol: int,
                        port: int | str) -> list[Events]:
-        where = f"service:{svc.namespace}/{svc.name}"
-        name = f"{svc.namespace}/{svc.name}"
+        where = f"service:{svc.qualified_name}"
+        name = svc.qualified_name
         sp = self._service_port(svc, protocol, port)
         if sp is None:
             ports = ", ".join(f"{protocol_label(p.protocol)} {p.port}" for p in svc.ports) or "none"
@@ -361,8 +361,8 @@ class Tracer:
 
     def _to_external_ip(self, events: Events, sender: Sender, svc: Service, sp: ServicePort, address: IPAddress,
                         protocol: int) -> list[Events]:
-        where = f"service:{svc.namespace}/{svc.name}"
-        name = f"{svc.namespace}/{svc.name}"
+        where = f"service:{svc.qualified_name}"
+        name = svc.qualified_name
         is_lb = address in svc.load_balancer_ips
         if is_lb and svc.load_balancer_source_ranges:
             ranges = AddressSet.of_networks(svc.load_balancer_source_ranges)
@@ -408,13 +408,13 @@ class Tracer:
             if snat_ip is not None:
                 snat = ((where, StepRecord(
                     Step.SNAT, f"{sender.address} → {snat_ip} (externalTrafficPolicy Cluster)", True, None,
-                    (Decision("Service", f"{svc.namespace}/{svc.name}", "externalTrafficPolicy Cluster", True,
+                    (Decision("Service", svc.qualified_name, "externalTrafficPolicy Cluster", True,
                               svc.source),))),)
                 sender = replace(sender, address=snat_ip, snatted=True, node=node)
         out: list[Events] = []
         for b in backends:
             step = StepRecord(Step.DNAT, f"{how} → {b.address}:{b.port}", True, None, (
-                Decision("Service", f"{svc.namespace}/{svc.name}", f"{how} port {sp.name or sp.port} → "
+                Decision("Service", svc.qualified_name, f"{how} port {sp.name or sp.port} → "
                          f"targetPort {sp.target_port}", True, sp.source),))
             out.extend(self._to_backend(events + ((where, step),) + snat, replace(sender, dnatted=True), b,
                                         protocol))

@@ -138,7 +138,7 @@ def _outside_entries(fabric: Fabric, dst: Endpoint, protocol: int,
     svc = dst.service
     if dst.kind != "service" or svc is None or (dst.address is not None and dst.address not in svc.cluster_ips):
         return [(dst, port)]
-    label = f"service:{svc.namespace}/{svc.name}"
+    label = f"service:{svc.qualified_name}"
     out: list[tuple[Endpoint, int | str]] = [
         (Endpoint("service", f"{label} ({ip})", ip, service=svc), port)
         for ip in dict.fromkeys(svc.load_balancer_ips + svc.external_ips)]

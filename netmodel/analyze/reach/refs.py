@@ -65,7 +65,7 @@ def _unknown(what: str, ref: str, candidates: list[str], hint: str) -> UsageErro
 
 
 def pod_endpoint(fabric: Fabric, pod: Pod) -> Endpoint:
-    return Endpoint("pod", f"pod:{pod.namespace}/{pod.name}", pod.ips[0] if pod.ips else None, pod=pod,
+    return Endpoint("pod", f"pod:{pod.qualified_name}", pod.ips[0] if pod.ips else None, pod=pod,
                     node=fabric.node_of(pod))
 
 
@@ -104,14 +104,14 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                                       "no address and takes no traffic", None,
                                       "ask about a running Pod, e.g. one of its workload's")])
         if pod is None:
-            raise _unknown("Pod", body, [f"{p.namespace}/{p.name}" for p in t.pods],
+            raise _unknown("Pod", body, [p.qualified_name for p in t.pods],
                            "use NS/NAME of a Pod in the input (workload Pods are NAME-0, NAME-1, ...)")
         return Target(ref, (pod_endpoint(fabric, pod),))
     if prefix in WORKLOAD_PREFIXES:
         ns, name = _split_namespaced(ref, body)
         kind = WORKLOAD_PREFIXES[prefix]
         if (prefix, ns, name) not in t.workload_by_key:
-            raise _unknown(kind, body, [f"{w.namespace}/{w.name}" for w in t.workloads if w.kind == kind],
+            raise _unknown(kind, body, [w.qualified_name for w in t.workloads if w.kind == kind],
                            f"use {prefix}:NS/NAME of a {kind} in the input")
         # Ownership is the model's one rule (Pod.owner, set when the Pods are placed), never a name prefix.
         pods = t.workload_pods(kind, ns, name)
@@ -125,7 +125,7 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
         ns, name = _split_namespaced(ref, body)
         svc = t.service_by_key.get((ns, name))
         if svc is None:
-            raise _unknown("Service", body, [f"{s.namespace}/{s.name}" for s in t.services],
+            raise _unknown("Service", body, [s.qualified_name for s in t.services],
                            "use service:NS/NAME of a Service in the input")
         if as_source or not svc.cluster_ips:
             # A Service does not send; headless Services are reached at their Pods' own addresses.

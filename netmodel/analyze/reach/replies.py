@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
-from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule, Local
+from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule, Local, ruling, ruling_span
 from netmodel.model.objects import Node
 from netmodel.sets import (
     AddressSet,
@@ -85,10 +85,9 @@ def _decision(rule: CompiledRule, direction: str, space: Space, allowed: bool) -
     for box in space:
         ports = ports | box.ports
     part = "" if ports == EPHEMERAL_PORTS else f" on ports {format_ports(ports)}"
-    what = f"{direction} rule {rule.rule.name}" if rule.rule else f"{direction} defaultAction {rule.action}"
-    chain = firewall.ingress if direction == "ingress" else firewall.egress
+    what = ruling(direction, rule.rule, rule.action)
     return Decision("Firewall", firewall.name, f"{what} (stateless, reply{part})", allowed,
-                    rule.rule.source if rule.rule else chain.source)
+                    ruling_span(firewall, direction, rule.rule))
 
 
 __all__ = ["blocked_reply_peers", "has_stateless", "reply_step", "stateless_rulings"]
