@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 
 from netmodel.errors import SourceSpan
 
@@ -23,12 +25,16 @@ REQUIREMENTS = ("loopback", "pod-to-pod", "pod-to-service", "external-to-service
 INPUT = "input"
 
 
+_NO_DETAILS: Mapping[str, object] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One result of one check on some objects.
 
     ``objects`` are references such as ``Node/cp-1`` or ``Service/shop/web``; ``sources`` the input locations
-    that decided it (the object, and where a rule is at fault, the rule's line).
+    that decided it (the object, and where a rule is at fault, the rule's line). ``details`` is copied into a
+    read-only mapping, so a finding cannot change after it is made.
     """
 
     id: str
@@ -37,7 +43,11 @@ class Finding:
     message: str
     objects: tuple[str, ...] = ()
     sources: tuple[SourceSpan, ...] = ()
-    details: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    details: Mapping[str, object] = field(default_factory=lambda: _NO_DETAILS, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.details, MappingProxyType):
+            object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -49,5 +59,5 @@ class Finding:
             "sources": [s.to_json() for s in self.sources if s.line > 0],
         }
         if self.details:
-            out["details"] = self.details
+            out["details"] = dict(self.details)
         return out

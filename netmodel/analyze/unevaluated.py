@@ -16,7 +16,7 @@ does not evaluate").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netmodel.analyze.connectivity import Connection
@@ -30,7 +30,7 @@ class Unevaluated:
     """The objects that could change answers, indexed by scope."""
 
     cluster: tuple[SkippedObject, ...]
-    by_namespace: dict[str, tuple[SkippedObject, ...]]
+    by_namespace: Mapping[str, tuple[SkippedObject, ...]]
 
     @classmethod
     def of(cls, topology: Topology) -> Unevaluated:

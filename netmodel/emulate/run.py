@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from netmodel.analyze.reach import Answer, Fabric, query, resolve
@@ -63,7 +63,7 @@ class Report:
     outcomes: tuple[Outcome, ...]
     skipped: tuple[tuple[Flow, str], ...]
     notes: tuple[str, ...]
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def disagreements(self) -> tuple[Outcome, ...]:

@@ -79,8 +79,8 @@ class LabLayout:
     """A plan plus where each model object lives in it."""
 
     plan: LabPlan
-    node_ns: dict[str, str]  # node name -> lab namespace
-    pod_ns: dict[tuple[str, str], str]  # (namespace, name) -> lab namespace (hostNetwork: the node's)
+    node_ns: Mapping[str, str]  # node name -> lab namespace
+    pod_ns: Mapping[tuple[str, str], str]  # (namespace, name) -> lab namespace (hostNetwork: the node's)
     outside: tuple[Outside, ...]
     tunnel: str  # native | vxlan | ipip | geneve
     notes: tuple[str, ...] = field(default=())

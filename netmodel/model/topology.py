@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 
 from netmodel.errors import SourceSpan
 from netmodel.model.gateway import GatewayAPI
@@ -72,61 +74,69 @@ class Topology:
     ip_pools: tuple[IPPool, ...] = ()  # Calico IPPools: Calico IPAM draws Pod addresses from them
     gateway_api: GatewayAPI = field(default_factory=GatewayAPI)  # GatewayClasses, Gateways, routes and ReferenceGrants
 
-    # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups.
+    # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups, and are
+    # read-only views so that no caller can make them disagree with the tuples.
     @cached_property
-    def node_by_name(self) -> dict[str, Node]:
-        return {n.name: n for n in self.nodes}
+    def node_by_name(self) -> Mapping[str, Node]:
+        """Each Node by name."""
+        return MappingProxyType({n.name: n for n in self.nodes})
 
     @cached_property
-    def namespace_by_name(self) -> dict[str, Namespace]:
-        return {n.name: n for n in self.namespaces}
+    def namespace_by_name(self) -> Mapping[str, Namespace]:
+        """Each Namespace by name."""
+        return MappingProxyType({n.name: n for n in self.namespaces})
 
     @cached_property
-    def pod_by_key(self) -> dict[tuple[str, str], Pod]:
-        return {(p.namespace, p.name): p for p in self.pods}
+    def pod_by_key(self) -> Mapping[tuple[str, str], Pod]:
+        """Each Pod by (namespace, name)."""
+        return MappingProxyType({(p.namespace, p.name): p for p in self.pods})
 
     @cached_property
-    def pod_index(self) -> dict[tuple[str, str], int]:
-        """Position of each Pod in :attr:`pods`; Pod sets elsewhere are bitsets over these positions."""
-        return {(p.namespace, p.name): i for i, p in enumerate(self.pods)}
+    def pod_position(self) -> Mapping[tuple[str, str], int]:
+        """Position of each Pod in :attr:`pods` by (namespace, name); Pod sets elsewhere are bitsets over these
+        positions (not to be confused with :class:`netmodel.compile.pod_index.PodIndex`, a label index)."""
+        return MappingProxyType({(p.namespace, p.name): i for i, p in enumerate(self.pods)})
 
     @cached_property
-    def service_by_key(self) -> dict[tuple[str, str], Service]:
-        return {(s.namespace, s.name): s for s in self.services}
+    def service_by_key(self) -> Mapping[tuple[str, str], Service]:
+        """Each Service by (namespace, name)."""
+        return MappingProxyType({(s.namespace, s.name): s for s in self.services})
 
     @cached_property
-    def workload_by_key(self) -> dict[tuple[str, str, str], Workload]:
-        return {(w.kind.lower(), w.namespace, w.name): w for w in self.workloads}
+    def workload_by_key(self) -> Mapping[tuple[str, str, str], Workload]:
+        """Each workload by (kind in lower case, namespace, name)."""
+        return MappingProxyType({(w.kind.lower(), w.namespace, w.name): w for w in self.workloads})
 
     @cached_property
-    def pods_by_owner(self) -> dict[ObjectRef, tuple[Pod, ...]]:
+    def pods_by_owner(self) -> Mapping[ObjectRef, tuple[Pod, ...]]:
         """The Pods of each workload, by :attr:`Pod.owner` — the one ownership rule, decided once when the
         model is built (:func:`netmodel.model.placement.owner_of`)."""
         out: dict[ObjectRef, list[Pod]] = {}
         for p in self.pods:
             if p.owner is not None:
                 out.setdefault(p.owner, []).append(p)
-        return {k: tuple(v) for k, v in out.items()}
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     def workload_pods(self, kind: str, namespace: str, name: str) -> tuple[Pod, ...]:
         """Every Pod the workload ``kind namespace/name`` owns (no Pod of another workload, whatever its name)."""
         return self.pods_by_owner.get(ObjectRef(kind, namespace, name), ())
 
     @cached_property
-    def pods_by_node(self) -> dict[str, tuple[Pod, ...]]:
+    def pods_by_node(self) -> Mapping[str, tuple[Pod, ...]]:
+        """The Pods on each node, by node name."""
         out: dict[str, list[Pod]] = {}
         for p in self.pods:
             out.setdefault(p.node_name, []).append(p)
-        return {k: tuple(v) for k, v in out.items()}
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     @cached_property
-    def unseen_pod_owners(self) -> dict[str, tuple[SkippedObject, ...]]:
+    def unseen_pod_owners(self) -> Mapping[str, tuple[SkippedObject, ...]]:
         """Custom resources whose operators create Pods the input lacks (NM-INPUT-016), by namespace."""
         out: dict[str, list[SkippedObject]] = {}
         for s in self.skipped:
             if s.category == "creates-pods":
                 out.setdefault(s.namespace, []).append(s)
-        return {k: tuple(v) for k, v in out.items()}
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     def unseen_pods_hint(self, namespace: str) -> str:
         """For a finding about selectors that match no Pod in ``namespace``: the custom resources there whose Pods

@@ -150,5 +150,5 @@ class PodClasses:
         return self._block_classes.get(block, 0)
 
     def class_of(self, pod: Pod) -> PodClass:
-        return self.classes[self.class_of_pod[self.topology.pod_index[(pod.namespace, pod.name)]]]
+        return self.classes[self.class_of_pod[self.topology.pod_position[(pod.namespace, pod.name)]]]
 

@@ -9,7 +9,7 @@ workloads into their namespaces, so the picture stays readable at any size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
@@ -30,7 +30,7 @@ class Connection:
 @dataclass(frozen=True, slots=True)
 class ConnectivityGrid:
     entities: tuple[str, ...]
-    cells: dict[tuple[int, int], str]  # (row, column) → ports text
+    cells: Mapping[tuple[int, int], str]  # (row, column) → ports text
     folded: bool
 
 
