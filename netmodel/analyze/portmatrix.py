@@ -35,6 +35,7 @@ the healthCheckNodePorts it must probe, judged by NM-EXT-004).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from netmodel.analyze.checks.common import decision_text, example_address, network_example
@@ -63,9 +64,31 @@ if TYPE_CHECKING:
     from netmodel.analyze.checks.context import CheckContext, NodeClass
 
 
+class PortKind(StrEnum):
+    """Which component a port row is for."""
+
+    APISERVER = "apiserver"
+    ETCD = "etcd"
+    KUBELET = "kubelet"
+    SCHEDULER = "scheduler"
+    CONTROLLER_MANAGER = "controller-manager"
+    NODEPORTS = "nodeports"
+
+
+class CellStatus(StrEnum):
+    """What a cell says: ``ok``, ``blocked`` (required but closed) or ``exposed`` (open to a source that must
+    not reach it)."""
+
+    OK = "ok"
+    BLOCKED = "blocked"
+    EXPOSED = "exposed"
+
+
 @dataclass(frozen=True, slots=True)
 class PortRow:
-    key: str  # apiserver | etcd | kubelet | scheduler | controller-manager | nodeports
+    """One row of the matrix: a component's port(s) on a node."""
+
+    key: PortKind
     purpose: str
     protocol: int
     ports: IntervalSet
@@ -82,7 +105,7 @@ class Cell:
     required: bool
     forbidden: str  # the exposure finding ID when this source must not reach the port, else ""
     allowed: bool
-    status: str  # ok | blocked | exposed
+    status: CellStatus
     example: tuple[IPAddress, int] | None  # a blocked/exposing (source address, port)
     decisions: tuple[Decision, ...]  # the receiving node's ingress firewalls on the example packet
     egress: tuple[Decision, ...] = ()  # the sending node's egress firewalls on it, when they decided or passed it
@@ -92,7 +115,7 @@ class Cell:
     @property
     def blocked_at(self) -> str:
         """``egress`` when the sender's firewalls block the example, ``ingress`` when the receiver's do."""
-        if self.status != "blocked":
+        if self.status != CellStatus.BLOCKED:
             return ""
         return "egress" if self.egress and not self.decisions else "ingress"
 
@@ -104,9 +127,9 @@ class Cell:
         }
         if self.example is not None:
             out["example"] = f"{self.example[0]} -> {self.example[1]}"
-        if self.sender is not None and self.status != "ok":
+        if self.sender is not None and self.status != CellStatus.OK:
             out["sender"] = self.sender.name
-        if self.status != "ok" and (self.decisions or self.egress):
+        if self.status != CellStatus.OK and (self.decisions or self.egress):
             out["decidedBy"] = [_decision_text(d, "ingress") for d in self.decisions] + [
                 _decision_text(d, "egress") for d in self.egress]
         return out
@@ -119,16 +142,16 @@ def _decision_text(decision: Decision, direction: str) -> str:
 def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:
     cluster = ctx.topology.cluster
     ports = cluster.control_plane.ports
-    kubelet = PortRow("kubelet", "kubelet API", TCP, IntervalSet.single(ports.kubelet))
-    node_ports = PortRow("nodeports", "NodePort Services", TCP, cluster.node_port_range)
+    kubelet = PortRow(PortKind.KUBELET, "kubelet API", TCP, IntervalSet.single(ports.kubelet))
+    node_ports = PortRow(PortKind.NODEPORTS, "NodePort Services", TCP, cluster.node_port_range)
     if not node.is_control_plane:
         return [kubelet, node_ports]
-    rows = [PortRow("apiserver", "kube-apiserver", TCP, IntervalSet.single(ports.apiserver))]
+    rows = [PortRow(PortKind.APISERVER, "kube-apiserver", TCP, IntervalSet.single(ports.apiserver))]
     if not cluster.control_plane.etcd_external:
-        rows.append(PortRow("etcd", "etcd", TCP, ports.etcd))
+        rows.append(PortRow(PortKind.ETCD, "etcd", TCP, ports.etcd))
     rows += [kubelet,
-             PortRow("scheduler", "kube-scheduler", TCP, IntervalSet.single(ports.scheduler)),
-             PortRow("controller-manager", "kube-controller-manager", TCP,
+             PortRow(PortKind.SCHEDULER, "kube-scheduler", TCP, IntervalSet.single(ports.scheduler)),
+             PortRow(PortKind.CONTROLLER_MANAGER, "kube-controller-manager", TCP,
                      IntervalSet.single(ports.controller_manager)),
              node_ports]
     return rows
@@ -140,17 +163,17 @@ def expectation(row: PortRow, source: SourceClass, node: Node) -> tuple[bool, st
         return True, ""
     network = source.network
     internal = network is None
-    if row.key == "apiserver":
+    if row.key == PortKind.APISERVER:
         if network is None or "api" in network.uses:
             return True, ""
         return False, "NM-PORT-005"
-    if row.key == "etcd":
+    if row.key == PortKind.ETCD:
         return (True, "") if source.name == "control-plane" else (False, "NM-PORT-002")
-    if row.key == "kubelet":
+    if row.key == PortKind.KUBELET:
         if source.name == "control-plane":
             return True, ""
         return (False, "") if internal else (False, "NM-PORT-003")
-    if row.key in ("scheduler", "controller-manager"):
+    if row.key in (PortKind.SCHEDULER, PortKind.CONTROLLER_MANAGER):
         return False, "NM-PORT-004"
     # nodeports: required where load balancers send (Node.serves_load_balancers), open on every node
     if network is None or "nodeports" in network.uses:
@@ -207,9 +230,11 @@ class EgressLeg:
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
+    """One node's cell before its example is found: allowed, its status, and who decides it."""
+
     allowed: bool
-    status: str
-    leg: int  # the egress leg that decides the example, or -1 when the receiver's ingress alone does
+    status: CellStatus
+    egress_leg: int | None  # index of the sender egress leg deciding the example; None: the receiver's ingress
 
 
 def _family(addresses: AddressSet, like: AddressSet) -> AddressSet:
@@ -250,18 +275,18 @@ def _judge(required: bool, forbidden: str, source: SourceClass, effective: Addre
     """One node's cell: the receiver's ingress and, for sources inside the cluster, the senders' egress."""
     if required:
         if not ingress.blocked_peers.isdisjoint(effective):
-            return Judgement(False, "blocked", -1)
+            return Judgement(False, CellStatus.BLOCKED, None)
         for i, leg in enumerate(legs):
             if leg.whole:
                 continue
             senders = leg.sender.addresses - local
             if senders and not leg.blocked_peers.isdisjoint(_family(destination, senders)):
-                return Judgement(False, "blocked", i)
-        return Judgement(True, "ok", -1)
+                return Judgement(False, CellStatus.BLOCKED, i)
+        return Judgement(True, CellStatus.OK, None)
     reachable = ingress.allowed_peers & effective
     if not reachable:
-        return Judgement(False, "ok", -1)
-    status = "exposed" if forbidden else "ok"
+        return Judgement(False, CellStatus.OK, None)
+    status = CellStatus.EXPOSED if forbidden else CellStatus.OK
     for i, leg in enumerate(legs):
         senders = reachable & leg.sender.addresses
         if not senders:
@@ -269,8 +294,8 @@ def _judge(required: bool, forbidden: str, source: SourceClass, effective: Addre
         if leg.whole or _passes_both(ingress.allowed, senders, leg.allowed, destination):
             return Judgement(True, status, i)
     if not reachable.isdisjoint(unsent):
-        return Judgement(True, status, -1)  # an address no netmodel firewall sends from (outside, unplaced Pods)
-    return Judgement(False, "ok", -1)
+        return Judgement(True, status, None)  # an address no netmodel firewall sends from (outside, unplaced Pods)
+    return Judgement(False, CellStatus.OK, None)
 
 
 def _passes_both(ingress: Space, senders: AddressSet, egress: Space, destination: AddressSet) -> bool:
@@ -297,7 +322,7 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
             for source in sources[masqueraded]:
                 required, forbidden = expectation(row, source, representative)
                 if source.name == SELF:
-                    cells.extend(Cell(n, row, source, True, "", True, "ok", None, ()) for n in nodes)
+                    cells.extend(Cell(n, row, source, True, "", True, CellStatus.OK, None, ()) for n in nodes)
                     continue
                 ports = judged_ports(ctx, row, forbidden, source, probed)
                 if source.addresses.is_empty() or ports.is_empty():
@@ -345,9 +370,9 @@ def _reuse(previous: Cell, node: Node, local: AddressSet, destination: AddressSe
     address, port = previous.example
     if local.contains(address):
         return None  # the example is this node's own address: find another
-    if judgement.leg >= 0:
-        leg = legs[judgement.leg]
-        space = leg.blocked if judgement.status == "blocked" else leg.allowed
+    if judgement.egress_leg is not None:
+        leg = legs[judgement.egress_leg]
+        space = leg.blocked if judgement.status == CellStatus.BLOCKED else leg.allowed
         target = _family(destination, AddressSet.of_address(address))
         if not any(port in box.ports and not box.peers.isdisjoint(target) for box in space):
             return None
@@ -387,25 +412,25 @@ def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, requ
           legs: tuple[EgressLeg, ...], judgement: Judgement, unsent: AddressSet) -> Cell:
     status, is_allowed = judgement.status, judgement.allowed
     bare = Cell(node, row, source, required, forbidden, is_allowed, status, None, ())
-    if status == "ok":
+    if status == CellStatus.OK:
         return bare
-    if judgement.leg < 0 and status == "exposed" and source.network is not None:
+    if judgement.egress_leg is None and status == CellStatus.EXPOSED and source.network is not None:
         return _network_exposure(ctx, node, row, bare, ingress.allowed, effective,
                                  AddressSet.of_networks(source.network.cidrs))
-    if judgement.leg < 0:
+    if judgement.egress_leg is None:
         # An exposure no sender's egress judges comes from an address no netmodel firewall sends from: show one.
-        candidates = effective & unsent if status == "exposed" and legs and effective & unsent else effective
-        example = _first_in(ingress.blocked if status == "blocked" else ingress.allowed, candidates)
+        candidates = effective & unsent if status == CellStatus.EXPOSED and legs and effective & unsent else effective
+        example = _first_in(ingress.blocked if status == CellStatus.BLOCKED else ingress.allowed, candidates)
         if example is None:
             return bare
         address, port = example
         verdict = ctx.firewalls.decide(node, "ingress", address, row.protocol, port)
-        decisions = verdict.denials if status == "blocked" else verdict.decisions
+        decisions = verdict.denials if status == CellStatus.BLOCKED else verdict.decisions
         sender = _owner(ctx, source, address, node)
-        egress = () if status == "blocked" else _egress_decisions(ctx, sender, node, row.protocol, port, address)
+        egress = () if status == CellStatus.BLOCKED else _egress_decisions(ctx, sender, node, row.protocol, port, address)
         return replace(bare, example=(address, port), decisions=decisions, egress=egress, sender=sender)
-    leg = legs[judgement.leg]
-    if status == "blocked":
+    leg = legs[judgement.egress_leg]
+    if status == CellStatus.BLOCKED:
         sender, own = _sender_of(ctx, leg, leg.sender.addresses - local, node)
         target = _first_in(leg.blocked, _family(destination, own))
         assert target is not None

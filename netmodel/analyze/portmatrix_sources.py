@@ -21,6 +21,7 @@ What the receiver sees as the source address (the engine's rules, docs/reachabil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from netmodel.model.objects import Node, OutsideNetwork
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
     from netmodel.analyze.checks.context import CheckContext, NodeClass
 
 SELF = "self"
-NODE, POD, MASQUERADED_POD = "node", "pod", "masqueraded-pod"
+
+
+class SenderKind(StrEnum):
+    """Which of a node's addresses its packets carry for a source class."""
+
+    NODE = "node"  # the node's own address
+    POD = "pod"  # a Pod address: Pod traffic not SNATed on its way
+    MASQUERADED_POD = "masqueraded-pod"  # Pod traffic SNATed to the node's address
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,7 @@ class Sender:
 
     node_class: NodeClass
     nodes: tuple[Node, ...]
-    kind: str  # node | pod | masqueraded-pod: which of a node's addresses its packets carry
+    kind: SenderKind
     addresses: AddressSet  # every source address the receivers see from these nodes
 
 
@@ -55,9 +63,9 @@ class SourceClass:
                 "pods": "the Pods (pod CIDRs)"}.get(self.name, f"network {self.name.removeprefix('network:')}")
 
 
-def sent_from(ctx: CheckContext, kind: str, node: Node) -> tuple[IPNetwork | IPAddress, ...]:
+def sent_from(ctx: CheckContext, kind: SenderKind, node: Node) -> tuple[IPNetwork | IPAddress, ...]:
     """The source addresses ``node`` puts on packets it sends for a source class of ``kind``."""
-    if kind == POD:
+    if kind == SenderKind.POD:
         return ctx.pod_networks_on(node)
     return node.internal_ips or node.ips
 
@@ -68,7 +76,7 @@ def pods_masqueraded_to(ctx: CheckContext, node: Node) -> bool:
     return not ctx.underlay_addresses(node) <= ctx.masquerade.kept
 
 
-def _senders(ctx: CheckContext, nodes: list[Node], kind: str) -> tuple[Sender, ...]:
+def _senders(ctx: CheckContext, nodes: list[Node], kind: SenderKind) -> tuple[Sender, ...]:
     wanted = {n.name for n in nodes}
     out = []
     for node_class in ctx.node_classes:
@@ -84,13 +92,13 @@ def source_classes(ctx: CheckContext, masqueraded: bool) -> list[SourceClass]:
     topo = ctx.topology
     out = [SourceClass(SELF, AddressSet())]
     for name, nodes in (("control-plane", topo.control_plane_nodes), ("workers", topo.worker_nodes)):
-        senders = _senders(ctx, list(nodes), NODE)
+        senders = _senders(ctx, list(nodes), SenderKind.NODE)
         out.append(SourceClass(name, AddressSet.union_all(s.addresses for s in senders), None, senders))
     if masqueraded:
-        senders = _senders(ctx, list(topo.nodes), MASQUERADED_POD)
+        senders = _senders(ctx, list(topo.nodes), SenderKind.MASQUERADED_POD)
         out.append(SourceClass("pods", AddressSet.union_all(s.addresses for s in senders), None, senders))
     else:
-        senders = _senders(ctx, list(topo.nodes), POD)
+        senders = _senders(ctx, list(topo.nodes), SenderKind.POD)
         out.append(SourceClass("pods", ctx.addresses.pod_ranges, None, senders))
     for network in topo.cluster.networks:
         out.append(SourceClass(f"network:{network.name}", ctx.addresses.networks[network.name], network))

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.analyze.portmatrix import Cell
-from netmodel.analyze.portmatrix_sources import MASQUERADED_POD
+from netmodel.analyze.portmatrix import Cell, CellStatus, PortKind
+from netmodel.analyze.portmatrix_sources import SenderKind
 from netmodel.compile.cni import routes_pod_cidrs
 from netmodel.errors import SourceSpan
 from netmodel.sets import AddressSet, Box, IntervalSet, format_ports, protocol_label
@@ -42,15 +42,15 @@ EXPOSURE = {
 
 def _reported_as(cell: Cell, ctx: CheckContext) -> str:
     """The finding ID a failing cell is reported under, or "" when it is not reported on its own."""
-    if cell.status == "blocked":
-        if cell.row.key == "nodeports" and cell.source.network is not None:
+    if cell.status == CellStatus.BLOCKED:
+        if cell.row.key == PortKind.NODEPORTS and cell.source.network is not None:
             return ""  # NM-EXT-003 names the Service
         return "NM-PORT-001"
-    if cell.status == "exposed":
+    if cell.status == CellStatus.EXPOSED:
         filtered = ctx.node_class_of[cell.node.name].filtered
         if not filtered and cell.source.network is None:
             return ""  # NM-PORT-007
-        if any(sender.kind == MASQUERADED_POD for sender in cell.source.senders):
+        if any(sender.kind == SenderKind.MASQUERADED_POD for sender in cell.source.senders):
             return "NM-PORT-008"  # rights the Pods inherit from their node: its own cell carries any defect
         return cell.forbidden
     return ""
@@ -193,7 +193,7 @@ def check_unfiltered_nodes(ctx: CheckContext) -> Iterator[Finding]:
     if not nodes or not ctx.topology.nodes:
         return
     names = {n.name for n in nodes}
-    sensitive = sorted({c.row.purpose for c in ctx.port_matrix if c.node.name in names and c.status == "exposed"})
+    sensitive = sorted({c.row.purpose for c in ctx.port_matrix if c.node.name in names and c.status == CellStatus.EXPOSED})
     open_text = f"; open to every Pod and node: {', '.join(sensitive)}" if sensitive else ""
     yield Finding(
         "NM-PORT-007", Severity.INFO, REQUIREMENT,

@@ -14,6 +14,7 @@ What listens on a node (a packet to any other port of a node address ends as ``p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 
 from netmodel.analyze.policy import PodClass, PolicyEngine
@@ -30,12 +31,26 @@ from netmodel.sets import ALL_PORTS, AddressSet, IntervalSet, IPAddress
 from netmodel.sets.ports import TCP
 
 
+class ListenerKind(StrEnum):
+    """What is bound on a node: a control-plane component, a Service's node port, the CNI, or a Pod."""
+
+    KUBELET = "kubelet"
+    APISERVER = "kube-apiserver"
+    ETCD = "etcd"
+    SCHEDULER = "kube-scheduler"
+    CONTROLLER_MANAGER = "kube-controller-manager"
+    NODEPORT = "nodeport"
+    HEALTH_CHECK_NODEPORT = "health-check-nodeport"
+    CNI = "cni"
+    HOST_NETWORK_POD = "host-network-pod"
+    HOST_PORT = "host-port"
+
+
 @dataclass(frozen=True, slots=True)
 class Listener:
     """Something bound to ``protocol``/``ports`` on a node's addresses."""
 
-    kind: str  # kubelet | kube-apiserver | etcd | kube-scheduler | kube-controller-manager | nodeport |
-    #           health-check-nodeport | cni | host-network-pod | host-port
+    kind: ListenerKind
     name: str
     protocol: int
     ports: IntervalSet
@@ -129,13 +144,13 @@ class Fabric:
     def _compute_listeners(self, node: Node) -> list[Listener]:
         cp = self.topology.cluster.control_plane
         one = IntervalSet.single
-        out = [Listener("kubelet", "kubelet", TCP, one(cp.ports.kubelet), cp.source)]
+        out = [Listener(ListenerKind.KUBELET, "kubelet", TCP, one(cp.ports.kubelet), cp.source)]
         if node.is_control_plane:
-            out.append(Listener("kube-apiserver", "kube-apiserver", TCP, one(cp.ports.apiserver), cp.source))
+            out.append(Listener(ListenerKind.APISERVER, "kube-apiserver", TCP, one(cp.ports.apiserver), cp.source))
             if not cp.etcd_external:
-                out.append(Listener("etcd", "etcd", TCP, cp.ports.etcd, cp.source))
-            out.append(Listener("kube-scheduler", "kube-scheduler", TCP, one(cp.ports.scheduler), cp.source))
-            out.append(Listener("kube-controller-manager", "kube-controller-manager", TCP,
+                out.append(Listener(ListenerKind.ETCD, "etcd", TCP, cp.ports.etcd, cp.source))
+            out.append(Listener(ListenerKind.SCHEDULER, "kube-scheduler", TCP, one(cp.ports.scheduler), cp.source))
+            out.append(Listener(ListenerKind.CONTROLLER_MANAGER, "kube-controller-manager", TCP,
                                 one(cp.ports.controller_manager), cp.source))
         if self.proxies_services:
             for svc in self.topology.services:
@@ -143,21 +158,21 @@ class Fabric:
                     continue
                 for sp in svc.ports:
                     if sp.node_port is not None:
-                        out.append(Listener("nodeport", svc.qualified_name, sp.protocol,
+                        out.append(Listener(ListenerKind.NODEPORT, svc.qualified_name, sp.protocol,
                                             one(sp.node_port), sp.source, svc, sp))
                 if svc.health_check_node_port is not None:
-                    out.append(Listener("health-check-nodeport", svc.qualified_name, TCP,
+                    out.append(Listener(ListenerKind.HEALTH_CHECK_NODEPORT, svc.qualified_name, TCP,
                                         one(svc.health_check_node_port), svc.source, svc))
         for flow in node_flows(self.topology.cluster.cni):
             if flow.listens and flow.to == "all":
-                out.append(Listener("cni", flow.purpose, flow.protocol, flow.ports, self.topology.cluster.cni.source))
+                out.append(Listener(ListenerKind.CNI, flow.purpose, flow.protocol, flow.ports, self.topology.cluster.cni.source))
         for pod in self.topology.pods_by_node.get(node.name, ()):
             for cp_ in pod.ports:
                 if pod.host_network:
-                    out.append(Listener("host-network-pod", pod.qualified_name, cp_.protocol,
+                    out.append(Listener(ListenerKind.HOST_NETWORK_POD, pod.qualified_name, cp_.protocol,
                                         one(cp_.port), cp_.source, pod=pod))
                 elif cp_.host_port is not None:
-                    out.append(Listener("host-port", pod.qualified_name, cp_.protocol,
+                    out.append(Listener(ListenerKind.HOST_PORT, pod.qualified_name, cp_.protocol,
                                         one(cp_.host_port), cp_.source, pod=pod, target_port=cp_.port))
         return out
 
@@ -165,4 +180,4 @@ class Fabric:
         return [lst for lst in self.listeners(node) if lst.protocol == protocol and port in lst.ports]
 
 
-__all__ = ["Backend", "Fabric", "Listener", "tunnel"]
+__all__ = ["Backend", "Fabric", "Listener", "ListenerKind", "tunnel"]

@@ -40,7 +40,7 @@ from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
-from netmodel.analyze.reach.fabric import Backend, Fabric, Listener
+from netmodel.analyze.reach.fabric import Backend, Fabric, Listener, ListenerKind
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
 from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
@@ -278,7 +278,7 @@ class Tracer:
     def _to_node(self, events: Events, sender: Sender, node: Node, address: IPAddress, protocol: int,
                  port: int) -> list[Events]:
         listeners = self.fabric.listeners_at(node, protocol, port)
-        forwards = next((lst for lst in listeners if lst.kind in ("nodeport", "host-port")), None)
+        forwards = next((lst for lst in listeners if lst.kind in (ListenerKind.NODEPORT, ListenerKind.HOST_PORT)), None)
         if forwards is None:
             events, sender = self._egress(events, sender, None, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
@@ -291,7 +291,7 @@ class Tracer:
                 Step.DELIVER, f"nothing listens on {protocol_label(protocol)} {port} on node {node.name}", False,
                 Disposition.PORT_CLOSED, (Decision("Node", node.name, f"no listener on {protocol_label(protocol)} "
                                                    f"{port}", False, node.source),))),)]
-        if forwards is not None and forwards.kind == "host-port" and forwards.pod is not None:
+        if forwards is not None and forwards.kind == ListenerKind.HOST_PORT and forwards.pod is not None:
             pod = forwards.pod
             target = forwards.target_port or port
             events = events + ((where, StepRecord(Step.DNAT, f"hostPort {port} → {_where(pod)}:{target}", True, None,
