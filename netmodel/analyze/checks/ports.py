@@ -18,6 +18,7 @@ Cells failing the same way on nodes of one firewall class become one finding nam
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
 from netmodel.analyze.checks.context import CheckContext, describe_nodes
@@ -25,7 +26,9 @@ from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.portmatrix import Cell, CellStatus, PortKind
 from netmodel.analyze.portmatrix_sources import SenderKind
 from netmodel.compile.cni import routes_pod_cidrs
+from netmodel.compile.firewalls import Decision
 from netmodel.errors import SourceSpan
+from netmodel.model.objects import Firewall
 from netmodel.sets import AddressSet, Box, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
@@ -74,6 +77,21 @@ def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
         yield _finding(ctx, check_id, cells, routes_pod_cidrs(ctx.topology.cluster.cni))
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What a port finding about a group of cells quotes: the first cell, the nodes, its example and the
+    firewall decisions on it (the receiver's ingress, and sender egress rules that passed it)."""
+
+    first: Cell
+    nodes: str  # the group's nodes, as describe_nodes words them
+    example: str  # " (e.g. ADDRESS on node N to port P)", or ""
+    egress: list[Decision]  # egress rules that passed the example (a default allow is not one)
+    why: str  # the decisions, worded
+    firewalls: list[Firewall]
+    objects: tuple[str, ...]
+    sources: tuple[SourceSpan, ...]
+
+
 def _finding(ctx: CheckContext, check_id: str, cells: list[Cell], native_routing: bool = False) -> Finding:
     first = cells[0]
     nodes = describe_nodes([c.node.name for c in cells])
@@ -84,6 +102,16 @@ def _finding(ctx: CheckContext, check_id: str, cells: list[Cell], native_routing
     example = f" (e.g. {first.example[0]}{sender} to port {first.example[1]})" if first.example else ""
     if check_id == "NM-PORT-001" and first.blocked_at == "egress":
         return _egress_blocked(first, nodes, example)
+    evidence = _evidence(cells, nodes, example, egress)
+    if check_id == "NM-PORT-001":
+        return _ingress_blocked(evidence)
+    if check_id == "NM-PORT-008":
+        return _inherited(ctx, first, nodes, evidence.why, evidence.objects, evidence.sources)
+    return _exposed(check_id, evidence, native_routing)
+
+
+def _evidence(cells: list[Cell], nodes: str, example: str, egress: list[Decision]) -> _Evidence:
+    first = cells[0]
     direction = "ingress"
     if first.decisions:
         why = describe_decisions(first.decisions, direction)
@@ -95,30 +123,39 @@ def _finding(ctx: CheckContext, check_id: str, cells: list[Cell], native_routing
     objects = tuple(dict.fromkeys([f"Node/{c.node.name}" for c in cells[:3]] + [str(f.ref) for f in firewalls]))
     sources = unique_spans([decision_span(d, direction) for d in first.decisions]
                            + [decision_span(d, "egress") for d in egress] + [first.node.source])
+    return _Evidence(first, nodes, example, egress, why, firewalls, objects, sources)
+
+
+def _ingress_blocked(e: _Evidence) -> Finding:
+    """NM-PORT-001 where the receiving node's ingress firewalls drop the required flow."""
+    first = e.first
     what, source = first.row.describe(), first.source.describe()
-    if check_id == "NM-PORT-001":
-        fix = (f"allow {protocol_label(first.row.protocol)} {format_ports(first.row.ports)} from {source} in "
-               f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress")
-        message = (f"{what} on node {nodes} is blocked from {source}{example} by {why}; this flow is required. "
-                   f"Fix: {fix}.")
-        return Finding(check_id, Severity.ERROR, REQUIREMENT, message, objects, sources)
-    if check_id == "NM-PORT-008":
-        return _inherited(ctx, first, nodes, why, objects, sources)
+    fix = (f"allow {protocol_label(first.row.protocol)} {format_ports(first.row.ports)} from {source} in "
+           f"{', '.join('Firewall ' + f.name for f in e.firewalls) or 'the node firewall'} ingress")
+    message = (f"{what} on node {e.nodes} is blocked from {source}{e.example} by {e.why}; this flow is required. "
+               f"Fix: {fix}.")
+    return Finding("NM-PORT-001", Severity.ERROR, REQUIREMENT, message, e.objects, e.sources)
+
+
+def _exposed(check_id: str, e: _Evidence, native_routing: bool) -> Finding:
+    """NM-PORT-002..006: a source that must not reach the port does."""
+    first = e.first
+    what, source = first.row.describe(), first.source.describe()
     severity, reason = EXPOSURE[check_id]
     opened = [d for d in first.decisions if d.rule is not None]
     fix = (f"narrow rule {', '.join(repr(d.rule.name) for d in opened if d.rule)} of "
            f"{', '.join('Firewall ' + d.firewall.name for d in opened)}" if opened
            else "add a Firewall (or a deny rule) for these nodes")
-    if egress:
-        fix += " or " + ", ".join(f"egress rule {d.rule.name!r} of Firewall {d.firewall.name}" for d in egress
+    if e.egress:
+        fix += " or " + ", ".join(f"egress rule {d.rule.name!r} of Firewall {d.firewall.name}" for d in e.egress
                                   if d.rule)
     part = ""
     network = first.source.network
     if first.admitted is not None and network is not None and \
             first.admitted != AddressSet.of_networks(network.cidrs):
         part = f" ({', '.join(map(str, network.cidrs))}), of which the rule admits {first.admitted}"
-    message = (f"{what} on node {nodes} is reachable from {source}{part}{example}, admitted by {why}; {reason}. "
-               f"Fix: {fix} so {source} cannot reach it.")
+    message = (f"{what} on node {e.nodes} is reachable from {source}{part}{e.example}, admitted by {e.why}; "
+               f"{reason}. Fix: {fix} so {source} cannot reach it.")
     broad = [d.rule.name for d in opened if d.rule is not None and d.rule.local is None]
     if native_routing and first.source.network is None and broad:
         # Natively routed traffic to Pods crosses the node with Pod addresses, so a rule admitting Pods or nodes
@@ -126,7 +163,7 @@ def _finding(ctx: CheckContext, check_id: str, cells: list[Cell], native_routing
         message += (f" If {', '.join(repr(n) for n in broad)} is there to let traffic through the node to its "
                     "Pods (native routing), add `to: [{pods: {}}]` to it: it then admits only traffic routed "
                     "to the node's Pods.")
-    return Finding(check_id, severity, REQUIREMENT, message, objects, sources)
+    return Finding(check_id, severity, REQUIREMENT, message, e.objects, e.sources)
 
 
 def _inherited(ctx: CheckContext, first: Cell, nodes: str, why: str, objects: tuple[str, ...],

@@ -29,7 +29,15 @@ from netmodel.analyze.policy.portspace import PortSpace
 from netmodel.analyze.reach.fabric import Backend, Fabric
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
-from netmodel.model.objects import NetworkPolicy, PolicyPeer, PolicyPort, Service
+from netmodel.model.objects import (
+    Ingress,
+    NetworkPolicy,
+    Pod,
+    PolicyPeer,
+    PolicyPort,
+    Service,
+    ServicePort,
+)
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
 from netmodel.sets import IntervalSet, protocol_label
 from netmodel.sets.ports import TCP, UDP
@@ -181,20 +189,15 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
     fabric = ctx.fabric
     t = fabric.topology
     if not t.network_policies:
         return
-    engine = fabric.policies
-    found = ctx.ingress_controllers
     for ing in t.ingresses:
-        serving = found.serving(ing)
-        if serving.problem:
-            continue  # NM-EXT-010 says why no controller serves it (its controllers may have no Pods)
-        controllers = [t.pods[i] for c in serving.controllers for i in found.data_plane(found.pods[c])
-                       if t.pods[i].ips]
+        controllers = _controller_pods(ctx, ing)
         if not controllers:
-            continue  # NM-EXT-010 says why no controller serves it
+            continue  # NM-EXT-010 says why no controller serves it (its controllers may have no Pods)
         for backend in ing.backends:
             svc = t.service_by_key.get((ing.namespace, backend.service))
             if svc is None:
@@ -202,25 +205,7 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
             sp = next((p for p in svc.ports if p.port == backend.port or (p.name and p.name == backend.port)), None)
             if sp is None:
                 continue  # NM-EXT-007 reports it
-            blocked: list[tuple[str, str, tuple[NetworkPolicy, ...]]] = []
-            for b in fabric.backends(svc, sp):
-                if b.pod is None or b.port is None:
-                    continue
-                target = fabric.class_of(b.pod)
-                for controller in controllers:
-                    source = fabric.class_of(controller)
-                    node = fabric.node_of(controller)
-                    peer: Peer = source.id if source.subject_to_policy else \
-                        (node.ips[0] if node else controller.ips[0])
-                    into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)
-                    out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
-                                         target, sp.protocol, b.port) if source.subject_to_policy else into
-                    if target.subject_to_policy and not into.allowed:
-                        blocked.append((b.pod.qualified_name, controller.qualified_name,
-                                        into.isolating))
-                    elif not out.allowed:
-                        blocked.append((b.pod.qualified_name, controller.qualified_name,
-                                        out.isolating))
+            blocked = _blocked_controllers(fabric, svc, sp, controllers)
             if blocked:
                 policies = tuple(dict.fromkeys(p for _, _, ps in blocked for p in ps))
                 pod_name, controller_name, _ = blocked[0]
@@ -231,6 +216,41 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
                     f"{pod_name} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
                     f"Pods", (str(ing.ref), str(svc.ref)) + tuple(str(p.ref) for p in policies),
                     (backend.source,) + tuple(p.source for p in policies))
+
+
+def _controller_pods(ctx: CheckContext, ing: Ingress) -> list[Pod]:
+    """The addressed data-plane Pods of the controllers serving ``ing``; none when no controller serves it."""
+    t = ctx.topology
+    found = ctx.ingress_controllers
+    serving = found.serving(ing)
+    if serving.problem:
+        return []
+    return [t.pods[i] for c in serving.controllers for i in found.data_plane(found.pods[c]) if t.pods[i].ips]
+
+
+def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
+                         controllers: list[Pod]) -> list[tuple[str, str, tuple[NetworkPolicy, ...]]]:
+    """(backend Pod, controller Pod, isolating policies) for each controller Pod that NetworkPolicy keeps from a
+    backend of ``sp``: the backend's ingress, or else the controller's egress, denies it."""
+    engine = fabric.policies
+    blocked: list[tuple[str, str, tuple[NetworkPolicy, ...]]] = []
+    for b in fabric.backends(svc, sp):
+        if b.pod is None or b.port is None:
+            continue
+        target = fabric.class_of(b.pod)
+        for controller in controllers:
+            source = fabric.class_of(controller)
+            node = fabric.node_of(controller)
+            peer: Peer = source.id if source.subject_to_policy else \
+                (node.ips[0] if node else controller.ips[0])
+            into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)
+            out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
+                                 target, sp.protocol, b.port) if source.subject_to_policy else into
+            if target.subject_to_policy and not into.allowed:
+                blocked.append((b.pod.qualified_name, controller.qualified_name, into.isolating))
+            elif not out.allowed:
+                blocked.append((b.pod.qualified_name, controller.qualified_name, out.isolating))
+    return blocked
 
 
 # -- policy hygiene ------------------------------------------------------------------------------------------------
