@@ -150,129 +150,206 @@ def _place(items: Sequence[str], wanted: Mapping[str, int], slots: dict[str, int
 
 def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = None,
                     focus: str = "") -> TopologyLayout:
-    payload = payload or {}
-    nodes = {v: d for v, d in graph.nodes(data=True)}
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for v in sorted(nodes):
-        by_kind[nodes[v]["kind"]].append(v)
+    """Lay out the compiled graph: outside networks on the left, then the cluster frame with its node bands,
+    the underlay and one panel per namespace (only ``focus``'s namespace when it names one). ``payload`` (a
+    check result) colours the network edges by the port matrix and marks boxes with findings."""
+    return _TopologyLayoutBuilder(graph, payload or {}, focus).build()
 
-    # Fold nodes: at most MAX_NODES_SHOWN boxes per role.
-    roles = {"control-plane": [n for n in by_kind["node"] if nodes[n].get("role") == "control-plane"],
-             "worker": [n for n in by_kind["node"] if nodes[n].get("role") != "control-plane"]}
-    folded: dict[str, str] = {}
-    for role, members in roles.items():
-        if len(members) > MAX_NODES_SHOWN:
-            folded.update({n: f"nodes:{role}" for n in members})
-    marks = findings_by_box(graph, payload.get("findings", ()), folded)
-    focus_ns = _focus_namespace(focus)
-    focus_key = focus if focus.startswith(("node:", "network:")) else ""
 
-    boxes: list[Box] = []
-    edges: list[Edge] = []
+class _TopologyLayoutBuilder:
+    """One layout in the making: the boxes and edges so far, and the graph facts every step reads."""
 
-    def add(key: str, kind: str, title: str, lines: Sequence[str], x: float, y: float, w: float = BOX_W,
+    def __init__(self, graph: nx.MultiDiGraph, payload: Mapping[str, Any], focus: str) -> None:
+        self.graph = graph
+        self.payload = payload
+        self.focus = focus
+        self.attrs: dict[str, dict[str, Any]] = {key: data for key, data in graph.nodes(data=True)}
+        self.by_kind: dict[str, list[str]] = defaultdict(list)  # graph node keys by their 'kind' attribute
+        for key in sorted(self.attrs):
+            self.by_kind[self.attrs[key]["kind"]].append(key)
+        # Fold nodes: at most MAX_NODES_SHOWN boxes per role.
+        self.roles = {
+            "control-plane": [n for n in self.by_kind["node"] if self.attrs[n].get("role") == "control-plane"],
+            "worker": [n for n in self.by_kind["node"] if self.attrs[n].get("role") != "control-plane"]}
+        self.folded: dict[str, str] = {}
+        for role, members in self.roles.items():
+            if len(members) > MAX_NODES_SHOWN:
+                self.folded.update({n: f"nodes:{role}" for n in members})
+        self.marks = findings_by_box(graph, payload.get("findings", ()), self.folded)
+        self.focus_key = focus if focus.startswith(("node:", "network:")) else ""
+        self.boxes: list[Box] = []
+        self.edges: list[Edge] = []
+
+    def add(self, key: str, kind: str, title: str, lines: Sequence[str], x: float, y: float, w: float = BOX_W,
             h: float = BOX_H) -> None:
-        boxes.append(Box(key, kind, title, tuple(lines), x, y, w, h, tuple(marks.get(key, ())),
-                         focused=key == focus_key or (bool(focus) and key.endswith(focus.split(":")[-1])
-                                                      and kind in ("workload", "service", "ingress", "gateway", "route"))))
+        """Append one box, with the findings that name it and whether the focus is on it."""
+        focus = self.focus
+        focused = key == self.focus_key or (bool(focus) and key.endswith(focus.split(":")[-1])
+                                            and kind in ("workload", "service", "ingress", "gateway", "route"))
+        self.boxes.append(Box(key, kind, title, tuple(lines), x, y, w, h, tuple(self.marks.get(key, ())),
+                              focused=focused))
 
-    # What each network reaches on each node role, from the port matrix: ports → worst state.
-    states: dict[tuple[str, str], dict[str, tuple[int, str]]] = defaultdict(dict)
-    for c in payload.get("portMatrix", ()):
-        if c["source"].startswith("network:"):
-            state = cell_state(c)
-            slot = states[(c["source"], c["role"])]
-            if STATE_RANK[state] > slot.get(c["ports"], (-1, ""))[0]:
-                slot[c["ports"]] = (STATE_RANK[state], state)
+    def build(self) -> TopologyLayout:
+        """Every step in drawing order: the frames go first so they are drawn beneath what they hold."""
+        states = self._network_states()
+        networks_bottom = self._networks_column(states)
+        x0 = NETWORK_COLUMN_W + 2.6
+        inner_x = x0 + 0.3
+        y, band_right, band_rows = self._node_bands(inner_x)
+        controller_services = {v for v in self.by_kind["service"] if self.attrs[v].get("ingress_controller")}
+        panel_top, row_height, panels_right = self._namespace_panels(inner_x, y, band_right, controller_services)
+        cluster_bottom = panel_top + row_height + 0.3
+        cluster_right = max(band_right + 0.2, panels_right) + 0.3
+        name = self.graph.graph.get("name", "")
+        self.boxes.insert(0, Box("cluster", "cluster", f"cluster {name}", (), x0, 0.3, cluster_right - x0,
+                                 cluster_bottom - 0.3, tuple(self.marks.get("cluster", ()))))
+        for role, (top, bottom) in band_rows.items():
+            self.boxes.insert(1, Box(f"band:{role}", "band", f"{role} nodes", (), inner_x, top + 0.05,
+                                     band_right - inner_x + 0.2, bottom - top - 0.2))
+        self._edges(states, controller_services)
+        width = cluster_right + 0.3
+        height = max(cluster_bottom, networks_bottom) + 0.3
+        title = f"Topology of {name}" if name else "Topology"
+        return TopologyLayout(tuple(self.boxes), tuple(dict.fromkeys(self.edges)), width, height,
+                              title + (f" — focus {self.focus}" if self.focus else ""))
 
-    # Left column: outside networks, each with what it reaches written inside (edges stay unlabelled).
-    y = 0.9
-    for net in by_kind["network"]:
-        d = nodes[net]
-        lines = [", ".join(d.get("cidrs", ())), "meant to use: " + (", ".join(d.get("uses", ())) or "nothing")]
-        tones = ["", ""]
-        for role in ("control-plane", "worker"):
-            for ports, (_, state) in sorted(states.get((net, role), {}).items(), key=lambda kv: (-kv[1][0], kv[0])):
-                if state != "not-required":
-                    word = EDGE_STATE[state].upper() if state in ("exposed", "blocked") else EDGE_STATE[state]
-                    lines.append(f"→ {role}: {ports} {word}")
-                    tones.append(EDGE_STATE[state])
-        h = 0.32 + 0.15 * len(lines)
-        add(net, "network", d["name"], lines, 0.0, y, NETWORK_COLUMN_W, h)
-        boxes[-1] = replace(boxes[-1], tones=tuple(tones))
-        y += h + 0.6
-    networks_bottom = y
+    def _network_states(self) -> dict[tuple[str, str], dict[str, tuple[int, str]]]:
+        """What each network reaches on each node role, from the port matrix: ports → (rank, worst state)."""
+        states: dict[tuple[str, str], dict[str, tuple[int, str]]] = defaultdict(dict)
+        for cell in self.payload.get("portMatrix", ()):
+            if cell["source"].startswith("network:"):
+                state = cell_state(cell)
+                slot = states[(cell["source"], cell["role"])]
+                if STATE_RANK[state] > slot.get(cell["ports"], (-1, ""))[0]:
+                    slot[cell["ports"]] = (STATE_RANK[state], state)
+        return states
 
-    # Cluster frame contents.
-    x0 = NETWORK_COLUMN_W + 2.6
-    inner_x = x0 + 0.3
-    pods_on: Counter[str] = Counter(nodes[p].get("node", "") for p in by_kind["pod"])
-    y = 0.9
-    band_right = inner_x
-    band_rows: dict[str, tuple[float, float]] = {}
-    for role, members in roles.items():
-        if not members:
-            continue
-        top = y
-        if folded and members and folded.get(members[0]):
-            key = f"nodes:{role}"
-            n_pods = sum(pods_on[nodes[n]["name"]] for n in members)
-            add(key, role, f"{len(members)} {role} nodes", (f"{members[0][5:]} … {members[-1][5:]}",
-                                                            _plural(n_pods, "Pod")), inner_x + 0.2, y + 0.55,
-                BOX_W * 1.4)
-            band_right = max(band_right, inner_x + 0.2 + BOX_W * 1.4)
-        else:
-            for i, n in enumerate(members):
-                d = nodes[n]
-                lines = [", ".join(d.get("addresses", ())[:2]), "pods " + ", ".join(d.get("pod_cidrs", ())[:2]),
-                         _plural(pods_on[d["name"]], "Pod")]
-                add(n, role, d["name"], lines, inner_x + 0.2 + i * (BOX_W + GAP), y + 0.55)
-                band_right = max(band_right, inner_x + 0.2 + i * (BOX_W + GAP) + BOX_W)
-        y += BOX_H + 0.55 + 0.25
-        band_rows[role] = (top, y)
-        if role == "control-plane" and "underlay" in nodes:
-            d = nodes["underlay"]
-            flows = sorted({f for _, _, k, a in graph.out_edges(keys=True, data=True) if k == "encapsulation"
-                            for f in a.get("flows", ())})
-            text = f"underlay: {d.get('cni', '')} {d.get('mode', '')} ({d.get('encapsulation', '')})"
-            add("underlay", "underlay", text, ("; ".join(flows[:3]),), inner_x + 0.2, y + 0.05,
-                max(band_right - inner_x - 0.2, BOX_W * 2), 0.55)
-            y += 0.55 + 0.35
+    def _networks_column(self, states: Mapping[tuple[str, str], Mapping[str, tuple[int, str]]]) -> float:
+        """The left column: outside networks, each with what it reaches written inside (edges stay unlabelled).
+        Returns the column's bottom."""
+        y = 0.9
+        for net in self.by_kind["network"]:
+            data = self.attrs[net]
+            lines = [", ".join(data.get("cidrs", ())),
+                     "meant to use: " + (", ".join(data.get("uses", ())) or "nothing")]
+            tones = ["", ""]
+            for role in ("control-plane", "worker"):
+                reached = sorted(states.get((net, role), {}).items(), key=lambda kv: (-kv[1][0], kv[0]))
+                for ports, (_, state) in reached:
+                    if state != "not-required":
+                        word = EDGE_STATE[state].upper() if state in ("exposed", "blocked") else EDGE_STATE[state]
+                        lines.append(f"→ {role}: {ports} {word}")
+                        tones.append(EDGE_STATE[state])
+            h = 0.32 + 0.15 * len(lines)
+            self.add(net, "network", data["name"], lines, 0.0, y, NETWORK_COLUMN_W, h)
+            self.boxes[-1] = replace(self.boxes[-1], tones=tuple(tones))
+            y += h + 0.6
+        return y
 
-    # Namespace panels.
-    namespaces = sorted({nodes[v]["namespace"] for v in by_kind["pod"] + by_kind["service"] + by_kind["ingress"]
-                         + by_kind["gateway"] + by_kind["route"]})
-    if focus_ns:
-        namespaces = [ns for ns in namespaces if ns == focus_ns]
-    pods_by_group: dict[str, list[str]] = defaultdict(list)
-    for p in by_kind["pod"]:
-        pods_by_group[workload_key(graph, p)].append(p)
-    # Namespaces holding the ingress controller first: their Services are where outside traffic enters.
-    controller_services = {v for v in by_kind["service"] if nodes[v].get("ingress_controller")}
-    entry_services = controller_services | {v for v in by_kind["service"] if nodes[v].get("gateway_entry")}
-    gateway_namespaces = {nodes[v]["namespace"] for v in by_kind["gateway"]}
-    namespaces.sort(key=lambda ns: (ns not in gateway_namespaces,
-                                    not any(nodes[s]["namespace"] == ns for s in entry_services), ns))
-    full_w = PANEL_COLUMNS * (BOX_W + GAP) + GAP
-    max_right = max(band_right, inner_x + PANELS_PER_ROW * (full_w + 0.4))
-    panel_top = y + 0.2
-    row_height = 0.0
-    px = inner_x
-    panels_right = inner_x
-    for ns in namespaces:
-        # Workloads by name; each Service above the first workload it selects, each Ingress above its first
-        # backend, so most edges run straight down.
+    def _node_bands(self, inner_x: float) -> tuple[float, float, dict[str, tuple[float, float]]]:
+        """A band of nodes per role (folded into one box past MAX_NODES_SHOWN), the underlay after the
+        control plane. Returns where the next row starts, the bands' right edge and each band's (top, bottom)."""
+        attrs = self.attrs
+        pods_on: Counter[str] = Counter(attrs[p].get("node", "") for p in self.by_kind["pod"])
+        y = 0.9
+        band_right = inner_x
+        band_rows: dict[str, tuple[float, float]] = {}
+        for role, members in self.roles.items():
+            if not members:
+                continue
+            top = y
+            if self.folded and members and self.folded.get(members[0]):
+                n_pods = sum(pods_on[attrs[n]["name"]] for n in members)
+                self.add(f"nodes:{role}", role, f"{len(members)} {role} nodes",
+                         (f"{members[0][5:]} … {members[-1][5:]}", _plural(n_pods, "Pod")), inner_x + 0.2,
+                         y + 0.55, BOX_W * 1.4)
+                band_right = max(band_right, inner_x + 0.2 + BOX_W * 1.4)
+            else:
+                for column, node in enumerate(members):
+                    data = attrs[node]
+                    lines = [", ".join(data.get("addresses", ())[:2]),
+                             "pods " + ", ".join(data.get("pod_cidrs", ())[:2]), _plural(pods_on[data["name"]], "Pod")]
+                    left = inner_x + 0.2 + column * (BOX_W + GAP)
+                    self.add(node, role, data["name"], lines, left, y + 0.55)
+                    band_right = max(band_right, left + BOX_W)
+            y += BOX_H + 0.55 + 0.25
+            band_rows[role] = (top, y)
+            if role == "control-plane" and "underlay" in attrs:
+                y = self._underlay(inner_x, y, band_right)
+        return y, band_right, band_rows
+
+    def _underlay(self, inner_x: float, y: float, band_right: float) -> float:
+        """The underlay strip under the control-plane band: the CNI and the flows it encapsulates."""
+        data = self.attrs["underlay"]
+        flows = sorted({flow for _, _, key, edge in self.graph.out_edges(keys=True, data=True)
+                        if key == "encapsulation" for flow in edge.get("flows", ())})
+        text = f"underlay: {data.get('cni', '')} {data.get('mode', '')} ({data.get('encapsulation', '')})"
+        self.add("underlay", "underlay", text, ("; ".join(flows[:3]),), inner_x + 0.2, y + 0.05,
+                 max(band_right - inner_x - 0.2, BOX_W * 2), 0.55)
+        return y + (0.55 + 0.35)  # as one step: the sum is rounded before it is added
+
+    def _namespace_panels(self, inner_x: float, y: float, band_right: float,
+                          controller_services: set[str]) -> tuple[float, float, float]:
+        """One panel per namespace, left to right and wrapping; the ingress controller's namespaces first
+        (their Services are where outside traffic enters). Returns the last row's top and height and the
+        panels' right edge."""
+        attrs, by_kind = self.attrs, self.by_kind
+        namespaces = sorted({attrs[v]["namespace"] for v in by_kind["pod"] + by_kind["service"] + by_kind["ingress"]
+                             + by_kind["gateway"] + by_kind["route"]})
+        focus_ns = _focus_namespace(self.focus)
+        if focus_ns:
+            namespaces = [ns for ns in namespaces if ns == focus_ns]
+        pods_by_group: dict[str, list[str]] = defaultdict(list)
+        for pod in by_kind["pod"]:
+            pods_by_group[workload_key(self.graph, pod)].append(pod)
+        entry_services = controller_services | {v for v in by_kind["service"] if attrs[v].get("gateway_entry")}
+        gateway_namespaces = {attrs[v]["namespace"] for v in by_kind["gateway"]}
+        namespaces.sort(key=lambda ns: (ns not in gateway_namespaces,
+                                        not any(attrs[s]["namespace"] == ns for s in entry_services), ns))
+        full_w = PANEL_COLUMNS * (BOX_W + GAP) + GAP
+        max_right = max(band_right, inner_x + PANELS_PER_ROW * (full_w + 0.4))
+        panel_top = y + 0.2
+        row_height = 0.0
+        px = inner_x
+        panels_right = inner_x
+        for ns in namespaces:
+            rows, slots, cols = self._panel_slots(ns, pods_by_group)
+            panel_w = cols * (BOX_W + GAP) + GAP
+            n_lines = sum(max(slots[v] for v in row) // cols + 1 for row in rows)
+            panel_h = 0.55 + n_lines * (BOX_H + 0.55) + 0.1
+            if px > inner_x and px + panel_w > max_right:
+                px, panel_top, row_height = inner_x, panel_top + row_height + 0.4, 0.0
+            self.add(f"namespace:{ns}", "namespace", f"namespace {ns}", (), px, panel_top, panel_w, panel_h)
+            ry = panel_top + 0.6
+            for row in rows:
+                for element in row:
+                    slot = slots[element]
+                    self._panel_box(element, px + GAP + (slot % cols) * (BOX_W + GAP),
+                                    ry + (slot // cols) * (BOX_H + 0.55), pods_by_group)
+                ry += (max(slots[v] for v in row) // cols + 1) * (BOX_H + 0.55)
+            row_height = max(row_height, panel_h)
+            panels_right = max(panels_right, px + panel_w)
+            px += panel_w + 0.4
+        return panel_top, row_height, panels_right
+
+    def _panel_slots(self, ns: str, pods_by_group: Mapping[str, list[str]]) \
+            -> tuple[list[list[str]], dict[str, int], int]:
+        """A namespace panel's rows (Ingresses, Services, workloads), each element's slot and the columns.
+
+        Workloads by name; each Service above the first workload it selects, each Ingress above its first
+        backend, so most edges run straight down."""
+        graph, attrs, by_kind = self.graph, self.attrs, self.by_kind
         groups = sorted((g for g in pods_by_group if g.split("/")[1] == ns), key=lambda g: (g.split("/")[-1], g))
         position = {g: i for i, g in enumerate(groups)}
-        services = sorted((v for v in by_kind["service"] if nodes[v]["namespace"] == ns),
+        services = sorted((v for v in by_kind["service"] if attrs[v]["namespace"] == ns),
                           key=lambda v: (min((position.get(workload_key(graph, p), len(groups))
                                               for _, p, k in graph.out_edges(v, keys=True) if k == "endpoint"),
                                              default=len(groups)), v))
-        spos = {v: i for i, v in enumerate(services)}
+        service_position = {v: i for i, v in enumerate(services)}
         # The entry row: Ingresses, Gateways and Gateway API routes of the namespace.
         ingresses = sorted((v for v in by_kind["ingress"] + by_kind["gateway"] + by_kind["route"]
-                            if nodes[v]["namespace"] == ns),
-                           key=lambda v: (min((spos.get(t, len(services)) for _, t, k in
+                            if attrs[v]["namespace"] == ns),
+                           key=lambda v: (min((service_position.get(t, len(services)) for _, t, k in
                                                graph.out_edges(v, keys=True) if k == "backend"),
                                               default=len(services)), v))
         rows = [r for r in (ingresses, services, groups) if r]
@@ -284,96 +361,77 @@ def layout_topology(graph: nx.MultiDiGraph, payload: Mapping[str, Any] | None = 
                           for v in services}, slots)
         _place(ingresses, {v: min((slots.get(t, 1 << 30) for _, t, k in graph.out_edges(v, keys=True)
                                    if k == "backend"), default=1 << 30) for v in ingresses}, slots)
-        panel_w = cols * (BOX_W + GAP) + GAP
-        n_lines = sum(max(slots[v] for v in r) // cols + 1 for r in rows)
-        panel_h = 0.55 + n_lines * (BOX_H + 0.55) + 0.1
-        if px > inner_x and px + panel_w > max_right:
-            px, panel_top, row_height = inner_x, panel_top + row_height + 0.4, 0.0
-        add(f"namespace:{ns}", "namespace", f"namespace {ns}", (), px, panel_top, panel_w, panel_h)
-        ry = panel_top + 0.6
-        for row in rows:
-            for v in row:
-                i = slots[v]
-                bx = px + GAP + (i % cols) * (BOX_W + GAP)
-                by = ry + (i // cols) * (BOX_H + 0.55)
-                if v.startswith("workload:"):
-                    members = pods_by_group[v]
-                    kind, _, name = v[len("workload:"):].partition("/")
-                    on = sorted({nodes[p].get("node", "") for p in members})
-                    where = ", ".join(on) if len(on) <= 3 else _plural(len(on), "node")
-                    extra = ["hostNetwork"] if any(nodes[p].get("host_network") for p in members) else []
-                    title = name.split("/", 1)[1] if kind != "Pod" else (name.split("/", 1)[1]
-                                                                        .replace("*", "standalone Pods"))
-                    add(v, "workload", title, [f"{kind} · {_plural(len(members), 'Pod')}", f"on {where}", *extra],
-                        bx, by)
-                elif v.startswith("service:"):
-                    d = nodes[v]
-                    ports = ", ".join(d.get("ports", ())[:2]) + (" …" if len(d.get("ports", ())) > 2 else "")
-                    lines = [f"{d.get('type', '')} {', '.join(d.get('cluster_ips', ())[:1])}", ports]
-                    if not any(k == "endpoint" for _, _, k in graph.out_edges(v, keys=True)):
-                        lines.append("no endpoints")
-                    add(v, "service", d["name"], lines, bx, by)
-                elif v.startswith("gateway:"):
-                    d = nodes[v]
-                    listeners = ", ".join(d.get("listeners", ())[:2]) + (" …" if len(d.get("listeners", ())) > 2
-                                                                         else "")
-                    add(v, "gateway", d["name"], [f"Gateway · class {d.get('gateway_class', '')}", listeners], bx, by)
-                elif v.startswith("route:"):
-                    d = nodes[v]
-                    add(v, "route", d["name"], [d.get("route_kind", "")], bx, by)
-                else:
-                    d = nodes[v]
-                    add(v, "ingress", d["name"], [f"class {d.get('ingress_class') or '(default)'}"], bx, by)
-            ry += (max(slots[v] for v in row) // cols + 1) * (BOX_H + 0.55)
-        row_height = max(row_height, panel_h)
-        panels_right = max(panels_right, px + panel_w)
-        px += panel_w + 0.4
-    cluster_bottom = panel_top + row_height + 0.3
-    cluster_right = max(band_right + 0.2, panels_right) + 0.3
-    name = graph.graph.get("name", "")
-    boxes.insert(0, Box("cluster", "cluster", f"cluster {name}", (), x0, 0.3, cluster_right - x0,
-                        cluster_bottom - 0.3, tuple(marks.get("cluster", ()))))
-    for role, (top, bottom) in band_rows.items():
-        boxes.insert(1, Box(f"band:{role}", "band", f"{role} nodes", (), inner_x, top + 0.05,
-                            band_right - inner_x + 0.2, bottom - top - 0.2))
+        return rows, slots, cols
 
-    # Edges: networks → node bands by port-matrix state (closed ones are not drawn: nothing flows);
-    # networks → ingress controller Services.
-    keys = {b.key for b in boxes}
-    for (net, role), cells in sorted(states.items()):
-        if net not in keys or f"band:{role}" not in keys:
-            continue
-        worst = max(cells.values())[1]
-        if worst != "not-required":
-            edges.append(Edge(net, f"band:{role}", EDGE_STATE[worst]))
-    for net in by_kind["network"]:
-        if "ingress" in nodes[net].get("uses", ()):
-            for svc in sorted(controller_services):
-                if svc in keys:
-                    edges.append(Edge(net, svc, "allowed", "ingress"))
-    for v in by_kind["ingress"] + by_kind["route"]:
-        for _, target, k in graph.out_edges(v, keys=True):
-            if k == "backend" and target in keys:
-                edges.append(Edge(v, target, "allowed"))
-    # A Gateway is an entry node: networks using the ingress → the Gateway → the Service in front of its Pods,
-    # and the Gateway → each route attached to it.
-    for v in by_kind["gateway"]:
-        if v not in keys:
-            continue
-        for net, _, k in graph.in_edges(v, keys=True):
-            if k == "entry" and net in keys:
-                edges.append(Edge(net, v, "allowed", "ingress"))
-        for _, target, k in graph.out_edges(v, keys=True):
-            if k in ("fronted-by", "routes") and target in keys:
-                edges.append(Edge(v, target, "allowed"))
-    for v in by_kind["service"]:
-        targets = sorted({workload_key(graph, p) for _, p, k in graph.out_edges(v, keys=True) if k == "endpoint"})
-        edges.extend(Edge(v, t, "allowed") for t in targets if t in keys)
-    width = cluster_right + 0.3
-    height = max(cluster_bottom, networks_bottom) + 0.3
-    title = f"Topology of {name}" if name else "Topology"
-    return TopologyLayout(tuple(boxes), tuple(dict.fromkeys(edges)), width, height,
-                          title + (f" — focus {focus}" if focus else ""))
+    def _panel_box(self, element: str, x: float, y: float, pods_by_group: Mapping[str, list[str]]) -> None:
+        """The box of one workload (its Pods folded), Service or Ingress inside a namespace panel."""
+        if element.startswith("workload:"):
+            members = pods_by_group[element]
+            kind, _, name = element[len("workload:"):].partition("/")
+            on = sorted({self.attrs[p].get("node", "") for p in members})
+            where = ", ".join(on) if len(on) <= 3 else _plural(len(on), "node")
+            extra = ["hostNetwork"] if any(self.attrs[p].get("host_network") for p in members) else []
+            title = name.split("/", 1)[1] if kind != "Pod" else (name.split("/", 1)[1]
+                                                                .replace("*", "standalone Pods"))
+            self.add(element, "workload", title, [f"{kind} · {_plural(len(members), 'Pod')}", f"on {where}", *extra],
+                     x, y)
+        elif element.startswith("service:"):
+            data = self.attrs[element]
+            ports = ", ".join(data.get("ports", ())[:2]) + (" …" if len(data.get("ports", ())) > 2 else "")
+            lines = [f"{data.get('type', '')} {', '.join(data.get('cluster_ips', ())[:1])}", ports]
+            if not any(k == "endpoint" for _, _, k in self.graph.out_edges(element, keys=True)):
+                lines.append("no endpoints")
+            self.add(element, "service", data["name"], lines, x, y)
+        elif element.startswith("gateway:"):
+            data = self.attrs[element]
+            listeners = ", ".join(data.get("listeners", ())[:2]) + (" …" if len(data.get("listeners", ())) > 2
+                                                                    else "")
+            self.add(element, "gateway", data["name"], [f"Gateway · class {data.get('gateway_class', '')}",
+                                                        listeners], x, y)
+        elif element.startswith("route:"):
+            data = self.attrs[element]
+            self.add(element, "route", data["name"], [data.get("route_kind", "")], x, y)
+        else:
+            data = self.attrs[element]
+            self.add(element, "ingress", data["name"], [f"class {data.get('ingress_class') or '(default)'}"], x, y)
+
+    def _edges(self, states: Mapping[tuple[str, str], Mapping[str, tuple[int, str]]],
+               controller_services: set[str]) -> None:
+        """Networks → node bands by port-matrix state (closed ones are not drawn: nothing flows); networks →
+        ingress controller Services; Ingress or route → backend Service; networks → Gateway → its Service and
+        routes; Service → the workloads of its endpoints."""
+        graph = self.graph
+        keys = {b.key for b in self.boxes}
+        for (net, role), cells in sorted(states.items()):
+            if net not in keys or f"band:{role}" not in keys:
+                continue
+            worst = max(cells.values())[1]
+            if worst != "not-required":
+                self.edges.append(Edge(net, f"band:{role}", EDGE_STATE[worst]))
+        for net in self.by_kind["network"]:
+            if "ingress" in self.attrs[net].get("uses", ()):
+                for svc in sorted(controller_services):
+                    if svc in keys:
+                        self.edges.append(Edge(net, svc, "allowed", "ingress"))
+        for entry in self.by_kind["ingress"] + self.by_kind["route"]:
+            for _, target, kind in graph.out_edges(entry, keys=True):
+                if kind == "backend" and target in keys:
+                    self.edges.append(Edge(entry, target, "allowed"))
+        # A Gateway is an entry node: networks using the ingress → the Gateway → the Service in front of its
+        # Pods, and the Gateway → each route attached to it.
+        for gateway in self.by_kind["gateway"]:
+            if gateway not in keys:
+                continue
+            for net, _, kind in graph.in_edges(gateway, keys=True):
+                if kind == "entry" and net in keys:
+                    self.edges.append(Edge(net, gateway, "allowed", "ingress"))
+            for _, target, kind in graph.out_edges(gateway, keys=True):
+                if kind in ("fronted-by", "routes") and target in keys:
+                    self.edges.append(Edge(gateway, target, "allowed"))
+        for svc in self.by_kind["service"]:
+            targets = sorted({workload_key(graph, p) for _, p, k in graph.out_edges(svc, keys=True)
+                              if k == "endpoint"})
+            self.edges.extend(Edge(svc, t, "allowed") for t in targets if t in keys)
 
 
 __all__ = ["Box", "Edge", "TopologyLayout", "findings_by_box", "layout_topology", "workload_key"]
