@@ -76,6 +76,8 @@ class Connection:
 
 
 def group_name(pod: Pod, by: str) -> str:
+    """The group a Pod is counted in for ``by``: the Pod itself, its namespace, or its workload (else the
+    Pod)."""
     if by == "pod":
         return pod.qualified_name
     if by == "namespace":
@@ -86,6 +88,7 @@ def group_name(pod: Pod, by: str) -> str:
 
 
 def listening(cls: PodClass) -> PortSpace:
+    """The ports a Pod class listens on: its declared container ports, or every port when it declares none."""
     if not cls.ports:
         return EVERYTHING
     out: dict[int, IntervalSet] = {}

@@ -57,6 +57,8 @@ class RuleRef:
 
 @dataclass(frozen=True, slots=True)
 class CellChange:
+    """A port-matrix cell whose state differs between two runs, with the rules that decide it now."""
+
     cell: Mapping[str, Any]  # the NEW cell (or the OLD one when the cell disappeared)
     before: str | None
     after: str | None
@@ -128,6 +130,8 @@ class FlowChange:
 
 @dataclass(frozen=True, slots=True)
 class ReachabilityDiff:
+    """What changed between two runs: findings introduced and fixed, port-matrix cells, and flows."""
+
     old: tuple[str, ...]
     new: tuple[str, ...]
     introduced: tuple[Mapping[str, Any], ...]
@@ -211,11 +215,13 @@ def finding_key(f: Mapping[str, Any]) -> str:
 
 
 def cell_key(c: Mapping[str, Any]) -> CellKey:
+    """What identifies a port-matrix cell across runs: node, ports, protocol, purpose and source."""
     return c["node"], c["ports"], c["protocol"], c["purpose"], c["source"]
 
 
 def diff_findings(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
                   ) -> tuple[tuple[Mapping[str, Any], ...], tuple[Mapping[str, Any], ...]]:
+    """(introduced, fixed): findings of ``new`` not in ``old`` and of ``old`` not in ``new``, sorted."""
     old_keys = {finding_key(f) for f in old}
     new_keys = {finding_key(f) for f in new}
     introduced = sorted((f for f in new if finding_key(f) not in old_keys), key=finding_sort_key)

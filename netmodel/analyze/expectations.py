@@ -25,6 +25,8 @@ REQUIREMENT = "expectations"
 
 @dataclass(frozen=True, slots=True)
 class FlowResult:
+    """One expected flow and what the engine answered for it (or why it could not be evaluated)."""
+
     flow: ExpectedFlow
     answer: Answer | None  # None when the flow could not be evaluated (see ``error``)
     error: str = ""
@@ -58,6 +60,7 @@ class FlowResult:
 
 
 def evaluate(fabric: Fabric, expectations: Iterable[Expectations]) -> list[FlowResult]:
+    """Trace every flow of ``expectations`` through the engine and compare with what it should do."""
     tracer = Tracer(fabric)
     skipped = Unevaluated.of(fabric.topology)
     out: list[FlowResult] = []

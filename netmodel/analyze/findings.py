@@ -11,6 +11,8 @@ from netmodel.errors import SourceSpan
 
 
 class Severity(str, Enum):
+    """How bad a finding is; ``rank`` orders them (error above warning above info)."""
+
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"

@@ -99,6 +99,9 @@ class PortRow:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
+    """One node × port row × source class: whether the source must, may or must not reach the port, and
+    what it gets."""
+
     node: Node
     row: PortRow
     source: SourceClass
@@ -140,6 +143,8 @@ def _decision_text(decision: Decision, direction: str) -> str:
 
 
 def rows_for(ctx: CheckContext, node: Node) -> list[PortRow]:
+    """The port rows judged on ``node``: kubelet and NodePorts everywhere, the control plane's on control-
+    plane nodes."""
     cluster = ctx.topology.cluster
     ports = cluster.control_plane.ports
     kubelet = PortRow(PortKind.KUBELET, "kubelet API", TCP, IntervalSet.single(ports.kubelet))

@@ -53,6 +53,9 @@ class Sender:
 
 @dataclass(frozen=True, slots=True)
 class SourceClass:
+    """A source a port-matrix row is judged from: the node itself, the control plane, the workers, Pods, or
+    a network."""
+
     name: str  # self | control-plane | workers | pods | network:NAME
     addresses: AddressSet
     network: OutsideNetwork | None = None

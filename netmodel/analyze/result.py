@@ -28,10 +28,14 @@ _REQUIREMENT_ORDER = {r: i for i, r in enumerate(("input",) + REQUIREMENTS)}
 
 
 class JsonCell(Protocol):
+    """Anything the result holds as a port-matrix cell: it can say itself as JSON."""
+
     def to_json(self) -> dict[str, object]: ...
 
 
 class ExpectationResult(Protocol):
+    """The result of one expected flow: whether it held, and its JSON."""
+
     @property
     def ok(self) -> bool: ...
 
@@ -46,6 +50,9 @@ def finding_order(finding: Finding) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
+    """Everything one check run produced: findings, port-matrix cells, expectations and suppressed
+    findings."""
+
     findings: tuple[Finding, ...]
     port_matrix: tuple[JsonCell, ...] = ()
     expectations: tuple[ExpectationResult, ...] = ()

@@ -62,6 +62,8 @@ class Suppression:
 
 @dataclass(frozen=True, slots=True)
 class SuppressedFinding:
+    """A finding that was silenced, and the suppression that did it."""
+
     finding: Finding
     suppression: Suppression
 
@@ -146,11 +148,15 @@ def fingerprint_of(finding_id: str, objects: Iterable[str], message: str) -> str
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
+    """The findings a baseline file accepts, by fingerprint."""
+
     file: str
     fingerprints: frozenset[str]
 
 
 def baseline_json(findings: Iterable[Finding]) -> dict[str, object]:
+    """A baseline file accepting every finding of ``findings`` (written by ``netmodel check --write-
+    baseline``)."""
     entries = sorted(({"fingerprint": fingerprint(f), "id": f.id, "objects": sorted(f.objects),
                        "message": f.message} for f in findings),
                      key=lambda e: (e["id"], e["fingerprint"]))

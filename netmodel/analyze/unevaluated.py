@@ -112,6 +112,8 @@ def message(objects: Iterable[SkippedObject]) -> str:
 
 
 def to_json(objects: tuple[SkippedObject, ...]) -> dict[str, object]:
+    """The JSON for objects netmodel did not evaluate that could change an answer: message, kinds,
+    references, sources."""
     return {"message": message(objects), "kinds": kinds(objects), "objects": [s.ref for s in objects],
             "sources": [s.source.to_json() for s in objects]}
 

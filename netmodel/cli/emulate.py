@@ -37,6 +37,8 @@ def _trace(outcome: Outcome) -> list[str]:
 
 
 def report_json(report: Report) -> dict[str, object]:
+    """The JSON of an emulation report: each flow with the solver's and the kernel's verdict, skips, notes
+    and timings."""
     def flow(o: Outcome) -> dict[str, object]:
         return {"from": o.flow.source, "to": o.flow.destination, "port": o.flow.port,
                 "protocol": o.flow.protocol, "solver": o.solver == "allowed", "kernel": o.kernel == "allowed",
@@ -63,6 +65,7 @@ def report_json(report: Report) -> dict[str, object]:
 
 
 def render_table(report: Report, console: Console) -> None:
+    """Print how often the solver and the kernel agreed, by verdict pair, and the flows where they did not."""
     table = Table(title="solver vs kernel", title_justify="left")
     for column in ("verdicts (solver / kernel)", "flows", "agree"):
         table.add_column(column)

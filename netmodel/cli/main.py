@@ -25,6 +25,7 @@ for _module in COMMAND_MODULES:
 
 
 def print_problems(error: NetmodelError) -> None:
+    """Print each located problem of ``error`` on stderr (and how many there were when more than one)."""
     for problem in error.problems:
         print(str(problem), file=sys.stderr)
     if len(error.problems) > 1:
@@ -62,6 +63,8 @@ def _command() -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return the exit code: problems in the input are printed and exit 2, no
+    traceback."""
     try:
         result = _command()(args=argv, standalone_mode=False)
     except NetmodelError as err:
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    """The ``netmodel`` console script: :func:`main` on ``sys.argv``, exiting with its code."""
     sys.exit(main())
 
 

@@ -27,6 +27,7 @@ CSV_COLUMNS = ("from", "to", "protocol", "ports", "partial", "via")
 
 
 def render_json(payload: dict[str, object]) -> str:
+    """The matrix payload as indented JSON, ending in a newline."""
     return json.dumps(payload, indent=2) + "\n"
 
 

@@ -34,11 +34,13 @@ _DEPRECATED_O = ("query", "matrix", "emulate")
 
 
 def format_option() -> str:
+    """The ``--format/-f`` option every command shares."""
     return typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (docs/ci.md "
                                                         "says which each command gives).")
 
 
 def output_option() -> str:
+    """The ``--output/-o FILE`` option every command shares."""
     return typer.Option("", "--output", "-o", help="Write to FILE instead of stdout.")
 
 
@@ -57,6 +59,7 @@ def resolve(command: str, fmt: str, output: str) -> tuple[str, str]:
 
 
 def supported(command: str) -> tuple[str, ...]:
+    """The formats ``command`` can give (every format but those it refuses)."""
     return tuple(f for f in FORMATS if (command, f) not in REFUSED)
 
 

@@ -25,6 +25,7 @@ _MARK = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
 
 
 def render_table(answer: Answer, console: Console, not_evaluated: str = "") -> None:
+    """Print a query answer: the verdict, then each path as a table of hops and steps."""
     colour = {"allowed": "green", "denied": "red", "partial": "yellow"}[answer.verdict]
     console.print(f"[bold]{answer.source} → {answer.destination} {answer.protocol} {answer.port}[/bold]: "
                   f"[{colour}]{answer.verdict.upper()}[/{colour}] ({answer.disposition.value})")

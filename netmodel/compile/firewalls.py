@@ -69,6 +69,8 @@ def ruling_span(firewall: Firewall, direction: str, rule: FirewallRule | None) -
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    """One firewall rule (or a chain's default action) compiled to the packet space it matches on one node."""
+
     firewall: Firewall
     rule: FirewallRule | None  # None: the chain's default action
     box: Box

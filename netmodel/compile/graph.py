@@ -79,18 +79,22 @@ INGRESS_CONTROLLER = "ingress-controller"
 
 
 def node_id(name: str) -> str:
+    """The graph key of a node."""
     return f"node:{name}"
 
 
 def pod_id(namespace: str, name: str) -> str:
+    """The graph key of a Pod."""
     return f"pod:{namespace}/{name}"
 
 
 def service_id(namespace: str, name: str) -> str:
+    """The graph key of a Service."""
     return f"service:{namespace}/{name}"
 
 
 def ingress_id(namespace: str, name: str) -> str:
+    """The graph key of an Ingress."""
     return f"ingress:{namespace}/{name}"
 
 
@@ -103,6 +107,7 @@ def route_id(kind: str, namespace: str, name: str) -> str:
 
 
 def network_id(name: str) -> str:
+    """The graph key of an outside network."""
     return f"network:{name}"
 
 

@@ -224,6 +224,7 @@ def probe_all(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> int:
+    """The lab agent's entry point: ``serve`` listens, ``probe`` connects, each reading its spec on stdin."""
     if len(argv) != 1 or argv[0] not in ("serve", "probe"):
         sys.stderr.write("usage: agent (serve|probe) < spec.json\n")
         return 2

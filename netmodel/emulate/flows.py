@@ -50,6 +50,7 @@ def parse_selection(text: str) -> tuple[str, int]:
 
 
 def source_ref(endpoint: Endpoint) -> str:
+    """The query reference a flow uses for ``endpoint`` as its source: its Pod, its node, else its address."""
     if endpoint.pod is not None:
         return f"pod:{endpoint.pod.qualified_name}"
     if endpoint.kind == "node" and endpoint.node is not None:
@@ -58,6 +59,8 @@ def source_ref(endpoint: Endpoint) -> str:
 
 
 def sources(fabric: Fabric) -> list[str]:
+    """Every source the emulator samples flows from: addressed Pods, nodes and each outside network's
+    addresses."""
     t = fabric.topology
     out = [f"pod:{p.qualified_name}" for p in t.pods if p.ips]
     out += [f"node:{n.name}" for n in t.nodes]
@@ -143,6 +146,8 @@ def expectation_flows(fabric: Fabric) -> list[Flow]:
 
 
 def choose_flows(fabric: Fabric, selection: str, seed: int = 0) -> list[Flow]:
+    """The flows to replay for ``selection`` (``expectations``, or a sample of all flows), drawn with
+    ``seed``."""
     mode, count = parse_selection(selection)
     if mode == "expectations":
         if not fabric.topology.expectations:
@@ -157,9 +162,11 @@ def choose_flows(fabric: Fabric, selection: str, seed: int = 0) -> list[Flow]:
 
 
 def describe(flow: Flow) -> str:
+    """One line naming a flow: source → destination protocol port."""
     return f"{flow.source} → {flow.destination} {flow.protocol} {flow.port}"
 
 
 def protocol_of(flow: Flow) -> int:
+    """The IP protocol number of the flow's protocol name."""
     return {"TCP": TCP, "UDP": UDP, "SCTP": SCTP}[flow.protocol]
 

@@ -55,6 +55,8 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """A lab command that failed: the job, its exit code and what it wrote on stderr."""
+
     job: Job
     returncode: int
     stderr: str
@@ -169,6 +171,7 @@ def mark_owner(run_id: str, names: Sequence[str]) -> None:
 
 
 def unmark_owner(run_id: str) -> None:
+    """Forget that the run ``run_id`` owns lab objects (its teardown is done)."""
     (OWNER_DIR / run_id).unlink(missing_ok=True)
 
 

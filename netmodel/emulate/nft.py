@@ -69,6 +69,7 @@ def nft_set(items: Iterable[str]) -> str:
 
 
 def intervals(values: IntervalSet) -> list[str]:
+    """The ranges of ``values`` in nft syntax (``80``, ``8000-8100``)."""
     return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in values]
 
 
@@ -99,6 +100,7 @@ def l4_match(protocols: IntervalSet, ports: IntervalSet) -> list[str]:
 
 
 def join(*parts: str) -> str:
+    """The non-empty ``parts`` separated by spaces."""
     return " ".join(p for p in parts if p)
 
 
@@ -209,6 +211,7 @@ def policy_pods(topology: Topology) -> list[Pod]:
 
 
 def selects(topology: Topology, policy: NetworkPolicy, pod: Pod) -> bool:
+    """Whether ``policy`` applies to ``pod`` (same namespace, podSelector matches)."""
     return pod.namespace == policy.namespace and policy.pod_selector.matches(pod.labels)
 
 
@@ -253,6 +256,7 @@ def _port_matches(pod: Pod | None, ports: tuple[PolicyPort, ...] | None) -> list
 
 
 def resolve_port_number(port: PolicyPort) -> IntervalSet | None:
+    """The ports a policy port allows, by number; None for a named port (resolved per Pod elsewhere)."""
     if port.port is None:
         return ALL_PORTS
     if isinstance(port.port, str):

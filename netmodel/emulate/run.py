@@ -46,6 +46,8 @@ class PlannedFlow:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One replayed flow: what the solver said, what the kernel did, and the probes behind it."""
+
     flow: Flow
     solver: str  # allowed | denied | partial
     kernel: str
@@ -60,6 +62,8 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """An emulation run: the outcomes, the flows skipped with why, notes and how long each stage took."""
+
     outcomes: tuple[Outcome, ...]
     skipped: tuple[tuple[Flow, str], ...]
     notes: tuple[str, ...]
@@ -77,6 +81,7 @@ class Report:
 
 
 def engine_solver(fabric: Fabric) -> Solver:
+    """The solver the emulator compares with the kernel: the engine's query on ``fabric``."""
     def solve(flow: Flow) -> Answer:
         return query(fabric, flow.source, flow.destination, flow.port, flow.protocol)
     return solve
@@ -236,6 +241,7 @@ def outside_addresses(fabric: Fabric, flows: Sequence[Flow]) -> dict[str, list[I
 
 
 def outside_ports(fabric: Fabric, flows: Sequence[Flow]) -> list[tuple[str, int]]:
+    """(protocol, port) of every flow to an outside address, so the lab can listen there."""
     ports = []
     for flow in flows:
         if flow.destination.startswith("ip:") and isinstance(flow.port, int):

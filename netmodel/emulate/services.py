@@ -61,6 +61,8 @@ class Steering:
 
 
 def proxies_services(topology: Topology) -> bool:
+    """Whether the lab programs Service translation: the model's rule
+    (:func:`netmodel.compile.services.proxies_services`)."""
     return compiled.proxies_services(topology.cluster)
 
 
@@ -139,6 +141,7 @@ def service_rules(topology: Topology, node: Node) -> tuple[list[str], bool]:
 
 
 def host_port_rules(topology: Topology, node: Node) -> list[str]:
+    """The nft DNAT rules for the hostPorts of the Pods on ``node``."""
     lines = []
     for pod in topology.pods_by_node.get(node.name, ()):
         if pod.host_network:
@@ -188,6 +191,7 @@ def _keeps_everything(keep: AddressSet, version: int) -> bool:
 
 
 def nat_ruleset(topology: Topology, node: Node, uplinks: list[str]) -> str:
+    """The node's nft NAT table: Service and hostPort DNAT, then the outbound SNAT rules."""
     services, _ = service_rules(topology, node)
     services += host_port_rules(topology, node)
     snat = snat_rules(topology, node, uplinks)

@@ -121,6 +121,8 @@ def _skipped(doc: Document, api: str, kind: str, known: KindClass) -> SkippedObj
 
 
 def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
+    """Read every document into an :class:`Inventory` (objects before defaults), collecting problems;
+    repeats read once."""
     inv = Inventory()
     problems = Problems()
     first_of: dict[tuple[str, str, str, str], Document] = {}

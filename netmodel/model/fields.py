@@ -330,6 +330,7 @@ class Fields:
 
 
 def read_selector(sub: Fields) -> LabelSelector:
+    """A label selector (``matchLabels`` and ``matchExpressions``), each problem located at its field."""
     match_labels = sub.labels("matchLabels")
     requirements: list[SelectorRequirement] = []
     for expr in sub.each_mapping("matchExpressions"):

@@ -181,6 +181,8 @@ def api_group(api_version: str) -> str:
 
 
 def classify(api_version: str, kind: str) -> KindClass:
+    """How netmodel treats ``kind`` of ``api_version``: read, no network meaning, creates Pods, or not
+    evaluated."""
     group = api_group(api_version)
     if group in READ.get(kind, ()):
         return KindClass("read")

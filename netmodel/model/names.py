@@ -49,16 +49,19 @@ SUBDOMAIN_MAX = 253
 
 @lru_cache(maxsize=65536)  # a cluster repeats a few label keys and values on every Pod
 def is_dns1123_label(text: str) -> bool:
+    """Whether ``text`` is a DNS-1123 label (lower-case alphanumerics and ``-``, at most 63)."""
     return len(text) <= LABEL_MAX and _LABEL_RE.fullmatch(text) is not None
 
 
 @lru_cache(maxsize=65536)
 def is_dns1123_subdomain(text: str) -> bool:
+    """Whether ``text`` is a DNS-1123 subdomain (dot-separated labels, at most 253)."""
     return len(text) <= SUBDOMAIN_MAX and _SUBDOMAIN_RE.fullmatch(text) is not None
 
 
 @lru_cache(maxsize=65536)
 def is_qualified_name(text: str) -> bool:
+    """Whether ``text`` is a qualified name (``[prefix/]name``), as label keys must be."""
     prefix, slash, name = text.rpartition("/")
     if slash and not (prefix and is_dns1123_subdomain(prefix)):
         return False
@@ -67,6 +70,7 @@ def is_qualified_name(text: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def is_label_value(text: str) -> bool:
+    """Whether ``text`` is a valid label value (empty, or a name of at most 63 characters)."""
     return text == "" or (len(text) <= LABEL_MAX and _QUALIFIED_RE.fullmatch(text) is not None)
 
 

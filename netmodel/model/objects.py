@@ -69,6 +69,8 @@ TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
 
 @dataclass(frozen=True, slots=True)
 class Taint:
+    """A node taint: Pods without a matching toleration are kept off (NoSchedule) or evicted (NoExecute)."""
+
     key: str
     value: str
     effect: str  # NoSchedule | PreferNoSchedule | NoExecute
@@ -76,12 +78,17 @@ class Taint:
 
 @dataclass(frozen=True, slots=True)
 class NodeAddress:
+    """One entry of a Node's ``status.addresses``."""
+
     type: str  # InternalIP | ExternalIP | Hostname | ...
     address: IPAddress
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A Kubernetes Node: its labels, pod CIDRs, taints and addresses (``implicit`` when netmodel made it
+    up)."""
+
     name: str
     labels: Labels
     pod_cidrs: tuple[IPNetwork, ...]
@@ -152,6 +159,8 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class ContainerPort:
+    """A declared container port, with the hostPort (and hostIP) it takes on the node, if any."""
+
     name: str  # "" when unnamed
     port: int
     protocol: int  # IP protocol number
@@ -162,6 +171,8 @@ class ContainerPort:
 
 @dataclass(frozen=True, slots=True)
 class Container:
+    """One container of a Pod: its ports, and the image and arguments that can name an ingress controller."""
+
     name: str
     ports: tuple[ContainerPort, ...]
     source: SourceSpan
@@ -171,6 +182,8 @@ class Container:
 
 @dataclass(frozen=True, slots=True)
 class Toleration:
+    """A Pod toleration: which taints it tolerates (see :meth:`tolerates`)."""
+
     key: str  # "" with operator Exists tolerates everything
     operator: str  # Equal | Exists
     value: str
@@ -204,6 +217,8 @@ class PodTemplate:
 
 @dataclass(frozen=True, slots=True)
 class Pod(Namespaced):
+    """A Pod, placed on a node, with its addresses, containers and the workload that made it (``owner``)."""
+
     namespace: str
     name: str
     labels: Labels
@@ -242,6 +257,9 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Repli
 
 @dataclass(frozen=True, slots=True)
 class Workload(Namespaced):
+    """A Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job or CronJob and its Pod
+    template."""
+
     kind: str
     namespace: str
     name: str
@@ -258,6 +276,8 @@ class Workload(Namespaced):
 
 @dataclass(frozen=True, slots=True)
 class Namespace:
+    """A Namespace and its labels (``implicit`` when only its objects name it)."""
+
     name: str
     labels: Labels  # includes the implicit kubernetes.io/metadata.name
     source: SourceSpan
@@ -269,6 +289,8 @@ class Namespace:
 
 @dataclass(frozen=True, slots=True)
 class ServicePort:
+    """One port of a Service: its number, the targetPort it forwards to and its nodePort."""
+
     name: str
     protocol: int
     port: int
@@ -279,6 +301,8 @@ class ServicePort:
 
 @dataclass(frozen=True, slots=True)
 class Service(Namespaced):
+    """A Service: its type, selector, ClusterIPs, ports and the addresses it is exposed on."""
+
     namespace: str
     name: str
     labels: Labels
@@ -305,6 +329,8 @@ class Service(Namespaced):
 
 @dataclass(frozen=True, slots=True)
 class EndpointPort:
+    """One port of an EndpointSlice."""
+
     name: str
     port: int
     protocol: int
@@ -312,6 +338,8 @@ class EndpointPort:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """One endpoint of an EndpointSlice: its addresses, readiness, node and target object."""
+
     addresses: tuple[IPAddress, ...]
     ready: bool
     node_name: str
@@ -320,6 +348,9 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSlice(Namespaced):
+    """An EndpointSlice: endpoints of the Service ``service_name`` (those of a Service without a selector
+    count)."""
+
     namespace: str
     name: str
     service_name: str
@@ -333,6 +364,8 @@ class EndpointSlice(Namespaced):
 
 @dataclass(frozen=True, slots=True)
 class IngressBackend:
+    """One route of an Ingress: host and path to a Service port (by number or name)."""
+
     service: str
     port: int | str  # number or Service port name
     host: str
@@ -342,6 +375,8 @@ class IngressBackend:
 
 @dataclass(frozen=True, slots=True)
 class Ingress(Namespaced):
+    """An Ingress: its class and the Service backends it routes to."""
+
     namespace: str
     name: str
     class_name: str  # "" = the default class
@@ -357,6 +392,8 @@ class Ingress(Namespaced):
 
 @dataclass(frozen=True, slots=True)
 class IngressClass:
+    """An IngressClass: the controller it names, and whether it is the default class."""
+
     name: str
     controller: str
     is_default: bool
@@ -391,6 +428,9 @@ class PolicyPeer:
 
 @dataclass(frozen=True, slots=True)
 class PolicyPort:
+    """A NetworkPolicy port: a protocol and a port (number, name or every port), or a range up to
+    ``end_port``."""
+
     protocol: int
     port: int | str | None  # None = every port of the protocol
     end_port: int | None
@@ -408,6 +448,8 @@ class PolicyRule:
 
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy(Namespaced):
+    """A NetworkPolicy: the Pods it selects, its policy types and its ingress and egress rules."""
+
     namespace: str
     name: str
     pod_selector: LabelSelector
@@ -429,6 +471,9 @@ ENTRY_POINTS = ("api", "nodeports", "ingress")
 
 @dataclass(frozen=True, slots=True)
 class OutsideNetwork:
+    """A network outside the cluster (``spec.networks`` of the Cluster) and the entry points it is meant to
+    use."""
+
     name: str
     cidrs: tuple[IPNetwork, ...]
     uses: frozenset[str]  # subset of ENTRY_POINTS
@@ -437,6 +482,8 @@ class OutsideNetwork:
 
 @dataclass(frozen=True, slots=True)
 class CniSpec:
+    """The CNI: plugin, mode, encryption and the features that change what crosses the wire."""
+
     plugin: str  # calico | flannel | cilium | antrea | weave | other
     mode: str
     encryption: str  # none | wireguard | ipsec
@@ -450,6 +497,9 @@ class CniSpec:
 
 @dataclass(frozen=True, slots=True)
 class ControlPlanePorts:
+    """The ports the control-plane components listen on (kubeadm's defaults unless the Cluster says
+    otherwise)."""
+
     apiserver: int = 6443
     etcd: IntervalSet = field(default_factory=lambda: IntervalSet.of((2379, 2380)))
     kubelet: int = 10250
@@ -459,6 +509,8 @@ class ControlPlanePorts:
 
 @dataclass(frozen=True, slots=True)
 class ControlPlane:
+    """Where clients reach the API server, the components' ports, and whether etcd runs outside the nodes."""
+
     endpoint_host: str  # address or DNS name clients dial; "" = the control-plane nodes
     endpoint_port: int
     ports: ControlPlanePorts
@@ -469,6 +521,9 @@ class ControlPlane:
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
+    """The cluster-wide settings: address ranges, NodePort range, CNI, kube-proxy, control plane and
+    outside networks."""
+
     name: str
     pod_cidrs: tuple[IPNetwork, ...]
     service_cidrs: tuple[IPNetwork, ...]
@@ -528,6 +583,8 @@ class FirewallLocal:
 
 @dataclass(frozen=True, slots=True)
 class FirewallRule:
+    """One rule of a Firewall chain: allow or deny these protocols and ports from/to these peers."""
+
     name: str
     action: str  # allow | deny
     protocols: IntervalSet
@@ -550,6 +607,9 @@ class FirewallChain:
 
 @dataclass(frozen=True, slots=True)
 class Firewall:
+    """A node firewall (a netmodel Firewall object): the nodes it applies to and its ingress and egress
+    chains."""
+
     name: str
     node_selector: LabelSelector | None
     node_names: tuple[str, ...]
@@ -583,6 +643,8 @@ class ExpectedFlow:
 
 @dataclass(frozen=True, slots=True)
 class Expectations:
+    """Flows the user expects to be allowed or denied (a netmodel Expectations object)."""
+
     name: str
     flows: tuple[ExpectedFlow, ...]
     source: SourceSpan

@@ -299,6 +299,7 @@ class _Pool:
 
 
 def assign_ips(pods: list[Pod], nodes: dict[str, Node], notes: list[Note]) -> list[Pod]:
+    """Give Pods without addresses one from their node's pod range (noted), leaving given addresses alone."""
     taken: set[IPAddress] = {ip for pod in pods if not pod.host_network for ip in pod.ips}
     pools: dict[IPNetwork, _Pool] = {}  # keyed by range, so nodes that (wrongly) share one share its pool
     out: list[Pod] = []

@@ -14,6 +14,7 @@ from netmodel.model.read_kubernetes import Meta
 
 
 def read_ip_pool(doc: Document, problems: Problems) -> IPPool | None:
+    """A Calico IPPool (its CIDR), or None when the document has no usable one (problems say why)."""
     meta = Meta(doc, problems, "IPPool", namespaced=False)
     spec = meta.fields.mapping("spec", required=True)
     if spec is None:

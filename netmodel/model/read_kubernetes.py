@@ -83,12 +83,14 @@ def _protocol(f: Fields, key: str = "protocol") -> int:
 
 
 def read_namespace(doc: Document, problems: Problems) -> Namespace:
+    """A Namespace, with the implicit ``kubernetes.io/metadata.name`` label added."""
     meta = Meta(doc, problems, "Namespace", namespaced=False)
     labels = meta.labels.with_items({NAMESPACE_NAME_LABEL: meta.name})
     return Namespace(meta.name, labels, doc.span())
 
 
 def read_node(doc: Document, problems: Problems) -> Node:
+    """A Node: labels, pod CIDRs, taints, addresses and whether it is unschedulable."""
     meta = Meta(doc, problems, "Node", namespaced=False)
     top = meta.fields
     spec = top.mapping("spec")
@@ -189,6 +191,7 @@ def _read_node_affinity(spec: Fields) -> tuple[LabelSelector, ...]:
 
 
 def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemplate:
+    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's)."""
     spec = f.mapping("spec", required=True)
     if spec is None:
         return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span())
@@ -236,6 +239,8 @@ def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple
 
 
 def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | None:
+    """A workload of ``kind`` and its Pod template (a CronJob's is inside its jobTemplate); None without a
+    spec."""
     meta = Meta(doc, problems, kind, namespaced=True)
     spec = meta.fields.mapping("spec", required=True)
     if spec is None:
@@ -276,6 +281,7 @@ SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 
 
 def read_service(doc: Document, problems: Problems) -> Service:
+    """A Service: type, selector, ClusterIPs (``None`` makes it headless), ports and external addresses."""
     meta = Meta(doc, problems, "Service", namespaced=True)
     spec = meta.fields.mapping("spec") or Fields(doc, ("spec",), {}, problems, meta.fields.what)
     type_ = spec.string("type", default="ClusterIP", choices=SERVICE_TYPES)
@@ -337,6 +343,7 @@ def read_service(doc: Document, problems: Problems) -> Service:
 
 
 def read_endpoint_slice(doc: Document, problems: Problems) -> EndpointSlice:
+    """An EndpointSlice, tied to its Service by the ``kubernetes.io/service-name`` label."""
     meta = Meta(doc, problems, "EndpointSlice", namespaced=True)
     top = meta.fields
     service = meta.labels.get("kubernetes.io/service-name", "")
@@ -387,6 +394,8 @@ def _ingress_backend(b: Fields, host: str, path: str) -> IngressBackend | None:
 
 
 def read_ingress(doc: Document, problems: Problems) -> Ingress:
+    """An Ingress: its class (``ingressClassName``, else the legacy annotation) and every backend it routes
+    to."""
     meta = Meta(doc, problems, "Ingress", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
     # spec.ingressClassName, else the legacy annotation (deprecated, still honoured by the controllers).
@@ -411,6 +420,7 @@ def read_ingress(doc: Document, problems: Problems) -> Ingress:
 
 
 def read_ingress_class(doc: Document, problems: Problems) -> IngressClass:
+    """An IngressClass: its controller and whether it is the default class (by annotation)."""
     meta = Meta(doc, problems, "IngressClass", namespaced=False)
     spec = meta.fields.mapping("spec") or Fields(doc, (), {}, problems, meta.fields.what)
     is_default = meta.annotations.get("ingressclass.kubernetes.io/is-default-class", "") == "true"
@@ -479,6 +489,7 @@ def _read_rule(r: Fields, peers_key: str) -> PolicyRule:
 
 
 def read_network_policy(doc: Document, problems: Problems) -> NetworkPolicy:
+    """A NetworkPolicy, with Kubernetes' defaulting of policyTypes."""
     meta = Meta(doc, problems, "NetworkPolicy", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
     pod_selector = spec.selector("podSelector")

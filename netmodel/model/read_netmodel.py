@@ -194,6 +194,8 @@ def _port_range(f: Fields, key: str, default: IntervalSet) -> IntervalSet:
 
 
 def read_cluster(doc: Document, problems: Problems) -> Cluster:
+    """The Cluster object: address ranges, CNI, kube-proxy, masquerade, control plane and networks,
+    defaults filled in."""
     top, name = _meta_name(doc, problems, "Cluster")
     spec = top.mapping("spec") or Fields(doc, ("spec",), {}, problems, top.what)
     spec.unknown_keys({"podCIDRs", "serviceCIDRs", "nodeCIDRMaskSize", "nodeCIDRMaskSizeIPv6", "nodePortRange",
@@ -369,6 +371,7 @@ def _read_chain(f: Fields | None, direction: str, fw: Fields) -> FirewallChain:
 
 
 def read_firewall(doc: Document, problems: Problems) -> Firewall:
+    """A Firewall object: the nodes it selects, its ingress and egress chains, and whether it is stateful."""
     top, name = _meta_name(doc, problems, "Firewall")
     meta = top.mapping("metadata")
     annotations = meta.labels("annotations", annotations=True) if meta else None
@@ -387,6 +390,7 @@ def read_firewall(doc: Document, problems: Problems) -> Firewall:
 
 
 def read_expectations(doc: Document, problems: Problems) -> Expectations:
+    """An Expectations object: each flow (from, to, port, protocol) and whether it should be allowed."""
     top, name = _meta_name(doc, problems, "Expectations")
     spec = top.mapping("spec", required=True) or Fields(doc, ("spec",), {}, problems, top.what)
     spec.unknown_keys({"flows"})

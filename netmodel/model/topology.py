@@ -55,6 +55,9 @@ class Unscheduled(Namespaced):
 
 @dataclass(frozen=True)
 class Topology:
+    """The validated model of one cluster: every object read, defaults filled in, Pods placed and
+    addressed."""
+
     cluster: Cluster
     namespaces: tuple[Namespace, ...]
     nodes: tuple[Node, ...]

@@ -40,6 +40,7 @@ def render(fmt: str, payload: Mapping[str, Any], kind: str = "check", **options:
 
 
 def accepted_options(renderer: Renderer, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``options`` that ``renderer`` takes (all of them when it takes ``**kwargs``)."""
     parameters = inspect.signature(renderer).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return dict(options)

@@ -81,6 +81,7 @@ def run_check(paths: Sequence[str], baseline: Baseline | None = None, fail_on: s
 
 
 def matrix_payload(topology: Topology, by: str = "workload") -> dict[str, Any]:
+    """The connectivity matrix of ``topology`` grouped ``by`` workload, namespace or Pod, as JSON."""
     from netmodel.analyze.connectivity import connectivity
     from netmodel.analyze.reach import Fabric
     from netmodel.analyze.unevaluated import Unevaluated, matrix_json
@@ -132,6 +133,7 @@ def bundled_layouts(root: Path) -> list[tuple[str, str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m netmodel.report.bundle --all``: regenerate every bundle under reports/."""
     parser = argparse.ArgumentParser(prog="python -m netmodel.report.bundle",
                                      description="Regenerate reports/ from topologies/ (run from the repo root).")
     parser.add_argument("--all", action="store_true", help="every layout in topologies/")

@@ -32,6 +32,8 @@ def parse_catalog(markdown: str) -> dict[str, dict[str, str]]:
 
 @cache
 def catalog() -> dict[str, RuleInfo]:
+    """The rule catalog shipped with the package (schemas/checks.json): title, help, severity and
+    requirement by ID."""
     text = resources.files("netmodel").joinpath("schemas/checks.json").read_text(encoding="utf-8")
     return {fid: RuleInfo(e["title"], _help(fid, e), e["severity"], e["requirement"])
             for fid, e in json.loads(text).items()}
@@ -44,6 +46,7 @@ def _help(fid: str, entry: dict[str, str]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Write schemas/checks.json from the catalog table in docs/checks.md (or the file given)."""
     source = Path(argv[0] if argv else "docs/checks.md")
     target = Path(__file__).parent.parent / "schemas" / "checks.json"
     target.write_text(json.dumps(parse_catalog(source.read_text(encoding="utf-8")), indent=2) + "\n",

@@ -21,6 +21,8 @@ EMPTY_COLUMNS = {"diff": ("node", "role", "ports", "protocol", "purpose", "sourc
 
 
 def records_of(payload: Payload, kind: str) -> Sequence[Mapping[str, Any]]:
+    """The records a CSV of ``kind`` lists: the payload's table for that kind, else its biggest list of
+    records."""
     key = TABLE_KEY.get(kind)
     if key is not None:
         return payload[key]
@@ -30,6 +32,7 @@ def records_of(payload: Payload, kind: str) -> Sequence[Mapping[str, Any]]:
 
 
 def render_csv(payload: Payload, kind: str = "matrix", **_options: Any) -> str:
+    """The payload's records as CSV, one column per field any record has."""
     records = records_of(payload, kind)
     columns: list[str] = []
     for r in records:

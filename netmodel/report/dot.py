@@ -102,6 +102,7 @@ def _diff(payload: Payload) -> list[str]:
 
 
 def render_dot(payload: Mapping[str, Any], kind: str = "check", **_options: Any) -> str:
+    """The payload as a Graphviz DOT graph (check, matrix, query or diff)."""
     builder = {"matrix": _matrix, "check": _check, "query": _query, "diff": _diff}.get(kind, _check)
     return "\n".join(builder(payload)) + "\n"
 

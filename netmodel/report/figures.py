@@ -26,6 +26,8 @@ def connections_of(matrix: Mapping[str, Any]) -> list[Connection]:
 
 def payload_figures(payload: Mapping[str, Any], kind: str, graph: nx.MultiDiGraph | None = None,
                     matrix: Mapping[str, Any] | None = None, fmt: str = "png", focus: str = "") -> Figures:
+    """The figures of a payload by caption: topology and port matrix for a check, the connectivity matrix
+    when given."""
     out: Figures = {}
     if kind == "check":
         if graph is not None:

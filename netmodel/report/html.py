@@ -53,10 +53,12 @@ document.querySelectorAll("table.sortable th").forEach(function (th) {
 
 
 def data_uri(image: bytes, fmt: str) -> str:
+    """An image as a ``data:`` URI, to embed in the HTML report."""
     return f"data:{MIME[fmt]};base64,{base64.b64encode(image).decode('ascii')}"
 
 
 def render_headline(head: Headline) -> list[str]:
+    """The HTML of a report's title, status and summary figures."""
     status = f' <span class="status {escape(head.status)}">{escape(head.status.upper())}</span>' \
         if head.status else ""
     out = [f"<h1>{escape(head.title)}{status}</h1>"]
@@ -68,6 +70,7 @@ def render_headline(head: Headline) -> list[str]:
 
 
 def render_section(section: Section) -> list[str]:
+    """The HTML of one section: a sortable table, or its empty text."""
     out = [f"<h2>{escape(section.title)}</h2>"]
     if section.intro:
         out.append(f"<p>{escape(section.intro)}</p>")

@@ -11,4 +11,5 @@ from typing import Any
 
 
 def render_json(payload: Mapping[str, Any], kind: str = "check") -> str:
+    """The payload as indented JSON, ending in a newline."""
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -21,6 +21,8 @@ RANK = {"error": 3, "warning": 2, "info": 1}
 
 @dataclass(slots=True)
 class Case:
+    """One JUnit test case: passed unless ``failure`` or ``skipped`` says otherwise."""
+
     name: str
     classname: str
     failure: str = ""  # message; "" = passed
@@ -30,6 +32,8 @@ class Case:
 
 @dataclass(slots=True)
 class Suite:
+    """One JUnit test suite and its cases."""
+
     name: str
     cases: list[Case] = field(default_factory=list)
 
@@ -47,6 +51,7 @@ def _finding_case(f: Mapping[str, Any], fail_on: str, suite: str) -> Case:
 
 
 def check_suites(payload: Payload, fail_on: str = "error") -> list[Suite]:
+    """A suite per requirement, a case per finding (failing at ``fail_on`` or worse)."""
     suites: dict[str, Suite] = {}
     for req in payload["requirements"]:
         suite = suites.setdefault(req["id"], Suite(req["id"]))
@@ -76,6 +81,8 @@ def check_suites(payload: Payload, fail_on: str = "error") -> list[Suite]:
 
 
 def diff_suites(payload: Payload, fail_on: str = "error") -> list[Suite]:
+    """Suites for a diff: findings introduced (failing at ``fail_on``), findings fixed, cells and flows
+    changed."""
     introduced = Suite("findings introduced",
                        [_finding_case(f, fail_on, "diff") for f in payload["findings"]["introduced"]])
     fixed = Suite("findings fixed", [Case(f"{f['id']} {', '.join(f.get('objects', ()))}".strip(), "netmodel.diff",
@@ -127,6 +134,7 @@ def generic_suites(payload: Payload, kind: str) -> list[Suite]:
 
 
 def render_junit(payload: Payload, kind: str = "check", fail_on: str = "error", **_options: Any) -> str:
+    """The payload as JUnit XML (check and diff fail cases; other kinds are one passing case)."""
     if kind == "check":
         suites = check_suites(payload, fail_on)
     elif kind == "diff":
@@ -137,6 +145,7 @@ def render_junit(payload: Payload, kind: str = "check", fail_on: str = "error", 
 
 
 def to_xml(suites: Sequence[Suite], name: str) -> str:
+    """The suites as a JUnit ``testsuites`` document with totals."""
     root = ET.Element("testsuites", name=name)
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     for suite in suites:

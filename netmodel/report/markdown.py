@@ -24,6 +24,7 @@ def escape(text: str) -> str:
 
 
 def render_headline(head: Headline) -> list[str]:
+    """The Markdown of a report's title, status and summary figures."""
     status = STATUS_MARK.get(head.status, head.status)
     lines = [f"# {head.title}: {status}" if status else f"# {head.title}", ""]
     if head.figures:
@@ -34,6 +35,7 @@ def render_headline(head: Headline) -> list[str]:
 
 
 def render_section(section: Section) -> list[str]:
+    """The Markdown of one section: a table, or its empty text."""
     lines = [f"## {section.title}", ""]
     if section.intro:
         lines += [section.intro, ""]
@@ -46,6 +48,7 @@ def render_section(section: Section) -> list[str]:
 
 
 def render_markdown(payload: Payload, kind: str = "check", figures: Mapping[str, str] | None = None, **_options: Any) -> str:
+    """The payload as a Markdown report, with links to ``figures`` when given."""
     head, sections = headline_and_sections(payload, kind)
     lines = render_headline(head)
     if figures:

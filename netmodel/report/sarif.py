@@ -40,6 +40,7 @@ class RuleInfo:
 
 
 def artifact_uri(file: str) -> dict[str, str]:
+    """The SARIF artifact location of a file: relative to %SRCROOT%, or a file URI when absolute."""
     path = PurePosixPath(file.replace("\\", "/"))
     if path.is_absolute():
         return {"uri": "file://" + quote(str(path))}
@@ -88,6 +89,7 @@ def findings_of(payload: Payload, kind: str) -> list[tuple[Mapping[str, Any], Ma
 
 def render_sarif(payload: Payload, kind: str = "check", catalog: Mapping[str, RuleInfo] | None = None,
                  version: str = "", **_options: Any) -> str:
+    """The payload's findings as a SARIF 2.1.0 log, with the rules of ``catalog``."""
     if catalog is None:
         from netmodel.report.catalog import catalog as shipped_catalog
 

@@ -16,6 +16,7 @@ SCHEMAS = {"check": "check.schema.json", "query": "query.schema.json", "matrix":
 
 
 def load_schema(kind: str) -> dict[str, Any]:
+    """The JSON schema of ``kind``'s output, as shipped with the package."""
     text = resources.files("netmodel").joinpath("schemas", SCHEMAS[kind]).read_text(encoding="utf-8")
     return json.loads(text)
 

@@ -63,6 +63,8 @@ FINDING_COLUMNS = ("severity", "ID", "requirement", "message", "objects", "locat
 
 
 def check_headline(payload: Payload) -> Headline:
+    """The headline of a check report: status and counts (errors, warnings, infos, suppressed,
+    expectations)."""
     s = payload["summary"]
     figures = [("errors", str(s["errors"])), ("warnings", str(s["warnings"])), ("infos", str(s["infos"]))]
     figures.append(("suppressed", str(s.get("suppressed", len(payload.get("suppressed", ()))))))
@@ -73,6 +75,7 @@ def check_headline(payload: Payload) -> Headline:
 
 
 def check_sections(payload: Payload) -> list[Section]:
+    """The sections of a check report: requirements, findings, problem cells, expectations, suppressed."""
     out = [Section("Requirements", ("requirement", "status", "findings"),
                    tuple((r["id"], r["status"], str(r["findings"])) for r in payload["requirements"]),
                    tones=tuple({"fail": "error", "warn": "warning", "pass": "ok"}.get(r["status"], "")
@@ -143,11 +146,13 @@ def _port_key(ports: str) -> tuple[int, str]:
 
 
 def diff_headline(payload: Payload) -> Headline:
+    """The headline of a diff report: status and its summary counts."""
     s = payload["summary"]
     return Headline("netmodel diff", s["status"], tuple((k, str(v)) for k, v in s.items() if k != "status"))
 
 
 def diff_sections(payload: Payload) -> list[Section]:
+    """The sections of a diff report: findings introduced and fixed, cells and flows changed."""
     out = []
     for change in ("introduced", "fixed"):
         findings = payload["findings"][change]
@@ -202,6 +207,7 @@ def _flow_note(f: Payload) -> str:
 
 
 def generic_headline(payload: Payload, kind: str) -> Headline:
+    """The headline of any other payload: its status and its scalar fields."""
     status = payload.get("status") or payload.get("summary", {}).get("status") or (
         ("allowed" if payload["allowed"] else "denied") if "allowed" in payload else "")
     figures = tuple((k, _scalar(v)) for k, v in payload.items()
@@ -210,6 +216,7 @@ def generic_headline(payload: Payload, kind: str) -> Headline:
 
 
 def generic_sections(payload: Payload) -> list[Section]:
+    """A section per list of records in the payload."""
     out = []
     for key, value in payload.items():
         if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
@@ -266,6 +273,7 @@ def query_sections(payload: Payload) -> list[Section]:
 
 
 def headline_and_sections(payload: Payload, kind: str) -> tuple[Headline, list[Section]]:
+    """The headline and sections every document renderer (HTML, Markdown) shows for ``kind``."""
     if kind == "check":
         return check_headline(payload), check_sections(payload)
     if kind == "diff":

@@ -35,6 +35,7 @@ def _styled(value: str) -> str:
 
 
 def requirements_table(payload: Payload) -> Table:
+    """The requirements of a check result as a rich table."""
     table = Table(title="Kubernetes network model", title_justify="left")
     table.add_column("requirement")
     table.add_column("status")
@@ -61,6 +62,7 @@ def _shown_findings(findings: Sequence[Mapping[str, Any]],
 
 
 def findings_table(findings: Sequence[Mapping[str, Any]], title: str) -> Table:
+    """Findings as a rich table: severity, ID, requirement, message and location."""
     table = Table(title=title, title_justify="left", show_lines=True)
     for name, options in (("severity", {}), ("id", {"no_wrap": True}), ("requirement", {}),
                           ("message", {"ratio": 1, "overflow": "fold"}), ("location", {"overflow": "fold"})):
@@ -121,6 +123,7 @@ def port_matrix_summary(cells: Sequence[Mapping[str, Any]], verbose: bool = Fals
 
 def render_table(payload: Payload, kind: str = "check", color: bool = False, width: int = 140,
                  verbose: bool = False) -> str:
+    """A check result as terminal text: summary, requirements, findings and (``verbose``) the port matrix."""
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
     summary = payload["summary"]

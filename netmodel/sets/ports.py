@@ -104,16 +104,19 @@ def protocol_number(text: str) -> int:
 
 
 def protocol_label(number: int) -> str:
+    """``TCP``, ``UDP``, ``SCTP`` (or the number) for an IP protocol number."""
     return PROTOCOL_LABELS.get(number, str(number))
 
 
 def format_ports(ports: IntervalSet) -> str:
+    """Ports as ``80,443,8000-8100`` (``any`` for every port)."""
     if ports == ALL_PORTS:
         return "any"
     return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ports)
 
 
 def format_protocols(protocols: IntervalSet) -> str:
+    """Protocols by name where they have one, numbers and wide ranges otherwise (``any`` for all)."""
     if protocols == ALL_PROTOCOLS:
         return "any"
     parts: list[str] = []

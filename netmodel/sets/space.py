@@ -118,6 +118,7 @@ class Space:
 
 
 def union_all(spaces: Iterable[Space]) -> Space:
+    """The union of any number of spaces (empty for none)."""
     out = Space()
     for s in spaces:
         out = out | s

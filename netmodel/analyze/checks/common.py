@@ -58,6 +58,7 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def unique_spans(spans: Iterable[SourceSpan]) -> tuple[SourceSpan, ...]:
+    """The spans in first-seen order, without repeats, leaving out made-up ones (line 0)."""
     return tuple(dict.fromkeys(s for s in spans if s.line > 0))
 
 

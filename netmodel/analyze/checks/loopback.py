@@ -36,6 +36,8 @@ CNI_AGENT_NAMES = frozenset({"calico-node", "calico-typha", "cilium", "cilium-ag
 
 @dataclass(frozen=True, slots=True)
 class HostPortClaim:
+    """A Pod taking a port on its node's own addresses: a hostPort, or any port of a hostNetwork Pod."""
+
     pod: Pod
     port: int
     protocol: int
@@ -50,6 +52,8 @@ class HostPortClaim:
 
 @dataclass(frozen=True, slots=True)
 class NodeComponent:
+    """A component listening on every node (or only control-plane nodes), and the labels of its own Pods."""
+
     name: str
     ports: IntervalSet
     protocol: int
@@ -58,6 +62,7 @@ class NodeComponent:
 
 
 def host_port_claims(pod: Pod) -> list[HostPortClaim]:
+    """Every port ``pod`` takes on its node: each container port of a hostNetwork Pod, else each hostPort."""
     claims = []
     for cp in pod.ports:
         if pod.host_network:
@@ -129,6 +134,8 @@ def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def node_components(ctx: CheckContext) -> list[NodeComponent]:
+    """The node components whose ports a hostPort or hostNetwork Pod must not take (kubelet, control plane,
+    CNI)."""
     cp = ctx.topology.cluster.control_plane
     ports = cp.ports
     out = [

@@ -88,6 +88,8 @@ def check_node_pod_cidrs_disjoint(ctx: CheckContext) -> Iterator[Finding]:
 
 @dataclass(frozen=True, slots=True)
 class PodRange:
+    """A range Pod addresses come from: a cluster pod CIDR, or a node's pod CIDR outside them."""
+
     cidr: IPNetwork
     what: str  # "cluster pod CIDR" | "node w-1's pod CIDR"
     owner: str  # Cluster/NAME or Node/NAME

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 
 def bitset(positions: Iterable[int]) -> int:
+    """An integer with bit ``i`` set for each position ``i``."""
     out = 0
     for i in positions:
         out |= 1 << i
@@ -27,6 +28,7 @@ def iter_members(bits: int) -> Iterator[int]:
 
 
 def members(bits: int) -> list[int]:
+    """The positions of the set bits of ``bits``, lowest first."""
     return list(iter_members(bits))
 
 

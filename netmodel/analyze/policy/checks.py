@@ -60,6 +60,8 @@ def _pods_text(fabric: Fabric, classes: list[PodClass], limit: int = 3) -> str:
 
 
 def dns_service(fabric: Fabric) -> Service | None:
+    """The cluster DNS Service: ``kube-system/kube-dns``, else a kube-system Service selecting ``k8s-app:
+    kube-dns``."""
     t = fabric.topology
     found = t.service_by_key.get((DNS_NAMESPACE, "kube-dns"))
     if found is not None:
@@ -121,6 +123,7 @@ def _dns_blocked_assumed(fabric: Fabric, cls: PodClass) -> list[str]:
 
 
 def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-008: Pods whose egress policies cut them off from the cluster DNS (UDP/TCP 53)."""
     fabric = ctx.fabric
     engine = fabric.policies
     svc = dns_service(fabric)
@@ -165,6 +168,7 @@ def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: in
 
 
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
     fabric = ctx.fabric
     if not fabric.topology.network_policies:
         return
@@ -257,6 +261,7 @@ def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
 
 
 def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-001: NetworkPolicies whose podSelector matches no Pod of their namespace."""
     engine = ctx.fabric.policies
     c = engine.classes
     for policy in ctx.topology.network_policies:
@@ -306,6 +311,7 @@ def _named(ports: tuple[PolicyPort, ...] | None) -> bool:
 
 
 def check_rules_can_match(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-003: rules that can never match: their named ports exist on no Pod they could apply to."""
     fabric = ctx.fabric
     engine = fabric.policies
     classes = engine.classes.classes
@@ -341,6 +347,8 @@ def _covers(engine: PolicyEngine, broad: CompiledRule, narrow: CompiledRule, des
 
 
 def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-004: rules shadowed by a rule of the same (or a broader) policy that already allows all they
+    allow."""
     engine = ctx.fabric.policies
     order = {p: i for i, p in enumerate(ctx.topology.network_policies)}
     by_namespace: dict[tuple[str, str], list[CompiledRule]] = {}

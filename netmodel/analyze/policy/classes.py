@@ -53,6 +53,8 @@ class PodClass:
 
 
 def port_signature(pod: Pod) -> PortSignature:
+    """The Pod's declared ports as sorted (name, number, protocol) triples: Pods with equal ones resolve
+    named ports alike."""
     return tuple(sorted({(p.name, p.port, p.protocol) for p in pod.ports}))
 
 

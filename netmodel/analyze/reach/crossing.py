@@ -54,6 +54,7 @@ class Sender:
 
 
 def node_ip(node: Node, version: int) -> IPAddress | None:
+    """The node's address of IP family ``version`` (an InternalIP first), or None."""
     for ip in node.internal_ips + node.ips:
         if ip.version == version:
             return ip

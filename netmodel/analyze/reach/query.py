@@ -37,6 +37,7 @@ def family_fits(src: Endpoint, dst: Endpoint) -> bool:
 
 
 def parse_protocol(text: str) -> int:
+    """The IP protocol number of ``TCP``, ``UDP`` or ``SCTP`` (any case); a usage error for anything else."""
     name = text.strip().upper()
     if name not in QUERY_PROTOCOLS:
         raise UsageError([Problem(f"unknown protocol {text!r}", None, "use TCP, UDP or SCTP")])

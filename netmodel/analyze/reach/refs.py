@@ -54,6 +54,8 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """What a query reference resolved to: the reference as written and its endpoints."""
+
     ref: str
     endpoints: tuple[Endpoint, ...]
 
@@ -65,11 +67,13 @@ def _unknown(what: str, ref: str, candidates: list[str], hint: str) -> UsageErro
 
 
 def pod_endpoint(fabric: Fabric, pod: Pod) -> Endpoint:
+    """The endpoint of a Pod: its first address, on its node."""
     return Endpoint("pod", f"pod:{pod.qualified_name}", pod.ips[0] if pod.ips else None, pod=pod,
                     node=fabric.node_of(pod))
 
 
 def node_endpoint(node: Node) -> Endpoint:
+    """The endpoint of a node: its first InternalIP, else its first address."""
     address = (node.internal_ips or node.ips or (None,))[0]
     return Endpoint("node", f"node:{node.name}", address, node=node)
 

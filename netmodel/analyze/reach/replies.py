@@ -34,6 +34,7 @@ from netmodel.sets import (
 
 
 def has_stateless(fabric: Fabric, node: Node) -> bool:
+    """Whether a Firewall on ``node`` is stateless (replies must pass its rules on their own)."""
     return any(not f.stateful for f in fabric.firewalls.firewalls_of(node))
 
 

@@ -15,6 +15,8 @@ from netmodel.errors import SourceSpan
 
 
 class Step(str, Enum):
+    """A stage a packet passes on its path, in path order."""
+
     ORIGINATE = "originate"
     POLICY_EGRESS = "policy-egress"
     FIREWALL_EGRESS = "firewall-egress"
@@ -29,6 +31,8 @@ class Step(str, Enum):
 
 
 class Disposition(str, Enum):
+    """How a path ends: delivered, or why not."""
+
     DELIVERED = "delivered"
     DENIED_BY_POLICY = "denied-by-policy"
     DENIED_BY_FIREWALL = "denied-by-firewall"
@@ -60,6 +64,8 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
+    """One step of a hop: what was checked, whether the packet passed, and the decisions that said so."""
+
     step: Step
     detail: str
     ok: bool = True
@@ -73,6 +79,8 @@ class StepRecord:
 
 @dataclass(frozen=True, slots=True)
 class Hop:
+    """Where a packet is (a Pod, node, Service, network or address) and the steps it passes there."""
+
     location: str  # "pod:x/a", "node:cp-1", "service:shop/web", "network:internet", "ip:203.0.113.9"
     steps: tuple[StepRecord, ...]
 

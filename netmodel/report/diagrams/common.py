@@ -41,6 +41,7 @@ FINDING_COLOUR = "#c62828"
 
 
 def new_figure(width: float, height: float) -> Figure:
+    """A matplotlib figure of the given size in inches, with settings that make SVG output stable."""
     plt.rcParams["svg.hashsalt"] = "netmodel"  # stable ids inside SVG files
     plt.rcParams["font.size"] = 9
     return Figure(figsize=(width, height), dpi=DPI)

@@ -35,6 +35,9 @@ EDGE_STATE = {"exposed": "exposed", "blocked": "blocked", "ok": "allowed", "open
 
 @dataclass(frozen=True, slots=True)
 class Box:
+    """One box of the topology diagram: what it stands for, its text, where it is and the findings that
+    mark it."""
+
     key: str
     kind: str  # network | control-plane | worker | workload | service | ingress | gateway | route | namespace |
     #           cluster | underlay
@@ -51,6 +54,8 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
+    """An arrow of the topology diagram, coloured by ``state``."""
+
     source: str
     target: str
     state: str  # allowed | blocked | exposed | closed
@@ -59,6 +64,8 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class TopologyLayout:
+    """The whole topology diagram before drawing: boxes, edges, size and title."""
+
     boxes: tuple[Box, ...]
     edges: tuple[Edge, ...]
     width: float

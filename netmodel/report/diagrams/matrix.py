@@ -22,6 +22,8 @@ MAX_ENTITIES = 60
 
 @dataclass(frozen=True, slots=True)
 class Connection:
+    """One allowed connection of the connectivity matrix."""
+
     source: str
     destination: str
     ports: str  # "TCP 80,443"
@@ -29,6 +31,8 @@ class Connection:
 
 @dataclass(frozen=True, slots=True)
 class ConnectivityGrid:
+    """The connectivity matrix as a grid: the entities on both axes and the ports text of each cell."""
+
     entities: tuple[str, ...]
     cells: Mapping[tuple[int, int], str]  # (row, column) → ports text
     folded: bool
@@ -42,6 +46,7 @@ def namespace_of(entity: str) -> str:
 
 
 def connectivity_grid(connections: Sequence[Connection], focus: str = "") -> ConnectivityGrid:
+    """The grid of ``connections`` (only those touching ``focus`` when given), folded when too big to read."""
     conns = list(connections)
     if focus:
         needle = focus.split(":", 1)[-1]
@@ -83,6 +88,7 @@ def short_ports(ports: str, limit: int = 11) -> str:
 
 
 def draw_matrix(connections: Sequence[Connection], title: str = "Connectivity", focus: str = "") -> Figure:
+    """The connectivity matrix as a figure."""
     grid = connectivity_grid(connections, focus)
     n = max(len(grid.entities), 1)
     cell = 0.55 if n <= 25 else 0.32

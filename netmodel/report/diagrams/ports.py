@@ -25,6 +25,8 @@ INTERNAL_SOURCES = ("self", "control-plane", "workers", "worker", "nodes", "pods
 
 @dataclass(frozen=True, slots=True)
 class HeatCell:
+    """One cell of the port heat map: its row, column, worst state and text."""
+
     row: int
     column: int
     state: str
@@ -33,6 +35,8 @@ class HeatCell:
 
 @dataclass(frozen=True, slots=True)
 class PortHeatMap:
+    """The port matrix as a heat map: rows (role, ports, purpose) × columns (sources)."""
+
     rows: tuple[str, ...]
     columns: tuple[str, ...]
     cells: tuple[HeatCell, ...]
@@ -73,6 +77,7 @@ def port_heat_map(cells: Sequence[Mapping[str, Any]], focus: str = "") -> PortHe
 
 
 def draw_ports(cells: Sequence[Mapping[str, Any]], title: str = "Port matrix", focus: str = "") -> Figure:
+    """The port matrix as a heat-map figure."""
     heat = port_heat_map(cells, focus)
     n_rows, n_cols = max(len(heat.rows), 1), max(len(heat.columns), 1)
     cell_w, cell_h = 1.25, 0.34

@@ -94,6 +94,7 @@ def _draw_edge(ax: Axes, layout: TopologyLayout, edge: Edge, index: int) -> None
 
 
 def draw_layout(layout: TopologyLayout) -> Figure:
+    """Draw a :class:`TopologyLayout` (boxes, edges and a legend) as a figure."""
     legend_h = 0.9
     fig = new_figure(layout.width * SCALE, (layout.height + legend_h) * SCALE)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
