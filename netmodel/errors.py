@@ -22,6 +22,7 @@ class SourceSpan:
         return f"{self.file}:{self.line}:{self.column}"
 
     def to_json(self) -> dict[str, object]:
+        """The span as JSON: file, line and column."""
         return {"file": self.file, "line": self.line, "column": self.column}
 
 

@@ -1,7 +1,8 @@
-"""Every public function and class of netmodel/ says what it is (issue 12: a newcomer reads the docstring first).
+"""Every public function, class and method of netmodel/ says what it is (a newcomer reads the docstring first).
 
-Public: a module-level ``def`` or ``class`` whose name does not start with ``_``, in a module whose path has no
-part starting with ``_`` (``__init__.py`` and ``__main__.py`` count as public). Methods are not covered yet.
+Public: a module-level ``def`` or ``class`` whose name does not start with ``_``, and a method of such a class
+whose name does not start with ``_`` (dunder methods say what they are by their name), in a module whose path has
+no part starting with ``_`` (``__init__.py`` and ``__main__.py`` count as public).
 """
 
 from __future__ import annotations
@@ -18,11 +19,22 @@ def _public_modules() -> list[Path]:
                        for part in p.relative_to(PACKAGE).parts)]
 
 
+def _public(body: list[ast.stmt]) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    return [node for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and not node.name.startswith("_")]
+
+
 def _undocumented(path: Path, root: Path = PACKAGE.parent) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [f"{path.relative_to(root)}:{node.lineno}: {node.name}" for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            and not node.name.startswith("_") and ast.get_docstring(node) is None]
+    where = path.relative_to(root)
+    out = []
+    for node in _public(tree.body):
+        if ast.get_docstring(node) is None:
+            out.append(f"{where}:{node.lineno}: {node.name}")
+        if isinstance(node, ast.ClassDef):
+            out += [f"{where}:{method.lineno}: {node.name}.{method.name}" for method in _public(node.body)
+                    if not isinstance(method, ast.ClassDef) and ast.get_docstring(method) is None]
+    return out
 
 
 def test_every_public_function_and_class_has_a_docstring() -> None:
@@ -41,5 +53,8 @@ def test_an_undocumented_function_is_reported(tmp_path: Path) -> None:
     module = tmp_path / "netmodel" / "example.py"
     module.parent.mkdir()
     module.write_text('def public():\n    return 1\n\n\ndef _private():\n    return 2\n\n\n'
-                      'class Documented:\n    """Says what it is."""\n', encoding="utf-8")
-    assert _undocumented(module, tmp_path) == ["netmodel/example.py:1: public"]
+                      'class Documented:\n    """Says what it is."""\n\n'
+                      '    def method(self):\n        return 3\n\n'
+                      '    def _helper(self):\n        return 4\n', encoding="utf-8")
+    assert _undocumented(module, tmp_path) == ["netmodel/example.py:1: public",
+                                               "netmodel/example.py:12: Documented.method"]

@@ -63,10 +63,12 @@ class Connection:
     via: str = ""  # the Service an outside source enters through
 
     def describe(self) -> str:
+        """One line: source → destination protocol ports, the Service entered and whether it is partial."""
         extra = (f" via {self.via}" if self.via else "") + (" (partial)" if self.partial else "")
         return f"{self.source} → {self.destination} {protocol_label(self.protocol)} {format_ports(self.ports)}{extra}"
 
     def to_json(self) -> dict[str, object]:
+        """The connection as a matrix entry."""
         out: dict[str, object] = {"from": self.source, "to": self.destination,
                                   "protocol": protocol_label(self.protocol), "ports": format_ports(self.ports),
                                   "partial": self.partial}

@@ -51,6 +51,7 @@ class RuleRef:
     line: int
 
     def to_json(self) -> dict[str, object]:
+        """The rule as JSON: firewall, rule, action and where it is written."""
         return {"firewall": self.firewall, "rule": self.rule, "action": self.action,
                 "source": {"file": self.file, "line": self.line}}
 
@@ -66,9 +67,11 @@ class CellChange:
 
     @property
     def new_exposure(self) -> bool:
+        """Whether the cell became exposed."""
         return self.after == "exposed" and self.before != "exposed"
 
     def to_json(self) -> dict[str, object]:
+        """The change as JSON: the cell, its state before and after, and the rules deciding it."""
         c = self.cell
         return {"node": c["node"], "role": c["role"], "ports": c["ports"], "protocol": c["protocol"],
                 "purpose": c["purpose"], "source": c["source"], "before": self.before, "after": self.after,
@@ -84,6 +87,7 @@ class Acceptance:
     source: Mapping[str, Any] | None = None  # the Expectations flow's file and line
 
     def to_json(self) -> dict[str, object]:
+        """The acceptance as JSON: by whom, why and where."""
         out: dict[str, object] = {"by": self.by, "reason": self.reason}
         if self.source is not None:
             out["source"] = dict(self.source)
@@ -110,14 +114,17 @@ class FlowChange:
 
     @property
     def node_port(self) -> int | None:
+        """The nodePort an outside entry goes through, or None."""
         m = _NODE_PORT.match(self.via)
         return int(m.group(2)) if m else None
 
     def describe(self) -> str:
+        """One line: source → destination protocol ports, and the Service entered."""
         via = f" via {self.via}" if self.via else ""
         return f"{self.source} → {self.destination} {self.protocol} {format_ports(self.ports)}{via}"
 
     def to_json(self) -> dict[str, object]:
+        """The change as JSON: the entry, the ports opened or closed, before and after."""
         return {"from": self.source, "to": self.destination, "protocol": self.protocol, "via": self.via or None,
                 "ports": format_ports(self.ports),
                 "before": format_ports(self.before) if self.before is not None else None,
@@ -142,29 +149,36 @@ class ReachabilityDiff:
 
     @property
     def failing_findings(self) -> tuple[Mapping[str, Any], ...]:
+        """The findings introduced at ``fail_on`` or worse."""
         return tuple(f for f in self.introduced if RANK.get(f["severity"], 0) >= RANK[self.fail_on])
 
     @property
     def new_exposures(self) -> tuple[CellChange, ...]:
+        """The cells that became exposed."""
         return tuple(c for c in self.cells if c.new_exposure)
 
     @property
     def opened(self) -> tuple[FlowChange, ...]:
+        """The flows the change opens."""
         return tuple(f for f in self.flows or () if f.change == "opened")
 
     @property
     def closed(self) -> tuple[FlowChange, ...]:
+        """The flows the change closes."""
         return tuple(f for f in self.flows or () if f.change == "closed")
 
     @property
     def unaccepted(self) -> tuple[FlowChange, ...]:
+        """Opened flows nobody accepted (an exposure is reported as one already)."""
         return tuple(f for f in self.opened if f.accepted is None and not f.exposure)
 
     @property
     def failed(self) -> bool:
+        """Whether the diff fails: a failing finding, a new exposure or an unaccepted flow."""
         return bool(self.failing_findings or self.new_exposures or self.unaccepted)
 
     def to_json(self) -> dict[str, object]:
+        """The diff as JSON (diff.schema.json)."""
         summary: dict[str, object] = {
             "status": "fail" if self.failed else "pass",
             "findingsIntroduced": len(self.introduced),

@@ -34,11 +34,13 @@ class FlowResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the engine's answer is what the flow expects (False when it could not be evaluated)."""
         if self.answer is None:
             return False
         return self.answer.allowed if self.flow.allowed else self.answer.denied
 
     def to_json(self) -> dict[str, object]:
+        """The result as JSON: the flow, expected and actual verdicts, and why when not evaluated."""
         out: dict[str, object] = {
             "from": self.flow.from_ref, "to": self.flow.to_ref, "port": self.flow.port,
             "protocol": self.flow.protocol, "expected": self.flow.allowed,

@@ -19,6 +19,7 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
+        """3 for error, 2 for warning, 1 for info."""
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
@@ -52,6 +53,7 @@ class Finding:
             object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     def to_json(self) -> dict[str, object]:
+        """The finding as JSON (check.schema.json); sources without a line are left out."""
         out: dict[str, object] = {
             "id": self.id,
             "severity": self.severity.value,

@@ -94,6 +94,7 @@ class PortRow:
     ports: IntervalSet
 
     def describe(self) -> str:
+        """The row's purpose with its protocol and ports."""
         return f"{self.purpose} ({protocol_label(self.protocol)} {format_ports(self.ports)})"
 
 
@@ -123,6 +124,7 @@ class Cell:
         return "egress" if self.egress and not self.decisions else "ingress"
 
     def to_json(self) -> dict[str, object]:
+        """The cell as a port-matrix entry of check.schema.json."""
         out: dict[str, object] = {
             "node": self.node.name, "role": self.node.role, "ports": format_ports(self.row.ports),
             "protocol": protocol_label(self.row.protocol), "purpose": self.row.purpose,

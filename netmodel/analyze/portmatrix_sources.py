@@ -62,6 +62,7 @@ class SourceClass:
     senders: tuple[Sender, ...] = ()  # empty: nothing on the sending side filters (outside networks, self)
 
     def describe(self) -> str:
+        """The source in words, as findings name it."""
         return {"self": "the node itself", "control-plane": "the control-plane nodes", "workers": "the worker nodes",
                 "pods": "the Pods (pod CIDRs)"}.get(self.name, f"network {self.name.removeprefix('network:')}")
 

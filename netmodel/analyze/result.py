@@ -30,16 +30,22 @@ _REQUIREMENT_ORDER = {r: i for i, r in enumerate(("input",) + REQUIREMENTS)}
 class JsonCell(Protocol):
     """Anything the result holds as a port-matrix cell: it can say itself as JSON."""
 
-    def to_json(self) -> dict[str, object]: ...
+    def to_json(self) -> dict[str, object]:
+        """The cell as JSON."""
+        ...
 
 
 class ExpectationResult(Protocol):
     """The result of one expected flow: whether it held, and its JSON."""
 
     @property
-    def ok(self) -> bool: ...
+    def ok(self) -> bool:
+        """Whether the flow did what it was expected to."""
+        ...
 
-    def to_json(self) -> dict[str, object]: ...
+    def to_json(self) -> dict[str, object]:
+        """The result as JSON."""
+        ...
 
 
 def finding_order(finding: Finding) -> tuple[Any, ...]:
@@ -67,9 +73,11 @@ class CheckResult:
                    tuple(sorted(suppressed, key=lambda pair: finding_order(pair[0]))))
 
     def count(self, severity: Severity) -> int:
+        """How many findings have ``severity``."""
         return sum(1 for f in self.findings if f.severity is severity)
 
     def requirement_findings(self, requirement: str) -> list[Finding]:
+        """The findings of one requirement family."""
         return [f for f in self.findings if f.requirement == requirement]
 
     def requirement_status(self, requirement: str) -> str:
@@ -80,9 +88,11 @@ class CheckResult:
         return "warn" if Severity.WARNING in severities else "pass"
 
     def failed_expectations(self) -> list[ExpectationResult]:
+        """The expectations that did not hold."""
         return [e for e in self.expectations if not e.ok]
 
     def to_json(self, fail_on: str = "error") -> dict[str, object]:
+        """The result as JSON (check.schema.json), its status judged at ``fail_on``."""
         summary: dict[str, object] = {
             "status": "fail" if exit_code(self, fail_on) else "pass",
             "errors": self.count(Severity.ERROR),

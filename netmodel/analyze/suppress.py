@@ -52,6 +52,7 @@ class Suppression:
 
     # Any, not object: the field named ``object`` shadows the builtin in this class body.
     def to_json(self) -> dict[str, Any]:
+        """The suppression as JSON: by what, why, on which object and where."""
         out: dict[str, Any] = {"by": self.by, "reason": self.reason}
         if self.object:
             out["object"] = self.object
@@ -68,6 +69,7 @@ class SuppressedFinding:
     suppression: Suppression
 
     def to_json(self) -> dict[str, object]:
+        """The finding as JSON with its suppression."""
         return {**self.finding.to_json(), "suppression": self.suppression.to_json()}
 
 

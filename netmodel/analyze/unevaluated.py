@@ -34,6 +34,8 @@ class Unevaluated:
 
     @classmethod
     def of(cls, topology: Topology) -> Unevaluated:
+        """The objects of ``topology`` netmodel does not evaluate, by the namespace they can affect (or
+        cluster-wide)."""
         scoped: dict[str, list[SkippedObject]] = {}
         cluster = []
         for s in topology.skipped:
@@ -56,6 +58,8 @@ class Unevaluated:
         return tuple(out)
 
     def for_answer(self, answer: Answer) -> tuple[SkippedObject, ...]:
+        """The objects that could change ``answer``: those of the namespaces its paths cross, and the
+        cluster-wide ones."""
         if not self:
             return ()
         namespaces: set[str] = set()

@@ -42,16 +42,19 @@ class AddressBook:
 
     @cached_property
     def pod_ranges(self) -> AddressSet:
+        """The cluster pod CIDRs and every node's pod CIDRs."""
         c = self.topology.cluster
         return AddressSet.of_networks(c.pod_cidrs) | AddressSet.of_networks(
             cidr for n in self.topology.nodes for cidr in n.pod_cidrs)
 
     @cached_property
     def service_ranges(self) -> AddressSet:
+        """The service CIDRs."""
         return AddressSet.of_networks(self.topology.cluster.service_cidrs)
 
     @cached_property
     def node_addresses(self) -> AddressSet:
+        """Every node address."""
         return AddressSet.of_networks(self._nodes)
 
     @cached_property
@@ -86,8 +89,10 @@ class AddressBook:
         return AddressSet.of_networks(network.cidrs)
 
     def owner(self, ip: IPAddress) -> Owner:
+        """What holds ``ip``: a Pod, node or Service, a cluster range, an outside network, or nothing
+        known."""
         if ip in self._pods:
-            return Owner("pod", f"{self._pods[ip].qualified_name}", self._pods[ip])
+            return Owner("pod", self._pods[ip].qualified_name, self._pods[ip])
         if ip in self._nodes:
             return Owner("node", self._nodes[ip].name, self._nodes[ip])
         if ip in self._services:
@@ -101,10 +106,13 @@ class AddressBook:
         return Owner("unknown", str(ip))
 
     def pod_at(self, ip: IPAddress) -> Pod | None:
+        """The Pod with address ``ip``, or None."""
         return self._pods.get(ip)
 
     def node_at(self, ip: IPAddress) -> Node | None:
+        """The node with address ``ip``, or None."""
         return self._nodes.get(ip)
 
     def service_at(self, ip: IPAddress) -> Service | None:
+        """The Service with address ``ip`` (ClusterIP or external), or None."""
         return self._services.get(ip)

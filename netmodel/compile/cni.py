@@ -48,6 +48,7 @@ class NodeFlow:
     listens: bool = True
 
     def describe(self) -> str:
+        """The flow's protocol and ports (``IP protocol 4``, ``UDP 8472``)."""
         if self.ports == ALL_PORTS:
             return f"IP protocol {self.protocol}" if self.protocol not in (ICMP, ICMPV6) else protocol_label(
                 self.protocol)

@@ -92,11 +92,8 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
+        """Whether the deciding rule (or default action) allows."""
         return self.action == "allow"
-
-    def describe(self) -> str:
-        what = f"rule {self.rule.name}" if self.rule else "default action"
-        return f"Firewall {self.firewall.name} {what} ({self.action})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +104,12 @@ class Verdict:
 
     @property
     def allowed(self) -> bool:
+        """Whether every firewall allows."""
         return all(d.allowed for d in self.decisions)
 
     @property
     def denials(self) -> tuple[Decision, ...]:
+        """The decisions that deny."""
         return tuple(d for d in self.decisions if not d.allowed)
 
 
@@ -126,12 +125,16 @@ class FirewallSet:
 
     @cached_property
     def by_node(self) -> dict[str, tuple[Firewall, ...]]:
+        """The Firewalls that select each node, by node name."""
         return {n.name: tuple(f for f in self.topology.firewalls if f.selects(n)) for n in self.topology.nodes}
 
     def firewalls_of(self, node: Node) -> tuple[Firewall, ...]:
+        """The Firewalls that select ``node``."""
         return self.by_node.get(node.name, ())
 
     def peer_addresses(self, peer: FirewallPeer) -> AddressSet:
+        """The addresses a rule peer stands for: its CIDRs, its outside network, or the nodes it names or
+        selects."""
         if peer.cidrs:
             return AddressSet.of_networks(peer.cidrs)
         if peer.network:

@@ -170,6 +170,7 @@ class IngressControllers:
         self._all = frozenset(p for ps in self.pods.values() for p in ps)
 
     def is_controller(self, position: int) -> bool:
+        """Whether the Pod at ``position`` is an ingress controller's."""
         return position in self._all
 
     @cached_property
@@ -187,6 +188,8 @@ class IngressControllers:
 
     @cached_property
     def entries(self) -> tuple[IngressEntry, ...]:
+        """Where outside traffic enters the ingress controllers: their Services' nodePorts, load-balancer
+        node addresses and host ports."""
         topology = self.topology
         entries: list[IngressEntry] = []
         all_nodes = tuple(n.name for n in topology.nodes)
@@ -234,6 +237,7 @@ class IngressControllers:
         return entered or pods
 
     def serving(self, ingress: Ingress) -> Serving:
+        """The controllers that serve ``ingress`` by its class, or the problem that none does."""
         classes = {c.name: c for c in self.topology.ingress_classes}
         if ingress.class_name and not ingress.class_from_annotation:
             cls = classes.get(ingress.class_name)

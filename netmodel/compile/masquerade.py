@@ -65,6 +65,7 @@ class SnatRule:
     source: SourceSpan = NOWHERE  # the Cluster's cni block, or the Cluster for ip-masq-agent
 
     def rewrites(self, destination: IPAddress) -> bool:
+        """Whether the rule SNATs Pod traffic to ``destination``."""
         return not self.kept.contains(destination)
 
 
@@ -77,6 +78,7 @@ class Masquerade:
 
     @classmethod
     def of(cls, rules: tuple[SnatRule, ...]) -> Masquerade:
+        """The masquerading of ``rules``: traffic keeps its Pod source only where no rule rewrites it."""
         kept = ALL_ADDRESSES
         for rule in rules:
             kept = kept & rule.kept
@@ -87,6 +89,7 @@ class Masquerade:
         return next((r for r in self.rules if r.rewrites(destination)), None)
 
     def describe(self) -> str:
+        """Why Pod traffic is SNATed, rule by rule (``no masquerading`` for none)."""
         return "; ".join(r.why for r in self.rules) or "no masquerading"
 
 

@@ -35,6 +35,7 @@ class PodIndex:
 
     @classmethod
     def from_pods(cls, pods: Iterable[tuple[str, Mapping[str, str]]]) -> PodIndex:
+        """The index of (namespace, labels) pairs, positions in their order."""
         namespaces: dict[str, set[int]] = {}
         labels: dict[tuple[str, str, str], set[int]] = {}
         for i, (namespace, pod_labels) in enumerate(pods):
@@ -46,6 +47,7 @@ class PodIndex:
 
     @classmethod
     def of(cls, topology: Topology) -> PodIndex:
+        """The index of ``topology``'s Pods, by their positions in ``topology.pods``."""
         return cls.from_pods((p.namespace, p.labels) for p in topology.pods)
 
     def select(self, namespace: str, selector: Mapping[str, str] | None) -> frozenset[int]:

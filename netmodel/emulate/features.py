@@ -50,6 +50,7 @@ class KernelFeatures:
     sctp: bool
 
     def missing(self) -> list[str]:
+        """The names of the features this kernel lacks."""
         return [f.name for f in fields(self) if not getattr(self, f.name)]
 
 

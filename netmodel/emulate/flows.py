@@ -36,6 +36,7 @@ class Flow:
 
     @property
     def key(self) -> tuple[str, str, str, str]:
+        """What identifies the flow: source, destination, port and protocol."""
         return (self.source, self.destination, str(self.port), self.protocol)
 
 

@@ -30,6 +30,7 @@ class ProbeResult:
 
     @property
     def reachable(self) -> bool:
+        """Whether the listener answered."""
         return self.outcome is ProbeOutcome.REACHABLE
 
 

@@ -57,6 +57,7 @@ class Outcome:
 
     @property
     def agrees(self) -> bool:
+        """Whether the solver and the kernel gave the same verdict."""
         return self.solver == self.kernel
 
 
@@ -71,6 +72,7 @@ class Report:
 
     @property
     def disagreements(self) -> tuple[Outcome, ...]:
+        """The outcomes where the solver and the kernel differ."""
         return tuple(o for o in self.outcomes if not o.agrees)
 
     @property

@@ -55,6 +55,7 @@ class Steering:
 
     @classmethod
     def of(cls, backends: tuple[ServiceBackend, ...]) -> Steering:
+        """Split the steering source ports into one block per backend."""
         low, high = STEERING_PORTS
         size = (high - low + 1) // max(1, len(backends))
         return cls(tuple((b, low + i * size, low + (i + 1) * size - 1) for i, b in enumerate(backends)))

@@ -86,6 +86,7 @@ class LabLayout:
     notes: tuple[str, ...] = field(default=())
 
     def outside_ns(self, address: IPAddress) -> str | None:
+        """The lab namespace that speaks for outside ``address``, or None."""
         return next((o.ns for o in self.outside if address in o.addresses), None)
 
 

@@ -100,10 +100,12 @@ class DeferredSpan(SourceSpan):
 
     @property
     def line(self) -> int:
+        """The 1-based line, looked up on first read."""
         return self._position()[0]
 
     @property
     def column(self) -> int:
+        """The 1-based column, looked up on first read."""
         return self._position()[1]
 
     def __eq__(self, other: object) -> bool:
@@ -126,7 +128,9 @@ class DictSpanIndex:
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the value at ``path``, or None."""
         return self.spans.get(path)
 
     def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the key at ``path``, or None."""
         return self.keys.get(path)

@@ -41,9 +41,11 @@ class Problems:
         self.notes: list[Note] = []
 
     def add(self, message: str, span: SourceSpan, hint: str) -> None:
+        """Record a located problem (an error: nothing is analyzed)."""
         self.items.append(Problem(message, span, hint))
 
     def warn(self, note_id: str, message: str, obj: str, span: SourceSpan) -> None:
+        """Record a warning note about ``obj`` (the input is read anyway)."""
         self.notes.append(Note(note_id, message, (obj,), (span,), "warning"))
 
 
@@ -75,9 +77,11 @@ class Fields:
 
     # -- locations and reporting -------------------------------------------------------------------------------
     def span(self, key: str | int | None = None) -> SourceSpan:
+        """Where this mapping (or its ``key``) is in the input."""
         return self.doc.span(self.path if key is None else self.path + (key,))
 
     def dotted(self, key: str | int | None = None) -> str:
+        """The path of this mapping (or its ``key``) as messages write it: ``spec.ports[0].port``."""
         parts = list(self.path) + ([] if key is None else [key])
         text = ""
         for p in parts:
@@ -85,6 +89,7 @@ class Fields:
         return text or "(document)"
 
     def error(self, key: str | int | None, message: str, hint: str) -> None:
+        """Record a problem with ``key`` (or the mapping), located there."""
         self.problems.add(f"{self.what}: {self.dotted(key)}: {message}", self.span(key), hint)
 
     def item_error(self, key: str, index: int, message: str, hint: str) -> None:
@@ -100,15 +105,19 @@ class Fields:
         return f"{data.get('kind', '')}/{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
 
     def has(self, key: str) -> bool:
+        """Whether ``key`` is present and not null."""
         return self.data.get(key) is not None
 
     # -- typed getters -----------------------------------------------------------------------------------------
     def raw(self, key: str, default: Any = None) -> Any:
+        """The value at ``key`` as read, or ``default`` when absent or null."""
         value = self.data.get(key)
         return default if value is None else value
 
     def string(self, key: str, default: str = "", required: bool = False,
                choices: tuple[str, ...] | None = None) -> str:
+        """A string field (``default`` when absent); a problem when required and missing, not text, or not
+        among ``choices``."""
         value = self.data.get(key)
         if value is None:
             if required:
@@ -129,6 +138,7 @@ class Fields:
 
     def integer(self, key: str, default: int | None = None, required: bool = False,
                 low: int | None = None, high: int | None = None) -> int | None:
+        """An integer field within [``low``, ``high``]; a problem when it is not one."""
         value = self.data.get(key)
         if value is None:
             if required:
@@ -146,6 +156,7 @@ class Fields:
         return value
 
     def boolean(self, key: str, default: bool = False) -> bool:
+        """A boolean field (``default`` when absent); a problem when it is not one."""
         value = self.data.get(key)
         if value is None:
             return default
@@ -155,6 +166,7 @@ class Fields:
         return value
 
     def port(self, key: str, required: bool = False, allow_zero: bool = False) -> int | None:
+        """A port number field (1-65535, or 0 when ``allow_zero``)."""
         return self.integer(key, required=required, low=0 if allow_zero else 1, high=65535)
 
     def port_or_name(self, key: str, required: bool = False) -> int | str | None:
@@ -178,6 +190,7 @@ class Fields:
         return None
 
     def mapping(self, key: str, required: bool = False) -> Fields | None:
+        """The mapping at ``key``, or None (a problem when required, or when it is not a mapping)."""
         value = self.data.get(key)
         if value is None:
             if required:
@@ -201,9 +214,11 @@ class Fields:
         return list(enumerate(value))
 
     def is_list_present(self, key: str) -> bool:
+        """Whether ``key`` is given at all (an empty list counts)."""
         return key in self.data and self.data[key] is not None
 
     def each_mapping(self, key: str, required: bool = False) -> Iterator[Fields]:
+        """Each entry of the list at ``key`` that is a mapping (a problem for any that is not)."""
         for i, item in self.items(key, required):
             if not isinstance(item, dict):
                 self.error(key, f"entry {i} must be a mapping, not {_type_name(item)}",
@@ -212,6 +227,7 @@ class Fields:
             yield Fields(self.doc, self.path + (key, i), item, self.problems, self.what)
 
     def strings(self, key: str, required: bool = False) -> list[tuple[int, str]]:
+        """(index, text) of each string in the list at ``key`` (a problem for any that is not one)."""
         out: list[tuple[int, str]] = []
         for i, item in self.items(key, required):
             if isinstance(item, (dict, list, bool)) or item is None:
@@ -281,6 +297,7 @@ class Fields:
             return None
 
     def networks(self, key: str, required: bool = False, host_bits: bool = False) -> tuple[IPNetwork, ...]:
+        """The CIDRs in the list at ``key``, each problem located at its entry."""
         out = []
         for i, text in self.strings(key, required):
             sub = Fields(self.doc, self.path + (key,), {}, self.problems, self.what)
@@ -295,6 +312,7 @@ class Fields:
         return tuple(ip for i, text in self.strings(key, required) if (ip := entries.address(i, text)) is not None)
 
     def address(self, key: str | int, value: Any) -> IPAddress | None:
+        """``value`` as an IP address, or None with a problem located at ``key``."""
         try:
             return parse_address(str(value))
         except ValueError as err:
@@ -321,6 +339,7 @@ class Fields:
                                   f"remove it or use one of: {', '.join(sorted(known))}")
 
     def list_of(self, key: str, read: Callable[[Fields], T | None], required: bool = False) -> tuple[T, ...]:
+        """``read`` applied to each mapping of the list at ``key``, the entries it refuses left out."""
         out = []
         for sub in self.each_mapping(key, required):
             item = read(sub)

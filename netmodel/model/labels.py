@@ -52,6 +52,7 @@ class Labels(Mapping[str, str]):
         return ",".join(f"{k}={v}" for k, v in sorted(self._items.items()))
 
     def with_items(self, extra: Mapping[str, str]) -> Labels:
+        """These labels with ``extra`` added (``extra`` wins)."""
         return Labels({**self._items, **extra})
 
 
@@ -67,6 +68,7 @@ class SelectorRequirement:
     values: frozenset[str] = frozenset()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether ``labels`` meet the requirement (In, NotIn, Exists, DoesNotExist)."""
         if self.operator == "Exists":
             return self.key in labels
         if self.operator == "DoesNotExist":
@@ -96,16 +98,20 @@ class LabelSelector:
     @classmethod
     def of(cls, match_labels: Mapping[str, str] | None = None,
            match_expressions: list[SelectorRequirement] | None = None) -> LabelSelector:
+        """A selector from ``matchLabels`` and ``matchExpressions``."""
         return cls(tuple(sorted((match_labels or {}).items())), tuple(match_expressions or ()))
 
     @classmethod
     def everything(cls) -> LabelSelector:
+        """The empty selector, which matches everything."""
         return cls()
 
     def is_empty(self) -> bool:
+        """Whether the selector has no term (it then matches everything)."""
         return not self.match_labels and not self.match_expressions
 
     def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether ``labels`` meet every term (matchLabels and matchExpressions AND)."""
         for key, value in self.match_labels:
             if labels.get(key) != value:
                 return False

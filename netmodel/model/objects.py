@@ -102,14 +102,17 @@ class Node:
 
     @property
     def ref(self) -> ObjectRef:
+        """``Node/NAME``."""
         return ObjectRef("Node", "", self.name)
 
     @property
     def is_control_plane(self) -> bool:
+        """Whether the node carries a control-plane (or legacy master) role label."""
         return any(label in self.labels for label in CONTROL_PLANE_LABELS)
 
     @property
     def role(self) -> str:
+        """``control-plane`` or ``worker``."""
         return "control-plane" if self.is_control_plane else "worker"
 
     @property
@@ -143,14 +146,17 @@ class Node:
 
     @property
     def internal_ips(self) -> tuple[IPAddress, ...]:
+        """The node's InternalIP addresses."""
         return tuple(a.address for a in self.addresses if a.type == "InternalIP")
 
     @property
     def external_ips(self) -> tuple[IPAddress, ...]:
+        """The node's ExternalIP addresses."""
         return tuple(a.address for a in self.addresses if a.type == "ExternalIP")
 
     @property
     def ips(self) -> tuple[IPAddress, ...]:
+        """Every address of the node, in the order given."""
         return tuple(a.address for a in self.addresses)
 
 
@@ -190,6 +196,7 @@ class Toleration:
     effect: str  # "" = every effect
 
     def tolerates(self, taint: Taint) -> bool:
+        """Whether this toleration tolerates ``taint`` (effect, key and, for Equal, value)."""
         if self.effect and self.effect != taint.effect:
             return False
         if not self.key:
@@ -234,13 +241,16 @@ class Pod(Namespaced):
 
     @property
     def ref(self) -> ObjectRef:
+        """``Pod/NAMESPACE/NAME``."""
         return ObjectRef("Pod", self.namespace, self.name)
 
     @property
     def ports(self) -> tuple[ContainerPort, ...]:
+        """Every declared port of every container."""
         return tuple(p for c in self.containers for p in c.ports)
 
     def named_port(self, name: str, protocol: int | None = None) -> ContainerPort | None:
+        """The container port called ``name`` (of ``protocol`` when given), or None."""
         for port in self.ports:
             if port.name == name and (protocol is None or port.protocol == protocol):
                 return port
@@ -271,6 +281,7 @@ class Workload(Namespaced):
 
     @property
     def ref(self) -> ObjectRef:
+        """``KIND/NAMESPACE/NAME``."""
         return ObjectRef(self.kind, self.namespace, self.name)
 
 
@@ -324,6 +335,7 @@ class Service(Namespaced):
 
     @property
     def ref(self) -> ObjectRef:
+        """``Service/NAMESPACE/NAME``."""
         return ObjectRef("Service", self.namespace, self.name)
 
 
@@ -387,6 +399,7 @@ class Ingress(Namespaced):
 
     @property
     def ref(self) -> ObjectRef:
+        """``Ingress/NAMESPACE/NAME``."""
         return ObjectRef("Ingress", self.namespace, self.name)
 
 
@@ -461,6 +474,7 @@ class NetworkPolicy(Namespaced):
 
     @property
     def ref(self) -> ObjectRef:
+        """``NetworkPolicy/NAMESPACE/NAME``."""
         return ObjectRef("NetworkPolicy", self.namespace, self.name)
 
 
@@ -540,6 +554,7 @@ class Cluster:
     implicit: bool = False
 
     def network(self, name: str) -> OutsideNetwork | None:
+        """The outside network called ``name``, or None."""
         return next((n for n in self.networks if n.name == name), None)
 
 
@@ -578,6 +593,7 @@ class FirewallLocal:
     source: SourceSpan = NOWHERE
 
     def describe(self) -> str:
+        """``node``, ``pods`` or the CIDRs the rule's node-side end is limited to."""
         return "node" if self.node else "pods" if self.pods else ", ".join(str(c) for c in self.cidrs)
 
 
@@ -621,9 +637,11 @@ class Firewall:
 
     @property
     def ref(self) -> ObjectRef:
+        """``Firewall/NAME``."""
         return ObjectRef("Firewall", "", self.name)
 
     def selects(self, node: Node) -> bool:
+        """Whether the Firewall applies to ``node`` (named, or matched by its nodeSelector)."""
         if node.name in self.node_names:
             return True
         return self.node_selector is not None and self.node_selector.matches(node.labels)
@@ -675,6 +693,7 @@ class SkippedObject(Namespaced):
 
     @property
     def ref(self) -> str:
+        """``KIND/NAMESPACE/NAME`` (``KIND/NAME`` when cluster-scoped)."""
         return f"{self.kind}/{self.qualified_name}"
 
 

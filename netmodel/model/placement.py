@@ -103,6 +103,7 @@ class Scheduler:
         self._why_not: dict[tuple[Any, ...], str] = {}
 
     def eligible_nodes(self, template: PodTemplate, daemon: bool = False) -> list[Node]:
+        """The nodes a Pod of ``template`` may run on (``daemon``: placed as a DaemonSet's Pod)."""
         key = (template.node_selector, template.node_affinity, template.tolerations, daemon)
         found = self._eligible.get(key)
         if found is None:
@@ -128,6 +129,7 @@ class Scheduler:
         return text
 
     def place(self, template: PodTemplate) -> Node | None:
+        """The node the next Pod of ``template`` lands on (round-robin over the eligible nodes), or None."""
         candidates = self.eligible_nodes(template)
         if not candidates:
             return None

@@ -152,8 +152,10 @@ class Topology:
 
     @cached_property
     def control_plane_nodes(self) -> tuple[Node, ...]:
+        """The control-plane nodes, in input order."""
         return tuple(n for n in self.nodes if n.is_control_plane)
 
     @cached_property
     def worker_nodes(self) -> tuple[Node, ...]:
+        """The nodes that are not control-plane nodes, in input order."""
         return tuple(n for n in self.nodes if not n.is_control_plane)

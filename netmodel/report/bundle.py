@@ -49,6 +49,7 @@ class CheckRun:
     fail_on: str = "error"
 
     def payload(self) -> dict[str, Any]:
+        """The check result as JSON, its status judged at ``fail_on``."""
         return self.result.to_json(self.fail_on)
 
     def decided_by(self) -> dict[CellKey, tuple[RuleRef, ...]]:

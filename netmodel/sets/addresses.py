@@ -130,6 +130,7 @@ class AddressSet:
     # -- construction ------------------------------------------------------------------------------------------
     @classmethod
     def of_networks(cls, networks: Iterable[IPNetwork | IPAddress]) -> AddressSet:
+        """The addresses of ``networks`` (networks or single addresses, both families)."""
         v4: list[tuple[int, int]] = []
         v6: list[tuple[int, int]] = []
         for net in networks:
@@ -160,26 +161,33 @@ class AddressSet:
 
     @classmethod
     def of_address(cls, address: IPAddress) -> AddressSet:
+        """The set holding only ``address``."""
         single = IntervalSet.single(int(address))
         return cls(single, _EMPTY_INTERVALS) if address.version == 4 else cls(_EMPTY_INTERVALS, single)
 
     # -- algebra -----------------------------------------------------------------------------------------------
     def union(self, other: AddressSet) -> AddressSet:
+        """The addresses in either set (``|``)."""
         return AddressSet(self.v4 | other.v4, self.v6 | other.v6)
 
     def intersection(self, other: AddressSet) -> AddressSet:
+        """The addresses in both sets (``&``)."""
         return AddressSet(self.v4 & other.v4, self.v6 & other.v6)
 
     def difference(self, other: AddressSet) -> AddressSet:
+        """The addresses of this set not in ``other`` (``-``)."""
         return AddressSet(self.v4 - other.v4, self.v6 - other.v6)
 
     def issubset(self, other: AddressSet) -> bool:
+        """Whether every address here is in ``other`` (``<=``)."""
         return self.v4 <= other.v4 and self.v6 <= other.v6
 
     def isdisjoint(self, other: AddressSet) -> bool:
+        """Whether the sets share no address."""
         return self.v4.isdisjoint(other.v4) and self.v6.isdisjoint(other.v6)
 
     def issuperset(self, other: AddressSet) -> bool:
+        """Whether every address of ``other`` is here (``>=``)."""
         return other.issubset(self)
 
     def symmetric_difference(self, other: AddressSet) -> AddressSet:
@@ -200,6 +208,7 @@ class AddressSet:
     __ge__ = issuperset
 
     def contains(self, address: IPAddress) -> bool:
+        """Whether ``address`` is in the set."""
         return int(address) in (self.v4 if address.version == 4 else self.v6)
 
     def __contains__(self, value: object) -> bool:
@@ -207,6 +216,7 @@ class AddressSet:
         return isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)) and self.contains(value)
 
     def is_empty(self) -> bool:
+        """Whether the set holds no address."""
         return not self.v4 and not self.v6
 
     def __bool__(self) -> bool:
@@ -214,6 +224,7 @@ class AddressSet:
 
     @property
     def size(self) -> int:
+        """How many addresses the set holds (both families)."""
         return self.v4.size + self.v6.size
 
     # -- presentation ------------------------------------------------------------------------------------------

@@ -63,10 +63,12 @@ class IntervalSet:
 
     @classmethod
     def of(cls, *ranges: Range) -> IntervalSet:
+        """The set of the given inclusive ``(low, high)`` ranges."""
         return cls(ranges)
 
     @classmethod
     def single(cls, value: int) -> IntervalSet:
+        """The set holding only ``value``."""
         return cls._trusted(((value, value),))
 
     @classmethod
@@ -79,6 +81,7 @@ class IntervalSet:
 
     @property
     def ranges(self) -> tuple[Range, ...]:
+        """The sorted, disjoint, non-touching inclusive ranges of the set."""
         return self._ranges
 
     @property
@@ -87,6 +90,7 @@ class IntervalSet:
         return sum(hi - lo + 1 for lo, hi in self._ranges)
 
     def is_empty(self) -> bool:
+        """Whether the set holds no integer."""
         return not self._ranges
 
     def first(self) -> int:
@@ -117,6 +121,7 @@ class IntervalSet:
         return False
 
     def union(self, other: IntervalSet) -> IntervalSet:
+        """The integers in either set (``|``), merged in one pass."""
         if not other._ranges:
             return self
         if not self._ranges:
@@ -139,6 +144,7 @@ class IntervalSet:
         return IntervalSet._trusted(tuple(out))
 
     def intersection(self, other: IntervalSet) -> IntervalSet:
+        """The integers in both sets (``&``)."""
         a, b = self._ranges, other._ranges
         out: list[Range] = []
         i = j = 0
@@ -154,6 +160,7 @@ class IntervalSet:
         return IntervalSet._trusted(tuple(out))
 
     def difference(self, other: IntervalSet) -> IntervalSet:
+        """The integers of this set not in ``other`` (``-``)."""
         if not other._ranges or not self._ranges:
             return self
         b = other._ranges
@@ -176,12 +183,15 @@ class IntervalSet:
         return IntervalSet._trusted(tuple(out))
 
     def issubset(self, other: IntervalSet) -> bool:
+        """Whether every integer here is in ``other`` (``<=``)."""
         return not self.difference(other)
 
     def isdisjoint(self, other: IntervalSet) -> bool:
+        """Whether the sets share no integer."""
         return not self.intersection(other)
 
     def issuperset(self, other: IntervalSet) -> bool:
+        """Whether every integer of ``other`` is here (``>=``)."""
         return other.issubset(self)
 
     def symmetric_difference(self, other: IntervalSet) -> IntervalSet:

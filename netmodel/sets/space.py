@@ -36,12 +36,15 @@ class Box:
 
     @classmethod
     def everything(cls) -> Box:
+        """Every packet: all addresses, protocols and ports."""
         return cls(ALL_ADDRESSES, ALL_PROTOCOLS, ALL_PORTS)
 
     def is_empty(self) -> bool:
+        """Whether no packet is in the box (some dimension is empty)."""
         return self.peers.is_empty() or self.protocols.is_empty() or self.ports.is_empty()
 
     def intersection(self, other: Box) -> Box:
+        """The packets in both boxes."""
         return Box(self.peers & other.peers, self.protocols & other.protocols, self.ports & other.ports)
 
     def difference(self, other: Box) -> list[Box]:
@@ -59,6 +62,7 @@ class Box:
         return [p for p in pieces if not p.is_empty()]
 
     def contains(self, address: IPAddress, protocol: int, port: int) -> bool:
+        """Whether the packet (peer address, protocol, port) is in the box."""
         return self.peers.contains(address) and protocol in self.protocols and port in self.ports
 
 
@@ -70,23 +74,27 @@ class Space:
 
     @classmethod
     def of(cls, *boxes: Box) -> Space:
+        """The space of the given boxes (kept disjoint)."""
         space = cls()
         for box in boxes:
             space = space | Space((box,))
         return space
 
     def is_empty(self) -> bool:
+        """Whether no packet is in the space."""
         return all(b.is_empty() for b in self.boxes)
 
     def __iter__(self) -> Iterator[Box]:
         return iter(self.boxes)
 
     def intersection(self, other: Space | Box) -> Space:
+        """The packets in both spaces."""
         others = (other,) if isinstance(other, Box) else other.boxes
         out = [a.intersection(b) for a in self.boxes for b in others]
         return Space(tuple(x for x in out if not x.is_empty()))
 
     def difference(self, other: Space | Box) -> Space:
+        """The packets of this space not in ``other``."""
         others = (other,) if isinstance(other, Box) else other.boxes
         current: list[Box] = [a for a in self.boxes if not a.is_empty()]
         for b in others:
@@ -95,6 +103,7 @@ class Space:
 
     def union(self, other: Space | Box) -> Space:
         # Keep boxes disjoint: add only what is not covered yet.
+        """The packets in either space (boxes stay disjoint)."""
         extra = Space((other,) if isinstance(other, Box) else other.boxes).difference(self)
         return Space(self.boxes + extra.boxes)
 
@@ -103,6 +112,7 @@ class Space:
     __or__ = union
 
     def contains(self, address: IPAddress, protocol: int, port: int) -> bool:
+        """Whether the packet (peer address, protocol, port) is in the space."""
         return any(b.contains(address, protocol, port) for b in self.boxes)
 
     def peers(self) -> AddressSet:

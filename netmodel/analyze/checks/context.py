@@ -37,13 +37,16 @@ class NodeClass:
 
     @property
     def representative(self) -> Node:
+        """The class's first node: every node of the class is judged as it is."""
         return self.nodes[0]
 
     @property
     def filtered(self) -> bool:
+        """Whether any Firewall selects the class's nodes."""
         return bool(self.firewalls)
 
     def describe(self) -> str:
+        """The class's nodes, as findings name them."""
         return describe_nodes([n.name for n in self.nodes])
 
 
@@ -63,10 +66,12 @@ class CheckContext:
 
     @cached_property
     def pod_index(self) -> PodIndex:
+        """The label index of the topology's Pods."""
         return PodIndex.of(self.topology)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
+        """The compiled graph of the topology (what the diagrams draw)."""
         return build_graph(self.topology, self.pod_index)
 
     @cached_property
@@ -83,6 +88,7 @@ class CheckContext:
 
     @cached_property
     def node_class_of(self) -> dict[str, NodeClass]:
+        """The firewall class of each node, by node name."""
         return {n.name: c for c in self.node_classes for n in c.nodes}
 
     def underlay_addresses(self, node: Node) -> AddressSet:
@@ -123,6 +129,7 @@ class CheckContext:
 
     @cached_property
     def ingress_controllers(self) -> IngressControllers:
+        """The ingress controllers found in the topology and the Ingresses they serve."""
         return IngressControllers(self.topology, self.pod_index)
 
     @cached_property
@@ -132,10 +139,12 @@ class CheckContext:
 
     @property
     def ingress_entries(self) -> tuple[IngressEntry, ...]:
+        """Where outside traffic enters the ingress controllers."""
         return self.ingress_controllers.entries
 
     @cached_property
     def port_matrix(self) -> tuple[Cell, ...]:
+        """Every cell of the control-plane/worker port matrix."""
         from netmodel.analyze.portmatrix import port_matrix
 
         return port_matrix(self)
@@ -154,4 +163,5 @@ class CheckContext:
 
     @property
     def has_cluster(self) -> bool:
+        """Whether the input holds a Cluster object (not only defaults)."""
         return not self.topology.cluster.implicit

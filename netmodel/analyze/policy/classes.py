@@ -127,6 +127,7 @@ class PodClasses:
     # -- indexes over classes ----------------------------------------------------------------------------------
     @cached_property
     def pod_labels(self) -> LabelIndex:
+        """A label index over the classes' labels."""
         return LabelIndex([c.labels for c in self.classes])
 
     @cached_property
@@ -138,6 +139,7 @@ class PodClasses:
 
     @cached_property
     def in_namespace(self) -> dict[str, int]:
+        """The classes of each namespace, as a bitset by namespace name."""
         out: dict[str, int] = {}
         for c in self.classes:
             out[c.namespace] = out.get(c.namespace, 0) | (1 << c.id)
@@ -149,8 +151,10 @@ class PodClasses:
         return bitset(c.id for c in self.classes if c.subject_to_policy and c.addressed)
 
     def block_classes(self, block: IPBlock) -> int:
+        """The classes with a Pod inside ``block``, as a bitset."""
         return self._block_classes.get(block, 0)
 
     def class_of(self, pod: Pod) -> PodClass:
+        """The class of ``pod``."""
         return self.classes[self.class_of_pod[self.topology.pod_position[(pod.namespace, pod.name)]]]
 

@@ -51,9 +51,11 @@ class CompiledRule:
 
     @property
     def label(self) -> str:
+        """``ingress[0]``, ``egress[2]``: the rule's direction and position in its policy."""
         return f"{self.direction}[{self.index}]"
 
     def matches_class(self, class_id: int) -> bool:
+        """Whether the rule's peers include the class ``class_id``."""
         return bool(self.peer_classes >> class_id & 1)
 
 
@@ -156,12 +158,15 @@ class PolicyEngine:
 
     # -- one packet --------------------------------------------------------------------------------------------
     def ingress_rules(self, class_id: int) -> list[CompiledRule]:
+        """The ingress rules of the policies isolating class ``class_id``."""
         return self._ingress_rules.get(class_id, [])
 
     def egress_rules(self, class_id: int) -> list[CompiledRule]:
+        """The egress rules of the policies isolating class ``class_id``."""
         return self._egress_rules.get(class_id, [])
 
     def isolating(self, class_id: int, direction: str) -> tuple[NetworkPolicy, ...]:
+        """The policies that isolate class ``class_id`` in ``direction``."""
         table = self._ingress_policies if direction == INGRESS else self._egress_policies
         return tuple(table.get(class_id, ()))
 
@@ -188,10 +193,12 @@ class PolicyEngine:
     # -- whole classes (connectivity matrix) -------------------------------------------------------------------
     @cached_property
     def isolated_ingress(self) -> int:
+        """The classes some policy isolates for ingress, as a bitset."""
         return sum(1 << c for c in self._ingress_policies)
 
     @cached_property
     def isolated_egress(self) -> int:
+        """The classes some policy isolates for egress, as a bitset."""
         return sum(1 << c for c in self._egress_policies)
 
     def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:

@@ -37,6 +37,7 @@ class LabelIndex:
                 self._has_key[key] = self._has_key.get(key, 0) | bit
 
     def with_value(self, key: str, value: str) -> int:
+        """The entries whose label ``key`` is ``value``, as a bitset."""
         return self._by_value.get(key, {}).get(value, 0)
 
     def select(self, selector: LabelSelector) -> int:

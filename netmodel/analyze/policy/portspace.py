@@ -28,19 +28,23 @@ class PortSpace:
 
     @classmethod
     def of(cls, mapping: Mapping[int, IntervalSet]) -> PortSpace:
+        """The space of ``mapping`` (protocol → ports), empty entries dropped."""
         return cls(tuple(sorted((p, s) for p, s in mapping.items() if s)))
 
     @classmethod
     def everything(cls) -> PortSpace:
+        """Every port of every protocol NetworkPolicy can name."""
         return cls.of({p: ALL_PORTS for p in POLICY_PROTOCOLS})
 
     def ports(self, protocol: int) -> IntervalSet:
+        """The ports of ``protocol`` in the space."""
         for p, s in self.by_protocol:
             if p == protocol:
                 return s
         return _EMPTY
 
     def union(self, other: PortSpace) -> PortSpace:
+        """The ports in either space."""
         if not other.by_protocol:
             return self
         if not self.by_protocol:
@@ -51,6 +55,7 @@ class PortSpace:
         return PortSpace.of(merged)
 
     def intersection(self, other: PortSpace) -> PortSpace:
+        """The ports in both spaces."""
         if not self.by_protocol or other is EVERYTHING:
             return self
         if not other.by_protocol or self is EVERYTHING:
@@ -61,9 +66,11 @@ class PortSpace:
     __and__ = intersection
 
     def contains(self, protocol: int, port: int) -> bool:
+        """Whether ``port`` of ``protocol`` is in the space."""
         return port in self.ports(protocol)
 
     def is_empty(self) -> bool:
+        """Whether the space holds no port."""
         return not self.by_protocol
 
     def __bool__(self) -> bool:
@@ -73,9 +80,11 @@ class PortSpace:
         return iter(self.by_protocol)
 
     def issubset(self, other: PortSpace) -> bool:
+        """Whether every port of this space is in ``other``."""
         return all(s <= other.ports(p) for p, s in self.by_protocol)
 
     def describe(self) -> str:
+        """``TCP 80,443, UDP 53`` (``nothing`` when empty)."""
         return ", ".join(f"{protocol_label(p)} {format_ports(s)}" for p, s in self.by_protocol) or "nothing"
 
 

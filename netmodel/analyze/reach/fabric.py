@@ -104,17 +104,21 @@ class Fabric:
         self._backends: dict[tuple[str, str], tuple[Backend, ...]] = {}
 
     def class_of(self, pod: Pod) -> PodClass:
+        """The policy class of ``pod``."""
         return self.policies.classes.class_of(pod)
 
     def node_of(self, pod: Pod) -> Node | None:
+        """The node ``pod`` runs on (None when the input lacks it)."""
         return self.topology.node_by_name.get(pod.node_name)
 
     @cached_property
     def proxies_services(self) -> bool:
+        """Whether Service addresses and NodePorts are translated (the compile rule)."""
         return proxies_services(self.topology.cluster)
 
     @cached_property
     def outside_networks(self) -> dict[str, AddressSet]:
+        """The addresses of each outside network, by name."""
         return self.addresses.networks
 
     @cached_property
@@ -137,6 +141,7 @@ class Fabric:
 
     # -- what listens on a node --------------------------------------------------------------------------------
     def listeners(self, node: Node) -> tuple[Listener, ...]:
+        """Everything bound on ``node``: control-plane components, node ports, the CNI and Pods."""
         if node.name not in self._listeners:
             self._listeners[node.name] = tuple(self._compute_listeners(node))
         return self._listeners[node.name]
@@ -177,6 +182,7 @@ class Fabric:
         return out
 
     def listeners_at(self, node: Node, protocol: int, port: int) -> list[Listener]:
+        """What on ``node`` listens on ``port`` of ``protocol``."""
         return [lst for lst in self.listeners(node) if lst.protocol == protocol and port in lst.ports]
 
 

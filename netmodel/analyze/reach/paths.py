@@ -71,6 +71,8 @@ class Tracer:
 
     # -- entry -------------------------------------------------------------------------------------------------
     def trace(self, src: Endpoint, dst: Endpoint, protocol: int, port: int | str) -> list[Path]:
+        """Every path from ``src`` to ``dst`` on ``port``/``protocol``, hop by hop with the decisions
+        taken."""
         label = f"{protocol_label(protocol)} {port}"
         if dst.address is None:
             return [self._path(src, dst, ((dst.label, StepRecord(

@@ -55,6 +55,7 @@ class Decision:
     source: SourceSpan | None = None
 
     def to_json(self) -> dict[str, object]:
+        """The decision as JSON: kind, name, rule, action and where it is written."""
         out: dict[str, object] = {"kind": self.kind, "name": self.name, "rule": self.rule,
                                   "action": "allow" if self.allowed else "deny"}
         if self.source is not None and self.source.line > 0:
@@ -73,6 +74,7 @@ class StepRecord:
     decisions: tuple[Decision, ...] = ()
 
     def to_json(self) -> dict[str, object]:
+        """The step as JSON."""
         return {"step": self.step.value, "detail": self.detail, "ok": self.ok,
                 "decisions": [d.to_json() for d in self.decisions]}
 
@@ -85,6 +87,7 @@ class Hop:
     steps: tuple[StepRecord, ...]
 
     def to_json(self) -> dict[str, object]:
+        """The hop as JSON."""
         return {"location": self.location, "steps": [s.to_json() for s in self.steps]}
 
 
@@ -98,14 +101,17 @@ class Path:
 
     @property
     def steps(self) -> tuple[StepRecord, ...]:
+        """Every step of every hop, in order."""
         return tuple(s for h in self.hops for s in h.steps)
 
     @property
     def delivered(self) -> bool:
+        """Whether every step passed."""
         return all(s.ok for s in self.steps)
 
     @property
     def disposition(self) -> Disposition:
+        """How the path ends: delivered, or the disposition of its first failing step."""
         first = next((s for s in self.steps if not s.ok), None)
         if first is None:
             return Disposition.DELIVERED
@@ -113,6 +119,7 @@ class Path:
 
     @property
     def blocked_by(self) -> tuple[Decision, ...]:
+        """The decisions that denied the packet, without repeats."""
         out: list[Decision] = []
         for s in self.steps:
             if not s.ok:
@@ -120,6 +127,7 @@ class Path:
         return tuple(out)
 
     def to_json(self) -> dict[str, object]:
+        """The path as JSON."""
         return {"source": self.source, "destination": self.destination, "disposition": self.disposition.value,
                 "hops": [h.to_json() for h in self.hops]}
 
@@ -140,18 +148,22 @@ class Answer:
 
     @property
     def allowed(self) -> bool:
+        """Whether there is a path and every path delivers."""
         return bool(self.paths) and all(p.delivered for p in self.paths)
 
     @property
     def denied(self) -> bool:
+        """Whether no path delivers."""
         return not any(p.delivered for p in self.paths)
 
     @property
     def verdict(self) -> str:
+        """``allowed``, ``denied``, or ``partial`` when only some paths deliver."""
         return "allowed" if self.allowed else "denied" if self.denied else "partial"
 
     @property
     def disposition(self) -> Disposition:
+        """Delivered, partial, or the disposition of the first path that fails."""
         if self.allowed:
             return Disposition.DELIVERED
         if not self.denied:
@@ -160,6 +172,7 @@ class Answer:
 
     @property
     def blocked_by(self) -> tuple[Decision, ...]:
+        """The decisions that denied any path, without repeats."""
         out: list[Decision] = []
         for p in self.paths:
             out.extend(d for d in p.blocked_by if d not in out)
@@ -167,12 +180,14 @@ class Answer:
 
     @property
     def examples(self) -> dict[str, Path]:
+        """The first delivered and the first denied path, by verdict."""
         out: dict[str, Path] = {}
         for p in self.paths:
             out.setdefault("allowed" if p.delivered else "denied", p)
         return out
 
     def to_json(self) -> dict[str, object]:
+        """The answer as JSON (query.schema.json)."""
         return {
             "from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
             "allowed": self.allowed, "verdict": self.verdict, "disposition": self.disposition.value,

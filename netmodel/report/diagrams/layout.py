@@ -73,6 +73,7 @@ class TopologyLayout:
     title: str
 
     def box(self, key: str) -> Box:
+        """The box with ``key``."""
         return next(b for b in self.boxes if b.key == key)
 
 
