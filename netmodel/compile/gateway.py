@@ -155,6 +155,7 @@ class Gateways:
     # -- attachment ----------------------------------------------------------------------------------------------
     @cached_property
     def attachments(self) -> tuple[Attachment, ...]:
+        """Every route's attachment to each Gateway it names, with the listeners that accept it."""
         out = []
         for route in self.api.routes:
             for parent in route.parents:
@@ -221,11 +222,13 @@ class Gateways:
 
     @cached_property
     def attached(self) -> tuple[Attachment, ...]:
+        """The attachments some listener accepts."""
         return tuple(a for a in self.attachments if a.listeners)
 
     # -- backends ------------------------------------------------------------------------------------------------
     @cached_property
     def backends(self) -> tuple[BackendVerdict, ...]:
+        """The verdict on every Service backendRef of every route."""
         return tuple(self._backend(route, b) for route in self.api.routes for b in route.backends
                      if b.group == "" and b.kind == "Service")
 
@@ -289,6 +292,7 @@ class Gateways:
                          for i in self.index.select(svc.namespace, svc.selector))
 
     def data_plane(self, gateway: Gateway) -> DataPlane:
+        """The Pods that carry ``gateway``'s traffic, and why when none is found."""
         cls = self.class_by_name.get(gateway.class_name)
         pods = list(self._labelled.get((gateway.namespace, gateway.name), ()))
         if cls is None:
@@ -310,6 +314,7 @@ class Gateways:
 
     @cached_property
     def data_planes(self) -> dict[tuple[str, str], DataPlane]:
+        """The data plane of every Gateway, by (namespace, name)."""
         return {(g.namespace, g.name): self.data_plane(g) for g in self.api.gateways}
 
     def entry_services(self, gateway: Gateway) -> tuple[Service, ...]:

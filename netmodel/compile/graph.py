@@ -99,10 +99,12 @@ def ingress_id(namespace: str, name: str) -> str:
 
 
 def gateway_id(namespace: str, name: str) -> str:
+    """The graph key of a Gateway."""
     return f"gateway:{namespace}/{name}"
 
 
 def route_id(kind: str, namespace: str, name: str) -> str:
+    """The graph key of a Gateway API route."""
     return f"route:{kind}/{namespace}/{name}"
 
 

@@ -26,17 +26,22 @@ ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 
 @dataclass(frozen=True, slots=True)
 class GatewayClass:
+    """A GatewayClass: the controller that implements its Gateways."""
+
     name: str
     controller: str  # spec.controllerName
     source: SourceSpan
 
     @property
     def ref(self) -> ObjectRef:
+        """``GatewayClass/NAME``."""
         return ObjectRef("GatewayClass", "", self.name)
 
 
 @dataclass(frozen=True, slots=True)
 class RouteGroupKind:
+    """A route kind a listener allows, with its API group."""
+
     group: str
     kind: str
 
@@ -57,6 +62,8 @@ class Listener:
 
 @dataclass(frozen=True, slots=True)
 class Gateway:
+    """A Gateway: its class, listeners and requested addresses."""
+
     namespace: str
     name: str
     class_name: str
@@ -66,11 +73,14 @@ class Gateway:
 
     @property
     def ref(self) -> ObjectRef:
+        """``Gateway/NAMESPACE/NAME``."""
         return ObjectRef("Gateway", self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)
 class ParentRef:
+    """A route's parentRef: the Gateway (and listener section or port) it attaches to."""
+
     group: str
     kind: str
     namespace: str
@@ -82,6 +92,8 @@ class ParentRef:
 
 @dataclass(frozen=True, slots=True)
 class BackendRef:
+    """A route's backendRef: the object (a Service) and port it sends to, with its weight."""
+
     group: str
     kind: str
     namespace: str
@@ -106,6 +118,7 @@ class Route:
 
     @property
     def ref(self) -> ObjectRef:
+        """``KIND/NAMESPACE/NAME``."""
         return ObjectRef(self.kind, self.namespace, self.name)
 
 
@@ -122,6 +135,7 @@ class ReferenceGrant:
 
     @property
     def ref(self) -> ObjectRef:
+        """``ReferenceGrant/NAMESPACE/NAME``."""
         return ObjectRef("ReferenceGrant", self.namespace, self.name)
 
 

@@ -40,6 +40,7 @@ _CONTROLLER = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 
 
 def read_gateway_class(doc: Document, problems: Problems) -> GatewayClass:
+    """A GatewayClass and its controllerName."""
     meta = Meta(doc, problems, "GatewayClass", namespaced=False)
     spec = meta.fields.mapping("spec", required=True) or _empty(doc, problems, meta.fields.what)
     controller = spec.string("controllerName", required=True)
@@ -90,6 +91,7 @@ def _listener(f: Fields) -> Listener | None:
 
 
 def read_gateway(doc: Document, problems: Problems) -> Gateway:
+    """A Gateway: class, listeners (with the routes they allow) and addresses."""
     meta = Meta(doc, problems, "Gateway", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or _empty(doc, problems, meta.fields.what)
     class_name = spec.string("gatewayClassName", required=True)
@@ -138,6 +140,8 @@ def _backend(f: Fields, namespace: str) -> BackendRef | None:
 
 
 def read_route(doc: Document, problems: Problems, kind: str) -> Route:
+    """A route of ``kind`` (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute): parents, hostnames,
+    backends."""
     meta = Meta(doc, problems, kind, namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or _empty(doc, problems, meta.fields.what)
     parents = spec.list_of("parentRefs", lambda f: _parent(f, meta.namespace))
@@ -161,6 +165,7 @@ def _grant_entry(f: Fields, with_namespace: bool) -> tuple[str, str, str] | None
 
 
 def read_reference_grant(doc: Document, problems: Problems) -> ReferenceGrant:
+    """A ReferenceGrant: which objects may refer to which, across namespaces."""
     meta = Meta(doc, problems, "ReferenceGrant", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or _empty(doc, problems, meta.fields.what)
     from_ = spec.list_of("from", lambda f: _grant_entry(f, True), required=True)

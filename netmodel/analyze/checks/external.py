@@ -129,6 +129,8 @@ class NodePortReach:
 
     def blocked(self, groups: NodeGroups, network: OutsideNetwork, protocol: int,
                 port: int) -> tuple[list[Node], tuple[Decision, ...]]:
+        """The nodes of ``groups`` whose firewalls close ``port`` to ``network``, and the decisions that
+        close it."""
         closed: list[int] = []
         decisions: dict[tuple[str, str], Decision] = {}
         for i, (node_class, _) in enumerate(groups):

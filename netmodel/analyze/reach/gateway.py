@@ -26,6 +26,8 @@ from netmodel.model.objects import Pod
 
 
 def find_gateway(gateways: Gateways, ref: str) -> Gateway:
+    """The Gateway a ``gateway:NAMESPACE/NAME`` reference names; a usage error listing known ones
+    otherwise."""
     body = ref.partition(":")[2].strip()
     namespace, _, name = body.rpartition("/")
     found = gateways.gateway_by_key.get((namespace or "default", name))

@@ -31,6 +31,7 @@ def _representatives(fabric: Fabric, endpoints: tuple[Endpoint, ...]) -> list[En
 
 
 def family_fits(src: Endpoint, dst: Endpoint) -> bool:
+    """Whether an outside source can reach the destination: same IP family (other sources always fit)."""
     if src.kind != "outside" or src.address is None or dst.address is None:
         return True
     return src.address.version == dst.address.version
