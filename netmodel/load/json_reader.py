@@ -237,6 +237,8 @@ class LazyJsonSpanIndex:
         return found
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the value at ``path``, found by walking the text along it; None when not
+        found."""
         try:
             found = self._find(path)
         except RecursionError:  # nested deeper than the decoder follows from here: the enclosing value is used
@@ -244,6 +246,7 @@ class LazyJsonSpanIndex:
         return None if found is None else self._lines.position(found[1])
 
     def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the key at ``path``, found by walking the text along it; None when not found."""
         try:
             found = self._find(path)
         except RecursionError:
