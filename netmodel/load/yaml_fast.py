@@ -113,6 +113,8 @@ class _Unsure(Exception):
 
 
 def enabled() -> bool:
+    """Whether the rapidyaml fast path is used: rapidyaml is installed and the reader is not forced to
+    PyYAML."""
     return _ryml is not None and os.environ.get(ENV_READER, "").lower() != "pyyaml"
 
 
@@ -384,9 +386,12 @@ class LazyYamlSpanIndex:
         return self._index
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the value at ``path``, the file's spans read on first use; None when not
+        found."""
         index = self._ensure()
         return index.lookup(path) if index else None
 
     def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the key at ``path``, the file's spans read on first use; None when not found."""
         index = self._ensure()
         return index.lookup_key(path) if index else None
