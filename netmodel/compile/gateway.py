@@ -175,12 +175,12 @@ class Gateways:
             candidates = [li for li in candidates if li.name == parent.section]
             if not candidates:
                 names = ", ".join(li.name for li in gateway.listeners)
-                return Attachment(route, parent, gateway, (), f"Gateway {gateway.namespace}/{gateway.name} has no "
+                return Attachment(route, parent, gateway, (), f"Gateway {gateway.qualified_name} has no "
                                   f"listener named {parent.section!r} (listeners: {names})", ("no-section",))
         if parent.port is not None:
             candidates = [li for li in candidates if li.port == parent.port]
             if not candidates:
-                return Attachment(route, parent, gateway, (), f"Gateway {gateway.namespace}/{gateway.name} has no "
+                return Attachment(route, parent, gateway, (), f"Gateway {gateway.qualified_name} has no "
                                   f"listener{' ' + repr(parent.section) if parent.section else ''} on port "
                                   f"{parent.port}", ("no-port",))
         accepted, reasons, causes = [], [], []

@@ -189,14 +189,14 @@ def build_graph(topology: Topology, index: PodIndex | None = None) -> nx.MultiDi
     for gateway, services in fronts.items():
         gid = gateway_id(gateway.namespace, gateway.name)
         g.add_node(gid, kind="gateway", name=gateway.name, namespace=gateway.namespace,
-                   label=f"{gateway.namespace}/{gateway.name}", gateway_class=gateway.class_name,
+                   label=gateway.qualified_name, gateway_class=gateway.class_name,
                    listeners=tuple(f"{li.name} {li.protocol} {li.port}" for li in gateway.listeners),
                    source=gateway.source)
         for svc in services:
             g.add_edge(gid, service_id(svc.namespace, svc.name), key="fronted-by", kind="fronted-by")
     for route in topology.gateway_api.routes:
         g.add_node(route_id(route.kind, route.namespace, route.name), kind="route", name=route.name,
-                   namespace=route.namespace, label=f"{route.namespace}/{route.name}", route_kind=route.kind,
+                   namespace=route.namespace, label=route.qualified_name, route_kind=route.kind,
                    source=route.source)
     for a in gateways.attached:
         assert a.gateway is not None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import LabelSelector
-from netmodel.model.objects import ObjectRef
+from netmodel.model.objects import Namespaced, ObjectRef
 
 GROUP = "gateway.networking.k8s.io"
 # Labels that tie a Pod to one Gateway: the one GEP-1762 standardises for in-cluster deployments (Istio's
@@ -61,7 +61,7 @@ class Listener:
 
 
 @dataclass(frozen=True, slots=True)
-class Gateway:
+class Gateway(Namespaced):
     """A Gateway: its class, listeners and requested addresses."""
 
     namespace: str
@@ -104,7 +104,7 @@ class BackendRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class Route(Namespaced):
     """An HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute: where it attaches and where it sends."""
 
     kind: str
@@ -123,7 +123,7 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
-class ReferenceGrant:
+class ReferenceGrant(Namespaced):
     """Lets objects of the ``from_`` (group, kind, namespace) entries refer to the ``to`` (group, kind, name)
     entries in the grant's own namespace (name "" = every object of that kind)."""
 

@@ -37,7 +37,7 @@ REQUIREMENT = "external-to-service"
 
 
 def _route(route: Route) -> str:
-    return f"{route.kind} {route.namespace}/{route.name}"
+    return f"{route.kind} {route.qualified_name}"
 
 
 def check_route_attachment(ctx: CheckContext) -> Iterator[Finding]:
@@ -141,7 +141,7 @@ def check_gateway_data_plane(ctx: CheckContext) -> Iterator[Finding]:
         plane = ctx.gateways.data_planes[(gateway.namespace, gateway.name)]
         if not plane.problem:
             continue
-        what = f"Gateway {gateway.namespace}/{gateway.name}"
+        what = f"Gateway {gateway.qualified_name}"
         cls = plane.gateway_class
         if plane.problem == "missing-class":
             message = (f"{what} names GatewayClass {gateway.class_name!r}, which does not exist (known: {classes}); "
@@ -202,9 +202,9 @@ def _listener_finding(gateway: Gateway, listener: Listener, network: OutsideNetw
     firewalls = [d.firewall for d in decisions]
     return Finding(
         "NM-EXT-015", Severity.ERROR, REQUIREMENT,
-        f"Gateway {gateway.namespace}/{gateway.name} listener {listener.name} ({listener.protocol} "
+        f"Gateway {gateway.qualified_name} listener {listener.name} ({listener.protocol} "
         f"{listener.port}) is unreachable from network {network.name} (uses: ingress): nodePort {port.node_port} "
-        f"of Service {svc.namespace}/{svc.name} is closed on node "
+        f"of Service {svc.qualified_name} is closed on node "
         f"{describe_nodes([n.name for n in blocked])} by {describe_decisions(decisions, 'ingress')}. Fix: allow "
         f"TCP {port.node_port} from network {network.name} in "
         f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
@@ -255,8 +255,8 @@ def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
             rules = "; ".join(f"{d.kind} {d.name} ({d.rule})" for d in decisions[:4]) or path.disposition.value
             yield Finding(
                 "NM-EXT-015", Severity.ERROR, REQUIREMENT,
-                f"Gateway {gateway.namespace}/{gateway.name} cannot reach the backend of {_route(v.route)}: "
-                f"Service {v.service.namespace}/{v.service.name} port {v.port.port} "
+                f"Gateway {gateway.qualified_name} cannot reach the backend of {_route(v.route)}: "
+                f"Service {v.service.qualified_name} port {v.port.port} "
                 f"({len(blocked)} of its gateway Pod → endpoint paths blocked, e.g. {sender.namespace}/"
                 f"{sender.name} on node {describe_nodes([sender.node_name])} → {label.removeprefix('pod:')}"
                 f": {path.disposition.value}), blocked by {rules}. Fix: allow the gateway's Pods "

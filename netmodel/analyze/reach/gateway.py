@@ -57,11 +57,11 @@ def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: i
 
     gateways = Gateways(fabric.topology, fabric.pod_index)
     gateway = find_gateway(gateways, ref)
-    label = f"gateway:{gateway.namespace}/{gateway.name}"
+    label = f"gateway:{gateway.qualified_name}"
     listeners = [li for li in gateway.listeners if li.port == port]
     if not listeners:
         ports = ", ".join(f"{li.name} {li.port}" for li in gateway.listeners)
-        return [_stop(sources, label, f"Gateway {gateway.namespace}/{gateway.name} has no listener on port {port} "
+        return [_stop(sources, label, f"Gateway {gateway.qualified_name} has no listener on port {port} "
                       f"(listeners: {ports})", Disposition.NO_LISTENER, Decision("Gateway", label[8:], "listeners",
                                                                                  False, gateway.source))]
     plane = gateways.data_planes[(gateway.namespace, gateway.name)]
@@ -69,7 +69,7 @@ def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: i
     if plane.problem or not services:
         why = ("no Pod in the input carries its traffic (NM-EXT-014)" if plane.problem or not plane.pods
                else f"no NodePort/LoadBalancer Service selects its Pods on port {port}")
-        return [_stop(sources, label, f"Gateway {gateway.namespace}/{gateway.name}: {why}", Disposition.NO_ENDPOINTS,
+        return [_stop(sources, label, f"Gateway {gateway.qualified_name}: {why}", Disposition.NO_ENDPOINTS,
                       Decision("Gateway", label[8:], why, False, gateway.source))]
     names = {li.name for li in listeners}
     routes = [(a, li) for a in gateways.attached for li in a.listeners
@@ -77,7 +77,7 @@ def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: i
     out: list[Path] = []
     second: dict[tuple[object, ...], list[Path]] = {}
     for svc in services:
-        target = resolve(fabric, f"service:{svc.namespace}/{svc.name}", as_source=False).endpoints[0]
+        target = resolve(fabric, f"service:{svc.qualified_name}", as_source=False).endpoints[0]
         for d, to_port in service_targets(fabric, sources, target, protocol, port):
             for s in [s for s in sources if family_fits(s, d)] or sources:
                 for first in tracer.trace(s, d, protocol, to_port):
@@ -101,9 +101,9 @@ def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, po
         route = attachment.route
         for ref in route.backends:
             what = (f"listener {listener.name} ({listener.protocol} {listener.port}) → {route.kind} "
-                    f"{route.namespace}/{route.name} → {ref.kind} {ref.namespace}/{ref.name} port {ref.port}")
+                    f"{route.qualified_name} → {ref.kind} {ref.namespace}/{ref.name} port {ref.port}")
             decisions = (Decision("Gateway", label[8:], f"listener {listener.name}", True, listener.source),
-                         Decision(route.kind, f"{route.namespace}/{route.name}", "parentRef", True,
+                         Decision(route.kind, route.qualified_name, "parentRef", True,
                                   attachment.parent.source))
             v = verdicts.get((route.kind, route.namespace, route.name, ref.source))
             if v is None or v.problem:
@@ -112,7 +112,7 @@ def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, po
                        "missing-port": "the Service has no such port (NM-EXT-012)"}.get(
                     v.problem if v else "", f"a {ref.kind} backend is not followed (NM-INPUT-026)")
                 hop = Hop(label, (StepRecord(Step.PROXY, f"{what}: {why}", False, Disposition.NO_ENDPOINTS,
-                                             decisions + (Decision(route.kind, f"{route.namespace}/{route.name}",
+                                             decisions + (Decision(route.kind, route.qualified_name,
                                                                    "backendRef", False, ref.source),)),))
                 out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
                 continue
@@ -123,9 +123,9 @@ def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, po
                                              Disposition.NO_ENDPOINTS, decisions),))
                 out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
                 continue
-            proxy = Hop(label, (StepRecord(Step.PROXY, f"{what}: the gateway Pod {pod.namespace}/{pod.name} "
+            proxy = Hop(label, (StepRecord(Step.PROXY, f"{what}: the gateway Pod {pod.qualified_name} "
                                            f"opens a new connection to each endpoint", True, None,
-                                           decisions + (Decision(route.kind, f"{route.namespace}/{route.name}",
+                                           decisions + (Decision(route.kind, route.qualified_name,
                                                                  "backendRef", True, ref.source),)),))
             for b in backends:
                 key = (fabric.class_of(pod).id, pod.node_name, b.address, b.port, v.port.protocol)
