@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from netmodel.analyze.checks import CHECKS, CheckContext
     from netmodel.analyze.policy.checks import POLICY_CHECKS
+    from netmodel.analyze.portmatrix import port_matrix
     from netmodel.analyze.result import CheckResult
     from netmodel.load import read_documents
     from netmodel.load.files import paused_gc
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = timed("compile: context", lambda: CheckContext(topology))
     for name in ("pod_index", "node_classes", "ingress_entries") + (("graph",) if args.graph else ()):
         timed(f"compile: {name}", lambda name=name: getattr(ctx, name))
-    timed("compile: port matrix", lambda: ctx.port_matrix)
+    timed("compile: port matrix", lambda: port_matrix(ctx))
     findings = []
     families: dict[str, float] = defaultdict(float)
     for check in CHECKS + POLICY_CHECKS:
@@ -73,13 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((f"check: {family}.{check.__name__}", elapsed, rss_mb()))
     if not args.each:
         rows.extend((f"checks: {family}", elapsed, rss_mb()) for family, elapsed in families.items())
-    result = timed("result", lambda: CheckResult.of(findings, ctx.port_matrix))
+    result = timed("result", lambda: CheckResult.of(findings, port_matrix(ctx)))
     payload = timed("payload (to_json)", lambda: result.to_json("error"))
     text = timed(f"render: {args.format}", lambda: render(args.format, payload, "check"))
     wall = time.perf_counter() - total
 
     print(f"{len(topology.nodes):,} nodes, {len(topology.pods):,} Pods, {len(topology.services):,} Services, "
-          f"{len(findings):,} findings, {len(ctx.port_matrix):,} port-matrix cells, {len(text) / 1e6:.1f} MB "
+          f"{len(findings):,} findings, {len(port_matrix(ctx)):,} port-matrix cells, {len(text) / 1e6:.1f} MB "
           f"{args.format}")
     print(f"{'stage':<52} {'seconds':>8} {'peak RSS MB':>12}")
     for name, elapsed, rss in rows:

@@ -4,6 +4,7 @@ import checkkit
 from checkkit import CLUSTER, COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
 
 from netmodel.analyze.checks import CheckContext
+from netmodel.analyze.portmatrix import port_matrix
 
 APP = """
 apiVersion: apps/v1
@@ -119,7 +120,7 @@ def test_node_ports_are_not_demanded_on_control_plane_nodes_load_balancers_skip(
 
 def _node_port_cells_required(text: str) -> dict[str, bool]:
     """Whether the port matrix requires the NodePort row from the worker nodes, per node."""
-    cells = CheckContext(topology(text)).port_matrix
+    cells = port_matrix(CheckContext(topology(text)))
     return {c.node.name: c.required for c in cells if (c.row.key, c.source.name) == ("nodeports", "workers")
             or (c.row.key, c.source.name, c.node.name) == ("nodeports", "control-plane", "w-1")}
 

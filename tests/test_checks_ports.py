@@ -3,6 +3,7 @@
 from checkkit import COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
 
 from netmodel.analyze.checks import CheckContext
+from netmodel.analyze.portmatrix import port_matrix
 
 
 def firewalls(cp_rules: str = CP_RULES + COMMON_RULES, worker_rules: str = COMMON_RULES) -> str:
@@ -12,7 +13,7 @@ def firewalls(cp_rules: str = CP_RULES + COMMON_RULES, worker_rules: str = COMMO
 
 def test_healthy_base_has_no_port_findings_and_every_required_cell_is_ok():
     assert pairs(base(), "NM-PORT") == set()
-    cells = CheckContext(topology(base())).port_matrix
+    cells = port_matrix(CheckContext(topology(base())))
     assert all(c.status == "ok" for c in cells)
     assert {(c.node.name, c.row.key, c.source.name) for c in cells if c.required and c.source.name != "self"} >= {
         ("cp-1", "apiserver", "workers"), ("cp-1", "apiserver", "pods"), ("cp-1", "apiserver", "network:office"),

@@ -4,6 +4,7 @@ node is NM-PORT-001 naming the egress rule, and exposure counts only traffic tha
 from checkkit import COMMON_RULES, CP_RULES, base, findings, firewall, pairs, topology
 
 from netmodel.analyze.checks import CheckContext
+from netmodel.analyze.portmatrix import port_matrix
 
 CP_LABEL = '{nodeSelector: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}}'
 WORKER_LABEL = '{nodeSelector: {matchLabels: {node-role.kubernetes.io/worker: ""}}}'
@@ -39,7 +40,7 @@ def test_workers_egress_rule_blocking_the_apiserver_is_a_required_flow_naming_th
         assert "Firewall workers egress rule 'no-api'" in f.message
         assert "Firewall/workers" in f.objects and f.objects[0] == "Node/cp-1"
         assert any(s.line > 0 for s in f.sources)
-    cells = CheckContext(topology(layout(worker_egress=deny_api))).port_matrix
+    cells = port_matrix(CheckContext(topology(layout(worker_egress=deny_api))))
     [workers_cell] = [c for c in cells if (c.node.name, c.row.key, c.source.name) == ("cp-1", "apiserver",
                                                                                         "workers")]
     assert (workers_cell.status, workers_cell.blocked_at) == ("blocked", "egress")
@@ -91,7 +92,7 @@ def test_exposure_through_a_port_both_chains_pass_names_the_egress_rule():
 
 
 def _pods_to_apiserver(doc: str) -> str:
-    cells = CheckContext(topology(doc)).port_matrix
+    cells = port_matrix(CheckContext(topology(doc)))
     [cell] = [c for c in cells if (c.node.name, c.row.key, c.source.name) == ("cp-1", "apiserver", "pods")]
     return cell.status
 

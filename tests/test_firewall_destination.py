@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netmodel.analyze.checks import CheckContext
+from netmodel.analyze.portmatrix import port_matrix
 from netmodel.analyze.reach import Disposition, Fabric, query
 from netmodel.cli.main import main
 from netmodel.load import parse_text
@@ -132,7 +133,7 @@ def test_cidr_destination_splits_node_classes() -> None:
     ctx = CheckContext(topology)
     classes = [sorted(n.name for n in c.nodes) for c in ctx.node_classes]
     assert sorted(classes) == [["cp-1"], ["w-1"], ["w-2"]]
-    cells_ = {(c.node.name, c.row.key, c.source.name): c for c in ctx.port_matrix}
+    cells_ = {(c.node.name, c.row.key, c.source.name): c for c in port_matrix(ctx)}
     # w-1's own address is a destination of the worker rule now: Pods reach its kubelet, w-2's stay closed
     assert cells_[("w-1", "kubelet", "pods")].allowed
     assert not cells_[("w-2", "kubelet", "pods")].allowed
@@ -176,7 +177,7 @@ def test_packet_and_space_evaluation_agree(docs: list[Doc], data: st.DataObject)
 def test_dual_stack_native_routing_forwards_both_families_and_keeps_etcd_closed() -> None:
     topology = build_topology(parse_text(dual_stack_native(), "dual-stack-native.yaml"))
     ctx = CheckContext(topology)
-    cells = {(c.node.name, c.row.key, c.source.name): c for c in ctx.port_matrix}
+    cells = {(c.node.name, c.row.key, c.source.name): c for c in port_matrix(ctx)}
     assert (cells[("cp-1", "etcd", "pods")].allowed, cells[("cp-1", "etcd", "pods")].status) == (False, "ok")
     fabric = Fabric(topology)
     for source, target in (("10.244.1.4", "10.244.2.5"), ("fd00:10:244:1::4", "fd00:10:244:2::5")):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.policy.checks import POLICY_CHECKS
+from netmodel.compile.context import CheckContext
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from netmodel.analyze.checks.common import decision_text, example_address, network_example
+from netmodel.analyze.checks.common import decision_text, network_example
 from netmodel.analyze.portmatrix_sources import (
     SELF,
     Sender,
@@ -61,7 +61,7 @@ from netmodel.sets import (
 from netmodel.sets.ports import TCP
 
 if TYPE_CHECKING:
-    from netmodel.analyze.checks.context import CheckContext, NodeClass
+    from netmodel.compile.context import CheckContext, NodeClass
 
 
 class PortKind(StrEnum):
@@ -397,7 +397,7 @@ def _first_in(space: Space, addresses: AddressSet, ports: IntervalSet | None = N
         common = box.peers & addresses
         usable = box.ports if ports is None else box.ports & ports
         if common and usable:
-            address = example_address(common)
+            address = common.sample(host=True)
             assert address is not None
             return address, usable.first()
     return None
@@ -441,7 +441,7 @@ def _cell(ctx: CheckContext, node: Node, row: PortRow, source: SourceClass, requ
         sender, own = _sender_of(ctx, leg, leg.sender.addresses - local, node)
         target = _first_in(leg.blocked, _family(destination, own))
         assert target is not None
-        sent = example_address(own)
+        sent = own.sample(host=True)
         assert sent is not None
         verdict = ctx.firewalls.decide(sender, "egress", target[0], row.protocol, target[1], own)
         return replace(bare, example=(sent, target[1]), egress=verdict.denials, sender=sender)
@@ -509,7 +509,11 @@ def _egress_decisions(ctx: CheckContext, sender: Node | None, node: Node, protoc
 
 
 def port_matrix(ctx: CheckContext) -> tuple[Cell, ...]:
-    """All cells, in node order, then row order, then source order."""
+    """All cells, in node order, then row order, then source order; computed once per context."""
+    return ctx.derived(_all_cells)
+
+
+def _all_cells(ctx: CheckContext) -> tuple[Cell, ...]:
     sources = {False: source_classes(ctx, False)}
     if ctx.masquerade.rules:
         sources[True] = source_classes(ctx, True)

@@ -28,7 +28,7 @@ from netmodel.model.objects import Node, OutsideNetwork
 from netmodel.sets import AddressSet, IPAddress, IPNetwork
 
 if TYPE_CHECKING:
-    from netmodel.analyze.checks.context import CheckContext, NodeClass
+    from netmodel.compile.context import CheckContext, NodeClass
 
 SELF = "self"
 

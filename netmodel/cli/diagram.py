@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach.fabric import fabric_of
 from netmodel.analyze.reach.refs import resolve
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
@@ -61,7 +62,7 @@ def diagram_command(
         else:
             run = run_check(paths)
             if focus:
-                _check_focus(run.context.fabric, focus)
+                _check_focus(fabric_of(run.context), focus)
             payload = run.payload()
             figure = (draw_topology(run.context.graph, payload, focus) if view == "topology"
                       else draw_ports(payload["portMatrix"], focus=focus))

@@ -23,7 +23,7 @@ from netmodel.analyze import expectations
 from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
 from netmodel.analyze.diff import CellKey, RuleRef, cell_key
 from netmodel.analyze.policy.checks import POLICY_CHECKS
-from netmodel.analyze.portmatrix import Cell
+from netmodel.analyze.portmatrix import Cell, port_matrix
 from netmodel.analyze.reach import Fabric
 from netmodel.analyze.result import CheckResult
 from netmodel.analyze.suppress import Baseline, suppress_result
@@ -73,12 +73,12 @@ def run_check(paths: Sequence[str], baseline: Baseline | None = None, fail_on: s
     the inputs), then apply suppressions and ``baseline``."""
     topology = load_topology(paths)
     ctx = CheckContext(topology)
-    result = CheckResult.of(run_checks(ctx, CHECKS + POLICY_CHECKS), ctx.port_matrix)
+    result = CheckResult.of(run_checks(ctx, CHECKS + POLICY_CHECKS), port_matrix(ctx))
     if topology.expectations:
         flows = expectations.evaluate(Fabric(topology), topology.expectations)
         result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix, flows)
     result = suppress_result(result, topology, baseline)
-    return CheckRun(tuple(paths), topology, ctx, tuple(ctx.port_matrix), result, fail_on)
+    return CheckRun(tuple(paths), topology, ctx, tuple(port_matrix(ctx)), result, fail_on)
 
 
 def matrix_payload(topology: Topology, by: str = "workload") -> dict[str, Any]:

@@ -239,12 +239,19 @@ class AddressSet:
                 ipaddress.IPv6Address(lo), ipaddress.IPv6Address(hi)
             )
 
-    def sample(self) -> IPAddress | None:
-        """One member, preferring IPv4 (for examples in messages); None when empty."""
-        if self.v4:
-            return ipaddress.IPv4Address(self.v4.first())
-        if self.v6:
-            return ipaddress.IPv6Address(self.v6.first())
+    def sample(self, *, host: bool = False) -> IPAddress | None:
+        """One member, preferring IPv4; None when empty.
+
+        The first address of the set, or with ``host=True`` the address to quote in a message: the first host
+        of the first range, not its network address (x.x.x.0), when that range holds three addresses or more.
+
+        >>> s = AddressSet.parse("10.0.0.0/24", "2001:db8::/64")
+        >>> str(s.sample()), str(s.sample(host=True)), str(AddressSet.parse("10.0.0.4/31").sample(host=True))
+        ('10.0.0.0', '10.0.0.1', '10.0.0.4')
+        """
+        for ranges, family in ((self.v4, ipaddress.IPv4Address), (self.v6, ipaddress.IPv6Address)):
+            for low, high in ranges:
+                return family(low + 1 if host and high - low >= 2 else low)
         return None
 
     def __str__(self) -> str:

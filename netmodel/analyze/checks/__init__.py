@@ -23,9 +23,10 @@ from netmodel.analyze.checks import (
     pod_to_service,
     ports,
 )
-from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding
+from netmodel.analyze.portmatrix import port_matrix
 from netmodel.analyze.result import CheckResult
+from netmodel.compile.context import CheckContext
 from netmodel.model.topology import Topology
 
 Check = Callable[[CheckContext], Iterable[Finding]]
@@ -80,7 +81,7 @@ def check_topology(topology: Topology, checks: Iterable[Check] = CHECKS) -> Chec
     """Run ``checks`` on ``topology`` and collect the result (findings sorted, port matrix included)."""
     ctx = CheckContext(topology)
     findings = run_checks(ctx, checks)
-    return CheckResult.of(findings, ctx.port_matrix)
+    return CheckResult.of(findings, port_matrix(ctx))
 
 
 __all__ = ["CHECKS", "Check", "CheckContext", "check_topology", "run_checks"]

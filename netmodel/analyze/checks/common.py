@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Hashable, Iterable
 from typing import Generic, TypeVar
 
@@ -62,15 +61,6 @@ def unique_spans(spans: Iterable[SourceSpan]) -> tuple[SourceSpan, ...]:
     return tuple(dict.fromkeys(s for s in spans if s.line > 0))
 
 
-def example_address(addresses: AddressSet) -> IPAddress | None:
-    """A member to quote in a message: the first host of the first range (not a network address like x.x.x.0)."""
-    families = ((addresses.v4, ipaddress.IPv4Address), (addresses.v6, ipaddress.IPv6Address))
-    for ranges, cls in families:
-        for low, high in ranges:
-            return cls(low + 1 if high - low >= 2 else low)
-    return None
-
-
 # Addresses that do not name a host on the public internet: "this network", loopback, link-local, multicast,
 # reserved (RFC 6890 special-purpose registries), private (RFC 1918, RFC 4193) and shared (RFC 6598) space.
 NOT_PUBLIC = AddressSet.parse("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
@@ -91,5 +81,5 @@ def network_example(addresses: AddressSet) -> IPAddress | None:
     """
     for preferred in (addresses - NOT_PUBLIC, addresses - NOT_A_SOURCE):
         if preferred:
-            return example_address(preferred)
-    return example_address(addresses)
+            return preferred.sample(host=True)
+    return addresses.sample(host=True)

@@ -27,11 +27,10 @@ from netmodel.analyze.checks.common import (
     FirstClaims,
     decision_span,
     describe_decisions,
-    example_address,
     unique_spans,
 )
-from netmodel.analyze.checks.context import CheckContext, NodeClass, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
+from netmodel.compile.context import CheckContext, NodeClass, describe_nodes
 from netmodel.compile.firewalls import Decision
 from netmodel.compile.ingress import HTTP_PORTS
 from netmodel.compile.services import service_endpoints
@@ -113,7 +112,7 @@ class NodePortReach:
             if box is None:
                 self.cache[key] = None
             else:
-                example = example_address(box.peers)
+                example = box.peers.sample(host=True)
                 assert example is not None
                 self.cache[key] = self.ctx.firewalls.decide(node_class.representative, "ingress", example, protocol,
                                                             port).denials

@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netmodel.analyze.checks.common import decision_span, describe_decisions, unique, unique_spans
-from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.reach.fabric import fabric_of
+from netmodel.compile.context import CheckContext, describe_nodes
 from netmodel.compile.gateway import IMPLEMENTATIONS, PROTOCOL_KINDS, Attachment
 from netmodel.model.gateway import GROUP, Gateway, Listener, Route
 from netmodel.model.objects import OutsideNetwork, Pod
@@ -219,7 +220,7 @@ def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
     from netmodel.analyze.reach.refs import endpoint_at, pod_endpoint
 
     gateways = ctx.gateways
-    fabric = ctx.fabric
+    fabric = fabric_of(ctx)
     tracer = Tracer(fabric)
     by_route: dict[tuple[str, str, str], list[Gateway]] = {}
     for a in gateways.attached:

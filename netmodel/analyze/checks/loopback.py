@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netmodel.analyze.checks.common import unique, unique_spans
-from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import node_flows
+from netmodel.compile.context import CheckContext, describe_nodes
 from netmodel.model.objects import ContainerPort, Pod
 from netmodel.sets import ALL_PORTS, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netmodel.analyze.checks.common import unique_spans
-from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import INPUT, Finding, Severity
+from netmodel.compile.context import CheckContext
 
 
 def check_input_notes(ctx: CheckContext) -> Iterator[Finding]:

@@ -26,10 +26,10 @@ from netmodel.analyze.checks.common import (
     describe_decisions,
     unique_spans,
 )
-from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
+from netmodel.compile.context import CheckContext, describe_nodes
 from netmodel.errors import SourceSpan
 from netmodel.model.ipam import judged_per_node, node_ranges_bind, pod_ranges_of
 from netmodel.model.objects import Node, Pod

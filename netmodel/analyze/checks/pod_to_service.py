@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netmodel.analyze.checks.common import FirstClaims, unique, unique_spans
-from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.classes import listens_on, port_signature
+from netmodel.compile.context import CheckContext
 from netmodel.compile.services import proxies_services
 from netmodel.errors import SourceSpan, UsageError
 from netmodel.model.objects import Pod, Service, ServicePort
@@ -49,10 +49,11 @@ def _routes_to(ctx: CheckContext, services: list[Service]) -> dict[tuple[str, st
     flows = [f for e in ctx.topology.expectations for f in e.flows if f.allowed]
     if flows:
         # Resolving needs the fabric (built on first use), so it is imported and built only for flows.
+        from netmodel.analyze.reach.fabric import fabric_of
         from netmodel.analyze.reach.refs import resolve
         for flow in flows:
             try:
-                target = resolve(ctx.fabric, flow.to_ref, as_source=False)
+                target = resolve(fabric_of(ctx), flow.to_ref, as_source=False)
             except UsageError:
                 continue  # NM-EXPECT-002 reports the reference
             keys = {(e.service.namespace, e.service.name) for e in target.endpoints if e.service is not None}

@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netmodel.analyze.checks.common import decision_span, describe_decisions, unique_spans
-from netmodel.analyze.checks.context import CheckContext, describe_nodes
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.analyze.portmatrix import Cell, CellStatus, PortKind
+from netmodel.analyze.portmatrix import Cell, CellStatus, PortKind, port_matrix
 from netmodel.analyze.portmatrix_sources import SenderKind
 from netmodel.compile.cni import routes_pod_cidrs
+from netmodel.compile.context import CheckContext, describe_nodes
 from netmodel.compile.firewalls import Decision
 from netmodel.errors import SourceSpan
 from netmodel.model.objects import Firewall
@@ -63,7 +63,7 @@ def check_port_matrix(ctx: CheckContext) -> Iterator[Finding]:
     """NM-PORT-001..006 from the port matrix."""
     groups: dict[tuple[str, str, str, int, bool, str, int], list[Cell]] = {}
     class_number = {id(c): i for i, c in enumerate(ctx.node_classes)}
-    for cell in ctx.port_matrix:
+    for cell in port_matrix(ctx):
         check_id = _reported_as(cell, ctx)
         if check_id:
             # A block at the senders' egress is a different defect per sending firewall class.
@@ -230,7 +230,7 @@ def check_unfiltered_nodes(ctx: CheckContext) -> Iterator[Finding]:
     if not nodes or not ctx.topology.nodes:
         return
     names = {n.name for n in nodes}
-    sensitive = sorted({c.row.purpose for c in ctx.port_matrix if c.node.name in names and c.status == CellStatus.EXPOSED})
+    sensitive = sorted({c.row.purpose for c in port_matrix(ctx) if c.node.name in names and c.status == CellStatus.EXPOSED})
     open_text = f"; open to every Pod and node: {', '.join(sensitive)}" if sensitive else ""
     yield Finding(
         "NM-PORT-007", Severity.INFO, REQUIREMENT,

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from netmodel.analyze.checks.common import example_address
-from netmodel.analyze.checks.context import CheckContext, NodeClass
+from netmodel.compile.context import CheckContext, NodeClass
 from netmodel.compile.firewalls import Decision
 from netmodel.model.objects import Node
 from netmodel.sets import AddressSet, Box, IntervalSet, IPAddress, Space
@@ -38,7 +37,7 @@ def _example(blocked: Space, peers: AddressSet) -> tuple[IPAddress, int, int] | 
     for box in blocked:
         common = box.peers & peers
         if common:
-            address = example_address(common)
+            address = common.sample(host=True)
             assert address is not None
             return address, box.protocols.first(), box.ports.first()
     return None

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.context import CheckContext
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClass
 from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, Peer, PolicyEngine
 from netmodel.analyze.policy.portspace import PortSpace
-from netmodel.analyze.reach.fabric import Backend, Fabric
+from netmodel.analyze.reach.fabric import Backend, Fabric, fabric_of
+from netmodel.compile.context import CheckContext
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
@@ -124,7 +124,7 @@ def _dns_blocked_assumed(fabric: Fabric, cls: PodClass) -> list[str]:
 
 def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-008: Pods whose egress policies cut them off from the cluster DNS (UDP/TCP 53)."""
-    fabric = ctx.fabric
+    fabric = fabric_of(ctx)
     engine = fabric.policies
     svc = dns_service(fabric)
     groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
@@ -169,7 +169,7 @@ def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: in
 
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
-    fabric = ctx.fabric
+    fabric = fabric_of(ctx)
     if not fabric.topology.network_policies:
         return
     for svc in fabric.topology.services:
@@ -194,7 +194,7 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
 
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
-    fabric = ctx.fabric
+    fabric = fabric_of(ctx)
     t = fabric.topology
     if not t.network_policies:
         return
@@ -262,7 +262,7 @@ def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
 
 def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-001: NetworkPolicies whose podSelector matches no Pod of their namespace."""
-    engine = ctx.fabric.policies
+    engine = fabric_of(ctx).policies
     c = engine.classes
     for policy in ctx.topology.network_policies:
         if c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector):
@@ -286,7 +286,7 @@ def _peer_namespaces_and_pods(engine: PolicyEngine, policy: NetworkPolicy, peer:
 def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
     """A peer whose namespaces have Pods in the input but none it selects. A namespaceSelector matching no
     namespace with Pods is left alone: the input may simply not describe that namespace (kube-system, say)."""
-    engine = ctx.fabric.policies
+    engine = fabric_of(ctx).policies
     for policy in ctx.topology.network_policies:
         for direction, rules in ((INGRESS, policy.ingress), (EGRESS, policy.egress)):
             for index, rule in enumerate(rules):
@@ -312,7 +312,7 @@ def _named(ports: tuple[PolicyPort, ...] | None) -> bool:
 
 def check_rules_can_match(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-003: rules that can never match: their named ports exist on no Pod they could apply to."""
-    fabric = ctx.fabric
+    fabric = fabric_of(ctx)
     engine = fabric.policies
     classes = engine.classes.classes
     for policy, compiled in engine.rules.items():
@@ -349,7 +349,7 @@ def _covers(engine: PolicyEngine, broad: CompiledRule, narrow: CompiledRule, des
 def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-004: rules shadowed by a rule of the same (or a broader) policy that already allows all they
     allow."""
-    engine = ctx.fabric.policies
+    engine = fabric_of(ctx).policies
     order = {p: i for i, p in enumerate(ctx.topology.network_policies)}
     by_namespace: dict[tuple[str, str], list[CompiledRule]] = {}
     for policy, compiled in engine.rules.items():

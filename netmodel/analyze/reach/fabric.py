@@ -20,6 +20,7 @@ from functools import cached_property
 from netmodel.analyze.policy import PodClass, PolicyEngine
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
+from netmodel.compile.context import CheckContext
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
@@ -187,3 +188,12 @@ class Fabric:
 
 
 __all__ = ["Backend", "Fabric", "Listener", "ListenerKind", "tunnel"]
+
+
+def fabric_of(ctx: CheckContext) -> Fabric:
+    """The fabric of a compiled layout: built once per context, on its address book, firewalls and Pod index."""
+    return ctx.derived(_build_fabric)
+
+
+def _build_fabric(ctx: CheckContext) -> Fabric:
+    return Fabric(ctx.topology, ctx.addresses, ctx.firewalls, ctx.pod_index)

@@ -1,14 +1,17 @@
-"""What every check reads: the topology and what was compiled from it, computed once and shared.
+"""The compiled state of one layout: the topology and what was compiled from it, computed once and shared.
 
-A :class:`CheckContext` never changes the topology; its cached helpers only index it.
+Every check, the port matrix and the path fabric read a :class:`CheckContext`; it never changes the topology,
+its cached helpers only index it. What the later stages build from it (the port matrix in
+:mod:`netmodel.analyze.portmatrix`, the path fabric in :mod:`netmodel.analyze.reach.fabric`) they keep with
+:meth:`CheckContext.derived`, so this module imports nothing from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TypeVar, cast
 
 import networkx as nx
 
@@ -23,9 +26,7 @@ from netmodel.model.objects import Firewall, Node, Pod, Service
 from netmodel.model.topology import Topology
 from netmodel.sets import AddressSet, IPAddress, IPNetwork
 
-if TYPE_CHECKING:
-    from netmodel.analyze.portmatrix import Cell
-    from netmodel.analyze.reach.fabric import Fabric
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,17 @@ class CheckContext:
         self.topology = topology
         self.addresses = AddressBook(topology)
         self.firewalls = FirewallSet(topology, self.addresses)
+        self._derived: dict[Callable[[CheckContext], object], object] = {}
+
+    def derived(self, compute: Callable[[CheckContext], T]) -> T:
+        """``compute(self)``, computed on first use and kept for the life of this context.
+
+        How a later stage caches what it builds from the compiled state without this stage importing it:
+        ``port_matrix(ctx)`` and ``fabric_of(ctx)`` are free functions that compute once per context.
+        """
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return cast(T, self._derived[compute])
 
     @cached_property
     def pod_index(self) -> PodIndex:
@@ -143,23 +155,9 @@ class CheckContext:
         return self.ingress_controllers.entries
 
     @cached_property
-    def port_matrix(self) -> tuple[Cell, ...]:
-        """Every cell of the control-plane/worker port matrix."""
-        from netmodel.analyze.portmatrix import port_matrix
-
-        return port_matrix(self)
-
-    @cached_property
     def masquerade(self) -> Masquerade:
         """Which Pod traffic leaves its node SNATed to the node (netmodel/compile/masquerade.py)."""
         return masquerade_of(self.topology, self.addresses)
-
-    @cached_property
-    def fabric(self) -> Fabric:
-        """Policies, Services and listeners compiled for path questions (the NetworkPolicy checks use it)."""
-        from netmodel.analyze.reach.fabric import Fabric
-
-        return Fabric(self.topology, self.addresses, self.firewalls, self.pod_index)
 
     @property
     def has_cluster(self) -> bool:
