@@ -7,32 +7,18 @@ defaults (see :mod:`netmodel.model.materialize`), each recorded as a :class:`Not
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
-from netmodel.model.gateway import ROUTE_KINDS, Gateway, GatewayClass, ReferenceGrant, Route
+from netmodel.model.gateway import ROUTE_KINDS
+from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
 from netmodel.model.limits import check_input_size, check_pod_expansion
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
-    Cluster,
-    EndpointSlice,
-    Expectations,
-    Firewall,
-    Ingress,
-    IngressClass,
-    IPPool,
-    Namespace,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodTemplate,
-    Service,
     SkippedObject,
-    Workload,
     qualified_name,
 )
 from netmodel.model.read_calico import read_ip_pool
@@ -56,37 +42,12 @@ from netmodel.model.read_kubernetes import (
 from netmodel.model.read_netmodel import API_VERSION, read_cluster, read_expectations, read_firewall
 from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
-from netmodel.sets import IPAddress
 
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
 CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
-
-@dataclass
-class Inventory:
-    """Everything read from the documents, before defaults are filled in."""
-
-    clusters: list[tuple[Cluster, Document]] = field(default_factory=list)
-    namespaces: list[Namespace] = field(default_factory=list)
-    nodes: list[Node] = field(default_factory=list)
-    pods: list[tuple[Pod, PodTemplate, Document]] = field(default_factory=list)
-    workloads: list[tuple[Workload, Document]] = field(default_factory=list)
-    services: list[Service] = field(default_factory=list)
-    endpoint_slices: list[EndpointSlice] = field(default_factory=list)
-    ingresses: list[Ingress] = field(default_factory=list)
-    ingress_classes: list[IngressClass] = field(default_factory=list)
-    network_policies: list[NetworkPolicy] = field(default_factory=list)
-    firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
-    expectations: list[Expectations] = field(default_factory=list)
-    ip_pools: list[IPPool] = field(default_factory=list)
-    gateway_classes: list[GatewayClass] = field(default_factory=list)
-    gateways: list[Gateway] = field(default_factory=list)
-    routes: list[Route] = field(default_factory=list)
-    reference_grants: list[ReferenceGrant] = field(default_factory=list)
-    skipped: list[SkippedObject] = field(default_factory=list)
-    status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)
 
 
 def _identity(doc: Document, problems: Problems) -> tuple[str, str] | None:

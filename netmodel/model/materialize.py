@@ -37,9 +37,10 @@ import ipaddress
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netmodel.model.gateway import GatewayAPI
+from netmodel.model.inventory import IMPLICIT_NODE, Inventory
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CONTROL_PLANE_LABELS,
@@ -74,10 +75,6 @@ from netmodel.sets import (
     parse_network,
 )
 
-if TYPE_CHECKING:
-    from netmodel.model.build import Inventory
-
-IMPLICIT_NODE = "node-1"
 # The labels the kubelet sets on its own Node whatever the input says (Kubernetes "Well-Known Labels,
 # Annotations and Taints": kubernetes.io/os from runtime.GOOS, kubernetes.io/arch from runtime.GOARCH,
 # kubernetes.io/hostname the node's host name). Nodes netmodel makes up carry them, so charts pinned with

@@ -27,8 +27,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import classify
 from netmodel.model.objects import (
     FINISHED_PHASES,
@@ -42,9 +43,6 @@ from netmodel.model.objects import (
 )
 from netmodel.model.topology import Note, Unscheduled
 from netmodel.sets import IPAddress, IPNetwork
-
-if TYPE_CHECKING:
-    from netmodel.model.build import Inventory
 
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
 

@@ -7,13 +7,9 @@ that no Node object declares is made up with the implicit node's defaults, as ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from netmodel.model.fields import Problems
+from netmodel.model.inventory import Inventory
 from netmodel.model.materialize import known_node_names
-
-if TYPE_CHECKING:
-    from netmodel.model.build import Inventory
 
 
 def _known(names: set[str], what: str) -> str:
