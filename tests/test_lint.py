@@ -18,6 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
                     reason="ruff is not installed (pip install -e '.[test]')")
 def test_ruff_reports_nothing() -> None:
     # --no-cache: the suite does not write into the repository (ruff would leave .ruff_cache/ there).
-    argv = [sys.executable, "-m", "ruff", "check", "--no-cache", "netmodel", "tests", "benchmarks"]
+    argv = [sys.executable, "-m", "ruff", "check", "--no-cache", "netmodel", "tests", "benchmarks", "tools"]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,20 +1,27 @@
 """The check catalog at run time: ID → title, severity, requirement, for SARIF rules and reports.
 
 The source of truth is ``docs/checks.md``; ``netmodel/schemas/checks.json`` is its machine-readable copy shipped
-in the package (``python -m netmodel.report.catalog docs/checks.md`` rewrites it, and a test fails when the two
-disagree).
+in the package. ``python -m tools.write_check_catalog`` (run from the repository root) rewrites the copy from
+the docs, and ``tests/test_report_catalog.py`` fails when the two disagree.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-from netmodel.report.sarif import RuleInfo
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a finding ID means: a one-line title and a longer help text (SARIF rules carry both)."""
+
+    title: str
+    help: str
+    severity: str
+    requirement: str
 
 _ROW = re.compile(r"^\|\s*(NM-[A-Z0-9]+-\d{3})\s*\|\s*(\w+)\s*\|\s*([^|]+?)\s*\|\s*(.+?)\s*\|\s*$")
 
@@ -43,16 +50,3 @@ def _help(fid: str, entry: dict[str, str]) -> str:
     return (f"{fid} ({entry['severity']}, requirement {entry['requirement']}): {entry['title']}. The finding's "
             f"message names the objects, ports and rules at fault and how to fix them; silence an accepted one "
             f'with the annotation netmodel.io/skip: "{fid}=<reason>".')
-
-
-def main(argv: list[str]) -> int:
-    """Write schemas/checks.json from the catalog table in docs/checks.md (or the file given)."""
-    source = Path(argv[0] if argv else "docs/checks.md")
-    target = Path(__file__).parent.parent / "schemas" / "checks.json"
-    target.write_text(json.dumps(parse_catalog(source.read_text(encoding="utf-8")), indent=2) + "\n",
-                      encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

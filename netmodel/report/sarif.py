@@ -16,27 +16,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from netmodel.analyze.suppress import fingerprint_of
+from netmodel.report.catalog import RuleInfo
+from netmodel.report.catalog import catalog as shipped_catalog
 from netmodel.report.sections import Payload
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 CATALOG_URI = "https://github.com/netmodel/netmodel/blob/main/docs/checks.md"
-
-
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """What a finding ID means: a one-line title and a longer help text."""
-
-    title: str
-    help: str
-    severity: str
-    requirement: str
 
 
 def artifact_uri(file: str) -> dict[str, str]:
@@ -91,8 +82,6 @@ def render_sarif(payload: Payload, kind: str = "check", catalog: Mapping[str, Ru
                  version: str = "", **_options: Any) -> str:
     """The payload's findings as a SARIF 2.1.0 log, with the rules of ``catalog``."""
     if catalog is None:
-        from netmodel.report.catalog import catalog as shipped_catalog
-
         catalog = shipped_catalog()
     pairs = findings_of(payload, kind)
     ids = sorted({f["id"] for f, _ in pairs})
@@ -171,4 +160,4 @@ def _opened_flows(opened: list[Mapping[str, Any]], rules: list[dict[str, Any]], 
         results.append(result)
 
 
-__all__ = ["OPENED_FLOW", "RuleInfo", "render_sarif"]
+__all__ = ["OPENED_FLOW", "render_sarif"]
