@@ -6,11 +6,11 @@ one defect and asserts exactly which (object, check ID) pairs appear.
 
 from __future__ import annotations
 
-from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
 from netmodel.analyze.findings import Finding
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
 from netmodel.model.topology import Topology
+from netmodel.pipeline import check
 
 CLUSTER = """
 apiVersion: netmodel.io/v1alpha1
@@ -106,8 +106,9 @@ def topology(text: str) -> Topology:
 
 
 def findings(text: str, prefix: str = "NM-") -> list[Finding]:
-    """The findings of every check whose ID starts with ``prefix`` (info findings included)."""
-    return [f for f in run_checks(CheckContext(topology(text)), CHECKS) if f.id.startswith(prefix)]
+    """The findings ``netmodel check`` reports whose ID starts with ``prefix`` (info findings included), from
+    the one check pipeline: every check, the NetworkPolicy checks, Expectations, suppressions."""
+    return [f for f in check(topology(text)).result.findings if f.id.startswith(prefix)]
 
 
 def pairs(text: str, prefix: str = "NM-") -> set[tuple[str, str]]:

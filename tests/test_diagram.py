@@ -9,7 +9,7 @@ import pytest
 from netmodel.cli.main import main
 from netmodel.compile.graph import build_graph
 from netmodel.model.build import load_topology
-from netmodel.report.bundle import run_check
+from netmodel.pipeline import run_check
 from netmodel.report.diagrams.layout import MAX_NODES_SHOWN, layout_topology
 from netmodel.report.diagrams.matrix import MAX_ENTITIES, Connection, connectivity_grid
 from netmodel.report.diagrams.ports import port_heat_map

@@ -15,8 +15,8 @@ import jsonschema
 import pytest
 
 from netmodel.cli.main import main
+from netmodel.pipeline import run_check
 from netmodel.report import RENDERERS, render
-from netmodel.report.bundle import run_check
 from netmodel.report.schemas import validate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,17 +6,13 @@ import sys
 
 import typer
 
-from netmodel.analyze import expectations
-from netmodel.analyze.checks import CHECKS, check_topology
-from netmodel.analyze.policy.checks import POLICY_CHECKS
-from netmodel.analyze.reach import Fabric
-from netmodel.analyze.result import FAIL_ON, CheckResult, exit_code
-from netmodel.analyze.suppress import read_baseline, suppress_result
+from netmodel.analyze.result import FAIL_ON, exit_code
+from netmodel.analyze.suppress import read_baseline
 from netmodel.analyze.suppress import write_baseline as write_baseline_file
 from netmodel.cli.app import app
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
-from netmodel.model.build import load_topology
+from netmodel.pipeline import run_check
 from netmodel.report import render
 
 
@@ -44,17 +40,13 @@ def check_command(
     output_format, output = resolve("check", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown --fail-on {fail_on!r}", None, f"use one of: {', '.join(FAIL_ON)}")])
-    topology = load_topology(list(paths) + list(expect))
-    result = check_topology(topology, CHECKS + POLICY_CHECKS)
-    if topology.expectations:
-        flows = expectations.evaluate(Fabric(topology), topology.expectations)
-        result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix,
-                                flows, result.suppressed)
-    # Suppressions (netmodel.io/skip annotations, --baseline) move findings to the report's suppressed list.
-    result = suppress_result(result, topology, read_baseline(baseline) if baseline else None)
+    # The one check pipeline (netmodel/pipeline.py); suppressions (netmodel.io/skip annotations, --baseline) move
+    # findings to the report's suppressed list.
+    run = run_check(list(paths) + list(expect), read_baseline(baseline) if baseline else None, fail_on)
+    result = run.result
     if write_baseline:
         write_baseline_file(write_baseline, result.findings)
-    payload = result.to_json(fail_on)
+    payload = run.payload()
     # Every renderer gets the options it declares (junit: fail_on; table: color, verbose), through the registry.
     text = render(output_format, payload, "check", color=not output and sys.stdout.isatty(), fail_on=fail_on,
                   verbose=verbose)

@@ -7,11 +7,10 @@ from pathlib import Path
 import typer
 
 from netmodel.analyze.reach import Fabric
-from netmodel.analyze.reach.fabric import fabric_of
 from netmodel.analyze.reach.refs import resolve
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
-from netmodel.report.bundle import matrix_payload, run_check
+from netmodel.pipeline import connectivity_payload, run_check
 from netmodel.report.progress import progress
 
 
@@ -54,15 +53,15 @@ def diagram_command(
         if view == "matrix":
             from netmodel.model.build import load_topology
 
-            topology = load_topology(paths)
+            fabric = Fabric(load_topology(paths))
             if focus:
-                _check_focus(Fabric(topology), focus)
-            matrix = matrix_payload(topology, by)
+                _check_focus(fabric, focus)
+            matrix = connectivity_payload(fabric, by)
             figure = draw_matrix(connections_of(matrix), f"Connectivity by {by}", focus)
         else:
             run = run_check(paths)
             if focus:
-                _check_focus(fabric_of(run.context), focus)
+                _check_focus(run.fabric, focus)
             payload = run.payload()
             figure = (draw_topology(run.context.graph, payload, focus) if view == "topology"
                       else draw_ports(payload["portMatrix"], focus=focus))

@@ -16,13 +16,12 @@ from netmodel.analyze.diff import (
     flow_table,
     locate,
 )
-from netmodel.analyze.reach import Fabric
 from netmodel.analyze.result import FAIL_ON
 from netmodel.cli.app import app
 from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
+from netmodel.pipeline import run_check
 from netmodel.report import RENDERERS
-from netmodel.report.bundle import run_check
 from netmodel.report.markdown import render_markdown
 from netmodel.report.progress import progress
 
@@ -75,10 +74,10 @@ def diff_command(
         advance(1)
         old_flows = new_flows = None
         if flows:
-            old_flows = flow_table(connectivity(Fabric(before.topology), "workload"))
+            # Each side's connectivity on the fabric its check already built.
+            old_flows = flow_table(connectivity(before.fabric, "workload"))
             advance(1)
-            new_fabric = Fabric(after.topology)
-            new_flows = flow_table(connectivity(new_fabric, "workload"))
+            new_flows = flow_table(connectivity(after.fabric, "workload"))
             advance(1)
     result = diff_results(before.payload(), after.payload(), old_paths=[old], new_paths=[new],
                           decided_by=after.decided_by(), old_flows=old_flows, new_flows=new_flows,
@@ -88,7 +87,7 @@ def diff_command(
         if allow_opened:
             changes = accept_all(changes, "--allow-opened")
         if after.result.expectations:
-            changes = accept_by_expectations(changes, allowed_flows(new_fabric, after.result.expectations))
+            changes = accept_by_expectations(changes, allowed_flows(after.fabric, after.result.expectations))
         result = replace(result, flows=changes)
     payload = result.to_json()
     if output_format == "table":  # the terminal table renderer knows checks; a diff reads well as Markdown

@@ -4,8 +4,8 @@
 repository root: paths inside the reports are relative to it). Output is deterministic, so the committed
 bundle can be compared with a fresh one (``tests/test_report_bundle.py`` does).
 
-The check pipeline lives here too (:func:`run_check`): load → checks → port matrix → suppressions and
-baseline → :class:`CheckResult`, so ``report``, ``diagram`` and ``diff`` judge a layout exactly as ``check`` does.
+Each layout is judged by :func:`netmodel.pipeline.run_check`, as ``netmodel check`` judges it, and its
+connectivity matrix is computed on that run's fabric.
 """
 
 from __future__ import annotations
@@ -15,20 +15,12 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netmodel.analyze import expectations
-from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
-from netmodel.analyze.diff import CellKey, RuleRef, cell_key
-from netmodel.analyze.policy.checks import POLICY_CHECKS
-from netmodel.analyze.portmatrix import Cell, port_matrix
 from netmodel.analyze.reach import Fabric
-from netmodel.analyze.result import CheckResult
-from netmodel.analyze.suppress import Baseline, suppress_result
-from netmodel.model.build import load_topology
 from netmodel.model.topology import Topology
+from netmodel.pipeline import connectivity_payload, run_check
 from netmodel.report.html import render_html
 from netmodel.report.junit import render_junit
 from netmodel.report.markdown import render_markdown
@@ -37,64 +29,16 @@ from netmodel.report.sarif import render_sarif
 MANIFEST = "MANIFEST.json"
 
 
-@dataclass(frozen=True)
-class CheckRun:
-    """One judged layout: the model, its compiled context, the port-matrix cells and the result."""
-
-    paths: tuple[str, ...]
-    topology: Topology
-    context: CheckContext
-    cells: tuple[Cell, ...]
-    result: CheckResult
-    fail_on: str = "error"
-
-    def payload(self) -> dict[str, Any]:
-        """The check result as JSON, its status judged at ``fail_on``."""
-        return self.result.to_json(self.fail_on)
-
-    def decided_by(self) -> dict[CellKey, tuple[RuleRef, ...]]:
-        """For every cell, the firewall rules that decide its example packet (see :mod:`analyze.portmatrix`)."""
-        out: dict[CellKey, tuple[RuleRef, ...]] = {}
-        for cell in self.cells:
-            refs = []
-            # The receiver's ingress chains, then the sender's egress chains (portmatrix judges both).
-            for decisions, direction in ((cell.decisions, "ingress"), (cell.egress, "egress")):
-                for d in decisions:
-                    chain = d.firewall.ingress if direction == "ingress" else d.firewall.egress
-                    source = d.rule.source if d.rule is not None else chain.source
-                    refs.append(RuleRef(d.firewall.name, d.rule.name if d.rule is not None else "defaultAction",
-                                        d.action, source.file, source.line))
-            out[cell_key(cell.to_json())] = tuple(refs)
-        return out
-
-
-def run_check(paths: Sequence[str], baseline: Baseline | None = None, fail_on: str = "error") -> CheckRun:
-    """Judge a layout exactly as ``netmodel check`` does (every check, NetworkPolicy checks, Expectations among
-    the inputs), then apply suppressions and ``baseline``."""
-    topology = load_topology(paths)
-    ctx = CheckContext(topology)
-    result = CheckResult.of(run_checks(ctx, CHECKS + POLICY_CHECKS), port_matrix(ctx))
-    if topology.expectations:
-        flows = expectations.evaluate(Fabric(topology), topology.expectations)
-        result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix, flows)
-    result = suppress_result(result, topology, baseline)
-    return CheckRun(tuple(paths), topology, ctx, tuple(port_matrix(ctx)), result, fail_on)
-
-
 def matrix_payload(topology: Topology, by: str = "workload") -> dict[str, Any]:
-    """The connectivity matrix of ``topology`` grouped ``by`` workload, namespace or Pod, as JSON."""
-    from netmodel.analyze.connectivity import connectivity
-    from netmodel.analyze.reach import Fabric
-    from netmodel.analyze.unevaluated import Unevaluated, matrix_json
-
-    return matrix_json(connectivity(Fabric(topology), by), by, Unevaluated.of(topology))
+    """The JSON of ``netmodel matrix --by BY`` for a layout no check ran on (a :class:`CheckRun` has its own)."""
+    return connectivity_payload(Fabric(topology), by)
 
 
 def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[Path]:
     """Write the whole bundle of one layout into ``out_dir``; return the files written."""
     run = run_check(paths)
     payload = run.payload()
-    matrix = matrix_payload(run.topology)
+    matrix = run.matrix_payload()
     # matplotlib is imported here, not at module level: every command imports this module and most never draw.
     import matplotlib
 

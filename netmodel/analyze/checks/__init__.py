@@ -2,7 +2,8 @@
 
 Each check is a plain function ``check_x(ctx) -> Iterable[Finding]`` that reads a :class:`CheckContext` and
 never changes it. :data:`CHECKS` is the order they run in (and the order findings of equal rank are reported
-in); callers may pass their own tuple to :func:`run_checks`, e.g. to add the NetworkPolicy checks.
+in); callers may pass their own tuple to :func:`run_checks`. A whole check — these, the NetworkPolicy checks,
+Expectations and suppressions — is run by :mod:`netmodel.pipeline`.
 
 Every ID and its severity is listed in docs/checks.md.
 
@@ -24,10 +25,7 @@ from netmodel.analyze.checks import (
     ports,
 )
 from netmodel.analyze.findings import Finding
-from netmodel.analyze.portmatrix import port_matrix
-from netmodel.analyze.result import CheckResult
 from netmodel.compile.context import CheckContext
-from netmodel.model.topology import Topology
 
 Check = Callable[[CheckContext], Iterable[Finding]]
 
@@ -75,13 +73,4 @@ def run_checks(ctx: CheckContext, checks: Iterable[Check] = CHECKS) -> list[Find
     return [finding for check in checks for finding in check(ctx)]
 
 
-
-
-def check_topology(topology: Topology, checks: Iterable[Check] = CHECKS) -> CheckResult:
-    """Run ``checks`` on ``topology`` and collect the result (findings sorted, port matrix included)."""
-    ctx = CheckContext(topology)
-    findings = run_checks(ctx, checks)
-    return CheckResult.of(findings, port_matrix(ctx))
-
-
-__all__ = ["CHECKS", "Check", "CheckContext", "check_topology", "run_checks"]
+__all__ = ["CHECKS", "Check", "CheckContext", "run_checks"]
