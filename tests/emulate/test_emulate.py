@@ -13,34 +13,20 @@ import pytest
 
 from netmodel.analyze.reach import Fabric
 from netmodel.emulate.errors import FeatureUnsupported
-from netmodel.emulate.features import KernelFeatures, detect_features
+from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import choose_flows
 from netmodel.emulate.run import emulate, engine_solver
 from netmodel.emulate.translate import translate
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
-from tests.emulate.test_kernel import _REASON, _host_links, _own_namespaces
+from tests.emulate.lab import ALL_FEATURES, needs_lab
 
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGIES = REPO / "topologies"
 CONFORMANCE = REPO / "tests" / "conformance"
-ALL_FEATURES = KernelFeatures(True, True, True, True, True, True, True, True)
 NO_IPIP = dataclasses.replace(ALL_FEATURES, ipip=False, geneve=False)
-needs_lab = pytest.mark.skipif(bool(_REASON), reason=_REASON or "runnable")
 
 
-@pytest.fixture
-def clean_host() -> object:
-    """No namespace of this process's own runs is left, and the host's links end as they began."""
-    before, links = _own_namespaces(), _host_links()
-    yield None
-    assert _own_namespaces() == before
-    assert _host_links() == links
-
-
-@pytest.fixture(scope="module")
-def features() -> KernelFeatures:
-    return detect_features()
 
 
 # ---------------------------------------------------------------------------------------- the plan

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,26 +34,9 @@ from netmodel.emulate.plan import (
     VethLink,
 )
 from netmodel.emulate.results import ProbeOutcome
+from tests.emulate.lab import LAB_UNAVAILABLE, REPO, host_links, needs_lab, own_namespaces
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _why_not_runnable() -> str:
-    if not sys.platform.startswith("linux"):
-        return "network namespaces need Linux"
-    if os.geteuid() != 0:
-        return "building network namespaces needs root"
-    for tool, package in (("ip", "iproute2"), ("nft", "nftables")):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is missing (install {package})"
-    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        return f"`ip netns` does not work here: {probe.stderr.strip()}"
-    return ""
-
-
-_REASON = _why_not_runnable()
-pytestmark = pytest.mark.skipif(bool(_REASON), reason=_REASON or "runnable")
+pytestmark = needs_lab
 
 
 @pytest.fixture(scope="module")
@@ -72,32 +54,15 @@ def namespaces_unchanged() -> object:
     Only this process's own runs are looked at (the namespaces its owner files record), so labs and
     feature probes of other processes on the machine, which come and go on their own, never matter.
     """
-    if _REASON:
+    if LAB_UNAVAILABLE:
         yield None
         return
-    before = _own_namespaces()
-    links_before = _host_links()
+    before = own_namespaces()
+    links_before = host_links()
     yield None
-    assert _own_namespaces() == before
-    assert _host_links() == links_before
+    assert own_namespaces() == before
+    assert host_links() == links_before
 
-
-def _own_namespaces() -> list[str]:
-    """Namespaces present that a run of this process recorded as its own (`host.mark_owner`)."""
-    present = set(host.list_namespaces())
-    own: list[str] = []
-    for run_id in host.recorded_runs():
-        recorded = host._recorded(run_id)
-        if recorded is not None and recorded[0] == os.getpid():
-            own += [n for n in recorded[1] if n in present]
-    return sorted(own)
-
-
-def _host_links() -> list[str]:
-    out = subprocess.run(
-        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=True
-    ).stdout
-    return sorted(line.split(":")[1].strip() for line in out.splitlines())
 
 
 def two_hosts(*extra_rulesets: NftRuleset) -> LabPlan:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from netmodel.emulate.features import KernelFeatures, detect_features
+from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.run import emulate
 from netmodel.model.build import load_topology
-from tests.emulate.test_emulate import clean_host, needs_lab  # noqa: F401  (fixture)
+from tests.emulate.lab import needs_lab
 
 CP = '{node-role.kubernetes.io/control-plane: "", node.kubernetes.io/exclude-from-external-load-balancers: ""}'
 TAINT = "[{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]"
@@ -106,10 +104,6 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def features() -> KernelFeatures:
-    return detect_features()
-
 
 def kernel_verdicts(tmp_path: Path, cni: str, features: KernelFeatures) -> dict[tuple[str, str, str], str]:
     path = tmp_path / "nat.yaml"
@@ -126,14 +120,14 @@ PROBES = {("pod:shop/web-w1", "ip:10.0.0.11", "6443"),  # the API server, admitt
 
 
 @needs_lab
-def test_flannel_masquerades_pods_to_the_nodes_and_the_solver_agrees(tmp_path: Path, clean_host: object,  # noqa: F811
+def test_flannel_masquerades_pods_to_the_nodes_and_the_solver_agrees(tmp_path: Path, clean_host: object,
                                                                       features: KernelFeatures) -> None:
     verdicts = kernel_verdicts(tmp_path, "{plugin: flannel, mode: vxlan}", features)
     assert {probe: verdicts[probe] for probe in PROBES} == {probe: "allowed" for probe in PROBES}
 
 
 @needs_lab
-def test_without_outbound_nat_the_node_firewalls_drop_the_pods(tmp_path: Path, clean_host: object,  # noqa: F811
+def test_without_outbound_nat_the_node_firewalls_drop_the_pods(tmp_path: Path, clean_host: object,
                                                                features: KernelFeatures) -> None:
     verdicts = kernel_verdicts(tmp_path, "{plugin: flannel, mode: vxlan, natOutgoing: false}", features)
     assert {probe: verdicts[probe] for probe in PROBES} == {probe: "denied" for probe in PROBES}

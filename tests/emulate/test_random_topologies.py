@@ -22,12 +22,11 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from netmodel.analyze.reach import Answer, Fabric
 from netmodel.cli.emulate import _trace
-from netmodel.emulate.features import KernelFeatures, detect_features
+from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import Flow, choose_flows, describe
 from netmodel.emulate.run import Outcome, Report, emulate, engine_solver
 from netmodel.emulate.scripts import create_phase
@@ -36,11 +35,9 @@ from netmodel.load import parse_text
 from netmodel.model.build import build_topology
 from netmodel.model.topology import Topology
 from netmodel.sets import parse_address
+from tests.emulate.lab import ALL_FEATURES, needs_lab
 from tests.emulate.strategies import Doc, to_yaml, topologies
-from tests.emulate.test_kernel import _REASON, _host_links, _own_namespaces
 
-ALL_FEATURES = KernelFeatures(True, True, True, True, True, True, True, True)
-needs_lab = pytest.mark.skipif(bool(_REASON), reason=_REASON or "runnable")
 EXPLORE = os.environ.get("NETMODEL_EMULATE_EXPLORE") == "1"
 EXAMPLES = int(os.environ.get("NETMODEL_EMULATE_EXAMPLES", "200" if EXPLORE else "32"))
 # Reproducible in CI: the same examples every run, nothing read from or written to .hypothesis/.
@@ -68,18 +65,6 @@ def explain(docs: list[Doc], disagreements: tuple[Outcome, ...], report: Report)
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def features() -> KernelFeatures:
-    return detect_features()
-
-
-@pytest.fixture
-def clean_host() -> object:
-    """No namespace of this process's own runs is left, and the host's links end as they began."""
-    before, links = _own_namespaces(), _host_links()
-    yield None
-    assert _own_namespaces() == before
-    assert _host_links() == links
 
 
 # -------------------------------------------------------------------------------------------- anywhere
