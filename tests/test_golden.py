@@ -1,4 +1,5 @@
-"""The JSON of a few layouts, byte for byte. Regenerate with ``python -m tests.golden --update``."""
+"""The JSON of a few layouts, byte for byte: ``netmodel check`` prints the committed ``reports/NAME/check.json``.
+Regenerate with ``python -m tests.golden --update`` (those layouts) or ``sh reports/make.sh`` (every layout)."""
 
 from __future__ import annotations
 
