@@ -52,7 +52,7 @@ def _gateway_pod(fabric: Fabric, path: Path) -> Pod | None:
 def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: int, port: int,
                   tracer: Tracer) -> list[Path]:
     """Every path from ``sources`` through Gateway ``ref`` on listener ``port``."""
-    from netmodel.analyze.reach.query import family_fits, service_targets
+    from netmodel.analyze.reach.entries import family_fits, service_targets
     from netmodel.analyze.reach.refs import resolve
 
     gateways = Gateways(fabric.topology, fabric.pod_index)
