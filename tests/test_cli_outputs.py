@@ -68,8 +68,8 @@ def test_an_unknown_format_names_those_the_command_gives():
 
 
 def test_the_matrix_table_folds_and_points_to_csv_and_json():
-    code, out, _ = _run("matrix", BOUTIQUE + "/kubernetes-manifests.yaml")
-    _, rows, _ = _run("matrix", BOUTIQUE + "/kubernetes-manifests.yaml", "-f", "csv")
+    code, out, _ = _run("matrix", BOUTIQUE + "/kubernetes-manifests.yaml", "--by", "workload")
+    _, rows, _ = _run("matrix", BOUTIQUE + "/kubernetes-manifests.yaml", "--by", "workload", "-f", "csv")
     total = len(rows.splitlines()) - 1
     assert code == 0 and total > TABLE_ROWS
     assert f"… {total - TABLE_ROWS:,} more connections not shown (the first {TABLE_ROWS} of {total:,}); " \

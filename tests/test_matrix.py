@@ -86,7 +86,7 @@ def test_outside_network_enters_through_a_node_port(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_cli_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["matrix", str(LAYOUTS[2]), "--format", fmt])
+    code = main(["matrix", str(LAYOUTS[2]), "--by", "workload", "--format", fmt])
     out = capsys.readouterr().out
     assert code == 0
     if fmt == "json":

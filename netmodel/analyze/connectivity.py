@@ -28,7 +28,7 @@ partly allowed is marked ``partial``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -196,10 +196,21 @@ class _Add(Protocol):
     def __call__(self, src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None: ...
 
 
-def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
-    """Every allowed connection between groups of Pods and outside networks, ports merged into ranges."""
+GroupOf = Callable[[Pod], str]
+
+
+def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None = None,
+                 among: Sequence[PodClass] | None = None, loopback: bool = True) -> list[Connection]:
+    """Every allowed connection between groups of Pods and outside networks, ports merged into ranges.
+
+    ``group`` names the group a Pod counts in (default: :func:`group_name` with ``by``); ``among`` limits the
+    Pod classes looked at (sources and destinations; Service backends entered from outside networks are all
+    looked at); ``loopback=False`` leaves out each Pod reaching itself. The grouped map
+    (:mod:`netmodel.analyze.grouped`) uses these to compute one representative class per behaviour.
+    """
     engine = fabric.policies
-    classes = [c for c in engine.classes.classes if c.addressed]
+    name: GroupOf = group or (lambda pod: group_name(pod, by))
+    classes = [c for c in (engine.classes.classes if among is None else among) if c.addressed]
     pods = fabric.topology.pods
     wire = _Wire(fabric)
     acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]] = {}
@@ -213,8 +224,8 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
     egress = {c.id: engine.egress_spaces(c) if c.subject_to_policy else None for c in classes}
     by_id = {c.id: c for c in classes}
     host_network = [c for c in classes if not c.subject_to_policy]
-    groups = {c.id: sorted({group_name(pods[i], by) for i in c.pods}) for c in classes}
-    placed = {c.id: _placement(fabric, wire, c, by) for c in classes}
+    groups = {c.id: sorted({name(pods[i]) for i in c.pods}) for c in classes}
+    placed = {c.id: _placement(fabric, wire, c, name) for c in classes}
     masquerade = _Masquerade(fabric)
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
@@ -253,19 +264,20 @@ def connectivity(fabric: Fabric, by: str = "workload") -> list[Connection]:
                                               replies_to_pods, not d.subject_to_policy)
                     if got:
                         add(src, dst, got, partial)
-    _loopback(fabric, classes, groups, acc, by)
-    _outside(fabric, classes, wire, add, by)
+    if loopback:
+        _loopback(fabric, classes, groups, acc, name)
+    _outside(fabric, classes, wire, add, name)
     return [Connection(src, dst, protocol, ports, partial, via)
             for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
 
 
 def _loopback(fabric: Fabric, classes: list[PodClass], groups: dict[int, list[str]],
-              acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]], by: str) -> None:
+              acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]], name: GroupOf) -> None:
     """Each Pod reaches itself on every port it listens on (loopback: no policy, no firewall).
 
     A group of several Pods gets it as ``partial`` unless the pairs between its members already allow it.
     """
-    sizes = Counter(group_name(p, by) for p in fabric.topology.pods if p.ips)
+    sizes = Counter(name(p) for p in fabric.topology.pods if p.ips)
     for c in classes:
         for protocol, ports in listening(c):
             for g in groups[c.id]:
@@ -299,12 +311,12 @@ def _node_addresses(fabric: Fabric, cls: PodClass) -> AddressSet:
                                   for ip in fabric.topology.node_by_name[n].ips)
 
 
-def _placement(fabric: Fabric, wire: _Wire, cls: PodClass, by: str) -> dict[str, tuple[set[str], set[int]]]:
+def _placement(fabric: Fabric, wire: _Wire, cls: PodClass, name: GroupOf) -> dict[str, tuple[set[str], set[int]]]:
     """Per group, the nodes and node classes the class's members of that group run on."""
     out: dict[str, tuple[set[str], set[int]]] = {}
     for i in cls.pods:
         pod = fabric.topology.pods[i]
-        nodes, node_classes = out.setdefault(group_name(pod, by), (set(), set()))
+        nodes, node_classes = out.setdefault(name(pod), (set(), set()))
         nodes.add(pod.node_name)
         if pod.node_name in wire.node_class:
             node_classes.add(wire.node_class[pod.node_name])
@@ -377,7 +389,7 @@ def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_n
     return some, every is not None and some != every
 
 
-def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add, by: str) -> None:
+def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add, name: GroupOf) -> None:
     engine = fabric.policies
     topology = fabric.topology
     pods = topology.pods
@@ -385,7 +397,7 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
     classes = list(classes)
     # Pods → outside: egress policy, then the firewalls' egress on the Pods' nodes.
     for s in classes:
-        for name, addresses in networks.items():
+        for network, addresses in networks.items():
             if not addresses:
                 continue
             ports, reached = (EVERYTHING, addresses) if not s.subject_to_policy else \
@@ -394,8 +406,8 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
                 continue
             ports, partial = _egress_firewalls(fabric, s, addresses, ports)
             if ports:
-                for src in sorted({group_name(pods[i], by) for i in s.pods}):
-                    add(src, f"network:{name}", ports, partial or reached != addresses)
+                for src in sorted({name(pods[i]) for i in s.pods}):
+                    add(src, f"network:{network}", ports, partial or reached != addresses)
     # Outside → Pods through NodePort/LoadBalancer Services.
     if not fabric.proxies_services:
         return
@@ -406,7 +418,7 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
             if sp.node_port is None:
                 continue
             backends = [b for b in fabric.backends(svc, sp) if b.pod is not None and b.port is not None]
-            for name, addresses in networks.items():
+            for network, addresses in networks.items():
                 if not addresses:
                     continue
                 entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
@@ -414,10 +426,10 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
                 admitted = [(n, seen) for n in entry_nodes
                             if (seen := _admits(fabric, n, addresses, sp.protocol, sp.node_port))]
                 for b in backends:
-                    _enter(fabric, wire, add, by, svc, sp, b, name, addresses, entry_nodes, admitted)
+                    _enter(fabric, wire, add, name, svc, sp, b, network, addresses, entry_nodes, admitted)
 
 
-def _enter(fabric: Fabric, wire: _Wire, add: _Add, by: str, svc: Service, sp: ServicePort, b: Backend,
+def _enter(fabric: Fabric, wire: _Wire, add: _Add, name: GroupOf, svc: Service, sp: ServicePort, b: Backend,
            network: str, addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
     assert b.pod is not None and b.port is not None
@@ -441,7 +453,7 @@ def _enter(fabric: Fabric, wire: _Wire, add: _Add, by: str, svc: Service, sp: Se
         delivered += 1
         partial = partial or reached != seen_as or clients != addresses
     if delivered:
-        add(f"network:{network}", group_name(b.pod, by), single, partial or delivered < len(entry_nodes),
+        add(f"network:{network}", name(b.pod), single, partial or delivered < len(entry_nodes),
             f"Service {svc.qualified_name} NodePort {sp.node_port}")
 
 

@@ -41,12 +41,16 @@ def _header(name: str) -> list[str]:
 
 def _matrix(payload: Payload) -> list[str]:
     lines = _header(f"connectivity by {payload.get('by', 'workload')}")
+    if "rules" in payload:  # the grouped map: one edge per rule
+        payload = {"connections": [{"from": r["from"], "to": r["to"], "label": r["connections"]}
+                                   for r in payload["rules"]]}
     vertices = sorted({c[k] for c in payload.get("connections", ()) for k in ("from", "to")})
     for v in vertices:
         fill = "#fff3e0" if v.startswith(("network:", "ip:")) else "#f3e5f5"
         lines.append(f"  {quote(v)} {_attrs(fillcolor=fill)};")
     for c in payload.get("connections", ()):
-        attrs = _attrs(label=f"{c['protocol']} {c['ports']}", style="dashed" if c.get("partial") else "")
+        attrs = _attrs(label=c.get("label") or f"{c['protocol']} {c['ports']}",
+                       style="dashed" if c.get("partial") else "")
         lines.append(f"  {quote(c['from'])} -> {quote(c['to'])} {attrs};")
     return lines + ["}"]
 

@@ -1,0 +1,296 @@
+"""The grouped connectivity map: the allowed connections as a few rules, exact, in the terms users wrote.
+
+A rule says "these sources → these destinations: these protocols and ports". Together the rules expand to
+exactly what :func:`netmodel.analyze.connectivity.connectivity` allows Pod by Pod (``--by pod``): every
+(source, destination, protocol, port) it lists is covered by exactly one rule, with the same ``partial`` mark
+and Service (``via``), and a rule covers nothing else. The one exception is a Pod reaching itself, which the
+loopback line states for every Pod at once (each Pod reaches itself on every port it listens on); a rule whose
+sources and destinations share a Pod says nothing about that Pod reaching itself beyond it.
+
+How, never per Pod pair:
+
+1. *Atoms*: Pods no connection can tell apart. Without node firewalls and without Pod traffic SNATed to the
+   node, a Pod's row and column depend only on its class's NetworkPolicy behaviour: which policies isolate it
+   (its ingress and egress rules), which rules name it as a peer, its declared ports (listeners, named ports),
+   for a hostNetwork Pod its nodes, and the NodePort/LoadBalancer Service ports it backs. Classes with equal
+   behaviour share an atom and one representative class is analyzed for all of them. With node firewalls or
+   SNAT, an atom is one class on one node (what crosses the wire depends on the nodes).
+2. The matrix between atoms and outside networks comes from ``connectivity`` itself over the representatives
+   (one rule, one place), each cell the set of (Service, protocol, ports, partial) it allows.
+3. *Grouping*: destinations with identical columns and sources with identical rows are merged; then, greedily
+   and until nothing changes, rules with the same ports and the same destinations merge their sources and
+   rules with the same ports and the same sources merge their destinations. Both orders are tried and the
+   shorter result kept. Rules never overlap, so each pair keeps its own cell.
+4. *Naming* (:mod:`netmodel.analyze.group_terms`): each group is said as namespaces, a label selector that
+   selects exactly the group among the Pods in those namespaces, or workload and Pod names when no label does.
+
+>>> from netmodel.model.build import load_topology
+>>> from netmodel.analyze.reach import Fabric
+>>> grouped = grouped_connectivity(Fabric(load_topology(["topologies/plain-manifests"])))
+>>> len(grouped.rules) < len(grouped.units)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netmodel.analyze.connectivity import Connection, _Masquerade, connectivity, listening
+from netmodel.analyze.group_terms import (
+    Selector,
+    Universe,
+    describe_ports,
+    network_selector,
+    pods_selector,
+)
+from netmodel.analyze.policy import PodClass
+from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.unevaluated import Unevaluated, kinds, to_json
+from netmodel.sets import IntervalSet, format_ports, protocol_label
+
+# One allowed entry of a cell: (Service entered through or "", protocol, ports, partial).
+Entry = tuple[str, int, IntervalSet, bool]
+Cell = tuple[Entry, ...]
+NETWORK = "network:"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRule:
+    """Every source Pod/network in ``source`` may open connections to every one in ``destination`` on
+    ``entries`` (and nothing more between them, except each Pod to itself: see :class:`GroupedMap`)."""
+
+    source: Selector
+    destination: Selector
+    entries: Cell
+    namespaces: tuple[str, ...] = ()  # of the Pods on either side (what objects not evaluated could change)
+
+    def ports_text(self) -> str:
+        return describe_ports(self.entries)
+
+    def to_json(self) -> dict[str, object]:
+        return {"from": self.source.text, "to": self.destination.text, "connections": self.ports_text(),
+                "fromSelector": self.source.to_json(), "toSelector": self.destination.to_json(),
+                "allowed": [{"protocol": protocol_label(p), "ports": format_ports(ports), "partial": partial,
+                             **({"via": via} if via else {})} for via, p, ports, partial in self.entries]}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedMap:
+    """The rules, and whether a loopback line is needed (some Pod reaches itself on a port no rule covering
+    it gives)."""
+
+    rules: tuple[GroupRule, ...]
+    loopback: bool
+    units: tuple[str, ...]  # the atoms and outside networks grouped (for figures)
+
+
+def grouped_connectivity(fabric: Fabric) -> GroupedMap:
+    """The exact grouped map of everything ``connectivity(fabric, "pod")`` allows (see the module doc)."""
+    atoms, members = _atoms(fabric)
+    reps = _representatives(fabric, atoms)
+    pods = fabric.topology.pods
+    index = fabric.topology.pod_index
+    atom_of = {pos: a for a, positions in members.items() for pos in positions}
+    connections = connectivity(fabric, group=lambda pod: atom_of[index[(pod.namespace, pod.name)]],
+                               among=reps, loopback=False)
+    cells = _cells(connections)
+    units = sorted(set(members) | {u for pair in cells for u in pair})
+    rules = _group(cells)
+    universe = Universe.of(fabric)
+
+    def selector(group: Iterable[str]) -> Selector:
+        group = sorted(group)
+        positions = [p for u in group if not u.startswith(NETWORK) for p in members[u]]
+        networks = [u[len(NETWORK):] for u in group if u.startswith(NETWORK)]
+        parts = ([pods_selector(universe, positions)] if positions else []) + \
+            [network_selector(fabric, n) for n in networks]
+        return Selector.join(parts)
+
+    def namespaces(*groups: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted({pods[p].namespace for g in groups for u in g if not u.startswith(NETWORK)
+                             for p in members[u]}))
+
+    out = [GroupRule(selector(src), selector(dst), value, namespaces(src, dst)) for src, dst, value in rules]
+    out.sort(key=lambda r: (r.source.text, r.destination.text, r.ports_text()))
+    return GroupedMap(tuple(out), _needs_loopback(fabric, members, cells), tuple(units))
+
+
+def _atoms(fabric: Fabric) -> tuple[dict[int, str], dict[str, list[int]]]:
+    """Pod position → atom name, and atom → Pod positions (Pods with an address only)."""
+    engine = fabric.policies
+    topology = fabric.topology
+    classes = [c for c in engine.classes.classes if c.addressed]
+    masquerade = _Masquerade(fabric)
+    per_node = bool(topology.firewalls) or any(masquerade.reaches(c) for c in classes)
+    behaviour = {c.id: ("class", c.id) for c in classes} if per_node else _behaviours(fabric, classes)
+    backs = _backed_ports(fabric)
+    keys: dict[tuple[object, ...], str] = {}
+    atoms: dict[int, str] = {}
+    members: dict[str, list[int]] = {}
+    for c in classes:
+        for position in c.pods:
+            pod = topology.pods[position]
+            key = (behaviour[c.id], pod.node_name if per_node else None, backs.get(position, ()))
+            name = keys.setdefault(key, f"#{len(keys)}")
+            atoms[position] = name
+            members.setdefault(name, []).append(position)
+    return atoms, members
+
+
+def _behaviours(fabric: Fabric, classes: list[PodClass]) -> dict[int, tuple[object, ...]]:
+    """Per class, everything its row and column depend on when no firewall or SNAT makes nodes matter."""
+    engine = fabric.policies
+    named_in: dict[int, list[int]] = {}  # class → ingress rules naming it as a peer
+    named_out: dict[int, list[int]] = {}
+    rule_ids: dict[int, int] = {}
+    for rules in engine.rules.values():
+        for rule in rules:
+            number = rule_ids.setdefault(id(rule), len(rule_ids))
+            for c in iter_members(rule.peer_classes):
+                (named_in if rule.direction == "ingress" else named_out).setdefault(c, []).append(number)
+    pods = fabric.topology.pods
+    out: dict[int, tuple[object, ...]] = {}
+    for c in classes:
+        ingress = tuple(rule_ids[id(r)] for r in engine.ingress_rules(c.id)) \
+            if engine.isolating(c.id, "ingress") else None
+        egress = tuple(rule_ids[id(r)] for r in engine.egress_rules(c.id)) \
+            if engine.isolating(c.id, "egress") else None
+        nodes = frozenset(pods[i].node_name for i in c.pods) if c.host_network else None
+        out[c.id] = (c.host_network, nodes, c.ports, ingress, egress, tuple(named_in.get(c.id, ())),
+                     tuple(named_out.get(c.id, ())))
+    return out
+
+
+def _backed_ports(fabric: Fabric) -> dict[int, tuple[str, ...]]:
+    """Pod position → the NodePort/LoadBalancer Service ports it backs (outside networks enter through them)."""
+    topology = fabric.topology
+    out: dict[int, list[str]] = {}
+    if not fabric.proxies_services or not fabric.outside_networks:
+        return {}
+    for svc in topology.services:
+        if svc.type not in ("NodePort", "LoadBalancer"):
+            continue
+        for sp in svc.ports:
+            if sp.node_port is None:
+                continue
+            for b in fabric.backends(svc, sp):
+                if b.pod is not None:
+                    position = topology.pod_index[(b.pod.namespace, b.pod.name)]
+                    out.setdefault(position, []).append(f"{svc.namespace}/{svc.name}/{sp.node_port}/{b.port}")
+    return {p: tuple(sorted(v)) for p, v in out.items()}
+
+
+def _representatives(fabric: Fabric, atoms: dict[int, str]) -> list[PodClass]:
+    """One class per set of atoms: the classes whose Pods fall in atoms no earlier class covers."""
+    engine = fabric.policies
+    seen: set[frozenset[str]] = set()
+    out = []
+    for c in engine.classes.classes:
+        if not c.addressed:
+            continue
+        key = frozenset(atoms[p] for p in c.pods)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _cells(connections: Iterable[Connection]) -> dict[tuple[str, str], Cell]:
+    entries: dict[tuple[str, str], list[Entry]] = {}
+    for c in connections:
+        entries.setdefault((c.source, c.destination), []).append((c.via, c.protocol, c.ports, c.partial))
+    return {pair: tuple(sorted(v, key=lambda e: (e[0], e[1], tuple(e[2]), e[3]))) for pair, v in entries.items()}
+
+
+Rule = tuple[frozenset[str], frozenset[str], Cell]
+
+
+def _group(cells: dict[tuple[str, str], Cell]) -> list[Rule]:
+    """Non-overlapping rules covering exactly the cells; the shorter of the two merge orders."""
+    rows: dict[str, dict[str, Cell]] = {}
+    for (s, d), v in cells.items():
+        rows.setdefault(s, {})[d] = v
+    columns: dict[str, dict[str, Cell]] = {}
+    for (s, d), v in cells.items():
+        columns.setdefault(d, {})[s] = v
+    one = _merge(_blocks(rows, columns))
+    other = [(s, d, v) for d, s, v in _merge(_blocks(columns, rows))]
+    return one if len(one) <= len(other) else other
+
+
+def _blocks(rows: dict[str, dict[str, Cell]], columns: dict[str, dict[str, Cell]]) -> list[Rule]:
+    """Columns with equal contents merged, then rows equal over the merged columns, then per row group the
+    column groups with one value."""
+    col_groups: dict[frozenset[tuple[str, Cell]], list[str]] = {}
+    for d, column in columns.items():
+        col_groups.setdefault(frozenset(column.items()), []).append(d)
+    col_of = {d: i for i, ds in enumerate(col_groups.values()) for d in ds}
+    groups = list(col_groups.values())
+    row_groups: dict[frozenset[tuple[int, Cell]], list[str]] = {}
+    for s, row in rows.items():
+        row_groups.setdefault(frozenset((col_of[d], v) for d, v in row.items()), []).append(s)
+    out: list[Rule] = []
+    for signature, sources in row_groups.items():
+        by_value: dict[Cell, set[str]] = {}
+        for i, v in signature:
+            by_value.setdefault(v, set()).update(groups[i])
+        out.extend((frozenset(sources), frozenset(ds), v) for v, ds in by_value.items())
+    return out
+
+
+def _merge(rules: list[Rule]) -> list[Rule]:
+    """Rules with equal ports and equal destinations merge sources, and the converse, until stable."""
+    while True:
+        by_dst: dict[tuple[frozenset[str], Cell], set[str]] = {}
+        for s, d, v in rules:
+            by_dst.setdefault((d, v), set()).update(s)
+        merged = [(frozenset(s), d, v) for (d, v), s in by_dst.items()]
+        by_src: dict[tuple[frozenset[str], Cell], set[str]] = {}
+        for s, d, v in merged:
+            by_src.setdefault((s, v), set()).update(d)
+        merged = [(s, frozenset(d), v) for (s, v), d in by_src.items()]
+        if len(merged) == len(rules):
+            return sorted(merged, key=lambda r: (sorted(r[0]), sorted(r[1])))
+        rules = merged
+
+
+def _needs_loopback(fabric: Fabric, members: dict[str, list[int]], cells: dict[tuple[str, str], Cell]) -> bool:
+    """Whether some Pod listens on a port the cell between its atom and itself does not give."""
+    engine = fabric.policies
+    for atom, positions in members.items():
+        cls = engine.classes.classes[engine.classes.class_of_pod[positions[0]]]
+        given = {p: ports for via, p, ports, partial in cells.get((atom, atom), ()) if not via and not partial}
+        for protocol, ports in listening(cls):
+            if not ports <= given.get(protocol, IntervalSet()):
+                return True
+    return False
+
+
+LOOPBACK = {"from": "each Pod", "to": "itself",
+            "connections": "every port it listens on (its containerPorts; all ports when it declares none)"}
+
+
+def grouped_json(fabric: Fabric, skipped: Unevaluated | None = None) -> dict[str, object]:
+    """The JSON answer of ``netmodel matrix`` (schema: netmodel/schemas/matrix.schema.json, ``by: group``).
+
+    ``loopback`` true: each Pod also reaches itself on every port it listens on (containerPorts, or every port
+    when it declares none), which the rules alone do not give. With objects netmodel does not evaluate, each
+    rule they could change lists their kinds under ``notEvaluated``.
+    """
+    grouped = grouped_connectivity(fabric)
+    rules = []
+    for rule in grouped.rules:
+        row = rule.to_json()
+        found = skipped.affecting(rule.namespaces) if skipped else ()
+        if found:
+            row["notEvaluated"] = kinds(found)
+        rules.append(row)
+    out: dict[str, object] = {"by": "group", "rules": rules, "loopback": grouped.loopback}
+    if skipped:
+        out["notEvaluated"] = to_json(skipped.affecting(skipped.by_namespace))
+    return out
+
+
+__all__ = ["LOOPBACK", "GroupRule", "GroupedMap", "grouped_connectivity", "grouped_json"]
