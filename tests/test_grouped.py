@@ -216,3 +216,28 @@ def test_matrix_by_pod_stays_pairwise() -> None:
     rows = list(csv.DictReader(io.StringIO(
         _netmodel("matrix", "topologies/plain-manifests", "--by", "pod", "-f", "csv").stdout)))
     assert len(rows) == 32 and rows[0].keys() >= {"from", "to", "protocol", "ports"}
+
+
+def test_the_grouped_table_folds_and_points_to_csv_and_json() -> None:
+    from rich.console import Console
+
+    from netmodel.cli.matrix import render_grouped_table
+
+    payload = grouped_json(Fabric(load_topology([str(ROOT / "tests" / "corpus" / "online-boutique")])))
+    buffer = io.StringIO()
+    render_grouped_table(payload, Console(file=buffer, width=200, no_color=True), limit=4)
+    out = buffer.getvalue()
+    total = len(payload["rules"]) + 1  # and the loopback line
+    assert f"… {total - 4:,} more rules not shown (the first 4 of {total:,}); --format csv or --format json " \
+           "lists them all." in out
+    assert sum(1 for line in out.splitlines() if "app" in line and "TCP" in line) == 4
+
+
+@pytest.mark.parametrize("module", ["netmodel.analyze.grouped", "netmodel.analyze.group_terms"])
+def test_docstring_examples(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+    import importlib
+
+    monkeypatch.chdir(ROOT)  # the examples name topologies/ relative to the repository
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -27,8 +27,11 @@ How, never per Pod pair:
 >>> from netmodel.model.build import load_topology
 >>> from netmodel.analyze.reach import Fabric
 >>> grouped = grouped_connectivity(Fabric(load_topology(["topologies/plain-manifests"])))
->>> len(grouped.rules) < len(grouped.units)
-True
+>>> for rule in grouped.rules:
+...     print(f"{rule.source.text} → {rule.destination.text}: {rule.ports_text()}")
+all Pods → app!=redis: TCP 80
+app!=redis → app=redis: TCP 6379
+role=follower → role=leader: TCP 6379
 """
 
 from __future__ import annotations
