@@ -151,8 +151,8 @@ def _behaviours(fabric: Fabric, classes: list[PodClass]) -> dict[int, tuple[obje
     for rules in engine.rules.values():
         for rule in rules:
             number = rule_ids.setdefault(id(rule), len(rule_ids))
-            for c in iter_members(rule.peer_classes):
-                (named_in if rule.direction == "ingress" else named_out).setdefault(c, []).append(number)
+            for member in iter_members(rule.peer_classes):
+                (named_in if rule.direction == "ingress" else named_out).setdefault(member, []).append(number)
     pods = fabric.topology.pods
     out: dict[int, tuple[object, ...]] = {}
     for c in classes:
