@@ -52,7 +52,7 @@ def _term_matches(term: dict, unit: str, topology: Topology) -> bool:
     if "network" in term:
         return False
     namespace, _, name = unit.partition("/")
-    pod = topology.pods[topology.pod_index[(namespace, name)]]
+    pod = topology.pods[topology.pod_position[(namespace, name)]]
     ns = term.get("namespaces")
     if ns is not None:
         if "in" in ns and pod.namespace not in ns["in"]:

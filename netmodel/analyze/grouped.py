@@ -94,7 +94,7 @@ def grouped_connectivity(fabric: Fabric) -> GroupedMap:
     atoms, members = _atoms(fabric)
     reps = _representatives(fabric, atoms)
     pods = fabric.topology.pods
-    index = fabric.topology.pod_index
+    index = fabric.topology.pod_position
     atom_of = {pos: a for a, positions in members.items() for pos in positions}
     connections = connectivity(fabric, group=lambda pod: atom_of[index[(pod.namespace, pod.name)]],
                                among=reps, loopback=False)
@@ -180,7 +180,7 @@ def _backed_ports(fabric: Fabric) -> dict[int, tuple[str, ...]]:
                 continue
             for b in fabric.backends(svc, sp):
                 if b.pod is not None:
-                    position = topology.pod_index[(b.pod.namespace, b.pod.name)]
+                    position = topology.pod_position[(b.pod.namespace, b.pod.name)]
                     out.setdefault(position, []).append(f"{svc.namespace}/{svc.name}/{sp.node_port}/{b.port}")
     return {p: tuple(sorted(v)) for p, v in out.items()}
 
