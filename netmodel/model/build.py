@@ -21,6 +21,7 @@ from netmodel.model.objects import (
     SkippedObject,
     qualified_name,
 )
+from netmodel.model.read_admin import read_admin_network_policy
 from netmodel.model.read_calico import read_ip_pool
 from netmodel.model.read_gateway import (
     read_gateway,
@@ -44,7 +45,7 @@ from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
-CLUSTER_SCOPED = {"Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
+CLUSTER_SCOPED = {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
@@ -141,6 +142,9 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.routes.append(read_route(doc, problems, kind))
         elif kind == "ReferenceGrant":
             inv.reference_grants.append(read_reference_grant(doc, problems))
+        elif kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
+            if (admin := read_admin_network_policy(doc, problems, kind)) is not None:
+                inv.admin_policies.append(admin)
         elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
             inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
@@ -176,6 +180,8 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         ("Service", [(s.namespace, s.name, s.source) for s in inv.services]),
         ("NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.network_policies]),
         ("Firewall", [("", f.name, f.source) for f, _ in inv.firewalls]),
+        ("AdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if not p.baseline]),
+        ("BaselineAdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if p.baseline]),
         ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
         ("GatewayClass", [("", c.name, c.source) for c in inv.gateway_classes]),
         ("Gateway", [(g.namespace, g.name, g.source) for g in inv.gateways]),

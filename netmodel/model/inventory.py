@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from netmodel.load.document import Document
 from netmodel.model.gateway import Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.objects import (
+    AdminNetworkPolicy,
     Cluster,
     EndpointSlice,
     Expectations,
@@ -49,6 +50,7 @@ class Inventory:
     ingresses: list[Ingress] = field(default_factory=list)
     ingress_classes: list[IngressClass] = field(default_factory=list)
     network_policies: list[NetworkPolicy] = field(default_factory=list)
+    admin_policies: list[AdminNetworkPolicy] = field(default_factory=list)
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
     ip_pools: list[IPPool] = field(default_factory=list)

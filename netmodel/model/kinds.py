@@ -7,8 +7,8 @@ Every object of the input falls in exactly one class (docs/input.md, "Kinds netm
   CustomResourceDefinition, ...); summed up in one info line with counts per kind;
 * **creates Pods** — :data:`POD_CREATORS`: a custom resource whose operator makes Pods netmodel cannot see; a
   warning per object ("its Pods are not in the layout");
-* **not evaluated** — :data:`NOT_EVALUATED` (policy kinds of CNIs, meshes and the AdminNetworkPolicy API that
-  netmodel does not read yet) and every kind not named here: a warning per object. Policy kinds also mark each
+* **not evaluated** — :data:`NOT_EVALUATED` (policy kinds of CNIs, meshes and the v1alpha2 ClusterNetworkPolicy
+  that netmodel does not read yet) and every kind not named here: a warning per object. Policy kinds also mark each
   query, matrix row and expectation they could change (:attr:`Scope`).
 
 A known kind name in another group is another kind: a ``projectcalico.org/v3`` ``NetworkPolicy`` is not read as a
@@ -56,6 +56,9 @@ READ: dict[str, frozenset[str]] = {
     # Gateway API entry paths (netmodel/model/read_gateway.py), every served version: v1, v1beta1, v1alpha2/3.
     **{k: frozenset({"gateway.networking.k8s.io"}) for k in (
         "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant")},
+    # The AdminNetworkPolicy API (netmodel/model/read_admin.py).
+    "AdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
+    "BaselineAdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
 }
 
 _RBAC = "rbac.authorization.k8s.io"
@@ -148,8 +151,6 @@ NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     **{(g, "HostEndpoint"): ("cluster", "Calico") for g in _CALICO},
     **{(g, "NetworkSet"): ("none", "Calico") for g in _CALICO},
     **{(g, "GlobalNetworkSet"): ("none", "Calico") for g in _CALICO},
-    ("policy.networking.k8s.io", "AdminNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
-    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("policy.networking.k8s.io", "ClusterNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("crd.antrea.io", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("crd.antrea.io", "NetworkPolicy"): ("namespace", "Antrea"),

@@ -207,6 +207,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         ingresses=tuple(inv.ingresses),
         ingress_classes=tuple(inv.ingress_classes),
         network_policies=tuple(inv.network_policies),
+        admin_policies=tuple(inv.admin_policies),
         firewalls=tuple(f for f, _ in inv.firewalls),
         ip_pools=tuple(inv.ip_pools),
         gateway_api=GatewayAPI(tuple(inv.gateway_classes), tuple(inv.gateways), tuple(inv.routes),

@@ -478,6 +478,74 @@ class NetworkPolicy(Namespaced):
         return ObjectRef("NetworkPolicy", self.namespace, self.name)
 
 
+# -- AdminNetworkPolicy API (policy.networking.k8s.io/v1alpha1) ---------------------------------------------------
+
+ADMIN_ACTIONS = ("Allow", "Deny", "Pass")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPeer:
+    """One ``from``/``to`` entry of an AdminNetworkPolicy or BaselineAdminNetworkPolicy rule: exactly one of
+    ``namespaces``, ``pods``, ``nodes`` (egress), ``networks`` (egress) is set, named by ``field``.
+
+    A ``namespaces`` peer has ``namespace_selector`` and no ``pod_selector``; a ``pods`` peer has both.
+    """
+
+    field: str
+    namespace_selector: LabelSelector | None
+    pod_selector: LabelSelector | None
+    node_selector: LabelSelector | None
+    networks: tuple[IPNetwork, ...]
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRule:
+    """One rule: peers OR'ed, ports OR'ed, peers AND ports; ``ports`` None matches every port.
+
+    ``ports`` holds ``portNumber`` and ``portRange`` entries as (protocol, port, end) and a ``namedPort`` as one
+    entry per protocol with the name (the API's named port carries no protocol: it matches the container port of
+    that name whatever its protocol).
+    """
+
+    name: str
+    action: str  # Allow | Deny | Pass (Pass: AdminNetworkPolicy only)
+    peers: tuple[AdminPeer, ...]
+    ports: tuple[PolicyPort, ...] | None
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class AdminNetworkPolicy:
+    """An AdminNetworkPolicy (``priority`` 0-1000) or the BaselineAdminNetworkPolicy (``priority`` None).
+
+    The subject is the Pods (not hostNetwork) of namespaces matching ``namespace_selector`` whose labels match
+    ``pod_selector``; a ``subject.namespaces`` policy has ``pod_selector`` everything.
+    """
+
+    kind: str  # AdminNetworkPolicy | BaselineAdminNetworkPolicy
+    name: str
+    priority: int | None
+    namespace_selector: LabelSelector
+    pod_selector: LabelSelector
+    ingress: tuple[AdminRule, ...]
+    egress: tuple[AdminRule, ...]
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, "", self.name)
+
+    @property
+    def baseline(self) -> bool:
+        return self.kind == "BaselineAdminNetworkPolicy"
+
+    @property
+    def label(self) -> str:
+        """``AdminNetworkPolicy web-guard (priority 10)``, ``BaselineAdminNetworkPolicy default``."""
+        return f"{self.kind} {self.name}" + ("" if self.priority is None else f" (priority {self.priority})")
+
+
 # -- netmodel kinds ------------------------------------------------------------------------------------------------
 
 ENTRY_POINTS = ("api", "nodeports", "ingress")
@@ -698,7 +766,11 @@ class SkippedObject(Namespaced):
 
 
 __all__ = [
+    "ADMIN_ACTIONS",
     "NO_LABELS",
+    "AdminNetworkPolicy",
+    "AdminPeer",
+    "AdminRule",
     "Cluster",
     "CniSpec",
     "Container",

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from netmodel.errors import SourceSpan
 from netmodel.model.gateway import GatewayAPI
 from netmodel.model.objects import (
+    AdminNetworkPolicy,
     Cluster,
     EndpointSlice,
     Expectations,
@@ -76,6 +77,8 @@ class Topology:
     finished: frozenset[tuple[str, str]] = frozenset()  # (namespace, name) of Pods left out as Succeeded/Failed
     ip_pools: tuple[IPPool, ...] = ()  # Calico IPPools: Calico IPAM draws Pod addresses from them
     gateway_api: GatewayAPI = field(default_factory=GatewayAPI)  # GatewayClasses, Gateways, routes and ReferenceGrants
+    # AdminNetworkPolicies and the BaselineAdminNetworkPolicy, in input order (the engine orders them).
+    admin_policies: tuple[AdminNetworkPolicy, ...] = ()
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups, and are
     # read-only views so that no caller can make them disagree with the tuples.

@@ -21,15 +21,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netmodel.analyze.findings import Finding, Severity
+from netmodel.analyze.policy.admin_checks import ADMIN_CHECKS
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClass
-from netmodel.analyze.policy.engine import EGRESS, INGRESS, CompiledRule, Peer, PolicyEngine
+from netmodel.analyze.policy.engine import (
+    EGRESS,
+    INGRESS,
+    CompiledRule,
+    Peer,
+    PolicyEngine,
+    PolicyVerdict,
+)
 from netmodel.analyze.policy.portspace import PortSpace
+from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.fabric import Backend, Fabric, fabric_of
 from netmodel.compile.context import CheckContext
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
+    AdminNetworkPolicy,
     Ingress,
     NetworkPolicy,
     Pod,
@@ -39,7 +49,7 @@ from netmodel.model.objects import (
     ServicePort,
 )
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
-from netmodel.sets import IntervalSet, protocol_label
+from netmodel.sets import ALL_ADDRESSES, IntervalSet, protocol_label
 from netmodel.sets.ports import TCP, UDP
 
 DNS_NAMESPACE = "kube-system"
@@ -50,6 +60,18 @@ DNS_PORT = 53
 
 def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> str:
     return ", ".join(p.qualified_name for p in policies)
+
+
+def _policies_text(policies: tuple[NetworkPolicy | AdminNetworkPolicy, ...]) -> str:
+    """``NetworkPolicies a/b, c/d`` and/or the admin policies by label."""
+    nps = [p for p in policies if isinstance(p, NetworkPolicy)]
+    admins = [p.label for p in policies if isinstance(p, AdminNetworkPolicy)]
+    return " and ".join(([f"NetworkPolicies {_policy_names(nps)}"] if nps else []) + admins)
+
+
+def _deciders(verdict: PolicyVerdict) -> tuple[NetworkPolicy | AdminNetworkPolicy, ...]:
+    """What denied a packet: the admin policy whose rule did, else the NetworkPolicies isolating the Pod."""
+    return (verdict.admin_rule.policy,) if verdict.admin_rule is not None else verdict.isolating
 
 
 def _pods_text(fabric: Fabric, classes: list[PodClass], limit: int = 3) -> str:
@@ -128,34 +150,72 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     engine = fabric.policies
     svc = dns_service(fabric)
     groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
-    for class_id in iter_members(engine.isolated_egress):
+    # Admin tiers can deny DNS to classes no NetworkPolicy isolates; they are judged with the real DNS Service
+    # only (the assumed CoreDNS Pods have no class the admin rules could be compiled against).
+    admin_egress = engine.admin.touched(EGRESS) | engine.baseline.touched(EGRESS) if svc is not None else 0
+    for class_id in iter_members(engine.isolated_egress | admin_egress):
         cls = engine.classes.classes[class_id]
         if not cls.addressed:
             continue
         if svc is not None and svc.namespace == cls.namespace and svc.selector and all(
                 cls.labels.get(k) == v for k, v in svc.selector.items()):
             continue  # the DNS Pods themselves
+        if svc is None and engine.admin_touched(EGRESS, class_id):
+            continue
         blocked = _dns_blocked_real(fabric, cls, svc) if svc is not None else _dns_blocked_assumed(fabric, cls)
         if blocked:
             groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
     target = f"Service {svc.qualified_name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
     for (policies, ports), classes in groups.items():
+        admins = _admin_deciders(fabric, classes, svc) if svc is not None else []
+        why = (f"are isolated for egress by {_policy_names(policies)}" if policies else "") + \
+            (" and " if policies and admins else "") + \
+            (f"are denied by {', '.join(f'{r.policy.label} {r.label}' for r in admins)}" if admins else "")
         yield Finding(
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
-            f"Pods {_pods_text(fabric, classes)} are isolated for egress by {_policy_names(policies)} and cannot "
+            f"Pods {_pods_text(fabric, classes)} {why or 'are isolated for egress'} and cannot "
             f"reach {target} on {' and '.join(ports)}: name lookups fail. Add an egress rule allowing UDP and "
             f"TCP 53 to the DNS Pods (namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector "
             f"k8s-app: kube-dns)",
-            tuple(str(p.ref) for p in policies), tuple(p.source for p in policies),
+            tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins)),
+            tuple(p.source for p in policies) + tuple(r.source for r in admins),
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
+
+
+def _admin_deciders(fabric: Fabric, classes: list[PodClass], svc: Service) -> list[TierRule]:
+    """The admin rules that deny some of ``classes`` their DNS lookups (Deny rules of either admin tier)."""
+    engine = fabric.policies
+    out: dict[TierRule, None] = {}
+    for cls in classes:
+        for sp in svc.ports:
+            if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
+                continue
+            for b in fabric.backends(svc, sp):
+                if b.port is None:
+                    continue
+                target = fabric.class_of(b.pod) if b.pod is not None else None
+                peer = target.id if target is not None and target.subject_to_policy else b.address
+                verdict = engine.verdict(EGRESS, cls.id, peer, target, sp.protocol, b.port)
+                if not verdict.allowed and verdict.admin_rule is not None:
+                    out[verdict.admin_rule] = None
+    return list(out)
 
 
 def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: int) -> bool:
     engine = fabric.policies
-    if not backend_class.subject_to_policy or not engine.isolating(backend_class.id, INGRESS):
+    if not backend_class.subject_to_policy:
         return True
     single = PortSpace.of({protocol: IntervalSet.single(port)})
+    if engine.admin_touched(INGRESS, backend_class.id):
+        # Through every tier: some Pod class let in whose egress lets it out, or some address let in.
+        spaces = engine.ingress_spaces(backend_class) or {}
+        if any(space & single and engine.verdict(EGRESS, source, backend_class.id, backend_class, protocol,
+                                                 port).allowed for source, space in spaces.items()):
+            return True
+        return bool(engine.address_space(INGRESS, backend_class, ALL_ADDRESSES)[0] & single)
+    if not engine.isolating(backend_class.id, INGRESS):
+        return True
     for rule in engine.ingress_rules(backend_class.id):
         if not engine.resolve_ports(rule.rule.ports, backend_class) & single:
             continue
@@ -170,7 +230,7 @@ def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: in
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
     fabric = fabric_of(ctx)
-    if not fabric.topology.network_policies:
+    if not fabric.topology.network_policies and not fabric.topology.admin_policies:
         return
     for svc in fabric.topology.services:
         for sp in svc.ports:
@@ -182,21 +242,26 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             classes = list({cls.id: cls for cls, _ in served}.values())
             policies = list(dict.fromkeys(p for c in classes for p in fabric.policies.isolating(c.id, INGRESS)))
+            admins = list(dict.fromkeys(r.policy for c in classes for tier in (fabric.policies.admin,
+                                                                               fabric.policies.baseline)
+                                        for r in tier.rules(INGRESS, c.id)))
+            named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + \
+                [p.label for p in admins]
             yield Finding(
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
                 f"Service {svc.qualified_name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
-                f"NetworkPolicies {_policy_names(policies)} leave its endpoints ({_pods_text(fabric, classes)}) with "
+                f"{' and '.join(named)} leave its endpoints ({_pods_text(fabric, classes)}) with "
                 f"no allowed client{fabric.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
                 f"clients that should use it",
-                (str(svc.ref),) + tuple(str(p.ref) for p in policies),
-                (sp.source,) + tuple(p.source for p in policies))
+                (str(svc.ref),) + tuple(str(p.ref) for p in policies) + tuple(str(p.ref) for p in admins),
+                (sp.source,) + tuple(p.source for p in policies) + tuple(p.source for p in admins))
 
 
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
     fabric = fabric_of(ctx)
     t = fabric.topology
-    if not t.network_policies:
+    if not t.network_policies and not t.admin_policies:
         return
     for ing in t.ingresses:
         controllers = _controller_pods(ctx, ing)
@@ -216,7 +281,7 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
                 yield Finding(
                     "NM-EXT-009", Severity.ERROR, "external-to-service",
                     f"Ingress {ing.qualified_name} → Service {svc.qualified_name} port {backend.port}: "
-                    f"NetworkPolicies {_policy_names(policies)} block the ingress controller (e.g. {controller_name} → "
+                    f"{_policies_text(policies)} block the ingress controller (e.g. {controller_name} → "
                     f"{pod_name} on {protocol_label(sp.protocol)}); allow ingress from the controller's namespace and "
                     f"Pods", (str(ing.ref), str(svc.ref)) + tuple(str(p.ref) for p in policies),
                     (backend.source,) + tuple(p.source for p in policies))
@@ -233,11 +298,12 @@ def _controller_pods(ctx: CheckContext, ing: Ingress) -> list[Pod]:
 
 
 def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
-                         controllers: list[Pod]) -> list[tuple[str, str, tuple[NetworkPolicy, ...]]]:
+                         controllers: list[Pod],
+                         ) -> list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]]:
     """(backend Pod, controller Pod, isolating policies) for each controller Pod that NetworkPolicy keeps from a
     backend of ``sp``: the backend's ingress, or else the controller's egress, denies it."""
     engine = fabric.policies
-    blocked: list[tuple[str, str, tuple[NetworkPolicy, ...]]] = []
+    blocked: list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]] = []
     for b in fabric.backends(svc, sp):
         if b.pod is None or b.port is None:
             continue
@@ -251,9 +317,9 @@ def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
             out = engine.verdict(EGRESS, source.id, target.id if target.subject_to_policy else b.address,
                                  target, sp.protocol, b.port) if source.subject_to_policy else into
             if target.subject_to_policy and not into.allowed:
-                blocked.append((b.pod.qualified_name, controller.qualified_name, into.isolating))
+                blocked.append((b.pod.qualified_name, controller.qualified_name, _deciders(into)))
             elif not out.allowed:
-                blocked.append((b.pod.qualified_name, controller.qualified_name, out.isolating))
+                blocked.append((b.pod.qualified_name, controller.qualified_name, _deciders(out)))
     return blocked
 
 
@@ -387,4 +453,4 @@ POLICY_CHECKS = (
     check_peers_select_something,
     check_rules_can_match,
     check_shadowed_rules,
-)
+) + ADMIN_CHECKS

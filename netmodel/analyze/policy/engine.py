@@ -20,6 +20,10 @@ The rules, as Kubernetes defines them (netmodel's choices where the spec leaves 
   ``podSelector``/``namespaceSelector`` matches them: as a peer they are seen with their node's address, which
   only an ``ipBlock`` can match.
 * A connection needs both the source's egress and the destination's ingress; replies are implied.
+
+NetworkPolicy is one tier of several (:mod:`netmodel.analyze.policy.tiers`): AdminNetworkPolicy before it,
+BaselineAdminNetworkPolicy after it (:mod:`netmodel.analyze.policy.admin`). A class no admin rule touches in a
+direction is answered by NetworkPolicy alone, on the paths below that predate the tiers.
 """
 
 from __future__ import annotations
@@ -27,9 +31,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from netmodel.analyze.policy.admin import AdminTier, network_blocks
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClass, PodClasses
 from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
+from netmodel.analyze.policy.tiers import (
+    ALLOW,
+    PASS,
+    Step,
+    Tier,
+    TierRule,
+    TierRuleLike,
+    walk_spaces,
+)
 from netmodel.model.objects import NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from netmodel.model.topology import Topology
 from netmodel.sets import ALL_ADDRESSES, AddressSet, IntervalSet, IPAddress
@@ -54,6 +68,14 @@ class CompiledRule:
         """``ingress[0]``, ``egress[2]``: the rule's direction and position in its policy."""
         return f"{self.direction}[{self.index}]"
 
+    @property
+    def action(self) -> str:
+        return ALLOW  # NetworkPolicy rules only allow
+
+    @property
+    def ports(self) -> tuple[PolicyPort, ...] | None:
+        return self.rule.ports
+
     def matches_class(self, class_id: int) -> bool:
         """Whether the rule's peers include the class ``class_id``."""
         return bool(self.peer_classes >> class_id & 1)
@@ -61,26 +83,54 @@ class CompiledRule:
 
 @dataclass(frozen=True, slots=True)
 class PolicyVerdict:
-    """One direction's decision for one packet at one Pod."""
+    """One direction's decision for one packet at one Pod.
+
+    ``tier`` names the tier that decided (``AdminNetworkPolicy``, ``NetworkPolicy``,
+    ``BaselineAdminNetworkPolicy``; "" when none did and the packet is allowed by default); ``admin_rule`` is the
+    admin rule that decided, if one did; ``passed`` the Pass rules the packet went through on the way.
+    """
 
     direction: str
     allowed: bool
-    isolated: bool  # False: no policy selects the Pod for this direction, so everything is allowed
-    matched: tuple[CompiledRule, ...]  # the rules that allow the packet
-    isolating: tuple[NetworkPolicy, ...]  # every policy selecting the Pod for this direction
+    isolated: bool  # False: no NetworkPolicy selects the Pod for this direction
+    matched: tuple[CompiledRule, ...]  # the NetworkPolicy rules that allow the packet
+    isolating: tuple[NetworkPolicy, ...]  # every NetworkPolicy selecting the Pod for this direction
+    tier: str = ""
+    admin_rule: TierRule | None = None
+    passed: tuple[TierRule, ...] = ()
 
 
 Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
 
 
+class NetworkPolicyTier:
+    """NetworkPolicy as a tier: unordered Allow rules; it ends in deny for the classes some policy isolates."""
+
+    name = "NetworkPolicy"
+    first_match = False
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.engine = engine
+
+    def rules(self, direction: str, subject: int) -> list[CompiledRule]:
+        return self.engine.ingress_rules(subject) if direction == INGRESS else self.engine.egress_rules(subject)
+
+    def ends_in_deny(self, direction: str, subject: int) -> bool:
+        return bool(self.engine.isolating(subject, direction))
+
+
 class PolicyEngine:
-    """Every NetworkPolicy of a topology compiled against its Pod classes."""
+    """Every NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy of a topology compiled against its
+    Pod classes, as the tiers ``admin``, NetworkPolicy, ``baseline`` (:attr:`tiers`, in evaluation order)."""
 
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         blocks = [peer.ip_block for pol in topology.network_policies for rule in pol.ingress + pol.egress
                   for peer in rule.peers or () if peer.ip_block is not None]
-        self.classes = PodClasses(topology, blocks)
+        self.classes = PodClasses(topology, blocks + network_blocks(topology))
+        self.admin = AdminTier(topology, self.classes, baseline=False)
+        self.baseline = AdminTier(topology, self.classes, baseline=True)
+        self.tiers: tuple[Tier, ...] = (self.admin, NetworkPolicyTier(self), self.baseline)
         self._resolved: dict[tuple[tuple[PolicyPort, ...] | None, tuple[object, ...]], PortSpace] = {}
         self.selected: dict[NetworkPolicy, int] = {}
         self.rules: dict[NetworkPolicy, tuple[CompiledRule, ...]] = {}
@@ -175,6 +225,41 @@ class PolicyEngine:
             return rule.matches_class(peer)
         return rule.peer_addresses.contains(peer)
 
+    def admin_touched(self, direction: str, subject: int) -> bool:
+        """Some AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to ``subject`` in ``direction``."""
+        return self.admin.touches(direction, subject) or self.baseline.touches(direction, subject)
+
+    def _tier_matches(self, rule: TierRuleLike, peer: Peer, destination: PodClass | None, protocol: int,
+                      port: int) -> bool:
+        if not (rule.peer_classes >> peer & 1 if isinstance(peer, int) else rule.peer_addresses.contains(peer)):
+            return False
+        return self.resolve_ports(rule.ports, destination).contains(protocol, port)
+
+    def _walk(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
+              protocol: int, port: int) -> PolicyVerdict:
+        """The tiers in order for one packet (:mod:`netmodel.analyze.policy.tiers`)."""
+        policies = self.isolating(subject, direction)
+        passed: list[TierRule] = []
+        for tier in self.tiers:
+            rules = tier.rules(direction, subject)
+            if tier.first_match:
+                hit = next((r for r in rules if self._tier_matches(r, peer, destination, protocol, port)), None)
+                if hit is not None:
+                    assert isinstance(hit, TierRule)
+                    if hit.action == PASS:
+                        passed.append(hit)
+                        continue  # Pass skips the rest of the tier, its end included
+                    return PolicyVerdict(direction, hit.action == ALLOW, bool(policies), (), policies, tier.name,
+                                         hit, tuple(passed))
+            else:
+                matched = tuple(r for r in rules if self._tier_matches(r, peer, destination, protocol, port))
+                if matched:
+                    return PolicyVerdict(direction, True, bool(policies), matched, policies,  # type: ignore[arg-type]
+                                         tier.name, None, tuple(passed))
+            if tier.ends_in_deny(direction, subject):
+                return PolicyVerdict(direction, False, bool(policies), (), policies, tier.name, None, tuple(passed))
+        return PolicyVerdict(direction, True, bool(policies), (), policies, "", None, tuple(passed))
+
     def verdict(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
                 protocol: int, port: int) -> PolicyVerdict:
         """The decision at Pod class ``subject`` for a packet to/from ``peer``.
@@ -182,13 +267,15 @@ class PolicyEngine:
         ``destination`` is the class named ports resolve on: the subject itself for ingress, the peer's class
         (or None for a non-Pod) for egress.
         """
+        if self.admin_touched(direction, subject):
+            return self._walk(direction, subject, peer, destination, protocol, port)
         policies = self.isolating(subject, direction)
         if not policies:
             return PolicyVerdict(direction, True, False, (), ())
         rules = self.ingress_rules(subject) if direction == INGRESS else self.egress_rules(subject)
         matched = tuple(r for r in rules if self._peer_matches(r, peer)
                         and self.resolve_ports(r.rule.ports, destination).contains(protocol, port))
-        return PolicyVerdict(direction, bool(matched), True, matched, policies)
+        return PolicyVerdict(direction, bool(matched), True, matched, policies, "NetworkPolicy")
 
     # -- whole classes (connectivity matrix) -------------------------------------------------------------------
     @cached_property
@@ -201,8 +288,39 @@ class PolicyEngine:
         """The classes some policy isolates for egress, as a bitset."""
         return sum(1 << c for c in self._egress_policies)
 
+    def _class_walk(self, direction: str, subject: PodClass, peer: int | None,
+                    destination: PodClass | None) -> PortSpace:
+        """The ports the tiers allow at ``subject`` for Pod class ``peer`` (None: a class no rule names)."""
+        return walk_spaces(
+            ((Step(r.action, self.resolve_ports(r.ports, destination)) for r in tier.rules(direction, subject.id)
+              if peer is not None and r.peer_classes >> peer & 1),
+             tier.ends_in_deny(direction, subject.id))
+            for tier in self.tiers)
+
+    def _tier_spaces(self, direction: str, subject: PodClass) -> dict[int, PortSpace]:
+        """Peer class → allowed ports at ``subject`` through every tier; classes named by no rule share one
+        answer, listed for each of them only when it allows something."""
+        named = 0
+        for tier in self.tiers:
+            for rule in tier.rules(direction, subject.id):
+                named |= rule.peer_classes
+        classes = self.classes.classes
+        out: dict[int, PortSpace] = {}
+        for peer in iter_members(named):
+            space = self._class_walk(direction, subject, peer, subject if direction == INGRESS else classes[peer])
+            if space:
+                out[peer] = space
+        rest = self._class_walk(direction, subject, None, subject if direction == INGRESS else None)
+        if rest:
+            for peer in iter_members(self.classes.policy_subjects & ~named):
+                # Named ports cannot matter here (no rule names these peers): the default is the same for all.
+                out[peer] = rest
+        return out
+
     def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
         """Source class → ports its ingress allows at ``destination``; None when not isolated (everything)."""
+        if self.admin_touched(INGRESS, destination.id):
+            return self._tier_spaces(INGRESS, destination)
         if not self.isolating(destination.id, INGRESS):
             return None
         out: dict[int, PortSpace] = {}
@@ -215,6 +333,8 @@ class PolicyEngine:
 
     def egress_spaces(self, source: PodClass) -> dict[int, PortSpace] | None:
         """Destination class → ports the source's egress allows to it; None when not isolated."""
+        if self.admin_touched(EGRESS, source.id):
+            return self._tier_spaces(EGRESS, source)
         if not self.isolating(source.id, EGRESS):
             return None
         out: dict[int, PortSpace] = {}
@@ -229,6 +349,8 @@ class PolicyEngine:
     def address_space(self, direction: str, subject: PodClass, addresses: AddressSet,
                       ) -> tuple[PortSpace, AddressSet]:
         """For non-Pod peers in ``addresses``: the ports allowed to some of them, and which of them get any."""
+        if self.admin_touched(direction, subject.id):
+            return self._tier_address_space(direction, subject, addresses)
         if not self.isolating(subject.id, direction):
             return EVERYTHING, addresses
         rules = self.ingress_rules(subject.id) if direction == INGRESS else self.egress_rules(subject.id)
@@ -240,4 +362,29 @@ class PolicyEngine:
             if common and space:
                 ports = ports | space
                 reached = reached | common
+        return ports, reached
+
+    def _tier_address_space(self, direction: str, subject: PodClass, addresses: AddressSet,
+                            ) -> tuple[PortSpace, AddressSet]:
+        """:meth:`address_space` through every tier: ``addresses`` cut into pieces no rule's addresses split,
+        each walked once."""
+        destination = subject if direction == INGRESS else None
+        rules = [r for tier in self.tiers for r in tier.rules(direction, subject.id)]
+        pieces = [addresses]
+        for rule in rules:
+            cut = []
+            for piece in pieces:
+                inside, outside = piece & rule.peer_addresses, piece - rule.peer_addresses
+                cut.extend(p for p in (inside, outside) if p)
+            pieces = cut
+        ports, reached = NOTHING, AddressSet()
+        for piece in pieces:
+            space = walk_spaces(
+                ((Step(r.action, self.resolve_ports(r.ports, destination)) for r in tier.rules(direction, subject.id)
+                  if piece <= r.peer_addresses),
+                 tier.ends_in_deny(direction, subject.id))
+                for tier in self.tiers)
+            if space:
+                ports = ports | space
+                reached = reached | piece
         return ports, reached

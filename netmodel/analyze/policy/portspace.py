@@ -62,8 +62,14 @@ class PortSpace:
             return other
         return PortSpace.of({p: s & other.ports(p) for p, s in self.by_protocol})
 
+    def difference(self, other: PortSpace) -> PortSpace:
+        if not other.by_protocol or not self.by_protocol:
+            return self
+        return PortSpace.of({p: s - other.ports(p) for p, s in self.by_protocol})
+
     __or__ = union
     __and__ = intersection
+    __sub__ = difference
 
     def contains(self, protocol: int, port: int) -> bool:
         """Whether ``port`` of ``protocol`` is in the space."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
+from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
 from netmodel.analyze.reach.fabric import Backend, Fabric, Listener, ListenerKind
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
@@ -46,6 +47,12 @@ from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
 from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.sets import AddressSet, IPAddress, protocol_label
+
+
+def _admin_decision(rule: TierRule, allowed: bool) -> Decision:
+    """An AdminNetworkPolicy/BaselineAdminNetworkPolicy rule as the trace names it: priority, rule, action."""
+    priority = "" if rule.policy.priority is None else f"priority {rule.policy.priority}, "
+    return Decision(rule.policy.kind, rule.policy.name, f"{priority}{rule.label}: {rule.action}", allowed, rule.source)
 
 
 def _where(pod: Pod) -> str:
@@ -148,15 +155,28 @@ class Tracer:
     # -- policy ------------------------------------------------------------------------------------------------
     def _policy_step(self, verdict: PolicyVerdict, who: str, what: str) -> StepRecord:
         step = Step.POLICY_EGRESS if verdict.direction == EGRESS else Step.POLICY_INGRESS
+        # Pass rules the packet went through, then what decided: an admin rule, NetworkPolicy, or nothing.
+        passed = tuple(_admin_decision(r, True) for r in verdict.passed)
+        on_way = "".join(f"{r.policy.label} {r.label} passes it to the next tier; " for r in verdict.passed)
+        rule = verdict.admin_rule
+        if rule is not None:
+            allowed = verdict.allowed
+            return StepRecord(step, f"{on_way}{what} {'allowed' if allowed else 'denied'} by {rule.policy.label} "
+                              f"{rule.label} ({rule.action})", allowed,
+                              None if allowed else Disposition.DENIED_BY_POLICY, passed + (_admin_decision(rule,
+                                                                                                           allowed),))
         if not verdict.isolated:
-            return StepRecord(step, f"no NetworkPolicy selects {who} for {verdict.direction}: allowed")
+            return StepRecord(step, f"{on_way}no NetworkPolicy selects {who} for {verdict.direction}"
+                              + (" and no admin policy rule decides" if self.fabric.topology.admin_policies
+                                 else "") + ": allowed",
+                              True, None, passed)
         if verdict.allowed:
-            return StepRecord(step, f"{what} allowed", True, None, tuple(
+            return StepRecord(step, f"{on_way}{what} allowed", True, None, passed + tuple(
                 Decision("NetworkPolicy", r.policy.qualified_name,
                          f"{r.direction} rule {r.index + 1}", True, r.rule.source) for r in verdict.matched))
-        return StepRecord(step, f"{what} denied: {who} is isolated for {verdict.direction} and no rule of "
+        return StepRecord(step, f"{on_way}{what} denied: {who} is isolated for {verdict.direction} and no rule of "
                           f"{len(verdict.isolating)} selecting polic{'y' if len(verdict.isolating) == 1 else 'ies'}"
-                          " allows it", False, Disposition.DENIED_BY_POLICY, tuple(
+                          " allows it", False, Disposition.DENIED_BY_POLICY, passed + tuple(
                               Decision("NetworkPolicy", p.qualified_name,
                                        f"selects {who} for {verdict.direction}; no {verdict.direction} rule "
                                        f"matches", False, p.source) for p in verdict.isolating))

@@ -1,0 +1,119 @@
+"""AdminNetworkPolicy and BaselineAdminNetworkPolicy compiled into tiers over Pod classes.
+
+The AdminNetworkPolicy tier holds, per subject class and direction, the rules of every AdminNetworkPolicy that
+selects the class, policies by ascending ``priority`` (lower first), rules in written order; the first matching
+rule decides (Allow, Deny) or passes to the NetworkPolicy tier (Pass). Two policies of one priority have no
+defined order in the API; netmodel takes them by name and the check NM-POL-005 says so. The baseline tier holds
+the BaselineAdminNetworkPolicy's rules (Allow, Deny), after NetworkPolicy. Neither tier ends in deny: a packet no
+rule matches goes on (docs/reachability.md, "Policy tiers"; API reference of kubernetes-sigs/network-policy-api).
+
+Peers: ``namespaces`` and ``pods`` match Pod classes (never hostNetwork Pods, as the API says); ``networks``
+match the Pods whose addresses they hold (the API: "cluster-internal traffic will be checked against the rule as
+well") and any other address inside; ``nodes`` match the addresses the selected nodes list in status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.classes import PodClasses
+from netmodel.analyze.policy.tiers import TierRule
+from netmodel.model.objects import AdminNetworkPolicy, AdminPeer, AdminRule, IPBlock
+from netmodel.model.topology import Topology
+from netmodel.sets import AddressSet
+
+INGRESS, EGRESS = "ingress", "egress"
+
+
+def network_blocks(topology: Topology) -> list[IPBlock]:
+    """The ``networks`` of every admin policy as ipBlocks, so Pod classes split by membership in them."""
+    return [IPBlock(net, ()) for pol in topology.admin_policies for rule in pol.egress for peer in rule.peers
+            for net in peer.networks]
+
+
+def policy_order(policies: Sequence[AdminNetworkPolicy]) -> list[AdminNetworkPolicy]:
+    """AdminNetworkPolicies in evaluation order: ascending priority, then name (the API leaves equal priorities
+    undefined; the name makes netmodel's choice reproducible)."""
+    return sorted(policies, key=lambda p: (p.priority if p.priority is not None else 0, p.name))
+
+
+class AdminTier:
+    """The AdminNetworkPolicy tier (``baseline`` False) or the BaselineAdminNetworkPolicy tier (True)."""
+
+    first_match = True
+
+    def __init__(self, topology: Topology, classes: PodClasses, baseline: bool) -> None:
+        self.name = "BaselineAdminNetworkPolicy" if baseline else "AdminNetworkPolicy"
+        self.topology = topology
+        self.classes = classes
+        self.policies = policy_order([p for p in topology.admin_policies if p.baseline == baseline])
+        self.selected: dict[AdminNetworkPolicy, int] = {}
+        self.compiled: dict[AdminNetworkPolicy, tuple[TierRule, ...]] = {}
+        self._rules: dict[tuple[str, int], list[TierRule]] = {}
+        self._touched = {INGRESS: 0, EGRESS: 0}
+        for policy in self.policies:
+            self._compile(policy)
+
+    def subjects(self, policy: AdminNetworkPolicy) -> int:
+        c = self.classes
+        return c.namespace_labels.select(policy.namespace_selector) & c.pod_labels.select(policy.pod_selector) \
+            & c.policy_subjects
+
+    def _peer(self, peer: AdminPeer) -> tuple[int, AddressSet]:
+        c = self.classes
+        if peer.field == "namespaces" and peer.namespace_selector is not None:
+            return c.namespace_labels.select(peer.namespace_selector) & c.policy_subjects, AddressSet()
+        if peer.field == "pods" and peer.namespace_selector is not None and peer.pod_selector is not None:
+            return (c.namespace_labels.select(peer.namespace_selector) & c.pod_labels.select(peer.pod_selector)
+                    & c.policy_subjects), AddressSet()
+        if peer.field == "networks":
+            classes = 0
+            for net in peer.networks:
+                classes |= c.block_classes(IPBlock(net, ()))
+            return classes & c.policy_subjects, AddressSet.of_networks(peer.networks)
+        if peer.field == "nodes" and peer.node_selector is not None:
+            selector = peer.node_selector
+            return 0, AddressSet.of_networks(ip for n in self.topology.nodes if selector.matches(n.labels)
+                                             for ip in n.ips)
+        return 0, AddressSet()  # domainNames: not evaluated (NM-INPUT-021)
+
+    def _compile_rule(self, policy: AdminNetworkPolicy, direction: str, index: int, rule: AdminRule) -> TierRule:
+        classes, addresses = 0, AddressSet()
+        for peer in rule.peers:
+            more_classes, more_addresses = self._peer(peer)
+            classes |= more_classes
+            addresses = addresses | more_addresses
+        return TierRule(policy, direction, index, rule.name, rule.action, rule.ports, classes, addresses,
+                        rule.source)
+
+    def _compile(self, policy: AdminNetworkPolicy) -> None:
+        selected = self.subjects(policy)
+        self.selected[policy] = selected
+        compiled: list[TierRule] = []
+        for direction, rules in ((INGRESS, policy.ingress), (EGRESS, policy.egress)):
+            these = [self._compile_rule(policy, direction, i, r) for i, r in enumerate(rules)]
+            compiled.extend(these)
+            if not these:
+                continue  # "ANPs with no ingress rules do not affect ingress traffic"
+            self._touched[direction] |= selected
+            for class_id in iter_members(selected):
+                self._rules.setdefault((direction, class_id), []).extend(these)
+        self.compiled[policy] = tuple(compiled)
+
+    # -- the Tier protocol -------------------------------------------------------------------------------------
+    def rules(self, direction: str, subject: int) -> Sequence[TierRule]:
+        return self._rules.get((direction, subject), ())
+
+    def ends_in_deny(self, direction: str, subject: int) -> bool:
+        return False
+
+    def touches(self, direction: str, subject: int) -> bool:
+        return bool(self._touched[direction] >> subject & 1)
+
+    def touched(self, direction: str) -> int:
+        """The subject classes this tier has rules for in ``direction``."""
+        return self._touched[direction]
+
+
+__all__ = ["AdminTier", "network_blocks", "policy_order"]
