@@ -324,7 +324,7 @@ def test_invalid_input_exits_2_with_the_location(tmp_path: Path) -> None:
     text, _, _ = BAD["priority range"]
     path = tmp_path / "anp.yaml"
     path.write_text(text)
-    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path)], capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert f"{path}:{line_of(text, 'priority: 1001')}:" in done.stderr and "Traceback" not in done.stderr
 
@@ -374,7 +374,7 @@ def test_query_json_carries_the_admin_decision(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(BASE + "\n---\n" + DENY_X_FROM_Y)
     done = subprocess.run([sys.executable, "-m", "netmodel", "query", str(path), "--from", "y/c", "--to", "x/a",
-                           "--port", "80", "--format", "json"], capture_output=True, text=True)
+                           "--port", "80", "--format", "json"], capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     steps = [s for p in json.loads(done.stdout)["paths"] for h in p["hops"] for s in h["steps"]
              if s["step"] == "policy-ingress"]
