@@ -22,6 +22,14 @@ NetworkPolicies (table ``nm_pol``), on each Pod's veth in its node's namespace:
 * an isolated Pod's chain accepts replies, then traffic to/from its own node's addresses (Kubernetes: traffic
   between a Pod and its node is always allowed), then each rule of each selecting policy, then drops.
 
+AdminNetworkPolicy and BaselineAdminNetworkPolicy (``policy.networking.k8s.io/v1alpha1``) wrap that, per Pod and
+direction: the Pod's chain first jumps to an ``_anp`` chain holding the rules of every AdminNetworkPolicy that
+selects the Pod, by ascending priority then name, rules in order — Allow ``accept``s, Deny ``drop``s, Pass
+``return``s to the Pod's chain, which goes on with the NetworkPolicy rules; where no NetworkPolicy isolates the
+Pod, the end of its chain jumps to a ``_banp`` chain (the baseline's rules: accept, drop; none matching returns,
+and the base chain's policy accepts). Peers are addresses: the Pods ``namespaces``/``pods`` select (never
+hostNetwork ones), ``networks`` as written, the addresses of the ``nodes`` selected.
+
 IPv6 neighbour discovery is link plumbing like ARP and is never filtered.
 
 No text from the input reaches a script: chains and comments name objects by their index in the topology
@@ -35,6 +43,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from netmodel.model.objects import (
+    AdminNetworkPolicy,
+    AdminPeer,
     Firewall,
     FirewallChain,
     FirewallLocal,
@@ -333,6 +343,70 @@ def egress_rules(topology: Topology, pod: Pod, policies: Sequence[NetworkPolicy]
                             yield join(peer, port, "accept", note)
 
 
+def admin_selects(topology: Topology, policy: AdminNetworkPolicy, pod: Pod) -> bool:
+    """An admin policy's subject: Pods (not hostNetwork) of the selected namespaces whose labels match."""
+    namespace = topology.namespace_by_name.get(pod.namespace)
+    return not pod.host_network and bool(pod.ips) and namespace is not None and \
+        policy.namespace_selector.matches(namespace.labels) and policy.pod_selector.matches(pod.labels)
+
+
+def admin_peer_addresses(topology: Topology, peer: AdminPeer) -> AddressSet:
+    if peer.field == "networks":
+        return AddressSet.of_networks(peer.networks)
+    if peer.field == "nodes" and peer.node_selector is not None:
+        selector = peer.node_selector
+        return AddressSet.of_networks(ip for n in topology.nodes if selector.matches(n.labels) for ip in n.ips)
+    if peer.namespace_selector is None:
+        return AddressSet()  # domainNames: not evaluated, matches nothing
+    pods = []
+    for target in policy_pods(topology):
+        namespace = topology.namespace_by_name.get(target.namespace)
+        if namespace is not None and peer.namespace_selector.matches(namespace.labels) and \
+                (peer.pod_selector is None or peer.pod_selector.matches(target.labels)):
+            pods.append(target)
+    return _pod_addresses(pods)
+
+
+_ADMIN_VERDICTS = {"Allow": "accept", "Deny": "drop", "Pass": "return"}
+
+
+def admin_lines(topology: Topology, pod: Pod, policies: Sequence[AdminNetworkPolicy], direction: str,
+                ) -> Iterator[str]:
+    """The rules of ``policies`` (in evaluation order) for ``pod`` in ``direction`` as verdict lines."""
+    field = "saddr" if direction == "ingress" else "daddr"
+    for policy in policies:
+        position = _position(topology.admin_policies, policy)
+        for index, rule in enumerate(policy.ingress if direction == "ingress" else policy.egress):
+            verdict = _ADMIN_VERDICTS[rule.action]
+            note = f'comment "admin {position} {direction} {index}"'
+            addresses = AddressSet()
+            for peer in rule.peers:
+                addresses = addresses | admin_peer_addresses(topology, peer)
+            if direction == "ingress":
+                for match in family_matches(field, addresses):
+                    for port in _port_matches(pod, rule.ports):
+                        yield join(match, port, verdict, note)
+                continue
+            numbered = None if rule.ports is None else tuple(p for p in rule.ports if not isinstance(p.port, str))
+            if rule.ports is None or numbered:
+                for match in family_matches(field, addresses):
+                    for port in _port_matches(None, numbered):
+                        yield join(match, port, verdict, note)
+            named = tuple(p for p in rule.ports or () if isinstance(p.port, str))
+            if named:
+                # A named port means a number per destination Pod: one line per Pod inside the peers.
+                for target in policy_pods(topology):
+                    for match in family_matches(field, _pod_addresses([target]) & addresses):
+                        for port in _port_matches(target, named):
+                            yield join(match, port, verdict, note)
+
+
+def _admin_policies(topology: Topology, pod: Pod, direction: str, baseline: bool) -> list[AdminNetworkPolicy]:
+    found = [p for p in topology.admin_policies if p.baseline == baseline
+             and (p.ingress if direction == "ingress" else p.egress) and admin_selects(topology, p, pod)]
+    return sorted(found, key=lambda p: (p.priority or 0, p.name))
+
+
 def _isolating(topology: Topology, pod: Pod, policy_type: str) -> list[NetworkPolicy]:
     return [p for p in topology.network_policies
             if policy_type in p.policy_types and selects(topology, p, pod)]
@@ -350,15 +424,28 @@ def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str
             ("Egress", "out", "daddr", egress_rules),
         ):
             policies = _isolating(topology, pod, policy_type)
-            if not policies:
+            admins = _admin_policies(topology, pod, policy_type.lower(), baseline=False)
+            baseline = _admin_policies(topology, pod, policy_type.lower(), baseline=True)
+            if not policies and not admins and not baseline:
                 continue
             name = f"pod{number}_{direction}"
             (ingress_map if direction == "in" else egress_map).append(f'"{veth}" : jump {name}')
             lines = [f"  chain {name} {{", f"    # {policy_type} of the Pod on {veth}",
                      "    ct state established,related accept"]
             lines += [f"    {m} accept comment \"own node\"" for m in family_matches(field, own)]
-            lines += [f"    {line}" for line in rules(topology, pod, policies)]
-            lines += ["    drop", "  }"]
+            if admins:
+                lines.append(f"    jump {name}_anp")
+            if policies:
+                lines += [f"    {line}" for line in rules(topology, pod, policies)]
+                lines.append("    drop")
+            elif baseline:
+                lines.append(f"    jump {name}_banp")
+            lines.append("  }")
+            for suffix, tier in (("anp", admins), ("banp", baseline if not policies else [])):
+                if tier:
+                    lines += [f"  chain {name}_{suffix} {{"]
+                    lines += [f"    {line}" for line in admin_lines(topology, pod, tier, policy_type.lower())]
+                    lines.append("  }")
             chains += lines
     if not chains:
         return None

@@ -24,6 +24,7 @@ from tests.emulate.lab import ALL_FEATURES, needs_lab
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGIES = REPO / "topologies"
 CONFORMANCE = REPO / "tests" / "conformance"
+ADMIN_CONFORMANCE = REPO / "tests" / "conformance_anp"
 NO_IPIP = dataclasses.replace(ALL_FEATURES, ipip=False, geneve=False)
 
 
@@ -57,6 +58,25 @@ def test_policies_become_per_veth_chains_with_named_ports_resolved() -> None:
     # serve-80-tcp resolves to TCP 80 on each x Pod; y and z Pods are not isolated.
     assert policy.count("meta l4proto 6 th dport 80 accept") == 3
     assert policy.count("_in {") == 3
+
+
+def test_admin_tiers_become_anp_and_banp_chains_around_the_networkpolicy_rules() -> None:
+    # ANP pass-example (ingress rule 0 now Pass), NP allow-gress-from-to-slytherin, BANP default: for the
+    # gryffindor Pods, the ANP chain returns (Pass) to the NetworkPolicy rules, which end in drop, so the baseline
+    # chain is never built for them.
+    topology = load_topology([str(ADMIN_CONFORMANCE / "base.yaml"),
+                              str(ADMIN_CONFORMANCE / "admin-network-policy-integration-3")])
+    layout = translate(topology, {}, (), ALL_FEATURES)
+    policy = next(r.text for r in layout.plan.rulesets if "nm_pol" in r.text)
+    assert policy.count("_in_anp {") == 2 and policy.count("_out_anp {") == 2
+    assert 'return comment "admin 0 ingress 0"' in policy
+    assert 'drop comment "admin 0 egress 0"' in policy
+    assert "_banp {" not in policy
+    lines = policy.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  chain pod") and line.endswith("_in {"))
+    body = [line.strip() for line in lines[start + 1:lines.index("  }", start)]]
+    jump = next(i for i, line in enumerate(body) if line.startswith("jump pod") and line.endswith("_in_anp"))
+    assert body[-1] == "drop" and jump < len(body) - 2  # the ANP chain, then the NetworkPolicy rules, then drop
 
 
 # ----------------------------------------------------------------------------------------- the lab
@@ -148,6 +168,29 @@ def test_conformance_cases_match_their_truth_tables(case: str, clean_host: objec
     assert any(o.flow.source == o.flow.destination for o in report.outcomes)  # loopback probed too
     if case == "sctp-port" and not features.sctp:
         assert report.skipped and all("SCTP" in why for _, why in report.skipped)
+
+
+ADMIN_CASES = ["admin-network-policy-ingress-tcp-3", "admin-network-policy-egress-udp-5",
+               "admin-network-policy-gress-4", "admin-network-policy-integration-3",
+               "admin-network-policy-integration-6", "admin-network-policy-priority-field-3",
+               "admin-network-policy-egress-node-peers-3", "admin-network-policy-egress-inline-cidr-peers-2",
+               "admin-network-policy-egress-named-port-1", "baseline-admin-network-policy-gress-4",
+               "baseline-admin-network-policy-ingress-named-port-1", "baseline-admin-network-policy-egress-sctp-2"]
+
+
+@needs_lab
+@pytest.mark.parametrize("case", ADMIN_CASES)
+def test_admin_conformance_cases_agree_with_the_kernel(case: str, clean_host: object,
+                                                       features: KernelFeatures) -> None:
+    """AdminNetworkPolicy/BaselineAdminNetworkPolicy tiers in nftables (netmodel/emulate/nft.py) against the
+    solver and the upstream truth table; SCTP probes are skipped, with the reason, on kernels without SCTP."""
+    topology = load_topology([str(ADMIN_CONFORMANCE / "base.yaml"), str(ADMIN_CONFORMANCE / case)])
+    report = emulate(topology, "expectations", features)
+    assert [o.flow for o in report.outcomes if not o.agrees] == []
+    assert not report.expectation_misses
+    assert len(report.outcomes) + len(report.skipped) == sum(1 for _ in topology.expectations[0].flows)
+    assert all("SCTP" in why for _, why in report.skipped)
+    assert report.outcomes or not features.sctp
 
 
 @needs_lab
