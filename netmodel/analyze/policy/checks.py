@@ -175,9 +175,11 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
             f"Pods {_pods_text(fabric, classes)} {why or 'are isolated for egress'} and cannot "
-            f"reach {target} on {' and '.join(ports)}: name lookups fail. Add an egress rule allowing UDP and "
-            f"TCP 53 to the DNS Pods (namespaceSelector kubernetes.io/metadata.name: kube-system, podSelector "
-            f"k8s-app: kube-dns)",
+            f"reach {target} on {' and '.join(ports)}: name lookups fail. "
+            + ("Narrow the denying admin rule, or allow DNS ahead of it (an earlier rule or a lower priority "
+               "value)" if admins else
+               "Add an egress rule allowing UDP and TCP 53 to the DNS Pods (namespaceSelector "
+               "kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns)"),
             tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins)),
             tuple(p.source for p in policies) + tuple(r.source for r in admins),
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
