@@ -4,6 +4,10 @@ The layout: 50 namespaces (label team=t0..t4) × 10 Deployments × 10 replicas o
 one ingress policy (from one tier of its namespace, or from a team's namespaces, on a named or numbered port,
 some with an endPort range or an ipBlock), and every fifth namespace a default-deny egress that allows DNS and
 its own namespace. Prints the time of each stage and the sizes that matter (Pod classes, connections).
+
+``--admin-policies N`` adds N AdminNetworkPolicies (priorities 0..N-1; subjects a team's namespaces or one
+Deployment; ingress Deny/Pass/Allow rules with pods, namespaces peers, port numbers and ranges; every third an
+egress Deny to a network and an Allow to a zone's nodes) and one BaselineAdminNetworkPolicy.
 """
 
 from __future__ import annotations
@@ -60,6 +64,35 @@ def layout(namespaces: int, deployments: int, replicas: int, nodes: int) -> str:
     return "\n---\n".join(json.dumps(d) for d in docs)
 
 
+def admin_policies(count: int, namespaces: int, deployments: int) -> str:
+    docs: list[dict] = []
+    anp = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy"}
+    for k in range(count):
+        subject: dict = {"namespaces": {"matchLabels": {"team": f"t{k % 5}"}}} if k % 2 else \
+            {"pods": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f"ns{k % namespaces}"}},
+                      "podSelector": {"matchLabels": {"app": f"app{k % deployments}"}}}}
+        ingress = [
+            {"name": "deny-metrics", "action": "Deny", "ports": [{"portNumber": {"port": 9090}}],
+             "from": [{"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {"tier": TIERS[k % 3]}}}}]},
+            {"name": "pass-team", "action": "Pass",
+             "from": [{"namespaces": {"matchLabels": {"team": f"t{(k + 1) % 5}"}}}]},
+            {"name": "allow-one", "action": "Allow", "ports": [{"portRange": {"start": 8080, "end": 8081}}],
+             "from": [{"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": f"ns{k * 7 % namespaces}"}}}]},
+        ]
+        spec: dict = {"priority": k % 1001, "subject": subject, "ingress": ingress}
+        if k % 3 == 0:
+            spec["egress"] = [
+                {"name": "deny-net", "action": "Deny", "to": [{"networks": [f"192.168.{k % 256}.0/24"]}]},
+                {"name": "allow-nodes", "action": "Allow", "to": [{"nodes": {"matchLabels": {"zone": f"z{k % 3}"}}}],
+                 "ports": [{"portNumber": {"port": 10250}}]}]
+        docs.append({**anp, "metadata": {"name": f"anp{k}"}, "spec": spec})
+    if count:
+        docs.append({**anp, "kind": "BaselineAdminNetworkPolicy", "metadata": {"name": "default"},
+                     "spec": {"subject": {"namespaces": {}}, "ingress": [
+                         {"action": "Deny", "from": [{"namespaces": {"matchLabels": {"team": "t4"}}}]}]}})
+    return "".join("\n---\n" + json.dumps(d) for d in docs)
+
+
 def timed(label: str, fn):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     value = fn()
@@ -73,13 +106,18 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=10)
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--nodes", type=int, default=50)
+    parser.add_argument("--admin-policies", type=int, default=0)
+    parser.add_argument("--by", nargs="+", default=["workload", "namespace", "pod"],
+                        choices=["workload", "namespace", "pod"])
     args = parser.parse_args()
-    text = timed("generate manifests", lambda: layout(args.namespaces, args.deployments, args.replicas, args.nodes))
+    text = timed("generate manifests", lambda: layout(args.namespaces, args.deployments, args.replicas, args.nodes)
+                 + admin_policies(args.admin_policies, args.namespaces, args.deployments))
     topology = timed("load + validate + expand", lambda: build_topology(parse_text(text, "bench.yaml")))
     fabric = timed("compile policies over Pod classes", lambda: Fabric(topology))
     print(f"{'Pods / policies / Pod classes':<34} {len(topology.pods)} / {len(topology.network_policies)} / "
           f"{len(fabric.policies.classes.classes)}")
-    for by in ("workload", "namespace", "pod"):
+    print(f"{'admin policies':<34} {len(topology.admin_policies)}")
+    for by in args.by:
         connections = timed(f"matrix --by {by}", lambda by=by: connectivity(fabric, by))
         print(f"{'  connections':<34} {len(connections)}")
     answer = timed("one query (deployment → deployment)",

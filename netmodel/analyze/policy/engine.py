@@ -103,6 +103,19 @@ class PolicyVerdict:
 Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
 
 
+def _merge(states: list[list[object]]) -> list[list[object]]:
+    """States holding the same space objects as one (their peers OR'ed). By identity: cheap, and the walk's
+    remembered operations hand out one object per result, so equal spaces are mostly the same object."""
+    merged: dict[tuple[int, ...], list[object]] = {}
+    for state in states:
+        key = tuple(map(id, state[1:]))
+        if key in merged:
+            merged[key][0] = merged[key][0] | state[0]  # type: ignore[operator]
+        else:
+            merged[key] = list(state)
+    return list(merged.values())
+
+
 class NetworkPolicyTier:
     """NetworkPolicy as a tier: unordered Allow rules; it ends in deny for the classes some policy isolates."""
 
@@ -131,6 +144,8 @@ class PolicyEngine:
         self.admin = AdminTier(topology, self.classes, baseline=False)
         self.baseline = AdminTier(topology, self.classes, baseline=True)
         self.tiers: tuple[Tier, ...] = (self.admin, NetworkPolicyTier(self), self.baseline)
+        self._spaces: dict[tuple[object, ...], dict[int, PortSpace]] = {}
+        self._ops: dict[tuple[str, int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
         self._resolved: dict[tuple[tuple[PolicyPort, ...] | None, tuple[object, ...]], PortSpace] = {}
         self.selected: dict[NetworkPolicy, int] = {}
         self.rules: dict[NetworkPolicy, tuple[CompiledRule, ...]] = {}
@@ -288,33 +303,97 @@ class PolicyEngine:
         """The classes some policy isolates for egress, as a bitset."""
         return sum(1 << c for c in self._egress_policies)
 
-    def _class_walk(self, direction: str, subject: PodClass, peer: int | None,
-                    destination: PodClass | None) -> PortSpace:
-        """The ports the tiers allow at ``subject`` for Pod class ``peer`` (None: a class no rule names)."""
-        return walk_spaces(
-            ((Step(r.action, self.resolve_ports(r.ports, destination)) for r in tier.rules(direction, subject.id)
-              if peer is not None and r.peer_classes >> peer & 1),
-             tier.ends_in_deny(direction, subject.id))
-            for tier in self.tiers)
-
     def _tier_spaces(self, direction: str, subject: PodClass) -> dict[int, PortSpace]:
-        """Peer class → allowed ports at ``subject`` through every tier; classes named by no rule share one
-        answer, listed for each of them only when it allows something."""
-        named = 0
-        for tier in self.tiers:
-            for rule in tier.rules(direction, subject.id):
-                named |= rule.peer_classes
-        classes = self.classes.classes
+        """Peer class → allowed ports at ``subject`` through every tier (peers allowed nothing are left out).
+
+        The walk of :func:`netmodel.analyze.policy.tiers.walk_spaces`, done for every peer class at once: the
+        peers are held as a few *states* — a bitset of peer classes with the same (allowed, undecided, passed)
+        spaces — and each rule splits a state into the peers it names and the rest, applying itself to the
+        first. States that end up equal merge, so the cost follows the rules and the distinct outcomes, not the
+        number of peers. Subjects with the same rules (by identity) and, for named ports, the same declared
+        ports share one answer (callers only read it).
+        """
+        tiers = [(tier.rules(direction, subject.id), tier.ends_in_deny(direction, subject.id)) for tier in self.tiers]
+        named = any(isinstance(p.port, str) for rules, _ in tiers for r in rules for p in r.ports or ())
+        key = (direction, tuple((tuple(map(id, rules)), ends) for rules, ends in tiers),
+               subject.ports if named and direction == INGRESS else None)
+        found = self._spaces.get(key)
+        if found is not None:
+            return found
+        # A state: [peers, allowed, undecided, passed]; lists, merged once per tier (hashing spaces is costly).
+        states: list[list[object]] = [[self.classes.policy_subjects, NOTHING, EVERYTHING, NOTHING]]
+        for rules, ends in tiers:
+            limit = 16
+            for rule in rules:
+                states = self._apply(rule, direction, subject, states)
+                if len(states) > limit:  # merge when the states have doubled since the last merge
+                    states = _merge(states)
+                    limit = max(16, 2 * len(states))
+            states = _merge([[peers, allowed, passed if ends else self._op("|", passed, remaining),  # type: ignore[arg-type]
+                              NOTHING] for peers, allowed, remaining, passed in states])
         out: dict[int, PortSpace] = {}
-        for peer in iter_members(named):
-            space = self._class_walk(direction, subject, peer, subject if direction == INGRESS else classes[peer])
+        for peers, allowed, pending, _ in states:
+            space = allowed | pending  # type: ignore[operator]
             if space:
-                out[peer] = space
-        rest = self._class_walk(direction, subject, None, subject if direction == INGRESS else None)
-        if rest:
-            for peer in iter_members(self.classes.policy_subjects & ~named):
-                # Named ports cannot matter here (no rule names these peers): the default is the same for all.
-                out[peer] = rest
+                for peer in iter_members(peers):  # type: ignore[arg-type]
+                    out[peer] = space
+        self._spaces[key] = out
+        return out
+
+    def _apply(self, rule: TierRuleLike, direction: str, subject: PodClass,
+               states: list[list[object]]) -> list[list[object]]:
+        """One rule over the states of a tier walk: the peers it names get their undecided ports it matches
+        decided (Allow → allowed, Pass → passed, Deny → neither)."""
+        out: list[list[object]] = []
+        op = self._op
+        for state in states:
+            peers, allowed, remaining, passed = state
+            inside = peers & rule.peer_classes  # type: ignore[operator]
+            if not inside or not remaining:
+                out.append(state)
+                continue
+            if inside != peers:
+                out.append([peers & ~rule.peer_classes, allowed, remaining, passed])  # type: ignore[operator]
+            for part, space in self._rule_spaces(rule, direction, subject, inside):
+                hit = op("&", space, remaining)  # type: ignore[arg-type]
+                if not hit:
+                    out.append([part, allowed, remaining, passed])
+                    continue
+                out.append([part, op("|", allowed, hit) if rule.action == ALLOW else allowed,  # type: ignore[arg-type]
+                            op("-", remaining, hit),  # type: ignore[arg-type]
+                            op("|", passed, hit) if rule.action == PASS else passed])  # type: ignore[arg-type]
+        return out
+
+    def _op(self, kind: str, a: PortSpace, b: PortSpace) -> PortSpace:
+        """``a & b``, ``a | b`` or ``a - b``, remembered by the operands' identity (the walks meet the same
+        spaces over and over; the entry holds the operands, so their ids stay theirs)."""
+        key = (kind, id(a), id(b))
+        found = self._ops.get(key)
+        if found is None:
+            result = a & b if kind == "&" else a | b if kind == "|" else a - b
+            found = self._ops[key] = (a, b, result)
+        return found[2]
+
+    def _rule_spaces(self, rule: TierRuleLike, direction: str, subject: PodClass,
+                     peers: int) -> list[tuple[int, PortSpace]]:
+        """The ports a rule matches for ``peers``: one space, unless named ports resolve on each egress peer
+        (then one per group of peers declaring the same ports)."""
+        if direction == INGRESS or not any(isinstance(p.port, str) for p in rule.ports or ()):
+            return [(peers, self.resolve_ports(rule.ports, subject if direction == INGRESS else None))]
+        classes = self.classes.classes
+        out = []
+        for bits in self._by_port_signature.values():
+            part = bits & peers
+            if part:
+                first = part & -part
+                out.append((part, self.resolve_ports(rule.ports, classes[first.bit_length() - 1])))
+        return out
+
+    @cached_property
+    def _by_port_signature(self) -> dict[tuple[object, ...], int]:
+        out: dict[tuple[object, ...], int] = {}
+        for c in self.classes.classes:
+            out[c.ports] = out.get(c.ports, 0) | (1 << c.id)
         return out
 
     def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
