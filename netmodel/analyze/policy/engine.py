@@ -451,7 +451,7 @@ class PolicyEngine:
         rules = [r for tier in self.tiers for r in tier.rules(direction, subject.id)]
         pieces = [addresses]
         for rule in rules:
-            cut = []
+            cut: list[AddressSet] = []
             for piece in pieces:
                 inside, outside = piece & rule.peer_addresses, piece - rule.peer_addresses
                 cut.extend(p for p in (inside, outside) if p)

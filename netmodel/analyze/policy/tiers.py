@@ -49,8 +49,11 @@ class TierRuleLike(Protocol):
     @property
     def ports(self) -> tuple[PolicyPort, ...] | None: ...
 
-    peer_classes: int
-    peer_addresses: AddressSet
+    @property
+    def peer_classes(self) -> int: ...
+
+    @property
+    def peer_addresses(self) -> AddressSet: ...
 
 
 @dataclass(frozen=True, slots=True)
