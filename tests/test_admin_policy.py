@@ -383,3 +383,17 @@ def test_query_json_carries_the_admin_decision(tmp_path: Path) -> None:
                                       "source": {"file": str(path), "line": line_of(BASE + "\n---\n" + DENY_X_FROM_Y,
                                                                                     "- {name: deny-from-y"),
                                                  "column": 5}}]
+
+
+def test_diff_names_the_flows_an_admin_deny_closes() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "netmodel", "diff", "topologies/admin-policy-tiers.yaml",
+                           "topologies/broken-admin-policy-dns-denied.yaml", "--format", "json"], cwd=root,
+                          capture_output=True, text=True, check=False)
+    report = json.loads(done.stdout)
+    assert report["summary"]["flowsOpened"] == 0
+    assert [f["id"] for f in report["findings"]["introduced"]] == ["NM-SVC-008"]
+    closed = {(c["from"], c["to"], c["protocol"]) for c in report["flows"]["closed"]}
+    # Every workload outside kube-system loses DNS to CoreDNS; nothing inside kube-system changes.
+    assert ("blog/wordpress[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
+    assert all(not src.startswith("kube-system/") and dst.startswith("kube-system/") for src, dst, _ in closed)
