@@ -151,7 +151,9 @@ def main() -> None:
     for name in args.sizes:
         folder = workdir / name.replace("/", "-")
         results[name] = size_runs(name, folder, nca, args.timeout)
-        print(f"{name}: done", file=sys.stderr)
+        for r in results[name]:  # as each size ends, so a long run shows progress
+            print(f"{name} {r.label}: wall {r.cell(r.wall or 0, 's')}, CPU {r.cell(r.cpu, 's')}, "
+                  f"peak RSS {r.cell(r.rss_mb, 'MB')}", file=sys.stderr)
     print(report(results, args.timeout))
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
