@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from netmodel.errors import LoadError
 from netmodel.load import yaml_fast
 from netmodel.load.files import decode
-from netmodel.load.yaml_reader import parse_yaml, parse_yaml_events
+from netmodel.load.yaml_reader import parse_yaml_events
+from netmodel.load.yaml_text import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for folder in ("topologies", "tests") for p in (ROOT / folder).rglob("*")

@@ -37,6 +37,7 @@ Requirement = tuple[str, str, tuple[str, ...]]  # (key, In | NotIn | Exists, val
 
 @dataclass(frozen=True, slots=True)
 class Term:
+    """One conjunct of a group's description: namespaces, labels, workloads, Pods or an outside network."""
     namespaces: tuple[str, tuple[str, ...]] | None = None  # ("in" | "notIn", names)
     labels: tuple[Requirement, ...] = ()
     workloads: tuple[str, ...] = ()
@@ -45,6 +46,7 @@ class Term:
     network_text: str = ""
 
     def text(self) -> str:
+        """The term as a reader sees it in the map (``ns in [a, b], app in (x, y)``)."""
         if self.network:
             return self.network_text or f"network:{self.network}"
         if self.workloads or self.pods:  # names carry their namespace
@@ -61,6 +63,7 @@ class Term:
         return f"{ns}: {labels}" if ns else labels
 
     def to_json(self) -> dict[str, object]:
+        """The term in the JSON map's selector schema (namespaces, labels, workloads, pods or network)."""
         out: dict[str, object] = {}
         if self.network:
             return {"network": self.network}
@@ -89,17 +92,21 @@ def _requirement_text(r: Requirement) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Selector:
+    """A group of Pods or networks as the union of its terms."""
     terms: tuple[Term, ...] = field(default_factory=tuple)
 
     @property
     def text(self) -> str:
+        """The terms as text, separated by ``; ``."""
         return "; ".join(t.text() for t in self.terms)
 
     def to_json(self) -> list[dict[str, object]]:
+        """The terms in the JSON map's selector schema."""
         return [t.to_json() for t in self.terms]
 
     @staticmethod
     def join(parts: Iterable[Selector]) -> Selector:
+        """One selector holding the terms of every part, in order."""
         return Selector(tuple(t for p in parts for t in p.terms))
 
 
@@ -118,6 +125,7 @@ class Universe:
 
     @classmethod
     def of(cls, fabric: Fabric) -> Universe:
+        """The addressed Pods of a fabric's Pod classes, indexed by namespace and label for naming groups."""
         classes = fabric.policies.classes
         pods = fabric.topology.pods
         class_pods = {c.id: tuple(p for p in c.pods if pods[p].ips) for c in classes.classes if c.addressed}
@@ -230,6 +238,7 @@ def _names_term(u: Universe, ns: str, chosen: set[int]) -> Term:
 
 
 def network_selector(fabric: Fabric, name: str) -> Selector:
+    """The selector naming an outside network, with its CIDRs when the Cluster lists them."""
     written = next((n for n in fabric.topology.cluster.networks if n.name == name), None)
     cidrs = ", ".join(str(c) for c in written.cidrs) if written is not None else ""
     return Selector((Term(network=name, network_text=f"network:{name} ({cidrs})" if cidrs else ""),))

@@ -70,9 +70,11 @@ class GroupRule:
     namespaces: tuple[str, ...] = ()  # of the Pods on either side (what objects not evaluated could change)
 
     def ports_text(self) -> str:
+        """The connections the rule allows, as text (``TCP 80,443; UDP 53``)."""
         return describe_ports(self.entries)
 
     def to_json(self) -> dict[str, object]:
+        """The rule in the JSON map's schema: texts, selectors and the allowed ports per protocol."""
         return {"from": self.source.text, "to": self.destination.text, "connections": self.ports_text(),
                 "fromSelector": self.source.to_json(), "toSelector": self.destination.to_json(),
                 "allowed": [{"protocol": protocol_label(p), "ports": format_ports(ports), "partial": partial,

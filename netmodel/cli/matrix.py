@@ -57,6 +57,7 @@ def grouped_rows(payload: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def render_grouped_csv(payload: dict[str, Any]) -> str:
+    """The grouped map as CSV: one row per rule (from, to, connections), marked when some input is not evaluated."""
     marked = "notEvaluated" in payload
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -351,6 +351,7 @@ def admin_selects(topology: Topology, policy: AdminNetworkPolicy, pod: Pod) -> b
 
 
 def admin_peer_addresses(topology: Topology, peer: AdminPeer) -> AddressSet:
+    """The addresses an admin policy's node or network peer stands for (Pod peers are matched by class)."""
     if peer.field == "networks":
         return AddressSet.of_networks(peer.networks)
     if peer.field == "nodes" and peer.node_selector is not None:

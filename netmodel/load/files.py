@@ -17,7 +17,7 @@ from pathlib import Path as FsPath
 from netmodel.errors import LoadError, Problem, SourceSpan
 from netmodel.load.document import Document
 from netmodel.load.json_reader import parse_json
-from netmodel.load.yaml_reader import parse_yaml
+from netmodel.load.yaml_text import parse_yaml
 
 SUFFIXES = (".yaml", ".yml", ".json")
 # One input file may hold at most this much (5 times the manifests of Kubernetes' 150,000-Pod envelope, ~100 MB).

@@ -42,6 +42,7 @@ from typing import Any
 
 from netmodel.errors import LoadError, Problem
 from netmodel.load.document import Document, Path
+from netmodel.load.yaml_reader import MAX_DEPTH, parse_yaml_events
 
 try:
     import ryml as _ryml
@@ -120,8 +121,6 @@ def enabled() -> bool:
 
 def parse_fast(text: str, file: str) -> list[Document] | None:
     """The documents of ``text`` read by rapidyaml, or None when the event reader must read the whole file."""
-    from netmodel.load.yaml_reader import MAX_DEPTH, parse_yaml_events
-
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: PyYAML refuses it with its location
@@ -376,8 +375,6 @@ class LazyYamlSpanIndex:
 
     def _ensure(self) -> Any:
         if self._index is None:
-            from netmodel.load.yaml_reader import parse_yaml_events
-
             try:
                 documents = parse_yaml_events(self._text[self._start:self._end], self._file)
             except LoadError:  # cannot happen for a document rapidyaml read the same way; locate nothing then

@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 
 from netmodel.errors import LoadError, Problem, SourceSpan
-from netmodel.load import yaml_fast
 from netmodel.load.document import DictSpanIndex, Document, Path
 from netmodel.sets.numbers import brief
 
@@ -95,19 +94,6 @@ class _Frame:
 
 
 _NO_KEY = object()
-
-
-def parse_yaml(text: str, file: str) -> list[Document]:
-    """Parse every document in ``text``; raise :class:`LoadError` with a located problem on bad input.
-
-    rapidyaml reads the file when it is installed and the file holds nothing it could type or refuse
-    differently (``yaml_fast``); otherwise, and for the documents it leaves to PyYAML, the event reader does.
-    """
-    if yaml_fast.enabled():
-        documents = yaml_fast.parse_fast(text, file)
-        if documents is not None:
-            return documents
-    return parse_yaml_events(text, file)
 
 
 def parse_yaml_events(text: str, file: str) -> list[Document]:

@@ -534,10 +534,12 @@ class AdminNetworkPolicy:
 
     @property
     def ref(self) -> ObjectRef:
+        """The reference findings and traces use for this policy (cluster-scoped: no namespace)."""
         return ObjectRef(self.kind, "", self.name)
 
     @property
     def baseline(self) -> bool:
+        """Whether this is the BaselineAdminNetworkPolicy (the tier after NetworkPolicy)."""
         return self.kind == "BaselineAdminNetworkPolicy"
 
     @property

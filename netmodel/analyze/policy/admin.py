@@ -56,6 +56,7 @@ class AdminTier:
             self._compile(policy)
 
     def subjects(self, policy: AdminNetworkPolicy) -> int:
+        """The Pod classes an admin policy's subject selects (policy subjects only)."""
         c = self.classes
         return c.namespace_labels.select(policy.namespace_selector) & c.pod_labels.select(policy.pod_selector) \
             & c.policy_subjects
@@ -103,12 +104,15 @@ class AdminTier:
 
     # -- the Tier protocol -------------------------------------------------------------------------------------
     def rules(self, direction: str, subject: int) -> Sequence[TierRule]:
+        """The tier's rules for one Pod class and direction, in evaluation order."""
         return self._rules.get((direction, subject), ())
 
     def ends_in_deny(self, direction: str, subject: int) -> bool:
+        """Admin tiers never end in deny: a connection no rule decides passes to the next tier."""
         return False
 
     def touches(self, direction: str, subject: int) -> bool:
+        """Whether some policy of the tier selects the Pod class in this direction."""
         return bool(self._touched[direction] >> subject & 1)
 
     def touched(self, direction: str) -> int:

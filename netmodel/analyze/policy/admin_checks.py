@@ -28,6 +28,7 @@ def _overlap(a: list[TierRule], b: list[TierRule]) -> bool:
 
 
 def check_equal_priorities(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-005: admin policies of equal priority that can match the same connections."""
     tier = fabric_of(ctx).policies.admin
     by_priority: dict[int, list[AdminNetworkPolicy]] = {}
     for policy in tier.policies:
@@ -50,6 +51,7 @@ def check_equal_priorities(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def check_admin_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-006: an AdminNetworkPolicy or BaselineAdminNetworkPolicy that selects no Pod."""
     engine = fabric_of(ctx).policies
     for tier in (engine.admin, engine.baseline):
         for policy in tier.policies:

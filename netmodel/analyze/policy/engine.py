@@ -70,10 +70,12 @@ class CompiledRule:
 
     @property
     def action(self) -> str:
+        """Always Allow: NetworkPolicy rules only allow."""
         return ALLOW  # NetworkPolicy rules only allow
 
     @property
     def ports(self) -> tuple[PolicyPort, ...] | None:
+        """The rule's ``ports`` as written (None: every port)."""
         return self.rule.ports
 
     def matches_class(self, class_id: int) -> bool:
@@ -126,9 +128,11 @@ class NetworkPolicyTier:
         self.engine = engine
 
     def rules(self, direction: str, subject: int) -> list[CompiledRule]:
+        """The NetworkPolicy rules that apply to the Pod class in this direction."""
         return self.engine.ingress_rules(subject) if direction == INGRESS else self.engine.egress_rules(subject)
 
     def ends_in_deny(self, direction: str, subject: int) -> bool:
+        """Whether a NetworkPolicy isolates the Pod class in this direction (then what no rule allows is denied)."""
         return bool(self.engine.isolating(subject, direction))
 
 

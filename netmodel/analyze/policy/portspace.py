@@ -63,6 +63,7 @@ class PortSpace:
         return PortSpace.of({p: s & other.ports(p) for p, s in self.by_protocol})
 
     def difference(self, other: PortSpace) -> PortSpace:
+        """The ports of this space that ``other`` does not hold, per protocol."""
         if not other.by_protocol or not self.by_protocol:
             return self
         return PortSpace.of({p: s - other.ports(p) for p, s in self.by_protocol})

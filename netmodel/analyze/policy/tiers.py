@@ -44,16 +44,20 @@ class TierRuleLike(Protocol):
     """What the walk needs of a rule, whatever language it comes from."""
 
     @property
-    def action(self) -> str: ...
+    def action(self) -> str:
+        """Allow, Deny or Pass."""
 
     @property
-    def ports(self) -> tuple[PolicyPort, ...] | None: ...
+    def ports(self) -> tuple[PolicyPort, ...] | None:
+        """The rule's ports as written (None: every port)."""
 
     @property
-    def peer_classes(self) -> int: ...
+    def peer_classes(self) -> int:
+        """The Pod classes the rule's peers match, as a bit set."""
 
     @property
-    def peer_addresses(self) -> AddressSet: ...
+    def peer_addresses(self) -> AddressSet:
+        """The addresses non-Pod peers must be in to match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class TierRule:
         return f"{self.direction} rule {self.index + 1}" + (f" {self.name!r}" if self.name else "")
 
     def matches_class(self, class_id: int) -> bool:
+        """Whether the rule's peers include the Pod class ``class_id``."""
         return bool(self.peer_classes >> class_id & 1)
 
 
@@ -90,9 +95,11 @@ class Tier(Protocol):
     name: str
     first_match: bool
 
-    def rules(self, direction: str, subject: int) -> Sequence[TierRuleLike]: ...
+    def rules(self, direction: str, subject: int) -> Sequence[TierRuleLike]:
+        """The tier's rules for one Pod class and direction, in evaluation order."""
 
-    def ends_in_deny(self, direction: str, subject: int) -> bool: ...
+    def ends_in_deny(self, direction: str, subject: int) -> bool:
+        """Whether what no rule decides is denied at the end of this tier (else it passes on)."""
 
 
 @dataclass(frozen=True, slots=True)
