@@ -22,7 +22,7 @@ from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import Flow, choose_flows, protocol_of
 from netmodel.emulate.kernel import Lab
 from netmodel.emulate.plan import PROTO_NAMES, Probe, Proto
-from netmodel.emulate.results import ProbeResult
+from netmodel.emulate.results import ProbeOutcome, ProbeResult
 from netmodel.emulate.services import Steering, proxies_services, service_backends
 from netmodel.emulate.translate import LabLayout, translate
 from netmodel.model.topology import Topology
@@ -258,6 +258,36 @@ def _verdict(results: Sequence[ProbeResult]) -> str:
     return "allowed" if reached == len(results) else "denied" if reached == 0 else "partial"
 
 
+# A silent probe is the kernel's word for "dropped" only if the silence is not the machine's: on a loaded host a
+# SYN answered late reads as a drop. So a timed-out probe of a flow the solver judged differently is asked once
+# more, few at a time, with a longer wait. A real drop stays silent the second time too; the answer that counts
+# is the second one. Probes that connected or were refused are never asked again (those answers cannot be late).
+RETRY_TIMEOUT_FACTOR = 6.0
+RETRY_CONCURRENCY = 16
+
+
+def _ask_silent_probes_again(lab: Lab, planned: Sequence[PlannedFlow], answers: Mapping[int, Answer],
+                             results: Sequence[ProbeResult], probe_timeout: float) -> tuple[ProbeResult, ...]:
+    """Re-run, with a longer timeout, the timed-out probes of flows whose kernel verdict disagrees."""
+    final = list(results)
+    retry: list[int] = []
+    cursor = 0
+    for p in planned:
+        if p.skipped:
+            continue
+        span = range(cursor, cursor + len(p.probes))
+        cursor += len(p.probes)
+        if p.fixed_verdict or _verdict(results[span.start:span.stop]) == answers[id(p)].verdict:
+            continue
+        retry.extend(i for i in span if results[i].outcome is ProbeOutcome.TIMEOUT)
+    if retry:
+        again = lab.probe([results[i].probe for i in retry], timeout=probe_timeout * RETRY_TIMEOUT_FACTOR,
+                          concurrency=RETRY_CONCURRENCY)
+        for i, result in zip(retry, again, strict=True):
+            final[i] = result
+    return tuple(final)
+
+
 def emulate(topology: Topology, selection: str = "all", features: KernelFeatures | None = None,
             solver: Solver | None = None, probe_timeout: float = 0.5,
             hold: Callable[[Lab], None] | None = None) -> Report:
@@ -279,6 +309,9 @@ def emulate(topology: Topology, selection: str = "all", features: KernelFeatures
         clock = time.monotonic()
         results = lab.probe(probes)
         timings["probe_s"] = time.monotonic() - clock
+        clock = time.monotonic()
+        results = _ask_silent_probes_again(lab, planned, answers, results, probe_timeout)
+        timings["reprobe_s"] = time.monotonic() - clock
         timings.update({f"lab_{k}": v for k, v in lab.timings.items()})
         if hold is not None:
             hold(lab)
