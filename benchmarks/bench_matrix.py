@@ -17,7 +17,7 @@ import json
 import time
 
 from netmodel.analyze.connectivity import connectivity
-from netmodel.analyze.reach import Fabric, query
+from netmodel.analyze.reach import CompiledCluster, query
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
 
@@ -113,15 +113,15 @@ def main() -> None:
     text = timed("generate manifests", lambda: layout(args.namespaces, args.deployments, args.replicas, args.nodes)
                  + admin_policies(args.admin_policies, args.namespaces, args.deployments))
     topology = timed("load + validate + expand", lambda: build_topology(parse_text(text, "bench.yaml")))
-    fabric = timed("compile policies over Pod classes", lambda: Fabric(topology))
+    compiled = timed("compile policies over Pod classes", lambda: CompiledCluster(topology))
     print(f"{'Pods / policies / Pod classes':<34} {len(topology.pods)} / {len(topology.network_policies)} / "
-          f"{len(fabric.policies.classes.classes)}")
+          f"{len(compiled.policies.classes.classes)}")
     print(f"{'admin policies':<34} {len(topology.admin_policies)}")
     for by in args.by:
-        connections = timed(f"matrix --by {by}", lambda by=by: connectivity(fabric, by))
+        connections = timed(f"matrix --by {by}", lambda by=by: connectivity(compiled, by))
         print(f"{'  connections':<34} {len(connections)}")
     answer = timed("one query (deployment → deployment)",
-                   lambda: query(fabric, "deployment:ns1/app0", "deployment:ns1/app2", 8080))
+                   lambda: query(compiled, "deployment:ns1/app0", "deployment:ns1/app2", 8080))
     print(f"{'  verdict':<34} {answer.verdict} over {len(answer.paths)} paths")
 
 

@@ -8,11 +8,11 @@ Every caller that judges a layout goes through here — ``netmodel check``, ``ne
    (:func:`netmodel.model.build.load_topology`);
 2. **compile** — one :class:`CheckContext` per layout (address book, firewalls, Pod index, node classes);
 3. **analyze** — every check of :data:`ALL_CHECKS` (the requirement checks, then the NetworkPolicy checks), the
-   port matrix (:func:`port_matrix`), the Expectations among the inputs on the context's one path fabric
-   (:func:`fabric_of`), then the suppressions: annotations on the objects and ``baseline``.
+   port matrix (:func:`port_matrix`), the Expectations among the inputs on the context's one path compiled
+   (:func:`compiled_cluster_of`), then the suppressions: annotations on the objects and ``baseline``.
 
 The :class:`CheckRun` it returns keeps the context, so later work on the same layout (the connectivity matrix a
-report or a diff needs, the diagrams) reuses its :class:`Fabric` and :class:`PolicyEngine` instead of compiling
+report or a diff needs, the diagrams) reuses its :class:`CompiledCluster` and :class:`PolicyEngine` instead of compiling
 them again.
 
 >>> from netmodel.load import parse_text
@@ -34,7 +34,7 @@ from netmodel.analyze.connectivity import connectivity
 from netmodel.analyze.diff import CellKey, RuleRef, cell_key
 from netmodel.analyze.policy.checks import POLICY_CHECKS
 from netmodel.analyze.portmatrix import Cell, port_matrix
-from netmodel.analyze.reach.fabric import Fabric, fabric_of
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster, compiled_cluster_of
 from netmodel.analyze.result import CheckResult
 from netmodel.analyze.suppress import Baseline, suppress_result
 from netmodel.analyze.unevaluated import Unevaluated, matrix_json
@@ -62,17 +62,17 @@ class CheckRun:
         return port_matrix(self.context)
 
     @property
-    def fabric(self) -> Fabric:
-        """The path fabric the Expectations and NetworkPolicy checks used (built once per context)."""
-        return fabric_of(self.context)
+    def compiled(self) -> CompiledCluster:
+        """The compiled cluster the Expectations and NetworkPolicy checks used (built once per context)."""
+        return compiled_cluster_of(self.context)
 
     def payload(self) -> dict[str, Any]:
         """The JSON of ``netmodel check`` for this run."""
         return self.result.to_json(self.fail_on)
 
     def matrix_payload(self, by: str = "workload") -> dict[str, Any]:
-        """The JSON of ``netmodel matrix --by BY`` for this layout, on this run's fabric."""
-        return connectivity_payload(self.fabric, by)
+        """The JSON of ``netmodel matrix --by BY`` for this layout, on this run's compiled cluster."""
+        return connectivity_payload(self.compiled, by)
 
     def decided_by(self) -> dict[CellKey, tuple[RuleRef, ...]]:
         """For every cell, the firewall rules that decide its example packet (see :mod:`analyze.portmatrix`)."""
@@ -103,15 +103,15 @@ def check(topology: Topology, *, baseline: Baseline | None = None, fail_on: str 
     context = CheckContext(topology)
     result = CheckResult.of(run_checks(context, checks), port_matrix(context))
     if topology.expectations:
-        flows = expectations.evaluate(fabric_of(context), topology.expectations)
+        flows = expectations.evaluate(compiled_cluster_of(context), topology.expectations)
         result = CheckResult.of(result.findings + tuple(expectations.findings(flows)), result.port_matrix, flows)
     result = suppress_result(result, topology, baseline)
     return CheckRun(tuple(paths), topology, context, result, fail_on)
 
 
-def connectivity_payload(fabric: Fabric, by: str = "workload") -> dict[str, Any]:
-    """The JSON of ``netmodel matrix --by BY``: every allowed connection on ``fabric``."""
-    return matrix_json(connectivity(fabric, by), by, Unevaluated.of(fabric.topology))
+def connectivity_payload(compiled: CompiledCluster, by: str = "workload") -> dict[str, Any]:
+    """The JSON of ``netmodel matrix --by BY``: every allowed connection on ``compiled``."""
+    return matrix_json(connectivity(compiled, by), by, Unevaluated.of(compiled.topology))
 
 
 def check_topology(topology: Topology) -> CheckResult:

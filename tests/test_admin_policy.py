@@ -17,7 +17,7 @@ import yaml
 from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
 from netmodel.analyze.connectivity import connectivity
 from netmodel.analyze.policy.checks import POLICY_CHECKS
-from netmodel.analyze.reach import Fabric, query
+from netmodel.analyze.reach import CompiledCluster, query
 from netmodel.errors import ValidationError
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
@@ -74,22 +74,22 @@ BANP = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetwor
 NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 
 
-def fabric(*docs: str) -> Fabric:
-    return Fabric(build_topology(parse_text(BASE + "".join("\n---\n" + d for d in docs), "t.yaml")))
+def compiled(*docs: str) -> CompiledCluster:
+    return CompiledCluster(build_topology(parse_text(BASE + "".join("\n---\n" + d for d in docs), "t.yaml")))
 
 
-def allowed(f: Fabric, src: str, dst: str, port: int | str = 80, protocol: str = "TCP") -> bool:
+def allowed(f: CompiledCluster, src: str, dst: str, port: int | str = 80, protocol: str = "TCP") -> bool:
     answer = query(f, src, dst, port, protocol)
     assert answer.verdict != "partial"
     return answer.allowed
 
 
-def matrix_allows(f: Fabric, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
+def matrix_allows(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
     return any(c.source == src and c.destination == dst and c.protocol == protocol_number(protocol)
                and port in c.ports and not c.partial for c in connectivity(f, by="pod"))
 
 
-def both(f: Fabric, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
+def both(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
     """The trace and the matrix agree; their answer."""
     answer = allowed(f, src, dst, port, protocol)
     assert matrix_allows(f, src, dst, port, protocol) is answer, (src, dst, port, protocol)
@@ -116,14 +116,14 @@ spec: {podSelector: {}}
 
 
 def test_anp_deny_wins_over_a_networkpolicy_allow() -> None:
-    f = fabric(DENY_X_FROM_Y, NP_ALLOW_ALL_INTO_X)
+    f = compiled(DENY_X_FROM_Y, NP_ALLOW_ALL_INTO_X)
     assert not both(f, "y/c", "x/a", 80)
     assert both(f, "x/b", "x/a", 80)
 
 
 def test_anp_allow_wins_over_networkpolicy_isolation() -> None:
     allow = DENY_X_FROM_Y.replace("Deny", "Allow").replace("deny-y", "allow-y")
-    f = fabric(allow, NP_DENY_INTO_X)
+    f = compiled(allow, NP_DENY_INTO_X)
     assert both(f, "y/c", "x/a", 80)
     assert not both(f, "x/b", "x/a", 80)  # NetworkPolicy still isolates x for everyone else
 
@@ -136,9 +136,9 @@ spec:
   ingress:
   - {name: deny-y, action: Deny, from: [{namespaces: {matchLabels: {team: y}}}]}
 """
-    assert both(fabric(passing, NP_ALLOW_ALL_INTO_X, banp), "y/c", "x/a", 80)  # NetworkPolicy allows
-    assert not both(fabric(passing, banp), "y/c", "x/a", 80)  # no NetworkPolicy: the baseline denies
-    assert both(fabric(passing), "y/c", "x/a", 80)  # nothing decides: allowed
+    assert both(compiled(passing, NP_ALLOW_ALL_INTO_X, banp), "y/c", "x/a", 80)  # NetworkPolicy allows
+    assert not both(compiled(passing, banp), "y/c", "x/a", 80)  # no NetworkPolicy: the baseline denies
+    assert both(compiled(passing), "y/c", "x/a", 80)  # nothing decides: allowed
 
 
 def test_a_networkpolicy_selecting_the_pod_hides_the_baseline() -> None:
@@ -148,8 +148,8 @@ spec:
   ingress:
   - {action: Allow, from: [{namespaces: {}}]}
 """
-    assert not both(fabric(NP_DENY_INTO_X, banp), "y/c", "x/a", 80)  # isolated by NP: the BANP is not reached
-    assert both(fabric(banp), "y/c", "x/a", 80)
+    assert not both(compiled(NP_DENY_INTO_X, banp), "y/c", "x/a", 80)  # isolated by NP: the BANP is not reached
+    assert both(compiled(banp), "y/c", "x/a", 80)
 
 
 def test_lower_priority_value_first_and_rules_in_order() -> None:
@@ -163,7 +163,7 @@ spec:
   - {action: Deny, from: [{namespaces: {}}], ports: [{portRange: {start: 80, end: 81}}]}
 """
     high = DENY_X_FROM_Y.replace("priority: 10", "priority: 2")
-    f = fabric(low, high)
+    f = compiled(low, high)
     assert both(f, "y/c", "x/a", 80)  # z-first's rule 1 (priority 1 beats 2, whatever the names)
     assert not both(f, "y/c", "x/a", 81)  # z-first's rule 2
     assert not both(f, "x/b", "x/a", 80)  # rule 2: every namespace
@@ -173,7 +173,7 @@ spec:
 def test_equal_priorities_are_taken_by_name_and_reported() -> None:
     deny = DENY_X_FROM_Y
     allow = DENY_X_FROM_Y.replace("Deny", "Allow").replace("deny-y", "allow-y")
-    f = fabric(deny, allow)
+    f = compiled(deny, allow)
     assert both(f, "y/c", "x/a", 80)  # allow-y < deny-y by name
     findings = [(x.id, x.objects) for x in run_checks(CheckContext(f.topology), CHECKS + POLICY_CHECKS)
                 if x.id == "NM-POL-005"]
@@ -189,7 +189,7 @@ spec:
   - {action: Allow, to: [{nodes: {matchLabels: {zone: b}}}], ports: [{portNumber: {port: 9100}}]}
   - {action: Deny, to: [{networks: [10.244.0.16/28, 10.0.0.0/24]}]}
 """
-    f = fabric(anp)
+    f = compiled(anp)
     assert not both(f, "x/a", "y/c", 80)  # 10.244.0.21 is inside 10.244.0.16/28: a Pod matched by networks
     assert both(f, "x/a", "x/b", 80)  # 10.244.0.12 is not
     assert both(f, "x/a", "y/h", 9100)  # hostNetwork Pod on n2: the nodes peer
@@ -205,7 +205,7 @@ spec:
   ingress:
   - {action: Deny, from: [{namespaces: {}}], ports: [{namedPort: http}, {namedPort: dns}]}
 """
-    f = fabric(anp)
+    f = compiled(anp)
     assert not both(f, "y/c", "x/a", 80)
     assert both(f, "y/c", "x/a", 81)
     assert not both(f, "y/c", "x/a", 53, "UDP")
@@ -220,7 +220,7 @@ spec:
   ingress:
   - {action: Deny, from: [{namespaces: {}}]}
 """
-    f = fabric(anp)
+    f = compiled(anp)
     assert both(f, "x/a", "y/h", 9100)  # y/h is hostNetwork: not a subject
     assert both(f, "y/h", "x/a", 80)  # nor a namespaces peer (seen with its node's address)
     assert not both(f, "y/c", "x/a", 80)
@@ -243,7 +243,7 @@ spec:
   ingress:
   - {name: no-y, action: Deny, from: [{namespaces: {matchLabels: {team: y}}}]}
 """
-    f = fabric(passing, banp)
+    f = compiled(passing, banp)
     answer = query(f, "y/c", "x/a", 80, "TCP")
     step = answer.paths[0].hops[-1].steps[0]
     assert not step.ok
@@ -337,7 +337,7 @@ spec:
   egress:
   - {action: Allow, to: [{domainNames: [example.com]}]}
 """
-    f = fabric(anp)
+    f = compiled(anp)
     notes = [n for n in f.topology.notes if n.id == "NM-INPUT-021"]
     assert len(notes) == 1 and "not evaluated" in notes[0].message
     assert both(f, "x/a", "y/c", 80)  # the rule matches nothing; nothing else decides
@@ -345,7 +345,7 @@ spec:
 
 def test_admin_kinds_are_read_and_cluster_network_policy_is_not() -> None:
     cnp = "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: c}\nspec: {}\n"
-    f = fabric(DENY_X_FROM_Y, cnp)
+    f = compiled(DENY_X_FROM_Y, cnp)
     assert [s.kind for s in f.topology.skipped] == ["ClusterNetworkPolicy"]
     assert [p.name for p in f.topology.admin_policies] == ["deny-y"]
 
@@ -358,7 +358,7 @@ def test_matrix_agrees_with_every_conformance_probe() -> None:
     checked = 0
     for case in sorted(p for p in root.iterdir() if (p / "expect.yaml").is_file()):
         text = (root / "base.yaml").read_text() + "\n---\n" + (case / "policy.yaml").read_text()
-        f = Fabric(build_topology(parse_text(text, "corpus.yaml")))
+        f = CompiledCluster(build_topology(parse_text(text, "corpus.yaml")))
         rows = connectivity(f, by="pod")
         for doc in yaml.safe_load_all((case / "expect.yaml").read_text()):
             for flow in doc["spec"]["flows"]:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from netmodel.analyze.checks import CheckContext
 from netmodel.analyze.portmatrix import port_matrix
-from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.analyze.reach import CompiledCluster, Disposition, query
 from netmodel.cli.main import main
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
@@ -109,10 +109,10 @@ def test_query_names_the_rule_that_admits_pod_traffic_and_the_one_that_keeps_etc
 
 def test_node_side_match_per_packet() -> None:
     """decide(): the rule judges only packets whose node-side address it lists; the default is the node's own."""
-    fabric = Fabric(load_topology([str(ROOT / HEALTHY)]))
-    firewalls = fabric.firewalls
-    cp = fabric.topology.node_by_name["cp-1"]
-    w1 = fabric.topology.node_by_name["w-1"]
+    compiled = CompiledCluster(load_topology([str(ROOT / HEALTHY)]))
+    firewalls = compiled.firewalls
+    cp = compiled.topology.node_by_name["cp-1"]
+    w1 = compiled.topology.node_by_name["w-1"]
     pod, other_pod = parse_address("10.244.1.7"), parse_address("10.244.0.9")
     to_pod = firewalls.decide(cp, "ingress", pod, TCP, 2379, local=other_pod)
     assert [d.rule.name if d.rule else None for d in to_pod.decisions] == ["routed-to-pods"]
@@ -140,10 +140,10 @@ def test_cidr_destination_splits_node_classes() -> None:
 
 
 def test_pod_to_pod_across_nodes_is_delivered_and_node_ports_are_not() -> None:
-    fabric = Fabric(load_topology([str(ROOT / HEALTHY)]))
-    assert query(fabric, "shop/web-0", "shop/api-1", 9000, "TCP").disposition == Disposition.DELIVERED
-    assert query(fabric, "shop/web-0", "kube-system/coredns-0", 53, "UDP").disposition == Disposition.DELIVERED
-    assert query(fabric, "shop/web-0", "node:cp-1", 10259, "TCP").disposition == Disposition.DENIED_BY_FIREWALL
+    compiled = CompiledCluster(load_topology([str(ROOT / HEALTHY)]))
+    assert query(compiled, "shop/web-0", "shop/api-1", 9000, "TCP").disposition == Disposition.DELIVERED
+    assert query(compiled, "shop/web-0", "kube-system/coredns-0", 53, "UDP").disposition == Disposition.DELIVERED
+    assert query(compiled, "shop/web-0", "node:cp-1", 10259, "TCP").disposition == Disposition.DENIED_BY_FIREWALL
 
 
 ADDRESSES = ["10.0.0.11", "10.0.0.12", "10.0.0.13", "10.244.0.5", "10.244.1.9", "10.244.2.3", "198.51.100.7",
@@ -158,7 +158,7 @@ def test_packet_and_space_evaluation_agree(docs: list[Doc], data: st.DataObject)
     random node-side rules, both directions, every node; and a set of node-side addresses is allowed for
     every address (default) exactly when each address alone is allowed."""
     topology = build_topology(parse_text(to_yaml(docs), "random.yaml"))
-    firewalls = Fabric(topology).firewalls
+    firewalls = CompiledCluster(topology).firewalls
     for node in topology.nodes:
         for direction in ("ingress", "egress"):
             peer, local, other = (parse_address(data.draw(st.sampled_from(ADDRESSES))) for _ in range(3))
@@ -179,9 +179,9 @@ def test_dual_stack_native_routing_forwards_both_families_and_keeps_etcd_closed(
     ctx = CheckContext(topology)
     cells = {(c.node.name, c.row.key, c.source.name): c for c in port_matrix(ctx)}
     assert (cells[("cp-1", "etcd", "pods")].allowed, cells[("cp-1", "etcd", "pods")].status) == (False, "ok")
-    fabric = Fabric(topology)
+    compiled = CompiledCluster(topology)
     for source, target in (("10.244.1.4", "10.244.2.5"), ("fd00:10:244:1::4", "fd00:10:244:2::5")):
-        answer = query(fabric, f"ip:{source}", f"ip:{target}", 9200, "TCP")
+        answer = query(compiled, f"ip:{source}", f"ip:{target}", 9200, "TCP")
         assert answer.disposition == Disposition.DELIVERED, answer
         rules = {d.rule for p in answer.paths for h in p.hops for s in h.steps for d in s.decisions
                  if s.step.value == "firewall-ingress"}
@@ -206,8 +206,8 @@ def test_external_ip_is_its_own_destination_on_the_wire(to: str, delivered: bool
     rule = ("    - name: external-web\n      action: allow\n      protocol: TCP\n      ports: [\"8443\"]\n"
             f"      from: [{{network: office}}]\n      to: {to}\n")
     text = (ROOT / HEALTHY).read_text().replace("    - name: routed-to-pods\n", rule + "    - name: routed-to-pods\n")
-    fabric = Fabric(build_topology(parse_text(text + "---" + EXTERNAL_IP_SERVICE, "external.yaml")))
-    answer = query(fabric, "ip:198.51.100.7", "ip:198.51.100.200", 8443, "TCP")
+    compiled = CompiledCluster(build_topology(parse_text(text + "---" + EXTERNAL_IP_SERVICE, "external.yaml")))
+    answer = query(compiled, "ip:198.51.100.7", "ip:198.51.100.200", 8443, "TCP")
     assert (answer.disposition == Disposition.DELIVERED) == delivered, answer
     entries = [next(s for h in p.hops for s in h.steps if s.step.value == "firewall-ingress") for p in answer.paths]
     assert entries and all("198.51.100.7 → 198.51.100.200" in s.detail for s in entries)

@@ -1,5 +1,5 @@
 """The grouped connectivity map is exact: its rules, read back through their selectors, give exactly the pairwise
-answer (``connectivity(fabric, "pod")``) — on random topologies (Hypothesis), the conformance corpus, the bundled
+answer (``connectivity(compiled, "pod")``) — on random topologies (Hypothesis), the conformance corpus, the bundled
 topologies and NCA's inputs — and ``netmodel matrix`` shows it by default in every format it gives.
 
 The expansion below reads only the JSON a user gets (``fromSelector``/``toSelector``/``allowed`` and
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 
 from netmodel.analyze.connectivity import connectivity, group_name
 from netmodel.analyze.grouped import grouped_json
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
 from netmodel.model.topology import Topology
@@ -103,9 +103,9 @@ def _parse_ports(text: str) -> IntervalSet:
                             for a, _, b in [part.partition("-")]))
 
 
-def _pairwise(fabric: Fabric) -> Flows:
+def _pairwise(compiled: CompiledCluster) -> Flows:
     out: Flows = {}
-    for c in connectivity(fabric, "pod"):
+    for c in connectivity(compiled, "pod"):
         key = (c.source, c.destination, protocol_label(c.protocol), c.via)
         old, was = out.get(key, (IntervalSet(), False))
         out[key] = (old | c.ports, was or c.partial)
@@ -115,9 +115,9 @@ def _pairwise(fabric: Fabric) -> Flows:
 def test_the_expansion_sees_a_missing_or_widened_rule() -> None:
     """The check can fail: one rule less, or one rule's ports widened, no longer expands to the pairwise set."""
     topology = load_topology([str(ROOT / "topologies" / "plain-manifests")])
-    fabric = Fabric(topology)
-    payload = grouped_json(fabric)
-    want = _pairwise(fabric)
+    compiled = CompiledCluster(topology)
+    payload = grouped_json(compiled)
+    want = _pairwise(compiled)
     assert _expand(payload, topology) == want
     assert _expand({**payload, "rules": payload["rules"][1:]}, topology) != want
     wider = [{**payload["rules"][0], "allowed": [{"protocol": "TCP", "ports": "80-81", "partial": False}]}]
@@ -125,9 +125,9 @@ def test_the_expansion_sees_a_missing_or_widened_rule() -> None:
 
 
 def assert_exact(topology: Topology) -> dict:
-    fabric = Fabric(topology)
-    payload = json.loads(json.dumps(grouped_json(fabric)))  # what a user reads
-    want = _pairwise(fabric)
+    compiled = CompiledCluster(topology)
+    payload = json.loads(json.dumps(grouped_json(compiled)))  # what a user reads
+    want = _pairwise(compiled)
     got = _expand(payload, topology)
     missing = sorted(k for k in want if k not in got)
     extra = sorted(k for k in got if k not in want)
@@ -223,7 +223,7 @@ def test_the_grouped_table_folds_and_points_to_csv_and_json() -> None:
 
     from netmodel.cli.matrix import render_grouped_table
 
-    payload = grouped_json(Fabric(load_topology([str(ROOT / "tests" / "corpus" / "online-boutique")])))
+    payload = grouped_json(CompiledCluster(load_topology([str(ROOT / "tests" / "corpus" / "online-boutique")])))
     buffer = io.StringIO()
     render_grouped_table(payload, Console(file=buffer, width=200, no_color=True), limit=4)
     out = buffer.getvalue()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from checkkit import base, findings, pairs, topology
 
-from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.analyze.reach import CompiledCluster, Disposition, query
 from netmodel.cli.main import main
 from netmodel.compile.masquerade import masquerade_of
 from netmodel.sets import parse_address
@@ -151,7 +151,7 @@ def test_without_nat_to_nodes_the_same_firewall_blocks_the_pods(cni: str) -> Non
 
 
 def test_query_trace_shows_the_snat_step_and_the_node_firewall_sees_the_node() -> None:
-    answer = query(Fabric(topology(layout())), "shop/web-w1", "node:cp-1", 6443)
+    answer = query(CompiledCluster(topology(layout())), "shop/web-w1", "node:cp-1", 6443)
     assert answer.allowed
     steps = [s for s in answer.paths[0].steps]
     snat = next(s for s in steps if s.step.value == "snat")
@@ -159,8 +159,8 @@ def test_query_trace_shows_the_snat_step_and_the_node_firewall_sees_the_node() -
     assert "node w-1's firewall rights" in snat.detail
     assert [s.step.value for s in steps].index("snat") < [s.step.value for s in steps].index("firewall-ingress")
     # A NodePort on the other worker: SNATed to w-1, then admitted by the node-subnet rule.
-    assert query(Fabric(topology(layout())), "shop/web-w1", "node:w-2", 30080).allowed
-    off = query(Fabric(topology(layout("{plugin: calico, mode: ipip, natOutgoing: false}"))), "shop/web-w1",
+    assert query(CompiledCluster(topology(layout())), "shop/web-w1", "node:w-2", 30080).allowed
+    off = query(CompiledCluster(topology(layout("{plugin: calico, mode: ipip, natOutgoing: false}"))), "shop/web-w1",
                 "node:cp-1", 6443)
     assert off.disposition is Disposition.DENIED_BY_FIREWALL
     assert not any(s.step.value == "snat" for s in off.paths[0].steps)

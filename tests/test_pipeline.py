@@ -1,8 +1,8 @@
 """One check pipeline (netmodel/pipeline.py): every command judges a layout the same way, compiling it once.
 
-A layout with NetworkPolicies and Expectations needs the path fabric twice (the NetworkPolicy checks and the
+A layout with NetworkPolicies and Expectations needs the path compiled twice (the NetworkPolicy checks and the
 Expectations) and a report or a diff a third time (the connectivity matrix); each command must build one
-``Fabric`` and one ``PolicyEngine`` per layout it reads.
+``CompiledCluster`` and one ``PolicyEngine`` per layout it reads.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from checkkit import base, findings
 
 import netmodel
 from netmodel.analyze.policy.engine import PolicyEngine
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.cli.main import main
 from netmodel.model.build import load_topology
 
@@ -37,9 +37,9 @@ spec: {podSelector: {matchLabels: {app: none}}, policyTypes: [Ingress]}
 
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How many Fabric and PolicyEngine objects are constructed while the test runs."""
-    counts = {"Fabric": 0, "PolicyEngine": 0}
-    for cls in (Fabric, PolicyEngine):
+    """How many CompiledCluster and PolicyEngine objects are constructed while the test runs."""
+    counts = {"CompiledCluster": 0, "PolicyEngine": 0}
+    for cls in (CompiledCluster, PolicyEngine):
         original = cls.__init__
 
         def counting(self: object, *args: object, _original=original, _name=cls.__name__, **kwargs: object) -> None:
@@ -57,27 +57,27 @@ def run(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_check_builds_one_fabric(built: dict[str, int]) -> None:
+def test_check_builds_one_compiled_cluster(built: dict[str, int]) -> None:
     code, text = run("check", *LAYOUT, "--expect", EXPECT, "--format", "json")
     payload = json.loads(text)
     assert code == 0 and payload["expectations"], text[-2000:]
-    assert built == {"Fabric": 1, "PolicyEngine": 1}
+    assert built == {"CompiledCluster": 1, "PolicyEngine": 1}
 
 
-def test_report_builds_one_fabric(built: dict[str, int], tmp_path: Path) -> None:
+def test_report_builds_one_compiled_cluster(built: dict[str, int], tmp_path: Path) -> None:
     code, _ = run("report", *LAYOUT, EXPECT, "-o", str(tmp_path / "bundle"))
     assert code == 0
     assert json.loads((tmp_path / "bundle/check.json").read_text())["expectations"]
-    assert built == {"Fabric": 1, "PolicyEngine": 1}
+    assert built == {"CompiledCluster": 1, "PolicyEngine": 1}
 
 
-def test_diff_builds_one_fabric_per_side(built: dict[str, int], tmp_path: Path) -> None:
+def test_diff_builds_one_compiled_cluster_per_side(built: dict[str, int], tmp_path: Path) -> None:
     old = tmp_path / "old"
     old.mkdir()
     for path in (*LAYOUT, EXPECT):
         (old / Path(path).name).write_text(Path(path).read_text())
     run("diff", str(old), OTHER, "--format", "json", "--quiet")
-    assert built == {"Fabric": 2, "PolicyEngine": 2}
+    assert built == {"CompiledCluster": 2, "PolicyEngine": 2}
 
 
 def test_the_library_judges_as_the_cli_does(tmp_path: Path) -> None:

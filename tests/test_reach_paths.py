@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.analyze.reach import CompiledCluster, Disposition, query
 from netmodel.errors import UsageError
 from netmodel.model.build import load_topology
 
@@ -14,16 +14,16 @@ LAYOUT = str(Path(__file__).parent / "reach" / "blocked.yaml")
 
 
 @pytest.fixture(scope="module")
-def fabric() -> Fabric:
-    return Fabric(load_topology([LAYOUT]))
+def compiled() -> CompiledCluster:
+    return CompiledCluster(load_topology([LAYOUT]))
 
 
 def blockers(answer) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     return {(d.kind, d.name, d.rule) for d in answer.blocked_by}
 
 
-def test_through_a_service_every_blocker_is_named_with_its_line(fabric: Fabric) -> None:
-    answer = query(fabric, "web/client", "service:shop/api", 80)
+def test_through_a_service_every_blocker_is_named_with_its_line(compiled: CompiledCluster) -> None:
+    answer = query(compiled, "web/client", "service:shop/api", 80)
     assert not answer.allowed and answer.disposition is Disposition.DENIED_BY_FIREWALL
     assert blockers(answer) == {
         ("Firewall", "workers", "ingress rule deny-vxlan"),
@@ -42,10 +42,10 @@ def test_through_a_service_every_blocker_is_named_with_its_line(fabric: Fabric) 
     assert "10.244.2.5:8080" in dnat.detail  # targetPort "http" resolved on the endpoint Pod
 
 
-def test_through_a_node_port_from_outside(fabric: Fabric) -> None:
+def test_through_a_node_port_from_outside(compiled: CompiledCluster) -> None:
     # Enters w-1 (no NodePort rule), is SNATed to w-1, crosses to the endpoint on w-2 (VXLAN from w-1 is
     # dropped) and meets the policy, which sees w-1's address.
-    answer = query(fabric, "network:office", "node:w-1", 30080)
+    answer = query(compiled, "network:office", "node:w-1", 30080)
     assert not answer.allowed
     assert blockers(answer) == {
         ("Firewall", "workers", "ingress defaultAction deny"),
@@ -58,31 +58,31 @@ def test_through_a_node_port_from_outside(fabric: Fabric) -> None:
     assert "10.0.0.21" in answer.paths[0].steps[3].detail
 
 
-def test_node_listeners_and_closed_ports(fabric: Fabric) -> None:
-    assert query(fabric, "node:cp-1", "node:w-1", 10250).allowed  # kubelet, from the cluster network
-    closed = query(fabric, "node:cp-1", "node:w-1", 9999)
+def test_node_listeners_and_closed_ports(compiled: CompiledCluster) -> None:
+    assert query(compiled, "node:cp-1", "node:w-1", 10250).allowed  # kubelet, from the cluster network
+    closed = query(compiled, "node:cp-1", "node:w-1", 9999)
     assert closed.disposition is Disposition.PORT_CLOSED
-    assert query(fabric, "node:w-1", "node:cp-1", 2379).allowed  # etcd on control-plane nodes, no firewall
+    assert query(compiled, "node:w-1", "node:cp-1", 2379).allowed  # etcd on control-plane nodes, no firewall
 
 
-def test_service_without_the_port_and_pod_without_the_port(fabric: Fabric) -> None:
-    assert query(fabric, "shop/api-0", "service:shop/api", 81).disposition is Disposition.NO_LISTENER
-    assert query(fabric, "web/client", "shop/api-0", 9090).disposition is Disposition.DENIED_BY_FIREWALL
-    assert query(fabric, "node:w-2", "shop/api-0", 9090).disposition is Disposition.PORT_CLOSED
+def test_service_without_the_port_and_pod_without_the_port(compiled: CompiledCluster) -> None:
+    assert query(compiled, "shop/api-0", "service:shop/api", 81).disposition is Disposition.NO_LISTENER
+    assert query(compiled, "web/client", "shop/api-0", 9090).disposition is Disposition.DENIED_BY_FIREWALL
+    assert query(compiled, "node:w-2", "shop/api-0", 9090).disposition is Disposition.PORT_CLOSED
 
 
-def test_from_the_pods_own_node_policy_does_not_apply(fabric: Fabric) -> None:
-    answer = query(fabric, "node:w-2", "shop/api-0", 8080)
+def test_from_the_pods_own_node_policy_does_not_apply(compiled: CompiledCluster) -> None:
+    answer = query(compiled, "node:w-2", "shop/api-0", 8080)
     assert answer.allowed
 
 
-def test_named_port_in_a_query(fabric: Fabric) -> None:
-    assert query(fabric, "shop/api-0", "service:shop/api", "web").allowed
+def test_named_port_in_a_query(compiled: CompiledCluster) -> None:
+    assert query(compiled, "shop/api-0", "service:shop/api", "web").allowed
 
 
-def test_unknown_reference_suggests_close_names(fabric: Fabric) -> None:
+def test_unknown_reference_suggests_close_names(compiled: CompiledCluster) -> None:
     with pytest.raises(UsageError) as err:
-        query(fabric, "shop/api-1", "node:w-1", 80)
+        query(compiled, "shop/api-1", "node:w-1", 80)
     assert "shop/api-0" in err.value.problems[0].hint
     with pytest.raises(UsageError):
-        query(fabric, "node:w-9", "node:w-1", 80)
+        query(compiled, "node:w-9", "node:w-1", 80)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from netmodel.analyze.connectivity import connectivity
-from netmodel.analyze.reach import Disposition, Fabric, query
+from netmodel.analyze.reach import CompiledCluster, Disposition, query
 from netmodel.model.build import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,11 +20,11 @@ BROKEN = ROOT / "topologies" / "broken-cni-port-closed.yaml"
 
 
 @pytest.fixture(scope="module")
-def broken() -> Fabric:
-    return Fabric(load_topology([str(BROKEN)]))
+def broken() -> CompiledCluster:
+    return CompiledCluster(load_topology([str(BROKEN)]))
 
 
-def test_reply_tunnel_blocked_at_the_source_node_denies_the_connection(broken: Fabric) -> None:
+def test_reply_tunnel_blocked_at_the_source_node_denies_the_connection(broken: CompiledCluster) -> None:
     answer = query(broken, "kube-system/fluent-bit-cp-1", "kube-system/coredns-0", 53, "UDP")
     assert not answer.allowed and answer.disposition is Disposition.DENIED_BY_FIREWALL
     assert {(d.kind, d.name, d.rule) for d in answer.blocked_by} == {
@@ -39,13 +39,13 @@ def test_reply_tunnel_blocked_at_the_source_node_denies_the_connection(broken: F
     assert "10.0.0.21 → 10.0.0.11" in reply.detail and "UDP 8472" in reply.detail
 
 
-def test_the_other_direction_is_denied_by_the_request_tunnel(broken: Fabric) -> None:
+def test_the_other_direction_is_denied_by_the_request_tunnel(broken: CompiledCluster) -> None:
     answer = query(broken, "kube-system/coredns-0", "kube-system/fluent-bit-cp-1", 2020)
     assert answer.disposition is Disposition.DENIED_BY_FIREWALL
     assert [s.step.value for s in answer.paths[0].steps if not s.ok] == ["firewall-ingress"]
 
 
-def test_pod_to_another_nodes_address_gets_its_replies_through_the_tunnel(broken: Fabric, tmp_path: Path) -> None:
+def test_pod_to_another_nodes_address_gets_its_replies_through_the_tunnel(broken: CompiledCluster, tmp_path: Path) -> None:
     # Flannel's --ip-masq (natOutgoing, on by default) SNATs a Pod's traffic to another node's address to its own
     # node, so the replies come back to cp-1's address unencapsulated, as the node's own do.
     masqueraded = query(broken, "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
@@ -59,16 +59,16 @@ def test_pod_to_another_nodes_address_gets_its_replies_through_the_tunnel(broken
     assert "natOutgoing: false" in text
     layout = tmp_path / "no-nat.yaml"
     layout.write_text(text)
-    answer = query(Fabric(load_topology([str(layout)])), "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
+    answer = query(CompiledCluster(load_topology([str(layout)])), "kube-system/fluent-bit-cp-1", "node:w-1", 30080)
     assert answer.disposition is Disposition.DENIED_BY_FIREWALL
     assert {(d.name, d.rule) for d in answer.blocked_by} == {("control-plane", "ingress defaultAction deny")}
 
 
-def test_between_workers_both_directions_are_open(broken: Fabric) -> None:
+def test_between_workers_both_directions_are_open(broken: CompiledCluster) -> None:
     assert query(broken, "kube-system/fluent-bit-w-1", "kube-system/fluent-bit-w-2", 2020).allowed
 
 
-def test_matrix_agrees_on_the_reproducer(broken: Fabric) -> None:
+def test_matrix_agrees_on_the_reproducer(broken: CompiledCluster) -> None:
     found = {(c.source, c.destination) for c in connectivity(broken, "pod")}
     assert ("kube-system/fluent-bit-cp-1", "kube-system/coredns-0") not in found
     assert ("kube-system/fluent-bit-w-1", "kube-system/fluent-bit-w-2") in found
@@ -127,10 +127,10 @@ def test_which_reply_tunnels_a_stateful_firewall_tracks(tmp_path: Path, mode: st
                                                         allowed: bool) -> None:
     layout = tmp_path / "lab.yaml"
     layout.write_text(LAYOUT.format(mode=mode, stateful=stateful))
-    fabric = Fabric(load_topology([str(layout)]))
-    answer = query(fabric, "default/client", "default/server", 80)
+    compiled = CompiledCluster(load_topology([str(layout)]))
+    answer = query(compiled, "default/client", "default/server", 80)
     assert answer.allowed is allowed
     if not allowed:
         assert {(d.name, d.rule) for d in answer.blocked_by} == {("b-sends-nothing", "egress defaultAction deny")}
-    matrix = {(c.source, c.destination) for c in connectivity(fabric, "pod")}
+    matrix = {(c.source, c.destination) for c in connectivity(compiled, "pod")}
     assert (("default/client", "default/server") in matrix) is allowed

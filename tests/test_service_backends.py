@@ -1,4 +1,4 @@
-"""One rule for what backs a Service and who proxies Services (issue 9, item 14): the analyzer (Fabric) and
+"""One rule for what backs a Service and who proxies Services (issue 9, item 14): the analyzer (CompiledCluster) and
 ``emulate`` (the DNAT targets it writes) read the same function, so they cannot disagree."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from checkkit import COMMON_RULES, CP_RULES, base, firewall, pairs
 
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.cli.main import main
 from netmodel.emulate.services import nat_ruleset, service_backends
 from netmodel.load import parse_text
@@ -74,10 +74,10 @@ def _topology() -> Topology:
 ])
 def test_analyzer_and_emulate_pick_the_same_backends(service: str, expected: set[tuple[str, int]]) -> None:
     t = _topology()
-    fabric = Fabric(t)
+    compiled = CompiledCluster(t)
     svc = t.service_by_key[("shop", service)]
     port = svc.ports[0]
-    analyzer = {(str(b.address), b.port) for b in fabric.backends(svc, port) if b.port is not None}
+    analyzer = {(str(b.address), b.port) for b in compiled.backends(svc, port) if b.port is not None}
     lab = {(str(b.address), b.port) for b in service_backends(t, svc, port, 4)}
     assert analyzer == lab == expected
 

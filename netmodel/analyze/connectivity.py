@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
+from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
 from netmodel.analyze.reach.crossing import node_ip, reply_is_tracked
-from netmodel.analyze.reach.fabric import Backend, Fabric
 from netmodel.analyze.reach.replies import blocked_reply_peers
 from netmodel.compile.firewalls import Verdict
 from netmodel.model.objects import Node, Pod, Service, ServicePort
@@ -109,15 +109,15 @@ def _underlay_ip(node: Node, pods: AddressSet) -> IPAddress | None:
 class _Wire:
     """Whether the Pod network carries a port space between two node classes (cached per pair)."""
 
-    def __init__(self, fabric: Fabric) -> None:
-        self.fabric = fabric
+    def __init__(self, compiled: CompiledCluster) -> None:
+        self.compiled = compiled
         groups: dict[tuple[object, ...], list[Node]] = {}
-        for n in fabric.topology.nodes:
-            groups.setdefault(fabric.firewalls.class_key(n), []).append(n)
+        for n in compiled.topology.nodes:
+            groups.setdefault(compiled.firewalls.class_key(n), []).append(n)
         self.node_class = {n.name: i for i, nodes in enumerate(groups.values()) for n in nodes}
         self.representative = [nodes[0] for nodes in groups.values()]
         self.size = [len(nodes) for nodes in groups.values()]
-        self.unfiltered = not fabric.topology.firewalls
+        self.unfiltered = not compiled.topology.firewalls
         self._cache: dict[tuple[int, int, PortSpace, bool, bool], PortSpace] = {}
 
     def carries(self, a: int, b: int, space: PortSpace, replies_to_pods: bool = True,
@@ -132,7 +132,7 @@ class _Wire:
         return self._cache[key]
 
     def _compute(self, a: Node, b: Node, space: PortSpace, replies_to_pods: bool, to_host: bool) -> PortSpace:
-        fw, tunnel = self.fabric.firewalls, self.fabric.tunnel
+        fw, tunnel = self.compiled.firewalls, self.compiled.tunnel
         a_range = AddressSet.of_networks(a.pod_cidrs)
         b_range = AddressSet.of_networks(b.ips if to_host else b.pod_cidrs)
         pod_source = replies_to_pods and self._keeps_pod_source(b_range)
@@ -166,14 +166,14 @@ class _Wire:
                 return NOTHING
         else:  # the plain reversed packet, b_range → a_seen
             out = {protocol: ports for protocol, ports in out.items()
-                   if blocked_reply_peers(self.fabric, b, "egress", a_seen, protocol, b_range).is_empty()
-                   and blocked_reply_peers(self.fabric, a, "ingress", b_range, protocol, a_seen).is_empty()}
+                   if blocked_reply_peers(self.compiled, b, "egress", a_seen, protocol, b_range).is_empty()
+                   and blocked_reply_peers(self.compiled, a, "ingress", b_range, protocol, a_seen).is_empty()}
         return PortSpace.of(out)
 
     def _keeps_pod_source(self, destinations: AddressSet) -> bool:
         """Pod traffic to ``destinations`` keeps its Pod source (no CNI outbound NAT or ip-masq-agent rule SNATs
         it to the node; compile/masquerade.py)."""
-        return destinations <= self.fabric.masquerade.kept
+        return destinations <= self.compiled.masquerade.kept
 
 
 def _passes(verdict: Verdict, tracked: bool) -> bool:
@@ -199,7 +199,7 @@ class _Add(Protocol):
 GroupOf = Callable[[Pod], str]
 
 
-def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None = None,
+def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: GroupOf | None = None,
                  among: Sequence[PodClass] | None = None, loopback: bool = True) -> list[Connection]:
     """Every allowed connection between groups of Pods and outside networks, ports merged into ranges.
 
@@ -208,11 +208,11 @@ def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None 
     looked at); ``loopback=False`` leaves out each Pod reaching itself. The grouped map
     (:mod:`netmodel.analyze.grouped`) uses these to compute one representative class per behaviour.
     """
-    engine = fabric.policies
+    engine = compiled.policies
     name: GroupOf = group or (lambda pod: group_name(pod, by))
     classes = [c for c in (engine.classes.classes if among is None else among) if c.addressed]
-    pods = fabric.topology.pods
-    wire = _Wire(fabric)
+    pods = compiled.topology.pods
+    wire = _Wire(compiled)
     acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]] = {}
 
     def add(src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
@@ -225,8 +225,8 @@ def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None 
     by_id = {c.id: c for c in classes}
     host_network = [c for c in classes if not c.subject_to_policy]
     groups = {c.id: sorted({name(pods[i]) for i in c.pods}) for c in classes}
-    placed = {c.id: _placement(fabric, wire, c, name) for c in classes}
-    masquerade = _Masquerade(fabric)
+    placed = {c.id: _placement(compiled, wire, c, name) for c in classes}
+    masquerade = _Masquerade(compiled)
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
         listens = listening(d)
@@ -238,7 +238,7 @@ def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None 
         sources = classes if ingress is None or snatted else \
             [by_id[i] for i in ingress if i in by_id] + host_network
         for s in sources:
-            space = _policy_space(fabric, s, d, ingress, egress[s.id])
+            space = _policy_space(compiled, s, d, ingress, egress[s.id])
             space = space & listens
             if snatted and s.subject_to_policy:
                 sends = egress[s.id]
@@ -265,19 +265,19 @@ def connectivity(fabric: Fabric, by: str = "workload", *, group: GroupOf | None 
                     if got:
                         add(src, dst, got, partial)
     if loopback:
-        _loopback(fabric, classes, groups, acc, name)
-    _outside(fabric, classes, wire, add, name)
+        _loopback(compiled, classes, groups, acc, name)
+    _outside(compiled, classes, wire, add, name)
     return [Connection(src, dst, protocol, ports, partial, via)
             for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
 
 
-def _loopback(fabric: Fabric, classes: list[PodClass], groups: dict[int, list[str]],
+def _loopback(compiled: CompiledCluster, classes: list[PodClass], groups: dict[int, list[str]],
               acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]], name: GroupOf) -> None:
     """Each Pod reaches itself on every port it listens on (loopback: no policy, no firewall).
 
     A group of several Pods gets it as ``partial`` unless the pairs between its members already allow it.
     """
-    sizes = Counter(name(p) for p in fabric.topology.pods if p.ips)
+    sizes = Counter(name(p) for p in compiled.topology.pods if p.ips)
     for c in classes:
         for protocol, ports in listening(c):
             for g in groups[c.id]:
@@ -288,34 +288,34 @@ def _loopback(fabric: Fabric, classes: list[PodClass], groups: dict[int, list[st
                 acc[key] = (old | ports, was_partial or sizes[g] > 1)
 
 
-def _policy_space(fabric: Fabric, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,
+def _policy_space(compiled: CompiledCluster, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,
                   egress: dict[int, PortSpace] | None) -> PortSpace:
-    engine = fabric.policies
+    engine = compiled.policies
     if s.subject_to_policy:
         allowed_in = EVERYTHING if ingress is None else ingress.get(s.id, NOTHING)
     else:  # a hostNetwork source is seen with its nodes' addresses
         allowed_in = EVERYTHING if ingress is None else engine.address_space(
-            INGRESS, d, _node_addresses(fabric, s))[0]
+            INGRESS, d, _node_addresses(compiled, s))[0]
     if not s.subject_to_policy or egress is None:
         allowed_out = EVERYTHING
     elif d.subject_to_policy:
         allowed_out = egress.get(d.id, NOTHING)
     else:
-        allowed_out = engine.address_space(EGRESS, s, _node_addresses(fabric, d))[0]
+        allowed_out = engine.address_space(EGRESS, s, _node_addresses(compiled, d))[0]
     return allowed_in & allowed_out
 
 
-def _node_addresses(fabric: Fabric, cls: PodClass) -> AddressSet:
-    nodes = {fabric.topology.pods[i].node_name for i in cls.pods}
-    return AddressSet.of_networks(ip for n in nodes if n in fabric.topology.node_by_name
-                                  for ip in fabric.topology.node_by_name[n].ips)
+def _node_addresses(compiled: CompiledCluster, cls: PodClass) -> AddressSet:
+    nodes = {compiled.topology.pods[i].node_name for i in cls.pods}
+    return AddressSet.of_networks(ip for n in nodes if n in compiled.topology.node_by_name
+                                  for ip in compiled.topology.node_by_name[n].ips)
 
 
-def _placement(fabric: Fabric, wire: _Wire, cls: PodClass, name: GroupOf) -> dict[str, tuple[set[str], set[int]]]:
+def _placement(compiled: CompiledCluster, wire: _Wire, cls: PodClass, name: GroupOf) -> dict[str, tuple[set[str], set[int]]]:
     """Per group, the nodes and node classes the class's members of that group run on."""
     out: dict[str, tuple[set[str], set[int]]] = {}
     for i in cls.pods:
-        pod = fabric.topology.pods[i]
+        pod = compiled.topology.pods[i]
         nodes, node_classes = out.setdefault(name(pod), (set(), set()))
         nodes.add(pod.node_name)
         if pod.node_name in wire.node_class:
@@ -346,23 +346,23 @@ class _Masquerade:
     """Pod traffic between nodes SNATed to the sending node (compile/masquerade.py; between Pods only
     ip-masq-agent does it, the CNIs' outbound NAT keeps the pod network): which destinations see the node."""
 
-    def __init__(self, fabric: Fabric) -> None:
-        self.fabric = fabric
-        self.kept = fabric.masquerade.kept
+    def __init__(self, compiled: CompiledCluster) -> None:
+        self.compiled = compiled
+        self.kept = compiled.masquerade.kept
         self._ingress: dict[tuple[int, str], PortSpace] = {}
 
     def reaches(self, cls: PodClass) -> bool:
         """Pod traffic from another node to (some member of) ``cls`` arrives with the node's address."""
-        pods = self.fabric.topology.pods
+        pods = self.compiled.topology.pods
         return any(not self.kept.contains(ip) for i in cls.pods for ip in pods[i].ips[:1])
 
     def ingress_from(self, cls: PodClass, node_name: str) -> PortSpace:
         """What ``cls``'s ingress policy allows from ``node_name``'s address (the SNAT source)."""
         key = (cls.id, node_name)
         if key not in self._ingress:
-            node = self.fabric.topology.node_by_name[node_name]
+            node = self.compiled.topology.node_by_name[node_name]
             seen = AddressSet.of_networks(ip for v in (4, 6) if (ip := node_ip(node, v)) is not None)
-            self._ingress[key] = self.fabric.policies.address_space(INGRESS, cls, seen)[0]
+            self._ingress[key] = self.compiled.policies.address_space(INGRESS, cls, seen)[0]
         return self._ingress[key]
 
 
@@ -389,11 +389,11 @@ def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_n
     return some, every is not None and some != every
 
 
-def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add, name: GroupOf) -> None:
-    engine = fabric.policies
-    topology = fabric.topology
+def _outside(compiled: CompiledCluster, classes: Iterable[PodClass], wire: _Wire, add: _Add, name: GroupOf) -> None:
+    engine = compiled.policies
+    topology = compiled.topology
     pods = topology.pods
-    networks = fabric.outside_networks
+    networks = compiled.outside_networks
     classes = list(classes)
     # Pods → outside: egress policy, then the firewalls' egress on the Pods' nodes.
     for s in classes:
@@ -404,12 +404,12 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
                 engine.address_space(EGRESS, s, addresses)
             if not ports:
                 continue
-            ports, partial = _egress_firewalls(fabric, s, addresses, ports)
+            ports, partial = _egress_firewalls(compiled, s, addresses, ports)
             if ports:
                 for src in sorted({name(pods[i]) for i in s.pods}):
                     add(src, f"network:{network}", ports, partial or reached != addresses)
     # Outside → Pods through NodePort/LoadBalancer Services.
-    if not fabric.proxies_services:
+    if not compiled.proxies_services:
         return
     for svc in topology.services:
         if svc.type not in ("NodePort", "LoadBalancer"):
@@ -417,24 +417,24 @@ def _outside(fabric: Fabric, classes: Iterable[PodClass], wire: _Wire, add: _Add
         for sp in svc.ports:
             if sp.node_port is None:
                 continue
-            backends = [b for b in fabric.backends(svc, sp) if b.pod is not None and b.port is not None]
+            backends = [b for b in compiled.backends(svc, sp) if b.pod is not None and b.port is not None]
             for network, addresses in networks.items():
                 if not addresses:
                     continue
                 entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
                                or any(b.node is not None and b.node.name == n.name for b in backends)]
                 admitted = [(n, seen) for n in entry_nodes
-                            if (seen := _admits(fabric, n, addresses, sp.protocol, sp.node_port))]
+                            if (seen := _admits(compiled, n, addresses, sp.protocol, sp.node_port))]
                 for b in backends:
-                    _enter(fabric, wire, add, name, svc, sp, b, network, addresses, entry_nodes, admitted)
+                    _enter(compiled, wire, add, name, svc, sp, b, network, addresses, entry_nodes, admitted)
 
 
-def _enter(fabric: Fabric, wire: _Wire, add: _Add, name: GroupOf, svc: Service, sp: ServicePort, b: Backend,
+def _enter(compiled: CompiledCluster, wire: _Wire, add: _Add, name: GroupOf, svc: Service, sp: ServicePort, b: Backend,
            network: str, addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
     assert b.pod is not None and b.port is not None
-    engine = fabric.policies
-    cls = fabric.class_of(b.pod)
+    engine = compiled.policies
+    cls = compiled.class_of(b.pod)
     single = PortSpace.of({sp.protocol: IntervalSet.single(b.port)}) & listening(cls)
     if not single:
         return
@@ -457,49 +457,49 @@ def _enter(fabric: Fabric, wire: _Wire, add: _Add, name: GroupOf, svc: Service, 
             f"Service {svc.qualified_name} NodePort {sp.node_port}")
 
 
-def _admits(fabric: Fabric, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:
+def _admits(compiled: CompiledCluster, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:
     """The clients in ``addresses`` the node's firewalls let in on the nodePort and whose replies they let out."""
-    allowed = fabric.firewalls.allowed_space(node, "ingress", Box(addresses, IntervalSet.single(protocol),
+    allowed = compiled.firewalls.allowed_space(node, "ingress", Box(addresses, IntervalSet.single(protocol),
                                                                   IntervalSet.single(port)))
     clients = allowed.peers()
-    return clients - blocked_reply_peers(fabric, node, "egress", clients, protocol) if clients else clients
+    return clients - blocked_reply_peers(compiled, node, "egress", clients, protocol) if clients else clients
 
 
-def _outbound_parts(fabric: Fabric, s: PodClass, node: Node,
+def _outbound_parts(compiled: CompiledCluster, s: PodClass, node: Node,
                     addresses: AddressSet) -> list[tuple[AddressSet, AddressSet | None]]:
     """``addresses`` split by the source the node's egress firewalls see on Pod traffic to them: the Pods' own
     addresses where ip-masq-agent's nonMasqueradeCIDRs keep them, the node's (None) where the traffic is
     masqueraded, as the path engine's masquerade step decides."""
-    masq = fabric.topology.cluster.non_masquerade_cidrs
+    masq = compiled.topology.cluster.non_masquerade_cidrs
     if masq is None:
         return [(addresses, None)]
     kept = addresses & AddressSet.of_networks(masq)
-    pods = fabric.topology.pods
+    pods = compiled.topology.pods
     own = AddressSet.of_networks(ip for i in s.pods if pods[i].node_name == node.name for ip in pods[i].ips)
     return [(part, local) for part, local in ((addresses - kept, None), (kept, own)) if part]
 
 
-def _egress_firewalls(fabric: Fabric, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
-    if not fabric.topology.firewalls:
+def _egress_firewalls(compiled: CompiledCluster, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
+    if not compiled.topology.firewalls:
         return ports, False
-    nodes = sorted({fabric.topology.pods[i].node_name for i in s.pods})
+    nodes = sorted({compiled.topology.pods[i].node_name for i in s.pods})
     out: PortSpace | None = None
     partial = False
     for name in nodes:
-        node = fabric.topology.node_by_name.get(name)
+        node = compiled.topology.node_by_name.get(name)
         if node is None:
             continue
         got = NOTHING
-        parts = _outbound_parts(fabric, s, node, addresses)
+        parts = _outbound_parts(compiled, s, node, addresses)
         for number, (part, local) in enumerate(parts):
             kept: dict[int, IntervalSet] = {}
             for protocol, numbers in ports:
-                space = fabric.firewalls.allowed_space(node, "egress", Box(part, IntervalSet.single(protocol),
+                space = compiled.firewalls.allowed_space(node, "egress", Box(part, IntervalSet.single(protocol),
                                                                            numbers), local)
                 merged = IntervalSet()
                 for box in space:
                     merged = merged | box.ports
-                blocked = blocked_reply_peers(fabric, node, "ingress", part, protocol, local)
+                blocked = blocked_reply_peers(compiled, node, "ingress", part, protocol, local)
                 kept[protocol] = merged if blocked != part else IntervalSet()
                 partial = partial or any(not part <= b.peers for b in space) or not blocked.is_empty()
             part_ports = PortSpace.of(kept)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from netmodel.analyze.connectivity import Connection, group_name
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
 from netmodel.analyze.suppress import fingerprint_of
 from netmodel.model.topology import Topology
@@ -344,13 +344,13 @@ class AllowedFlow:
     source: Mapping[str, Any]
 
 
-def allowed_flows(fabric: Fabric, results: Iterable[Any]) -> list[AllowedFlow]:
+def allowed_flows(compiled: CompiledCluster, results: Iterable[Any]) -> list[AllowedFlow]:
     """The Expectations flows of a layout that assert ``allowed: true`` on a numbered port and hold, each with
     the groups it covers: a workload (``ns/name[Kind]`` as the matrix by workload names it) when all its Pods are
     among the reference's, an outside network, a node. A Service as destination covers its endpoint Pods on
     the targetPort each resolves the Service port to (the port the matrix lists)."""
     pods_of_group: dict[str, set[tuple[str, str]]] = {}
-    for pod in fabric.topology.pods:
+    for pod in compiled.topology.pods:
         pods_of_group.setdefault(group_name(pod, "workload"), set()).add((pod.namespace, pod.name))
 
     def covered(pods: set[tuple[str, str]], labels: set[str]) -> frozenset[str]:
@@ -364,12 +364,12 @@ def allowed_flows(fabric: Fabric, results: Iterable[Any]) -> list[AllowedFlow]:
         ends: list[dict[int, tuple[set[tuple[str, str]], set[str]]]] = []  # per end: port → (pods, labels)
         for ref, as_source in ((flow.from_ref, True), (flow.to_ref, False)):
             by_port: dict[int, tuple[set[tuple[str, str]], set[str]]] = {}
-            for e in resolve(fabric, ref, as_source).endpoints:
+            for e in resolve(compiled, ref, as_source).endpoints:
                 if e.service is not None and not as_source:  # the ClusterIP: DNAT to targetPorts
                     for sp in e.service.ports:
                         if sp.port != flow.port or protocol_label(sp.protocol) != flow.protocol:
                             continue
-                        for b in fabric.backends(e.service, sp):
+                        for b in compiled.backends(e.service, sp):
                             if b.pod is not None and b.port is not None:
                                 by_port.setdefault(b.port, (set(), set()))[0].add((b.pod.namespace, b.pod.name))
                     continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from netmodel.analyze import unevaluated
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.analyze.reach import Answer, Fabric, Tracer, query
+from netmodel.analyze.reach import Answer, CompiledCluster, Tracer, query
 from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.errors import NetmodelError, SourceSpan
 from netmodel.model.objects import Expectations, ExpectedFlow, SkippedObject
@@ -61,15 +61,15 @@ class FlowResult:
         return out
 
 
-def evaluate(fabric: Fabric, expectations: Iterable[Expectations]) -> list[FlowResult]:
+def evaluate(compiled: CompiledCluster, expectations: Iterable[Expectations]) -> list[FlowResult]:
     """Trace every flow of ``expectations`` through the engine and compare with what it should do."""
-    tracer = Tracer(fabric)
-    skipped = Unevaluated.of(fabric.topology)
+    tracer = Tracer(compiled)
+    skipped = Unevaluated.of(compiled.topology)
     out: list[FlowResult] = []
     for exp in expectations:
         for flow in exp.flows:
             try:
-                answer = query(fabric, flow.from_ref, flow.to_ref, flow.port, flow.protocol, tracer)
+                answer = query(compiled, flow.from_ref, flow.to_ref, flow.port, flow.protocol, tracer)
             except NetmodelError as err:
                 out.append(FlowResult(flow, None, "; ".join(
                     p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems)))

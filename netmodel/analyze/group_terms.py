@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from netmodel.analyze.connectivity import group_name
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.model.labels import Labels
 from netmodel.sets import ALL_PORTS, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import SCTP, TCP, UDP
@@ -124,10 +124,10 @@ class Universe:
     pod_name: dict[int, str]
 
     @classmethod
-    def of(cls, fabric: Fabric) -> Universe:
-        """The addressed Pods of a fabric's Pod classes, indexed by namespace and label for naming groups."""
-        classes = fabric.policies.classes
-        pods = fabric.topology.pods
+    def of(cls, compiled: CompiledCluster) -> Universe:
+        """The addressed Pods of a compiled cluster's Pod classes, indexed by namespace and label for naming groups."""
+        classes = compiled.policies.classes
+        pods = compiled.topology.pods
         class_pods = {c.id: tuple(p for p in c.pods if pods[p].ips) for c in classes.classes if c.addressed}
         class_pods = {k: v for k, v in class_pods.items() if v}
         by_ns: dict[str, set[int]] = {}
@@ -237,9 +237,9 @@ def _names_term(u: Universe, ns: str, chosen: set[int]) -> Term:
     return Term(namespaces=("in", (ns,)), workloads=tuple(workloads), pods=tuple(pods))
 
 
-def network_selector(fabric: Fabric, name: str) -> Selector:
+def network_selector(compiled: CompiledCluster, name: str) -> Selector:
     """The selector naming an outside network, with its CIDRs when the Cluster lists them."""
-    written = next((n for n in fabric.topology.cluster.networks if n.name == name), None)
+    written = next((n for n in compiled.topology.cluster.networks if n.name == name), None)
     cidrs = ", ".join(str(c) for c in written.cidrs) if written is not None else ""
     return Selector((Term(network=name, network_text=f"network:{name} ({cidrs})" if cidrs else ""),))
 

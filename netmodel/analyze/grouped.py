@@ -25,8 +25,8 @@ How, never per Pod pair:
    selects exactly the group among the Pods in those namespaces, or workload and Pod names when no label does.
 
 >>> from netmodel.model.build import load_topology
->>> from netmodel.analyze.reach import Fabric
->>> grouped = grouped_connectivity(Fabric(load_topology(["topologies/plain-manifests"])))
+>>> from netmodel.analyze.reach import CompiledCluster
+>>> grouped = grouped_connectivity(CompiledCluster(load_topology(["topologies/plain-manifests"])))
 >>> for rule in grouped.rules:
 ...     print(f"{rule.source.text} → {rule.destination.text}: {rule.ports_text()}")
 all Pods → app!=redis: TCP 80
@@ -49,7 +49,7 @@ from netmodel.analyze.group_terms import (
 )
 from netmodel.analyze.policy import PodClass
 from netmodel.analyze.policy.bits import iter_members
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.unevaluated import Unevaluated, kinds, to_json
 from netmodel.sets import IntervalSet, format_ports, protocol_label
 
@@ -91,26 +91,26 @@ class GroupedMap:
     units: tuple[str, ...]  # the atoms and outside networks grouped (for figures)
 
 
-def grouped_connectivity(fabric: Fabric) -> GroupedMap:
-    """The exact grouped map of everything ``connectivity(fabric, "pod")`` allows (see the module doc)."""
-    atoms, members = _atoms(fabric)
-    reps = _representatives(fabric, atoms)
-    pods = fabric.topology.pods
-    index = fabric.topology.pod_position
+def grouped_connectivity(compiled: CompiledCluster) -> GroupedMap:
+    """The exact grouped map of everything ``connectivity(compiled, "pod")`` allows (see the module doc)."""
+    atoms, members = _atoms(compiled)
+    reps = _representatives(compiled, atoms)
+    pods = compiled.topology.pods
+    index = compiled.topology.pod_position
     atom_of = {pos: a for a, positions in members.items() for pos in positions}
-    connections = connectivity(fabric, group=lambda pod: atom_of[index[(pod.namespace, pod.name)]],
+    connections = connectivity(compiled, group=lambda pod: atom_of[index[(pod.namespace, pod.name)]],
                                among=reps, loopback=False)
     cells = _cells(connections)
     units = sorted(set(members) | {u for pair in cells for u in pair})
     rules = _group(cells)
-    universe = Universe.of(fabric)
+    universe = Universe.of(compiled)
 
     def selector(group: Iterable[str]) -> Selector:
         group = sorted(group)
         positions = [p for u in group if not u.startswith(NETWORK) for p in members[u]]
         networks = [u[len(NETWORK):] for u in group if u.startswith(NETWORK)]
         parts = ([pods_selector(universe, positions)] if positions else []) + \
-            [network_selector(fabric, n) for n in networks]
+            [network_selector(compiled, n) for n in networks]
         return Selector.join(parts)
 
     def namespaces(*groups: Iterable[str]) -> tuple[str, ...]:
@@ -119,18 +119,18 @@ def grouped_connectivity(fabric: Fabric) -> GroupedMap:
 
     out = [GroupRule(selector(src), selector(dst), value, namespaces(src, dst)) for src, dst, value in rules]
     out.sort(key=lambda r: (r.source.text, r.destination.text, r.ports_text()))
-    return GroupedMap(tuple(out), _needs_loopback(fabric, members, cells), tuple(units))
+    return GroupedMap(tuple(out), _needs_loopback(compiled, members, cells), tuple(units))
 
 
-def _atoms(fabric: Fabric) -> tuple[dict[int, str], dict[str, list[int]]]:
+def _atoms(compiled: CompiledCluster) -> tuple[dict[int, str], dict[str, list[int]]]:
     """Pod position → atom name, and atom → Pod positions (Pods with an address only)."""
-    engine = fabric.policies
-    topology = fabric.topology
+    engine = compiled.policies
+    topology = compiled.topology
     classes = [c for c in engine.classes.classes if c.addressed]
-    masquerade = _Masquerade(fabric)
+    masquerade = _Masquerade(compiled)
     per_node = bool(topology.firewalls) or any(masquerade.reaches(c) for c in classes)
-    behaviour = {c.id: ("class", c.id) for c in classes} if per_node else _behaviours(fabric, classes)
-    backs = _backed_ports(fabric)
+    behaviour = {c.id: ("class", c.id) for c in classes} if per_node else _behaviours(compiled, classes)
+    backs = _backed_ports(compiled)
     keys: dict[tuple[object, ...], str] = {}
     atoms: dict[int, str] = {}
     members: dict[str, list[int]] = {}
@@ -144,9 +144,9 @@ def _atoms(fabric: Fabric) -> tuple[dict[int, str], dict[str, list[int]]]:
     return atoms, members
 
 
-def _behaviours(fabric: Fabric, classes: list[PodClass]) -> dict[int, tuple[object, ...]]:
+def _behaviours(compiled: CompiledCluster, classes: list[PodClass]) -> dict[int, tuple[object, ...]]:
     """Per class, everything its row and column depend on when no firewall or SNAT makes nodes matter."""
-    engine = fabric.policies
+    engine = compiled.policies
     named_in: dict[int, list[int]] = {}  # class → ingress rules naming it as a peer
     named_out: dict[int, list[int]] = {}
     rule_ids: dict[int, int] = {}
@@ -155,7 +155,7 @@ def _behaviours(fabric: Fabric, classes: list[PodClass]) -> dict[int, tuple[obje
             number = rule_ids.setdefault(id(rule), len(rule_ids))
             for member in iter_members(rule.peer_classes):
                 (named_in if rule.direction == "ingress" else named_out).setdefault(member, []).append(number)
-    pods = fabric.topology.pods
+    pods = compiled.topology.pods
     out: dict[int, tuple[object, ...]] = {}
     for c in classes:
         ingress = tuple(rule_ids[id(r)] for r in engine.ingress_rules(c.id)) \
@@ -168,11 +168,11 @@ def _behaviours(fabric: Fabric, classes: list[PodClass]) -> dict[int, tuple[obje
     return out
 
 
-def _backed_ports(fabric: Fabric) -> dict[int, tuple[str, ...]]:
+def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
     """Pod position → the NodePort/LoadBalancer Service ports it backs (outside networks enter through them)."""
-    topology = fabric.topology
+    topology = compiled.topology
     out: dict[int, list[str]] = {}
-    if not fabric.proxies_services or not fabric.outside_networks:
+    if not compiled.proxies_services or not compiled.outside_networks:
         return {}
     for svc in topology.services:
         if svc.type not in ("NodePort", "LoadBalancer"):
@@ -180,16 +180,16 @@ def _backed_ports(fabric: Fabric) -> dict[int, tuple[str, ...]]:
         for sp in svc.ports:
             if sp.node_port is None:
                 continue
-            for b in fabric.backends(svc, sp):
+            for b in compiled.backends(svc, sp):
                 if b.pod is not None:
                     position = topology.pod_position[(b.pod.namespace, b.pod.name)]
                     out.setdefault(position, []).append(f"{svc.namespace}/{svc.name}/{sp.node_port}/{b.port}")
     return {p: tuple(sorted(v)) for p, v in out.items()}
 
 
-def _representatives(fabric: Fabric, atoms: dict[int, str]) -> list[PodClass]:
+def _representatives(compiled: CompiledCluster, atoms: dict[int, str]) -> list[PodClass]:
     """One class per set of atoms: the classes whose Pods fall in atoms no earlier class covers."""
-    engine = fabric.policies
+    engine = compiled.policies
     seen: set[frozenset[str]] = set()
     out = []
     for c in engine.classes.classes:
@@ -261,9 +261,9 @@ def _merge(rules: list[Rule]) -> list[Rule]:
         rules = merged
 
 
-def _needs_loopback(fabric: Fabric, members: dict[str, list[int]], cells: dict[tuple[str, str], Cell]) -> bool:
+def _needs_loopback(compiled: CompiledCluster, members: dict[str, list[int]], cells: dict[tuple[str, str], Cell]) -> bool:
     """Whether some Pod listens on a port the cell between its atom and itself does not give."""
-    engine = fabric.policies
+    engine = compiled.policies
     for atom, positions in members.items():
         cls = engine.classes.classes[engine.classes.class_of_pod[positions[0]]]
         given = {p: ports for via, p, ports, partial in cells.get((atom, atom), ()) if not via and not partial}
@@ -277,14 +277,14 @@ LOOPBACK = {"from": "each Pod", "to": "itself",
             "connections": "every port it listens on (its containerPorts; all ports when it declares none)"}
 
 
-def grouped_json(fabric: Fabric, skipped: Unevaluated | None = None) -> dict[str, object]:
+def grouped_json(compiled: CompiledCluster, skipped: Unevaluated | None = None) -> dict[str, object]:
     """The JSON answer of ``netmodel matrix`` (schema: netmodel/schemas/matrix.schema.json, ``by: group``).
 
     ``loopback`` true: each Pod also reaches itself on every port it listens on (containerPorts, or every port
     when it declares none), which the rules alone do not give. With objects netmodel does not evaluate, each
     rule they could change lists their kinds under ``notEvaluated``.
     """
-    grouped = grouped_connectivity(fabric)
+    grouped = grouped_connectivity(compiled)
     rules = []
     for rule in grouped.rules:
         row = rule.to_json()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
 from netmodel.cli.app import app
 from netmodel.errors import Problem, UsageError
@@ -53,15 +53,15 @@ def diagram_command(
         if view == "matrix":
             from netmodel.model.build import load_topology
 
-            fabric = Fabric(load_topology(paths))
+            compiled = CompiledCluster(load_topology(paths))
             if focus:
-                _check_focus(fabric, focus)
-            matrix = connectivity_payload(fabric, by)
+                _check_focus(compiled, focus)
+            matrix = connectivity_payload(compiled, by)
             figure = draw_matrix(connections_of(matrix), f"Connectivity by {by}", focus)
         else:
             run = run_check(paths)
             if focus:
-                _check_focus(run.fabric, focus)
+                _check_focus(run.compiled, focus)
             payload = run.payload()
             figure = (draw_topology(run.context.graph, payload, focus) if view == "topology"
                       else draw_ports(payload["portMatrix"], focus=focus))
@@ -72,9 +72,9 @@ def diagram_command(
         raise UsageError([Problem(f"cannot write {output!r}: {err.strerror}", hint="choose a writable path")]) from err
 
 
-def _check_focus(fabric: Fabric, focus: str) -> None:
+def _check_focus(compiled: CompiledCluster, focus: str) -> None:
     """An unknown ``--focus`` is a usage error, decided by the resolver ``query`` uses (one rule)."""
     try:
-        resolve(fabric, focus, as_source=False)
+        resolve(compiled, focus, as_source=False)
     except UsageError as err:
         raise UsageError([Problem(f"--focus: {p.message}", p.span, p.hint, p.snippet) for p in err.problems]) from None

@@ -74,10 +74,10 @@ def diff_command(
         advance(1)
         old_flows = new_flows = None
         if flows:
-            # Each side's connectivity on the fabric its check already built.
-            old_flows = flow_table(connectivity(before.fabric, "workload"))
+            # Each side's connectivity on the compiled cluster its check already built.
+            old_flows = flow_table(connectivity(before.compiled, "workload"))
             advance(1)
-            new_flows = flow_table(connectivity(after.fabric, "workload"))
+            new_flows = flow_table(connectivity(after.compiled, "workload"))
             advance(1)
     result = diff_results(before.payload(), after.payload(), old_paths=[old], new_paths=[new],
                           decided_by=after.decided_by(), old_flows=old_flows, new_flows=new_flows,
@@ -87,7 +87,7 @@ def diff_command(
         if allow_opened:
             changes = accept_all(changes, "--allow-opened")
         if after.result.expectations:
-            changes = accept_by_expectations(changes, allowed_flows(after.fabric, after.result.expectations))
+            changes = accept_by_expectations(changes, allowed_flows(after.compiled, after.result.expectations))
         result = replace(result, flows=changes)
     payload = result.to_json()
     if output_format == "table":  # the terminal table renderer knows checks; a diff reads well as Markdown

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from netmodel.analyze.connectivity import GROUPINGS, connectivity
 from netmodel.analyze.grouped import LOOPBACK, grouped_json
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.analyze.unevaluated import Unevaluated, matrix_json
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
@@ -126,9 +126,9 @@ def matrix_command(
     topology = load_topology(paths)
     grouped = by == "group"
     if grouped:
-        payload = grouped_json(Fabric(topology), Unevaluated.of(topology))
+        payload = grouped_json(CompiledCluster(topology), Unevaluated.of(topology))
     else:
-        payload = matrix_json(connectivity(Fabric(topology), by), by, Unevaluated.of(topology))
+        payload = matrix_json(connectivity(CompiledCluster(topology), by), by, Unevaluated.of(topology))
     if topology.unscheduled:
         payload["unscheduled"] = unscheduled_json(topology.unscheduled)
     if output_format == "json":

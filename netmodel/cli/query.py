@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netmodel.analyze import unevaluated
-from netmodel.analyze.reach import Answer, Fabric, query
+from netmodel.analyze.reach import Answer, CompiledCluster, query
 from netmodel.analyze.reach.query import check_port_name, parse_port
 from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
@@ -73,7 +73,7 @@ def query_command(
     number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)
     check_port_name(topology, number_or_name)
-    answer = query(Fabric(topology), source, destination, number_or_name, protocol)
+    answer = query(CompiledCluster(topology), source, destination, number_or_name, protocol)
     # Policies netmodel does not read that could change this answer: the answer says so (docs/reachability.md).
     skipped = Unevaluated.of(topology).for_answer(answer)
     payload = answer.to_json()

@@ -1,8 +1,8 @@
 """The compiled state of one layout: the topology and what was compiled from it, computed once and shared.
 
-Every check, the port matrix and the path fabric read a :class:`CheckContext`; it never changes the topology,
+Every check, the port matrix and the path compiled read a :class:`CheckContext`; it never changes the topology,
 its cached helpers only index it. What the later stages build from it (the port matrix in
-:mod:`netmodel.analyze.portmatrix`, the path fabric in :mod:`netmodel.analyze.reach.fabric`) they keep with
+:mod:`netmodel.analyze.portmatrix`, the path compiled in :mod:`netmodel.analyze.reach.compiled_cluster`) they keep with
 :meth:`CheckContext.derived`, so this module imports nothing from them.
 """
 
@@ -70,7 +70,7 @@ class CheckContext:
         """``compute(self)``, computed on first use and kept for the life of this context.
 
         How a later stage caches what it builds from the compiled state without this stage importing it:
-        ``port_matrix(ctx)`` and ``fabric_of(ctx)`` are free functions that compute once per context.
+        ``port_matrix(ctx)`` and ``compiled_cluster_of(ctx)`` are free functions that compute once per context.
         """
         if compute not in self._derived:
             self._derived[compute] = compute(self)

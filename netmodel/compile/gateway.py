@@ -17,10 +17,10 @@ conformance tests; docs/reachability.md, "Gateway API", cites each):
 * **Data plane.** A Gateway is served by the controller its GatewayClass names (``spec.controllerName``). The
   Pods that receive its traffic and connect to the backends are found as each implementation makes them
   (:data:`IMPLEMENTATIONS`): Pods labelled ``gateway.networking.k8s.io/gateway-name: <gateway>`` in the
-  Gateway's namespace (the label GEP-1762 standardises; Istio, Contour's provisioner, NGINX Gateway Fabric 2,
+  Gateway's namespace (the label GEP-1762 standardises; Istio, Contour's provisioner, NGINX Gateway CompiledCluster 2,
   kgateway), Envoy Gateway's proxies (``gateway.envoyproxy.io/owning-gateway-name`` and ``-namespace``, in any
   namespace), and shared proxies recognised by image as for Ingress (Traefik, Kong, Contour's Envoy, NGINX
-  Gateway Fabric 1's ``nginx`` container). Of those, the Pods a NodePort or LoadBalancer Service selects are the
+  Gateway CompiledCluster 1's ``nginx`` container). Of those, the Pods a NodePort or LoadBalancer Service selects are the
   ones outside clients enter (all of them when no Service does).
 
 Route kinds other than those five, parentRefs to a Service (the mesh profile) and backendRefs to kinds other than
@@ -66,7 +66,7 @@ IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "istio.io/gateway-controller": ("Istio", ""),
     "gateway.envoyproxy.io/gatewayclass-controller": ("Envoy Gateway", ""),
     "projectcontour.io/gateway-controller": ("Contour", "contour"),
-    "gateway.nginx.org/nginx-gateway-controller": ("NGINX Gateway Fabric", "nginx-gateway-fabric"),
+    "gateway.nginx.org/nginx-gateway-controller": ("NGINX Gateway CompiledCluster", "nginx-gateway-compiled"),
     "traefik.io/gateway-controller": ("Traefik", "traefik"),
     "konghq.com/kic-gateway-controller": ("Kong", "kong"),
     "kgateway.dev/kgateway": ("kgateway", ""),
@@ -279,8 +279,8 @@ class Gateways:
             if key not in seen:
                 identity = identify_pod(pod)
                 seen[key] = identity.implementation if identity is not None else ""
-                if not seen[key] and any("nginx-gateway-fabric" in c.image for c in pod.containers):
-                    seen[key] = "nginx-gateway-fabric"
+                if not seen[key] and any("nginx-gateway-compiled" in c.image for c in pod.containers):
+                    seen[key] = "nginx-gateway-compiled"
             if seen[key]:
                 out.setdefault(seen[key], []).append(position)
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from netmodel.analyze.reach import Endpoint, Fabric, resolve
+from netmodel.analyze.reach import CompiledCluster, Endpoint, resolve
 from netmodel.compile.cni import node_flows
 from netmodel.emulate.errors import EmulateError
 from netmodel.model.objects import ExpectedFlow
@@ -59,20 +59,20 @@ def source_ref(endpoint: Endpoint) -> str:
     return f"ip:{endpoint.address}"
 
 
-def sources(fabric: Fabric) -> list[str]:
+def sources(compiled: CompiledCluster) -> list[str]:
     """Every source the emulator samples flows from: addressed Pods, nodes and each outside network's
     addresses."""
-    t = fabric.topology
+    t = compiled.topology
     out = [f"pod:{p.qualified_name}" for p in t.pods if p.ips]
     out += [f"node:{n.name}" for n in t.nodes]
     for network in t.cluster.networks:
-        out += [source_ref(e) for e in resolve(fabric, f"network:{network.name}", as_source=True).endpoints]
+        out += [source_ref(e) for e in resolve(compiled, f"network:{network.name}", as_source=True).endpoints]
     return list(dict.fromkeys(out))
 
 
-def destinations(fabric: Fabric) -> list[tuple[str, int, int]]:
+def destinations(compiled: CompiledCluster) -> list[tuple[str, int, int]]:
     """(reference, protocol, port): every Pod address, ClusterIP and node address with its open ports."""
-    t = fabric.topology
+    t = compiled.topology
     cp = t.cluster.control_plane
     out: list[tuple[str, int, int]] = []
     for pod in t.pods:
@@ -105,39 +105,39 @@ def destinations(fabric: Fabric) -> list[tuple[str, int, int]]:
     return out
 
 
-def family(fabric: Fabric, ref: str) -> int | None:
+def family(compiled: CompiledCluster, ref: str) -> int | None:
     """The IP family a reference sends or receives with: an address's own, a Pod's first; None for a node."""
     if ref.startswith("ip:"):
         return parse_address(ref[3:]).version
     if ref.startswith("pod:"):
-        pod = resolve(fabric, ref, as_source=False).endpoints[0]
+        pod = resolve(compiled, ref, as_source=False).endpoints[0]
         return pod.address.version if pod.address is not None else None
     return None
 
 
-def all_flows(fabric: Fabric) -> list[Flow]:
+def all_flows(compiled: CompiledCluster) -> list[Flow]:
     """Every source against every destination port, except an outside sample address against a destination
     of the other IP family: such a packet cannot exist (the solver only traces outside networks to their own
     family, :mod:`netmodel.analyze.reach.query`), so it is neither a flow nor a skip."""
-    network_samples = {ref for ref in sources(fabric) if ref.startswith("ip:")}
-    targets = [(dst, proto, number, family(fabric, dst)) for dst, proto, number in destinations(fabric)
+    network_samples = {ref for ref in sources(compiled) if ref.startswith("ip:")}
+    targets = [(dst, proto, number, family(compiled, dst)) for dst, proto, number in destinations(compiled)
                if proto in PROTOCOLS]
     out = []
-    for src in sources(fabric):
-        version = family(fabric, src) if src in network_samples else None
+    for src in sources(compiled):
+        version = family(compiled, src) if src in network_samples else None
         for dst, proto, number, dst_version in targets:
             if version is None or dst_version is None or version == dst_version:
                 out.append(Flow(src, dst, number, PROTOCOLS[proto]))
     return out
 
 
-def expectation_flows(fabric: Fabric) -> list[Flow]:
+def expectation_flows(compiled: CompiledCluster) -> list[Flow]:
     """Each Expectations flow, split into one flow per concrete source and destination."""
     out = []
-    for expectations in fabric.topology.expectations:
+    for expectations in compiled.topology.expectations:
         for expected in expectations.flows:
-            srcs = resolve(fabric, expected.from_ref, as_source=True).endpoints
-            dsts = resolve(fabric, expected.to_ref, as_source=False).endpoints
+            srcs = resolve(compiled, expected.from_ref, as_source=True).endpoints
+            dsts = resolve(compiled, expected.to_ref, as_source=False).endpoints
             for s in srcs:
                 for d in dsts:
                     dst = (f"pod:{d.pod.qualified_name}" if d.pod is not None and d.kind == "pod"
@@ -146,16 +146,16 @@ def expectation_flows(fabric: Fabric) -> list[Flow]:
     return out
 
 
-def choose_flows(fabric: Fabric, selection: str, seed: int = 0) -> list[Flow]:
+def choose_flows(compiled: CompiledCluster, selection: str, seed: int = 0) -> list[Flow]:
     """The flows to replay for ``selection`` (``expectations``, or a sample of all flows), drawn with
     ``seed``."""
     mode, count = parse_selection(selection)
     if mode == "expectations":
-        if not fabric.topology.expectations:
+        if not compiled.topology.expectations:
             raise EmulateError("--flows expectations: the inputs hold no Expectations object "
                                "(add a file with kind: Expectations to the paths)")
-        return expectation_flows(fabric)
-    flows = all_flows(fabric)
+        return expectation_flows(compiled)
+    flows = all_flows(compiled)
     if mode == "sample" and count < len(flows):
         picked = sorted(random.Random(seed).sample(range(len(flows)), count))
         flows = [flows[i] for i in picked]

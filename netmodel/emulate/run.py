@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from netmodel.analyze.reach import Answer, Fabric, query, resolve
+from netmodel.analyze.reach import Answer, CompiledCluster, query, resolve
 from netmodel.emulate.errors import EmulateError
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import Flow, choose_flows, protocol_of
@@ -82,10 +82,10 @@ class Report:
                      and o.kernel != ("allowed" if o.flow.expectation.allowed else "denied"))
 
 
-def engine_solver(fabric: Fabric) -> Solver:
-    """The solver the emulator compares with the kernel: the engine's query on ``fabric``."""
+def engine_solver(compiled: CompiledCluster) -> Solver:
+    """The solver the emulator compares with the kernel: the engine's query on ``compiled``."""
     def solve(flow: Flow) -> Answer:
-        return query(fabric, flow.source, flow.destination, flow.port, flow.protocol)
+        return query(compiled, flow.source, flow.destination, flow.port, flow.protocol)
     return solve
 
 
@@ -95,10 +95,10 @@ def engine_solver(fabric: Fabric) -> Solver:
 class _Planner:
     """Turns flows into probes against a `LabLayout`, handing out unique steering source ports."""
 
-    def __init__(self, topology: Topology, fabric: Fabric, layout: LabLayout,
+    def __init__(self, topology: Topology, compiled: CompiledCluster, layout: LabLayout,
                  features: KernelFeatures | None) -> None:
         self.t = topology
-        self.fabric = fabric
+        self.compiled = compiled
         self.layout = layout
         self.features = features
         self.used: dict[str, set[int]] = {}
@@ -115,7 +115,7 @@ class _Planner:
 
     def source(self, ref: str, version: int) -> tuple[str, str | None] | str:
         """(lab namespace, source address) or the reason the source cannot send IPv``version``."""
-        endpoint = resolve(self.fabric, ref, as_source=True).endpoints[0]
+        endpoint = resolve(self.compiled, ref, as_source=True).endpoints[0]
         if endpoint.pod is not None:
             pod = endpoint.pod
             ns = self.layout.pod_ns.get((pod.namespace, pod.name))
@@ -139,7 +139,7 @@ class _Planner:
         protocol = protocol_of(flow)
         if protocol == SCTP and (self.features is None or not self.features.sctp):
             return PlannedFlow(flow, skipped="SCTP: this kernel has no SCTP support (sctp module missing)")
-        dst = resolve(self.fabric, flow.destination, as_source=False).endpoints[0]
+        dst = resolve(self.compiled, flow.destination, as_source=False).endpoints[0]
         if dst.address is None:
             return PlannedFlow(flow, skipped=f"{flow.destination} has no address")
         for ref in (flow.source, flow.destination):
@@ -224,7 +224,7 @@ def unusable_on_the_wire(address: IPAddress) -> bool:
         address.version == 4 and address.is_reserved)
 
 
-def outside_addresses(fabric: Fabric, flows: Sequence[Flow]) -> dict[str, list[IPAddress]]:
+def outside_addresses(compiled: CompiledCluster, flows: Sequence[Flow]) -> dict[str, list[IPAddress]]:
     """The outside addresses the flows speak from or to, grouped by the network that owns them."""
     out: dict[str, list[IPAddress]] = {}
     for flow in flows:
@@ -234,7 +234,7 @@ def outside_addresses(fabric: Fabric, flows: Sequence[Flow]) -> dict[str, list[I
             address = parse_address(ref[3:])
             if unusable_on_the_wire(address):
                 continue
-            owner = fabric.addresses.owner(address)
+            owner = compiled.addresses.owner(address)
             if owner.kind in ("network", "unknown"):
                 bucket = out.setdefault(owner.name if owner.kind == "network" else "", [])
                 if address not in bucket:
@@ -242,12 +242,12 @@ def outside_addresses(fabric: Fabric, flows: Sequence[Flow]) -> dict[str, list[I
     return out
 
 
-def outside_ports(fabric: Fabric, flows: Sequence[Flow]) -> list[tuple[str, int]]:
+def outside_ports(compiled: CompiledCluster, flows: Sequence[Flow]) -> list[tuple[str, int]]:
     """(protocol, port) of every flow to an outside address, so the lab can listen there."""
     ports = []
     for flow in flows:
         if flow.destination.startswith("ip:") and isinstance(flow.port, int):
-            owner = fabric.addresses.owner(parse_address(flow.destination[3:]))
+            owner = compiled.addresses.owner(parse_address(flow.destination[3:]))
             if owner.kind in ("network", "unknown"):
                 ports.append((flow.protocol.lower(), flow.port))
     return list(dict.fromkeys(ports))
@@ -294,13 +294,13 @@ def emulate(topology: Topology, selection: str = "all", features: KernelFeatures
     """Plan, solve, build, probe, compare and tear down. ``hold`` runs with the lab alive (``--keep``)."""
     timings: dict[str, float] = {}
     started = time.monotonic()
-    fabric = Fabric(topology)
-    flows = choose_flows(fabric, selection)
-    layout = translate(topology, outside_addresses(fabric, flows), outside_ports(fabric, flows), features)
-    planner = _Planner(topology, fabric, layout, features)
+    compiled = CompiledCluster(topology)
+    flows = choose_flows(compiled, selection)
+    layout = translate(topology, outside_addresses(compiled, flows), outside_ports(compiled, flows), features)
+    planner = _Planner(topology, compiled, layout, features)
     planned = [planner.plan(f) for f in flows]
     timings["plan_s"] = time.monotonic() - started
-    solve = solver or engine_solver(fabric)
+    solve = solver or engine_solver(compiled)
     clock = time.monotonic()
     answers = {id(p): solve(p.flow) for p in planned if not p.skipped}
     timings["solve_s"] = time.monotonic() - clock

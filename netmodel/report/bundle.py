@@ -5,7 +5,7 @@ repository root: paths inside the reports are relative to it). Output is determi
 bundle can be compared with a fresh one (``tests/test_report_bundle.py`` does).
 
 Each layout is judged by :func:`netmodel.pipeline.run_check`, as ``netmodel check`` judges it, and its
-connectivity matrix is computed on that run's fabric.
+connectivity matrix is computed on that run's compiled cluster.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.model.topology import Topology
 from netmodel.pipeline import connectivity_payload, run_check
 from netmodel.report.html import render_html
@@ -31,7 +31,7 @@ MANIFEST = "MANIFEST.json"
 
 def matrix_payload(topology: Topology, by: str = "workload") -> dict[str, Any]:
     """The JSON of ``netmodel matrix --by BY`` for a layout no check ran on (a :class:`CheckRun` has its own)."""
-    return connectivity_payload(Fabric(topology), by)
+    return connectivity_payload(CompiledCluster(topology), by)
 
 
 def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[Path]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.emulate.errors import FeatureUnsupported
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import choose_flows
@@ -197,9 +197,9 @@ def test_admin_conformance_cases_agree_with_the_kernel(case: str, clean_host: ob
 def test_wrong_solver_verdicts_are_reported_as_disagreements(clean_host: object,
                                                              features: KernelFeatures) -> None:
     topology = load_topology([str(CONFORMANCE / "base.yaml"), str(CONFORMANCE / "default-deny-ingress")])
-    fabric = Fabric(topology)
-    honest = engine_solver(fabric)
-    flows = choose_flows(fabric, "expectations")
+    compiled = CompiledCluster(topology)
+    honest = engine_solver(compiled)
+    flows = choose_flows(compiled, "expectations")
     lied_about = {flows[3].key, flows[40].key}
 
     def lying(flow):  # type: ignore[no-untyped-def]

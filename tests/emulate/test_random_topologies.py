@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from netmodel.analyze.reach import Answer, Fabric
+from netmodel.analyze.reach import Answer, CompiledCluster
 from netmodel.cli.emulate import _trace
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.flows import Flow, choose_flows, describe
@@ -80,7 +80,7 @@ def test_generated_layouts_load_and_have_flows_to_probe(docs: list[Doc]) -> None
     assert len(topology.pods) == sum(d["kind"] == "Pod" for d in docs)
     assert all(p.node_name and p.ips for p in topology.pods)
     assert 2 <= len(topology.nodes) <= 3
-    assert choose_flows(Fabric(topology), "all")
+    assert choose_flows(CompiledCluster(topology), "all")
 
 
 @settings(max_examples=15, deadline=None, derandomize=True, database=None,
@@ -199,7 +199,7 @@ def test_one_flipped_solver_verdict_is_reported(docs: list[Doc], features: Kerne
     agreed = [o for o in honest_report.outcomes if o.agrees and o.solver in ("allowed", "denied")]
     allowed = next(o.answer for o in honest_report.outcomes if o.solver == "allowed")
     target = agreed[len(agreed) // 2].flow  # any agreed flow will do; the middle one is neither edge case
-    solver = flipping(engine_solver(Fabric(topology)), target, allowed)
+    solver = flipping(engine_solver(CompiledCluster(topology)), target, allowed)
     lying_report = emulate(topology, "all", features, solver=solver)
     before = {o.flow.key for o in honest_report.disagreements}
     after = {o.flow.key for o in lying_report.disagreements}

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 from netmodel.analyze.checks.common import decision_span, describe_decisions, unique, unique_spans
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.analyze.reach.fabric import fabric_of
+from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
 from netmodel.compile.context import CheckContext, describe_nodes
 from netmodel.compile.gateway import IMPLEMENTATIONS, PROTOCOL_KINDS, Attachment
 from netmodel.model.gateway import GROUP, Gateway, Listener, Route
@@ -220,8 +220,8 @@ def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
     from netmodel.analyze.reach.refs import endpoint_at, pod_endpoint
 
     gateways = ctx.gateways
-    fabric = fabric_of(ctx)
-    tracer = Tracer(fabric)
+    compiled = compiled_cluster_of(ctx)
+    tracer = Tracer(compiled)
     by_route: dict[tuple[str, str, str], list[Gateway]] = {}
     for a in gateways.attached:
         assert a.gateway is not None
@@ -239,14 +239,14 @@ def check_gateway_backends_reachable(ctx: CheckContext) -> Iterator[Finding]:
             for i in plane.pods:
                 pod = ctx.topology.pods[i]
                 if pod.ips:
-                    senders.setdefault((fabric.class_of(pod).id, pod.node_name), pod)
+                    senders.setdefault((compiled.class_of(pod).id, pod.node_name), pod)
             blocked = []
-            for b in fabric.backends(v.service, v.port):
+            for b in compiled.backends(v.service, v.port):
                 if b.port is None:
                     continue  # a named targetPort the Pod lacks: NM-SVC reports it
-                dst = pod_endpoint(fabric, b.pod) if b.pod is not None else endpoint_at(fabric, b.address)
+                dst = pod_endpoint(compiled, b.pod) if b.pod is not None else endpoint_at(compiled, b.address)
                 for sender in senders.values():
-                    for path in tracer.trace(pod_endpoint(fabric, sender), dst, v.port.protocol, b.port):
+                    for path in tracer.trace(pod_endpoint(compiled, sender), dst, v.port.protocol, b.port):
                         if not path.delivered:
                             blocked.append((sender, dst.label, path, b.port))
             if not blocked:

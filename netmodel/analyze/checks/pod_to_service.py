@@ -48,12 +48,12 @@ def _routes_to(ctx: CheckContext, services: list[Service]) -> dict[tuple[str, st
                     (str(ing.ref), f"Ingress {ing.qualified_name}", backend.source))
     flows = [f for e in ctx.topology.expectations for f in e.flows if f.allowed]
     if flows:
-        # Resolving needs the fabric (built on first use), so it is imported and built only for flows.
-        from netmodel.analyze.reach.fabric import fabric_of
+        # Resolving needs the compiled cluster (built on first use), so it is imported and built only for flows.
+        from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
         from netmodel.analyze.reach.refs import resolve
         for flow in flows:
             try:
-                target = resolve(fabric_of(ctx), flow.to_ref, as_source=False)
+                target = resolve(compiled_cluster_of(ctx), flow.to_ref, as_source=False)
             except UsageError:
                 continue  # NM-EXPECT-002 reports the reference
             keys = {(e.service.namespace, e.service.name) for e in target.endpoints if e.service is not None}

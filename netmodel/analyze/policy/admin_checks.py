@@ -13,7 +13,7 @@ from itertools import combinations
 
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.tiers import TierRule
-from netmodel.analyze.reach.fabric import fabric_of
+from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
 from netmodel.compile.context import CheckContext
 from netmodel.model.objects import AdminNetworkPolicy
 
@@ -29,7 +29,7 @@ def _overlap(a: list[TierRule], b: list[TierRule]) -> bool:
 
 def check_equal_priorities(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-005: admin policies of equal priority that can match the same connections."""
-    tier = fabric_of(ctx).policies.admin
+    tier = compiled_cluster_of(ctx).policies.admin
     by_priority: dict[int, list[AdminNetworkPolicy]] = {}
     for policy in tier.policies:
         by_priority.setdefault(policy.priority or 0, []).append(policy)
@@ -52,7 +52,7 @@ def check_equal_priorities(ctx: CheckContext) -> Iterator[Finding]:
 
 def check_admin_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-006: an AdminNetworkPolicy or BaselineAdminNetworkPolicy that selects no Pod."""
-    engine = fabric_of(ctx).policies
+    engine = compiled_cluster_of(ctx).policies
     for tier in (engine.admin, engine.baseline):
         for policy in tier.policies:
             if tier.selected[policy]:

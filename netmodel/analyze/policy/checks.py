@@ -34,7 +34,7 @@ from netmodel.analyze.policy.engine import (
 )
 from netmodel.analyze.policy.portspace import PortSpace
 from netmodel.analyze.policy.tiers import TierRule
-from netmodel.analyze.reach.fabric import Backend, Fabric, fabric_of
+from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, compiled_cluster_of
 from netmodel.compile.context import CheckContext
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
@@ -74,17 +74,17 @@ def _deciders(verdict: PolicyVerdict) -> tuple[NetworkPolicy | AdminNetworkPolic
     return (verdict.admin_rule.policy,) if verdict.admin_rule is not None else verdict.isolating
 
 
-def _pods_text(fabric: Fabric, classes: list[PodClass], limit: int = 3) -> str:
-    pods = [fabric.topology.pods[i] for c in classes for i in c.pods]
+def _pods_text(compiled: CompiledCluster, classes: list[PodClass], limit: int = 3) -> str:
+    pods = [compiled.topology.pods[i] for c in classes for i in c.pods]
     names = [p.qualified_name for p in pods[:limit]]
     more = f" and {len(pods) - limit} more" if len(pods) > limit else ""
     return ", ".join(names) + more
 
 
-def dns_service(fabric: Fabric) -> Service | None:
+def dns_service(compiled: CompiledCluster) -> Service | None:
     """The cluster DNS Service: ``kube-system/kube-dns``, else a kube-system Service selecting ``k8s-app:
     kube-dns``."""
-    t = fabric.topology
+    t = compiled.topology
     found = t.service_by_key.get((DNS_NAMESPACE, "kube-dns"))
     if found is not None:
         return found
@@ -92,28 +92,28 @@ def dns_service(fabric: Fabric) -> Service | None:
                  and s.selector.get("k8s-app") == "kube-dns"), None)
 
 
-def _dns_blocked_real(fabric: Fabric, cls: PodClass, svc: Service) -> list[str]:
+def _dns_blocked_real(compiled: CompiledCluster, cls: PodClass, svc: Service) -> list[str]:
     blocked = []
     for sp in svc.ports:
         if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
             continue  # resolvers ask port 53 only; kube-dns also lists CoreDNS metrics (9153)
-        backends = [b for b in fabric.backends(svc, sp) if b.port is not None]
-        if backends and not any(_egress_allows(fabric, cls, b, sp.protocol) for b in backends):
+        backends = [b for b in compiled.backends(svc, sp) if b.port is not None]
+        if backends and not any(_egress_allows(compiled, cls, b, sp.protocol) for b in backends):
             blocked.append(f"{protocol_label(sp.protocol)} {sp.port}")
     return blocked
 
 
-def _egress_allows(fabric: Fabric, cls: PodClass, backend: Backend, protocol: int) -> bool:
+def _egress_allows(compiled: CompiledCluster, cls: PodClass, backend: Backend, protocol: int) -> bool:
     assert backend.port is not None
-    engine = fabric.policies
+    engine = compiled.policies
     if backend.pod is not None:
-        target = fabric.class_of(backend.pod)
+        target = compiled.class_of(backend.pod)
         peer: Peer = target.id if target.subject_to_policy else backend.address
         return engine.verdict(EGRESS, cls.id, peer, target, protocol, backend.port).allowed
     return engine.verdict(EGRESS, cls.id, backend.address, None, protocol, backend.port).allowed
 
 
-def _rule_reaches_assumed_dns(fabric: Fabric, rule: CompiledRule, protocol: int, name: str) -> bool:
+def _rule_reaches_assumed_dns(compiled: CompiledCluster, rule: CompiledRule, protocol: int, name: str) -> bool:
     """Would this egress rule admit a kubeadm-style CoreDNS Pod on (protocol, 53 or its port name)?"""
     ports = rule.rule.ports
     if ports is not None and not any(
@@ -123,7 +123,7 @@ def _rule_reaches_assumed_dns(fabric: Fabric, rule: CompiledRule, protocol: int,
         return False
     if rule.rule.peers is None:
         return True
-    by_name = fabric.topology.namespace_by_name
+    by_name = compiled.topology.namespace_by_name
     ns_labels = by_name[DNS_NAMESPACE].labels if DNS_NAMESPACE in by_name else \
         Labels({NAMESPACE_NAME_LABEL: DNS_NAMESPACE})
     for peer in rule.rule.peers:
@@ -138,17 +138,17 @@ def _rule_reaches_assumed_dns(fabric: Fabric, rule: CompiledRule, protocol: int,
     return False
 
 
-def _dns_blocked_assumed(fabric: Fabric, cls: PodClass) -> list[str]:
-    rules = fabric.policies.egress_rules(cls.id)
+def _dns_blocked_assumed(compiled: CompiledCluster, cls: PodClass) -> list[str]:
+    rules = compiled.policies.egress_rules(cls.id)
     return [f"{protocol_label(proto)} {port}" for proto, port, name in DNS_PORTS
-            if not any(_rule_reaches_assumed_dns(fabric, r, proto, name) for r in rules)]
+            if not any(_rule_reaches_assumed_dns(compiled, r, proto, name) for r in rules)]
 
 
 def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-008: Pods whose egress policies cut them off from the cluster DNS (UDP/TCP 53)."""
-    fabric = fabric_of(ctx)
-    engine = fabric.policies
-    svc = dns_service(fabric)
+    compiled = compiled_cluster_of(ctx)
+    engine = compiled.policies
+    svc = dns_service(compiled)
     groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
     # Admin tiers can deny DNS to classes no NetworkPolicy isolates; they are judged with the real DNS Service
     # only (the assumed CoreDNS Pods have no class the admin rules could be compiled against).
@@ -162,19 +162,19 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             continue  # the DNS Pods themselves
         if svc is None and engine.admin_touched(EGRESS, class_id):
             continue
-        blocked = _dns_blocked_real(fabric, cls, svc) if svc is not None else _dns_blocked_assumed(fabric, cls)
+        blocked = _dns_blocked_real(compiled, cls, svc) if svc is not None else _dns_blocked_assumed(compiled, cls)
         if blocked:
             groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
     target = f"Service {svc.qualified_name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
     for (policies, ports), classes in groups.items():
-        admins = _admin_deciders(fabric, classes, svc) if svc is not None else []
+        admins = _admin_deciders(compiled, classes, svc) if svc is not None else []
         why = (f"are isolated for egress by {_policy_names(policies)}" if policies else "") + \
             (" and " if policies and admins else "") + \
             (f"are denied by {', '.join(f'{r.policy.label} {r.label}' for r in admins)}" if admins else "")
         yield Finding(
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
-            f"Pods {_pods_text(fabric, classes)} {why or 'are isolated for egress'} and cannot "
+            f"Pods {_pods_text(compiled, classes)} {why or 'are isolated for egress'} and cannot "
             f"reach {target} on {' and '.join(ports)}: name lookups fail. "
             + ("Narrow the denying admin rule, or allow DNS ahead of it (an earlier rule or a lower priority "
                "value)" if admins else
@@ -185,18 +185,18 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
 
 
-def _admin_deciders(fabric: Fabric, classes: list[PodClass], svc: Service) -> list[TierRule]:
+def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service) -> list[TierRule]:
     """The admin rules that deny some of ``classes`` their DNS lookups (Deny rules of either admin tier)."""
-    engine = fabric.policies
+    engine = compiled.policies
     out: dict[TierRule, None] = {}
     for cls in classes:
         for sp in svc.ports:
             if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
                 continue
-            for b in fabric.backends(svc, sp):
+            for b in compiled.backends(svc, sp):
                 if b.port is None:
                     continue
-                target = fabric.class_of(b.pod) if b.pod is not None else None
+                target = compiled.class_of(b.pod) if b.pod is not None else None
                 peer = target.id if target is not None and target.subject_to_policy else b.address
                 verdict = engine.verdict(EGRESS, cls.id, peer, target, sp.protocol, b.port)
                 if not verdict.allowed and verdict.admin_rule is not None:
@@ -204,8 +204,8 @@ def _admin_deciders(fabric: Fabric, classes: list[PodClass], svc: Service) -> li
     return list(out)
 
 
-def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: int) -> bool:
-    engine = fabric.policies
+def _has_client(compiled: CompiledCluster, backend_class: PodClass, protocol: int, port: int) -> bool:
+    engine = compiled.policies
     if not backend_class.subject_to_policy:
         return True
     single = PortSpace.of({protocol: IntervalSet.single(port)})
@@ -231,29 +231,29 @@ def _has_client(fabric: Fabric, backend_class: PodClass, protocol: int, port: in
 
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
-    fabric = fabric_of(ctx)
-    if not fabric.topology.network_policies and not fabric.topology.admin_policies:
+    compiled = compiled_cluster_of(ctx)
+    if not compiled.topology.network_policies and not compiled.topology.admin_policies:
         return
-    for svc in fabric.topology.services:
+    for svc in compiled.topology.services:
         for sp in svc.ports:
-            served = [(fabric.class_of(b.pod), b.port) for b in fabric.backends(svc, sp)
+            served = [(compiled.class_of(b.pod), b.port) for b in compiled.backends(svc, sp)
                       if b.pod is not None and b.port is not None]
             if not served:
                 continue
-            if any(_has_client(fabric, cls, sp.protocol, port) for cls, port in served):
+            if any(_has_client(compiled, cls, sp.protocol, port) for cls, port in served):
                 continue
             classes = list({cls.id: cls for cls, _ in served}.values())
-            policies = list(dict.fromkeys(p for c in classes for p in fabric.policies.isolating(c.id, INGRESS)))
-            admins = list(dict.fromkeys(r.policy for c in classes for tier in (fabric.policies.admin,
-                                                                               fabric.policies.baseline)
+            policies = list(dict.fromkeys(p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)))
+            admins = list(dict.fromkeys(r.policy for c in classes for tier in (compiled.policies.admin,
+                                                                               compiled.policies.baseline)
                                         for r in tier.rules(INGRESS, c.id)))
             named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + \
                 [p.label for p in admins]
             yield Finding(
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
                 f"Service {svc.qualified_name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
-                f"{' and '.join(named)} leave its endpoints ({_pods_text(fabric, classes)}) with "
-                f"no allowed client{fabric.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
+                f"{' and '.join(named)} leave its endpoints ({_pods_text(compiled, classes)}) with "
+                f"no allowed client{compiled.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
                 f"clients that should use it",
                 (str(svc.ref),) + tuple(str(p.ref) for p in policies) + tuple(str(p.ref) for p in admins),
                 (sp.source,) + tuple(p.source for p in policies) + tuple(p.source for p in admins))
@@ -261,8 +261,8 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
 
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
-    fabric = fabric_of(ctx)
-    t = fabric.topology
+    compiled = compiled_cluster_of(ctx)
+    t = compiled.topology
     if not t.network_policies and not t.admin_policies:
         return
     for ing in t.ingresses:
@@ -276,7 +276,7 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
             sp = next((p for p in svc.ports if p.port == backend.port or (p.name and p.name == backend.port)), None)
             if sp is None:
                 continue  # NM-EXT-007 reports it
-            blocked = _blocked_controllers(fabric, svc, sp, controllers)
+            blocked = _blocked_controllers(compiled, svc, sp, controllers)
             if blocked:
                 policies = tuple(dict.fromkeys(p for _, _, ps in blocked for p in ps))
                 pod_name, controller_name, _ = blocked[0]
@@ -299,20 +299,20 @@ def _controller_pods(ctx: CheckContext, ing: Ingress) -> list[Pod]:
     return [t.pods[i] for c in serving.controllers for i in found.data_plane(found.pods[c]) if t.pods[i].ips]
 
 
-def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
+def _blocked_controllers(compiled: CompiledCluster, svc: Service, sp: ServicePort,
                          controllers: list[Pod],
                          ) -> list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]]:
     """(backend Pod, controller Pod, isolating policies) for each controller Pod that NetworkPolicy keeps from a
     backend of ``sp``: the backend's ingress, or else the controller's egress, denies it."""
-    engine = fabric.policies
+    engine = compiled.policies
     blocked: list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]] = []
-    for b in fabric.backends(svc, sp):
+    for b in compiled.backends(svc, sp):
         if b.pod is None or b.port is None:
             continue
-        target = fabric.class_of(b.pod)
+        target = compiled.class_of(b.pod)
         for controller in controllers:
-            source = fabric.class_of(controller)
-            node = fabric.node_of(controller)
+            source = compiled.class_of(controller)
+            node = compiled.node_of(controller)
             peer: Peer = source.id if source.subject_to_policy else \
                 (node.ips[0] if node else controller.ips[0])
             into = engine.verdict(INGRESS, target.id, peer, target, sp.protocol, b.port)
@@ -330,7 +330,7 @@ def _blocked_controllers(fabric: Fabric, svc: Service, sp: ServicePort,
 
 def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-001: NetworkPolicies whose podSelector matches no Pod of their namespace."""
-    engine = fabric_of(ctx).policies
+    engine = compiled_cluster_of(ctx).policies
     c = engine.classes
     for policy in ctx.topology.network_policies:
         if c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector):
@@ -354,7 +354,7 @@ def _peer_namespaces_and_pods(engine: PolicyEngine, policy: NetworkPolicy, peer:
 def check_peers_select_something(ctx: CheckContext) -> Iterator[Finding]:
     """A peer whose namespaces have Pods in the input but none it selects. A namespaceSelector matching no
     namespace with Pods is left alone: the input may simply not describe that namespace (kube-system, say)."""
-    engine = fabric_of(ctx).policies
+    engine = compiled_cluster_of(ctx).policies
     for policy in ctx.topology.network_policies:
         for direction, rules in ((INGRESS, policy.ingress), (EGRESS, policy.egress)):
             for index, rule in enumerate(rules):
@@ -380,12 +380,12 @@ def _named(ports: tuple[PolicyPort, ...] | None) -> bool:
 
 def check_rules_can_match(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-003: rules that can never match: their named ports exist on no Pod they could apply to."""
-    fabric = fabric_of(ctx)
-    engine = fabric.policies
+    compiled = compiled_cluster_of(ctx)
+    engine = compiled.policies
     classes = engine.classes.classes
-    for policy, compiled in engine.rules.items():
+    for policy, policy_rules in engine.rules.items():
         selected = engine.selected[policy]
-        for rule in compiled:
+        for rule in policy_rules:
             if not _named(rule.rule.ports):
                 continue
             # Ingress named ports resolve on the selected Pods; egress ones on the peer Pods.
@@ -417,11 +417,11 @@ def _covers(engine: PolicyEngine, broad: CompiledRule, narrow: CompiledRule, des
 def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-004: rules shadowed by a rule of the same (or a broader) policy that already allows all they
     allow."""
-    engine = fabric_of(ctx).policies
+    engine = compiled_cluster_of(ctx).policies
     order = {p: i for i, p in enumerate(ctx.topology.network_policies)}
     by_namespace: dict[tuple[str, str], list[CompiledRule]] = {}
-    for policy, compiled in engine.rules.items():
-        for rule in compiled:
+    for policy, policy_rules in engine.rules.items():
+        for rule in policy_rules:
             by_namespace.setdefault((policy.namespace, rule.direction), []).append(rule)
     for rules in by_namespace.values():
         for narrow in rules:

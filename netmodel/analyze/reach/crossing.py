@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
 from netmodel.compile.firewalls import ruling, ruling_span
@@ -67,12 +67,12 @@ def reply_is_tracked(tunnel: tuple[int, int, str]) -> bool:
     return protocol not in PORTED_PROTOCOLS or "WireGuard" in name
 
 
-def firewall_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, protocol: int, port: int,
+def firewall_step(compiled: CompiledCluster, node: Node, direction: str, peer: IPAddress, protocol: int, port: int,
                   what: str, established: bool = False, local: IPAddress | None = None) -> StepRecord:
     """The node's firewalls on one packet; ``established``: it is a conntrack reply (stateful ones pass it);
     ``local``: the packet's node-side address (destination on ingress, source on egress; default the node's)."""
     step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS
-    verdict = fabric.firewalls.decide(node, direction, peer, protocol, port, local)
+    verdict = compiled.firewalls.decide(node, direction, peer, protocol, port, local)
     if not verdict.decisions:
         return StepRecord(step, f"{what}: no Firewall selects node {node.name}")
     decisions = tuple(
@@ -86,7 +86,7 @@ def firewall_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, p
                       None if allowed else Disposition.DENIED_BY_FIREWALL, decisions)
 
 
-def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destination: IPAddress, to_pod: bool,
+def cross(compiled: CompiledCluster, events: Events, sender: Sender, to_node: Node, destination: IPAddress, to_pod: bool,
           protocol: int, port: int) -> tuple[Events, bool]:
     """Carry the packet from the sender's node (or from outside) to ``to_node``. Returns (events, routed).
 
@@ -97,17 +97,17 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
     what = f"{protocol_label(protocol)} {port} {sender.address} → {destination}"
     if here is not None and here.name == to_node.name:
         return events, True
-    tunnel = fabric.tunnel
-    cluster = fabric.topology.cluster
+    tunnel = compiled.tunnel
+    cluster = compiled.topology.cluster
     if here is None:
         if to_pod and tunnel is not None:
             return events + ((target, StepRecord(
                 Step.ROUTE, f"Pod addresses are not routed outside the cluster ({tunnel[2]} overlay)", False,
                 Disposition.NO_ROUTE, (Decision("Cluster", cluster.name, f"CNI mode {cluster.cni.mode}", False,
                                                 cluster.cni.source),))),), False
-        events = events + ((target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port,
+        events = events + ((target, firewall_step(compiled, to_node, "ingress", sender.address, protocol, port,
                                                   what, local=destination)),)
-        return events + plain_reply(fabric, None, to_node, sender.address, destination, protocol), True
+        return events + plain_reply(compiled, None, to_node, sender.address, destination, protocol), True
     source_node = f"node:{here.name}"
     here_ip = node_ip(here, destination.version) or sender.address
     there_ip = node_ip(to_node, destination.version) or destination
@@ -117,40 +117,40 @@ def cross(fabric: Fabric, events: Events, sender: Sender, to_node: Node, destina
         events = events + (
             (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name}")),
             (source_node, StepRecord(Step.ENCAP, f"outer packet {outer}")),
-            (source_node, firewall_step(fabric, here, "egress", there_ip, t_proto, t_port, outer, local=here_ip)),
-            (target, firewall_step(fabric, to_node, "ingress", here_ip, t_proto, t_port, outer, local=there_ip)))
+            (source_node, firewall_step(compiled, here, "egress", there_ip, t_proto, t_port, outer, local=here_ip)),
+            (target, firewall_step(compiled, to_node, "ingress", here_ip, t_proto, t_port, outer, local=there_ip)))
     else:
         mode = "native routing" if to_pod else "the node network"
         events = events + (
             (source_node, StepRecord(Step.ROUTE, f"to {destination} on node {to_node.name} via {mode}")),
-            (source_node, firewall_step(fabric, here, "egress", destination, protocol, port, what,
+            (source_node, firewall_step(compiled, here, "egress", destination, protocol, port, what,
                                         local=sender.address)),
-            (target, firewall_step(fabric, to_node, "ingress", sender.address, protocol, port, what,
+            (target, firewall_step(compiled, to_node, "ingress", sender.address, protocol, port, what,
                                    local=destination)))
     if tunnel is not None and sender.pod_sourced:
-        events = events + reply_tunnel(fabric, tunnel, sender.address, here, to_node, here_ip, there_ip,
+        events = events + reply_tunnel(compiled, tunnel, sender.address, here, to_node, here_ip, there_ip,
                                        request_encapsulated=to_pod)
     else:
-        events = events + plain_reply(fabric, here, to_node, sender.address, destination, protocol)
+        events = events + plain_reply(compiled, here, to_node, sender.address, destination, protocol)
     return events, True
 
 
-def plain_reply(fabric: Fabric, here: Node | None, there: Node, source: IPAddress, destination: IPAddress,
+def plain_reply(compiled: CompiledCluster, here: Node | None, there: Node, source: IPAddress, destination: IPAddress,
                 protocol: int) -> Events:
     """Stateless firewalls on the reversed packet ``destination`` → ``source``: it leaves ``there`` and, when
     the request came from a node (``here``), enters it (:mod:`.replies`)."""
     out: list[tuple[str, StepRecord]] = []
-    leaving = reply_step(fabric, there, "egress", source, destination, source, protocol)
+    leaving = reply_step(compiled, there, "egress", source, destination, source, protocol)
     if leaving is not None:
         out.append((f"node:{there.name}", leaving))
     if here is not None:
-        entering = reply_step(fabric, here, "ingress", destination, destination, source, protocol)
+        entering = reply_step(compiled, here, "ingress", destination, destination, source, protocol)
         if entering is not None:
             out.append((f"node:{here.name}", entering))
     return tuple(out)
 
 
-def reply_tunnel(fabric: Fabric, tunnel: tuple[int, int, str], pod_address: IPAddress, here: Node,
+def reply_tunnel(compiled: CompiledCluster, tunnel: tuple[int, int, str], pod_address: IPAddress, here: Node,
                  there: Node, here_ip: IPAddress, there_ip: IPAddress, request_encapsulated: bool) -> Events:
     """The replies to a Pod address on ``here``, sent from ``there``: a new outer packet there → here."""
     t_proto, t_port, t_name = tunnel
@@ -161,9 +161,9 @@ def reply_tunnel(fabric: Fabric, tunnel: tuple[int, int, str], pod_address: IPAd
     return (
         (f"node:{there.name}", StepRecord(Step.ENCAP, f"replies to {pod_address} return encapsulated: outer packet "
                                           f"{outer}, {why}")),
-        (f"node:{there.name}", firewall_step(fabric, there, "egress", here_ip, t_proto, t_port,
+        (f"node:{there.name}", firewall_step(compiled, there, "egress", here_ip, t_proto, t_port,
                                              f"reply {outer}", tracked, local=there_ip)),
-        (f"node:{here.name}", firewall_step(fabric, here, "ingress", there_ip, t_proto, t_port,
+        (f"node:{here.name}", firewall_step(compiled, here, "ingress", there_ip, t_proto, t_port,
                                             f"reply {outer}", tracked, local=here_ip)))
 
 

@@ -6,7 +6,7 @@ Shared by :mod:`netmodel.analyze.reach.query` and :mod:`netmodel.analyze.reach.g
 
 from __future__ import annotations
 
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.paths import service_port
 from netmodel.analyze.reach.refs import Endpoint, node_endpoint
 
@@ -18,16 +18,16 @@ def family_fits(src: Endpoint, dst: Endpoint) -> bool:
     return src.address.version == dst.address.version
 
 
-def service_targets(fabric: Fabric, sources: list[Endpoint], dst: Endpoint, protocol: int,
+def service_targets(compiled: CompiledCluster, sources: list[Endpoint], dst: Endpoint, protocol: int,
                     port: int | str) -> list[tuple[Endpoint, int | str]]:
     """Where ``sources`` enter the Service endpoint ``dst``: from outside (every source outside), its outside
     entry points; else the address as resolved (its ClusterIP)."""
     if sources and all(s.kind == "outside" for s in sources):
-        return _outside_entries(fabric, dst, protocol, port)
+        return _outside_entries(compiled, dst, protocol, port)
     return [(dst, port)]
 
 
-def _outside_entries(fabric: Fabric, dst: Endpoint, protocol: int,
+def _outside_entries(compiled: CompiledCluster, dst: Endpoint, protocol: int,
                      port: int | str) -> list[tuple[Endpoint, int | str]]:
     """Where a client outside the cluster enters a Service: its LoadBalancer ingress IPs and externalIPs on the
     Service port, and its nodePort on the nodes (one node per firewall class, role and whether it runs an
@@ -42,10 +42,10 @@ def _outside_entries(fabric: Fabric, dst: Endpoint, protocol: int,
         for ip in dict.fromkeys(svc.load_balancer_ips + svc.external_ips)]
     sp = service_port(svc, protocol, port)
     if sp is not None and sp.node_port is not None and svc.type in ("NodePort", "LoadBalancer"):
-        backends = {b.node.name for b in fabric.backends(svc, sp) if b.node is not None}
+        backends = {b.node.name for b in compiled.backends(svc, sp) if b.node is not None}
         seen: set[tuple[object, ...]] = set()
-        for node in fabric.topology.nodes:
-            key = (tuple(f.name for f in fabric.firewalls.firewalls_of(node)), node.is_control_plane,
+        for node in compiled.topology.nodes:
+            key = (tuple(f.name for f in compiled.firewalls.firewalls_of(node)), node.is_control_plane,
                    node.name in backends)
             if key in seen:
                 continue

@@ -15,7 +15,7 @@ path is delivered, partial when some are.
 
 from __future__ import annotations
 
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.paths import Tracer
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at, pod_endpoint
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
@@ -38,7 +38,7 @@ def find_gateway(gateways: Gateways, ref: str) -> Gateway:
     return found
 
 
-def _gateway_pod(fabric: Fabric, path: Path) -> Pod | None:
+def _gateway_pod(compiled: CompiledCluster, path: Path) -> Pod | None:
     """The gateway Pod a delivered first-leg path ended at."""
     if not path.delivered or not path.hops:
         return None
@@ -46,16 +46,16 @@ def _gateway_pod(fabric: Fabric, path: Path) -> Pod | None:
     if not location.startswith("pod:"):
         return None
     namespace, _, name = location[4:].partition("/")
-    return fabric.topology.pod_by_key.get((namespace, name))
+    return compiled.topology.pod_by_key.get((namespace, name))
 
 
-def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: int, port: int,
+def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, protocol: int, port: int,
                   tracer: Tracer) -> list[Path]:
     """Every path from ``sources`` through Gateway ``ref`` on listener ``port``."""
     from netmodel.analyze.reach.entries import family_fits, service_targets
     from netmodel.analyze.reach.refs import resolve
 
-    gateways = Gateways(fabric.topology, fabric.pod_index)
+    gateways = Gateways(compiled.topology, compiled.pod_index)
     gateway = find_gateway(gateways, ref)
     label = f"gateway:{gateway.qualified_name}"
     listeners = [li for li in gateway.listeners if li.port == port]
@@ -77,19 +77,19 @@ def gateway_paths(fabric: Fabric, sources: list[Endpoint], ref: str, protocol: i
     out: list[Path] = []
     second: dict[tuple[object, ...], list[Path]] = {}
     for svc in services:
-        target = resolve(fabric, f"service:{svc.qualified_name}", as_source=False).endpoints[0]
-        for d, to_port in service_targets(fabric, sources, target, protocol, port):
+        target = resolve(compiled, f"service:{svc.qualified_name}", as_source=False).endpoints[0]
+        for d, to_port in service_targets(compiled, sources, target, protocol, port):
             for s in [s for s in sources if family_fits(s, d)] or sources:
                 for first in tracer.trace(s, d, protocol, to_port):
-                    pod = _gateway_pod(fabric, first)
+                    pod = _gateway_pod(compiled, first)
                     if pod is None:
                         out.append(Path(first.source, f"{label} ({first.destination})", first.hops))
                         continue
-                    out.extend(_through(fabric, gateways, tracer, first, pod, label, routes, second))
+                    out.extend(_through(compiled, gateways, tracer, first, pod, label, routes, second))
     return out
 
 
-def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, pod: Pod, label: str,
+def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, first: Path, pod: Pod, label: str,
              routes: list, second: dict[tuple[object, ...], list[Path]]) -> list[Path]:
     if not routes:
         hop = Hop(label, (StepRecord(Step.PROXY, "no route is attached to the listener on this port: the gateway "
@@ -117,7 +117,7 @@ def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, po
                 out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
                 continue
             assert v.service is not None and v.port is not None
-            backends = [b for b in fabric.backends(v.service, v.port) if b.port is not None]
+            backends = [b for b in compiled.backends(v.service, v.port) if b.port is not None]
             if not backends:
                 hop = Hop(label, (StepRecord(Step.PROXY, f"{what}: the Service has no endpoints", False,
                                              Disposition.NO_ENDPOINTS, decisions),))
@@ -128,10 +128,10 @@ def _through(fabric: Fabric, gateways: Gateways, tracer: Tracer, first: Path, po
                                            decisions + (Decision(route.kind, route.qualified_name,
                                                                  "backendRef", True, ref.source),)),))
             for b in backends:
-                key = (fabric.class_of(pod).id, pod.node_name, b.address, b.port, v.port.protocol)
+                key = (compiled.class_of(pod).id, pod.node_name, b.address, b.port, v.port.protocol)
                 if key not in second:
-                    dst = pod_endpoint(fabric, b.pod) if b.pod is not None else endpoint_at(fabric, b.address)
-                    second[key] = tracer.trace(pod_endpoint(fabric, pod), dst, v.port.protocol, b.port)  # type: ignore[arg-type]
+                    dst = pod_endpoint(compiled, b.pod) if b.pod is not None else endpoint_at(compiled, b.address)
+                    second[key] = tracer.trace(pod_endpoint(compiled, pod), dst, v.port.protocol, b.port)  # type: ignore[arg-type]
                 for leg in second[key]:
                     out.append(Path(first.source, f"{label} → {leg.destination}", first.hops + (proxy,) + leg.hops))
     return out

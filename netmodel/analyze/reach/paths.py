@@ -18,7 +18,7 @@ The order of steps follows the data path (docs/reachability.md, "Paths"):
   nodePort (what cloud load balancers forward to). Nodes sharing the same firewalls are represented by one.
 * **→ a node address** (another node's): ``snat`` to the sending node when the CNI's outbound NAT covers node
   addresses (Calico, Flannel, Antrea, Weave by default; not Cilium) or ip-masq-agent does, then the node
-  firewalls, then whatever listens there (see :mod:`.fabric`); nothing →
+  firewalls, then whatever listens there (see :mod:`.compiled`); nothing →
   ``port-closed``.
 * **→ outside**: ``policy-egress``, ``snat`` to the node (the CNI's outbound NAT, or ip-masq-agent),
   ``firewall-egress``, ``deliver`` (what listens outside is not modeled).
@@ -40,8 +40,8 @@ from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
 from netmodel.analyze.policy.tiers import TierRule
+from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, Listener, ListenerKind
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
-from netmodel.analyze.reach.fabric import Backend, Fabric, Listener, ListenerKind
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
 from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
@@ -70,11 +70,11 @@ def service_port(svc: Service, protocol: int, port: int | str) -> ServicePort | 
 
 
 class Tracer:
-    """Traces packets for one topology; stateless apart from the compiled :class:`Fabric`."""
+    """Traces packets for one topology; stateless apart from its :class:`CompiledCluster`."""
 
-    def __init__(self, fabric: Fabric) -> None:
-        self.fabric = fabric
-        self.policies = fabric.policies
+    def __init__(self, compiled: CompiledCluster) -> None:
+        self.compiled = compiled
+        self.policies = compiled.policies
 
     # -- entry -------------------------------------------------------------------------------------------------
     def trace(self, src: Endpoint, dst: Endpoint, protocol: int, port: int | str) -> list[Path]:
@@ -167,7 +167,7 @@ class Tracer:
                                                                                                            allowed),))
         if not verdict.isolated:
             return StepRecord(step, f"{on_way}no NetworkPolicy selects {who} for {verdict.direction}"
-                              + (" and no admin policy rule decides" if self.fabric.topology.admin_policies
+                              + (" and no admin policy rule decides" if self.compiled.topology.admin_policies
                                  else "") + ": allowed",
                               True, None, passed)
         if verdict.allowed:
@@ -194,11 +194,11 @@ class Tracer:
         if own_node:
             return events + ((where, StepRecord(Step.POLICY_EGRESS, f"{what}: traffic to the Pod's own node is "
                                                 "always allowed")),), sender
-        target_class = self.fabric.class_of(target) if target is not None else None
+        target_class = self.compiled.class_of(target) if target is not None else None
         peer: int | IPAddress = address
         if target_class is not None and target_class.subject_to_policy:
             peer = target_class.id
-        verdict = self.policies.verdict(EGRESS, self.fabric.class_of(origin).id, peer, target_class,
+        verdict = self.policies.verdict(EGRESS, self.compiled.class_of(origin).id, peer, target_class,
                                         protocol, port)
         return events + ((where, self._policy_step(verdict, where, what)),), sender
 
@@ -215,8 +215,8 @@ class Tracer:
                                                 "always allowed")),)
         peer: int | IPAddress = sender.address
         if sender.origin is not None and not sender.snatted and not sender.origin.host_network:
-            peer = self.fabric.class_of(sender.origin).id
-        cls = self.fabric.class_of(pod)
+            peer = self.compiled.class_of(sender.origin).id
+        cls = self.compiled.class_of(pod)
         verdict = self.policies.verdict(INGRESS, cls.id, peer, cls, protocol, port)
         return events + ((where, self._policy_step(verdict, where, what)),)
 
@@ -230,13 +230,13 @@ class Tracer:
         origin, node = sender.origin, sender.node
         if origin is None or origin.host_network or sender.snatted or node is None:
             return events, sender
-        rule = self.fabric.masquerade.rule_for(destination)
+        rule = self.compiled.masquerade.rule_for(destination)
         if rule is None:
             return events, sender
         snat_ip = node_ip(node, destination.version)
         if snat_ip is None:
             return events, sender
-        cluster = self.fabric.topology.cluster
+        cluster = self.compiled.topology.cluster
         what = f"{sender.address} → {snat_ip} ({rule.why}; the Pod now has node {node.name}'s firewall rights)"
         events = events + ((f"node:{node.name}", StepRecord(Step.SNAT, what, True, None, (
             Decision("Cluster", cluster.name, rule.why, True, rule.source),))),)
@@ -245,7 +245,7 @@ class Tracer:
     # -- destinations ------------------------------------------------------------------------------------------
     def _to_pod(self, events: Events, sender: Sender, pod: Pod, protocol: int, port: int) -> list[Events]:
         address = _ip_of(pod, sender.address.version)
-        node = self.fabric.node_of(pod)
+        node = self.compiled.node_of(pod)
         if address is None or node is None:
             return [events + ((_where(pod), StepRecord(Step.ROUTE, f"{_where(pod)} has no address or node", False,
                                                        Disposition.NO_ROUTE)),)]
@@ -258,14 +258,14 @@ class Tracer:
         events, sender = self._egress(events, sender, pod, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
             events, sender = self._masquerade(events, sender, address)
-        events, _ = cross(self.fabric, events, sender, node, address, not pod.host_network, protocol, port)
+        events, _ = cross(self.compiled, events, sender, node, address, not pod.host_network, protocol, port)
         events = self._ingress(events, sender, pod, protocol, port)
         return [self._deliver(events, pod, protocol, port)]
 
     def _hairpin(self, events: Events, sender: Sender, pod: Pod, node: Node, address: IPAddress, protocol: int,
                  port: int) -> Events:
         """A Pod reaching itself through a Service (or hostPort) that picked it as the endpoint."""
-        cluster = self.fabric.topology.cluster
+        cluster = self.compiled.topology.cluster
         if cluster.cni.plugin == "cilium" and cluster.cni.kube_proxy_replacement:
             return self._deliver(events, pod, protocol, port, "service loopback: Cilium's kube-proxy replacement "
                                  "translates the Service at the socket, so the connection stays inside the Pod "
@@ -283,7 +283,7 @@ class Tracer:
 
     def _deliver(self, events: Events, pod: Pod, protocol: int, port: int, why: str = "") -> Events:
         """The last step at a Pod: something listens on the port, or it is closed."""
-        cls = self.fabric.class_of(pod)
+        cls = self.compiled.class_of(pod)
         where = _where(pod)
         prefix = f"{why}; " if why else ""
         if cls.listens(protocol, port):
@@ -299,13 +299,13 @@ class Tracer:
 
     def _to_node(self, events: Events, sender: Sender, node: Node, address: IPAddress, protocol: int,
                  port: int) -> list[Events]:
-        listeners = self.fabric.listeners_at(node, protocol, port)
+        listeners = self.compiled.listeners_at(node, protocol, port)
         forwards = next((lst for lst in listeners if lst.kind in (ListenerKind.NODEPORT, ListenerKind.HOST_PORT)), None)
         if forwards is None:
             events, sender = self._egress(events, sender, None, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
             events, sender = self._masquerade(events, sender, address)
-        events, _ = cross(self.fabric, events, sender, node, address, False, protocol, port)
+        events, _ = cross(self.compiled, events, sender, node, address, False, protocol, port)
         sender = replace(sender, node=node) if sender.node is None or forwards is not None else sender
         where = f"node:{node.name}"
         if not listeners:
@@ -334,14 +334,14 @@ class Tracer:
     def _live_backends(self, events: Events, svc: Service, sp: ServicePort,
                        node: Node | None) -> tuple[list[Backend], Events | None]:
         where = f"service:{svc.qualified_name}"
-        backends = [b for b in self.fabric.backends(svc, sp) if b.port is not None]
-        why = ("no endpoint Pod exposes targetPort " + str(sp.target_port)) if self.fabric.backends(svc, sp) \
+        backends = [b for b in self.compiled.backends(svc, sp) if b.port is not None]
+        why = ("no endpoint Pod exposes targetPort " + str(sp.target_port)) if self.compiled.backends(svc, sp) \
             else "the Service has no endpoints (its selector matches no Pod with an address)"
         if node is not None and svc.external_traffic_policy == "Local":
             backends = [b for b in backends if b.node is not None and b.node.name == node.name]
             why = f"externalTrafficPolicy Local and no endpoint on node {node.name}"
         if backends:
-            return _distinct(self.fabric, backends), None
+            return _distinct(self.compiled, backends), None
         return [], events + ((where, StepRecord(Step.DNAT, why, False, Disposition.NO_ENDPOINTS, (
             Decision("Service", svc.qualified_name, why, False, sp.source),))),)
 
@@ -356,14 +356,14 @@ class Tracer:
                 Step.DNAT, f"Service {name} has no port {protocol_label(protocol)} {port} (ports: {ports})", False,
                 Disposition.NO_LISTENER, (Decision("Service", name, f"no port {protocol_label(protocol)} {port}",
                                                    False, svc.source),))),)]
-        if not self.fabric.proxies_services:
+        if not self.compiled.proxies_services:
             return [events + ((where, StepRecord(Step.DNAT, "no kube-proxy and no CNI replacement: Service IPs are "
                                                  "not translated", False, Disposition.NO_ROUTE)),)]
         if address in svc.cluster_ips:
             if sender.node is None:
                 return [events + ((where, StepRecord(Step.ROUTE, "ClusterIPs are only reachable inside the cluster",
                                                      False, Disposition.NO_ROUTE)),)]
-            if self.fabric.topology.cluster.masquerade_all:
+            if self.compiled.topology.cluster.masquerade_all:
                 snat_ip = node_ip(sender.node, address.version)
                 if snat_ip is not None and not sender.snatted:
                     events = events + ((f"node:{sender.node.name}", StepRecord(
@@ -394,22 +394,22 @@ class Tracer:
                 f"{sender.address}", ok, None if ok else Disposition.DENIED_BY_SOURCE_RANGES,
                 (Decision("Service", name, f"loadBalancerSourceRanges {ranges}", ok, svc.source),))),)
         entry_port = sp.node_port if is_lb and sp.node_port is not None else sp.port
-        nodes = self.fabric.topology.nodes
+        nodes = self.compiled.topology.nodes
         if svc.external_traffic_policy == "Local":
-            local = {b.node.name for b in self.fabric.backends(svc, sp) if b.node is not None and b.port is not None}
+            local = {b.node.name for b in self.compiled.backends(svc, sp) if b.node is not None and b.port is not None}
             nodes = tuple(n for n in nodes if n.name in local)
         if not nodes:
             return [events + ((where, StepRecord(Step.DNAT, "no node can take the traffic (Local and no endpoint)",
                                                  False, Disposition.NO_ENDPOINTS)),)]
         out: list[Events] = []
-        for node in _distinct_nodes(self.fabric, nodes):
+        for node in _distinct_nodes(self.compiled, nodes):
             how = f"load balancer → node {node.name} NodePort {entry_port}" if is_lb else \
                 f"externalIP routed to node {node.name} port {entry_port}"
             leg = events + ((where, StepRecord(Step.ROUTE, how)),)
             # A load balancer sends to the node's address; an externalIP is routed to the node as it is, so the
             # node's firewall sees that address as the destination (a rule's `to: [{node: {}}]` does not cover it).
             entry_ip = (node_ip(node, address.version) or address) if is_lb else address
-            leg, _ = cross(self.fabric, leg, sender, node, entry_ip, False, protocol, entry_port)
+            leg, _ = cross(self.compiled, leg, sender, node, entry_ip, False, protocol, entry_port)
             entered = replace(sender, node=node)
             out.extend(self._enter_service(leg, entered, node, svc, sp, protocol,
                                            "LoadBalancer" if is_lb else "externalIP"))
@@ -446,7 +446,7 @@ class Tracer:
         assert backend.port is not None
         if backend.pod is not None:
             return self._to_pod(events, sender, backend.pod, protocol, backend.port)
-        endpoint = endpoint_at(self.fabric, backend.address)
+        endpoint = endpoint_at(self.compiled, backend.address)
         if endpoint.kind == "node" and endpoint.node is not None:
             return self._to_node(events, sender, endpoint.node, backend.address, protocol, backend.port)
         return self._to_outside(events, sender, endpoint, protocol, backend.port)
@@ -462,9 +462,9 @@ class Tracer:
         node = sender.node
         assert node is not None
         what = f"{protocol_label(protocol)} {port} {sender.address} → {dst.address}"
-        events = events + ((f"node:{node.name}", firewall_step(self.fabric, node, "egress", dst.address, protocol,
+        events = events + ((f"node:{node.name}", firewall_step(self.compiled, node, "egress", dst.address, protocol,
                                                              port, what, local=sender.address)),)
-        reply = reply_step(self.fabric, node, "ingress", dst.address, dst.address, sender.address, protocol)
+        reply = reply_step(self.compiled, node, "ingress", dst.address, dst.address, sender.address, protocol)
         if reply is not None:
             events = events + ((f"node:{node.name}", reply),)
         events = events + ((dst.label, StepRecord(Step.DELIVER, "leaves the cluster (what listens outside is "
@@ -480,19 +480,19 @@ def _listener_kind(listener: Listener) -> str:
     return "Pod" if listener.pod is not None else "Service" if listener.service is not None else "Node"
 
 
-def _distinct(fabric: Fabric, backends: list[Backend]) -> list[Backend]:
+def _distinct(compiled: CompiledCluster, backends: list[Backend]) -> list[Backend]:
     """One backend per (Pod class, node, port): the others take identical paths."""
     seen: dict[tuple[object, ...], Backend] = {}
     for b in backends:
-        key = (fabric.class_of(b.pod).id if b.pod else b.address, b.node.name if b.node else "", b.port)
+        key = (compiled.class_of(b.pod).id if b.pod else b.address, b.node.name if b.node else "", b.port)
         seen.setdefault(key, b)
     return list(seen.values())
 
 
-def _distinct_nodes(fabric: Fabric, nodes: tuple[Node, ...]) -> list[Node]:
+def _distinct_nodes(compiled: CompiledCluster, nodes: tuple[Node, ...]) -> list[Node]:
     """Entry nodes that differ in what filters them: one per set of firewalls and role."""
     seen: dict[tuple[object, ...], Node] = {}
     for n in nodes:
-        key = (fabric.firewalls.class_key(n), n.is_control_plane)
+        key = (compiled.firewalls.class_key(n), n.is_control_plane)
         seen.setdefault(key, n)
     return list(seen.values())

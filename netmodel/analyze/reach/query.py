@@ -6,8 +6,8 @@ identical paths, so one of them stands for the rest.
 
 from __future__ import annotations
 
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.entries import family_fits, service_targets
-from netmodel.analyze.reach.fabric import Fabric
 from netmodel.analyze.reach.paths import Tracer
 from netmodel.analyze.reach.refs import Endpoint, resolve
 from netmodel.analyze.reach.trace import Answer, Path
@@ -21,12 +21,12 @@ from netmodel.sets.numbers import brief, is_decimal
 QUERY_PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
-def _representatives(fabric: Fabric, endpoints: tuple[Endpoint, ...]) -> list[Endpoint]:
+def _representatives(compiled: CompiledCluster, endpoints: tuple[Endpoint, ...]) -> list[Endpoint]:
     seen: dict[tuple[object, ...], Endpoint] = {}
     for e in endpoints:
         key: tuple[object, ...] = (e.kind, e.label)
         if e.pod is not None:
-            key = ("pod", fabric.class_of(e.pod).id, e.pod.node_name)
+            key = ("pod", compiled.class_of(e.pod).id, e.pod.node_name)
         seen.setdefault(key, e)
     return list(seen.values())
 
@@ -73,7 +73,7 @@ def check_port_name(topology: Topology, port: int | str) -> None:
                                   + (f" ({', '.join(sorted(n for n in declared if n)[:8])}…)" if declared else ""))])
 
 
-def query(fabric: Fabric, source: str, destination: str, port: int | str, protocol: str = "TCP",
+def query(compiled: CompiledCluster, source: str, destination: str, port: int | str, protocol: str = "TCP",
           tracer: Tracer | None = None) -> Answer:
     """Trace every (source, destination) endpoint pair; see :class:`Answer` for how they combine.
 
@@ -82,15 +82,15 @@ def query(fabric: Fabric, source: str, destination: str, port: int | str, protoc
     >>> pods = "\\n---\\n".join(
     ...     "{apiVersion: v1, kind: Pod, metadata: {name: %s, namespace: x, labels: {pod: %s}}, "
     ...     "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}" % (n, n) for n in "ab")
-    >>> answer = query(Fabric(build_topology(parse_text(pods, "t.yaml"))), "x/a", "x/b", 80)
+    >>> answer = query(CompiledCluster(build_topology(parse_text(pods, "t.yaml"))), "x/a", "x/b", 80)
     >>> answer.allowed, answer.disposition.value
     (True, 'delivered')
     """
     number = parse_protocol(protocol)
     port = parse_port(port)
-    src = resolve(fabric, source, as_source=True)
-    tracer = tracer or Tracer(fabric)
-    sources = _representatives(fabric, src.endpoints)
+    src = resolve(compiled, source, as_source=True)
+    tracer = tracer or Tracer(compiled)
+    sources = _representatives(compiled, src.endpoints)
     if destination.partition(":")[0].strip().lower() == "gateway":
         # gateway:NS/NAME: through the Gateway's listener on the port to its routes' backends.
         from netmodel.analyze.reach.gateway import gateway_paths
@@ -99,14 +99,14 @@ def query(fabric: Fabric, source: str, destination: str, port: int | str, protoc
             raise UsageError([Problem(f"a Gateway is asked on a listener port number, not {port!r}", None,
                                       "give the listener's port (80)")])
         return Answer(source, destination, port, protocol.upper(),
-                      tuple(gateway_paths(fabric, sources, destination, number, port, tracer)))
-    dst = resolve(fabric, destination, as_source=False)
+                      tuple(gateway_paths(compiled, sources, destination, number, port, tracer)))
+    dst = resolve(compiled, destination, as_source=False)
     paths: list[Path] = []
-    targets = [(d, port) for d in _representatives(fabric, dst.endpoints)]
+    targets = [(d, port) for d in _representatives(compiled, dst.endpoints)]
     if destination.partition(":")[0].strip().lower() == "service":
         # service:NS/NAME names the Service, not an address: from outside, its outside entry points. An ip: of
         # the ClusterIP is asked as written.
-        targets = [t for d, p in targets for t in service_targets(fabric, sources, d, number, p)]
+        targets = [t for d, p in targets for t in service_targets(compiled, sources, d, number, p)]
     for d, to_port in targets:
         # An outside source is one fixed address: only the samples of the destination's family can send to it
         # (all of them, when none can: the tracer then says why there is no route).

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.errors import Problem, UsageError
 from netmodel.model.objects import WORKLOAD_KINDS, Node, Pod, Service
 from netmodel.sets import AddressSet, IPAddress, parse_address
@@ -66,10 +66,10 @@ def _unknown(what: str, ref: str, candidates: list[str], hint: str) -> UsageErro
     return UsageError([Problem(f"unknown {what} {ref!r}", None, suggestion + hint)])
 
 
-def pod_endpoint(fabric: Fabric, pod: Pod) -> Endpoint:
+def pod_endpoint(compiled: CompiledCluster, pod: Pod) -> Endpoint:
     """The endpoint of a Pod: its first address, on its node."""
     return Endpoint("pod", f"pod:{pod.qualified_name}", pod.ips[0] if pod.ips else None, pod=pod,
-                    node=fabric.node_of(pod))
+                    node=compiled.node_of(pod))
 
 
 def node_endpoint(node: Node) -> Endpoint:
@@ -86,9 +86,9 @@ def _split_namespaced(ref: str, body: str) -> tuple[str, str]:
     return ns, name
 
 
-def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
+def resolve(compiled: CompiledCluster, ref: str, as_source: bool) -> Target:
     """The endpoints a reference stands for; raise :class:`UsageError` when it names nothing known."""
-    t = fabric.topology
+    t = compiled.topology
     prefix, sep, body = ref.partition(":")
     if not sep:
         prefix, body = "pod", ref
@@ -110,7 +110,7 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
         if pod is None:
             raise _unknown("Pod", body, [p.qualified_name for p in t.pods],
                            "use NS/NAME of a Pod in the input (workload Pods are NAME-0, NAME-1, ...)")
-        return Target(ref, (pod_endpoint(fabric, pod),))
+        return Target(ref, (pod_endpoint(compiled, pod),))
     if prefix in WORKLOAD_PREFIXES:
         ns, name = _split_namespaced(ref, body)
         kind = WORKLOAD_PREFIXES[prefix]
@@ -119,12 +119,12 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                            f"use {prefix}:NS/NAME of a {kind} in the input")
         # Ownership is the model's one rule (Pod.owner, set when the Pods are placed), never a name prefix.
         pods = t.workload_pods(kind, ns, name)
-        return Target(ref, tuple(pod_endpoint(fabric, p) for p in pods))
+        return Target(ref, tuple(pod_endpoint(compiled, p) for p in pods))
     if prefix == "namespace":
         known = {n.name for n in t.namespaces} | {p.namespace for p in t.pods} | {s.namespace for s in t.services}
         if body not in known:
             raise _unknown("namespace", body, sorted(known), "use namespace:NS of a namespace in the input")
-        return Target(ref, tuple(pod_endpoint(fabric, p) for p in t.pods if p.namespace == body))
+        return Target(ref, tuple(pod_endpoint(compiled, p) for p in t.pods if p.namespace == body))
     if prefix == "service":
         ns, name = _split_namespaced(ref, body)
         svc = t.service_by_key.get((ns, name))
@@ -133,9 +133,9 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
                            "use service:NS/NAME of a Service in the input")
         if as_source or not svc.cluster_ips:
             # A Service does not send; headless Services are reached at their Pods' own addresses.
-            backing = sorted({b.pod for sp in svc.ports for b in fabric.backends(svc, sp) if b.pod is not None},
+            backing = sorted({b.pod for sp in svc.ports for b in compiled.backends(svc, sp) if b.pod is not None},
                              key=lambda p: (p.namespace, p.name))
-            return Target(ref, tuple(pod_endpoint(fabric, p) for p in backing))
+            return Target(ref, tuple(pod_endpoint(compiled, p) for p in backing))
         return Target(ref, (Endpoint("service", f"service:{ns}/{name}", svc.cluster_ips[0], service=svc),))
     if prefix == "node":
         node = t.node_by_name.get(body)
@@ -143,12 +143,12 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
             raise _unknown("node", body, [n.name for n in t.nodes], "use node:NAME of a Node in the input")
         return Target(ref, (node_endpoint(node),))
     if prefix == "network":
-        addresses = fabric.outside_networks.get(body)
+        addresses = compiled.outside_networks.get(body)
         if addresses is None:
             raise _unknown("network", body, [n.name for n in t.cluster.networks],
                            "use network:NAME of a network in the Cluster's spec.networks")
         return Target(ref, tuple(Endpoint("outside", f"network:{body} ({ip})", ip, network=body)
-                                 for ip in network_samples(fabric, addresses)))
+                                 for ip in network_samples(compiled, addresses)))
     if prefix == "ip":
         try:
             address = parse_address(body)
@@ -156,17 +156,17 @@ def resolve(fabric: Fabric, ref: str, as_source: bool) -> Target:
             zoned = "%" in body
             raise UsageError([Problem(f"{body!r} is not an IP address" + (f" ({err})" if zoned else ""), None,
                                       "write ip:10.0.0.5 or ip:2001:db8::5 (no zone ID)")]) from None
-        return Target(ref, (endpoint_at(fabric, address),))
+        return Target(ref, (endpoint_at(compiled, address),))
     raise UsageError([Problem(f"unknown reference kind {prefix!r} in {ref!r}", None,
                               "use NS/NAME, pod:, deployment: (or another workload kind), namespace:, service:, "
                               "node:, network: or ip:")])
 
 
-def endpoint_at(fabric: Fabric, address: IPAddress) -> Endpoint:
+def endpoint_at(compiled: CompiledCluster, address: IPAddress) -> Endpoint:
     """Whoever owns an address, as an endpoint (a Service when it is a ClusterIP, LB or external IP)."""
-    owner = fabric.addresses.owner(address)
+    owner = compiled.addresses.owner(address)
     if owner.kind == "pod" and isinstance(owner.obj, Pod):
-        return Endpoint("pod", f"pod:{owner.name}", address, pod=owner.obj, node=fabric.node_of(owner.obj))
+        return Endpoint("pod", f"pod:{owner.name}", address, pod=owner.obj, node=compiled.node_of(owner.obj))
     if owner.kind == "node" and isinstance(owner.obj, Node):
         return Endpoint("node", f"node:{owner.name}", address, node=owner.obj)
     if owner.kind == "service" and isinstance(owner.obj, Service):
@@ -175,29 +175,29 @@ def endpoint_at(fabric: Fabric, address: IPAddress) -> Endpoint:
     return Endpoint("outside", f"ip:{address}", address, network=network)
 
 
-def _cuts(fabric: Fabric) -> list[AddressSet]:
+def _cuts(compiled: CompiledCluster) -> list[AddressSet]:
     """Address sets some rule treats as one: policy ipBlocks, firewall peers, source ranges, masquerade."""
     cuts: dict[AddressSet, None] = {}
-    for rules in fabric.policies.rules.values():
+    for rules in compiled.policies.rules.values():
         for r in rules:
             cuts[r.peer_addresses] = None
-    for node in fabric.topology.nodes:
+    for node in compiled.topology.nodes:
         for direction in ("ingress", "egress"):
-            for chain in fabric.firewalls.chains(node, direction):
-                for compiled in chain:
-                    cuts[compiled.box.peers] = None
-    for svc in fabric.topology.services:
+            for chain in compiled.firewalls.chains(node, direction):
+                for rule_box in chain:
+                    cuts[rule_box.box.peers] = None
+    for svc in compiled.topology.services:
         if svc.load_balancer_source_ranges:
             cuts[AddressSet.of_networks(svc.load_balancer_source_ranges)] = None
-    for rule in fabric.masquerade.rules:
+    for rule in compiled.masquerade.rules:
         cuts[rule.kept] = None
     return list(cuts)
 
 
-def network_samples(fabric: Fabric, addresses: AddressSet) -> list[IPAddress]:
+def network_samples(compiled: CompiledCluster, addresses: AddressSet) -> list[IPAddress]:
     """One address per region of ``addresses`` that the rules cannot tell apart inside (up to 32)."""
     atoms = [addresses] if addresses else []
-    for cut in _cuts(fabric):
+    for cut in _cuts(compiled):
         refined: list[AddressSet] = []
         for atom in atoms:
             inside, outside = atom & cut, atom - cut

@@ -18,7 +18,7 @@ the node firewalls as the plain reversed packet, and that is what this module ch
 
 from __future__ import annotations
 
-from netmodel.analyze.reach.fabric import Fabric
+from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.trace import Decision, Disposition, Step, StepRecord
 from netmodel.compile.firewalls import EPHEMERAL_PORTS, CompiledRule, Local, ruling, ruling_span
 from netmodel.model.objects import Node
@@ -33,37 +33,37 @@ from netmodel.sets import (
 )
 
 
-def has_stateless(fabric: Fabric, node: Node) -> bool:
+def has_stateless(compiled: CompiledCluster, node: Node) -> bool:
     """Whether a Firewall on ``node`` is stateless (replies must pass its rules on their own)."""
-    return any(not f.stateful for f in fabric.firewalls.firewalls_of(node))
+    return any(not f.stateful for f in compiled.firewalls.firewalls_of(node))
 
 
-def stateless_rulings(fabric: Fabric, node: Node, direction: str, peers: AddressSet,
+def stateless_rulings(compiled: CompiledCluster, node: Node, direction: str, peers: AddressSet,
                       protocol: int, local: Local = None) -> list[tuple[CompiledRule, Space]]:
     """For each stateless firewall on ``node``, which rules decide the replies from/to ``peers``; ``local``: the
     replies' node-side addresses (their source leaving, their destination entering; default the node's)."""
-    if not has_stateless(fabric, node):
+    if not has_stateless(compiled, node):
         return []
     query = Box(peers, IntervalSet.single(protocol), EPHEMERAL_PORTS)
-    return [(rule, space) for rule, space in fabric.firewalls.deciding_rules(node, direction, query, local)
+    return [(rule, space) for rule, space in compiled.firewalls.deciding_rules(node, direction, query, local)
             if not rule.firewall.stateful]
 
 
-def blocked_reply_peers(fabric: Fabric, node: Node, direction: str, peers: AddressSet,
+def blocked_reply_peers(compiled: CompiledCluster, node: Node, direction: str, peers: AddressSet,
                         protocol: int, local: Local = None) -> AddressSet:
     """The ``peers`` whose replies some stateless firewall on ``node`` drops (on some ephemeral port)."""
     out = AddressSet()
-    for rule, space in stateless_rulings(fabric, node, direction, peers, protocol, local):
+    for rule, space in stateless_rulings(compiled, node, direction, peers, protocol, local):
         if rule.action != "allow":
             out = out | space.peers()
     return out
 
 
-def reply_step(fabric: Fabric, node: Node, direction: str, peer: IPAddress, reply_source: IPAddress,
+def reply_step(compiled: CompiledCluster, node: Node, direction: str, peer: IPAddress, reply_source: IPAddress,
                reply_destination: IPAddress, protocol: int) -> StepRecord | None:
     """The stateless firewalls of ``node`` on one reply packet; None when every firewall there is stateful."""
     local = reply_source if direction == "egress" else reply_destination
-    rulings = stateless_rulings(fabric, node, direction, AddressSet.of_address(peer), protocol, local)
+    rulings = stateless_rulings(compiled, node, direction, AddressSet.of_address(peer), protocol, local)
     if not rulings:
         return None
     step = Step.FIREWALL_EGRESS if direction == "egress" else Step.FIREWALL_INGRESS

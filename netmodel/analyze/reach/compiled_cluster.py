@@ -90,7 +90,7 @@ def tunnel(cni: CniSpec) -> tuple[int, int, str] | None:
     return None
 
 
-class Fabric:
+class CompiledCluster:
     """The compiled topology a reachability question is answered against. Read-only once built."""
 
     def __init__(self, topology: Topology, addresses: AddressBook | None = None,
@@ -187,13 +187,13 @@ class Fabric:
         return [lst for lst in self.listeners(node) if lst.protocol == protocol and port in lst.ports]
 
 
-__all__ = ["Backend", "Fabric", "Listener", "ListenerKind", "tunnel"]
+__all__ = ["Backend", "CompiledCluster", "Listener", "ListenerKind", "tunnel"]
 
 
-def fabric_of(ctx: CheckContext) -> Fabric:
-    """The fabric of a compiled layout: built once per context, on its address book, firewalls and Pod index."""
-    return ctx.derived(_build_fabric)
+def compiled_cluster_of(ctx: CheckContext) -> CompiledCluster:
+    """The CompiledCluster of a check context: built once per context, on its address book, firewalls and Pod index."""
+    return ctx.derived(_build_compiled_cluster)
 
 
-def _build_fabric(ctx: CheckContext) -> Fabric:
-    return Fabric(ctx.topology, ctx.addresses, ctx.firewalls, ctx.pod_index)
+def _build_compiled_cluster(ctx: CheckContext) -> CompiledCluster:
+    return CompiledCluster(ctx.topology, ctx.addresses, ctx.firewalls, ctx.pod_index)
