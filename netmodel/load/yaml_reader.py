@@ -8,6 +8,7 @@ is budgeted so a "billion laughs" file fails fast instead of eating memory.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -98,107 +99,13 @@ _NO_KEY = object()
 
 def parse_yaml_events(text: str, file: str) -> list[Document]:
     """The event reader: every document of ``text`` from PyYAML's event stream, every span recorded."""
-    budget = len(text) + ALIAS_SLACK
-    documents: list[Document] = []
-    spans: dict[Path, tuple[int, int]] = {}
-    key_spans: dict[Path, tuple[int, int]] = {}
-    anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
-    root: Any = None
-    built = 0
-
-    def place(value: Any, mark: Any) -> Path | None:
-        """Attach a finished value to its parent; return the path it now has (None for a mapping key)."""
-        nonlocal root
-        if not stack:
-            root = value
-            return ()
-        frame = stack[-1]
-        if isinstance(frame.container, list):
-            path = frame.path + (len(frame.container),)
-            frame.container.append(value)
-            return path
-        if frame.key is _NO_KEY:
-            if isinstance(value, (dict, list)):
-                raise LoadError([Problem("a mapping key must be a plain value, not a mapping or list",
-                                         _span(file, mark), "quote the key or restructure the mapping")])
-            frame.key = value
-            frame.key_mark = mark
-            return None
-        key = frame.key
-        frame.key = _NO_KEY
-        if key == "<<" and isinstance(value, (dict, list)):  # YAML merge key
-            merged = value if isinstance(value, list) else [value]
-            for source in merged:
-                if isinstance(source, dict):
-                    for k, v in source.items():
-                        if k not in frame.container:
-                            frame.container[k] = v
-                            frame.merged.add(k)
-            return None
-        if key in frame.container and key not in frame.merged:
-            raise LoadError([Problem(f"duplicate key {key!r} in one mapping", _span(file, frame.key_mark),
-                                     "remove one of the two entries")])
-        frame.container[key] = value
-        frame.merged.discard(key)
-        path = frame.path + (key if isinstance(key, (str, int)) else str(key),)
-        key_spans[path] = (frame.key_mark.line + 1, frame.key_mark.column + 1)
-        return path
-
-    # Dispatch is on type(event), which mypy does not narrow; the parser always sets the marks it reads.
-    event: Any
+    builder = _DocumentBuilder(file, budget=len(text) + ALIAS_SLACK)
     try:
+        handlers = builder.handlers()
         for event in yaml.parse(text, Loader=_Loader):
-            kind = type(event)
-            if kind is yaml.ScalarEvent:
-                try:
-                    value = _scalar(event)
-                except BadScalar as err:
-                    raise LoadError([Problem(str(err), _span(file, event.start_mark), err.hint)]) from None
-                built += 1
-                path = place(value, event.start_mark)
-                if path is not None:
-                    spans[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-                if event.anchor:
-                    anchors[event.anchor] = (value, 1)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                if len(stack) >= MAX_DEPTH:
-                    raise LoadError([Problem(f"nesting deeper than {MAX_DEPTH} levels",
-                                             _span(file, event.start_mark),
-                                             "no Kubernetes object nests this deep; check the indentation")])
-                container: Any = {} if kind is yaml.MappingStartEvent else []
-                built += 1
-                parent_path = _pending_path(stack)
-                frame = _Frame(container, parent_path if parent_path is not None else (),
-                               event.anchor, event.start_mark)
-                if parent_path is not None:
-                    spans[parent_path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-                stack.append(frame)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                frame = stack.pop()
-                if frame.anchor:
-                    anchors[frame.anchor] = (frame.container, _count(frame.container))
-                place(frame.container, frame.start)
-            elif kind is yaml.AliasEvent:
-                if event.anchor not in anchors:
-                    raise LoadError([Problem(f"alias *{event.anchor} refers to no anchor",
-                                             _span(file, event.start_mark), "define the anchor first")])
-                value, size = anchors[event.anchor]
-                built += size
-                if built > budget:
-                    raise LoadError([Problem("aliases expand to far more values than the file holds "
-                                             "(an alias bomb?)", _span(file, event.start_mark),
-                                             "expand the aliases by hand or remove them")])
-                value = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
-                path = place(value, event.start_mark)
-                if path is not None:
-                    spans[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
-            elif kind is yaml.DocumentStartEvent:
-                root, spans, key_spans, anchors = None, {}, {}, {}
-                start_span = (event.start_mark.line + 1, event.start_mark.column + 1)
-            elif kind is yaml.DocumentEndEvent and root is not None:
-                spans.setdefault((), start_span)
-                documents.append(Document(file, root, DictSpanIndex(spans, key_spans)))
+            handle = handlers.get(type(event))
+            if handle is not None:
+                handle(event)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = " ".join(x for x in (err.context, err.problem) if x) or "malformed YAML"
@@ -213,7 +120,133 @@ def parse_yaml_events(text: str, file: str) -> list[Document]:
     except yaml.YAMLError as err:
         raise LoadError([Problem(f"malformed YAML: {err}", SourceSpan(file, 1, 1),
                                  "fix the YAML syntax")]) from None
-    return documents
+    return builder.documents
+
+
+class _DocumentBuilder:
+    """Builds values from PyYAML events, one document at a time, recording where each value and key starts.
+
+    ``budget`` caps how many values the file may expand to, aliases included: a file without aliases cannot
+    hold more values than characters, so going far beyond that is an alias bomb and fails at the alias.
+    Events are typed ``Any``: dispatch is on ``type(event)``, which mypy does not narrow, and the parser always
+    sets the marks read here.
+    """
+
+    def __init__(self, file: str, budget: int) -> None:
+        self.file = file
+        self.budget = budget
+        self.documents: list[Document] = []
+        self.built = 0  # values built so far in the file, alias copies included
+        self._start_document(None)
+
+    def _start_document(self, mark: Any) -> None:
+        self.spans: dict[Path, tuple[int, int]] = {}
+        self.key_spans: dict[Path, tuple[int, int]] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.document_start = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+    def handlers(self) -> dict[type, Callable[[Any], None]]:
+        """The method for each kind of parser event (a table: this runs once per value of the file)."""
+        return {yaml.ScalarEvent: self._scalar,
+                yaml.MappingStartEvent: lambda event: self._open(event, {}),
+                yaml.SequenceStartEvent: lambda event: self._open(event, []),
+                yaml.MappingEndEvent: self._close, yaml.SequenceEndEvent: self._close,
+                yaml.AliasEvent: self._alias,
+                yaml.DocumentStartEvent: lambda event: self._start_document(event.start_mark),
+                yaml.DocumentEndEvent: self._end_document}
+
+    def _end_document(self, _event: Any) -> None:
+        if self.root is not None:
+            self.spans.setdefault((), self.document_start)
+            self.documents.append(Document(self.file, self.root, DictSpanIndex(self.spans, self.key_spans)))
+
+    def _scalar(self, event: Any) -> None:
+        try:
+            value = _scalar(event)
+        except BadScalar as err:
+            raise LoadError([Problem(str(err), _span(self.file, event.start_mark), err.hint)]) from None
+        self.built += 1
+        self._place_value(value, event.start_mark)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+
+    def _open(self, event: Any, container: Any) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise LoadError([Problem(f"nesting deeper than {MAX_DEPTH} levels", _span(self.file, event.start_mark),
+                                     "no Kubernetes object nests this deep; check the indentation")])
+        self.built += 1
+        parent_path = _pending_path(self.stack)
+        if parent_path is not None:
+            self.spans[parent_path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        self.stack.append(_Frame(container, parent_path if parent_path is not None else (), event.anchor,
+                                 event.start_mark))
+
+    def _close(self, _event: Any) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.container, _count(frame.container))
+        self._place(frame.container, frame.start)
+
+    def _alias(self, event: Any) -> None:
+        if event.anchor not in self.anchors:
+            raise LoadError([Problem(f"alias *{event.anchor} refers to no anchor", _span(self.file, event.start_mark),
+                                     "define the anchor first")])
+        value, size = self.anchors[event.anchor]
+        self.built += size
+        if self.built > self.budget:
+            raise LoadError([Problem("aliases expand to far more values than the file holds (an alias bomb?)",
+                                     _span(self.file, event.start_mark),
+                                     "expand the aliases by hand or remove them")])
+        self._place_value(copy.deepcopy(value) if isinstance(value, (dict, list)) else value, event.start_mark)
+
+    def _place_value(self, value: Any, mark: Any) -> None:
+        """Place a scalar or an alias's copy, and record its span unless it became a mapping key."""
+        path = self._place(value, mark)
+        if path is not None:
+            self.spans[path] = (mark.line + 1, mark.column + 1)
+
+    def _place(self, value: Any, mark: Any) -> Path | None:
+        """Attach a finished value to its parent; return the path it now has (None for a mapping key)."""
+        if not self.stack:
+            self.root = value
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            path = frame.path + (len(frame.container),)
+            frame.container.append(value)
+            return path
+        if frame.key is _NO_KEY:
+            if isinstance(value, (dict, list)):
+                raise LoadError([Problem("a mapping key must be a plain value, not a mapping or list",
+                                         _span(self.file, mark), "quote the key or restructure the mapping")])
+            frame.key = value
+            frame.key_mark = mark
+            return None
+        key = frame.key
+        frame.key = _NO_KEY
+        if key == "<<" and isinstance(value, (dict, list)):  # YAML merge key
+            _merge(frame, value if isinstance(value, list) else [value])
+            return None
+        if key in frame.container and key not in frame.merged:
+            raise LoadError([Problem(f"duplicate key {key!r} in one mapping", _span(self.file, frame.key_mark),
+                                     "remove one of the two entries")])
+        frame.container[key] = value
+        frame.merged.discard(key)
+        path = frame.path + (key if isinstance(key, (str, int)) else str(key),)
+        self.key_spans[path] = (frame.key_mark.line + 1, frame.key_mark.column + 1)
+        return path
+
+
+def _merge(frame: _Frame, sources: list[Any]) -> None:
+    """A ``<<`` merge: each source mapping's keys join the open mapping unless it already has them."""
+    for source in sources:
+        if isinstance(source, dict):
+            for k, v in source.items():
+                if k not in frame.container:
+                    frame.container[k] = v
+                    frame.merged.add(k)
 
 
 def _pending_path(stack: list[_Frame]) -> Path | None:
