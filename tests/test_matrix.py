@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netmodel.analyze.connectivity import connectivity
+from netmodel.analyze.connectivity import Connection, connectivity
 from netmodel.analyze.reach import CompiledCluster, Tracer, query
 from netmodel.cli.main import main
 from netmodel.model.build import load_topology
@@ -104,3 +104,61 @@ def test_cli_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_rejects_unknown_grouping(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["matrix", str(LAYOUTS[2]), "--by", "node"]) == 2
     assert "unknown grouping" in capsys.readouterr().err
+
+
+STREAMED = [*LAYOUTS[:4], HERE / "kinds" / "cilium-deny.yaml"]  # the last: rows marked notEvaluated
+
+
+@pytest.mark.parametrize("by", ["pod", "workload", "namespace"])
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("layout", STREAMED, ids=lambda p: p.name)
+def test_streamed_outputs_equal_the_rendered_answer(layout: Path, fmt: str, by: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """csv and json are written row by row as the rows are computed (cli/matrix.py); byte for byte they are the
+    payload renderers' text of the whole answer, which the other formats use."""
+    from netmodel.analyze.unevaluated import Unevaluated, matrix_json
+    from netmodel.analyze.unscheduled import unscheduled_json
+    from netmodel.cli.matrix import render_csv, render_json
+
+    topology = load_topology([str(layout)])
+    payload = matrix_json(connectivity(CompiledCluster(topology), by), by, Unevaluated.of(topology))
+    if topology.unscheduled:
+        payload["unscheduled"] = unscheduled_json(topology.unscheduled)
+    expected = render_csv(payload) if fmt == "csv" else render_json(payload)
+    assert main(["matrix", str(layout), "--by", by, "--format", fmt]) == 0
+    assert capsys.readouterr().out == expected
+    out = tmp_path / f"m.{fmt}"
+    assert main(["matrix", str(layout), "--by", by, "--format", fmt, "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == expected
+    if layout.name == "cilium-deny.yaml" and by == "pod":
+        assert "notEvaluated" in expected and "false" in expected
+
+
+def test_streamed_json_of_no_connection_and_of_pending_pods(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_unscheduled import MIXED
+
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    assert main(["matrix", str(empty), "--by", "workload", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"by": "workload", "connections": []}
+    assert main(["matrix", str(empty), "--by", "workload", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "from,to,protocol,ports,partial,via\n"
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(MIXED)
+    assert main(["matrix", str(mixed), "--by", "workload", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["connections"] and data["unscheduled"]["count"] == 2
+    assert list(data) == ["by", "connections", "unscheduled"]
+
+
+def test_rows_are_produced_lazily_one_source_at_a_time() -> None:
+    """The matrix writers can stream because the rows come from a generator, in the sorted order."""
+    from netmodel.analyze.connectivity import connection_rows
+
+    compiled = CompiledCluster(load_topology([str(LAYOUTS[2])]))
+    rows = connection_rows(compiled, "pod")
+    first = next(rows)
+    rest = list(rows)
+    assert [first, *rest] == sorted([first, *rest], key=lambda r: (r[0], r[1], r[2], r[5]))
+    assert [Connection(*r) for r in [first, *rest]] == connectivity(compiled, "pod")

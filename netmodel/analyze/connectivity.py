@@ -27,10 +27,11 @@ partly allowed is marked ``partial``.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from netmodel.analyze.policy import EGRESS, EVERYTHING, INGRESS, NOTHING, PodClass, PortSpace
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
@@ -199,6 +200,9 @@ class _Add(Protocol):
 GroupOf = Callable[[Pod], str]
 
 
+Row = tuple[str, str, int, IntervalSet, bool, str]  # source, destination, protocol, ports, partial, via
+
+
 def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: GroupOf | None = None,
                  among: Sequence[PodClass] | None = None, loopback: bool = True) -> list[Connection]:
     """Every allowed connection between groups of Pods and outside networks, ports merged into ranges.
@@ -208,18 +212,74 @@ def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: Grou
     looked at); ``loopback=False`` leaves out each Pod reaching itself. The grouped map
     (:mod:`netmodel.analyze.grouped`) uses these to compute one representative class per behaviour.
     """
+    return [Connection(*row) for row in connection_rows(compiled, by, group=group, among=among, loopback=loopback)]
+
+
+def connection_rows(compiled: CompiledCluster, by: str = "workload", *, group: GroupOf | None = None,
+                    among: Sequence[PodClass] | None = None, loopback: bool = True) -> Iterator[Row]:
+    """The rows of :func:`connectivity`, in its order (source, destination, protocol, via), produced one source
+    group at a time: only the class-level answer and one source's rows are held in memory, so a writer can
+    stream millions of rows."""
+    for block in connection_blocks(compiled, by, group=group, among=among, loopback=loopback):
+        src = block.source
+        for dst, protocol, via, ports, partial in block.entries():
+            yield src, dst, protocol, ports, partial, via
+
+
+Entry = tuple[str, int, str, IntervalSet, bool]  # destination, protocol, via, ports, partial
+Change = tuple[int, bool, Entry]  # at this position of a base: replace its entry (True) or insert before it
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One source group's rows: ``base`` (sorted by destination, protocol, via; the same list for every group
+    of one Pod class) with ``changes`` (ascending) made to it. ``last``: no later block has this ``base``, so a
+    writer caching what it made of it can drop that."""
+
+    source: str
+    base: list[Entry]
+    changes: tuple[Change, ...]
+    last: bool
+
+    def entries(self) -> list[Entry]:
+        """The group's rows: the base with the changes made."""
+        return apply_changes(self.base, self.changes)
+
+
+T = TypeVar("T")
+
+
+def apply_changes(base: list[T], changes: Iterable[tuple[int, bool, T]]) -> list[T]:
+    """``base`` with each (position, replaces, item) made: the item replaces ``base[position]`` or goes before
+    it. Also used on what a writer made of a base's entries, position for position."""
+    out: list[T] = []
+    done = 0
+    for position, replaces, item in changes:
+        out.extend(base[done:position])
+        out.append(item)
+        done = position + 1 if replaces else position
+    if not done and not out:
+        return base
+    out.extend(base[done:])
+    return out
+
+
+def connection_blocks(compiled: CompiledCluster, by: str = "workload", *, group: GroupOf | None = None,
+                      among: Sequence[PodClass] | None = None, loopback: bool = True) -> Iterator[Block]:
+    """The rows of :func:`connection_rows`, one :class:`Block` per source group, in order (the parameters are
+    :func:`connectivity`'s)."""
     engine = compiled.policies
     name: GroupOf = group or (lambda pod: group_name(pod, by))
     classes = [c for c in (engine.classes.classes if among is None else among) if c.addressed]
     pods = compiled.topology.pods
     wire = _Wire(compiled)
-    acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]] = {}
+    # Class pairs whose every group pair gets one port space (no node firewall between them): stored once per
+    # class pair and expanded to groups per source. Everything else is stored per group pair in ``extra``.
+    pairs: dict[int, list[tuple[int, PortSpace]]] = {}
+    extra: dict[str, list[tuple[str, PortSpace, bool, str]]] = {}
 
     def add(src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
-        for protocol, ports in space:
-            key = (src, dst, protocol, via)
-            old, was_partial = acc.get(key, (IntervalSet(), False))
-            acc[key] = (old | ports, was_partial or partial)
+        extra.setdefault(src, []).append((dst, space, partial, via))
 
     egress = {c.id: engine.egress_spaces(c) if c.subject_to_policy else None for c in classes}
     by_id = {c.id: c for c in classes}
@@ -227,9 +287,21 @@ def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: Grou
     groups = {c.id: sorted({name(pods[i]) for i in c.pods}) for c in classes}
     placed = {c.id: _placement(compiled, wire, c, name) for c in classes}
     masquerade = _Masquerade(compiled)
+    # Without node firewalls, a Pod destination on whose ingress no policy tier has a say (no NetworkPolicy
+    # isolates it, no AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to it, nor any other tier's:
+    # PolicyEngine.silent) gets from every source whose egress is open what it listens on (``open_pairs``,
+    # shared by those sources), and from a source whose egress some tier decides what that egress allows to it
+    # (below the loop, from the source's egress spaces).
+    open_pairs: list[tuple[int, PortSpace]] = []
+    open_to_all: set[int] = set()
     for d in classes:
         ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
         listens = listening(d)
+        if wire.unfiltered and d.subject_to_policy and ingress is None and engine.silent(INGRESS, d.id):
+            open_to_all.add(d.id)
+            if listens:
+                open_pairs.append((d.id, listens))
+            continue
         # An isolated destination only hears from the classes its rules name (and from hostNetwork Pods,
         # which only ipBlocks can match): never loop over every source for it.
         # ...unless Pod traffic from other nodes reaches it SNATed to the node (ip-masq-agent): then any
@@ -253,9 +325,7 @@ def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: Grou
             if not space:
                 continue
             if wire.unfiltered:
-                for src in groups[s.id]:
-                    for dst in groups[d.id]:
-                        add(src, dst, space, False)
+                pairs.setdefault(s.id, []).append((d.id, space))
                 continue
             replies_to_pods = s.subject_to_policy  # a hostNetwork source speaks with its node's address
             for src, (src_nodes, src_classes) in placed[s.id].items():
@@ -264,28 +334,107 @@ def connectivity(compiled: CompiledCluster, by: str = "workload", *, group: Grou
                                               replies_to_pods, not d.subject_to_policy)
                     if got:
                         add(src, dst, got, partial)
-    if loopback:
-        _loopback(compiled, classes, groups, acc, name)
+    for s in classes:
+        for d_id, allowed in (egress[s.id] or {}).items():
+            if d_id in open_to_all and (space := allowed & listening(by_id[d_id])):
+                pairs.setdefault(s.id, []).append((d_id, space))
+
+    def reached(s: PodClass) -> list[tuple[int, PortSpace]]:
+        """The classes ``s`` reaches without node firewalls in between, with the ports."""
+        return pairs.get(s.id, []) + (open_pairs if egress[s.id] is None else [])
+
+    def profile(s: PodClass) -> tuple[object, ...]:
+        return tuple(pairs.get(s.id, ())), egress[s.id] is None
+
     _outside(compiled, classes, wire, add, name)
-    return [Connection(src, dst, protocol, ports, partial, via)
-            for (src, dst, protocol, via), (ports, partial) in sorted(acc.items())]
+    classes_of: dict[str, list[PodClass]] = {}
+    for c in classes:
+        for g in groups[c.id]:
+            classes_of.setdefault(g, []).append(c)
+    sizes = Counter(name(p) for p in compiled.topology.pods if p.ips)
+    source_groups = sorted(classes_of.keys() | extra.keys())
+    # A source group made of one class, with nothing of its own, starts from its class's rows, which are
+    # those of every class reaching the same classes on the same ports (computed once, dropped after the last
+    # group using them), and only its loopback changes them.
+    shared = {src: profile(classes_of[src][0]) for src in source_groups
+              if len(classes_of.get(src, ())) == 1 and src not in extra}
+    remaining = Counter(shared.values())
+    bases: dict[tuple[object, ...], list[Entry]] = {}
+    for src in source_groups:
+        members = classes_of.get(src, [])
+        key = shared.get(src)
+        if key is not None:
+            base = bases.get(key)
+            if base is None:
+                base = bases[key] = _class_entries(reached(members[0]), groups)
+            remaining[key] -= 1
+            last = not remaining[key]
+            if last:
+                del bases[key]
+            yield Block(src, base, _loopback_changes(base, members, src, sizes[src]) if loopback else (), last)
+            continue
+        acc: dict[tuple[str, int, str], tuple[IntervalSet, bool]] = {}
+        for s in members:
+            for d_id, space in reached(s):
+                items = space.by_protocol
+                for dst in groups[d_id]:
+                    for protocol, ports in items:
+                        key = (dst, protocol, "")
+                        old = acc.get(key)
+                        acc[key] = (ports, False) if old is None else (old[0] | ports, old[1])
+        for dst, space, partial, via in extra.get(src, ()):
+            for protocol, ports in space:
+                key = (dst, protocol, via)
+                old = acc.get(key)
+                acc[key] = (ports, partial) if old is None else (old[0] | ports, old[1] or partial)
+        if loopback:
+            _loopback(members, src, sizes[src], acc)
+        yield Block(src, [(k[0], k[1], k[2], *acc[k]) for k in sorted(acc)], (), True)
 
 
-def _loopback(compiled: CompiledCluster, classes: list[PodClass], groups: dict[int, list[str]],
-              acc: dict[tuple[str, str, int, str], tuple[IntervalSet, bool]], name: GroupOf) -> None:
+def _class_entries(pairs: Iterable[tuple[int, PortSpace]], groups: dict[int, list[str]]) -> list[Entry]:
+    """A class's rows to the groups of the classes it reaches (``pairs``), sorted, none partial."""
+    acc: dict[tuple[str, int, str], IntervalSet] = {}
+    for d_id, space in pairs:
+        items = space.by_protocol
+        for dst in groups[d_id]:
+            for protocol, ports in items:
+                key = (dst, protocol, "")
+                old = acc.get(key)
+                acc[key] = ports if old is None else old | ports
+    return [(k[0], k[1], k[2], acc[k], False) for k in sorted(acc)]
+
+
+def _loopback(members: Iterable[PodClass], group: str, size: int,
+              acc: dict[tuple[str, int, str], tuple[IntervalSet, bool]]) -> None:
     """Each Pod reaches itself on every port it listens on (loopback: no policy, no firewall).
 
     A group of several Pods gets it as ``partial`` unless the pairs between its members already allow it.
     """
-    sizes = Counter(name(p) for p in compiled.topology.pods if p.ips)
-    for c in classes:
+    for c in members:
         for protocol, ports in listening(c):
-            for g in groups[c.id]:
-                key = (g, g, protocol, "")
-                old, was_partial = acc.get(key, (IntervalSet(), False))
-                if not ports - old:
-                    continue
-                acc[key] = (old | ports, was_partial or sizes[g] > 1)
+            key = (group, protocol, "")
+            old, was_partial = acc.get(key, (IntervalSet(), False))
+            if not ports - old:
+                continue
+            acc[key] = (old | ports, was_partial or size > 1)
+
+
+def _loopback_changes(base: list[Entry], members: Iterable[PodClass], group: str, size: int) -> tuple[Change, ...]:
+    """:func:`_loopback` for a group whose rows are ``base``: the changes it makes to them."""
+    found: dict[int, Change] = {}
+    for c in members:
+        for protocol, ports in listening(c):
+            if protocol in found:
+                position, replaces, (_, _, _, old, was_partial) = found[protocol]
+            else:
+                position = bisect.bisect_left(base, (group, protocol, ""))  # a shorter tuple sorts first
+                replaces = position < len(base) and base[position][:3] == (group, protocol, "")
+                old, was_partial = (base[position][3], base[position][4]) if replaces else (IntervalSet(), False)
+            if not ports - old:
+                continue
+            found[protocol] = (position, replaces, (group, protocol, "", old | ports, was_partial or size > 1))
+    return tuple(sorted(found.values(), key=lambda change: (change[0], change[1], change[2][1])))
 
 
 def _policy_space(compiled: CompiledCluster, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,

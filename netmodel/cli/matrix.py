@@ -7,21 +7,34 @@ import csv
 import io
 import json
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmodel.analyze.connectivity import GROUPINGS, connectivity
+from netmodel.analyze.connectivity import (
+    GROUPINGS,
+    Block,
+    Connection,
+    Entry,
+    apply_changes,
+    connection_blocks,
+    connectivity,
+)
 from netmodel.analyze.grouped import LOOPBACK, grouped_json
 from netmodel.analyze.reach import CompiledCluster
-from netmodel.analyze.unevaluated import Unevaluated, matrix_json
+from netmodel.analyze.unevaluated import Unevaluated, kinds, matrix_json
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
 from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.model.build import load_topology
+from netmodel.model.topology import Topology
+from netmodel.sets import IntervalSet, format_ports, protocol_label
 
 # table, json and csv here; markdown, html, junit and dot from the renderer registry (sarif is refused:
 # netmodel.cli.outputs).
@@ -46,6 +59,157 @@ def render_csv(payload: dict[str, Any]) -> str:
         row = [c["from"], c["to"], c["protocol"], c["ports"], "true" if c["partial"] else "false", c.get("via", "")]
         writer.writerow(row + (["; ".join(c.get("notEvaluated", ()))] if marked else []))
     return out.getvalue()
+
+
+def _csv_field(value: str) -> str:
+    """``value`` as csv.writer writes it inside a row (quoted only when it must be)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([value, ""])
+    return out.getvalue()[:-2]
+
+
+class _Text:
+    """Writes blocks of rows (:class:`~netmodel.analyze.connectivity.Block`): each row is the source's text
+    then its entry's text; the text of an entry (destination, protocol, ports, partial, via) is made once per
+    shared base, and the text of repeated values once."""
+
+    def __init__(self, quote: Callable[[str], str], tail: Callable[[int, IntervalSet, bool, str], str]) -> None:
+        self.quote, self.tail = quote, tail
+        self.names: dict[str, str] = {}
+        self.tails: dict[tuple[int, tuple[tuple[int, int], ...], bool, str], str] = {}
+        self.bases: dict[int, tuple[list[Entry], list[str]]] = {}
+
+    def name(self, value: str) -> str:
+        out = self.names.get(value)
+        if out is None:
+            out = self.names[value] = self.quote(value)
+        return out
+
+    def entry(self, entry: Entry) -> str:
+        dst, protocol, via, ports, partial = entry
+        key = (protocol, ports.ranges, partial, via)  # ranges: a tuple compares without a Python call
+        tail = self.tails.get(key)
+        if tail is None:
+            tail = self.tails[key] = self.tail(protocol, ports, partial, via)
+        return self.name(dst) + tail
+
+    def entries(self, block: Block) -> list[str]:
+        cached = self.bases.get(id(block.base))
+        if cached is not None and cached[0] is block.base:
+            texts = cached[1]
+        else:
+            texts = [self.entry(e) for e in block.base]
+            if not block.last:  # the cache holds the base, so its id cannot be reused while cached
+                self.bases[id(block.base)] = (block.base, texts)
+        if block.last:
+            self.bases.pop(id(block.base), None)
+        return apply_changes(texts, [(p, r, self.entry(e)) for p, r, e in block.changes])
+
+
+def _csv_tail(protocol: int, ports: IntervalSet, partial: bool, via: str) -> str:
+    return "," + ",".join(_csv_field(v) for v in (protocol_label(protocol), format_ports(ports),
+                                                   "true" if partial else "false", via)) + "\n"
+
+
+def stream_csv(blocks: Iterable[Block], by: str, skipped: Unevaluated, out: TextIO) -> None:
+    """:func:`render_csv` of the matrix of ``blocks``, written a source at a time (memory does not grow with
+    the output)."""
+    marked = bool(skipped)
+    out.write(",".join(CSV_COLUMNS + (("notEvaluated",) if marked else ())) + "\n")
+    text = _Text(_csv_field, _csv_tail)
+    for block in blocks:
+        src = block.source
+        if marked:
+            line = io.StringIO()
+            writer = csv.writer(line, lineterminator="\n")
+            for dst, protocol, via, ports, partial in block.entries():
+                found = skipped.for_groups(src, dst, by=by)
+                writer.writerow([src, dst, protocol_label(protocol), format_ports(ports),
+                                 "true" if partial else "false", via, "; ".join(kinds(found)) if found else ""])
+            out.write(line.getvalue())
+            continue
+        entries = text.entries(block)
+        if entries:
+            head = text.name(src) + ","
+            out.write(head + head.join(entries))
+
+
+def _json_tail(protocol: int, ports: IntervalSet, partial: bool, via: str) -> str:
+    return (f',\n      "protocol": {json.dumps(protocol_label(protocol))},\n'
+            f'      "ports": {json.dumps(format_ports(ports))},\n'
+            f'      "partial": {"true" if partial else "false"}'
+            + (f',\n      "via": {json.dumps(via)}' if via else "") + "\n    }")
+
+
+def _json_name(value: str) -> str:
+    return f',\n      "to": {json.dumps(value)}'
+
+
+_ROWS = "\0rows"  # stands for the rows in the JSON text of the rest of the answer
+
+
+def stream_json(blocks: Iterable[Block], by: str, skipped: Unevaluated, extra: dict[str, Any],
+                out: TextIO) -> None:
+    """:func:`render_json` of the matrix of ``blocks`` plus ``extra`` keys, written a source at a time."""
+    payload = matrix_json((), by, skipped)
+    payload.update(extra)
+    payload["connections"] = [_ROWS]
+    head, _, rest = render_json(payload).partition(f"    {json.dumps(_ROWS)}\n")
+    text = _Text(_json_name, _json_tail)
+    separator = ""
+    for block in blocks:
+        src = block.source
+        if skipped:
+            rows = []
+            for dst, protocol, via, ports, partial in block.entries():
+                record = Connection(src, dst, protocol, ports, partial, via).to_json()
+                found = skipped.for_groups(src, dst, by=by)
+                if found:
+                    record["notEvaluated"] = kinds(found)
+                rows.append("    " + json.dumps(record, indent=2).replace("\n", "\n    "))
+            entries = rows
+            start = ""
+        else:
+            entries = text.entries(block)
+            start = f'    {{\n      "from": {json.dumps(src)}'
+        if not entries:
+            continue
+        if not separator:
+            out.write(head)
+            separator = ",\n"
+        else:
+            out.write(separator)
+        out.write(start + (separator + start).join(entries))
+    if separator:
+        out.write("\n" + rest)
+    else:
+        payload["connections"] = []
+        out.write(render_json(payload))
+
+
+@contextmanager
+def _opened(output: str) -> Iterator[TextIO]:
+    """The ``--output`` file (the same message as :func:`write` when it cannot be written), else stdout."""
+    if not output:
+        yield sys.stdout
+        return
+    try:
+        with Path(output).open("w", encoding="utf-8") as f:
+            yield f
+    except OSError as err:
+        raise UsageError([Problem(f"cannot write {output!r}: {err.strerror}", None,
+                                  "choose a writable path for --output")]) from None
+
+
+def _stream(topology: Topology, by: str, output_format: str, output: str) -> None:
+    skipped = Unevaluated.of(topology)
+    blocks = connection_blocks(CompiledCluster(topology), by)
+    with _opened(output) as out:
+        if output_format == "csv":
+            stream_csv(blocks, by, skipped, out)
+        else:
+            extra = {"unscheduled": unscheduled_json(topology.unscheduled)} if topology.unscheduled else {}
+            stream_json(blocks, by, skipped, extra, out)
 
 
 def grouped_rows(payload: dict[str, Any]) -> list[dict[str, str]]:
@@ -125,6 +289,9 @@ def matrix_command(
     output_format, output = resolve("matrix", output_format, output)
     topology = load_topology(paths)
     grouped = by == "group"
+    if not grouped and output_format in ("csv", "json"):  # written as computed: it may run to millions of rows
+        _stream(topology, by, output_format, output)
+        return
     if grouped:
         payload = grouped_json(CompiledCluster(topology), Unevaluated.of(topology))
     else:

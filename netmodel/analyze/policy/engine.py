@@ -248,6 +248,19 @@ class PolicyEngine:
         """Some AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to ``subject`` in ``direction``."""
         return self.admin.touches(direction, subject) or self.baseline.touches(direction, subject)
 
+    def silent(self, direction: str, subject: int) -> bool:
+        """No tier has a say on Pod class ``subject`` in ``direction``: no rule of any tier applies to it and no
+        tier ends in deny for it, so every packet passes whatever its peer and port."""
+        return not any(tier.rules(direction, subject) or tier.ends_in_deny(direction, subject) for tier in self.tiers)
+
+    def _walked(self, direction: str, subject: int) -> bool:
+        """Answered by the walk through every tier: an admin tier selects the class, or a tier other than
+        AdminNetworkPolicy, NetworkPolicy and BaselineAdminNetworkPolicy has a say on it (otherwise NetworkPolicy
+        alone answers, on its own shorter paths)."""
+        return self.admin_touched(direction, subject) or any(
+            tier.rules(direction, subject) or tier.ends_in_deny(direction, subject)
+            for tier in self.tiers if not isinstance(tier, (AdminTier, NetworkPolicyTier)))
+
     def _tier_matches(self, rule: TierRuleLike, peer: Peer, destination: PodClass | None, protocol: int,
                       port: int) -> bool:
         if not (rule.peer_classes >> peer & 1 if isinstance(peer, int) else rule.peer_addresses.contains(peer)):
@@ -286,7 +299,7 @@ class PolicyEngine:
         ``destination`` is the class named ports resolve on: the subject itself for ingress, the peer's class
         (or None for a non-Pod) for egress.
         """
-        if self.admin_touched(direction, subject):
+        if self._walked(direction, subject):
             return self._walk(direction, subject, peer, destination, protocol, port)
         policies = self.isolating(subject, direction)
         if not policies:
@@ -402,7 +415,7 @@ class PolicyEngine:
 
     def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
         """Source class → ports its ingress allows at ``destination``; None when not isolated (everything)."""
-        if self.admin_touched(INGRESS, destination.id):
+        if self._walked(INGRESS, destination.id):
             return self._tier_spaces(INGRESS, destination)
         if not self.isolating(destination.id, INGRESS):
             return None
@@ -416,7 +429,7 @@ class PolicyEngine:
 
     def egress_spaces(self, source: PodClass) -> dict[int, PortSpace] | None:
         """Destination class → ports the source's egress allows to it; None when not isolated."""
-        if self.admin_touched(EGRESS, source.id):
+        if self._walked(EGRESS, source.id):
             return self._tier_spaces(EGRESS, source)
         if not self.isolating(source.id, EGRESS):
             return None
@@ -432,7 +445,7 @@ class PolicyEngine:
     def address_space(self, direction: str, subject: PodClass, addresses: AddressSet,
                       ) -> tuple[PortSpace, AddressSet]:
         """For non-Pod peers in ``addresses``: the ports allowed to some of them, and which of them get any."""
-        if self.admin_touched(direction, subject.id):
+        if self._walked(direction, subject.id):
             return self._tier_address_space(direction, subject, addresses)
         if not self.isolating(subject.id, direction):
             return EVERYTHING, addresses
