@@ -96,7 +96,7 @@ def read_gateway(doc: Document, problems: Problems) -> Gateway:
     spec = meta.fields.mapping("spec", required=True) or _empty(doc, problems, meta.fields.what)
     class_name = spec.string("gatewayClassName", required=True)
     listeners: list[Listener] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str | int] = {}  # listener name → its index (a path element)
     for f in spec.each_mapping("listeners", required=True):
         listener = _listener(f)
         if listener is None:
@@ -105,7 +105,7 @@ def read_gateway(doc: Document, problems: Problems) -> Gateway:
             f.error("name", f"listener name {listener.name!r} is used twice (first at listeners[{seen[listener.name]}])",
                     "give each listener its own name")
             continue
-        seen[listener.name] = f.path[-1]  # type: ignore[assignment]
+        seen[listener.name] = f.path[-1]
         listeners.append(listener)
     if spec.is_list_present("listeners") and not spec.items("listeners"):
         spec.error("listeners", "must hold at least one listener", "add a listener (name, port, protocol)")

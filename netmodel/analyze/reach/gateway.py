@@ -117,7 +117,7 @@ def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, firs
                 out.append(Path(first.source, f"{label} → service:{ref.namespace}/{ref.name}", first.hops + (hop,)))
                 continue
             assert v.service is not None and v.port is not None
-            backends = [b for b in compiled.backends(v.service, v.port) if b.port is not None]
+            backends = [(b, b.port) for b in compiled.backends(v.service, v.port) if b.port is not None]
             if not backends:
                 hop = Hop(label, (StepRecord(Step.PROXY, f"{what}: the Service has no endpoints", False,
                                              Disposition.NO_ENDPOINTS, decisions),))
@@ -127,11 +127,11 @@ def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, firs
                                            f"opens a new connection to each endpoint", True, None,
                                            decisions + (Decision(route.kind, route.qualified_name,
                                                                  "backendRef", True, ref.source),)),))
-            for b in backends:
-                key = (compiled.class_of(pod).id, pod.node_name, b.address, b.port, v.port.protocol)
+            for b, port in backends:
+                key = (compiled.class_of(pod).id, pod.node_name, b.address, port, v.port.protocol)
                 if key not in second:
                     dst = pod_endpoint(compiled, b.pod) if b.pod is not None else endpoint_at(compiled, b.address)
-                    second[key] = tracer.trace(pod_endpoint(compiled, pod), dst, v.port.protocol, b.port)  # type: ignore[arg-type]
+                    second[key] = tracer.trace(pod_endpoint(compiled, pod), dst, v.port.protocol, port)
                 for leg in second[key]:
                     out.append(Path(first.source, f"{label} → {leg.destination}", first.hops + (proxy,) + leg.hops))
     return out
