@@ -113,62 +113,68 @@ class _Wire:
     def __init__(self, compiled: CompiledCluster) -> None:
         self.compiled = compiled
         groups: dict[tuple[object, ...], list[Node]] = {}
-        for n in compiled.topology.nodes:
-            groups.setdefault(compiled.firewalls.class_key(n), []).append(n)
-        self.node_class = {n.name: i for i, nodes in enumerate(groups.values()) for n in nodes}
+        for node in compiled.topology.nodes:
+            groups.setdefault(compiled.firewalls.class_key(node), []).append(node)
+        self.node_class = {node.name: index for index, nodes in enumerate(groups.values()) for node in nodes}
         self.representative = [nodes[0] for nodes in groups.values()]
         self.size = [len(nodes) for nodes in groups.values()]
         self.unfiltered = not compiled.topology.firewalls
         self._cache: dict[tuple[int, int, PortSpace, bool, bool], PortSpace] = {}
 
-    def carries(self, a: int, b: int, space: PortSpace, replies_to_pods: bool = True,
+    def carries(self, sender: int, receiver: int, space: PortSpace, replies_to_pods: bool = True,
                 to_host: bool = False) -> PortSpace:
-        """What node class ``a`` can send to Pods on node class ``b``; ``replies_to_pods``: the source is a Pod
-        address, so with a tunnel the replies come back encapsulated and must pass too; ``to_host``: the
-        destination is a hostNetwork Pod (its node's address, never encapsulated)."""
-        key = (a, b, space, replies_to_pods, to_host)
+        """What node class ``sender`` can send to Pods on node class ``receiver``; ``replies_to_pods``: the
+        source is a Pod address, so with a tunnel the replies come back encapsulated and must pass too;
+        ``to_host``: the destination is a hostNetwork Pod (its node's address, never encapsulated)."""
+        key = (sender, receiver, space, replies_to_pods, to_host)
         if key not in self._cache:
-            self._cache[key] = self._compute(self.representative[a], self.representative[b], space,
+            self._cache[key] = self._compute(self.representative[sender], self.representative[receiver], space,
                                              replies_to_pods, to_host)
         return self._cache[key]
 
-    def _compute(self, a: Node, b: Node, space: PortSpace, replies_to_pods: bool, to_host: bool) -> PortSpace:
-        fw, tunnel = self.compiled.firewalls, self.compiled.tunnel
-        a_range = AddressSet.of_networks(a.pod_cidrs)
-        b_range = AddressSet.of_networks(b.ips if to_host else b.pod_cidrs)
-        pod_source = replies_to_pods and self._keeps_pod_source(b_range)
-        # What b's firewalls see as the source: the Pod range, or a's address once SNATed (or hostNetwork).
-        a_seen = a_range if pod_source else AddressSet.of_networks(a.ips)
+    def _compute(self, sender: Node, receiver: Node, space: PortSpace, replies_to_pods: bool,
+                 to_host: bool) -> PortSpace:
+        firewalls, tunnel = self.compiled.firewalls, self.compiled.tunnel
+        sender_range = AddressSet.of_networks(sender.pod_cidrs)
+        receiver_range = AddressSet.of_networks(receiver.ips if to_host else receiver.pod_cidrs)
+        pod_source = replies_to_pods and self._keeps_pod_source(receiver_range)
+        # What the receiver's firewalls see as the source: the Pod range, or the sender's address once SNATed
+        # (or hostNetwork).
+        sender_seen = sender_range if pod_source else AddressSet.of_networks(sender.ips)
         encapsulated = tunnel is not None and not to_host
         out: dict[int, IntervalSet] = {}
         if tunnel is not None and not to_host:  # encapsulated
             proto, port, _ = tunnel
-            a_ip, b_ip = _underlay_ip(a, a_range), _underlay_ip(b, b_range)
-            if a_ip is None or b_ip is None:
+            sender_ip, receiver_ip = _underlay_ip(sender, sender_range), _underlay_ip(receiver, receiver_range)
+            if sender_ip is None or receiver_ip is None:
                 return NOTHING
-            if not (fw.decide(a, "egress", b_ip, proto, port).allowed
-                    and fw.decide(b, "ingress", a_ip, proto, port).allowed):
+            if not (firewalls.decide(sender, "egress", receiver_ip, proto, port).allowed
+                    and firewalls.decide(receiver, "ingress", sender_ip, proto, port).allowed):
                 return NOTHING
             out = dict(space)
         else:
             for protocol, ports in space:
                 protos = IntervalSet.single(protocol)
-                sent = _covering(fw.allowed_space(a, "egress", Box(b_range, protos, ports), a_seen), b_range)
-                taken = _covering(fw.allowed_space(b, "ingress", Box(a_seen, protos, ports), b_range), a_seen)
+                sent = _covering(firewalls.allowed_space(sender, "egress", Box(receiver_range, protos, ports),
+                                                         sender_seen), receiver_range)
+                taken = _covering(firewalls.allowed_space(receiver, "ingress", Box(sender_seen, protos, ports),
+                                                          receiver_range), sender_seen)
                 out[protocol] = sent & taken
-        if tunnel is not None and pod_source:  # replies to a Pod address: a new outer packet b → a
+        if tunnel is not None and pod_source:  # replies to a Pod address: a new outer packet receiver → sender
             proto, port, _ = tunnel
-            a_ip, b_ip = _underlay_ip(a, a_range), _underlay_ip(b, b_range)
-            if a_ip is None or b_ip is None:
+            sender_ip, receiver_ip = _underlay_ip(sender, sender_range), _underlay_ip(receiver, receiver_range)
+            if sender_ip is None or receiver_ip is None:
                 return NOTHING
             tracked = encapsulated and reply_is_tracked(tunnel)
-            if not (_passes(fw.decide(b, "egress", a_ip, proto, port), tracked)
-                    and _passes(fw.decide(a, "ingress", b_ip, proto, port), tracked)):
+            if not (_passes(firewalls.decide(receiver, "egress", sender_ip, proto, port), tracked)
+                    and _passes(firewalls.decide(sender, "ingress", receiver_ip, proto, port), tracked)):
                 return NOTHING
-        else:  # the plain reversed packet, b_range → a_seen
+        else:  # the plain reversed packet, receiver_range → sender_seen
             out = {protocol: ports for protocol, ports in out.items()
-                   if blocked_reply_peers(self.compiled, b, "egress", a_seen, protocol, b_range).is_empty()
-                   and blocked_reply_peers(self.compiled, a, "ingress", b_range, protocol, a_seen).is_empty()}
+                   if blocked_reply_peers(self.compiled, receiver, "egress", sender_seen, protocol,
+                                          receiver_range).is_empty()
+                   and blocked_reply_peers(self.compiled, sender, "ingress", receiver_range, protocol,
+                                           sender_seen).is_empty()}
         return PortSpace.of(out)
 
     def _keeps_pod_source(self, destinations: AddressSet) -> bool:
@@ -179,7 +185,7 @@ class _Wire:
 
 def _passes(verdict: Verdict, tracked: bool) -> bool:
     """A reply outer packet passes: allowed by the rules, or (tracked) by a stateful firewall as established."""
-    return all(d.allowed or (tracked and d.firewall.stateful) for d in verdict.decisions)
+    return all(decision.allowed or (tracked and decision.firewall.stateful) for decision in verdict.decisions)
 
 
 def _covering(space: Space, peers: AddressSet) -> IntervalSet:
@@ -198,6 +204,18 @@ class _Add(Protocol):
 
 
 GroupOf = Callable[[Pod], str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """What every step of one matrix computation reads: the compiled cluster, whether the Pod network carries ports
+    between node classes (``wire``), the group a Pod counts in (``name``) and where the connections found per
+    group pair are recorded (``add``)."""
+
+    compiled: CompiledCluster
+    wire: _Wire
+    name: GroupOf
+    add: _Add
 
 
 Row = tuple[str, str, int, IntervalSet, bool, str]  # source, destination, protocol, ports, partial, via
@@ -268,24 +286,62 @@ def connection_blocks(compiled: CompiledCluster, by: str = "workload", *, group:
                       among: Sequence[PodClass] | None = None, loopback: bool = True) -> Iterator[Block]:
     """The rows of :func:`connection_rows`, one :class:`Block` per source group, in order (the parameters are
     :func:`connectivity`'s)."""
+    classes = [cls for cls in (compiled.policies.classes.classes if among is None else among) if cls.addressed]
+    found = _Found()
+    query = _Query(compiled, _Wire(compiled), group or (lambda pod: group_name(pod, by)), found.add)
+    answer = _class_pairs(query, classes)
+    _outside(query, classes)
+    yield from _blocks(query, answer, found, loopback)
+
+
+class _Found:
+    """Connections recorded per group pair (through node firewalls, SNAT, or with outside networks): per
+    source group, (destination group, ports, partial, Service entered through)."""
+
+    def __init__(self) -> None:
+        self.by_source: dict[str, list[tuple[str, PortSpace, bool, str]]] = {}
+
+    def add(self, src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
+        """Record that ``src`` reaches ``dst`` on ``space`` (``partial``: only some members do)."""
+        self.by_source.setdefault(src, []).append((dst, space, partial, via))
+
+
+@dataclass(frozen=True, slots=True)
+class _ClassPairs:
+    """The matrix between Pod classes where no node firewall stands between them (the rest is recorded per
+    group pair in :class:`_Found`).
+
+    ``pairs``: per source class, the destination classes it reaches and the ports; ``open_pairs``: the
+    destinations on whose ingress no policy tier has a say, each with what it listens on, reached so by every
+    source in ``open_egress`` (the classes on whose egress no tier has a say either); ``groups``: per class,
+    the groups its Pods count in."""
+
+    classes: list[PodClass]
+    pairs: dict[int, list[tuple[int, PortSpace]]]
+    open_pairs: list[tuple[int, PortSpace]]
+    open_egress: set[int]
+    groups: dict[int, list[str]]
+
+    def reached(self, source: PodClass) -> list[tuple[int, PortSpace]]:
+        """The classes ``source`` reaches without node firewalls in between, with the ports."""
+        return self.pairs.get(source.id, []) + (self.open_pairs if source.id in self.open_egress else [])
+
+    def profile(self, source: PodClass) -> tuple[object, ...]:
+        """What decides ``source``'s rows: equal profiles, equal rows (before loopback)."""
+        return tuple(self.pairs.get(source.id, ())), source.id in self.open_egress
+
+
+def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
+    """Every destination class judged against the source classes that may reach it (see the module doc)."""
+    compiled, wire = query.compiled, query.wire
     engine = compiled.policies
-    name: GroupOf = group or (lambda pod: group_name(pod, by))
-    classes = [c for c in (engine.classes.classes if among is None else among) if c.addressed]
     pods = compiled.topology.pods
-    wire = _Wire(compiled)
-    # Class pairs whose every group pair gets one port space (no node firewall between them): stored once per
-    # class pair and expanded to groups per source. Everything else is stored per group pair in ``extra``.
     pairs: dict[int, list[tuple[int, PortSpace]]] = {}
-    extra: dict[str, list[tuple[str, PortSpace, bool, str]]] = {}
-
-    def add(src: str, dst: str, space: PortSpace, partial: bool, via: str = "") -> None:
-        extra.setdefault(src, []).append((dst, space, partial, via))
-
-    egress = {c.id: engine.egress_spaces(c) if c.subject_to_policy else None for c in classes}
-    by_id = {c.id: c for c in classes}
-    host_network = [c for c in classes if not c.subject_to_policy]
-    groups = {c.id: sorted({name(pods[i]) for i in c.pods}) for c in classes}
-    placed = {c.id: _placement(compiled, wire, c, name) for c in classes}
+    egress = {cls.id: engine.egress_spaces(cls) if cls.subject_to_policy else None for cls in classes}
+    by_id = {cls.id: cls for cls in classes}
+    host_network = [cls for cls in classes if not cls.subject_to_policy]
+    groups = {cls.id: sorted({query.name(pods[position]) for position in cls.pods}) for cls in classes}
+    placed = {cls.id: _placement(query, cls) for cls in classes}
     masquerade = _Masquerade(compiled)
     # Without node firewalls, a Pod destination on whose ingress no policy tier has a say (no NetworkPolicy
     # isolates it, no AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to it, nor any other tier's:
@@ -294,90 +350,102 @@ def connection_blocks(compiled: CompiledCluster, by: str = "workload", *, group:
     # (below the loop, from the source's egress spaces).
     open_pairs: list[tuple[int, PortSpace]] = []
     open_to_all: set[int] = set()
-    for d in classes:
-        ingress = engine.ingress_spaces(d) if d.subject_to_policy else None
-        listens = listening(d)
-        if wire.unfiltered and d.subject_to_policy and ingress is None and engine.silent(INGRESS, d.id):
-            open_to_all.add(d.id)
+    for destination in classes:
+        ingress = engine.ingress_spaces(destination) if destination.subject_to_policy else None
+        listens = listening(destination)
+        if wire.unfiltered and destination.subject_to_policy and ingress is None and \
+                engine.silent(INGRESS, destination.id):
+            open_to_all.add(destination.id)
             if listens:
-                open_pairs.append((d.id, listens))
+                open_pairs.append((destination.id, listens))
             continue
         # An isolated destination only hears from the classes its rules name (and from hostNetwork Pods,
         # which only ipBlocks can match): never loop over every source for it.
         # ...unless Pod traffic from other nodes reaches it SNATed to the node (ip-masq-agent): then any
         # class may be let in by an ipBlock holding a node address.
-        snatted = ingress is not None and masquerade.reaches(d)
+        snatted = ingress is not None and masquerade.reaches(destination)
         sources = classes if ingress is None or snatted else \
-            [by_id[i] for i in ingress if i in by_id] + host_network
-        for s in sources:
-            space = _policy_space(compiled, s, d, ingress, egress[s.id])
-            space = space & listens
-            if snatted and s.subject_to_policy:
-                sends = egress[s.id]
-                sent = EVERYTHING if sends is None else sends.get(d.id, NOTHING)
-                for src, (src_nodes, _) in placed[s.id].items():
-                    for dst, (dst_nodes, dst_classes) in placed[d.id].items():
-                        got, partial = _snatted_over_wire(wire, masquerade, d, space, sent & listens, src_nodes,
-                                                          dst_nodes, dst_classes)
-                        if got:
-                            add(src, dst, got, partial)
+            [by_id[class_id] for class_id in ingress if class_id in by_id] + host_network
+        for source in sources:
+            space = _policy_space(compiled, source, destination, ingress, egress[source.id]) & listens
+            if snatted and source.subject_to_policy:
+                sends = egress[source.id]
+                sent = (EVERYTHING if sends is None else sends.get(destination.id, NOTHING)) & listens
+                _add_snatted(query, masquerade, destination, space, sent, placed[source.id], placed[destination.id])
+            elif not space:
                 continue
-            if not space:
-                continue
-            if wire.unfiltered:
-                pairs.setdefault(s.id, []).append((d.id, space))
-                continue
-            replies_to_pods = s.subject_to_policy  # a hostNetwork source speaks with its node's address
-            for src, (src_nodes, src_classes) in placed[s.id].items():
-                for dst, (dst_nodes, dst_classes) in placed[d.id].items():
-                    got, partial = _over_wire(wire, space, src_nodes, src_classes, dst_nodes, dst_classes,
-                                              replies_to_pods, not d.subject_to_policy)
-                    if got:
-                        add(src, dst, got, partial)
-    for s in classes:
-        for d_id, allowed in (egress[s.id] or {}).items():
-            if d_id in open_to_all and (space := allowed & listening(by_id[d_id])):
-                pairs.setdefault(s.id, []).append((d_id, space))
+            elif wire.unfiltered:
+                pairs.setdefault(source.id, []).append((destination.id, space))
+            else:
+                _add_over_wire(query, space, placed[source.id], placed[destination.id],
+                               replies_to_pods=source.subject_to_policy,  # a hostNetwork source: its node's address
+                               to_host=not destination.subject_to_policy)
+    for source in classes:
+        for destination_id, allowed in (egress[source.id] or {}).items():
+            if destination_id in open_to_all and (space := allowed & listening(by_id[destination_id])):
+                pairs.setdefault(source.id, []).append((destination_id, space))
+    return _ClassPairs(classes, pairs, open_pairs, {cls.id for cls in classes if egress[cls.id] is None}, groups)
 
-    def reached(s: PodClass) -> list[tuple[int, PortSpace]]:
-        """The classes ``s`` reaches without node firewalls in between, with the ports."""
-        return pairs.get(s.id, []) + (open_pairs if egress[s.id] is None else [])
 
-    def profile(s: PodClass) -> tuple[object, ...]:
-        return tuple(pairs.get(s.id, ())), egress[s.id] is None
+Placement = dict[str, tuple[set[str], set[int]]]  # group → the nodes and node classes its members run on
 
-    _outside(compiled, classes, wire, add, name)
+
+def _add_over_wire(query: _Query, space: PortSpace, sources: Placement, destinations: Placement,
+                   replies_to_pods: bool, to_host: bool) -> None:
+    """Record what crosses the node firewalls between each source group and destination group of two classes."""
+    for src, (src_nodes, src_classes) in sources.items():
+        for dst, (dst_nodes, dst_classes) in destinations.items():
+            got, partial = _over_wire(query.wire, space, src_nodes, src_classes, dst_nodes, dst_classes,
+                                      replies_to_pods, to_host)
+            if got:
+                query.add(src, dst, got, partial)
+
+
+def _add_snatted(query: _Query, masquerade: _Masquerade, destination: PodClass, same_node: PortSpace,
+                 sent: PortSpace, sources: Placement, destinations: Placement) -> None:
+    """:func:`_add_over_wire` for a destination reached SNATed from other nodes (:func:`_snatted_over_wire`)."""
+    for src, (src_nodes, _) in sources.items():
+        for dst, (dst_nodes, dst_classes) in destinations.items():
+            got, partial = _snatted_over_wire(query.wire, masquerade, destination, same_node, sent, src_nodes,
+                                              dst_nodes, dst_classes)
+            if got:
+                query.add(src, dst, got, partial)
+
+
+def _blocks(query: _Query, answer: _ClassPairs, found: _Found, loopback: bool) -> Iterator[Block]:
+    """The class-level answer and the per-group connections as one :class:`Block` per source group, in order."""
+    groups, extra = answer.groups, found.by_source
     classes_of: dict[str, list[PodClass]] = {}
-    for c in classes:
-        for g in groups[c.id]:
-            classes_of.setdefault(g, []).append(c)
-    sizes = Counter(name(p) for p in compiled.topology.pods if p.ips)
+    for cls in answer.classes:
+        for name in groups[cls.id]:
+            classes_of.setdefault(name, []).append(cls)
+    sizes = Counter(query.name(pod) for pod in query.compiled.topology.pods if pod.ips)
     source_groups = sorted(classes_of.keys() | extra.keys())
     # A source group made of one class, with nothing of its own, starts from its class's rows, which are
     # those of every class reaching the same classes on the same ports (computed once, dropped after the last
     # group using them), and only its loopback changes them.
-    shared = {src: profile(classes_of[src][0]) for src in source_groups
+    shared = {src: answer.profile(classes_of[src][0]) for src in source_groups
               if len(classes_of.get(src, ())) == 1 and src not in extra}
     remaining = Counter(shared.values())
     bases: dict[tuple[object, ...], list[Entry]] = {}
     for src in source_groups:
         members = classes_of.get(src, [])
-        key = shared.get(src)
-        if key is not None:
-            base = bases.get(key)
+        profile = shared.get(src)
+        if profile is not None:
+            base = bases.get(profile)
             if base is None:
-                base = bases[key] = _class_entries(reached(members[0]), groups)
-            remaining[key] -= 1
-            last = not remaining[key]
+                base = bases[profile] = _class_entries(answer.reached(members[0]), groups)
+            remaining[profile] -= 1
+            last = not remaining[profile]
             if last:
-                del bases[key]
+                del bases[profile]
             yield Block(src, base, _loopback_changes(base, members, src, sizes[src]) if loopback else (), last)
             continue
         acc: dict[tuple[str, int, str], tuple[IntervalSet, bool]] = {}
-        for s in members:
-            for d_id, space in reached(s):
+        for cls in members:
+            for destination_id, space in answer.reached(cls):
                 items = space.by_protocol
-                for dst in groups[d_id]:
+                for dst in groups[destination_id]:
                     for protocol, ports in items:
                         key = (dst, protocol, "")
                         old = acc.get(key)
@@ -389,20 +457,20 @@ def connection_blocks(compiled: CompiledCluster, by: str = "workload", *, group:
                 acc[key] = (ports, partial) if old is None else (old[0] | ports, old[1] or partial)
         if loopback:
             _loopback(members, src, sizes[src], acc)
-        yield Block(src, [(k[0], k[1], k[2], *acc[k]) for k in sorted(acc)], (), True)
+        yield Block(src, [(*key, *acc[key]) for key in sorted(acc)], (), True)
 
 
 def _class_entries(pairs: Iterable[tuple[int, PortSpace]], groups: dict[int, list[str]]) -> list[Entry]:
     """A class's rows to the groups of the classes it reaches (``pairs``), sorted, none partial."""
     acc: dict[tuple[str, int, str], IntervalSet] = {}
-    for d_id, space in pairs:
+    for destination_id, space in pairs:
         items = space.by_protocol
-        for dst in groups[d_id]:
+        for dst in groups[destination_id]:
             for protocol, ports in items:
                 key = (dst, protocol, "")
                 old = acc.get(key)
                 acc[key] = ports if old is None else old | ports
-    return [(k[0], k[1], k[2], acc[k], False) for k in sorted(acc)]
+    return [(*key, acc[key], False) for key in sorted(acc)]
 
 
 def _loopback(members: Iterable[PodClass], group: str, size: int,
@@ -411,8 +479,8 @@ def _loopback(members: Iterable[PodClass], group: str, size: int,
 
     A group of several Pods gets it as ``partial`` unless the pairs between its members already allow it.
     """
-    for c in members:
-        for protocol, ports in listening(c):
+    for cls in members:
+        for protocol, ports in listening(cls):
             key = (group, protocol, "")
             old, was_partial = acc.get(key, (IntervalSet(), False))
             if not ports - old:
@@ -422,53 +490,56 @@ def _loopback(members: Iterable[PodClass], group: str, size: int,
 
 def _loopback_changes(base: list[Entry], members: Iterable[PodClass], group: str, size: int) -> tuple[Change, ...]:
     """:func:`_loopback` for a group whose rows are ``base``: the changes it makes to them."""
-    found: dict[int, Change] = {}
-    for c in members:
-        for protocol, ports in listening(c):
-            if protocol in found:
-                position, replaces, (_, _, _, old, was_partial) = found[protocol]
+    changes: dict[int, Change] = {}
+    for cls in members:
+        for protocol, ports in listening(cls):
+            if protocol in changes:
+                position, replaces, (_, _, _, old, was_partial) = changes[protocol]
             else:
                 position = bisect.bisect_left(base, (group, protocol, ""))  # a shorter tuple sorts first
                 replaces = position < len(base) and base[position][:3] == (group, protocol, "")
                 old, was_partial = (base[position][3], base[position][4]) if replaces else (IntervalSet(), False)
             if not ports - old:
                 continue
-            found[protocol] = (position, replaces, (group, protocol, "", old | ports, was_partial or size > 1))
-    return tuple(sorted(found.values(), key=lambda change: (change[0], change[1], change[2][1])))
+            changes[protocol] = (position, replaces, (group, protocol, "", old | ports, was_partial or size > 1))
+    return tuple(sorted(changes.values(), key=lambda change: (change[0], change[1], change[2][1])))
 
 
-def _policy_space(compiled: CompiledCluster, s: PodClass, d: PodClass, ingress: dict[int, PortSpace] | None,
+def _policy_space(compiled: CompiledCluster, source: PodClass, destination: PodClass, ingress: dict[int, PortSpace] | None,
                   egress: dict[int, PortSpace] | None) -> PortSpace:
+    """What the destination's ingress and the source's egress allow between two classes, through every tier."""
     engine = compiled.policies
-    if s.subject_to_policy:
-        allowed_in = EVERYTHING if ingress is None else ingress.get(s.id, NOTHING)
+    if source.subject_to_policy:
+        allowed_in = EVERYTHING if ingress is None else ingress.get(source.id, NOTHING)
     else:  # a hostNetwork source is seen with its nodes' addresses
         allowed_in = EVERYTHING if ingress is None else engine.address_space(
-            INGRESS, d, _node_addresses(compiled, s))[0]
-    if not s.subject_to_policy or egress is None:
+            INGRESS, destination, _node_addresses(compiled, source))[0]
+    if not source.subject_to_policy or egress is None:
         allowed_out = EVERYTHING
-    elif d.subject_to_policy:
-        allowed_out = egress.get(d.id, NOTHING)
+    elif destination.subject_to_policy:
+        allowed_out = egress.get(destination.id, NOTHING)
     else:
-        allowed_out = engine.address_space(EGRESS, s, _node_addresses(compiled, d))[0]
+        allowed_out = engine.address_space(EGRESS, source, _node_addresses(compiled, destination))[0]
     return allowed_in & allowed_out
 
 
 def _node_addresses(compiled: CompiledCluster, cls: PodClass) -> AddressSet:
-    nodes = {compiled.topology.pods[i].node_name for i in cls.pods}
-    return AddressSet.of_networks(ip for n in nodes if n in compiled.topology.node_by_name
-                                  for ip in compiled.topology.node_by_name[n].ips)
+    topology = compiled.topology
+    nodes = {topology.pods[position].node_name for position in cls.pods}
+    return AddressSet.of_networks(ip for node in nodes if node in topology.node_by_name
+                                  for ip in topology.node_by_name[node].ips)
 
 
-def _placement(compiled: CompiledCluster, wire: _Wire, cls: PodClass, name: GroupOf) -> dict[str, tuple[set[str], set[int]]]:
+def _placement(query: _Query, cls: PodClass) -> Placement:
     """Per group, the nodes and node classes the class's members of that group run on."""
-    out: dict[str, tuple[set[str], set[int]]] = {}
-    for i in cls.pods:
-        pod = compiled.topology.pods[i]
-        nodes, node_classes = out.setdefault(name(pod), (set(), set()))
+    out: Placement = {}
+    node_class = query.wire.node_class
+    for position in cls.pods:
+        pod = query.compiled.topology.pods[position]
+        nodes, node_classes = out.setdefault(query.name(pod), (set(), set()))
         nodes.add(pod.node_name)
-        if pod.node_name in wire.node_class:
-            node_classes.add(wire.node_class[pod.node_name])
+        if pod.node_name in node_class:
+            node_classes.add(node_class[pod.node_name])
     return out
 
 
@@ -480,9 +551,9 @@ def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: 
         return space, False
     some: PortSpace | None = None
     every: PortSpace = space
-    for a in src_classes:
-        for b in dst_classes:
-            got = wire.carries(a, b, space, replies_to_pods, to_host)
+    for sender in src_classes:
+        for receiver in dst_classes:
+            got = wire.carries(sender, receiver, space, replies_to_pods, to_host)
             some = got if some is None else some | got
             every = every & got
     if src_nodes & dst_nodes:  # Pods meeting on one node always connect
@@ -503,33 +574,34 @@ class _Masquerade:
     def reaches(self, cls: PodClass) -> bool:
         """Pod traffic from another node to (some member of) ``cls`` arrives with the node's address."""
         pods = self.compiled.topology.pods
-        return any(not self.kept.contains(ip) for i in cls.pods for ip in pods[i].ips[:1])
+        return any(not self.kept.contains(ip) for position in cls.pods for ip in pods[position].ips[:1])
 
     def ingress_from(self, cls: PodClass, node_name: str) -> PortSpace:
         """What ``cls``'s ingress policy allows from ``node_name``'s address (the SNAT source)."""
         key = (cls.id, node_name)
         if key not in self._ingress:
             node = self.compiled.topology.node_by_name[node_name]
-            seen = AddressSet.of_networks(ip for v in (4, 6) if (ip := node_ip(node, v)) is not None)
+            seen = AddressSet.of_networks(ip for version in (4, 6) if (ip := node_ip(node, version)) is not None)
             self._ingress[key] = self.compiled.policies.address_space(INGRESS, cls, seen)[0]
         return self._ingress[key]
 
 
-def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_node: PortSpace, sent: PortSpace,
-                       src_nodes: set[str], dst_nodes: set[str], dst_classes: set[int]) -> tuple[PortSpace, bool]:
+def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, destination: PodClass, same_node: PortSpace,
+                       sent: PortSpace, src_nodes: set[str], dst_nodes: set[str],
+                       dst_classes: set[int]) -> tuple[PortSpace, bool]:
     """Like :func:`_over_wire` for a destination reached SNATed from other nodes: members on one node keep
-    ``same_node`` (the class-level policy), the others get ``sent`` (egress and listening) AND what ``d``'s
-    ingress allows from their node's address, across the node firewalls."""
+    ``same_node`` (the class-level policy), the others get ``sent`` (egress and listening) AND what
+    ``destination``'s ingress allows from their node's address, across the node firewalls."""
     by_key: dict[tuple[int | None, PortSpace], None] = {}
-    for n in src_nodes:
-        if dst_nodes == {n} or n not in wire.node_class:
+    for node in src_nodes:
+        if dst_nodes == {node} or node not in wire.node_class:
             continue
-        by_key[(wire.node_class[n], sent & masquerade.ingress_from(d, n))] = None
+        by_key[(wire.node_class[node], sent & masquerade.ingress_from(destination, node))] = None
     some: PortSpace = NOTHING
     every: PortSpace | None = None
-    for a, space in by_key:
-        for b in dst_classes:
-            got = space if wire.unfiltered or a is None else wire.carries(a, b, space, True)
+    for sender, space in by_key:
+        for receiver in dst_classes:
+            got = space if wire.unfiltered or sender is None else wire.carries(sender, receiver, space, True)
             some = some | got
             every = got if every is None else every & got
     if src_nodes & dst_nodes:  # Pods meeting on one node keep their addresses
@@ -538,72 +610,96 @@ def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, d: PodClass, same_n
     return some, every is not None and some != every
 
 
-def _outside(compiled: CompiledCluster, classes: Iterable[PodClass], wire: _Wire, add: _Add, name: GroupOf) -> None:
+def node_port_backends(compiled: CompiledCluster) -> Iterator[tuple[Service, ServicePort, tuple[Backend, ...]]]:
+    """Each NodePort/LoadBalancer Service port with a nodePort and its backends: where outside networks enter
+    (nothing when no component proxies Services)."""
+    if not compiled.proxies_services:
+        return
+    for service in compiled.topology.services:
+        if service.type not in ("NodePort", "LoadBalancer"):
+            continue
+        for service_port in service.ports:
+            if service_port.node_port is not None:
+                yield service, service_port, compiled.backends(service, service_port)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """An outside network entering through one Service's nodePort: ``entry_nodes``, the nodes it may enter on
+    (every node, or with ``externalTrafficPolicy: Local`` those running a backend); ``admitted``, those whose
+    firewalls let it in, each with the clients they admit."""
+
+    service: Service
+    port: ServicePort
+    network: str
+    addresses: AddressSet
+    entry_nodes: list[Node]
+    admitted: list[tuple[Node, AddressSet]]
+
+
+def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
+    """Record the connections between the Pods and the outside networks, both ways."""
+    compiled = query.compiled
     engine = compiled.policies
     topology = compiled.topology
     pods = topology.pods
     networks = compiled.outside_networks
-    classes = list(classes)
     # Pods → outside: egress policy, then the firewalls' egress on the Pods' nodes.
-    for s in classes:
+    for source in classes:
         for network, addresses in networks.items():
             if not addresses:
                 continue
-            ports, reached = (EVERYTHING, addresses) if not s.subject_to_policy else \
-                engine.address_space(EGRESS, s, addresses)
+            ports, reached = (EVERYTHING, addresses) if not source.subject_to_policy else \
+                engine.address_space(EGRESS, source, addresses)
             if not ports:
                 continue
-            ports, partial = _egress_firewalls(compiled, s, addresses, ports)
+            ports, partial = _egress_firewalls(compiled, source, addresses, ports)
             if ports:
-                for src in sorted({name(pods[i]) for i in s.pods}):
-                    add(src, f"network:{network}", ports, partial or reached != addresses)
+                for src in sorted({query.name(pods[position]) for position in source.pods}):
+                    query.add(src, f"network:{network}", ports, partial or reached != addresses)
     # Outside → Pods through NodePort/LoadBalancer Services.
-    if not compiled.proxies_services:
-        return
-    for svc in topology.services:
-        if svc.type not in ("NodePort", "LoadBalancer"):
-            continue
-        for sp in svc.ports:
-            if sp.node_port is None:
+    for service, service_port, all_backends in node_port_backends(compiled):
+        assert service_port.node_port is not None
+        backends = [backend for backend in all_backends if backend.pod is not None and backend.port is not None]
+        for network, addresses in networks.items():
+            if not addresses:
                 continue
-            backends = [b for b in compiled.backends(svc, sp) if b.pod is not None and b.port is not None]
-            for network, addresses in networks.items():
-                if not addresses:
-                    continue
-                entry_nodes = [n for n in topology.nodes if svc.external_traffic_policy != "Local"
-                               or any(b.node is not None and b.node.name == n.name for b in backends)]
-                admitted = [(n, seen) for n in entry_nodes
-                            if (seen := _admits(compiled, n, addresses, sp.protocol, sp.node_port))]
-                for b in backends:
-                    _enter(compiled, wire, add, name, svc, sp, b, network, addresses, entry_nodes, admitted)
+            entry_nodes = [node for node in topology.nodes if service.external_traffic_policy != "Local"
+                           or any(backend.node is not None and backend.node.name == node.name
+                                  for backend in backends)]
+            admitted = [(node, seen) for node in entry_nodes
+                        if (seen := _admits(compiled, node, addresses, service_port.protocol, service_port.node_port))]
+            entry = _Entry(service, service_port, network, addresses, entry_nodes, admitted)
+            for backend in backends:
+                _enter(query, entry, backend)
 
 
-def _enter(compiled: CompiledCluster, wire: _Wire, add: _Add, name: GroupOf, svc: Service, sp: ServicePort, b: Backend,
-           network: str, addresses: AddressSet, entry_nodes: list[Node], admitted: list[tuple[Node, AddressSet]]) -> None:
+def _enter(query: _Query, entry: _Entry, backend: Backend) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
-    assert b.pod is not None and b.port is not None
-    engine = compiled.policies
-    cls = compiled.class_of(b.pod)
-    single = PortSpace.of({sp.protocol: IntervalSet.single(b.port)}) & listening(cls)
+    assert backend.pod is not None and backend.port is not None
+    compiled, wire = query.compiled, query.wire
+    cls = compiled.class_of(backend.pod)
+    single = PortSpace.of({entry.port.protocol: IntervalSet.single(backend.port)}) & listening(cls)
     if not single:
         return
-    local = svc.external_traffic_policy == "Local"
+    local = entry.service.external_traffic_policy == "Local"
     delivered = 0
     partial = False
-    for node, clients in admitted:
-        if not local and b.node is not None and b.node.name != node.name and not wire.unfiltered and \
-                not wire.carries(wire.node_class[node.name], wire.node_class[b.node.name], single, False):
+    for node, clients in entry.admitted:
+        if not local and backend.node is not None and backend.node.name != node.name and not wire.unfiltered and \
+                not wire.carries(wire.node_class[node.name], wire.node_class[backend.node.name], single, False):
             continue  # SNATed at the entry node, then dropped between nodes
         seen_as = clients if local else AddressSet.of_networks(node.ips)
-        allowed, reached = engine.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
+        allowed, reached = compiled.policies.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
             else (EVERYTHING, seen_as)
         if not single & allowed:
             continue
         delivered += 1
-        partial = partial or reached != seen_as or clients != addresses
+        partial = partial or reached != seen_as or clients != entry.addresses
     if delivered:
-        add(f"network:{network}", name(b.pod), single, partial or delivered < len(entry_nodes),
-            f"Service {svc.qualified_name} NodePort {sp.node_port}")
+        query.add(f"network:{entry.network}", query.name(backend.pod), single,
+                  partial or delivered < len(entry.entry_nodes),
+                  f"Service {entry.service.qualified_name} NodePort {entry.port.node_port}")
 
 
 def _admits(compiled: CompiledCluster, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:
@@ -614,7 +710,7 @@ def _admits(compiled: CompiledCluster, node: Node, addresses: AddressSet, protoc
     return clients - blocked_reply_peers(compiled, node, "egress", clients, protocol) if clients else clients
 
 
-def _outbound_parts(compiled: CompiledCluster, s: PodClass, node: Node,
+def _outbound_parts(compiled: CompiledCluster, source: PodClass, node: Node,
                     addresses: AddressSet) -> list[tuple[AddressSet, AddressSet | None]]:
     """``addresses`` split by the source the node's egress firewalls see on Pod traffic to them: the Pods' own
     addresses where ip-masq-agent's nonMasqueradeCIDRs keep them, the node's (None) where the traffic is
@@ -624,14 +720,18 @@ def _outbound_parts(compiled: CompiledCluster, s: PodClass, node: Node,
         return [(addresses, None)]
     kept = addresses & AddressSet.of_networks(masq)
     pods = compiled.topology.pods
-    own = AddressSet.of_networks(ip for i in s.pods if pods[i].node_name == node.name for ip in pods[i].ips)
+    own = AddressSet.of_networks(ip for position in source.pods if pods[position].node_name == node.name
+                                 for ip in pods[position].ips)
     return [(part, local) for part, local in ((addresses - kept, None), (kept, own)) if part]
 
 
-def _egress_firewalls(compiled: CompiledCluster, s: PodClass, addresses: AddressSet, ports: PortSpace) -> tuple[PortSpace, bool]:
+def _egress_firewalls(compiled: CompiledCluster, source: PodClass, addresses: AddressSet,
+                      ports: PortSpace) -> tuple[PortSpace, bool]:
+    """What the egress firewalls of ``source``'s nodes let out to ``addresses`` of ``ports`` (with replies),
+    and whether some node or address gets less."""
     if not compiled.topology.firewalls:
         return ports, False
-    nodes = sorted({compiled.topology.pods[i].node_name for i in s.pods})
+    nodes = sorted({compiled.topology.pods[position].node_name for position in source.pods})
     out: PortSpace | None = None
     partial = False
     for name in nodes:
@@ -639,7 +739,7 @@ def _egress_firewalls(compiled: CompiledCluster, s: PodClass, addresses: Address
         if node is None:
             continue
         got = NOTHING
-        parts = _outbound_parts(compiled, s, node, addresses)
+        parts = _outbound_parts(compiled, source, node, addresses)
         for number, (part, local) in enumerate(parts):
             kept: dict[int, IntervalSet] = {}
             for protocol, numbers in ports:
@@ -650,7 +750,7 @@ def _egress_firewalls(compiled: CompiledCluster, s: PodClass, addresses: Address
                     merged = merged | box.ports
                 blocked = blocked_reply_peers(compiled, node, "ingress", part, protocol, local)
                 kept[protocol] = merged if blocked != part else IntervalSet()
-                partial = partial or any(not part <= b.peers for b in space) or not blocked.is_empty()
+                partial = partial or any(not part <= box.peers for box in space) or not blocked.is_empty()
             part_ports = PortSpace.of(kept)
             partial = partial or (number > 0 and part_ports != got)
             got = got | part_ports

@@ -39,7 +39,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netmodel.analyze.connectivity import Connection, _Masquerade, connectivity, listening
+from netmodel.analyze.connectivity import (
+    Connection,
+    _Masquerade,
+    connectivity,
+    listening,
+    node_port_backends,
+)
 from netmodel.analyze.group_terms import (
     Selector,
     Universe,
@@ -172,19 +178,15 @@ def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
     """Pod position → the NodePort/LoadBalancer Service ports it backs (outside networks enter through them)."""
     topology = compiled.topology
     out: dict[int, list[str]] = {}
-    if not compiled.proxies_services or not compiled.outside_networks:
+    if not compiled.outside_networks:
         return {}
-    for svc in topology.services:
-        if svc.type not in ("NodePort", "LoadBalancer"):
-            continue
-        for sp in svc.ports:
-            if sp.node_port is None:
-                continue
-            for b in compiled.backends(svc, sp):
-                if b.pod is not None:
-                    position = topology.pod_position[(b.pod.namespace, b.pod.name)]
-                    out.setdefault(position, []).append(f"{svc.namespace}/{svc.name}/{sp.node_port}/{b.port}")
-    return {p: tuple(sorted(v)) for p, v in out.items()}
+    for service, service_port, backends in node_port_backends(compiled):
+        for backend in backends:
+            if backend.pod is not None:
+                position = topology.pod_position[(backend.pod.namespace, backend.pod.name)]
+                out.setdefault(position, []).append(
+                    f"{service.namespace}/{service.name}/{service_port.node_port}/{backend.port}")
+    return {position: tuple(sorted(ports)) for position, ports in out.items()}
 
 
 def _representatives(compiled: CompiledCluster, atoms: dict[int, str]) -> list[PodClass]:
