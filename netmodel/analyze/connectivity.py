@@ -343,6 +343,7 @@ def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
     groups = {cls.id: sorted({query.name(pods[position]) for position in cls.pods}) for cls in classes}
     placed = {cls.id: _placement(query, cls) for cls in classes}
     masquerade = _Masquerade(compiled)
+    meet = _Intersections()
     # Without node firewalls, a Pod destination on whose ingress no policy tier has a say (no NetworkPolicy
     # isolates it, no AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to it, nor any other tier's:
     # PolicyEngine.silent) gets from every source whose egress is open what it listens on (``open_pairs``,
@@ -367,7 +368,7 @@ def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
         sources = classes if ingress is None or snatted else \
             [by_id[class_id] for class_id in ingress if class_id in by_id] + host_network
         for source in sources:
-            space = _policy_space(compiled, source, destination, ingress, egress[source.id]) & listens
+            space = meet(_policy_space(compiled, meet, source, destination, ingress, egress[source.id]), listens)
             if snatted and source.subject_to_policy:
                 sends = egress[source.id]
                 sent = (EVERYTHING if sends is None else sends.get(destination.id, NOTHING)) & listens
@@ -505,8 +506,8 @@ def _loopback_changes(base: list[Entry], members: Iterable[PodClass], group: str
     return tuple(sorted(changes.values(), key=lambda change: (change[0], change[1], change[2][1])))
 
 
-def _policy_space(compiled: CompiledCluster, source: PodClass, destination: PodClass, ingress: dict[int, PortSpace] | None,
-                  egress: dict[int, PortSpace] | None) -> PortSpace:
+def _policy_space(compiled: CompiledCluster, meet: _Intersections, source: PodClass, destination: PodClass,
+                  ingress: dict[int, PortSpace] | None, egress: dict[int, PortSpace] | None) -> PortSpace:
     """What the destination's ingress and the source's egress allow between two classes, through every tier."""
     engine = compiled.policies
     if source.subject_to_policy:
@@ -520,7 +521,26 @@ def _policy_space(compiled: CompiledCluster, source: PodClass, destination: PodC
         allowed_out = egress.get(destination.id, NOTHING)
     else:
         allowed_out = engine.address_space(EGRESS, source, _node_addresses(compiled, destination))[0]
-    return allowed_in & allowed_out
+    return meet(allowed_in, allowed_out)
+
+
+class _Intersections:
+    """``first & second`` of port spaces, remembered by the operands' identity: the per-class answers hand the
+    same space objects to many class pairs. An entry holds its operands, so their ids stay theirs; at most
+    ``limit`` entries are kept (then they are dropped and gathered again)."""
+
+    def __init__(self, limit: int = 65536) -> None:
+        self.limit = limit
+        self._found: dict[tuple[int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
+
+    def __call__(self, first: PortSpace, second: PortSpace) -> PortSpace:
+        key = (id(first), id(second))
+        found = self._found.get(key)
+        if found is None:
+            if len(self._found) >= self.limit:
+                self._found.clear()
+            found = self._found[key] = (first, second, first & second)
+        return found[2]
 
 
 def _node_addresses(compiled: CompiledCluster, cls: PodClass) -> AddressSet:

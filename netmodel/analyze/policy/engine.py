@@ -150,7 +150,16 @@ class PolicyEngine:
         self.tiers: tuple[Tier, ...] = (self.admin, NetworkPolicyTier(self), self.baseline)
         self._spaces: dict[tuple[object, ...], dict[int, PortSpace]] = {}
         self._ops: dict[tuple[str, int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
-        self._resolved: dict[tuple[tuple[PolicyPort, ...] | None, tuple[object, ...]], PortSpace] = {}
+        # _tier_spaces' walks step by step: (the step before, id of the rule or a tier's end) → (this step's
+        # number; the rule, which keeps its id its own; the states after the step; when to merge them next).
+        # A walk starts at a step numbered from 0 by (direction, the subject's declared ports when named ports
+        # resolve on it); later steps are numbered from -1 down, so the two never meet.
+        self._first_step: dict[tuple[object, ...], int] = {}
+        self._steps: dict[tuple[int, object], tuple[int, object, list[list[object]], int]] = {}
+        # resolve_ports' answers by the identity of a rule's ports (hashing them would hash their source spans,
+        # which looks their line and column up) and the destination's declared ports; each entry holds the
+        # ports object, so its id stays its own.
+        self._resolved: dict[tuple[int, tuple[object, ...]], tuple[tuple[PolicyPort, ...], PortSpace]] = {}
         self.selected: dict[NetworkPolicy, int] = {}
         self.rules: dict[NetworkPolicy, tuple[CompiledRule, ...]] = {}
         self._ingress_rules: dict[int, list[CompiledRule]] = {}
@@ -206,10 +215,10 @@ class PolicyEngine:
         """What a rule's ``ports`` allow on one destination (named ports by name and protocol on the Pod)."""
         if ports is None:
             return EVERYTHING
-        key = (ports, destination.ports if destination is not None else ())
+        key = (id(ports), destination.ports if destination is not None else ())
         cached = self._resolved.get(key)
         if cached is not None:
-            return cached
+            return cached[1]
         out: dict[int, IntervalSet] = {}
         for p in ports:
             if p.port is None:
@@ -222,7 +231,7 @@ class PolicyEngine:
             if numbers:
                 out[p.protocol] = out[p.protocol] | numbers if p.protocol in out else numbers
         space = PortSpace.of(out)
-        self._resolved[key] = space
+        self._resolved[key] = (ports, space)
         return space
 
     # -- one packet --------------------------------------------------------------------------------------------
@@ -339,15 +348,28 @@ class PolicyEngine:
             return found
         # A state: [peers, allowed, undecided, passed]; lists, merged once per tier (hashing spaces is costly).
         states: list[list[object]] = [[self.classes.policy_subjects, NOTHING, EVERYTHING, NOTHING]]
+        # Subjects whose rules start alike (the same AdminNetworkPolicies, then their own NetworkPolicies) share
+        # the walk of that beginning: each step's states are remembered under (the step before, the rule).
+        steps = self._steps
+        step = self._first_step.setdefault((key[0], key[2]), len(self._first_step))
         for rules, ends in tiers:
             limit = 16
             for rule in rules:
-                states = self._apply(rule, direction, subject, states)
-                if len(states) > limit:  # merge when the states have doubled since the last merge
-                    states = _merge(states)
-                    limit = max(16, 2 * len(states))
-            states = _merge([[peers, allowed, passed if ends else self._op("|", passed, remaining),  # type: ignore[arg-type]
-                              NOTHING] for peers, allowed, remaining, passed in states])
+                walked = steps.get((step, id(rule)))
+                if walked is None:
+                    states = self._apply(rule, direction, subject, states)
+                    if len(states) > limit:  # merge when the states have doubled since the last merge
+                        states = _merge(states)
+                        limit = max(16, 2 * len(states))
+                    walked = steps[(step, id(rule))] = (-len(steps) - 1, rule, states, limit)
+                step, _, states, limit = walked
+            end = "ends in deny" if ends else "passes on"
+            walked = steps.get((step, end))
+            if walked is None:
+                states = _merge([[peers, allowed, passed if ends else self._op("|", passed, remaining),  # type: ignore[arg-type]
+                                  NOTHING] for peers, allowed, remaining, passed in states])
+                walked = steps[(step, end)] = (-len(steps) - 1, None, states, 0)
+            step, _, states, _ = walked
         out: dict[int, PortSpace] = {}
         for peers, allowed, pending, _ in states:
             space = allowed | pending  # type: ignore[operator]
