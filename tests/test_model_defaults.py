@@ -47,7 +47,8 @@ def test_nothing_given_means_kubeadm_defaults_and_one_implicit_node_each_with_a_
     assert n.implicit and n.name == "node-1" and n.is_control_plane and not n.taints
     assert [str(c) for c in n.pod_cidrs] == ["10.244.0.0/16"]  # one node holds the whole pod range
     assert [str(ip) for ip in t.pods[0].ips] == ["10.244.0.2"]
-    assert [note.id for note in t.notes] == ["NM-INPUT-002", "NM-INPUT-003", "NM-INPUT-004"]
+    assert [note.id for note in t.notes] == ["NM-INPUT-002", "NM-INPUT-035", "NM-INPUT-036", "NM-INPUT-003",
+                                            "NM-INPUT-004"]
 
 
 def pod_at(name: str, namespace: str, ip: str) -> str:

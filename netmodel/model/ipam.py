@@ -8,6 +8,11 @@
   node's block when its own are used up (https://docs.tigera.io/calico/latest/networking/ipam/get-started-ip-addresses).
   With Calico (``cni.plugin: calico``) or any IPPool in the input, no node range binds: a Pod IP must lie in one
   of the cluster's pod ranges, which include every IPPool's CIDR.
+* Cilium's default IPAM, cluster scope (``cluster-pool``), ignores ``spec.podCIDR`` too: the Cilium operator
+  gives each node ranges of its own pool and records them in the node's CiliumNode, not the Node
+  (https://docs.cilium.io/en/stable/network/concepts/ipam/ : "CIDR Configuration: Cilium" for cluster scope,
+  "Kubernetes" only for ``ipam: kubernetes``). With ``cni.plugin: cilium`` no node range binds either; a
+  cluster that runs Cilium with ``ipam: kubernetes`` loses only the per-node check NM-P2P-005.
 * A range netmodel made up (the implicit node, a node only a Pod names, a Node without ``spec.podCIDR``) binds
   nothing either: the input never said where its Pods' addresses come from.
 """
@@ -20,8 +25,9 @@ from netmodel.sets import IPNetwork
 
 
 def node_ranges_bind(topology: Topology) -> bool:
-    """Whether the cluster's IPAM draws Pod addresses from the nodes' ``spec.podCIDR(s)`` (not Calico IPAM)."""
-    return not topology.ip_pools and topology.cluster.cni.plugin != "calico"
+    """Whether the cluster's IPAM draws Pod addresses from the nodes' ``spec.podCIDR(s)`` (not Calico IPAM, not
+    Cilium's cluster-pool IPAM)."""
+    return not topology.ip_pools and topology.cluster.cni.plugin not in ("calico", "cilium")
 
 
 def judged_per_node(topology: Topology, node: Node) -> bool:

@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from netmodel.model.cni_inference import CniEvidence, infer_cni
 from netmodel.model.gateway import GatewayAPI
 from netmodel.model.inventory import IMPLICIT_NODE, Inventory
 from netmodel.model.labels import Labels
@@ -60,9 +61,11 @@ from netmodel.model.objects import (
 from netmodel.model.placement import place_pods
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
 from netmodel.model.read_netmodel import (
+    CNI_MODES,
     DEFAULT_NODE_PORT_RANGE,
     DEFAULT_POD_CIDRS,
     DEFAULT_SERVICE_CIDRS,
+    NAT_OUTGOING_DEFAULTS,
 )
 from netmodel.model.topology import Note, Topology
 from netmodel.sets import (
@@ -92,15 +95,22 @@ def kubelet_labels(name: str) -> dict[str, str]:
             "kubernetes.io/hostname": name}
 
 
+# The native-routing mode of each plugin netmodel can infer (compile/cni.py NATIVE_MODES): Pod addresses on the
+# wire, as for an unnamed CNI, until a Cluster states the mode.
+NATIVE_MODE = {"calico": "bgp", "cilium": "native", "flannel": "host-gw", "other": "native"}
+
 IMPLICIT_NODE_ADDRESS_CANDIDATES = ("192.168.0.10", "172.16.0.10", "10.0.0.10", "100.64.0.10", "198.18.0.10",
                                     "192.168.255.10", "172.31.255.10", "10.255.255.10")
 SERVICE_CIDR_CANDIDATES = ("10.96.0.0/12", "172.30.0.0/16", "100.96.0.0/12", "192.168.240.0/20")
 
 
 def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips: AddressSet = NO_ADDRESSES,
-                    ip_pools: tuple[IPNetwork, ...] = ()) -> Cluster:
+                    ip_pools: tuple[IPNetwork, ...] = (), cni_plugin: str = "other") -> Cluster:
     """kubeadm-style defaults, widened to the addresses the input already gives (see :func:`_covering`). With
-    Calico IPPools the pod ranges are the pools' CIDRs (plus the blocks around given Pod IPs outside them)."""
+    Calico IPPools the pod ranges are the pools' CIDRs (plus the blocks around given Pod IPs outside them).
+    ``cni_plugin`` is the CNI the input's node agents show (:mod:`netmodel.model.cni_inference`), with its
+    default outbound NAT, in its native-routing mode (the input does not say whether it tunnels, and routing
+    stays what it is for an unnamed CNI); "other" is an unnamed CNI with native routing."""
     if ip_pools:
         pod_cidrs = ip_pools + _covering((), given_pod_ips - AddressSet.of_networks(ip_pools))
     else:
@@ -118,7 +128,8 @@ def default_cluster(given_pod_ips: AddressSet = NO_ADDRESSES, given_service_ips:
         node_cidr_mask_size_v4=24,
         node_cidr_mask_size_v6=64,
         node_port_range=DEFAULT_NODE_PORT_RANGE,
-        cni=CniSpec("other", "native", "none", False, False, NOWHERE),
+        cni=CniSpec(cni_plugin, NATIVE_MODE[cni_plugin], "none", False, False, NOWHERE,
+                    NAT_OUTGOING_DEFAULTS[cni_plugin]),
         kube_proxy_mode="iptables",
         masquerade_all=False,
         non_masquerade_cidrs=None,
@@ -141,6 +152,37 @@ def _with_ip_pools(cluster: Cluster, inv: Inventory, notes: list[Note]) -> Clust
                       "(Calico IPAM allocates from them)", tuple(f"IPPool/{p.name}" for p in outside),
                       tuple(p.source for p in outside)))
     return replace(cluster, pod_cidrs=cluster.pod_cidrs + added)
+
+
+def _unknown_to_the_input(evidence: CniEvidence, cluster: Cluster) -> list[Note]:
+    """What an input without a Cluster (a live cluster's dump, a folder of manifests) cannot tell, each with the
+    one ``Cluster`` line that tells it: the CNI and its mode (NM-INPUT-035) and the outside networks
+    (NM-INPUT-036). Host firewalls and security groups are NM-PORT-007's."""
+    plugins = ", ".join(p for p in CNI_MODES if p != "other")
+    if evidence.plugin:
+        plugin, mode = cluster.cni.plugin, cluster.cni.mode
+        canal = " (Calico with flannel is Canal: flannel carries the traffic)" if len(evidence.seen) > 1 else ""
+        agents = evidence.describe() if canal else evidence.seen[0][1]
+        usual = CNI_MODES[plugin][0]
+        cni = Note("NM-INPUT-035", f"the CNI is {plugin}, read from its node agent ({agents}){canal}; its "
+                   f"mode is not in the input, so native routing is assumed (mode {mode}), as for an unnamed CNI: Pod "
+                   f"addresses on the wire, no tunnel. {plugin}'s install default is {usual} (modes: "
+                   f"{', '.join(CNI_MODES[plugin])}). State it in a Cluster: "
+                   f"`cni: {{plugin: {plugin}, mode: {usual}}}`",
+                   tuple(what.replace(" ", "/", 1) for _, what, _ in evidence.seen),
+                   tuple(span for _, _, span in evidence.seen))
+    else:
+        seen = (f"node agents of several CNIs ({evidence.describe()}) are not read as one" if evidence.seen
+                else "no node agent Pod shows it (calico-node, cilium, kube-flannel)")
+        cni = Note("NM-INPUT-035", f"the input does not name the CNI and {seen}: an unnamed CNI with native "
+                   "routing is assumed, so no tunnel port is required between nodes. State it in a Cluster: "
+                   f"`cni: {{plugin: calico, mode: vxlan}}` (plugins: {plugins})",
+                   tuple(what.replace(" ", "/", 1) for _, what, _ in evidence.seen),
+                   tuple(span for _, _, span in evidence.seen))
+    networks = Note("NM-INPUT-036", "the input names no outside network, so exposure to clients outside the "
+                    "cluster (API server, kubelet, etcd, NodePorts, Ingress) is not judged. Name them in a "
+                    "Cluster: `networks: [{name: internet, cidrs: [\"0.0.0.0/0\"], uses: [ingress]}]`", (), ())
+    return [cni, networks]
 
 
 def _covering(defaults: tuple[IPNetwork, ...], given: AddressSet) -> tuple[IPNetwork, ...]:
@@ -186,11 +228,15 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
     if inv.clusters:
         cluster = _with_ip_pools(inv.clusters[0][0], inv, notes)
     else:
-        cluster = default_cluster(given_pods, given_services, pools)
+        evidence = infer_cni(inv)
+        cluster = default_cluster(given_pods, given_services, pools, evidence.plugin or "other")
+        cni = (f"CNI {cluster.cni.plugin} in mode {cluster.cni.mode}" if evidence.plugin
+               else "CNI unknown with native routing")
         notes.append(Note("NM-INPUT-002", "no Cluster object: using defaults (pod CIDR "
                           f"{', '.join(map(str, cluster.pod_cidrs))}, service CIDR "
                           f"{', '.join(map(str, cluster.service_cidrs))}, NodePorts 30000-32767, kube-proxy "
-                          "iptables, CNI unknown with native routing, no outside networks)", (), ()))
+                          f"iptables, {cni}, no outside networks)", (), ()))
+        notes.extend(_unknown_to_the_input(evidence, cluster))
     # A made-up node takes no address the input gives anything else: Pod, ClusterIP, externalIP or LB address.
     service_entries = AddressSet.of_networks(ip for s in inv.services for ip in s.external_ips + s.load_balancer_ips)
     nodes = _nodes(inv, cluster, notes, given_pods | given_services | service_entries)

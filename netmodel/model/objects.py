@@ -238,6 +238,8 @@ class Pod(Namespaced):
     source: SourceSpan
     ips_allocated: bool = False  # netmodel chose the IPs (the input gave none)
     phase: str = ""  # status.phase as given ("" when the input has no status)
+    # A Pending Pod's PodScheduled=False condition message: the cluster's scheduler placed it nowhere.
+    scheduler_refusal: str = ""
 
     @property
     def ref(self) -> ObjectRef:

@@ -10,7 +10,10 @@ Rules 4-6 of :mod:`netmodel.model.materialize`:
 * A Pod without ``spec.nodeName`` goes to the next eligible node, round-robin in node order per distinct
   placement constraint. Eligible: schedulable, every ``nodeSelector`` label, one of the required node affinity
   terms, and every NoSchedule/NoExecute taint tolerated. DaemonSet Pods also run on cordoned nodes and tolerate
-  the node-condition taints, as the DaemonSet controller arranges.
+  the node-condition taints, as the DaemonSet controller arranges. A Pending Pod whose status says the
+  cluster's scheduler placed it nowhere (condition ``PodScheduled`` ``False``, as a live cluster's dump shows
+  it) is not placed again: it stays Pending with the scheduler's own message. A Pending Pod already on its
+  node but with no ``status.podIP`` (its sandbox is being created) has no address yet and is left out too.
 * Finished Pods (``status.phase`` Succeeded or Failed) are left out — they hold no address and take no traffic
   — but still count as their workload's given Pods, so a completed Job is not expanded again.
 * Pod IPs come from ``status.podIP(s)``; hostNetwork Pods have their node's addresses; other Pods take the next
@@ -205,6 +208,7 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
     placed: list[Pod] = []
     unplaced: list[Unscheduled] = []
     finished: list[tuple[str, str]] = []
+    starting: list[str] = []
     for pod, template, doc in inv.pods:
         owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
@@ -212,6 +216,16 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
             pod = replace(pod, owner=ObjectRef(*owner))
         if pod.phase in FINISHED_PHASES:
             finished.append((pod.namespace, pod.name))
+            continue
+        if not pod.node_name and pod.scheduler_refusal:
+            # A live cluster's scheduler already tried: its word stands (the Pod has no node and no address).
+            unplaced.append(Unscheduled(pod.namespace, pod.name, f"the cluster's scheduler: {pod.scheduler_refusal}"))
+            continue
+        if pod.node_name and pod.phase == "Pending" and not pod.ips and not pod.host_network:
+            # On its node, sandbox not up: the CNI has given it no address yet, so nothing can reach it.
+            starting.append(pod.qualified_name)
+            unplaced.append(Unscheduled(pod.namespace, pod.name, f"Pending on node {pod.node_name} with no "
+                                        "address yet (status.podIP empty)"))
             continue
         if not pod.node_name:
             node = scheduler.place(template)
@@ -229,10 +243,22 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
         shown = ", ".join(f"{ns}/{name}" for ns, name in finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
         notes.append(Note("NM-INPUT-010", f"{len(finished)} finished Pod(s) (status.phase Succeeded or Failed) "
                           f"hold no address and take no traffic: left out of every answer ({shown})", (), ()))
-    if unplaced:
-        notes.append(Note("NM-INPUT-007", f"{len(unplaced)} Pod(s) fit no node and stay Pending without an IP, "
-                          f"in no answer: {unscheduled_summary(unplaced)}", (), ()))
+    if starting:
+        notes.append(Note("NM-INPUT-037", f"{len(starting)} Pod(s) are Pending on their node with no address yet "
+                          "(status.phase Pending, no status.podIP: the CNI has not set up their network): left "
+                          f"out of every answer until they run ({_first(starting)})", (), ()))
+        waiting = set(starting)
+        unplaced_elsewhere = [u for u in unplaced if u.qualified_name not in waiting]
+    else:
+        unplaced_elsewhere = unplaced
+    if unplaced_elsewhere:
+        notes.append(Note("NM-INPUT-007", f"{len(unplaced_elsewhere)} Pod(s) fit no node and stay Pending without an IP, "
+                          f"in no answer: {unscheduled_summary(unplaced_elsewhere)}", (), ()))
     return assign_ips(placed, {n.name: n for n in nodes}, notes), unplaced, finished
+
+
+def _first(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:

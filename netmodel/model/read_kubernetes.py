@@ -215,6 +215,22 @@ def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemp
 POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 
+SCHEDULER_MESSAGE_CHARS = 300
+
+
+def _scheduler_refusal(status: Fields) -> str:
+    """The message of a ``PodScheduled`` condition with status ``False``: the cluster's scheduler tried and
+    placed the Pod nowhere ("0/3 nodes are available: 3 Insufficient cpu."); "" otherwise. Free text, so it is
+    cut to one printable line."""
+    for _, item in status.items("conditions"):
+        if isinstance(item, dict) and item.get("type") == "PodScheduled" and item.get("status") == "False":
+            message = item.get("message")
+            text = message if isinstance(message, str) else ""
+            text = "".join(c if c.isprintable() else " " for c in text).strip()[:SCHEDULER_MESSAGE_CHARS]
+            return text or str(item.get("reason") or "Unschedulable")[:SCHEDULER_MESSAGE_CHARS]
+    return ""
+
+
 def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
     """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs."""
     meta = Meta(doc, problems, "Pod", namespaced=True)
@@ -233,8 +249,10 @@ def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple
             if ip is not None and ip not in ips:
                 ips.insert(0, ip)
     phase = status.string("phase", choices=POD_PHASES) if status is not None else ""
+    refused = _scheduler_refusal(status) if status is not None and phase == "Pending" else ""
     pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
-              template.host_network, template.containers, None, doc.span(), phase=phase)
+              template.host_network, template.containers, None, doc.span(), phase=phase,
+              scheduler_refusal=refused)
     return pod, template, tuple(ips)
 
 
