@@ -18,7 +18,8 @@ from netmodel.cli.app import app
 from netmodel.errors import NetmodelError
 
 # Each module adds its command(s) to ``app`` when imported. Order = order in ``netmodel --help``.
-COMMAND_MODULES: tuple[str, ...] = ("check", "query", "matrix", "diff", "diagram", "report", "emulate")
+COMMAND_MODULES: tuple[str, ...] = ("check", "query", "matrix", "diff", "diagram", "report", "emulate",
+                                   "import_rules")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"netmodel.cli.{_module}")

@@ -650,6 +650,9 @@ class FirewallPeer:
     node_selector: LabelSelector | None = None
     nodes: tuple[str, ...] = ()
     source: SourceSpan = NOWHERE
+    # An imported cloud rule's reference to what instances carry (``aws-sg:sg-0abc``, ``gcp-tag:web``): replaced
+    # by the node selections of the Firewalls carrying it before anything is compiled (model/read_cloud.py).
+    member: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,6 +709,9 @@ class Firewall:
     stateful: bool
     annotations: Labels
     source: SourceSpan
+    # What the selected nodes carry in the cloud (security groups, network tags, service accounts), for the
+    # rules that name instances by them (model/read_cloud.py); empty for a Firewall written by hand.
+    members: tuple[str, ...] = ()
 
     @property
     def ref(self) -> ObjectRef:
