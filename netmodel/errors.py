@@ -21,13 +21,6 @@ class SourceSpan:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
-    def __hash__(self) -> int:
-        # By the file alone (equal spans share it): hashing an object that holds a span, such as a policy used
-        # as a dict key, then never makes a lazily located span (load/document.py DeferredSpan) look its line
-        # and column up, which can mean parsing its document again. The other fields of such objects tell
-        # them apart.
-        return hash(self.file)
-
     def to_json(self) -> dict[str, object]:
         """The span as JSON: file, line and column."""
         return {"file": self.file, "line": self.line, "column": self.column}

@@ -114,7 +114,7 @@ class DeferredSpan(SourceSpan):
         return (self.file, self.line, self.column) == (other.file, other.line, other.column)
 
     def __hash__(self) -> int:
-        return hash(self.file)  # as SourceSpan's: no lookup
+        return hash((self.file, self.line, self.column))
 
     def __repr__(self) -> str:
         return f"SourceSpan(file={self.file!r}, line={self.line}, column={self.column})"

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClasses
+from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.tiers import TierRule
 from netmodel.model.objects import AdminNetworkPolicy, AdminPeer, AdminRule, IPBlock
 from netmodel.model.topology import Topology
@@ -48,8 +49,8 @@ class AdminTier:
         self.topology = topology
         self.classes = classes
         self.policies = policy_order([p for p in topology.admin_policies if p.baseline == baseline])
-        self.selected: dict[AdminNetworkPolicy, int] = {}
-        self.compiled: dict[AdminNetworkPolicy, tuple[TierRule, ...]] = {}
+        self.selected: ByIdentity[AdminNetworkPolicy, int] = ByIdentity()  # by identity: hashing a policy is costly
+        self.compiled: ByIdentity[AdminNetworkPolicy, tuple[TierRule, ...]] = ByIdentity()
         self._rules: dict[tuple[str, int], list[TierRule]] = {}
         self._touched = {INGRESS: 0, EGRESS: 0}
         for policy in self.policies:

@@ -34,6 +34,7 @@ from functools import cached_property
 from netmodel.analyze.policy.admin import AdminTier, network_blocks
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClass, PodClasses
+from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
 from netmodel.analyze.policy.tiers import (
     ALLOW,
@@ -160,8 +161,8 @@ class PolicyEngine:
         # which looks their line and column up) and the destination's declared ports; each entry holds the
         # ports object, so its id stays its own.
         self._resolved: dict[tuple[int, tuple[object, ...]], tuple[tuple[PolicyPort, ...], PortSpace]] = {}
-        self.selected: dict[NetworkPolicy, int] = {}
-        self.rules: dict[NetworkPolicy, tuple[CompiledRule, ...]] = {}
+        self.selected: ByIdentity[NetworkPolicy, int] = ByIdentity()  # by identity: hashing a policy is costly
+        self.rules: ByIdentity[NetworkPolicy, tuple[CompiledRule, ...]] = ByIdentity()
         self._ingress_rules: dict[int, list[CompiledRule]] = {}
         self._egress_rules: dict[int, list[CompiledRule]] = {}
         self._ingress_policies: dict[int, list[NetworkPolicy]] = {}
