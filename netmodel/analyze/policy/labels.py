@@ -40,6 +40,14 @@ class LabelIndex:
         """The entries whose label ``key`` is ``value``, as a bitset."""
         return self._by_value.get(key, {}).get(value, 0)
 
+    def with_key(self, key: str) -> int:
+        """The entries that have the label ``key``, as a bitset."""
+        return self._has_key.get(key, 0)
+
+    def values(self, key: str) -> Mapping[str, int]:
+        """Each value of label ``key`` and the entries that have it (for Calico's string operators)."""
+        return self._by_value.get(key, {})
+
     def select(self, selector: LabelSelector) -> int:
         """Positions whose labels satisfy ``matchLabels`` AND every ``matchExpressions`` entry."""
         selected = self.everything
