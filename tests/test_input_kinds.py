@@ -140,15 +140,11 @@ def test_kinds_are_recognized_by_group_and_kind(capsys: pytest.CaptureFixture[st
     assert prometheus["severity"] == "warning" and "its Pods are not in the layout" in prometheus["message"]
     assert "Prometheus Operator" in prometheus["message"] and "Knative" in creators["Service/shop/hello"]["message"]
     assert prometheus["sources"][0]["line"] == at(layout, "kind: Prometheus")[0] - 1
-    # Not evaluated: both Calico NetworkPolicy groups and the unknown Widget, each located.
+    # Not evaluated: the unknown Widget, located. Both Calico NetworkPolicy groups are read and evaluated
+    # (tests/test_calico_policy.py), so neither is listed.
     warned = {f["objects"][0]: f for f in by_id["NM-INPUT-015"]}
-    assert set(warned) == {"NetworkPolicy/shop/allow-tcp-6379", "NetworkPolicy/shop/default.allow-dns",
-                           "Widget/shop/gadget"}
+    assert set(warned) == {"Widget/shop/gadget"}
     assert all(f["severity"] == "warning" for f in warned.values())
-    calico = warned["NetworkPolicy/shop/allow-tcp-6379"]
-    assert "does not read Calico NetworkPolicy objects yet" in calico["message"]
-    assert "namespace shop" in calico["message"]
-    assert calico["sources"][0]["line"] == at(layout, "apiVersion: projectcalico.org/v3")[0]
     assert "does not know this kind" in warned["Widget/shop/gadget"]["message"]
 
 
@@ -159,6 +155,8 @@ def test_knative_service_is_not_read_as_a_service(capsys: pytest.CaptureFixture[
     assert [(s.namespace, s.name) for s in topology.services if s.name == "hello"] == []
     assert [s.category for s in topology.skipped if s.name == "hello"] == ["creates-pods"]
     assert [p.name for p in topology.network_policies] == []
+    assert [(p.api_version, p.name) for p in topology.calico_policies] == [
+        ("projectcalico.org/v3", "allow-tcp-6379"), ("crd.projectcalico.org/v1", "default.allow-dns")]
 
 
 def test_every_object_is_read_summed_or_warned(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,15 +14,23 @@ from netmodel.model import materialize
 from netmodel.model.fields import Problems
 from netmodel.model.gateway import ROUTE_KINDS
 from netmodel.model.inventory import Inventory
-from netmodel.model.kinds import KindClass, classify, settle_endpoints, skipped_notes
+from netmodel.model.kinds import (
+    CALICO_GROUPS,
+    KindClass,
+    api_group,
+    classify,
+    settle_endpoints,
+    skipped_notes,
+)
 from netmodel.model.limits import check_input_size, check_pod_expansion
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
+    CalicoPolicy,
     SkippedObject,
     qualified_name,
 )
 from netmodel.model.read_admin import read_admin_network_policy
-from netmodel.model.read_calico import read_ip_pool
+from netmodel.model.read_calico import BUILTIN_TIERS, read_calico_policy, read_ip_pool, read_tier
 from netmodel.model.read_gateway import (
     read_gateway,
     read_gateway_class,
@@ -45,7 +53,7 @@ from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
-CLUSTER_SCOPED = {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
+CLUSTER_SCOPED = {"AdminNetworkPolicy", "GlobalNetworkPolicy", "Tier", "BaselineAdminNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
@@ -132,6 +140,14 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.ingresses.append(read_ingress(doc, problems))
         elif kind == "IngressClass":
             inv.ingress_classes.append(read_ingress_class(doc, problems))
+        elif kind in ("NetworkPolicy", "GlobalNetworkPolicy") and api_group(api) in CALICO_GROUPS:
+            if (calico := read_calico_policy(doc, problems, kind, api)) is not None:
+                inv.calico_policies.append(calico)
+                if calico.unevaluated:
+                    inv.skipped.append(_calico_unevaluated(calico, problems))
+        elif kind == "Tier":
+            if (tier := read_tier(doc, problems)) is not None:
+                inv.calico_tiers.append(tier)
         elif kind == "NetworkPolicy":
             inv.network_policies.append(read_network_policy(doc, problems))
         elif kind == "GatewayClass":
@@ -148,7 +164,33 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
             inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
+    _check_calico_tiers(inv, problems)
     return inv, problems
+
+
+def _calico_unevaluated(policy: CalicoPolicy, problems: Problems) -> SkippedObject:
+    """A Calico policy using fields netmodel does not evaluate: warning NM-INPUT-040, and it stays among the
+    objects that could change answers (analyze/unevaluated.py), with the scope of its kind."""
+    fields = ", ".join(policy.unevaluated)
+    problems.notes.append(Note(
+        "NM-INPUT-040", f"Calico {policy.kind} {policy.qualified_name} uses {fields}, which netmodel does not "
+        "evaluate: the policy is left out and every answer it could change says so", (str(policy.ref),),
+        (policy.source,), "warning"))
+    known = classify(policy.api_version, policy.kind)
+    return SkippedObject(policy.api_version, policy.kind, policy.namespace, policy.name,
+                         f"uses {fields}, which netmodel does not evaluate", policy.source, "not-evaluated",
+                         "namespace" if policy.kind == "NetworkPolicy" else "cluster", known.project or "Calico")
+
+
+def _check_calico_tiers(inv: Inventory, problems: Problems) -> None:
+    """Calico creates a policy only in a tier that exists: the built-in ones, or one a Tier object defines."""
+    defined = {t.name for t in inv.calico_tiers} | set(BUILTIN_TIERS)
+    for policy in inv.calico_policies:
+        if policy.tier not in defined:
+            problems.add(f"Calico {policy.kind} {policy.qualified_name}: spec.tier {policy.tier!r} names a tier the "
+                         "input does not define (Calico refuses a policy in a missing tier, and its order decides "
+                         "where the policy applies)", policy.source,
+                         f"add the `kind: Tier` object named {policy.tier} (projectcalico.org/v3) with its order")
 
 
 def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, str, str], Document],
@@ -181,6 +223,11 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         ("NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.network_policies]),
         ("Firewall", [("", f.name, f.source) for f, _ in inv.firewalls]),
         ("AdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if not p.baseline]),
+        ("Calico NetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.calico_policies
+                                  if p.kind == "NetworkPolicy"]),
+        ("Calico GlobalNetworkPolicy", [("", p.name, p.source) for p in inv.calico_policies
+                                        if p.kind == "GlobalNetworkPolicy"]),
+        ("Calico Tier", [("", t.name, t.source) for t in inv.calico_tiers if t.source is not None]),
         ("BaselineAdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if p.baseline]),
         ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
         ("GatewayClass", [("", c.name, c.source) for c in inv.gateway_classes]),

@@ -14,6 +14,8 @@ from netmodel.load.document import Document
 from netmodel.model.gateway import Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.objects import (
     AdminNetworkPolicy,
+    CalicoPolicy,
+    CalicoTier,
     Cluster,
     EndpointSlice,
     Expectations,
@@ -51,6 +53,8 @@ class Inventory:
     ingress_classes: list[IngressClass] = field(default_factory=list)
     network_policies: list[NetworkPolicy] = field(default_factory=list)
     admin_policies: list[AdminNetworkPolicy] = field(default_factory=list)
+    calico_policies: list[CalicoPolicy] = field(default_factory=list)
+    calico_tiers: list[CalicoTier] = field(default_factory=list)
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
     ip_pools: list[IPPool] = field(default_factory=list)

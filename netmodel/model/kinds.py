@@ -50,9 +50,12 @@ READ: dict[str, frozenset[str]] = {
     "EndpointSlice": frozenset({"discovery.k8s.io"}),
     "Ingress": frozenset({"networking.k8s.io", "extensions"}),
     "IngressClass": frozenset({"networking.k8s.io"}),
-    "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
-    # Calico's IPPool as data: its CIDR is a pod range (netmodel/model/read_calico.py).
+    # Calico's NetworkPolicy is read too (netmodel/model/read_calico.py; model/build.py tells them apart by group).
+    "NetworkPolicy": frozenset({"networking.k8s.io", "extensions", "projectcalico.org", "crd.projectcalico.org"}),
+    # Calico: IPPool as data (its CIDR is a pod range), its policies and tiers (netmodel/model/read_calico.py).
     "IPPool": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    "GlobalNetworkPolicy": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    "Tier": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
     # Gateway API entry paths (netmodel/model/read_gateway.py), every served version: v1, v1beta1, v1alpha2/3.
     **{k: frozenset({"gateway.networking.k8s.io"}) for k in (
         "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant")},
@@ -137,20 +140,23 @@ POD_CREATORS: dict[tuple[str, str], str] = {
 }
 
 _CALICO = ("projectcalico.org", "crd.projectcalico.org")
+CALICO_GROUPS = frozenset(_CALICO)
 
 # (group, kind) → (scope, project) of policy kinds netmodel does not read yet. Scope says which answers such an
 # object could change: "namespace" — only flows whose source or destination Pods are in the object's namespace
-# (the kind selects Pods of its own namespace only); "cluster" — any flow; "none" — no answer by itself (a Calico
-# NetworkSet only names addresses for Calico policies, which are flagged themselves; a BackendTLSPolicy changes
+# (the kind selects Pods of its own namespace only); "cluster" — any flow; "none" — no answer by itself (a BackendTLSPolicy changes
 # how a gateway speaks to a backend, not whether a packet between two endpoints passes).
 NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     ("cilium.io", "CiliumNetworkPolicy"): ("namespace", "Cilium"),
     ("cilium.io", "CiliumClusterwideNetworkPolicy"): ("cluster", "Cilium"),
+    # Calico NetworkPolicy and GlobalNetworkPolicy are read (a policy using fields netmodel does not evaluate is
+    # listed with these scopes by model/build.py). Host endpoints are not modelled; network sets are not read,
+    # and a Calico rule selector may match them, so both may change any flow.
     **{(g, "NetworkPolicy"): ("namespace", "Calico") for g in _CALICO},
     **{(g, "GlobalNetworkPolicy"): ("cluster", "Calico") for g in _CALICO},
     **{(g, "HostEndpoint"): ("cluster", "Calico") for g in _CALICO},
-    **{(g, "NetworkSet"): ("none", "Calico") for g in _CALICO},
-    **{(g, "GlobalNetworkSet"): ("none", "Calico") for g in _CALICO},
+    **{(g, "NetworkSet"): ("cluster", "Calico") for g in _CALICO},
+    **{(g, "GlobalNetworkSet"): ("cluster", "Calico") for g in _CALICO},
     ("policy.networking.k8s.io", "ClusterNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("crd.antrea.io", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("crd.antrea.io", "NetworkPolicy"): ("namespace", "Antrea"),
@@ -244,5 +250,5 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
     return notes
 
 
-__all__ = ["NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass", "api_group", "classify",
+__all__ = ["CALICO_GROUPS", "NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass", "api_group", "classify",
            "settle_endpoints", "skipped_notes"]

@@ -254,6 +254,8 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         ingress_classes=tuple(inv.ingress_classes),
         network_policies=tuple(inv.network_policies),
         admin_policies=tuple(inv.admin_policies),
+        calico_policies=tuple(p for p in inv.calico_policies if not p.unevaluated),
+        calico_tiers=tuple(inv.calico_tiers),
         firewalls=tuple(f for f, _ in inv.firewalls),
         ip_pools=tuple(inv.ip_pools),
         gateway_api=GatewayAPI(tuple(inv.gateway_classes), tuple(inv.gateways), tuple(inv.routes),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from netmodel.errors import SourceSpan
+from netmodel.model.calico_selector import Selector
 from netmodel.model.labels import NO_LABELS, Labels, LabelSelector
 from netmodel.sets import AddressSet, IntervalSet, IPAddress, IPNetwork
 
@@ -641,6 +642,83 @@ class IPPool:
     source: SourceSpan
 
 
+CALICO_ACTIONS = ("Allow", "Deny", "Log", "Pass")
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoEntity:
+    """The ``source`` or ``destination`` of a Calico rule; every field given must match (AND), an absent field
+    matches everything. ``ports``/``not_ports`` carry the rule's protocol (destination side only: source ports
+    are not evaluated)."""
+
+    nets: tuple[IPNetwork, ...] = ()
+    not_nets: tuple[IPNetwork, ...] = ()
+    selector: Selector | None = None
+    not_selector: Selector | None = None
+    namespace_selector: Selector | None = None
+    ports: tuple[PolicyPort, ...] | None = None
+    not_ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoRule:
+    """One rule of a Calico NetworkPolicy or GlobalNetworkPolicy. ``protocol``/``not_protocol``: an IP protocol
+    number (None: any)."""
+
+    action: str  # Allow | Deny | Log | Pass
+    protocol: int | None
+    not_protocol: int | None
+    source_entity: CalicoEntity
+    destination_entity: CalicoEntity
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoPolicy(Namespaced):
+    """A Calico ``NetworkPolicy`` (namespaced) or ``GlobalNetworkPolicy`` (``namespace`` ""), either API group.
+
+    ``order`` None is Calico's "infinite" (applied last in its tier). ``types`` holds the directions it applies
+    to, defaulted as Calico does. ``unevaluated`` lists the fields it uses that netmodel does not evaluate: such
+    a policy is reported and left out, never guessed (docs/input.md, "Calico policies").
+    """
+
+    kind: str  # NetworkPolicy | GlobalNetworkPolicy
+    api_version: str
+    namespace: str
+    name: str
+    tier: str
+    order: float | None
+    selector: Selector
+    namespace_selector: Selector | None  # GlobalNetworkPolicy only
+    types: tuple[str, ...]  # ingress | egress
+    ingress: tuple[CalicoRule, ...]
+    egress: tuple[CalicoRule, ...]
+    source: SourceSpan
+    unevaluated: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> ObjectRef:
+        """The reference findings and traces use (``GlobalNetworkPolicy/NAME``, ``NetworkPolicy/NS/NAME``)."""
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+    @property
+    def label(self) -> str:
+        """``Calico GlobalNetworkPolicy deny-all (tier security, order 10)``."""
+        order = "no order" if self.order is None else f"order {self.order:g}"
+        return f"Calico {self.kind} {self.qualified_name} (tier {self.tier}, {order})"
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoTier:
+    """A Calico ``Tier``: ``order`` (lower first) and what happens to traffic a selecting policy leaves
+    undecided (``default_action`` Deny or Pass)."""
+
+    name: str
+    order: float
+    default_action: str
+    source: SourceSpan | None  # None: a tier Calico always has and the input does not list
+
+
 @dataclass(frozen=True, slots=True)
 class FirewallPeer:
     """One ``from``/``to`` entry of a firewall rule; exactly one field is set."""
@@ -777,10 +855,15 @@ class SkippedObject(Namespaced):
 
 __all__ = [
     "ADMIN_ACTIONS",
+    "CALICO_ACTIONS",
     "NO_LABELS",
     "AdminNetworkPolicy",
     "AdminPeer",
     "AdminRule",
+    "CalicoEntity",
+    "CalicoPolicy",
+    "CalicoRule",
+    "CalicoTier",
     "Cluster",
     "CniSpec",
     "Container",

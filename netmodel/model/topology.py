@@ -11,6 +11,8 @@ from netmodel.errors import SourceSpan
 from netmodel.model.gateway import GatewayAPI
 from netmodel.model.objects import (
     AdminNetworkPolicy,
+    CalicoPolicy,
+    CalicoTier,
     Cluster,
     EndpointSlice,
     Expectations,
@@ -79,6 +81,10 @@ class Topology:
     gateway_api: GatewayAPI = field(default_factory=GatewayAPI)  # GatewayClasses, Gateways, routes and ReferenceGrants
     # AdminNetworkPolicies and the BaselineAdminNetworkPolicy, in input order (the engine orders them).
     admin_policies: tuple[AdminNetworkPolicy, ...] = ()
+    # Calico NetworkPolicies and GlobalNetworkPolicies netmodel evaluates, and the Tiers the input defines, in
+    # input order (the engine orders them; analyze/policy/calico.py).
+    calico_policies: tuple[CalicoPolicy, ...] = ()
+    calico_tiers: tuple[CalicoTier, ...] = ()
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups, and are
     # read-only views so that no caller can make them disagree with the tuples.

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.admin_checks import ADMIN_CHECKS
 from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.calico import CalicoTierRule
 from netmodel.analyze.policy.classes import PodClass
 from netmodel.analyze.policy.engine import (
     EGRESS,
@@ -40,6 +41,7 @@ from netmodel.errors import SourceSpan
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     AdminNetworkPolicy,
+    CalicoPolicy,
     Ingress,
     NetworkPolicy,
     Pod,
@@ -62,16 +64,19 @@ def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> 
     return ", ".join(p.qualified_name for p in policies)
 
 
-def _policies_text(policies: tuple[NetworkPolicy | AdminNetworkPolicy, ...]) -> str:
-    """``NetworkPolicies a/b, c/d`` and/or the admin policies by label."""
+def _policies_text(policies: tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]) -> str:
+    """``NetworkPolicies a/b, c/d`` and/or the admin and Calico policies by label."""
     nps = [p for p in policies if isinstance(p, NetworkPolicy)]
-    admins = [p.label for p in policies if isinstance(p, AdminNetworkPolicy)]
+    admins = [p.label for p in policies if isinstance(p, (AdminNetworkPolicy, CalicoPolicy))]
     return " and ".join(([f"NetworkPolicies {_policy_names(nps)}"] if nps else []) + admins)
 
 
-def _deciders(verdict: PolicyVerdict) -> tuple[NetworkPolicy | AdminNetworkPolicy, ...]:
-    """What denied a packet: the admin policy whose rule did, else the NetworkPolicies isolating the Pod."""
-    return (verdict.admin_rule.policy,) if verdict.admin_rule is not None else verdict.isolating
+def _deciders(verdict: PolicyVerdict) -> tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]:
+    """What denied a packet: the admin or Calico policy whose rule did, the policies of a Calico tier whose end
+    denied it, else the NetworkPolicies isolating the Pod."""
+    if verdict.admin_rule is not None:
+        return (verdict.admin_rule.policy,)
+    return verdict.tier_end or verdict.isolating
 
 
 def _pods_text(compiled: CompiledCluster, classes: list[PodClass], limit: int = 3) -> str:
@@ -152,7 +157,7 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
     # Admin tiers can deny DNS to classes no NetworkPolicy isolates; they are judged with the real DNS Service
     # only (the assumed CoreDNS Pods have no class the admin rules could be compiled against).
-    admin_egress = engine.admin.touched(EGRESS) | engine.baseline.touched(EGRESS) if svc is not None else 0
+    admin_egress = engine.tiered(EGRESS) if svc is not None else 0
     for class_id in iter_members(engine.isolated_egress | admin_egress):
         cls = engine.classes.classes[class_id]
         if not cls.addressed:
@@ -185,10 +190,10 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
 
 
-def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service) -> list[TierRule]:
-    """The admin rules that deny some of ``classes`` their DNS lookups (Deny rules of either admin tier)."""
+def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service) -> list[TierRule | CalicoTierRule]:
+    """The admin and Calico rules that deny some of ``classes`` their DNS lookups (Deny rules of any tier)."""
     engine = compiled.policies
-    out: dict[TierRule, None] = {}
+    out: dict[TierRule | CalicoTierRule, None] = {}
     for cls in classes:
         for sp in svc.ports:
             if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
@@ -232,7 +237,8 @@ def _has_client(compiled: CompiledCluster, backend_class: PodClass, protocol: in
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
     compiled = compiled_cluster_of(ctx)
-    if not compiled.topology.network_policies and not compiled.topology.admin_policies:
+    if not compiled.topology.network_policies and not compiled.topology.admin_policies \
+            and not compiled.topology.calico_policies:
         return
     for svc in compiled.topology.services:
         for sp in svc.ports:
@@ -244,9 +250,9 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             classes = list({cls.id: cls for cls, _ in served}.values())
             policies = list(dict.fromkeys(p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)))
-            admins = list(dict.fromkeys(r.policy for c in classes for tier in (compiled.policies.admin,
-                                                                               compiled.policies.baseline)
-                                        for r in tier.rules(INGRESS, c.id)))
+            admins = list(dict.fromkeys(r.policy for c in classes for tier in compiled.policies.tiers
+                                        if tier.first_match for r in tier.rules(INGRESS, c.id)
+                                        if isinstance(r, (TierRule, CalicoTierRule))))
             named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + \
                 [p.label for p in admins]
             yield Finding(
@@ -263,7 +269,7 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
     compiled = compiled_cluster_of(ctx)
     t = compiled.topology
-    if not t.network_policies and not t.admin_policies:
+    if not t.network_policies and not t.admin_policies and not t.calico_policies:
         return
     for ing in t.ingresses:
         controllers = _controller_pods(ctx, ing)
@@ -301,11 +307,11 @@ def _controller_pods(ctx: CheckContext, ing: Ingress) -> list[Pod]:
 
 def _blocked_controllers(compiled: CompiledCluster, svc: Service, sp: ServicePort,
                          controllers: list[Pod],
-                         ) -> list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]]:
+                         ) -> list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]]]:
     """(backend Pod, controller Pod, isolating policies) for each controller Pod that NetworkPolicy keeps from a
     backend of ``sp``: the backend's ingress, or else the controller's egress, denies it."""
     engine = compiled.policies
-    blocked: list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy, ...]]] = []
+    blocked: list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]]] = []
     for b in compiled.backends(svc, sp):
         if b.pod is None or b.port is None:
             continue

@@ -33,6 +33,7 @@ from functools import cached_property
 
 from netmodel.analyze.policy.admin import AdminTier, network_blocks
 from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.calico import CalicoTier, CalicoTierRule, CalicoTiers, calico_blocks
 from netmodel.analyze.policy.classes import PodClass, PodClasses
 from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
@@ -45,7 +46,7 @@ from netmodel.analyze.policy.tiers import (
     TierRuleLike,
     walk_spaces,
 )
-from netmodel.model.objects import NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from netmodel.model.objects import CalicoPolicy, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from netmodel.model.topology import Topology
 from netmodel.sets import ALL_ADDRESSES, AddressSet, IntervalSet, IPAddress
 
@@ -79,6 +80,11 @@ class CompiledRule:
         """The rule's ``ports`` as written (None: every port)."""
         return self.rule.ports
 
+    @property
+    def not_ports(self) -> tuple[PolicyPort, ...]:
+        """No ports are taken out: NetworkPolicy has no negated ports."""
+        return ()
+
     def matches_class(self, class_id: int) -> bool:
         """Whether the rule's peers include the class ``class_id``."""
         return bool(self.peer_classes >> class_id & 1)
@@ -99,8 +105,9 @@ class PolicyVerdict:
     matched: tuple[CompiledRule, ...]  # the NetworkPolicy rules that allow the packet
     isolating: tuple[NetworkPolicy, ...]  # every NetworkPolicy selecting the Pod for this direction
     tier: str = ""
-    admin_rule: TierRule | None = None
-    passed: tuple[TierRule, ...] = ()
+    admin_rule: TierRule | CalicoTierRule | None = None
+    passed: tuple[TierRule | CalicoTierRule, ...] = ()
+    tier_end: tuple[CalicoPolicy | NetworkPolicy, ...] = ()  # a Calico tier's defaultAction denied: its policies
 
 
 Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
@@ -145,10 +152,11 @@ class PolicyEngine:
         self.topology = topology
         blocks = [peer.ip_block for pol in topology.network_policies for rule in pol.ingress + pol.egress
                   for peer in rule.peers or () if peer.ip_block is not None]
-        self.classes = PodClasses(topology, blocks + network_blocks(topology))
+        self.classes = PodClasses(topology, blocks + network_blocks(topology) + calico_blocks(topology))
         self.admin = AdminTier(topology, self.classes, baseline=False)
         self.baseline = AdminTier(topology, self.classes, baseline=True)
         self.tiers: tuple[Tier, ...] = (self.admin, NetworkPolicyTier(self), self.baseline)
+        self.calico: CalicoTiers | None = None
         self._spaces: dict[tuple[object, ...], dict[int, PortSpace]] = {}
         self._ops: dict[tuple[str, int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
         # _tier_spaces' walks step by step: (the step before, id of the rule or a tier's end) → (this step's
@@ -169,6 +177,16 @@ class PolicyEngine:
         self._egress_policies: dict[int, list[NetworkPolicy]] = {}
         for policy in topology.network_policies:
             self._compile(policy)
+        if topology.calico_policies or topology.calico_tiers:
+            # Calico: the admin tiers at their Calico tiers' places, Kubernetes NetworkPolicy inside ``default``.
+            kubernetes = {p: (self.selected[p], {d: [r for r in self.rules[p] if r.direction == d]
+                                                 for d in (INGRESS, EGRESS) if d.capitalize() in p.policy_types})
+                          for p in topology.network_policies}
+            self.calico = CalicoTiers(topology, self.classes, kubernetes)
+            placed: list[tuple[float, str, Tier]] = [(1_000.0, "kube-admin", self.admin),
+                                                     (10_000_000.0, "kube-baseline", self.baseline)]
+            placed += self.calico.ordered
+            self.tiers = tuple(t for _, _, t in sorted(placed, key=lambda e: (e[0], e[1])))
 
     # -- compilation -------------------------------------------------------------------------------------------
     def peer_classes(self, policy: NetworkPolicy, peer: PolicyPeer) -> int:
@@ -256,7 +274,25 @@ class PolicyEngine:
 
     def admin_touched(self, direction: str, subject: int) -> bool:
         """Some AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to ``subject`` in ``direction``."""
-        return self.admin.touches(direction, subject) or self.baseline.touches(direction, subject)
+        if self.admin.touches(direction, subject) or self.baseline.touches(direction, subject):
+            return True
+        return self.calico is not None and any(t.touches(direction, subject) for t in self.calico.tiers.values())
+
+    def tiered(self, direction: str) -> int:
+        """The classes some admin or Calico policy applies to in ``direction`` (answered through the tiers)."""
+        out = self.admin.touched(direction) | self.baseline.touched(direction)
+        if self.calico is not None:
+            for tier in self.calico.tiers.values():
+                out |= tier.touched(direction)
+        return out
+
+    def rule_space(self, rule: TierRuleLike, destination: PodClass | None) -> PortSpace:
+        """The ports a tier rule matches on ``destination``: its ports minus its excluded ports (Calico's
+        notPorts and notProtocol)."""
+        space = self.resolve_ports(rule.ports, destination)
+        if rule.not_ports and space:
+            space = self._op("-", space, self.resolve_ports(rule.not_ports, destination))
+        return space
 
     def silent(self, direction: str, subject: int) -> bool:
         """No tier has a say on Pod class ``subject`` in ``direction``: no rule of any tier applies to it and no
@@ -275,19 +311,22 @@ class PolicyEngine:
                       port: int) -> bool:
         if not (rule.peer_classes >> peer & 1 if isinstance(peer, int) else rule.peer_addresses.contains(peer)):
             return False
-        return self.resolve_ports(rule.ports, destination).contains(protocol, port)
+        return self.rule_space(rule, destination).contains(protocol, port)
 
     def _walk(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
               protocol: int, port: int) -> PolicyVerdict:
         """The tiers in order for one packet (:mod:`netmodel.analyze.policy.tiers`)."""
         policies = self.isolating(subject, direction)
-        passed: list[TierRule] = []
+        passed: list[TierRule | CalicoTierRule] = []
         for tier in self.tiers:
             rules = tier.rules(direction, subject)
             if tier.first_match:
                 hit = next((r for r in rules if self._tier_matches(r, peer, destination, protocol, port)), None)
+                if isinstance(hit, CompiledRule):  # a Kubernetes NetworkPolicy rule in Calico's default tier
+                    return PolicyVerdict(direction, True, bool(policies), (hit,), policies, tier.name, None,
+                                         tuple(passed))
                 if hit is not None:
-                    assert isinstance(hit, TierRule)
+                    assert isinstance(hit, (TierRule, CalicoTierRule))
                     if hit.action == PASS:
                         passed.append(hit)
                         continue  # Pass skips the rest of the tier, its end included
@@ -299,7 +338,9 @@ class PolicyEngine:
                     return PolicyVerdict(direction, True, bool(policies), matched, policies,  # type: ignore[arg-type]
                                          tier.name, None, tuple(passed))
             if tier.ends_in_deny(direction, subject):
-                return PolicyVerdict(direction, False, bool(policies), (), policies, tier.name, None, tuple(passed))
+                ending = tier.policies_at(direction, subject) if isinstance(tier, CalicoTier) else ()
+                return PolicyVerdict(direction, False, bool(policies), (), policies, tier.name, None, tuple(passed),
+                                     ending)
         return PolicyVerdict(direction, True, bool(policies), (), policies, "", None, tuple(passed))
 
     def verdict(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
@@ -341,7 +382,7 @@ class PolicyEngine:
         ports share one answer (callers only read it).
         """
         tiers = [(tier.rules(direction, subject.id), tier.ends_in_deny(direction, subject.id)) for tier in self.tiers]
-        named = any(isinstance(p.port, str) for rules, _ in tiers for r in rules for p in r.ports or ())
+        named = any(isinstance(p.port, str) for rules, _ in tiers for r in rules for p in (r.ports or ()) + r.not_ports)
         key = (direction, tuple((tuple(map(id, rules)), ends) for rules, ends in tiers),
                subject.ports if named and direction == INGRESS else None)
         found = self._spaces.get(key)
@@ -418,15 +459,15 @@ class PolicyEngine:
                      peers: int) -> list[tuple[int, PortSpace]]:
         """The ports a rule matches for ``peers``: one space, unless named ports resolve on each egress peer
         (then one per group of peers declaring the same ports)."""
-        if direction == INGRESS or not any(isinstance(p.port, str) for p in rule.ports or ()):
-            return [(peers, self.resolve_ports(rule.ports, subject if direction == INGRESS else None))]
+        if direction == INGRESS or not any(isinstance(p.port, str) for p in (rule.ports or ()) + rule.not_ports):
+            return [(peers, self.rule_space(rule, subject if direction == INGRESS else None))]
         classes = self.classes.classes
         out = []
         for bits in self._by_port_signature.values():
             part = bits & peers
             if part:
                 first = part & -part
-                out.append((part, self.resolve_ports(rule.ports, classes[first.bit_length() - 1])))
+                out.append((part, self.rule_space(rule, classes[first.bit_length() - 1])))
         return out
 
     @cached_property
@@ -499,7 +540,7 @@ class PolicyEngine:
         ports, reached = NOTHING, AddressSet()
         for piece in pieces:
             space = walk_spaces(
-                ((Step(r.action, self.resolve_ports(r.ports, destination)) for r in tier.rules(direction, subject.id)
+                ((Step(r.action, self.rule_space(r, destination)) for r in tier.rules(direction, subject.id)
                   if piece <= r.peer_addresses),
                  tier.ends_in_deny(direction, subject.id))
                 for tier in self.tiers)

@@ -52,6 +52,10 @@ class TierRuleLike(Protocol):
         """The rule's ports as written (None: every port)."""
 
     @property
+    def not_ports(self) -> tuple[PolicyPort, ...]:
+        """Ports taken out of ``ports`` (Calico's notPorts and notProtocol; empty elsewhere)."""
+
+    @property
     def peer_classes(self) -> int:
         """The Pod classes the rule's peers match, as a bit set."""
 
@@ -86,6 +90,11 @@ class TierRule:
     def matches_class(self, class_id: int) -> bool:
         """Whether the rule's peers include the Pod class ``class_id``."""
         return bool(self.peer_classes >> class_id & 1)
+
+    @property
+    def not_ports(self) -> tuple[PolicyPort, ...]:
+        """Nothing taken out: admin rules have no negated ports."""
+        return ()
 
 
 class Tier(Protocol):

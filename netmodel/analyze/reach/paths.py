@@ -39,20 +39,37 @@ from __future__ import annotations
 from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
+from netmodel.analyze.policy.calico import CalicoTierRule
 from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, Listener, ListenerKind
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
 from netmodel.analyze.reach.refs import Endpoint, endpoint_at
 from netmodel.analyze.reach.replies import reply_step
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
-from netmodel.model.objects import Node, Pod, Service, ServicePort
+from netmodel.model.objects import CalicoPolicy, NetworkPolicy, Node, Pod, Service, ServicePort
 from netmodel.sets import AddressSet, IPAddress, protocol_label
 
 
-def _admin_decision(rule: TierRule, allowed: bool) -> Decision:
-    """An AdminNetworkPolicy/BaselineAdminNetworkPolicy rule as the trace names it: priority, rule, action."""
+def _admin_decision(rule: TierRule | CalicoTierRule, allowed: bool) -> Decision:
+    """An AdminNetworkPolicy/BaselineAdminNetworkPolicy rule as the trace names it: priority, rule, action; a
+    Calico rule: tier, order, rule, action."""
+    if isinstance(rule, CalicoTierRule):
+        p = rule.policy
+        order = "no order" if p.order is None else f"order {p.order:g}"
+        return Decision(f"Calico {p.kind}", p.qualified_name, f"tier {p.tier}, {order}, {rule.label}: {rule.action}",
+                        allowed, rule.source)
     priority = "" if rule.policy.priority is None else f"priority {rule.policy.priority}, "
     return Decision(rule.policy.kind, rule.policy.name, f"{priority}{rule.label}: {rule.action}", allowed, rule.source)
+
+
+def _applying_decision(policy: CalicoPolicy | NetworkPolicy, who: str, direction: str) -> Decision:
+    """A policy that applies to the Pod in a Calico tier whose end denied the packet."""
+    if isinstance(policy, NetworkPolicy):
+        return Decision("NetworkPolicy", policy.qualified_name, f"selects {who} for {direction}; no {direction} rule "
+                        "matches", False, policy.source)
+    order = "no order" if policy.order is None else f"order {policy.order:g}"
+    return Decision(f"Calico {policy.kind}", policy.qualified_name, f"tier {policy.tier}, {order}: applies to {who} for "
+                    f"{direction}; no {direction} rule decides", False, policy.source)
 
 
 def _where(pod: Pod) -> str:
@@ -165,9 +182,16 @@ class Tracer:
                               f"{rule.label} ({rule.action})", allowed,
                               None if allowed else Disposition.DENIED_BY_POLICY, passed + (_admin_decision(rule,
                                                                                                            allowed),))
+        if verdict.tier_end:
+            return StepRecord(step, f"{on_way}{what} denied at the end of {verdict.tier} (defaultAction Deny): "
+                              f"{len(verdict.tier_end)} polic{'y' if len(verdict.tier_end) == 1 else 'ies'} of the "
+                              f"tier appl{'ies' if len(verdict.tier_end) == 1 else 'y'} to {who} for "
+                              f"{verdict.direction} and no rule decides", False, Disposition.DENIED_BY_POLICY, passed + tuple(
+                                  _applying_decision(p, who, verdict.direction) for p in verdict.tier_end))
         if not verdict.isolated:
             return StepRecord(step, f"{on_way}no NetworkPolicy selects {who} for {verdict.direction}"
-                              + (" and no admin policy rule decides" if self.compiled.topology.admin_policies
+                              + (" and no admin or Calico policy rule decides"
+                                 if self.compiled.topology.admin_policies or self.compiled.topology.calico_policies
                                  else "") + ": allowed",
                               True, None, passed)
         if verdict.allowed:
