@@ -393,3 +393,34 @@ def test_fields_netmodel_does_not_evaluate_leave_the_policy_out_and_say_so(tmp_p
 def test_evaluated_calico_policies_are_not_listed_as_unevaluated() -> None:
     f = fabric(gnp("deny-y", DENY_FROM_Y.replace("  tier: security\n", "")))
     assert f.topology.skipped == () and len(f.topology.calico_policies) == 1
+
+
+def test_a_selector_side_matches_no_outside_address_but_not_selector_alone_in_a_global_policy_does() -> None:
+    scoped = """  selector: app == "a"
+  types: [Egress]
+  egress:
+  - {action: Allow, destination: {selector: all()}}
+"""
+    f = fabric(cnp("to-pods", "x", scoped))
+    assert both(f, "x/a", "x/b", 80) and not both(f, "x/a", "y/c", 80)
+    assert not allowed(f, "x/a", "ip:192.0.2.7", 443)  # a selector names Pods only
+    negated = """  selector: app == "a"
+  types: [Egress]
+  egress:
+  - {action: Allow, destination: {notSelector: app == "c"}}
+"""
+    f = fabric(gnp("not-c", negated))
+    assert allowed(f, "x/a", "ip:192.0.2.7", 443) and both(f, "x/a", "x/b", 80)
+    assert not both(f, "x/a", "y/c", 80)
+    # in a namespaced policy notSelector limits the side to the policy's namespace: no outside address
+    f = fabric(cnp("not-c", "x", negated))
+    assert not allowed(f, "x/a", "ip:192.0.2.7", 443) and both(f, "x/a", "x/b", 80)
+
+
+def test_emulate_refuses_calico_policies_rather_than_test_something_else() -> None:
+    from netmodel.emulate.errors import FeatureUnsupported
+    from netmodel.emulate.translate import translate
+
+    f = fabric(gnp("deny-y", DENY_FROM_Y.replace("  tier: security\n", "")))
+    with pytest.raises(FeatureUnsupported, match="not replayed in the lab"):
+        translate(f.topology, {})

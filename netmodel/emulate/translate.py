@@ -132,6 +132,10 @@ def translate(topology: Topology, outside: Mapping[str, Sequence[IPAddress]],
     """
     if not topology.nodes:
         raise PlanError("the topology has no nodes to emulate")
+    if topology.calico_policies:
+        raise FeatureUnsupported(
+            "Calico NetworkPolicy/GlobalNetworkPolicy tiers are not replayed in the lab yet: without them the "
+            "kernel would answer another question than `netmodel query`, so the layout is not emulated")
     kind, port = tunnel_kind(topology, features)
     b = _Builder(topology)
     b.underlay(outside)
