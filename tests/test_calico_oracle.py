@@ -55,6 +55,8 @@ def _entity(draw: st.DrawFn, destination: bool, protocol: str | None) -> dict:
         out["nets"] = draw(st.lists(st.sampled_from(NETS), min_size=1, max_size=2, unique=True))
     if draw(st.integers(0, 4)) == 0:
         out["notNets"] = [draw(st.sampled_from(NETS))]
+    if destination and protocol is None and draw(st.integers(0, 3)) == 0:
+        out["ports"] = [draw(st.sampled_from(["web", "dns"]))]  # named ports need no protocol
     if destination and protocol in ("TCP", "UDP"):
         if draw(st.booleans()):
             out["ports"] = draw(st.lists(st.sampled_from([80, "80:81", "web", "dns", 53]), min_size=1, max_size=2))

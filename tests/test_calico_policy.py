@@ -298,6 +298,16 @@ def test_ports_ranges_named_ports_not_ports_and_protocols() -> None:
     assert both(f, "x/b", "x/a", 81) and not both(f, "x/b", "x/a", 53, "UDP")
 
 
+def test_named_port_without_protocol_means_every_protocol_of_that_name() -> None:
+    body = """  selector: app == "a"
+  ingress:
+  - {action: Allow, destination: {ports: [dns, http]}}
+"""
+    f = fabric(gnp("named-any", body))
+    assert both(f, "x/b", "x/a", 53, "UDP") and both(f, "x/b", "x/a", 80)
+    assert not both(f, "x/b", "x/a", 53) and not both(f, "x/b", "x/a", 81)
+
+
 def test_egress_named_port_resolves_on_the_destination() -> None:
     body = """  selector: app == "a"
   types: [Egress]
@@ -358,7 +368,7 @@ def test_a_selector_that_does_not_parse_is_a_located_error(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("text", "says"), [
     (gnp("p", "  tier: nosuch\n  selector: all()\n"), "names a tier the input does not define"),
-    (gnp("p", "  ingress:\n  - {action: Allow, destination: {ports: [80]}}\n"), "ports need the rule's protocol"),
+    (gnp("p", "  ingress:\n  - {action: Allow, destination: {ports: [80]}}\n"), "a numeric port or range needs the rule's protocol"),
     (gnp("p", "  ingress:\n  - {action: Drop}\n"), "unknown value 'Drop'"),
     (gnp("p", "  ingress:\n  - {action: Allow, protocol: TCP, destination: {ports: ['90:80']}}\n"), "runs backwards"),
     (gnp("p", "  selector: global()\n"), "global() can only be used"),

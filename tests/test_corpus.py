@@ -42,8 +42,8 @@ ANALYZED = {
     "discovery.k8s.io": {"EndpointSlice"},
     "networking.k8s.io": {"Ingress", "IngressClass", "NetworkPolicy"},
     "netmodel.io": {"Cluster", "Firewall", "Expectations"},
-    "crd.projectcalico.org": {"IPPool"},
-    "projectcalico.org": {"IPPool"},
+    "crd.projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier"},
+    "projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier"},
 }
 
 

@@ -126,9 +126,14 @@ def _ports(f: Fields, key: str, protocol: int | None) -> tuple[PolicyPort, ...]:
         if isinstance(number, int) and (number > 65535 or (end is not None and end > 65535)):
             f.problems.add(f"{where}: {text!r} is beyond port 65535", span, "use ports 0-65535")
             continue
+        if protocol is None and isinstance(number, str):
+            # A named port with no protocol: the container ports of that name, whatever their protocol (Felix's
+            # named-port sets with ProtocolAny, felix/calc/rule_scanner.go).
+            out.extend(PolicyPort(p, number, None, span) for p in PORT_PROTOCOLS)
+            continue
         if protocol is None or protocol not in PORT_PROTOCOLS:
-            f.problems.add(f"{where}: ports need the rule's protocol to be TCP, UDP or SCTP (Calico refuses them "
-                           "otherwise)", span, "set `protocol: TCP` (or UDP, SCTP) on the rule")
+            f.problems.add(f"{where}: a numeric port or range needs the rule's protocol to be TCP, UDP or SCTP "
+                           "(Calico refuses it otherwise)", span, "set `protocol: TCP` (or UDP, SCTP) on the rule")
             continue
         out.append(PolicyPort(protocol, number, end if end != number else None, span))
     return tuple(out)

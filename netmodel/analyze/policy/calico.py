@@ -110,7 +110,7 @@ def _rule_ports(rule: CalicoRule) -> tuple[tuple[PolicyPort, ...] | None, tuple[
     entity, span = rule.destination_entity, rule.source
     ports: tuple[PolicyPort, ...] | None
     if rule.protocol is None:
-        ports = None
+        ports = entity.ports  # None, or named ports of any protocol
     elif rule.protocol not in PORT_PROTOCOLS:
         ports = ()
     else:
