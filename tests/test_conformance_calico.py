@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from netmodel.analyze.connectivity import connectivity
-from netmodel.analyze.reach import Fabric
+from netmodel.analyze.reach import CompiledCluster
 from netmodel.cli.main import main
 from netmodel.model.build import load_topology
 from netmodel.sets.ports import protocol_number
@@ -56,7 +56,7 @@ def test_case(case: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_matrix_agrees(case: str) -> None:
-    fabric = Fabric(load_topology([str(ROOT / "base.yaml"), str(ROOT / case / "policy.yaml")]))
+    fabric = CompiledCluster(load_topology([str(ROOT / "base.yaml"), str(ROOT / case / "policy.yaml")]))
     rows = connectivity(fabric, by="pod")
     for flow in flows(case):
         proto = protocol_number(flow["protocol"])
