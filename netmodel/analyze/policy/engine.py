@@ -179,9 +179,10 @@ class PolicyEngine:
             self._compile(policy)
         if topology.calico_policies or topology.calico_tiers:
             # Calico: the admin tiers at their Calico tiers' places, Kubernetes NetworkPolicy inside ``default``.
-            kubernetes = {p: (self.selected[p], {d: [r for r in self.rules[p] if r.direction == d]
-                                                 for d in (INGRESS, EGRESS) if d.capitalize() in p.policy_types})
-                          for p in topology.network_policies}
+            kubernetes: ByIdentity[NetworkPolicy, tuple[int, dict[str, list[CompiledRule]]]] = ByIdentity()
+            for p in topology.network_policies:
+                kubernetes[p] = (self.selected[p], {d: [r for r in self.rules[p] if r.direction == d]
+                                                    for d in (INGRESS, EGRESS) if d.capitalize() in p.policy_types})
             self.calico = CalicoTiers(topology, self.classes, kubernetes)
             placed: list[tuple[float, str, Tier]] = [(1_000.0, "kube-admin", self.admin),
                                                      (10_000_000.0, "kube-baseline", self.baseline)]
