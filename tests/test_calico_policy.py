@@ -434,3 +434,19 @@ def test_emulate_refuses_calico_policies_rather_than_test_something_else() -> No
     f = fabric(gnp("deny-y", DENY_FROM_Y.replace("  tier: security\n", "")))
     with pytest.raises(FeatureUnsupported, match="not replayed in the lab"):
         translate(f.topology, {})
+
+
+def test_bundled_layouts_diff_names_the_flows_a_tier_lockdown_closes() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "netmodel", "diff", "topologies/calico-policy-tiers.yaml",
+                           "topologies/broken-calico-tier-dns-denied.yaml", "--format", "json"], cwd=root,
+                          capture_output=True, text=True, check=False)
+    report = json.loads(done.stdout)
+    assert report["summary"]["flowsOpened"] == 0
+    [finding] = report["findings"]["introduced"]
+    assert finding["id"] == "NM-SVC-008" and "platform.lockdown-kube-system (tier platform, order 5)" in \
+        finding["message"] and "a lower policy order" in finding["message"]
+    closed = {(c["from"], c["to"], c["protocol"]) for c in report["flows"]["closed"]}
+    # The global lockdown applies to every Pod, kube-system's own included: all egress into kube-system closes.
+    assert ("shop/api[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
+    assert all(dst.startswith("kube-system/") for _, dst, _ in closed)

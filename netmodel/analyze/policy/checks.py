@@ -181,8 +181,10 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
             f"Pods {_pods_text(compiled, classes)} {why or 'are isolated for egress'} and cannot "
             f"reach {target} on {' and '.join(ports)}: name lookups fail. "
-            + ("Narrow the denying admin rule, or allow DNS ahead of it (an earlier rule or a lower priority "
-               "value)" if admins else
+            + (("Narrow the denying Calico rule, or allow DNS ahead of it (an earlier rule, a lower policy order, "
+                "or an earlier tier)" if any(isinstance(r, CalicoTierRule) for r in admins) else
+                "Narrow the denying admin rule, or allow DNS ahead of it (an earlier rule or a lower priority "
+                "value)") if admins else
                "Add an egress rule allowing UDP and TCP 53 to the DNS Pods (namespaceSelector "
                "kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns)"),
             tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins)),
