@@ -450,3 +450,36 @@ def test_bundled_layouts_diff_names_the_flows_a_tier_lockdown_closes() -> None:
     # The global lockdown applies to every Pod, kube-system's own included: all egress into kube-system closes.
     assert ("shop/api[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
     assert all(dst.startswith("kube-system/") for _, dst, _ in closed)
+
+
+DNS = """apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{name: dns, containerPort: 53, protocol: UDP},
+                                                  {name: dns-tcp, containerPort: 53}]}]}
+status: {podIP: 10.244.0.53}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system}
+spec:
+  clusterIP: 10.96.0.10
+  selector: {k8s-app: kube-dns}
+  ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]
+"""
+
+
+def test_dns_cut_off_at_a_tier_end_names_the_applying_policies() -> None:
+    from netmodel.analyze.checks import CheckContext
+    from netmodel.analyze.policy.checks import check_dns_egress
+
+    deny = gnp("default-deny", '  namespaceSelector: kubernetes.io/metadata.name != "kube-system"\n'
+                               "  types: [Ingress, Egress]\n")
+    topology = build_topology(parse_text(BASE + "\n---\n" + DNS + "\n---\n" + deny, "t.yaml"))
+    [finding] = list(check_dns_egress(CheckContext(topology)))
+    assert "denied at the end of a Calico tier" in finding.message and "default-deny" in finding.message
+    assert finding.objects == ("GlobalNetworkPolicy/default-deny",) and finding.sources[0].line > 0

@@ -173,10 +173,12 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     target = f"Service {svc.qualified_name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
     for (policies, ports), classes in groups.items():
-        admins = _admin_deciders(compiled, classes, svc) if svc is not None else []
-        why = (f"are isolated for egress by {_policy_names(policies)}" if policies else "") + \
-            (" and " if policies and admins else "") + \
-            (f"are denied by {', '.join(f'{r.policy.label} {r.label}' for r in admins)}" if admins else "")
+        admins, ending = _admin_deciders(compiled, classes, svc) if svc is not None else ([], [])
+        why = " and ".join(
+            ([f"are isolated for egress by {_policy_names(policies)}"] if policies else [])
+            + ([f"are denied by {', '.join(f'{r.policy.label} {r.label}' for r in admins)}"] if admins else [])
+            + ([(f"are denied at the end of a Calico tier whose policies apply to them "
+                 f"({', '.join(p.label for p in ending)})")] if ending else []))
         yield Finding(
             "NM-SVC-008", Severity.ERROR, "pod-to-service",
             f"Pods {_pods_text(compiled, classes)} {why or 'are isolated for egress'} and cannot "
@@ -185,17 +187,24 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
                 "or an earlier tier)" if any(isinstance(r, CalicoTierRule) for r in admins) else
                 "Narrow the denying admin rule, or allow DNS ahead of it (an earlier rule or a lower priority "
                 "value)") if admins else
+               "Add an egress rule allowing UDP and TCP 53 to the DNS Pods in a policy of that tier (protocol UDP "
+               "and TCP, destination namespaceSelector projectcalico.org/name == \"kube-system\", selector "
+               "k8s-app == \"kube-dns\", ports [53])" if ending and not policies else
                "Add an egress rule allowing UDP and TCP 53 to the DNS Pods (namespaceSelector "
                "kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns)"),
-            tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins)),
-            tuple(p.source for p in policies) + tuple(r.source for r in admins),
+            tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins))
+            + tuple(str(p.ref) for p in ending),
+            tuple(p.source for p in policies) + tuple(r.source for r in admins) + tuple(p.source for p in ending),
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
 
 
-def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service) -> list[TierRule | CalicoTierRule]:
-    """The admin and Calico rules that deny some of ``classes`` their DNS lookups (Deny rules of any tier)."""
+def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service,
+                    ) -> tuple[list[TierRule | CalicoTierRule], list[CalicoPolicy]]:
+    """What denies some of ``classes`` their DNS lookups: the admin and Calico Deny rules, and the Calico policies
+    of a tier whose end (defaultAction Deny) denied them."""
     engine = compiled.policies
     out: dict[TierRule | CalicoTierRule, None] = {}
+    ending: dict[int, CalicoPolicy] = {}
     for cls in classes:
         for sp in svc.ports:
             if sp.port != DNS_PORT or sp.protocol not in (UDP, TCP):
@@ -208,7 +217,9 @@ def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Ser
                 verdict = engine.verdict(EGRESS, cls.id, peer, target, sp.protocol, b.port)
                 if not verdict.allowed and verdict.admin_rule is not None:
                     out[verdict.admin_rule] = None
-    return list(out)
+                elif not verdict.allowed:
+                    ending.update((id(p), p) for p in verdict.tier_end if isinstance(p, CalicoPolicy))
+    return list(out), list(ending.values())
 
 
 def _has_client(compiled: CompiledCluster, backend_class: PodClass, protocol: int, port: int) -> bool:
