@@ -107,7 +107,7 @@ def _underlay_ip(node: Node, pods: AddressSet) -> IPAddress | None:
     return next(iter(node.internal_ips or node.ips), None) or pods.sample()
 
 
-class _Wire:
+class _PodNetwork:
     """Whether the Pod network carries a port space between two node classes (cached per pair)."""
 
     def __init__(self, compiled: CompiledCluster) -> None:
@@ -209,11 +209,11 @@ GroupOf = Callable[[Pod], str]
 @dataclass(frozen=True, slots=True)
 class _Query:
     """What every step of one matrix computation reads: the compiled cluster, whether the Pod network carries ports
-    between node classes (``wire``), the group a Pod counts in (``name``) and where the connections found per
+    between node classes (``pod_network``), the group a Pod counts in (``name``) and where the connections found per
     group pair are recorded (``add``)."""
 
     compiled: CompiledCluster
-    wire: _Wire
+    pod_network: _PodNetwork
     name: GroupOf
     add: _Add
 
@@ -288,7 +288,7 @@ def connection_blocks(compiled: CompiledCluster, by: str = "workload", *, group:
     :func:`connectivity`'s)."""
     classes = [cls for cls in (compiled.policies.classes.classes if among is None else among) if cls.addressed]
     found = _Found()
-    query = _Query(compiled, _Wire(compiled), group or (lambda pod: group_name(pod, by)), found.add)
+    query = _Query(compiled, _PodNetwork(compiled), group or (lambda pod: group_name(pod, by)), found.add)
     answer = _class_pairs(query, classes)
     _outside(query, classes)
     yield from _blocks(query, answer, found, loopback)
@@ -333,7 +333,7 @@ class _ClassPairs:
 
 def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
     """Every destination class judged against the source classes that may reach it (see the module doc)."""
-    compiled, wire = query.compiled, query.wire
+    compiled, pod_network = query.compiled, query.pod_network
     engine = compiled.policies
     pods = compiled.topology.pods
     pairs: dict[int, list[tuple[int, PortSpace]]] = {}
@@ -354,7 +354,7 @@ def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
     for destination in classes:
         ingress = engine.ingress_spaces(destination) if destination.subject_to_policy else None
         listens = listening(destination)
-        if wire.unfiltered and destination.subject_to_policy and ingress is None and \
+        if pod_network.unfiltered and destination.subject_to_policy and ingress is None and \
                 engine.silent(INGRESS, destination.id):
             open_to_all.add(destination.id)
             if listens:
@@ -375,10 +375,10 @@ def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
                 _add_snatted(query, masquerade, destination, space, sent, placed[source.id], placed[destination.id])
             elif not space:
                 continue
-            elif wire.unfiltered:
+            elif pod_network.unfiltered:
                 pairs.setdefault(source.id, []).append((destination.id, space))
             else:
-                _add_over_wire(query, space, placed[source.id], placed[destination.id],
+                _add_over_pod_network(query, space, placed[source.id], placed[destination.id],
                                replies_to_pods=source.subject_to_policy,  # a hostNetwork source: its node's address
                                to_host=not destination.subject_to_policy)
     for source in classes:
@@ -391,12 +391,12 @@ def _class_pairs(query: _Query, classes: list[PodClass]) -> _ClassPairs:
 Placement = dict[str, tuple[set[str], set[int]]]  # group → the nodes and node classes its members run on
 
 
-def _add_over_wire(query: _Query, space: PortSpace, sources: Placement, destinations: Placement,
+def _add_over_pod_network(query: _Query, space: PortSpace, sources: Placement, destinations: Placement,
                    replies_to_pods: bool, to_host: bool) -> None:
     """Record what crosses the node firewalls between each source group and destination group of two classes."""
     for src, (src_nodes, src_classes) in sources.items():
         for dst, (dst_nodes, dst_classes) in destinations.items():
-            got, partial = _over_wire(query.wire, space, src_nodes, src_classes, dst_nodes, dst_classes,
+            got, partial = _over_pod_network(query.pod_network, space, src_nodes, src_classes, dst_nodes, dst_classes,
                                       replies_to_pods, to_host)
             if got:
                 query.add(src, dst, got, partial)
@@ -404,10 +404,10 @@ def _add_over_wire(query: _Query, space: PortSpace, sources: Placement, destinat
 
 def _add_snatted(query: _Query, masquerade: _Masquerade, destination: PodClass, same_node: PortSpace,
                  sent: PortSpace, sources: Placement, destinations: Placement) -> None:
-    """:func:`_add_over_wire` for a destination reached SNATed from other nodes (:func:`_snatted_over_wire`)."""
+    """:func:`_add_over_pod_network` for a destination reached SNATed from other nodes (:func:`_snatted_over_pod_network`)."""
     for src, (src_nodes, _) in sources.items():
         for dst, (dst_nodes, dst_classes) in destinations.items():
-            got, partial = _snatted_over_wire(query.wire, masquerade, destination, same_node, sent, src_nodes,
+            got, partial = _snatted_over_pod_network(query.pod_network, masquerade, destination, same_node, sent, src_nodes,
                                               dst_nodes, dst_classes)
             if got:
                 query.add(src, dst, got, partial)
@@ -553,7 +553,7 @@ def _node_addresses(compiled: CompiledCluster, cls: PodClass) -> AddressSet:
 def _placement(query: _Query, cls: PodClass) -> Placement:
     """Per group, the nodes and node classes the class's members of that group run on."""
     out: Placement = {}
-    node_class = query.wire.node_class
+    node_class = query.pod_network.node_class
     for position in cls.pods:
         pod = query.compiled.topology.pods[position]
         nodes, node_classes = out.setdefault(query.name(pod), (set(), set()))
@@ -563,7 +563,7 @@ def _placement(query: _Query, cls: PodClass) -> Placement:
     return out
 
 
-def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: set[int], dst_nodes: set[str],
+def _over_pod_network(pod_network: _PodNetwork, space: PortSpace, src_nodes: set[str], src_classes: set[int], dst_nodes: set[str],
                dst_classes: set[int], replies_to_pods: bool, to_host: bool) -> tuple[PortSpace, bool]:
     """What crosses the node firewalls from one group's members to another's: (every port some pair gets,
     whether some pair gets less). Members on one node cross no firewall."""
@@ -573,7 +573,7 @@ def _over_wire(wire: _Wire, space: PortSpace, src_nodes: set[str], src_classes: 
     every: PortSpace = space
     for sender in src_classes:
         for receiver in dst_classes:
-            got = wire.carries(sender, receiver, space, replies_to_pods, to_host)
+            got = pod_network.carries(sender, receiver, space, replies_to_pods, to_host)
             some = got if some is None else some | got
             every = every & got
     if src_nodes & dst_nodes:  # Pods meeting on one node always connect
@@ -606,22 +606,22 @@ class _Masquerade:
         return self._ingress[key]
 
 
-def _snatted_over_wire(wire: _Wire, masquerade: _Masquerade, destination: PodClass, same_node: PortSpace,
+def _snatted_over_pod_network(pod_network: _PodNetwork, masquerade: _Masquerade, destination: PodClass, same_node: PortSpace,
                        sent: PortSpace, src_nodes: set[str], dst_nodes: set[str],
                        dst_classes: set[int]) -> tuple[PortSpace, bool]:
-    """Like :func:`_over_wire` for a destination reached SNATed from other nodes: members on one node keep
+    """Like :func:`_over_pod_network` for a destination reached SNATed from other nodes: members on one node keep
     ``same_node`` (the class-level policy), the others get ``sent`` (egress and listening) AND what
     ``destination``'s ingress allows from their node's address, across the node firewalls."""
     by_key: dict[tuple[int | None, PortSpace], None] = {}
     for node in src_nodes:
-        if dst_nodes == {node} or node not in wire.node_class:
+        if dst_nodes == {node} or node not in pod_network.node_class:
             continue
-        by_key[(wire.node_class[node], sent & masquerade.ingress_from(destination, node))] = None
+        by_key[(pod_network.node_class[node], sent & masquerade.ingress_from(destination, node))] = None
     some: PortSpace = NOTHING
     every: PortSpace | None = None
     for sender, space in by_key:
         for receiver in dst_classes:
-            got = space if wire.unfiltered or sender is None else wire.carries(sender, receiver, space, True)
+            got = space if pod_network.unfiltered or sender is None else pod_network.carries(sender, receiver, space, True)
             some = some | got
             every = got if every is None else every & got
     if src_nodes & dst_nodes:  # Pods meeting on one node keep their addresses
@@ -697,7 +697,7 @@ def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
 def _enter(query: _Query, entry: _Entry, backend: Backend) -> None:
     """An outside network reaching one backend through the nodes its firewalls admit it on."""
     assert backend.pod is not None and backend.port is not None
-    compiled, wire = query.compiled, query.wire
+    compiled, pod_network = query.compiled, query.pod_network
     cls = compiled.class_of(backend.pod)
     single = PortSpace.of({entry.port.protocol: IntervalSet.single(backend.port)}) & listening(cls)
     if not single:
@@ -706,8 +706,8 @@ def _enter(query: _Query, entry: _Entry, backend: Backend) -> None:
     delivered = 0
     partial = False
     for node, clients in entry.admitted:
-        if not local and backend.node is not None and backend.node.name != node.name and not wire.unfiltered and \
-                not wire.carries(wire.node_class[node.name], wire.node_class[backend.node.name], single, False):
+        if not local and backend.node is not None and backend.node.name != node.name and not pod_network.unfiltered and \
+                not pod_network.carries(pod_network.node_class[node.name], pod_network.node_class[backend.node.name], single, False):
             continue  # SNATed at the entry node, then dropped between nodes
         seen_as = clients if local else AddressSet.of_networks(node.ips)
         allowed, reached = compiled.policies.address_space(INGRESS, cls, seen_as) if cls.subject_to_policy \
