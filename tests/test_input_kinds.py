@@ -195,58 +195,58 @@ def test_endpoints_are_summed_when_their_service_is_known_else_warned(tmp_path: 
 
 # -- answers that objects netmodel does not evaluate could change ---------------------------------------------------
 
-CILIUM = str(KINDS / "cilium-deny.yaml")
-NOT_EVALUATED = "not evaluated: CiliumNetworkPolicy (cilium.io), answers may differ"
+ANTREA = str(KINDS / "antrea-deny.yaml")
+NOT_EVALUATED = "not evaluated: NetworkPolicy (crd.antrea.io), answers may differ"
 
 
-def test_query_says_a_cilium_policy_is_not_evaluated(capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_says_an_antrea_policy_is_not_evaluated(capsys: pytest.CaptureFixture[str]) -> None:
     from netmodel.report.schemas import validate
 
-    # The CiliumNetworkPolicy denies this flow; netmodel cannot know it, and says so instead of a bare ALLOWED.
-    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "shop/api", "--port", "8080")
+    # The Antrea NetworkPolicy drops this flow; netmodel cannot know it, and says so instead of a bare ALLOWED.
+    code, out, _ = run(capsys, "query", ANTREA, "--from", "web/client", "--to", "shop/api", "--port", "8080")
     assert code == 0 and "ALLOWED" in out
     assert NOT_EVALUATED in out
-    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "shop/api", "--port", "8080",
+    code, out, _ = run(capsys, "query", ANTREA, "--from", "web/client", "--to", "shop/api", "--port", "8080",
                        "--format", "json")
     answer = json.loads(out)
     validate(answer, "query")
     assert answer["notEvaluated"]["message"] == NOT_EVALUATED
-    assert answer["notEvaluated"]["objects"] == ["CiliumNetworkPolicy/shop/deny-web"]
-    assert answer["notEvaluated"]["sources"][0]["line"] == at(KINDS / "cilium-deny.yaml", "apiVersion: cilium")[0]
+    assert answer["notEvaluated"]["objects"] == ["NetworkPolicy/shop/deny-web"]
+    assert answer["notEvaluated"]["sources"][0]["line"] == at(KINDS / "antrea-deny.yaml", "apiVersion: crd.antrea.io")[0]
 
 
 def test_query_between_other_namespaces_is_not_marked(capsys: pytest.CaptureFixture[str]) -> None:
-    # A namespaced Cilium policy selects Pods of its own namespace only: web → data cannot change.
-    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "data/cache", "--port", "6379",
+    # A namespaced Antrea policy applies to Pods of its own namespace only: web → data cannot change.
+    code, out, _ = run(capsys, "query", ANTREA, "--from", "web/client", "--to", "data/cache", "--port", "6379",
                        "--format", "json")
     assert code == 0 and "notEvaluated" not in json.loads(out)
-    code, out, _ = run(capsys, "query", CILIUM, "--from", "web/client", "--to", "data/cache", "--port", "6379")
+    code, out, _ = run(capsys, "query", ANTREA, "--from", "web/client", "--to", "data/cache", "--port", "6379")
     assert "not evaluated" not in out
 
 
 def test_clusterwide_policies_mark_every_answer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    layout = tmp_path / "ccnp.yaml"
-    layout.write_text((KINDS / "cilium-deny.yaml").read_text(encoding="utf-8").replace(
-        "kind: CiliumNetworkPolicy\nmetadata: {name: deny-web, namespace: shop}",
-        "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: deny-web}"), encoding="utf-8")
+    layout = tmp_path / "acnp.yaml"
+    layout.write_text((KINDS / "antrea-deny.yaml").read_text(encoding="utf-8").replace(
+        "kind: NetworkPolicy\nmetadata: {name: deny-web, namespace: shop}",
+        "kind: ClusterNetworkPolicy\nmetadata: {name: deny-web}"), encoding="utf-8")
     code, out, _ = run(capsys, "query", str(layout), "--from", "web/client", "--to", "data/cache", "--port", "6379",
                        "--format", "json")
-    assert code == 0 and json.loads(out)["notEvaluated"]["kinds"] == ["CiliumClusterwideNetworkPolicy (cilium.io)"]
+    assert code == 0 and json.loads(out)["notEvaluated"]["kinds"] == ["ClusterNetworkPolicy (crd.antrea.io)"]
 
 
 def test_matrix_marks_the_rows_it_could_change(capsys: pytest.CaptureFixture[str]) -> None:
     from netmodel.report.schemas import validate
 
-    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "pod", "--format", "json")
+    code, out, _ = run(capsys, "matrix", ANTREA, "--by", "pod", "--format", "json")
     payload = json.loads(out)
     validate(payload, "matrix")
     marked = {(c["from"], c["to"]) for c in payload["connections"] if c.get("notEvaluated")}
     rows = {(c["from"], c["to"]) for c in payload["connections"]}
     assert marked == {r for r in rows if "shop/api" in r}
     assert payload["notEvaluated"]["message"] == NOT_EVALUATED
-    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "namespace")
-    assert code == 0 and NOT_EVALUATED in out and "may differ: CiliumNetworkPolicy (cilium.io)" in out
-    code, out, _ = run(capsys, "matrix", CILIUM, "--by", "pod", "--format", "csv")
+    code, out, _ = run(capsys, "matrix", ANTREA, "--by", "namespace")
+    assert code == 0 and NOT_EVALUATED in out and "may differ: NetworkPolicy (crd.antrea.io)" in out
+    code, out, _ = run(capsys, "matrix", ANTREA, "--by", "pod", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and {(r["from"], r["to"]) for r in rows if r["notEvaluated"]} == marked
 
@@ -254,14 +254,14 @@ def test_matrix_marks_the_rows_it_could_change(capsys: pytest.CaptureFixture[str
 def test_expectations_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     from netmodel.report.schemas import validate
 
-    code, out, _ = run(capsys, "check", CILIUM, "--expect", str(KINDS / "cilium-expect.yaml"), "--format", "json")
+    code, out, _ = run(capsys, "check", ANTREA, "--expect", str(KINDS / "antrea-expect.yaml"), "--format", "json")
     payload = json.loads(out)
     validate(payload, "check")
     results = {(e["to"], bool(e.get("notEvaluated"))) for e in payload["expectations"]}
     assert results == {("shop/api", True), ("data/cache", False)}
     [failed] = [f for f in payload["findings"] if f["id"] == "NM-EXPECT-001"]
     assert failed["message"].endswith(NOT_EVALUATED)
-    code, out, _ = run(capsys, "check", CILIUM, "--expect", str(KINDS / "cilium-expect.yaml"))
+    code, out, _ = run(capsys, "check", ANTREA, "--expect", str(KINDS / "antrea-expect.yaml"))
     out = " ".join(out.split())  # the table wraps long lines
     assert code == 1 and "expectation web/client → shop/api TCP 8080" in out and NOT_EVALUATED in out
 
@@ -270,7 +270,7 @@ def test_the_report_bundle_matrix_carries_the_same_marks() -> None:
     from netmodel.model.build import load_topology
     from netmodel.report.bundle import matrix_payload
 
-    payload = matrix_payload(load_topology([CILIUM]), "pod")
+    payload = matrix_payload(load_topology([ANTREA]), "pod")
     assert payload["notEvaluated"]["message"] == NOT_EVALUATED
     assert {(c["from"], c["to"]) for c in payload["connections"] if c.get("notEvaluated")} == \
         {(c["from"], c["to"]) for c in payload["connections"] if "shop/api" in (c["from"], c["to"])}
@@ -315,14 +315,14 @@ def test_a_known_kind_name_in_an_unknown_group_is_an_unknown_kind(tmp_path: Path
         == [(("Pod/p",), True), (("NetworkPolicy/np",), True)]
 
 
-def test_the_cilium_case_through_the_installed_entry_point() -> None:
+def test_the_antrea_case_through_the_installed_entry_point() -> None:
     """`python -m netmodel query` in a subprocess, as a user runs it: ALLOWED, and it says what it did not read."""
     import os
     import subprocess
     import sys
 
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent))
-    done = subprocess.run([sys.executable, "-m", "netmodel", "query", CILIUM, "--from", "web/client",
+    done = subprocess.run([sys.executable, "-m", "netmodel", "query", ANTREA, "--from", "web/client",
                            "--to", "shop/api", "--port", "8080"], capture_output=True, text=True, env=env,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr

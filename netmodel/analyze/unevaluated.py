@@ -38,8 +38,8 @@ class Unevaluated:
         cluster-wide)."""
         scoped: dict[str, list[SkippedObject]] = {}
         cluster = []
-        for s in topology.skipped:
-            if s.category != "not-evaluated":
+        for s in list(topology.skipped) + cilium_unjudged(topology):
+            if s.category not in ("not-evaluated", "partly-evaluated"):
                 continue
             if s.scope == "cluster":
                 cluster.append(s)
@@ -79,6 +79,29 @@ class Unevaluated:
             return ()
         namespaces = [g if by == "namespace" else g.partition("/")[0] for g in groups if ":" not in g]
         return self.affecting(namespaces)
+
+
+def cilium_unjudged(topology: Topology) -> list[SkippedObject]:
+    """The parts of Cilium policies netmodel cannot judge offline (L7 rules, toFQDNs, host policies, ...), one
+    entry per policy: a CiliumNetworkPolicy's can change flows of Pods in its namespace (it selects those only),
+    a CiliumClusterwideNetworkPolicy's any flow (NM-INPUT-045)."""
+    out = []
+    for policy in topology.cilium_policies:
+        reasons: dict[str, None] = {}
+        source = None
+        for spec in policy.specs:
+            if spec.node_selector is not None:
+                reasons.setdefault("host policy (nodeSelector)", None)
+                source = source or spec.source
+            for rule in spec.rules:
+                for why in rule.unjudged:
+                    reasons.setdefault(f"{rule.label}: {why}", None)
+                    source = source or rule.source
+        if reasons and source is not None:
+            out.append(SkippedObject("cilium.io/v2", policy.kind, policy.namespace, policy.name,
+                                     "; ".join(reasons), source, "partly-evaluated",
+                                     "namespace" if policy.namespace else "cluster", "Cilium"))
+    return out
 
 
 def _namespace_of_label(label: str) -> str:

@@ -31,6 +31,7 @@ from netmodel.model.objects import (
 )
 from netmodel.model.read_admin import read_admin_network_policy
 from netmodel.model.read_calico import BUILTIN_TIERS, read_calico_policy, read_ip_pool, read_tier
+from netmodel.model.read_cilium import read_cilium_policy
 from netmodel.model.read_gateway import (
     read_gateway,
     read_gateway_class,
@@ -53,7 +54,7 @@ from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
-CLUSTER_SCOPED = {"AdminNetworkPolicy", "GlobalNetworkPolicy", "Tier", "BaselineAdminNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
+CLUSTER_SCOPED = {"AdminNetworkPolicy", "GlobalNetworkPolicy", "Tier", "BaselineAdminNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
@@ -161,6 +162,9 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
             if (admin := read_admin_network_policy(doc, problems, kind)) is not None:
                 inv.admin_policies.append(admin)
+        elif kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
+            if (cilium := read_cilium_policy(doc, problems, kind)) is not None:
+                inv.cilium_policies.append(cilium)
         elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
             inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
@@ -229,6 +233,8 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
                                         if p.kind == "GlobalNetworkPolicy"]),
         ("Calico Tier", [("", t.name, t.source) for t in inv.calico_tiers if t.source is not None]),
         ("BaselineAdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if p.baseline]),
+        ("CiliumNetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.cilium_policies if p.namespace]),
+        ("CiliumClusterwideNetworkPolicy", [("", p.name, p.source) for p in inv.cilium_policies if not p.namespace]),
         ("Ingress", [(i.namespace, i.name, i.source) for i in inv.ingresses]),
         ("GatewayClass", [("", c.name, c.source) for c in inv.gateway_classes]),
         ("Gateway", [(g.namespace, g.name, g.source) for g in inv.gateways]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netmodel.load.document import Document
+from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.gateway import Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.objects import (
     AdminNetworkPolicy,
@@ -55,6 +56,7 @@ class Inventory:
     admin_policies: list[AdminNetworkPolicy] = field(default_factory=list)
     calico_policies: list[CalicoPolicy] = field(default_factory=list)
     calico_tiers: list[CalicoTier] = field(default_factory=list)
+    cilium_policies: list[CiliumPolicy] = field(default_factory=list)
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)
     ip_pools: list[IPPool] = field(default_factory=list)

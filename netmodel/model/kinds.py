@@ -62,6 +62,9 @@ READ: dict[str, frozenset[str]] = {
     # The AdminNetworkPolicy API (netmodel/model/read_admin.py).
     "AdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
     "BaselineAdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
+    # Cilium policies (netmodel/model/read_cilium.py).
+    "CiliumNetworkPolicy": frozenset({"cilium.io"}),
+    "CiliumClusterwideNetworkPolicy": frozenset({"cilium.io"}),
 }
 
 _RBAC = "rbac.authorization.k8s.io"
@@ -147,8 +150,6 @@ CALICO_GROUPS = frozenset(_CALICO)
 # (the kind selects Pods of its own namespace only); "cluster" — any flow; "none" — no answer by itself (a BackendTLSPolicy changes
 # how a gateway speaks to a backend, not whether a packet between two endpoints passes).
 NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
-    ("cilium.io", "CiliumNetworkPolicy"): ("namespace", "Cilium"),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy"): ("cluster", "Cilium"),
     # Calico NetworkPolicy and GlobalNetworkPolicy are read (a policy using fields netmodel does not evaluate is
     # listed with these scopes by model/build.py). Host endpoints are not modelled; network sets are not read,
     # and a Calico rule selector may match them, so both may change any flow.

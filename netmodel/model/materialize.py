@@ -256,6 +256,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         admin_policies=tuple(inv.admin_policies),
         calico_policies=tuple(p for p in inv.calico_policies if not p.unevaluated),
         calico_tiers=tuple(inv.calico_tiers),
+        cilium_policies=tuple(inv.cilium_policies),
         firewalls=tuple(f for f, _ in inv.firewalls),
         ip_pools=tuple(inv.ip_pools),
         gateway_api=GatewayAPI(tuple(inv.gateway_classes), tuple(inv.gateways), tuple(inv.routes),

@@ -8,6 +8,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from netmodel.errors import SourceSpan
+from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.gateway import GatewayAPI
 from netmodel.model.objects import (
     AdminNetworkPolicy,
@@ -85,6 +86,8 @@ class Topology:
     # input order (the engine orders them; analyze/policy/calico.py).
     calico_policies: tuple[CalicoPolicy, ...] = ()
     calico_tiers: tuple[CalicoTier, ...] = ()
+    # CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies, in input order.
+    cilium_policies: tuple[CiliumPolicy, ...] = ()
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups, and are
     # read-only views so that no caller can make them disagree with the tuples.

@@ -24,6 +24,8 @@ from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.admin_checks import ADMIN_CHECKS
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.calico import CalicoTierRule
+from netmodel.analyze.policy.cilium import CiliumTierRule
+from netmodel.analyze.policy.cilium_checks import CILIUM_CHECKS
 from netmodel.analyze.policy.classes import PodClass
 from netmodel.analyze.policy.engine import (
     EGRESS,
@@ -38,6 +40,7 @@ from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, compiled_cluster_of
 from netmodel.compile.context import CheckContext
 from netmodel.errors import SourceSpan
+from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     AdminNetworkPolicy,
@@ -64,19 +67,22 @@ def _policy_names(policies: tuple[NetworkPolicy, ...] | list[NetworkPolicy]) -> 
     return ", ".join(p.qualified_name for p in policies)
 
 
-def _policies_text(policies: tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]) -> str:
-    """``NetworkPolicies a/b, c/d`` and/or the admin and Calico policies by label."""
+Decider = NetworkPolicy | AdminNetworkPolicy | CalicoPolicy | CiliumPolicy
+
+
+def _policies_text(policies: tuple[Decider, ...]) -> str:
+    """``NetworkPolicies a/b, c/d`` and/or the admin, Calico and Cilium policies by label."""
     nps = [p for p in policies if isinstance(p, NetworkPolicy)]
-    admins = [p.label for p in policies if isinstance(p, (AdminNetworkPolicy, CalicoPolicy))]
+    admins = [p.label for p in policies if not isinstance(p, NetworkPolicy)]
     return " and ".join(([f"NetworkPolicies {_policy_names(nps)}"] if nps else []) + admins)
 
 
-def _deciders(verdict: PolicyVerdict) -> tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]:
-    """What denied a packet: the admin or Calico policy whose rule did, the policies of a Calico tier whose end
-    denied it, else the NetworkPolicies isolating the Pod."""
+def _deciders(verdict: PolicyVerdict) -> tuple[Decider, ...]:
+    """What denied a packet: the admin, Calico or Cilium policy whose rule did, the policies of a Calico tier
+    whose end denied it, else the NetworkPolicies and Cilium policies isolating the Pod."""
     if verdict.admin_rule is not None:
         return (verdict.admin_rule.policy,)
-    return verdict.tier_end or verdict.isolating
+    return verdict.tier_end or (verdict.isolating + verdict.cilium_isolating)
 
 
 def _pods_text(compiled: CompiledCluster, classes: list[PodClass], limit: int = 3) -> str:
@@ -154,7 +160,7 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
     compiled = compiled_cluster_of(ctx)
     engine = compiled.policies
     svc = dns_service(compiled)
-    groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
+    groups: dict[tuple[tuple[NetworkPolicy, ...], tuple[CiliumPolicy, ...], tuple[str, ...]], list[PodClass]] = {}
     # Admin tiers can deny DNS to classes no NetworkPolicy isolates; they are judged with the real DNS Service
     # only (the assumed CoreDNS Pods have no class the admin rules could be compiled against).
     admin_egress = engine.tiered(EGRESS) if svc is not None else 0
@@ -169,13 +175,15 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
             continue
         blocked = _dns_blocked_real(compiled, cls, svc) if svc is not None else _dns_blocked_assumed(compiled, cls)
         if blocked:
-            groups.setdefault((engine.isolating(class_id, EGRESS), tuple(blocked)), []).append(cls)
+            groups.setdefault((engine.isolating(class_id, EGRESS), engine.cilium.default_deny(EGRESS, class_id),
+                               tuple(blocked)), []).append(cls)
     target = f"Service {svc.qualified_name}" if svc is not None else \
         "cluster DNS (assumed: kube-system Pods labelled k8s-app=kube-dns)"
-    for (policies, ports), classes in groups.items():
+    for (policies, cilium, ports), classes in groups.items():
         admins, ending = _admin_deciders(compiled, classes, svc) if svc is not None else ([], [])
+        isolating = ([_policy_names(policies)] if policies else []) + [p.label for p in cilium]
         why = " and ".join(
-            ([f"are isolated for egress by {_policy_names(policies)}"] if policies else [])
+            ([f"are isolated for egress by {' and '.join(isolating)}"] if isolating else [])
             + ([f"are denied by {', '.join(f'{r.policy.label} {r.label}' for r in admins)}"] if admins else [])
             + ([(f"are denied at the end of a Calico tier whose policies apply to them "
                  f"({', '.join(p.label for p in ending)})")] if ending else []))
@@ -192,18 +200,19 @@ def check_dns_egress(ctx: CheckContext) -> Iterator[Finding]:
                "k8s-app == \"kube-dns\", ports [53])" if ending and not policies else
                "Add an egress rule allowing UDP and TCP 53 to the DNS Pods (namespaceSelector "
                "kubernetes.io/metadata.name: kube-system, podSelector k8s-app: kube-dns)"),
-            tuple(str(p.ref) for p in policies) + tuple(dict.fromkeys(str(r.policy.ref) for r in admins))
-            + tuple(str(p.ref) for p in ending),
-            tuple(p.source for p in policies) + tuple(r.source for r in admins) + tuple(p.source for p in ending),
+            tuple(str(p.ref) for p in policies) + tuple(p.ref for p in cilium)
+            + tuple(dict.fromkeys(str(r.policy.ref) for r in admins)) + tuple(str(p.ref) for p in ending),
+            tuple(p.source for p in policies) + tuple(p.source for p in cilium) + tuple(r.source for r in admins)
+            + tuple(p.source for p in ending),
             {"pods": sum(len(c.pods) for c in classes), "ports": list(ports)})
 
 
 def _admin_deciders(compiled: CompiledCluster, classes: list[PodClass], svc: Service,
-                    ) -> tuple[list[TierRule | CalicoTierRule], list[CalicoPolicy]]:
+                    ) -> tuple[list[TierRule | CalicoTierRule | CiliumTierRule], list[CalicoPolicy]]:
     """What denies some of ``classes`` their DNS lookups: the admin and Calico Deny rules, and the Calico policies
     of a tier whose end (defaultAction Deny) denied them."""
     engine = compiled.policies
-    out: dict[TierRule | CalicoTierRule, None] = {}
+    out: dict[TierRule | CalicoTierRule | CiliumTierRule, None] = {}
     ending: dict[int, CalicoPolicy] = {}
     for cls in classes:
         for sp in svc.ports:
@@ -251,7 +260,7 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-009: Services whose endpoints' ingress policies admit no client at all."""
     compiled = compiled_cluster_of(ctx)
     if not compiled.topology.network_policies and not compiled.topology.admin_policies \
-            and not compiled.topology.calico_policies:
+            and not compiled.topology.calico_policies and not compiled.topology.cilium_policies:
         return
     for svc in compiled.topology.services:
         for sp in svc.ports:
@@ -263,9 +272,12 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             classes = list({cls.id: cls for cls, _ in served}.values())
             policies = list(dict.fromkeys(p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)))
-            admins = list(dict.fromkeys(r.policy for c in classes for tier in compiled.policies.tiers
-                                        if tier.first_match for r in tier.rules(INGRESS, c.id)
-                                        if isinstance(r, (TierRule, CalicoTierRule))))
+            cilium = compiled.policies.cilium
+            admins: list[AdminNetworkPolicy | CalicoPolicy | CiliumPolicy] = list(dict.fromkeys(
+                r.policy for c in classes for tier in compiled.policies.tiers
+                if tier.first_match for r in tier.rules(INGRESS, c.id)
+                if isinstance(r, (TierRule, CalicoTierRule, CiliumTierRule))))
+            admins += dict.fromkeys(p for c in classes for p in cilium.default_deny(INGRESS, c.id) if p not in admins)
             named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + \
                 [p.label for p in admins]
             yield Finding(
@@ -282,7 +294,7 @@ def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
     """NM-EXT-009: NetworkPolicies that keep an Ingress's controller from its backend Pods."""
     compiled = compiled_cluster_of(ctx)
     t = compiled.topology
-    if not t.network_policies and not t.admin_policies and not t.calico_policies:
+    if not t.network_policies and not t.admin_policies and not t.calico_policies and not t.cilium_policies:
         return
     for ing in t.ingresses:
         controllers = _controller_pods(ctx, ing)
@@ -320,11 +332,11 @@ def _controller_pods(ctx: CheckContext, ing: Ingress) -> list[Pod]:
 
 def _blocked_controllers(compiled: CompiledCluster, svc: Service, sp: ServicePort,
                          controllers: list[Pod],
-                         ) -> list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]]]:
+                         ) -> list[tuple[str, str, tuple[Decider, ...]]]:
     """(backend Pod, controller Pod, isolating policies) for each controller Pod that NetworkPolicy keeps from a
     backend of ``sp``: the backend's ingress, or else the controller's egress, denies it."""
     engine = compiled.policies
-    blocked: list[tuple[str, str, tuple[NetworkPolicy | AdminNetworkPolicy | CalicoPolicy, ...]]] = []
+    blocked: list[tuple[str, str, tuple[Decider, ...]]] = []
     for b in compiled.backends(svc, sp):
         if b.pod is None or b.port is None:
             continue
@@ -474,4 +486,4 @@ POLICY_CHECKS = (
     check_peers_select_something,
     check_rules_can_match,
     check_shadowed_rules,
-) + ADMIN_CHECKS
+) + ADMIN_CHECKS + CILIUM_CHECKS

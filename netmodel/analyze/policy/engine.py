@@ -34,6 +34,7 @@ from functools import cached_property
 from netmodel.analyze.policy.admin import AdminTier, network_blocks
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.calico import CalicoTier, CalicoTierRule, CalicoTiers, calico_blocks
+from netmodel.analyze.policy.cilium import CiliumDenyTier, CiliumPolicies, CiliumTierRule
 from netmodel.analyze.policy.classes import PodClass, PodClasses
 from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
@@ -46,6 +47,7 @@ from netmodel.analyze.policy.tiers import (
     TierRuleLike,
     walk_spaces,
 )
+from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.objects import CalicoPolicy, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from netmodel.model.topology import Topology
 from netmodel.sets import ALL_ADDRESSES, AddressSet, IntervalSet, IPAddress
@@ -102,12 +104,15 @@ class PolicyVerdict:
     direction: str
     allowed: bool
     isolated: bool  # False: no NetworkPolicy selects the Pod for this direction
-    matched: tuple[CompiledRule, ...]  # the NetworkPolicy rules that allow the packet
+    matched: tuple[CompiledRule | CiliumTierRule, ...]  # the NetworkPolicy rules that allow the packet
     isolating: tuple[NetworkPolicy, ...]  # every NetworkPolicy selecting the Pod for this direction
     tier: str = ""
-    admin_rule: TierRule | CalicoTierRule | None = None
+    admin_rule: TierRule | CalicoTierRule | CiliumTierRule | None = None
     passed: tuple[TierRule | CalicoTierRule, ...] = ()
     tier_end: tuple[CalicoPolicy | NetworkPolicy, ...] = ()  # a Calico tier's defaultAction denied: its policies
+    # The Cilium policies that put the Pod in default deny for this direction (docs/reachability.md, "Cilium
+    # policies"); ``matched`` may hold Cilium allow rules next to NetworkPolicy rules.
+    cilium_isolating: tuple[CiliumPolicy, ...] = ()
 
 
 Peer = int | IPAddress  # a Pod class id (a policy subject), or the address a non-Pod peer is seen with
@@ -135,13 +140,19 @@ class NetworkPolicyTier:
     def __init__(self, engine: PolicyEngine) -> None:
         self.engine = engine
 
-    def rules(self, direction: str, subject: int) -> list[CompiledRule]:
-        """The NetworkPolicy rules that apply to the Pod class in this direction."""
-        return self.engine.ingress_rules(subject) if direction == INGRESS else self.engine.egress_rules(subject)
+    def rules(self, direction: str, subject: int) -> list[CompiledRule | CiliumTierRule]:
+        """The NetworkPolicy rules, then the Cilium allow rules (one union, as Cilium enforces both), that apply
+        to the Pod class in this direction."""
+        own: list[CompiledRule | CiliumTierRule] = []
+        own.extend(self.engine.ingress_rules(subject) if direction == INGRESS else self.engine.egress_rules(subject))
+        own.extend(self.engine.cilium.allow_rules(direction, subject))
+        return own
 
     def ends_in_deny(self, direction: str, subject: int) -> bool:
-        """Whether a NetworkPolicy isolates the Pod class in this direction (then what no rule allows is denied)."""
-        return bool(self.engine.isolating(subject, direction))
+        """Whether a NetworkPolicy or a Cilium default-deny rule isolates the Pod class in this direction (then
+        what no rule allows is denied)."""
+        return bool(self.engine.isolating(subject, direction)) or \
+            bool(self.engine.cilium.default_deny(direction, subject))
 
 
 class PolicyEngine:
@@ -155,7 +166,10 @@ class PolicyEngine:
         self.classes = PodClasses(topology, blocks + network_blocks(topology) + calico_blocks(topology))
         self.admin = AdminTier(topology, self.classes, baseline=False)
         self.baseline = AdminTier(topology, self.classes, baseline=True)
-        self.tiers: tuple[Tier, ...] = (self.admin, NetworkPolicyTier(self), self.baseline)
+        self.cilium = CiliumPolicies(topology, self.classes)
+        # Cilium's deny rules decide after the admin tier and before NetworkPolicy (docs/reachability.md).
+        self.tiers: tuple[Tier, ...] = (self.admin, CiliumDenyTier(self.cilium), NetworkPolicyTier(self),
+                                        self.baseline)
         self.calico: CalicoTiers | None = None
         self._spaces: dict[tuple[object, ...], dict[int, PortSpace]] = {}
         self._ops: dict[tuple[str, int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
@@ -274,14 +288,16 @@ class PolicyEngine:
         return rule.peer_addresses.contains(peer)
 
     def admin_touched(self, direction: str, subject: int) -> bool:
-        """Some AdminNetworkPolicy or BaselineAdminNetworkPolicy rule applies to ``subject`` in ``direction``."""
-        if self.admin.touches(direction, subject) or self.baseline.touches(direction, subject):
+        """Some AdminNetworkPolicy, BaselineAdminNetworkPolicy, Calico or Cilium rule applies to ``subject`` in
+        ``direction``."""
+        if self.admin.touches(direction, subject) or self.baseline.touches(direction, subject) \
+                or self.cilium.touches(direction, subject):
             return True
         return self.calico is not None and any(t.touches(direction, subject) for t in self.calico.tiers.values())
 
     def tiered(self, direction: str) -> int:
         """The classes some admin or Calico policy applies to in ``direction`` (answered through the tiers)."""
-        out = self.admin.touched(direction) | self.baseline.touched(direction)
+        out = self.admin.touched(direction) | self.baseline.touched(direction) | self.cilium.touched(direction)
         if self.calico is not None:
             for tier in self.calico.tiers.values():
                 out |= tier.touched(direction)
@@ -318,31 +334,33 @@ class PolicyEngine:
               protocol: int, port: int) -> PolicyVerdict:
         """The tiers in order for one packet (:mod:`netmodel.analyze.policy.tiers`)."""
         policies = self.isolating(subject, direction)
+        cilium = self.cilium.default_deny(direction, subject)
+        isolated = bool(policies or cilium)
         passed: list[TierRule | CalicoTierRule] = []
         for tier in self.tiers:
             rules = tier.rules(direction, subject)
             if tier.first_match:
                 hit = next((r for r in rules if self._tier_matches(r, peer, destination, protocol, port)), None)
                 if isinstance(hit, CompiledRule):  # a Kubernetes NetworkPolicy rule in Calico's default tier
-                    return PolicyVerdict(direction, True, bool(policies), (hit,), policies, tier.name, None,
-                                         tuple(passed))
+                    return PolicyVerdict(direction, True, isolated, (hit,), policies, tier.name, None,
+                                         tuple(passed), cilium_isolating=cilium)
                 if hit is not None:
-                    assert isinstance(hit, (TierRule, CalicoTierRule))
-                    if hit.action == PASS:
+                    assert isinstance(hit, (TierRule, CalicoTierRule, CiliumTierRule))
+                    if hit.action == PASS and not isinstance(hit, CiliumTierRule):
                         passed.append(hit)
                         continue  # Pass skips the rest of the tier, its end included
-                    return PolicyVerdict(direction, hit.action == ALLOW, bool(policies), (), policies, tier.name,
-                                         hit, tuple(passed))
+                    return PolicyVerdict(direction, hit.action == ALLOW, isolated, (), policies, tier.name,
+                                         hit, tuple(passed), cilium_isolating=cilium)
             else:
                 matched = tuple(r for r in rules if self._tier_matches(r, peer, destination, protocol, port))
                 if matched:
-                    return PolicyVerdict(direction, True, bool(policies), matched, policies,  # type: ignore[arg-type]
-                                         tier.name, None, tuple(passed))
+                    return PolicyVerdict(direction, True, isolated, matched, policies,  # type: ignore[arg-type]
+                                         tier.name, None, tuple(passed), cilium_isolating=cilium)
             if tier.ends_in_deny(direction, subject):
                 ending = tier.policies_at(direction, subject) if isinstance(tier, CalicoTier) else ()
-                return PolicyVerdict(direction, False, bool(policies), (), policies, tier.name, None, tuple(passed),
-                                     ending)
-        return PolicyVerdict(direction, True, bool(policies), (), policies, "", None, tuple(passed))
+                return PolicyVerdict(direction, False, isolated, (), policies, tier.name, None, tuple(passed),
+                                     ending, cilium)
+        return PolicyVerdict(direction, True, isolated, (), policies, "", None, tuple(passed), cilium_isolating=cilium)
 
     def verdict(self, direction: str, subject: int, peer: Peer, destination: PodClass | None,
                 protocol: int, port: int) -> PolicyVerdict:

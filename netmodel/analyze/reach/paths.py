@@ -40,6 +40,8 @@ from dataclasses import replace
 
 from netmodel.analyze.policy import EGRESS, INGRESS, PolicyVerdict
 from netmodel.analyze.policy.calico import CalicoTierRule
+from netmodel.analyze.policy.cilium import CiliumTierRule
+from netmodel.analyze.policy.engine import CompiledRule
 from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, Listener, ListenerKind
 from netmodel.analyze.reach.crossing import Events, Sender, cross, firewall_step, node_ip
@@ -50,9 +52,12 @@ from netmodel.model.objects import CalicoPolicy, NetworkPolicy, Node, Pod, Servi
 from netmodel.sets import AddressSet, IPAddress, protocol_label
 
 
-def _admin_decision(rule: TierRule | CalicoTierRule, allowed: bool) -> Decision:
+def _admin_decision(rule: TierRule | CalicoTierRule | CiliumTierRule, allowed: bool) -> Decision:
     """An AdminNetworkPolicy/BaselineAdminNetworkPolicy rule as the trace names it: priority, rule, action; a
-    Calico rule: tier, order, rule, action."""
+    Calico rule: tier, order, rule, action; a Cilium deny rule: NS/NAME, section and rule, action."""
+    if isinstance(rule, CiliumTierRule):
+        return Decision(rule.policy.kind, rule.policy.qualified_name, f"{rule.label}: {rule.action}", allowed,
+                        rule.source)
     if isinstance(rule, CalicoTierRule):
         p = rule.policy
         order = "no order" if p.order is None else f"order {p.order:g}"
@@ -60,6 +65,14 @@ def _admin_decision(rule: TierRule | CalicoTierRule, allowed: bool) -> Decision:
                         allowed, rule.source)
     priority = "" if rule.policy.priority is None else f"priority {rule.policy.priority}, "
     return Decision(rule.policy.kind, rule.policy.name, f"{priority}{rule.label}: {rule.action}", allowed, rule.source)
+
+
+def _allow_decision(rule: CompiledRule | CiliumTierRule) -> Decision:
+    """A NetworkPolicy or Cilium allow rule that let a packet through, as the trace names it."""
+    if isinstance(rule, CiliumTierRule):
+        return Decision(rule.policy.kind, rule.policy.qualified_name, f"{rule.label}: Allow", True, rule.source)
+    return Decision("NetworkPolicy", rule.policy.qualified_name, f"{rule.direction} rule {rule.index + 1}", True,
+                    rule.rule.source)
 
 
 def _applying_decision(policy: CalicoPolicy | NetworkPolicy, who: str, direction: str) -> Decision:
@@ -188,22 +201,27 @@ class Tracer:
                               f"tier appl{'ies' if len(verdict.tier_end) == 1 else 'y'} to {who} for "
                               f"{verdict.direction} and no rule decides", False, Disposition.DENIED_BY_POLICY, passed + tuple(
                                   _applying_decision(p, who, verdict.direction) for p in verdict.tier_end))
+        topology = self.compiled.topology
         if not verdict.isolated:
             return StepRecord(step, f"{on_way}no NetworkPolicy selects {who} for {verdict.direction}"
                               + (" and no admin or Calico policy rule decides"
-                                 if self.compiled.topology.admin_policies or self.compiled.topology.calico_policies
-                                 else "") + ": allowed",
-                              True, None, passed)
+                                 if topology.admin_policies or topology.calico_policies else "")
+                              + (" and no Cilium policy puts it in default deny" if topology.cilium_policies else "")
+                              + ": allowed", True, None, passed)
         if verdict.allowed:
-            return StepRecord(step, f"{on_way}{what} allowed", True, None, passed + tuple(
-                Decision("NetworkPolicy", r.policy.qualified_name,
-                         f"{r.direction} rule {r.index + 1}", True, r.rule.source) for r in verdict.matched))
+            return StepRecord(step, f"{on_way}{what} allowed", True, None,
+                              passed + tuple(_allow_decision(r) for r in verdict.matched))
+        selecting = len(verdict.isolating) + len(verdict.cilium_isolating)
         return StepRecord(step, f"{on_way}{what} denied: {who} is isolated for {verdict.direction} and no rule of "
-                          f"{len(verdict.isolating)} selecting polic{'y' if len(verdict.isolating) == 1 else 'ies'}"
+                          f"{selecting} selecting polic{'y' if selecting == 1 else 'ies'}"
                           " allows it", False, Disposition.DENIED_BY_POLICY, passed + tuple(
                               Decision("NetworkPolicy", p.qualified_name,
                                        f"selects {who} for {verdict.direction}; no {verdict.direction} rule "
-                                       f"matches", False, p.source) for p in verdict.isolating))
+                                       f"matches", False, p.source) for p in verdict.isolating) + tuple(
+                              Decision(p.kind, p.qualified_name,
+                                       f"puts {who} in default deny for {verdict.direction}; no "
+                                       f"{verdict.direction} rule matches", False, p.source)
+                              for p in verdict.cilium_isolating))
 
     def _egress(self, events: Events, sender: Sender, target: Pod | None, address: IPAddress,
                 protocol: int, port: int) -> tuple[Events, Sender]:

@@ -1,0 +1,383 @@
+"""CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy (``cilium.io/v2``) → typed objects.
+
+The fields and what the agent refuses follow Cilium's API types and their validation (pkg/policy/api in
+cilium/cilium; docs.cilium.io, "Policy Language"); docs/input.md, "Cilium policies", lists them with netmodel's
+reading. What Cilium refuses is an error located at the field (exit 2); what netmodel cannot judge offline (L7
+rules, toFQDNs, ...) is kept on the rule (``unjudged``) and reported as NM-INPUT-045.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from netmodel.load.document import Document
+from netmodel.model.cilium import (
+    CCNP,
+    CLUSTER_KEY,
+    CNP,
+    ENTITIES,
+    NAMESPACE_KEY,
+    SERVICE_ACCOUNT_KEY,
+    CiliumCIDR,
+    CiliumPolicy,
+    CiliumRule,
+    CiliumServiceRef,
+    CiliumSpec,
+)
+from netmodel.model.fields import Fields, Problems, is_port_name
+from netmodel.model.labels import LabelSelector, SelectorRequirement
+from netmodel.model.objects import PolicyPort
+from netmodel.model.read_kubernetes import Meta
+from netmodel.sets import protocol_number
+from netmodel.sets.numbers import is_decimal
+
+SECTIONS = ("ingress", "ingressDeny", "egress", "egressDeny")
+_PROTOCOLS = ("TCP", "UDP", "SCTP", "ANY")
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+# Peer fields of each section (Cilium IngressCommonRule / EgressCommonRule and the allow-only extras).
+_PEERS = {
+    "ingress": ("fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes", "fromGroups"),
+    "egress": ("toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toNodes", "toGroups", "toServices", "toFQDNs"),
+}
+_NOT_IN_DENY = ("toServices", "toFQDNs")
+# Entities netmodel has no addresses for: a rule naming one is judged without them and marked.
+UNMODELED_ENTITIES = ("ingress", "init", "health", "unmanaged")
+
+
+def normalize_key(key: str) -> str:
+    """A Cilium selector key as netmodel matches it: the ``k8s:`` and ``any:`` sources name the Pod's
+    Kubernetes labels (and the labels Cilium derives from them), so the prefix goes; other sources
+    (``reserved:``, ``container:``, ...) stay, and no Pod carries them.
+
+    >>> normalize_key("k8s:io.kubernetes.pod.namespace"), normalize_key("any:app"), normalize_key("reserved:host")
+    ('io.kubernetes.pod.namespace', 'app', 'reserved:host')
+    """
+    for prefix in ("k8s:", "any:"):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def _selector(f: Fields, unjudged: list[str]) -> LabelSelector | None:
+    """A Cilium EndpointSelector (a Kubernetes label selector whose keys may carry a source prefix)."""
+    labels: dict[str, str] = {}
+    sub = f.mapping("matchLabels")
+    if sub is not None:
+        for key, value in sub.data.items():
+            if not isinstance(key, str) or not key or isinstance(value, (dict, list, bool)) or value is None:
+                sub.error(str(key), f"must map a label key to a text value, not {value!r}",
+                          "write `key: value` with a string value")
+                continue
+            labels[normalize_key(key)] = str(value)
+    requirements: list[SelectorRequirement] = []
+    for expr in f.each_mapping("matchExpressions"):
+        key = expr.string("key", required=True)
+        operator = expr.string("operator", required=True, choices=_OPERATORS)
+        values = [v for _, v in expr.strings("values")]
+        if operator in ("In", "NotIn") and not values:
+            expr.error("values", f"operator {operator} needs at least one value", "add `values: [...]`")
+            continue
+        if operator in ("Exists", "DoesNotExist") and values:
+            expr.error("values", f"operator {operator} takes no values", "remove `values`")
+            continue
+        if key and operator:
+            requirements.append(SelectorRequirement(normalize_key(key), operator, frozenset(values)))
+    for key in list(labels) + [r.key for r in requirements]:
+        if ":" in key:
+            unjudged.append(f"selector key {key!r} (a label source no Pod label carries)")
+        elif key in (SERVICE_ACCOUNT_KEY, CLUSTER_KEY):
+            unjudged.append(f"selector key {key!r} (the input does not give it)")
+    return LabelSelector.of(labels, requirements)
+
+
+def _names_namespace(selector: LabelSelector) -> bool:
+    return any(k == NAMESPACE_KEY for k, _ in selector.match_labels) or \
+        any(r.key == NAMESPACE_KEY for r in selector.match_expressions)
+
+
+def scoped(selector: LabelSelector, namespace: str) -> LabelSelector:
+    """A peer selector of a CiliumNetworkPolicy: Cilium limits it to the policy's namespace unless it names the
+    namespace key itself (matchLabels or matchExpressions); clusterwide policies (``namespace`` "") leave it."""
+    if not namespace or _names_namespace(selector) or any(k.startswith("reserved:") for k, _ in selector.match_labels):
+        return selector
+    return LabelSelector.of({**dict(selector.match_labels), NAMESPACE_KEY: namespace},
+                            list(selector.match_expressions))
+
+
+def _selectors(f: Fields, key: str, namespace: str, unjudged: list[str]) -> tuple[LabelSelector, ...]:
+    out = []
+    for sub in f.each_mapping(key):
+        sel = _selector(sub, unjudged)
+        if sel is not None:
+            out.append(scoped(sel, namespace))
+    return tuple(out)
+
+
+def _cidrs(f: Fields, key: str) -> tuple[CiliumCIDR, ...]:
+    out: list[CiliumCIDR] = []
+    if key.endswith("CIDR"):
+        for i, value in f.items(key):
+            net = _network(f, key, i, value)
+            if net is not None:
+                out.append(CiliumCIDR(net))
+        return tuple(out)
+    for sub in f.each_mapping(key):
+        if sub.has("cidrGroupRef") or sub.has("cidrGroupSelector"):
+            which = "cidrGroupRef" if sub.has("cidrGroupRef") else "cidrGroupSelector"
+            sub.error(which, "refers to a CiliumCIDRGroup, which netmodel does not read",
+                      "write the group's CIDRs as `cidr:` entries")
+            continue
+        value = sub.data.get("cidr")
+        if value is None:
+            sub.error("cidr", "is required", "add `cidr: 203.0.113.0/24`")
+            continue
+        net = _network(sub, None, "cidr", value)
+        if net is None:
+            continue
+        excepts = []
+        for i, ex in sub.items("except"):
+            sub_net = _network(sub, "except", i, ex)
+            if sub_net is None:
+                continue
+            if sub_net.version != net.version or not sub_net.subnet_of(net):
+                sub.item_error("except", i, f"{sub_net} is not inside {net}",
+                               f"list only subnets of {net} under `except`")
+                continue
+            excepts.append(sub_net)
+        out.append(CiliumCIDR(net, tuple(excepts)))
+    return tuple(out)
+
+
+def _network(f: Fields, key: str | None, index: str | int, value: Any) -> Any:
+    """A CIDR (or a bare address, as Cilium accepts: a /32 or /128) at ``key[index]`` (or at ``index``)."""
+    text = str(value)
+    if "/" not in text and text.strip():
+        text += "/128" if ":" in text else "/32"
+    value = text
+    if key is None:
+        return f.network(index, value, host_bits=True)
+    sub = Fields(f.doc, f.path + (key,), {}, f.problems, f.what)
+    return sub.network(index, value, host_bits=True)
+
+
+def _entities(f: Fields, key: str, unjudged: list[str]) -> tuple[str, ...]:
+    out = []
+    for i, name in f.strings(key):
+        if name not in ENTITIES:
+            f.item_error(key, i, f"unknown entity {name!r}", f"use one of: {', '.join(ENTITIES)}")
+            continue
+        if name in UNMODELED_ENTITIES:
+            unjudged.append(f"entity {name!r} (netmodel models no such peer)")
+        out.append(name)
+    return tuple(out)
+
+
+def _services(f: Fields, namespace: str) -> tuple[CiliumServiceRef, ...]:
+    out = []
+    for sub in f.each_mapping("toServices"):
+        by_name, by_selector = sub.mapping("k8sService"), sub.mapping("k8sServiceSelector")
+        if (by_name is None) == (by_selector is None):
+            sub.error(None, "needs exactly one of k8sService and k8sServiceSelector", "set one of them")
+            continue
+        if by_name is not None:
+            name = by_name.string("serviceName", required=True)
+            if name:
+                out.append(CiliumServiceRef(name, None, by_name.string("namespace") or namespace))
+        elif by_selector is not None:
+            sel = by_selector.mapping("selector", required=True)
+            if sel is not None:
+                labels = _selector(sel, [])
+                if labels is not None:
+                    out.append(CiliumServiceRef(None, labels, by_selector.string("namespace") or namespace))
+    return tuple(out)
+
+
+def _port(f: Fields) -> tuple[PolicyPort, ...]:
+    """One PortProtocol: port (a number, a range start with endPort, or a named port; "0" or absent = every
+    port) and protocol (TCP, UDP, SCTP or ANY = the three; absent = ANY)."""
+    protocol = f.string("protocol", default="ANY", choices=_PROTOCOLS)
+    raw = f.data.get("port")
+    number: int | str | None = None
+    if raw is not None:
+        text = str(raw)
+        if isinstance(raw, (bool, dict, list)):
+            f.error("port", f"must be a port number or name, not {raw!r}", 'write it as text, e.g. port: "80"')
+            return ()
+        if is_decimal(text):
+            value = int(text)
+            if not 0 <= value <= 65535:
+                f.error("port", f"port {value} is outside 0-65535", "use a port from 1 to 65535 (0: every port)")
+                return ()
+            number = value or None
+        elif is_port_name(text):
+            number = text
+        else:
+            f.error("port", f"{text!r} is neither a port number nor a port name",
+                    "use a number 1-65535 or a container port name (lower-case letters, digits, '-', max 15)")
+            return ()
+    end = f.integer("endPort", low=0, high=65535)
+    if end is not None and isinstance(number, int):
+        if end < number:
+            f.error("endPort", f"endPort {end} is below port {number}", "make endPort at least port")
+            return ()
+    else:
+        end = None  # ignored for named ports and with port 0 (Cilium: "EndPort is ignored if Port is a named port")
+    protocols = ("TCP", "UDP", "SCTP") if protocol == "ANY" else (protocol,)
+    return tuple(PolicyPort(protocol_number(p), number, end if end != number else None, f.span())
+                 for p in protocols)
+
+
+_L7_FIELDS = ("rules", "serverNames", "listener", "terminatingTLS", "originatingTLS")
+
+
+def _ports(rule: Fields, deny: bool, unjudged: list[str]) -> tuple[PolicyPort, ...] | None:
+    """The rule's toPorts (None: every port) and icmps (ICMP only: no TCP, UDP or SCTP port)."""
+    ports: list[PolicyPort] | None = None
+    if rule.is_list_present("toPorts"):
+        ports = []
+        for entry in rule.each_mapping("toPorts"):
+            if not entry.is_list_present("ports") or not entry.items("ports"):
+                ports.extend(PolicyPort(protocol_number(p), None, None, entry.span()) for p in ("TCP", "UDP", "SCTP"))
+            for p in entry.each_mapping("ports"):
+                ports.extend(_port(p))
+            for key in _L7_FIELDS:
+                if entry.has(key):
+                    if deny:
+                        entry.error(key, "a deny rule's toPorts takes ports only", f"remove `{key}`")
+                    else:
+                        unjudged.append(f"toPorts.{key} (judged only at run time by Cilium's L7 proxy; netmodel "
+                                        "reads the ports as allowed)")
+    if rule.is_list_present("icmps") and ports is None:
+        ports = []  # ICMP only: netmodel's ports are TCP, UDP and SCTP
+    return tuple(ports) if ports is not None else None
+
+
+def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace: str) -> CiliumRule | None:
+    reported = len(r.problems.items)
+    direction = "ingress" if section.startswith("ingress") else "egress"
+    deny = section.endswith("Deny")
+    unjudged: list[str] = []
+    peers = [k for k in _PEERS[direction] if k in r.data]
+    if deny:
+        for key in _NOT_IN_DENY:
+            if key in r.data:
+                r.error(key, f"{section} rules cannot use {key}", f"move it to an `{direction}` rule")
+    if len(peers) > 1:
+        r.error(peers[1], f"combines {peers[0]} and {peers[1]}; Cilium accepts one peer field per rule",
+                "split it into one rule per peer field")
+    for key in ("fromRequires", "toRequires"):
+        if key in r.data:
+            unjudged.append(f"{key} (netmodel ignores it, so it may allow more than Cilium does)")
+    if "authentication" in r.data:
+        unjudged.append("authentication (decided by mutual authentication at run time)")
+    side = "from" if direction == "ingress" else "to"
+    endpoints = _selectors(r, f"{side}Endpoints", namespace, unjudged) if f"{side}Endpoints" in r.data else None
+    entities = _entities(r, f"{side}Entities", unjudged) if f"{side}Entities" in r.data else None
+    cidrs: tuple[CiliumCIDR, ...] | None = None
+    for key in (f"{side}CIDR", f"{side}CIDRSet"):
+        if key in r.data:
+            cidrs = (cidrs or ()) + _cidrs(r, key)
+    nodes = _selectors(r, f"{side}Nodes", "", unjudged) if f"{side}Nodes" in r.data else None
+    services = _services(r, namespace) if direction == "egress" and "toServices" in r.data and not deny else None
+    for key in (f"{side}Groups", "toFQDNs"):
+        if key in r.data and (key != "toFQDNs" or direction == "egress"):
+            unjudged.append(f"{key} (its addresses are known only at run time; read as matching none)")
+    ports = _ports(r, deny, unjudged)
+    if len(r.problems.items) > reported:
+        return None
+    if unjudged:
+        r.problems.warn("NM-INPUT-045", f"{r.what}: {r.dotted()}: not judged offline: "
+                        f"{'; '.join(dict.fromkeys(unjudged))}; every query, matrix row and --expect answer this "
+                        "rule could change says so (notEvaluated)", _ref(r, namespace), r.span())
+    return CiliumRule(section, index, spec_index, endpoints, entities, cidrs, services, nodes, ports,
+                      tuple(dict.fromkeys(unjudged)), not peers, r.span())
+
+
+def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> CiliumSpec | None:
+    reported = len(s.problems.items)
+    unjudged: list[str] = []
+    endpoint = s.mapping("endpointSelector")
+    node = s.mapping("nodeSelector")
+    if (endpoint is None) == (node is None):
+        s.error(None, "needs exactly one of endpointSelector and nodeSelector" if endpoint is None else
+                "sets both endpointSelector and nodeSelector; Cilium accepts one",
+                "select endpoints with `endpointSelector: {}` (or nodes with nodeSelector, clusterwide only)")
+    if node is not None and kind == CNP:
+        s.error("nodeSelector", "is for CiliumClusterwideNetworkPolicy only",
+                "make it a CiliumClusterwideNetworkPolicy, or select Pods with endpointSelector")
+    endpoint_selector = _selector(endpoint, unjudged) if endpoint is not None else None
+    if endpoint_selector is not None and namespace:
+        # A CNP selects endpoints of its own namespace only (Cilium adds the namespace label to its subject).
+        endpoint_selector = LabelSelector.of({**dict(endpoint_selector.match_labels), NAMESPACE_KEY: namespace},
+                                             list(endpoint_selector.match_expressions))
+    node_selector = _selector(node, []) if node is not None else None
+    if node_selector is not None:
+        s.problems.warn("NM-INPUT-045", f"{s.what}: {s.dotted('nodeSelector')}: a host policy (it applies to the "
+                        "nodes' own traffic, Cilium's host firewall) is not evaluated: netmodel models node "
+                        "firewalls with netmodel Firewall objects only; every answer says so (notEvaluated)",
+                        _ref(s, namespace), s.span("nodeSelector"))
+    rules: list[CiliumRule] = []
+    for section in SECTIONS:
+        for i, r in enumerate(s.each_mapping(section)):
+            rule = _rule(r, section, i, spec_index, namespace)
+            if rule is not None:
+                rules.append(rule)
+    if unjudged:
+        rules = [_with_unjudged(r, unjudged) for r in rules]
+    defaults = s.mapping("enableDefaultDeny")
+    has = {d: bool(s.items(d)) or bool(s.items(f"{d}Deny")) for d in ("ingress", "egress")}
+    deny = {d: defaults.boolean(d, has[d]) if defaults is not None and defaults.has(d) else has[d]
+            for d in ("ingress", "egress")}
+    for d in ("ingress", "egress"):
+        if s.is_list_present(d) and not s.items(d) and not s.items(f"{d}Deny") or (d in s.data and s.data[d] is None):
+            s.problems.warn("NM-INPUT-046", f"{s.what}: {s.dotted(d)} is empty: Cilium reads an empty or null "
+                            f"`{d}` as no {d} section (\"if omitted or empty, this rule does not apply at {d}\"), "
+                            f"so it puts no endpoint in default deny for {d}; to deny all {d}, write "
+                            f"`{d}: [{{}}]` with enableDefaultDeny, or an `{d}Deny` rule",
+                            _ref(s, namespace), s.span(d))
+    if len(s.problems.items) > reported:
+        return None
+    return CiliumSpec(endpoint_selector, node_selector, tuple(rules), deny["ingress"], deny["egress"],
+                      has["ingress"], has["egress"], s.span())
+
+
+def _ref(f: Fields, namespace: str) -> str:
+    data = f.doc.data if isinstance(f.doc.data, dict) else {}
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = meta.get("name") or "" if isinstance(meta, dict) else ""
+    return f"{data.get('kind', '')}/{namespace + '/' if namespace else ''}{name}"
+
+
+def _with_unjudged(rule: CiliumRule, more: list[str]) -> CiliumRule:
+    return replace(rule, unjudged=tuple(dict.fromkeys(rule.unjudged + tuple(more))))
+
+
+def read_cilium_policy(doc: Document, problems: Problems, kind: str) -> CiliumPolicy | None:
+    """A CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy; None when it is too broken to use (the problems
+    are recorded)."""
+    meta = Meta(doc, problems, kind, namespaced=kind == CNP)
+    top = meta.fields
+    namespace = meta.namespace if kind == CNP else ""
+    if not top.has("spec") and not top.has("specs"):
+        top.error(None, "has neither spec nor specs", "add `spec:` with an endpointSelector and rules")
+        return None
+    specs: list[CiliumSpec] = []
+    ok = True
+    spec = top.mapping("spec")
+    if spec is not None:
+        one = _spec(spec, kind, namespace, None)
+        ok = ok and one is not None
+        if one is not None:
+            specs.append(one)
+    for i, s in enumerate(top.each_mapping("specs")):
+        one = _spec(s, kind, namespace, i)
+        ok = ok and one is not None
+        if one is not None:
+            specs.append(one)
+    if not ok:
+        return None
+    return CiliumPolicy(kind, namespace, meta.name, tuple(specs), doc.span())
+
+
+__all__ = ["CCNP", "CNP", "SECTIONS", "UNMODELED_ENTITIES", "normalize_key", "read_cilium_policy", "scoped"]

@@ -1,0 +1,214 @@
+"""Cilium policies: reading (located errors, exit 2), what cannot be judged offline (marked on every answer it
+could change), the checks NM-POL-015/016 and NM-INPUT-045/046, the trace's decisions and the DNS check.
+
+The semantics themselves are tested against the documentation's examples in test_conformance_cilium.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netmodel.analyze.policy.cilium import CiliumTierRule
+from netmodel.analyze.reach import CompiledCluster, query
+from netmodel.analyze.unevaluated import Unevaluated
+from netmodel.load import parse_text
+from netmodel.model.build import build_topology
+from netmodel.model.kinds import classify
+from netmodel.model.read_cilium import normalize_key
+
+BASE = (Path(__file__).parent / "conformance_cilium" / "base.yaml").read_text()
+CNP = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+CCNP = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\n"
+
+
+def run(tmp_path: Path, policy: str, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "t.yaml"
+    path.write_text(BASE + "\n---\n" + policy)
+    return subprocess.run([sys.executable, "-m", "netmodel", *args[:1], str(path), *args[1:]],
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def fabric(policy: str) -> CompiledCluster:
+    return CompiledCluster(build_topology(parse_text(BASE + "\n---\n" + policy, "t.yaml")))
+
+
+def test_the_kinds_are_read() -> None:
+    assert classify("cilium.io/v2", "CiliumNetworkPolicy").name == "read"
+    assert classify("cilium.io/v2", "CiliumClusterwideNetworkPolicy").name == "read"
+    assert normalize_key("k8s:app") == "app" and normalize_key("reserved:host") == "reserved:host"
+
+
+HEAD = CNP + "metadata: {name: p, namespace: prod}\nspec:\n"
+
+
+@pytest.mark.parametrize(("policy", "marker", "message"), [
+    (HEAD + "  ingress: [{}]\n", "  ingress: [{}]", "needs exactly one of endpointSelector and nodeSelector"),
+    (HEAD + "  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromCIDR: [1.2.3.4/32]\n",
+     "fromCIDR:", "combines fromEndpoints and fromCIDR"),
+    (HEAD + "  endpointSelector: {}\n  egress:\n  - toEntities: [world, galaxy]\n", "galaxy",
+     "unknown entity 'galaxy'"),
+    (HEAD + "  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: \"99999\", protocol: TCP}]}]\n",
+     "99999", "port 99999 is outside 0-65535"),
+    (HEAD + "  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: \"80\", protocol: ICMPX}]}]\n",
+     "ICMPX", "unknown value 'ICMPX'"),
+    (HEAD + "  endpointSelector: {}\n  egressDeny:\n  - toFQDNs: [{matchName: example.com}]\n", "toFQDNs",
+     "egressDeny rules cannot use toFQDNs"),
+    (HEAD + "  nodeSelector: {}\n  ingress: [{}]\n", "nodeSelector", "is for CiliumClusterwideNetworkPolicy only"),
+    (HEAD + "  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]\n",
+     "192.168", "192.168.0.0/16 is not inside 10.0.0.0/8"),
+    (CNP + "metadata: {name: p, namespace: prod}\n", "apiVersion: cilium.io", "has neither spec nor specs"),
+])
+def test_what_cilium_refuses_is_a_located_error(tmp_path: Path, policy: str, marker: str, message: str) -> None:
+    done = run(tmp_path, policy, "check")
+    assert done.returncode == 2
+    text = (tmp_path / "t.yaml").read_text()
+    line = text[:text.index(marker)].count("\n") + 1
+    located = [ln for ln in done.stderr.splitlines() if message in ln]
+    assert located and located[0].startswith(f"{tmp_path / 't.yaml'}:{line}:"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+L7 = CNP + """metadata: {name: l7, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {role: frontend}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules: {http: [{method: GET, path: /public}]}
+"""
+
+
+def test_l7_rules_are_marked_on_every_answer_they_could_change(tmp_path: Path) -> None:
+    done = run(tmp_path, L7, "query", "--from", "prod/frontend", "--to", "prod/backend", "--port", "80",
+               "--format", "json")
+    answer = json.loads(done.stdout)
+    assert answer["allowed"] is True  # the L4 part is allowed; the HTTP rule is judged at run time
+    assert answer["notEvaluated"]["kinds"] == ["CiliumNetworkPolicy (cilium.io)"]
+    assert answer["notEvaluated"]["objects"] == ["CiliumNetworkPolicy/prod/l7"]
+    # A flow of other namespaces is not marked: a CiliumNetworkPolicy selects Pods of its own namespace only.
+    done = run(tmp_path, L7, "query", "--from", "dev/tool", "--to", "dev/frontend", "--port", "8080",
+               "--format", "json")
+    assert "notEvaluated" not in json.loads(done.stdout) or not json.loads(done.stdout)["notEvaluated"]
+    done = run(tmp_path, L7, "check", "--format", "json")
+    notes = [f for f in json.loads(done.stdout)["findings"] if f["id"] == "NM-INPUT-045"]
+    assert len(notes) == 1 and "toPorts.rules" in notes[0]["message"]
+
+
+@pytest.mark.parametrize("rule", [
+    "  egress:\n  - toFQDNs: [{matchName: api.example.com}]\n",
+    "  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
+    "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    fromRequires: [{matchLabels: {env: prod}}]\n",
+    "  ingress:\n  - fromEntities: [health]\n",
+    "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.serviceaccount: web}}]\n",
+])
+def test_what_cannot_be_judged_offline_is_reported(rule: str) -> None:
+    f = fabric(CNP + "metadata: {name: p, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n"
+               + rule)
+    assert [n.id for n in f.topology.notes if n.id == "NM-INPUT-045"] == ["NM-INPUT-045"]
+    assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
+
+
+def test_a_host_policy_is_reported_not_evaluated_clusterwide() -> None:
+    f = fabric(CCNP + "metadata: {name: host}\nspec:\n  nodeSelector: {}\n  ingress:\n  - fromEntities: [cluster]\n")
+    assert [s.ref for s in Unevaluated.of(f.topology).cluster] == ["CiliumClusterwideNetworkPolicy/host"]
+    assert allowed(f, "network:partner", "prod/public", 80)  # it selects no Pod
+
+
+def allowed(f: CompiledCluster, src: str, dst: str, port: int) -> bool:
+    return query(f, src, dst, port, "TCP").allowed
+
+
+def test_empty_sections_warn_and_do_not_deny() -> None:
+    f = fabric(CNP + "metadata: {name: p, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n"
+               "  ingress: []\n")
+    assert [n.id for n in f.topology.notes if n.id == "NM-INPUT-046"] == ["NM-INPUT-046"]
+    assert allowed(f, "prod/frontend", "prod/backend", 80)
+    f = fabric(CNP + "metadata: {name: p, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n"
+               "  ingress:\n  - fromEntities: []\n")
+    assert not allowed(f, "prod/frontend", "prod/backend", 80)  # an explicitly empty peer list matches nothing
+
+
+def test_policy_that_selects_nothing_and_a_cni_that_does_not_enforce(tmp_path: Path) -> None:
+    policy = CNP + "metadata: {name: p, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: ghost}}\n" \
+        "  ingress: [{}]\n"
+    ids = [f["id"] for f in json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]]
+    assert "NM-POL-016" in ids and "NM-POL-015" not in ids
+    path = tmp_path / "calico.yaml"
+    path.write_text(BASE.replace("plugin: cilium, mode: native", "plugin: calico, mode: bgp") + "\n---\n" + policy)
+    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path), "--format", "json"],
+                          capture_output=True, text=True, check=False, timeout=300)
+    ids = [f["id"] for f in json.loads(done.stdout)["findings"]]
+    assert "NM-POL-015" in ids and "NM-POL-016" not in ids
+
+
+DNS_DENIED = CNP + """metadata: {name: lockdown, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: frontend}}
+  egress:
+  - toEndpoints: [{matchLabels: {role: backend}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system}
+spec:
+  selector: {k8s-app: kube-dns}
+  clusterIP: 10.96.0.10
+  ports: [{name: dns, port: 53, protocol: UDP, targetPort: 53}, {name: dns-tcp, port: 53, targetPort: 53}]
+"""
+
+
+def test_dns_check_names_the_cilium_policy(tmp_path: Path) -> None:
+    findings = json.loads(run(tmp_path, DNS_DENIED, "check", "--format", "json").stdout)["findings"]
+    dns = [f for f in findings if f["id"] == "NM-SVC-008"]
+    assert len(dns) == 1 and "CiliumNetworkPolicy prod/lockdown" in dns[0]["message"]
+    assert "CiliumNetworkPolicy/prod/lockdown" in dns[0]["objects"]
+
+
+def test_trace_names_rule_action_and_line(tmp_path: Path) -> None:
+    policy = CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {role: frontend}}]
+  ingressDeny:
+  - toPorts: [{ports: [{port: "81", protocol: TCP}]}]
+"""
+    done = run(tmp_path, policy, "query", "--from", "prod/frontend", "--to", "prod/backend", "--port", "81",
+               "--format", "json")
+    text = (tmp_path / "t.yaml").read_text()
+    line = text[:text.index('  - toPorts: [{ports: [{port: "81"')].count("\n") + 1
+    assert done.returncode == 1
+    steps = [s for p in json.loads(done.stdout)["paths"] for h in p["hops"] for s in h["steps"]
+             if s["step"] == "policy-ingress"]
+    assert steps[0]["decisions"] == [{"kind": "CiliumNetworkPolicy", "name": "prod/p", "action": "deny",
+                                      "rule": "ingressDeny rule 1: Deny",
+                                      "source": {"file": str(tmp_path / "t.yaml"), "line": line, "column": 5}}]
+    done = run(tmp_path, policy, "query", "--from", "prod/frontend", "--to", "prod/backend", "--port", "80",
+               "--format", "json")
+    steps = [s for p in json.loads(done.stdout)["paths"] for h in p["hops"] for s in h["steps"]
+             if s["step"] == "policy-ingress"]
+    assert steps[0]["decisions"][0]["rule"] == "ingress rule 1: Allow"
+    done = run(tmp_path, policy, "query", "--from", "prod/other", "--to", "prod/backend", "--port", "80")
+    assert "puts pod:prod/backend in default deny for ingress" in done.stdout
+
+
+def test_rules_compile_to_classes_and_addresses() -> None:
+    f = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  egress:
+  - toEntities: [world]
+  - toCIDR: [10.244.1.0/24, 192.0.2.0/24]
+""")
+    rules = f.policies.cilium.compiled[f.topology.cilium_policies[0]]
+    assert all(isinstance(r, CiliumTierRule) for r in rules)
+    world, cidr = rules
+    assert world.peer_classes == 0 and not world.peer_addresses.contains(f.topology.nodes[0].ips[0])
+    # CIDRs select outside addresses only: the Pod range inside 10.244.1.0/24 is left out.
+    assert str(cidr.peer_addresses) == "192.0.2.0/24"
