@@ -41,6 +41,10 @@ DEFECTS: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
                          "rule 'routed-pod-traffic'"), ("Firewall/control-plane",)),
         ("NM-PORT-004", ("kube-controller-manager (TCP 10257) on node cp-1 is reachable from the Pods",
                          "rule 'routed-pod-traffic'"), ("Firewall/control-plane",))],
+    "broken-cilium-policy-dns-denied.yaml": [
+        ("NM-SVC-008", ("isolated for egress by CiliumNetworkPolicy boutique/boutique-egress",
+                        "cannot reach Service kube-system/kube-dns on UDP 53 and TCP 53"),
+         ("CiliumNetworkPolicy/boutique/boutique-egress",))],
 }
 
 
