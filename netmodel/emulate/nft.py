@@ -30,6 +30,10 @@ Pod, the end of its chain jumps to a ``_banp`` chain (the baseline's rules: acce
 and the base chain's policy accepts). Peers are addresses: the Pods ``namespaces``/``pods`` select (never
 hostNetwork ones), ``networks`` as written, the addresses of the ``nodes`` selected.
 
+Cilium policies (``cilium.io/v2``; netmodel/emulate/nft_cilium.py) join the same chain: their deny rules
+``drop`` right after the ``_anp`` jump, their allow rules ``accept`` next to the NetworkPolicy rules, and the
+chain ends in ``drop`` when a NetworkPolicy isolates the Pod or a Cilium rule puts it in default deny.
+
 IPv6 neighbour discovery is link plumbing like ARP and is never filtered.
 
 No text from the input reaches a script: chains and comments name objects by their index in the topology
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from netmodel.emulate.nft_cilium import CiliumLines
 from netmodel.model.objects import (
     AdminNetworkPolicy,
     AdminPeer,
@@ -402,6 +407,30 @@ def admin_lines(topology: Topology, pod: Pod, policies: Sequence[AdminNetworkPol
                             yield join(match, port, verdict, note)
 
 
+def verdict_lines(pod: Pod, direction: str, field: str, addresses: AddressSet | None,
+                  ports: tuple[PolicyPort, ...] | None, verdict: str, note: str, topology: Topology) -> Iterator[str]:
+    """Lines matching ``addresses`` (None: any peer) and ``ports`` with ``verdict``; on egress a named port
+    resolves on each destination Pod inside the addresses."""
+    matches = [""] if addresses is None else family_matches(field, addresses)
+    if direction == "ingress":
+        for match in matches:
+            for port in _port_matches(pod, ports):
+                yield join(match, port, verdict, note)
+        return
+    numbered = None if ports is None else tuple(p for p in ports if not isinstance(p.port, str))
+    if ports is None or numbered:
+        for match in matches:
+            for port in _port_matches(None, numbered):
+                yield join(match, port, verdict, note)
+    named = tuple(p for p in ports or () if isinstance(p.port, str))
+    if named:
+        for target in policy_pods(topology):
+            inside = _pod_addresses([target]) if addresses is None else _pod_addresses([target]) & addresses
+            for match in family_matches(field, inside):
+                for port in _port_matches(target, named):
+                    yield join(match, port, verdict, note)
+
+
 def _admin_policies(topology: Topology, pod: Pod, direction: str, baseline: bool) -> list[AdminNetworkPolicy]:
     found = [p for p in topology.admin_policies if p.baseline == baseline
              and (p.ingress if direction == "ingress" else p.egress) and admin_selects(topology, p, pod)]
@@ -416,6 +445,12 @@ def _isolating(topology: Topology, pod: Pod, policy_type: str) -> list[NetworkPo
 def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str | None:
     """The ``nm_pol`` table for one node's Pods, or None when no Pod on it is isolated."""
     own = _addrs(node.ips)
+    cilium = CiliumLines(topology)
+
+    def port_lines(pod: Pod, direction: str, field: str, addresses: AddressSet | None,
+                   ports: tuple[PolicyPort, ...] | None, verdict: str, note: str) -> Iterator[str]:
+        return verdict_lines(pod, direction, field, addresses, ports, verdict, note, topology)
+
     ingress_map: list[str] = []
     egress_map: list[str] = []
     chains: list[str] = []
@@ -427,7 +462,11 @@ def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str
             policies = _isolating(topology, pod, policy_type)
             admins = _admin_policies(topology, pod, policy_type.lower(), baseline=False)
             baseline = _admin_policies(topology, pod, policy_type.lower(), baseline=True)
-            if not policies and not admins and not baseline:
+            cilium_deny = list(cilium.lines(pod, policy_type.lower(), True, port_lines))
+            cilium_allow = list(cilium.lines(pod, policy_type.lower(), False, port_lines))
+            cilium_isolates = cilium.default_deny(pod, policy_type.lower())
+            if not policies and not admins and not baseline and not cilium_deny and not cilium_allow \
+                    and not cilium_isolates:
                 continue
             name = f"pod{number}_{direction}"
             (ingress_map if direction == "in" else egress_map).append(f'"{veth}" : jump {name}')
@@ -436,13 +475,19 @@ def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str
             lines += [f"    {m} accept comment \"own node\"" for m in family_matches(field, own)]
             if admins:
                 lines.append(f"    jump {name}_anp")
-            if policies:
+            lines += [f"    {line}" for line in cilium_deny]
+            if policies or cilium_isolates:
                 lines += [f"    {line}" for line in rules(topology, pod, policies)]
+                lines += [f"    {line}" for line in cilium_allow]
                 lines.append("    drop")
-            elif baseline:
-                lines.append(f"    jump {name}_banp")
+            else:
+                # Cilium allows without default deny decide before the baseline, as in the solver's
+                # NetworkPolicy tier (a matching allow there is final).
+                lines += [f"    {line}" for line in cilium_allow]
+                if baseline:
+                    lines.append(f"    jump {name}_banp")
             lines.append("  }")
-            for suffix, tier in (("anp", admins), ("banp", baseline if not policies else [])):
+            for suffix, tier in (("anp", admins), ("banp", baseline if not policies and not cilium_isolates else [])):
                 if tier:
                     lines += [f"  chain {name}_{suffix} {{"]
                     lines += [f"    {line}" for line in admin_lines(topology, pod, tier, policy_type.lower())]

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOPOLOGIES = REPO / "topologies"
 CONFORMANCE = REPO / "tests" / "conformance"
 ADMIN_CONFORMANCE = REPO / "tests" / "conformance_anp"
+CILIUM_CORPUS = REPO / "tests" / "conformance_cilium"
 NO_IPIP = dataclasses.replace(ALL_FEATURES, ipip=False, geneve=False)
 
 
@@ -191,6 +192,41 @@ def test_admin_conformance_cases_agree_with_the_kernel(case: str, clean_host: ob
     assert len(report.outcomes) + len(report.skipped) == sum(1 for _ in topology.expectations[0].flows)
     assert all("SCTP" in why for _, why in report.skipped)
     assert report.outcomes or not features.sctp
+
+
+def test_cilium_rules_join_the_pod_chains_deny_first() -> None:
+    # union-with-networkpolicy: the NetworkPolicy other-to-backend and the CiliumNetworkPolicy frontend-to-backend
+    # (an allow, and a deny from role=other on 81) select prod/backend: its ingress chain drops the Cilium deny
+    # before any accept, then accepts the NetworkPolicy's and Cilium's allows, then drops.
+    topology = load_topology([str(CILIUM_CORPUS / "base.yaml"),
+                              str(CILIUM_CORPUS / "union-with-networkpolicy" / "policy.yaml")])
+    layout = translate(topology, {}, (), ALL_FEATURES)
+    policy = next(r.text for r in layout.plan.rulesets if "nm_pol" in r.text)
+    lines = policy.splitlines()
+    deny = next(i for i, line in enumerate(lines) if 'drop comment "cilium 0 spec 0 ingressDeny 0"' in line)
+    allow = next(i for i, line in enumerate(lines) if 'accept comment "cilium 0 spec 0 ingress 0"' in line)
+    kubernetes = next(i for i, line in enumerate(lines) if 'accept comment "policy 0 ingress 0"' in line)
+    assert "th dport 81" in lines[deny]
+    assert deny < kubernetes < allow and lines[allow + 1].strip() == "drop"
+
+
+CILIUM_CASES = ["l3-simple-ingress", "deny-table-2", "deny-table-5", "l4-only", "cidr-except", "entity-world",
+                "entity-kube-apiserver", "union-with-networkpolicy", "to-services", "enable-default-deny-false",
+                "specs-list", "named-port-and-any-protocol"]
+
+
+@needs_lab
+@pytest.mark.parametrize("case", CILIUM_CASES)
+def test_cilium_corpus_cases_agree_with_the_kernel(case: str, clean_host: object, features: KernelFeatures) -> None:
+    """Cilium policies in nftables (netmodel/emulate/nft_cilium.py) against the solver and the documentation's
+    truth table (tests/conformance_cilium)."""
+    topology = load_topology([str(CILIUM_CORPUS / "base.yaml"), str(CILIUM_CORPUS / case / "policy.yaml"),
+                              str(CILIUM_CORPUS / case / "expect.yaml")])
+    report = emulate(topology, "expectations", features)
+    assert [o.flow for o in report.outcomes if not o.agrees] == []
+    assert not report.expectation_misses
+    assert len(report.outcomes) + len(report.skipped) == sum(1 for _ in topology.expectations[0].flows)
+    assert report.outcomes
 
 
 @needs_lab
