@@ -212,3 +212,17 @@ spec:
     assert world.peer_classes == 0 and not world.peer_addresses.contains(f.topology.nodes[0].ips[0])
     # CIDRs select outside addresses only: the Pod range inside 10.244.1.0/24 is left out.
     assert str(cidr.peer_addresses) == "192.0.2.0/24"
+
+
+def test_diff_names_the_flows_a_cilium_egress_default_deny_closes() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "netmodel", "diff", "topologies/cilium-policies.yaml",
+                           "topologies/broken-cilium-policy-dns-denied.yaml", "--format", "json"], cwd=root,
+                          capture_output=True, text=True, check=False, timeout=600)
+    report = json.loads(done.stdout)
+    assert report["summary"]["flowsOpened"] == 0
+    assert [f["id"] for f in report["findings"]["introduced"]] == ["NM-SVC-008"]
+    closed = {(c["from"], c["to"], c["protocol"]) for c in report["flows"]["closed"]}
+    # Every boutique workload loses DNS to CoreDNS; nothing else changes.
+    assert ("boutique/frontend[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
+    assert all(src.startswith("boutique/") and dst.startswith("kube-system/coredns") for src, dst, _ in closed)
