@@ -160,6 +160,16 @@ def test_grouped_map_is_exact_on_the_conformance_corpus(case: str) -> None:
     assert_exact(load_topology([str(CONFORMANCE / "base.yaml"), str(CONFORMANCE / case / "policy.yaml")]))
 
 
+CILIUM = ROOT / "tests" / "conformance_cilium"
+CILIUM_CASES = sorted(p.name for p in CILIUM.iterdir() if (p / "policy.yaml").is_file())
+
+
+@pytest.mark.parametrize("case", CILIUM_CASES)
+def test_grouped_map_is_exact_on_the_cilium_corpus(case: str) -> None:
+    """Cilium rules live in their own tier and in the NetworkPolicy tier: classes they tell apart stay apart."""
+    assert_exact(load_topology([str(CILIUM / "base.yaml"), str(CILIUM / case / "policy.yaml")]))
+
+
 @pytest.mark.parametrize("paths", list(NCA_CASES.values()), ids=list(NCA_CASES))
 def test_grouped_map_is_exact_on_nca_inputs(paths: tuple[Path, ...]) -> None:
     assert_exact(load_topology([str(p) for p in paths]))

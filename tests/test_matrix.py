@@ -106,7 +106,7 @@ def test_cli_rejects_unknown_grouping(capsys: pytest.CaptureFixture[str]) -> Non
     assert "unknown grouping" in capsys.readouterr().err
 
 
-STREAMED = [*LAYOUTS[:4], HERE / "kinds" / "cilium-deny.yaml"]  # the last: rows marked notEvaluated
+STREAMED = [*LAYOUTS[:4], HERE / "kinds" / "antrea-deny.yaml"]  # the last: rows marked notEvaluated
 
 
 @pytest.mark.parametrize("by", ["pod", "workload", "namespace"])
@@ -130,7 +130,7 @@ def test_streamed_outputs_equal_the_rendered_answer(layout: Path, fmt: str, by: 
     out = tmp_path / f"m.{fmt}"
     assert main(["matrix", str(layout), "--by", by, "--format", fmt, "--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == expected
-    if layout.name == "cilium-deny.yaml" and by == "pod":
+    if layout.name == "antrea-deny.yaml" and by == "pod":
         assert "notEvaluated" in expected and "false" in expected
 
 

@@ -151,26 +151,33 @@ def _atoms(compiled: CompiledCluster) -> tuple[dict[int, str], dict[str, list[in
 
 
 def _behaviours(compiled: CompiledCluster, classes: list[PodClass]) -> dict[int, tuple[object, ...]]:
-    """Per class, everything its row and column depend on when no firewall or SNAT makes nodes matter."""
+    """Per class, everything its row and column depend on when no firewall or SNAT makes nodes matter: per
+    policy tier and direction, the rules that apply to it and whether the tier ends in deny for it (every tier:
+    NetworkPolicy, the admin tiers, Cilium's), and the rules naming it as a peer."""
     engine = compiled.policies
-    named_in: dict[int, list[int]] = {}  # class → ingress rules naming it as a peer
-    named_out: dict[int, list[int]] = {}
+    named: dict[tuple[str, int], list[int]] = {}  # (direction, class) → rules naming the class as a peer
     rule_ids: dict[int, int] = {}
-    for rules in engine.rules.values():
-        for rule in rules:
-            number = rule_ids.setdefault(id(rule), len(rule_ids))
-            for member in iter_members(rule.peer_classes):
-                (named_in if rule.direction == "ingress" else named_out).setdefault(member, []).append(number)
+    signature: dict[int, list[object]] = {}
+    for c in classes:
+        parts: list[object] = []
+        for tier in engine.tiers:
+            for direction in ("ingress", "egress"):
+                numbers = []
+                for rule in tier.rules(direction, c.id):
+                    number = rule_ids.get(id(rule))
+                    if number is None:
+                        number = rule_ids[id(rule)] = len(rule_ids)
+                        for member in iter_members(rule.peer_classes):
+                            named.setdefault((direction, member), []).append(number)
+                    numbers.append(number)
+                parts.append((tuple(numbers), tier.ends_in_deny(direction, c.id)))
+        signature[c.id] = parts
     pods = compiled.topology.pods
     out: dict[int, tuple[object, ...]] = {}
     for c in classes:
-        ingress = tuple(rule_ids[id(r)] for r in engine.ingress_rules(c.id)) \
-            if engine.isolating(c.id, "ingress") else None
-        egress = tuple(rule_ids[id(r)] for r in engine.egress_rules(c.id)) \
-            if engine.isolating(c.id, "egress") else None
         nodes = frozenset(pods[i].node_name for i in c.pods) if c.host_network else None
-        out[c.id] = (c.host_network, nodes, c.ports, ingress, egress, tuple(named_in.get(c.id, ())),
-                     tuple(named_out.get(c.id, ())))
+        out[c.id] = (c.host_network, nodes, c.ports, tuple(signature[c.id]), tuple(named.get(("ingress", c.id), ())),
+                     tuple(named.get(("egress", c.id), ())))
     return out
 
 
