@@ -226,3 +226,13 @@ def test_diff_names_the_flows_a_cilium_egress_default_deny_closes() -> None:
     # Every boutique workload loses DNS to CoreDNS; nothing else changes.
     assert ("boutique/frontend[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
     assert all(src.startswith("boutique/") and dst.startswith("kube-system/coredns") for src, dst, _ in closed)
+
+
+def test_a_namespaced_policy_never_selects_pods_of_another_namespace() -> None:
+    f = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {"k8s:io.kubernetes.pod.namespace": dev}}
+  ingress: [{fromEntities: [world]}]
+""")
+    assert f.policies.cilium.selected[f.topology.cilium_policies[0]] == 0
+    assert allowed(f, "prod/frontend", "dev/tool", 8080)

@@ -308,9 +308,11 @@ def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> Ciliu
                 "make it a CiliumClusterwideNetworkPolicy, or select Pods with endpointSelector")
     endpoint_selector = _selector(endpoint, unjudged) if endpoint is not None else None
     if endpoint_selector is not None and namespace:
-        # A CNP selects endpoints of its own namespace only (Cilium adds the namespace label to its subject).
-        endpoint_selector = LabelSelector.of({**dict(endpoint_selector.match_labels), NAMESPACE_KEY: namespace},
-                                             list(endpoint_selector.match_expressions))
+        # A CNP selects endpoints of its own namespace only (Cilium adds the namespace label to its subject): AND
+        # it, so a selector naming another namespace selects nothing.
+        endpoint_selector = LabelSelector.of(dict(endpoint_selector.match_labels),
+                                             [*endpoint_selector.match_expressions,
+                                              SelectorRequirement(NAMESPACE_KEY, "In", frozenset({namespace}))])
     node_selector = _selector(node, []) if node is not None else None
     if node_selector is not None:
         s.problems.warn("NM-INPUT-045", f"{s.what}: {s.dotted('nodeSelector')}: a host policy (it applies to the "
