@@ -8,6 +8,11 @@ its own namespace. Prints the time of each stage and the sizes that matter (Pod 
 ``--admin-policies N`` adds N AdminNetworkPolicies (priorities 0..N-1; subjects a team's namespaces or one
 Deployment; ingress Deny/Pass/Allow rules with pods, namespaces peers, port numbers and ranges; every third an
 egress Deny to a network and an Allow to a zone's nodes) and one BaselineAdminNetworkPolicy.
+
+``--cilium-policies N`` adds N Cilium policies: CiliumNetworkPolicies selecting one Deployment (ingress from a
+tier of its namespace or a team's namespaces on numbered or named ports, an ingressDeny of the metrics port from
+another tier; every third an egress to its namespace, the DNS Pods and the world on 443) and every tenth a
+CiliumClusterwideNetworkPolicy denying a team's namespaces egress to a CIDR without default deny.
 """
 
 from __future__ import annotations
@@ -93,6 +98,38 @@ def admin_policies(count: int, namespaces: int, deployments: int) -> str:
     return "".join("\n---\n" + json.dumps(d) for d in docs)
 
 
+def cilium_policies(count: int, namespaces: int, deployments: int) -> str:
+    docs: list[dict] = []
+    head = {"apiVersion": "cilium.io/v2"}
+    for k in range(count):
+        if k % 10 == 9:
+            docs.append({**head, "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": f"ccnp{k}"},
+                         "spec": {"endpointSelector": {"matchLabels": {
+                                      "io.cilium.k8s.namespace.labels.team": f"t{k % 5}"}},
+                                  "enableDefaultDeny": {"egress": False, "ingress": False},
+                                  "egressDeny": [{"toCIDRSet": [{"cidr": f"192.168.{k % 256}.0/24",
+                                                                 "except": [f"192.168.{k % 256}.0/28"]}]}]}})
+            continue
+        ns, app = f"ns{k % namespaces}", f"app{(k // namespaces) % deployments}"
+        peer: dict = {"matchLabels": {"tier": TIERS[k % 3]}} if k % 2 else \
+            {"matchLabels": {"io.cilium.k8s.namespace.labels.team": f"t{(k + 1) % 5}",
+                             "k8s:io.kubernetes.pod.namespace": f"ns{k * 3 % namespaces}"}}
+        ports = [{"port": "8080", "endPort": 8081, "protocol": "TCP"}] if k % 2 else [{"port": "http"}]
+        spec: dict = {"endpointSelector": {"matchLabels": {"app": app}},
+                      "ingress": [{"fromEndpoints": [peer], "toPorts": [{"ports": ports}]}],
+                      "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"tier": TIERS[(k + 1) % 3]}}],
+                                       "toPorts": [{"ports": [{"port": "9090", "protocol": "TCP"}]}]}]}
+        if k % 3 == 0:
+            spec["egress"] = [{"toEndpoints": [{}]},
+                              {"toEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system",
+                                                                "k8s-app": "kube-dns"}}],
+                               "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}]}]},
+                              {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "443"}]}]}]
+        docs.append({**head, "kind": "CiliumNetworkPolicy", "metadata": {"name": f"cnp{k}", "namespace": ns},
+                     "spec": spec})
+    return "".join("\n---\n" + json.dumps(d) for d in docs)
+
+
 def timed(label: str, fn):  # type: ignore[no-untyped-def]
     """Run ``fn``; print its wall time and the CPU time of this process meanwhile (steadier on a shared machine)."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -108,16 +145,19 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--admin-policies", type=int, default=0)
+    parser.add_argument("--cilium-policies", type=int, default=0)
     parser.add_argument("--by", nargs="+", default=["workload", "namespace", "pod"],
                         choices=["workload", "namespace", "pod"])
     args = parser.parse_args()
     text = timed("generate manifests", lambda: layout(args.namespaces, args.deployments, args.replicas, args.nodes)
-                 + admin_policies(args.admin_policies, args.namespaces, args.deployments))
+                 + admin_policies(args.admin_policies, args.namespaces, args.deployments)
+                 + cilium_policies(args.cilium_policies, args.namespaces, args.deployments))
     topology = timed("load + validate + expand", lambda: build_topology(parse_text(text, "bench.yaml")))
     compiled = timed("compile policies over Pod classes", lambda: CompiledCluster(topology))
     print(f"{'Pods / policies / Pod classes':<34} {len(topology.pods)} / {len(topology.network_policies)} / "
           f"{len(compiled.policies.classes.classes)}")
     print(f"{'admin policies':<34} {len(topology.admin_policies)}")
+    print(f"{'Cilium policies':<34} {len(topology.cilium_policies)}")
     for by in args.by:
         connections = timed(f"matrix --by {by}", lambda by=by: connectivity(compiled, by))
         print(f"{'  connections':<34} {len(connections)}")
