@@ -236,3 +236,12 @@ spec:
 """)
     assert f.policies.cilium.selected[f.topology.cilium_policies[0]] == 0
     assert allowed(f, "prod/frontend", "dev/tool", 8080)
+
+
+def test_a_service_left_without_clients_names_the_cilium_policy(tmp_path: Path) -> None:
+    policy = CNP + "metadata: {name: closed, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n" \
+        "  ingress: [{fromEntities: []}]\n"
+    findings = json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]
+    [found] = [f for f in findings if f["id"] == "NM-SVC-009"]
+    assert found["message"].startswith("Service prod/backend-svc port http (TCP): CiliumNetworkPolicy prod/closed leave")
+    assert found["objects"] == ["Service/prod/backend-svc", "CiliumNetworkPolicy/prod/closed"]
