@@ -245,3 +245,14 @@ def test_a_service_left_without_clients_names_the_cilium_policy(tmp_path: Path) 
     [found] = [f for f in findings if f["id"] == "NM-SVC-009"]
     assert found["message"].startswith("Service prod/backend-svc port http (TCP): CiliumNetworkPolicy prod/closed leave")
     assert found["objects"] == ["Service/prod/backend-svc", "CiliumNetworkPolicy/prod/closed"]
+
+
+def test_requirements_alone_allow_nothing() -> None:
+    f = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromRequires: [{matchLabels: {role: frontend}}]
+""")
+    assert not allowed(f, "prod/frontend", "prod/backend", 80)  # in default deny, and the rule grants nothing
+    assert [n.id for n in f.topology.notes if n.id == "NM-INPUT-045"] == ["NM-INPUT-045"]

@@ -290,8 +290,11 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
         r.problems.warn("NM-INPUT-045", f"{r.what}: {r.dotted()}: not judged offline: "
                         f"{'; '.join(dict.fromkeys(unjudged))}; every query, matrix row and --expect answer this "
                         "rule could change says so (notEvaluated)", _ref(r, namespace), r.span())
+    # A rule with requirements but no peer field allows nothing by itself ("fromRequires ... do not grant access
+    # privileges by themselves", Cilium "Layer 3 Policies"): it is no L3 wildcard.
+    requires = "fromRequires" in r.data or "toRequires" in r.data
     return CiliumRule(section, index, spec_index, endpoints, entities, cidrs, services, nodes, ports,
-                      tuple(dict.fromkeys(unjudged)), not peers, r.span())
+                      tuple(dict.fromkeys(unjudged)), not peers and not requires, r.span())
 
 
 def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> CiliumSpec | None:
