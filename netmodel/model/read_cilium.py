@@ -338,8 +338,8 @@ def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> Ciliu
         if s.is_list_present(d) and not s.items(d) and not s.items(f"{d}Deny") or (d in s.data and s.data[d] is None):
             s.problems.warn("NM-INPUT-046", f"{s.what}: {s.dotted(d)} is empty: Cilium reads an empty or null "
                             f"`{d}` as no {d} section (\"if omitted or empty, this rule does not apply at {d}\"), "
-                            f"so it puts no endpoint in default deny for {d}; to deny all {d}, write "
-                            f"`{d}: [{{}}]` with enableDefaultDeny, or an `{d}Deny` rule",
+                            f"so it puts no endpoint in default deny for {d}; to deny all {d}, add an `{d}Deny` rule "
+                            f"with `{'from' if d == 'ingress' else 'to'}Entities: [all]`",
                             _ref(s, namespace), s.span(d))
     if len(s.problems.items) > reported:
         return None
