@@ -149,7 +149,8 @@ class FirewallSet:
         out = AddressSet()
         for entry in local:
             if entry.node:
-                out = out | AddressSet.of_networks(node.ips)
+                own = AddressSet.of_networks(node.ips)
+                out = out | (own if entry.within is None else own & AddressSet.of_networks(entry.within))
             elif entry.pods:
                 out = out | self.addresses.pod_ranges
             else:

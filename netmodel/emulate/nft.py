@@ -142,7 +142,8 @@ def firewall_local_addresses(topology: Topology, node: Node, local: Sequence[Fir
     out = AddressSet()
     for entry in local:
         if entry.node:
-            out = out | AddressSet.of_networks(node.ips)
+            own = AddressSet.of_networks(node.ips)
+            out = out | (own if entry.within is None else own & AddressSet.of_networks(entry.within))
         elif entry.pods:
             out = out | AddressSet.of_networks(topology.cluster.pod_cidrs) | AddressSet.of_networks(
                 c for n in topology.nodes for c in n.pod_cidrs)

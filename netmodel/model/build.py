@@ -49,7 +49,12 @@ from netmodel.model.read_kubernetes import (
     read_service,
     read_workload,
 )
-from netmodel.model.read_netmodel import API_VERSION, read_cluster, read_expectations, read_firewall
+from netmodel.model.read_netmodel import (
+    API_VERSION,
+    read_cluster,
+    read_expectations,
+    read_firewalls,
+)
 from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 
@@ -112,7 +117,9 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             if kind == "Cluster":
                 inv.clusters.append((read_cluster(doc, problems), doc))
             elif kind == "Firewall":
-                inv.firewalls.append((read_firewall(doc, problems), doc))
+                firewalls, unmodelled = read_firewalls(doc, problems)
+                inv.firewalls.extend((f, doc) for f in firewalls)
+                inv.skipped.extend(unmodelled)
             elif kind == "Expectations":
                 inv.expectations.append(read_expectations(doc, problems))
             else:

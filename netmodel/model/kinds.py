@@ -224,6 +224,11 @@ def settle_endpoints(skipped: Sequence[SkippedObject], services: Iterable[Servic
     return out
 
 
+# The kind of a skipped "object" that stands for a rule of an imported firewall file netmodel cannot model
+# (netmodel/model/fwimport): not evaluated, it marks every answer.
+IMPORTED_RULE = "Firewall rule"
+
+
 def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
     """One info line summing up the objects with no network meaning (counts per kind), a warning for each other."""
     notes: list[Note] = []
@@ -242,6 +247,9 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
                               "analyzed and Services or policies that select them find no Pod; add the Pods (or "
                               "the workloads the operator makes, e.g. from kubectl get) to analyze them",
                               (s.ref,), (s.source,), "warning"))
+        elif s.category == "not-evaluated" and s.kind == IMPORTED_RULE:
+            notes.append(Note("NM-FW-001", f"Firewall {s.name}: {s.reason}; every query, matrix and --expect "
+                              "answer says so", (f"Firewall/{s.name}",), (s.source,), "warning"))
         elif s.category == "not-evaluated":
             affects = {"namespace": f"query, matrix and --expect answers for flows of Pods in namespace "
                                     f"{s.namespace} say so",
@@ -251,5 +259,6 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
     return notes
 
 
-__all__ = ["CALICO_GROUPS", "NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass", "api_group", "classify",
+__all__ = ["CALICO_GROUPS", "IMPORTED_RULE", "NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass",
+           "api_group", "classify",
            "settle_endpoints", "skipped_notes"]

@@ -738,15 +738,20 @@ class FirewallLocal:
     """One entry of a rule's node-side match (``to`` on ingress, ``from`` on egress); exactly one is set.
 
     ``node``: the node's own addresses; ``pods``: Pod addresses (the cluster's Pod ranges); ``cidrs``: as written.
+    ``within`` narrows ``node`` to those of its addresses in these CIDRs (``node: {within: [...]}``; an imported
+    INPUT rule with ``-d``); None: all of them.
     """
 
     node: bool = False
     pods: bool = False
     cidrs: tuple[IPNetwork, ...] = ()
     source: SourceSpan = NOWHERE
+    within: tuple[IPNetwork, ...] | None = None
 
     def describe(self) -> str:
         """``node``, ``pods`` or the CIDRs the rule's node-side end is limited to."""
+        if self.node and self.within is not None:
+            return f"node within {', '.join(str(c) for c in self.within) or '(none)'}"
         return "node" if self.node else "pods" if self.pods else ", ".join(str(c) for c in self.cidrs)
 
 

@@ -6,8 +6,16 @@ would otherwise silently change a verdict.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path as FsPath
+from pathlib import PurePosixPath
+
+from netmodel.errors import LoadError
 from netmodel.load.document import Document
+from netmodel.load.files import decode
 from netmodel.model.fields import Fields, Problems, shown
+from netmodel.model.fwimport import FORMATS, MAX_IMPORT_BYTES, Imported, import_text
+from netmodel.model.kinds import IMPORTED_RULE
 from netmodel.model.labels import Labels
 from netmodel.model.names import DNS1123_LABEL, object_name_rule
 from netmodel.model.objects import (
@@ -24,7 +32,9 @@ from netmodel.model.objects import (
     FirewallPeer,
     FirewallRule,
     OutsideNetwork,
+    SkippedObject,
 )
+from netmodel.model.topology import Note
 from netmodel.sets import (
     ALL_PORTS,
     IntervalSet,
@@ -289,8 +299,15 @@ def _read_firewall_local(p: Fields) -> FirewallLocal | None:
     key = present[0]
     if key in ("node", "pods"):
         value = p.data[key]
+        if key == "node" and isinstance(value, dict) and set(value) == {"within"}:
+            inner = p.mapping("node")
+            within = inner.networks("within", required=True) if inner else ()
+            return FirewallLocal(node=True, source=p.span(), within=within)
         if value is not None and value != {}:
-            p.error(key, f"takes no settings, found {value!r}", f"write `{key}: {{}}`")
+            hint = "write `node: {}`, or `node: {within: [CIDR, ...]}` for some of its addresses" \
+                if key == "node" else f"write `{key}: {{}}`"
+            p.error(key, f"takes no settings but within, found {value!r}" if key == "node"
+                    else f"takes no settings, found {value!r}", hint)
             return None
         return FirewallLocal(node=key == "node", pods=key == "pods", source=p.span())
     if key == "cidr":
@@ -371,19 +388,102 @@ def _read_chain(f: Fields | None, direction: str, fw: Fields) -> FirewallChain:
 
 
 def read_firewall(doc: Document, problems: Problems) -> Firewall:
-    """A Firewall object: the nodes it selects, its ingress and egress chains, and whether it is stateful."""
+    """A Firewall object: the nodes it selects, its ingress and egress chains, and whether it is stateful
+    (the first one, for a Firewall that imports several layers: :func:`read_firewalls`)."""
+    return read_firewalls(doc, problems)[0][0]
+
+
+def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], list[SkippedObject]]:
+    """The Firewall objects one ``Firewall`` document stands for: itself, or with ``spec.import`` one per layer
+    of the imported file (an nftables ruleset with several base chains on one hook gives several, AND'ed), and
+    the rules of the file netmodel cannot model (each an object not evaluated, so answers say so)."""
     top, name = _meta_name(doc, problems, "Firewall")
     meta = top.mapping("metadata")
     annotations = meta.labels("annotations", annotations=True) if meta else None
     spec = top.mapping("spec", required=True) or Fields(doc, ("spec",), {}, problems, top.what)
-    spec.unknown_keys({"nodeSelector", "nodes", "ingress", "egress", "stateful"})
+    spec.unknown_keys({"nodeSelector", "nodes", "ingress", "egress", "stateful", "import"})
     selector = spec.selector("nodeSelector")
     nodes = tuple(n for _, n in spec.strings("nodes"))
     if selector is None and not nodes:
         spec.error(None, "selects no node", "add `nodeSelector:` or `nodes: [...]`")
-    return Firewall(name, selector, nodes, _read_chain(spec.mapping("ingress"), "ingress", spec),
-                    _read_chain(spec.mapping("egress"), "egress", spec), spec.boolean("stateful", True),
-                    annotations or Labels(), doc.span())
+    imp = spec.mapping("import")
+    if imp is None:
+        return [Firewall(name, selector, nodes, _read_chain(spec.mapping("ingress"), "ingress", spec),
+                         _read_chain(spec.mapping("egress"), "egress", spec), spec.boolean("stateful", True),
+                         annotations or Labels(), doc.span())], []
+    for key in ("ingress", "egress", "stateful"):
+        if spec.has(key):
+            spec.error(key, "cannot be given with `import`: the imported file holds the rules and their state",
+                       f"remove `{key}`, or remove `import` and write the rules here")
+    imported = read_import(imp)
+    empty = FirewallChain("allow", (), spec.span())
+    if imported is None or not imported.layers:
+        return [Firewall(name, selector, nodes, empty, empty, True, annotations or Labels(), doc.span())], []
+    firewalls = [Firewall(name if i == 0 else f"{name}-{i + 1}", selector, nodes, layer.ingress, layer.egress,
+                          layer.stateful, annotations or Labels(), doc.span())
+                 for i, layer in enumerate(imported.layers)]
+    for note_id, message, span in imported.notes:
+        problems.notes.append(Note(note_id, f"Firewall {name}: {message}", (f"Firewall/{name}",), (span,), "info"))
+    skipped = [SkippedObject(API_VERSION, IMPORTED_RULE, "", name, f"{span.file}:{span.line}: {what}", span, "not-evaluated",
+                             "cluster") for span, what in imported.assumptions]
+    return firewalls, skipped
+
+
+def read_import(f: Fields) -> Imported | None:
+    """``spec.import: {format, file}``: the file, relative to the YAML file's folder and inside it, read and
+    parsed; None after a problem (recorded, located)."""
+    f.unknown_keys({"format", "file"})
+    fmt = f.string("format", required=True, choices=tuple(FORMATS))
+    relative = f.string("file", required=True)
+    if not fmt or not relative:
+        return None
+    found = resolve_import(f.doc.file, relative)
+    if isinstance(found, str):
+        f.error("file", found, "give a path relative to this YAML file's folder, to a file inside it (no "
+                "absolute path, no `..` out of it, no symbolic link out of it)")
+        return None
+    path, shown_name = found
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_IMPORT_BYTES + 1)
+    except OSError as err:
+        f.error("file", f"cannot read {shown_name}: {err.strerror}", "check the path and permissions")
+        return None
+    if len(raw) > MAX_IMPORT_BYTES:
+        f.error("file", f"{shown_name} is larger than {MAX_IMPORT_BYTES >> 20} MiB, netmodel's limit for an "
+                "imported ruleset", "split the ruleset into several Firewalls")
+        return None
+    try:
+        text = decode(raw, shown_name)
+    except LoadError as err:
+        f.problems.items.extend(err.problems)
+        return None
+    imported = import_text(fmt, text, shown_name)
+    f.problems.items.extend(imported.problems)
+    return None if imported.problems else imported
+
+
+def resolve_import(yaml_file: str, relative: str) -> tuple[FsPath, str] | str:
+    """The file ``relative`` names next to ``yaml_file`` and the name to show for it, or why it is refused: the
+    input is untrusted, so the path must stay inside the YAML file's folder."""
+    if yaml_file == "<stdin>":
+        return "a Firewall read from standard input cannot import a file (its folder is unknown)"
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or (len(relative) > 1 and relative[1] == ":"):
+        return f"{shown(relative)} is an absolute path"
+    if ".." in pure.parts:
+        return f"{shown(relative)} leaves the folder of the YAML file (`..`)"
+    folder = FsPath(yaml_file).parent
+    try:
+        real_folder = folder.resolve(strict=True)
+        target = (folder / pure).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return f"no such file: {shown(relative)} (next to {yaml_file})"
+    if not target.is_relative_to(real_folder):
+        return f"{shown(relative)} is a symbolic link out of the YAML file's folder"
+    if not target.is_file():
+        return f"{shown(relative)} is not a regular file"
+    return target, os.path.normpath(str(folder / pure))
 
 
 # -- Expectations --------------------------------------------------------------------------------------------------
