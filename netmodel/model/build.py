@@ -6,12 +6,14 @@ defaults (see :mod:`netmodel.model.materialize`), each recorded as a :class:`Not
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
 from netmodel.model.fields import Problems
+from netmodel.model.fwimport import native_format
 from netmodel.model.gateway import ROUTE_KINDS
 from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import (
@@ -102,7 +104,12 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     inv = Inventory()
     problems = Problems()
     first_of: dict[tuple[str, str, str, str], Document] = {}
+    native: list[tuple[Document, str]] = []
     for doc in documents:
+        fmt = native_format(doc.data)
+        if fmt:
+            native.append((doc, fmt))  # a ruleset a Firewall imports (spec.import), not an object
+            continue
         ident = _identity(doc, problems)
         if ident is None:
             continue
@@ -176,6 +183,12 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
             inv.ip_pools.append(pool)
     _check_duplicates(inv, problems)
     _check_calico_tiers(inv, problems)
+    imported = {os.path.normpath(f.imported) for f, _ in inv.firewalls if f.imported}
+    for doc, fmt in native:
+        if os.path.normpath(doc.file) not in imported:
+            problems.warn("NM-INPUT-030", f"{doc.file} holds an {fmt} ruleset that no Firewall imports: it is not "
+                          f"analyzed; add a Firewall with `spec.import: {{format: {fmt}, file: ...}}` and the nodes "
+                          "it runs on", doc.file, doc.span())
     return inv, problems
 
 

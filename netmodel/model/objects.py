@@ -795,6 +795,7 @@ class Firewall:
     # What the selected nodes carry in the cloud (security groups, network tags, service accounts), for the
     # rules that name instances by them (model/read_cloud.py); empty for a Firewall written by hand.
     members: tuple[str, ...] = ()
+    imported: str = ""  # the file its rules come from (``spec.import``), as shown in messages
 
     @property
     def ref(self) -> ObjectRef:

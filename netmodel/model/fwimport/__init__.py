@@ -5,7 +5,7 @@ netmodel ``Firewall``: its ingress and egress chains and whether replies pass), 
 (a match netmodel cannot model, located at its line) and notes. Every rule keeps the span of the line it came
 from, so findings and trace steps name the original file and line.
 
-Formats: ``iptables-save`` and ``ip6tables-save`` (``iptables.py``). Another
+Formats: ``iptables-save``, ``ip6tables-save`` (``iptables.py``) and ``nftables`` (``nftables.py``). Another
 format registers a reader in :data:`FORMATS` (text, file name shown in messages) → :class:`Imported`.
 """
 
@@ -50,6 +50,7 @@ class Imported:
     and the problems that make it unreadable."""
 
     layers: list[Layer] = field(default_factory=list)
+    file: str = ""  # as shown in messages
     assumptions: list[tuple[SourceSpan, str]] = field(default_factory=list)
     notes: list[tuple[str, str, SourceSpan]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -70,10 +71,31 @@ def _iptables(version: int) -> Callable[[str, str], Imported]:
     return read
 
 
+def _nftables(text: str, file: str) -> Imported:
+    from netmodel.model.fwimport.nftables import read
+
+    return read(text, file)
+
+
 FORMATS: dict[str, Callable[[str, str], Imported]] = {
     "iptables-save": _iptables(4),
     "ip6tables-save": _iptables(6),
+    "nftables": _nftables,
 }
+
+
+# The top-level key of a JSON file that holds a native ruleset rather than Kubernetes objects, and its format: such
+# a file in an input folder is what a Firewall imports, not an object (build.py says so when none imports it).
+NATIVE_KEYS = {"nftables": "nftables"}
+
+
+def native_format(data: object) -> str:
+    """The format of a parsed JSON/YAML document that is a native ruleset (no ``kind``), else ""."""
+    if isinstance(data, dict) and "kind" not in data:
+        for key, fmt in NATIVE_KEYS.items():
+            if key in data:
+                return fmt
+    return ""
 
 
 def import_text(fmt: str, text: str, file: str) -> Imported:
@@ -102,11 +124,17 @@ def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imp
     names: dict[str, int] = {}
     # INPUT judges packets addressed to the node and comes first, ending with its policy for all of them;
     # FORWARD then judges what is left (routed, Pod traffic). Likewise OUTPUT (from the node) before FORWARD.
-    for hook, rules, direction in (("input", ingress, "ingress"), ("forward", ingress, "ingress"),
-                                   ("output", egress, "egress"), ("forward", egress, "egress")):
+    # A prerouting (postrouting) chain sees every packet entering (leaving) the node, as netmodel's ingress
+    # (egress) does: it is a layer of its own, with no node-side region.
+    walk: tuple[tuple[str, list[FirewallRule], str], ...] = (
+        ("input", ingress, "ingress"), ("forward", ingress, "ingress"),
+        ("output", egress, "egress"), ("forward", egress, "egress"))
+    if "prerouting" in bases or "postrouting" in bases:
+        walk = (("prerouting", ingress, "ingress"), ("postrouting", egress, "egress"))
+    for hook, rules, direction in walk:
         chain = bases.get(hook)
         if chain is None:
-            if hook != "forward":
+            if hook in ("input", "output"):
                 rules.append(FirewallRule(_name(names, hook, None, direction), "allow", ALL_PROTOCOLS, ALL_PORTS,
                                           None, SourceSpan(ruleset.file, 1, 1),
                                           (FirewallLocal(node=True, source=SourceSpan(ruleset.file, 1, 1)),)))
@@ -162,4 +190,5 @@ def _rule(flat: FlatRule, hook: str, direction: str, family: AddressSet, name: s
 
 _PORTED = IntervalSet((p, p) for p in PORTED_PROTOCOLS)
 
-__all__ = ["FORMATS", "MAX_IMPORT_BYTES", "Imported", "Layer", "import_text", "layer_of"]
+__all__ = ["FORMATS", "MAX_IMPORT_BYTES", "NATIVE_KEYS", "Imported", "Layer", "import_text", "layer_of",
+           "native_format"]
