@@ -327,3 +327,20 @@ def test_a_ruleset_in_the_folder_that_no_firewall_imports_is_named(tmp_path: Pat
     main(["check", str(folder), "--format", "json"])
     found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["id"] == "NM-INPUT-030"]
     assert len(found) == 1 and "stray.json" in found[0]["message"] and found[0]["severity"] == "warning"
+
+
+def test_the_bundled_native_layout_decides_as_its_yaml_original(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """topologies/kubeadm-native-firewalls/ imports the firewalls kubeadm-calico-vxlan.yaml writes as netmodel
+    rules: the port matrix and the connectivity matrix are the same cell for cell."""
+    monkeypatch.chdir(ROOT)
+    outputs = []
+    for layout in ("topologies/kubeadm-calico-vxlan.yaml", "topologies/kubeadm-native-firewalls"):
+        assert main(["check", layout, "--format", "json"]) == 0
+        cells = json.loads(capsys.readouterr().out)["portMatrix"]
+        keys = ("node", "purpose", "source", "status", "allowed", "ports", "protocol", "required")
+        ports = sorted(json.dumps({k: c[k] for k in keys}, sort_keys=True) for c in cells)
+        assert main(["matrix", layout, "--by", "workload", "--format", "json"]) == 0
+        outputs.append((ports, capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0]) == 90

@@ -34,6 +34,13 @@ DEFECTS: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
     "broken-flannel-host-gw-routes-blocked.yaml": [
         ("NM-P2P-009", ("natively routed Pod traffic (flannel host-gw", "IP protocol 0 from 10.244.",
                         "Firewall workers ingress defaultAction deny"), ("Firewall/workers",))],
+    "broken-kubeadm-native-etcd-open/": [
+        ("NM-PORT-002", ("etcd (TCP 2379-2380) on node cp-1 is reachable from network node-lan",
+                         "Firewall control-plane ingress rule 'input-l237'"), ("Firewall/control-plane",)),
+        ("NM-PORT-002", ("etcd (TCP 2379-2380) on node cp-1 is reachable from the worker nodes",
+                         "Firewall control-plane ingress rule 'input-l237'"), ("Firewall/control-plane",)),
+        ("NM-PORT-003", ("kubelet API (TCP 10250) on node cp-1 is reachable from network node-lan",
+                         "rule 'input-l237'"), ("Firewall/control-plane",))],
     "broken-cilium-native-routed-opens-node.yaml": [
         ("NM-PORT-002", ("etcd (TCP 2379-2380) on node cp-1 is reachable from the Pods",
                          "Firewall control-plane ingress rule 'routed-pod-traffic'"), ("Firewall/control-plane",)),
