@@ -344,3 +344,42 @@ def test_the_bundled_native_layout_decides_as_its_yaml_original(capsys: pytest.C
         outputs.append((ports, capsys.readouterr().out))
     assert outputs[0] == outputs[1]
     assert len(outputs[0][0]) == 90
+
+
+def test_netmodel_import_writes_the_firewall_as_yaml(tmp_path: Path) -> None:
+    """`netmodel import FORMAT FILE` through the CLI: YAML on stdout with each rule's source line as a comment;
+    the YAML, checked with the layout's nodes, gives the findings the import gives (rule names included)."""
+    rules = ROOT / "topologies/broken-kubeadm-native-etcd-open/control-plane.nft.json"
+    done = run("import", "nftables", str(rules), "--name", "control-plane")
+    assert done.returncode == 0, done.stderr
+    assert "# netmodel import nftables" in done.stdout
+    assert f"- name: input-l237    # {rules}:237: rule handle 10 of chain filter/input" in done.stdout
+    yaml = done.stdout.replace(
+        "nodeSelector: {}", "nodeSelector: {matchLabels: {node-role.kubernetes.io/control-plane: \"\"}}")
+    folder = tmp_path / "layout"
+    folder.mkdir()
+    cluster = (ROOT / "topologies/broken-kubeadm-native-etcd-open/cluster.yaml").read_text()
+    (folder / "cluster.yaml").write_text(cluster)
+    (folder / "firewalls.yaml").write_text(yaml)
+    (folder / "workers.rules").write_text((ROOT / "topologies/kubeadm-native-firewalls/workers.rules").read_text())
+    (folder / "workers.yaml").write_text(
+        "apiVersion: netmodel.io/v1alpha1\nkind: Firewall\nmetadata: {name: workers}\nspec:\n"
+        "  nodeSelector: {matchLabels: {node-role.kubernetes.io/worker: \"\"}}\n"
+        "  import: {format: iptables-save, file: workers.rules}\n")
+    ours = run("check", str(folder), "--format", "json")
+    theirs = run("check", str(ROOT / "topologies/broken-kubeadm-native-etcd-open"), "--format", "json")
+    assert ours.returncode == theirs.returncode == 1, ours.stderr
+
+    def ids(out: str) -> list[tuple[str, str]]:
+        return sorted((f["id"], f["message"]) for f in json.loads(out)["findings"] if f["severity"] != "info")
+    assert ids(ours.stdout) == ids(theirs.stdout)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["import", "nft", "x"], "unknown import format 'nft'"),
+    (["import", "iptables-save", "/nonexistent/rules"], "cannot read"),
+    (["import", "iptables-save", str(ROOT / "README.md")], "README.md:1:1: error:"),
+])
+def test_netmodel_import_refuses_with_a_located_message(args: list[str], words: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr

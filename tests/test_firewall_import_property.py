@@ -2,7 +2,7 @@
 iptables-save text and as ``nft -j list ruleset`` JSON, imported through a Firewall's ``spec.import`` and judged
 by netmodel's firewall engine (netmodel/compile/firewalls.py), give on every sampled packet the verdict of an
 oracle that walks the chains as netfilter does, decided by the same line; and flat rule lists give the verdicts
-of the same rules written as Firewall YAML.
+of the same rules written as Firewall YAML; the YAML `netmodel import` writes decides as the import does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
+from netmodel.model.fwimport import import_text
+from netmodel.model.fwimport.render import firewall_yaml
 from netmodel.model.topology import Topology
 from netmodel.sets import parse_address
 from tests.fwimport_rulesets import (
@@ -95,8 +97,12 @@ def test_imported_rules_decide_as_netfilter(fmt: str, rs: Ruleset, samples: list
     text, where = rendered(rs, fmt)
     with tempfile.TemporaryDirectory() as tmp:
         topology = imported(Path(tmp), fmt, text)
+        # `netmodel import` writes the same Firewall as YAML: loaded, it decides alike
+        written = firewall_yaml("written", import_text(fmt, text, str(Path(tmp) / "rules")), "netmodel import")
+        as_yaml = build_topology(parse_text(LAYOUT + written, "written.yaml"))
     node = topology.nodes[0]
     firewalls = FirewallSet(topology)
+    yaml_firewalls = FirewallSet(as_yaml)
     for peer, protocol, port in samples:
         port = 0 if protocol == "icmp" else port
         for direction, chain, local in PLACES:
@@ -107,6 +113,8 @@ def test_imported_rules_decide_as_netfilter(fmt: str, rs: Ruleset, samples: list
             got = firewalls.decide(node, direction, parse_address(peer), PROTOCOLS[protocol], port,
                                    parse_address(local))
             assert got.allowed == (expected == "ACCEPT"), (direction, chain, src, dst, protocol, port, text)
+            assert yaml_firewalls.decide(as_yaml.nodes[0], direction, parse_address(peer), PROTOCOLS[protocol], port,
+                                         parse_address(local)).allowed == got.allowed, (written, peer, port)
             if where is not None:
                 (decision,) = got.decisions
                 assert decision.rule is not None

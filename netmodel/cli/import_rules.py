@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -9,13 +10,18 @@ import typer
 from netmodel.cli.app import app
 from netmodel.errors import LoadError, Problem, UsageError
 from netmodel.load.files import MAX_INPUT_BYTES, decode
+from netmodel.model.fwimport import FORMATS as HOST_FORMATS
+from netmodel.model.fwimport import MAX_IMPORT_BYTES, import_text
+from netmodel.model.fwimport.render import firewall_yaml as host_firewall_yaml
 from netmodel.model.names import DNS1123_SUBDOMAIN
 from netmodel.model.read_aws_sg import import_aws_sg
 from netmodel.model.read_cloud import CloudFirewall, rule_name
 from netmodel.model.read_gcp_firewall import import_gcp_firewall
 from netmodel.report.firewall_yaml import firewall_yaml
 
-IMPORT_FORMATS = ("aws-sg", "gcp-firewall")
+# Cloud exports (model/read_aws_sg.py, read_gcp_firewall.py) and host firewall files (model/fwimport: the
+# formats a Firewall's `spec.import` reads too).
+IMPORT_FORMATS = ("aws-sg", "gcp-firewall", *HOST_FORMATS)
 
 
 def _listed(text: str) -> tuple[str, ...]:
@@ -35,8 +41,9 @@ def _read(path: str) -> str:
 
 @app.command("import")
 def import_command(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="aws-sg (aws ec2 describe-security-groups JSON) or "
-                              "gcp-firewall (gcloud compute firewall-rules list --format=json)."),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="aws-sg (aws ec2 describe-security-groups JSON), "
+                              "gcp-firewall (gcloud compute firewall-rules list --format=json), iptables-save, "
+                              "ip6tables-save (their output) or nftables (nft -j list ruleset JSON)."),
     path: str = typer.Argument(..., metavar="FILE", help="The export to read."),
     groups: str = typer.Option("", "--groups", help="aws-sg: the security groups the nodes carry (GroupId or "
                                "GroupName, comma-separated); required when the export holds several."),
@@ -54,6 +61,9 @@ def import_command(
     """
     if fmt not in IMPORT_FORMATS:
         raise UsageError([Problem(f"unknown import format {fmt!r}", hint=f"use one of: {', '.join(IMPORT_FORMATS)}")])
+    if fmt in HOST_FORMATS:
+        _host_import(fmt, path, name)
+        return
     text = _read(path)
     imported: CloudFirewall
     if fmt == "aws-sg":
@@ -80,5 +90,27 @@ def import_command(
     command = " ".join(["netmodel import", fmt, path] + [f"{o} {v}" for o, v in (
         ("--groups", groups), ("--tags", tags), ("--service-accounts", accounts), ("--network", network)) if v])
     sys.stdout.write(firewall_yaml(firewall, imported, command, what))
+    if imported.assumptions:
+        print(f"{len(imported.assumptions)} assumption(s), listed at the top of the output", file=sys.stderr)
+
+
+def _host_import(fmt: str, path: str, name: str) -> None:
+    """A host firewall file (iptables-save, ip6tables-save, nftables JSON) as Firewall YAML: one per layer, each
+    rule with the file and line it came from (docs/input.md, "Imported firewall rules")."""
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_IMPORT_BYTES + 1)
+    except OSError as err:
+        raise UsageError([Problem(f"cannot read {path!r}: {err.strerror}", hint="check the path")]) from err
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise LoadError([Problem(f"{path} is larger than {MAX_IMPORT_BYTES >> 20} MiB, netmodel's limit for an "
+                                 "imported ruleset", hint="split the ruleset")])
+    firewall = name or rule_name(os.path.basename(path).split(".")[0], "")[:53].rstrip("-") or "imported"
+    if not DNS1123_SUBDOMAIN.test(firewall):
+        raise UsageError([Problem(f"--name {firewall!r} is not a valid Firewall name", hint=DNS1123_SUBDOMAIN.fix)])
+    imported = import_text(fmt, decode(raw, path), path)
+    if imported.problems:
+        raise LoadError(list(imported.problems))
+    sys.stdout.write(host_firewall_yaml(firewall, imported, f"netmodel import {fmt} {path}"))
     if imported.assumptions:
         print(f"{len(imported.assumptions)} assumption(s), listed at the top of the output", file=sys.stderr)

@@ -53,6 +53,7 @@ class Imported:
     file: str = ""  # as shown in messages
     assumptions: list[tuple[SourceSpan, str]] = field(default_factory=list)
     notes: list[tuple[str, str, SourceSpan]] = field(default_factory=list)
+    texts: dict[tuple[str, int, int], str] = field(default_factory=dict)  # each rule as written, by its span
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -140,6 +141,7 @@ def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imp
                                           (FirewallLocal(node=True, source=SourceSpan(ruleset.file, 1, 1)),)))
             continue
         for flat in flats[hook][0]:
+            out.texts.setdefault((flat.source.file, flat.source.line, flat.source.column), flat.text)
             rule = _rule(flat, hook, direction, chain.family, _name(names, hook, flat, direction))
             if rule is not None:
                 rules.append(rule)

@@ -125,8 +125,9 @@ def parse(text: str, file: str, version: int) -> Parsed:
                 _declare(tokens, table, result.ruleset, file, number, family)
                 continue
             start = 1 if tokens[0].text.startswith("[") else 0  # `iptables-save -c` counters
-            if tokens[start].text not in ("-A", "--append"):
-                raise _Error(f"unknown command {tokens[start].text!r}", tokens[start].column,
+            if start >= len(tokens) or tokens[start].text not in ("-A", "--append"):
+                shown = tokens[min(start, len(tokens) - 1)]
+                raise _Error(f"unknown command {shown.text!r}", shown.column,
                              "an iptables-save file holds `-A CHAIN ...` rules (iptables-save output)")
             if table == "filter":
                 pending.append((number, tokens[start:]))

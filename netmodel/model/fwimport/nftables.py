@@ -43,6 +43,7 @@ HOOKS = ("input", "forward", "output", "prerouting", "postrouting")
 NAMED_PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 SIDE_EFFECTS = {"counter", "log", "comment", "notrack", "meta", "ct", "mangle", "quota", "set", "flow"}
 TRANSPORT = {"tcp": (6,), "udp": (17,), "sctp": (132,), "udplite": (136,), "dccp": (33,), "th": (6, 17, 132)}
+UNEXPECTED = "this rule is not in the shape nft -j list ruleset writes (libnftables-json(5))"
 TEXT_FORM = "use the JSON form: nft -j list ruleset > FILE (netmodel does not read the text form of nft list ruleset)"
 
 
@@ -90,6 +91,8 @@ def read(text: str, file: str) -> Imported:
             reader.item(index, item)
         except _Error as err:
             out.problems.append(Problem(err.message, doc.span(("nftables", index, *err.path)), err.hint))
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+            out.problems.append(Problem(UNEXPECTED, doc.span(("nftables", index)), TEXT_FORM))
     if out.problems:
         return out
     reader.layers()
@@ -175,6 +178,9 @@ class _Reader:
                 self.rule(index, body)
             except _Error as err:
                 self.out.problems.append(Problem(err.message, self.span(index, "rule", *err.path), err.hint))
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+                # a shape nft -j does not write (a list where it writes text, a verdict with no name …)
+                self.out.problems.append(Problem(UNEXPECTED, self.span(index, "rule"), TEXT_FORM))
         for table, span in self.ignored.items():
             self.out.assumptions.append((span, (f"the {table} table's base chains are not read (netmodel judges "
                                          "packets at the ip, ip6 and inet hooks); a drop there could change what "
@@ -284,7 +290,7 @@ class _Reader:
         if op not in ("==", "!=", "in"):
             raise _Unmodelled(f"match with {op}")
         if isinstance(left, dict) and "payload" in left and isinstance(left["payload"], dict):
-            proto, field = left["payload"].get("protocol"), left["payload"].get("field")
+            proto, field = str(left["payload"].get("protocol")), str(left["payload"].get("field"))
             if proto in ("ip", "ip6") and field in ("saddr", "daddr"):
                 addresses = self.addresses(right, table, path + ("right",))
                 addresses = ALL_ADDRESSES - addresses if negate else addresses
@@ -300,7 +306,7 @@ class _Reader:
                 return Match(src=family, protocols=ALL_PROTOCOLS - protocols if negate else protocols)
             raise _Unmodelled(f"{proto} {field}")
         if isinstance(left, dict) and "meta" in left and isinstance(left["meta"], dict):
-            key = left["meta"].get("key")
+            key = str(left["meta"].get("key"))
             if key == "l4proto":
                 protocols = self.protocols(right, table, path + ("right",))
                 return Match(protocols=ALL_PROTOCOLS - protocols if negate else protocols)
@@ -405,7 +411,7 @@ class _Reader:
                 raise _Error("a verdict map element is [key, verdict]", path, "write the output of nft -j unchanged")
             (name, value), = element[1].items()
             verdict = "drop" if name == "reject" else "" if name == "continue" else name
-            target = value.get("target", "") if isinstance(value, dict) else ""
+            target = str(value.get("target", "")) if isinstance(value, dict) else ""
             if verdict in ("jump", "goto") and (table, target) not in self.ruleset.chains:
                 raise _Error(f"{name} to chain {target!r}, which the table does not hold", path,
                              "write the output of nft -j list ruleset unchanged")
