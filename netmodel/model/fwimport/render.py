@@ -76,8 +76,8 @@ def firewall_yaml(name: str, imported: Imported, command: str) -> str:
     """The Firewalls of ``imported`` as YAML text (``NAME``, ``NAME-2``, … for several layers), headed by the
     ``command`` that made it and the assumptions."""
     head = [f"# {command}",
-            "# Each rule names the line it came from. The Firewall decides as the file does for the packets netmodel "
-            "judges (docs/input.md, \"Imported firewall rules\")."]
+            ("# Each rule names the line it came from. The Firewall decides as the file does for the packets "
+             "netmodel judges (docs/input.md, \"Imported firewall rules\").")]
     if imported.assumptions:
         head.append("# Assumptions (answers these rules decide may differ from the kernel's):")
         head += [f"# - {span.file}:{span.line}: {text}" for span, text in imported.assumptions]
