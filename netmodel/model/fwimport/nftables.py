@@ -31,8 +31,8 @@ from typing import Any
 from netmodel.errors import LoadError, Problem, SourceSpan
 from netmodel.load.document import Document
 from netmodel.load.json_reader import parse_json
-from netmodel.model.fwimport import Imported, layer_of
 from netmodel.model.fwimport.iptables import PROTOCOLS
+from netmodel.model.fwimport.layers import Imported, layer_of
 from netmodel.model.fwimport.rules import CT_STATES, Match, NativeChain, NativeRule, Ruleset
 from netmodel.sets import ALL_ADDRESSES, ALL_PORTS, AddressSet, IntervalSet
 from netmodel.sets.addresses import ALL_IPV4, ALL_IPV6

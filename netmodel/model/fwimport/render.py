@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from netmodel.model.fwimport import Imported
+from netmodel.model.fwimport.layers import Imported
 from netmodel.model.objects import FirewallChain, FirewallLocal, FirewallPeer, FirewallRule
 from netmodel.sets import ALL_PORTS, IntervalSet
 from netmodel.sets.ports import ALL_PROTOCOLS, PORTED_PROTOCOLS, protocol_label
