@@ -420,7 +420,7 @@ def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], l
     if imported is None or not imported.layers:
         return [Firewall(name, selector, nodes, empty, empty, True, annotations or Labels(), doc.span())], []
     firewalls = [Firewall(name if i == 0 else f"{name}-{i + 1}", selector, nodes, layer.ingress, layer.egress,
-                          layer.stateful, annotations or Labels(), doc.span(), imported.file)
+                          layer.stateful, annotations or Labels(), doc.span(), imported=imported.file)
                  for i, layer in enumerate(imported.layers)]
     for note_id, message, span in imported.notes:
         problems.notes.append(Note(note_id, f"Firewall {name}: {message}", (f"Firewall/{name}",), (span,), "info"))
