@@ -227,3 +227,11 @@ def test_errors_stay_located_through_the_command_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{bad}:153:" in result.stderr and "duplicate key" in result.stderr
     assert "Traceback" not in result.stderr and "ERROR" not in result.stderr  # nothing of rapidyaml's own
+
+
+def test_a_percent_sign_starting_a_scalar_is_read_as_pyyaml_reads_it() -> None:
+    # `%` is YAML's directive indicator: no plain scalar starts with it, which PyYAML enforces and rapidyaml does
+    # not (found by the Hypothesis test above with the key `%x` in a flow mapping).
+    for text in ("{%x: 1}\n", "[%x]\n", "a: [1, %x]\n", "a: {b: %x}\n"):
+        _compare(text)
+    assert _compare("maxSurge: 25%\n")  # inside a scalar it is plain text, and the fast path keeps reading it

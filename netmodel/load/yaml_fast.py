@@ -100,6 +100,8 @@ _DOUBTFUL = (
     # the reserved indicators
     ("@", re.compile(r"@(?<=[\s\[\]{},:]@)")),
     ("`", re.compile(r"`(?<=[\s\[\]{},:]`)")),
+    # `%` starting a scalar: the directive indicator, which no plain scalar may start with (rapidyaml reads it)
+    ("%", re.compile(r"%(?<=[\s\[\]{},:]%)")),
     # a tag (`!!str 1`: rapidyaml ignores tags in JSON)
     ("!", re.compile(r"!(?<=[\s\[\]{},:]!)")),
     # a tab (PyYAML and rapidyaml differ on where one may be)
@@ -138,7 +140,7 @@ def parse_fast(text: str, file: str) -> list[Document] | None:
     for gate, pattern in _DOUBTFUL:
         if gate is None or gate in text:
             _mark_matches(careful, segments, starts, pattern, text)
-    if text.startswith(("?", ":", "-.", "+.", "@", "`", "!")):
+    if text.startswith(("?", ":", "-.", "+.", "@", "`", "!", "%")):
         careful.add(0)
     source = "".join("---\n" if i in careful else text[s:e] for i, (s, e, _) in enumerate(segments)) \
         if careful else text
