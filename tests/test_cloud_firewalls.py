@@ -154,7 +154,7 @@ def test_gcp_rules_follow_priority_then_deny() -> None:
     assert "k8s-api-from-office" not in {r.name for r in fw.ingress.rules}
     assert fw.ingress.default_action == "deny" and fw.egress.default_action == "allow"
     disabled = "firewall rule legacy-telnet is disabled: not enforced, left out"
-    assert [text for _, text in fw.assumptions] == [disabled]
+    assert [text for _, text in fw.notes] == [disabled] and not fw.assumptions
 
 
 # -- property: the oracle on raw JSON and netmodel on the imported YAML agree ------------------------------------
@@ -288,3 +288,115 @@ def test_gcp_import_agrees_with_the_vpc_firewall_semantics(rules: tuple[dict[str
     ours = _verdicts(yaml_text, [(d, ip, PROTOCOLS[p], port) for d, ip, p, port in packets])
     oracle = [_gcp_oracle(list(rules), d, ip, p, port) for d, ip, p, port in packets]
     assert ours == oracle
+
+
+# -- the Firewall import field: groups and tags a layout's Firewalls carry ----------------------------------------
+
+HAND_WRITTEN = ROOT / "topologies" / "cloud-cilium-security-groups.yaml"
+IMPORTED = ROOT / "topologies" / "cloud-aws-security-groups"
+BROKEN = ROOT / "topologies" / "broken-cloud-aws-etcd-open-to-vpc"
+
+
+def _json(*argv: str) -> tuple[int, dict[str, Any]]:
+    run = _netmodel(*argv, "--format", "json")
+    assert run.returncode in (0, 1), run.stderr
+    return run.returncode, json.loads(run.stdout)
+
+
+def test_imported_security_groups_give_the_verdicts_of_the_same_rules_written_as_firewalls() -> None:
+    """cloud-aws-security-groups imports, as describe-security-groups JSON, the rules
+    cloud-cilium-security-groups writes as Firewall YAML: the same check verdicts and the same matrix."""
+    code_a, hand = _json("check", str(HAND_WRITTEN.relative_to(ROOT)))
+    code_b, imported = _json("check", str(IMPORTED.relative_to(ROOT)) + "/")
+    assert code_a == code_b == 0
+    assert {f["id"] for f in imported["findings"]} == {f["id"] for f in hand["findings"]}
+    _, matrix_a = _json("matrix", str(HAND_WRITTEN.relative_to(ROOT)), "--by", "workload")
+    _, matrix_b = _json("matrix", str(IMPORTED.relative_to(ROOT)) + "/", "--by", "workload")
+    assert matrix_a["connections"] == matrix_b["connections"]
+
+
+def test_a_finding_caused_by_an_imported_rule_names_its_line_in_the_export() -> None:
+    code, report = _json("check", str(BROKEN.relative_to(ROOT)) + "/")
+    assert code == 1
+    etcd = [f for f in report["findings"] if f["id"] == "NM-PORT-002"]
+    assert {("network vpc" in f["message"]) for f in etcd} >= {True}
+    lines = (BROKEN / "security-groups.json").read_text(encoding="utf-8").splitlines()
+    rule_line = next(i for i, line in enumerate(lines, 1) if '"FromPort": 2379' in line) - 1
+    for finding in etcd:
+        assert "sg-0c0c0c0c0c0c0c0c1-in-1" in finding["message"]
+        assert {"file": "topologies/broken-cloud-aws-etcd-open-to-vpc/security-groups.json", "line": rule_line,
+                "column": 17} in finding["sources"], finding["sources"]
+
+
+def _layout(tmp_path: Path, export: dict[str, Any] | list[Any], firewalls: str) -> Path:
+    (tmp_path / "export.json").write_text(json.dumps(export, indent=4), encoding="utf-8")
+    (tmp_path / "layout.yaml").write_text(NODE + "---\n" + firewalls, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_group_no_firewall_carries_is_no_address_and_marks_the_answers(tmp_path: Path) -> None:
+    export = json.loads(AWS.read_text(encoding="utf-8"))
+    folder = _layout(tmp_path, export, """
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: control-plane}
+spec:
+  nodes: [w-1]
+  import: {format: aws-sg, file: export.json, groups: [k8s-control-plane]}
+---
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: workers}
+spec:
+  nodes: [w-2]
+  import: {format: aws-sg, file: export.json, groups: [sg-0b0b0b0b0b0b0b002]}
+""")
+    _, report = _json("check", str(folder))
+    assumptions = " ".join(f["message"] for f in report["findings"] if f["id"] == "NM-FW-001")
+    assert "aws-sg sg-0ba5710aba5710a03, which no Firewall of the layout carries" in assumptions  # the bastion
+    assert "managed prefix list pl-0f00dcafe0f00dcaf" in assumptions and "ICMP type 8 only" in assumptions
+    assert "NM-INPUT-030" not in {f["id"] for f in report["findings"]}  # the export is imported: no object
+    answer = _json("query", str(folder), "--from", "node:w-2", "--to", "node:w-1", "--port", "10250")[1]
+    assert answer["verdict"] == "allowed"  # the control-plane group admits everything from the workers' group
+    assert "not evaluated" in json.dumps(answer)
+    answer = _json("query", str(folder), "--from", "node:w-1", "--to", "node:w-2", "--port", "9100")[1]
+    assert answer["verdict"] == "denied"  # only the prefix list admits 9100: no address
+
+
+def test_gcp_tags_resolve_to_the_nodes_of_the_firewalls_that_carry_them(tmp_path: Path) -> None:
+    rules = json.loads(GCP.read_text(encoding="utf-8"))
+    folder = _layout(tmp_path, rules, """
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: control-plane}
+spec:
+  nodes: [w-1]
+  import: {format: gcp-firewall, file: export.json, tags: [k8s-control-plane]}
+---
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: workers}
+spec:
+  nodes: [w-2]
+  import: {format: gcp-firewall, file: export.json, tags: [k8s-worker], network: prod}
+""")
+    _, report = _json("check", str(folder))
+    assert "NM-FW-010" in {f["id"] for f in report["findings"]}  # legacy-telnet, disabled
+    assert _json("query", str(folder), "--from", "node:w-2", "--to", "node:w-1", "--port", "10250")[1][
+        "verdict"] == "allowed"  # k8s-nodes: sourceTags k8s-worker -> w-2
+    assert _json("query", str(folder), "--from", "node:w-1", "--to", "node:w-2", "--port", "6443")[1][
+        "verdict"] == "denied"   # k8s-api-from-office targets the control plane only; 10.0.0.21 is not internal
+
+
+def test_import_options_of_the_other_format_are_errors(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, json.loads(AWS.read_text(encoding="utf-8")), """
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: fw}
+spec:
+  nodes: [w-1]
+  import: {format: aws-sg, file: export.json, tags: [web]}
+""")
+    run = _netmodel("check", str(folder))
+    assert run.returncode == 2 and "import.tags: unknown field" in run.stderr, run.stderr
+    assert f"{folder}/layout.yaml:" in run.stderr

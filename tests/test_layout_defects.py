@@ -31,6 +31,10 @@ DEFECTS: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
     "broken-cloud-etcd-open-to-pods.yaml": [
         ("NM-PORT-002", ("etcd (TCP 2379-2380) on node cp-a, cp-b, cp-c is reachable from the Pods",
                          "Firewall control-plane-sg ingress rule 'etcd'"), ("Firewall/control-plane-sg",))],
+    "broken-cloud-aws-etcd-open-to-vpc/": [
+        ("NM-PORT-002", ("etcd (TCP 2379-2380) on node cp-a, cp-b, cp-c is reachable from",
+                         "Firewall control-plane-sg ingress rule 'sg-0c0c0c0c0c0c0c0c1-in-1'"),
+         ("Firewall/control-plane-sg",))],
     "broken-flannel-host-gw-routes-blocked.yaml": [
         ("NM-P2P-009", ("natively routed Pod traffic (flannel host-gw", "IP protocol 0 from 10.244.",
                         "Firewall workers ingress defaultAction deny"), ("Firewall/workers",))],

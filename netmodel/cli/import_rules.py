@@ -10,18 +10,17 @@ import typer
 from netmodel.cli.app import app
 from netmodel.errors import LoadError, Problem, UsageError
 from netmodel.load.files import MAX_INPUT_BYTES, decode
+from netmodel.model.cloud_formats import CLOUD_FORMATS, import_cloud
 from netmodel.model.fwimport import FORMATS as HOST_FORMATS
 from netmodel.model.fwimport import MAX_IMPORT_BYTES, import_text
 from netmodel.model.fwimport.render import firewall_yaml as host_firewall_yaml
 from netmodel.model.names import DNS1123_SUBDOMAIN
-from netmodel.model.read_aws_sg import import_aws_sg
 from netmodel.model.read_cloud import CloudFirewall, rule_name
-from netmodel.model.read_gcp_firewall import import_gcp_firewall
 from netmodel.report.firewall_yaml import firewall_yaml
 
 # Cloud exports (model/read_aws_sg.py, read_gcp_firewall.py) and host firewall files (model/fwimport: the
 # formats a Firewall's `spec.import` reads too).
-IMPORT_FORMATS = ("aws-sg", "gcp-firewall", *HOST_FORMATS)
+IMPORT_FORMATS = (*CLOUD_FORMATS, *HOST_FORMATS)
 
 
 def _listed(text: str) -> tuple[str, ...]:
@@ -70,14 +69,14 @@ def import_command(
         if tags or accounts or network:
             raise UsageError([Problem("--tags, --service-accounts and --network are for gcp-firewall",
                                       hint="name security groups with --groups")])
-        imported = import_aws_sg(text, path, _listed(groups))
+        imported = import_cloud(fmt, text, path, groups=_listed(groups))
         what = ("AWS security groups " + ", ".join(m.split(":", 1)[1] for m in imported.members)
                 + " as one Firewall: the union of their allow rules, the rest denied; stateful")
         default_name = rule_name("-".join(_listed(groups)) or "aws-security-groups")
     else:
         if groups:
             raise UsageError([Problem("--groups is for aws-sg", hint="name network tags with --tags")])
-        imported = import_gcp_firewall(text, path, _listed(tags), _listed(accounts), network)
+        imported = import_cloud(fmt, text, path, tags=_listed(tags), accounts=_listed(accounts), network=network)
         carried = ", ".join(imported.members) or "no tag and no service account"
         what = (f"GCP VPC firewall rules for nodes carrying {carried}: by priority, deny first at equal priority, "
                 "then the implied rules (ingress deny, egress allow); stateful")

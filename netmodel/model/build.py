@@ -18,6 +18,7 @@ from netmodel.model.gateway import ROUTE_KINDS
 from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import (
     CALICO_GROUPS,
+    IMPORTED_RULE,
     KindClass,
     api_group,
     classify,
@@ -34,6 +35,7 @@ from netmodel.model.objects import (
 from netmodel.model.read_admin import read_admin_network_policy
 from netmodel.model.read_calico import BUILTIN_TIERS, read_calico_policy, read_ip_pool, read_tier
 from netmodel.model.read_cilium import read_cilium_policy
+from netmodel.model.read_cloud import resolve_members
 from netmodel.model.read_gateway import (
     read_gateway,
     read_gateway_class,
@@ -181,6 +183,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
                 inv.cilium_policies.append(cilium)
         elif kind == "IPPool" and (pool := read_ip_pool(doc, problems)) is not None:
             inv.ip_pools.append(pool)
+    _resolve_members(inv)
     _check_duplicates(inv, problems)
     _check_calico_tiers(inv, problems)
     imported = {os.path.normpath(f.imported) for f, _ in inv.firewalls if f.imported}
@@ -215,6 +218,22 @@ def _check_calico_tiers(inv: Inventory, problems: Problems) -> None:
                          "input does not define (Calico refuses a policy in a missing tier, and its order decides "
                          "where the policy applies)", policy.source,
                          f"add the `kind: Tier` object named {policy.tier} (projectcalico.org/v3) with its order")
+
+
+def _resolve_members(inv: Inventory) -> None:
+    """Cloud rules that name what instances carry (a security group, a network tag) admit the nodes of the
+    Firewalls carrying it; a member no Firewall carries is read as no address, an assumption that marks
+    every answer (netmodel/model/read_cloud.py)."""
+    if not any(fw.members for fw, _ in inv.firewalls):
+        return
+    resolved, missing = resolve_members([fw for fw, _ in inv.firewalls])
+    inv.firewalls = [(fw, doc) for fw, (_, doc) in zip(resolved, inv.firewalls, strict=True)]
+    for owner, member, span in missing:
+        kind, name = member.split(":", 1)
+        inv.skipped.append(SkippedObject(
+            API_VERSION, IMPORTED_RULE, "", owner, f"{span.file}:{span.line}: a rule names {kind} {name}, which no "
+            "Firewall of the layout carries (`import: {groups|tags|serviceAccounts: [...]}`): its instances are "
+            "read as no address", span, "not-evaluated", "cluster"))
 
 
 def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, str, str], Document],

@@ -32,6 +32,8 @@ class CloudFirewall:
     members: tuple[str, ...]
     assumptions: tuple[tuple[SourceSpan, str], ...] = ()
     problems: tuple[Problem, ...] = ()
+    # what the export holds that the cloud does not enforce (a disabled rule): said, answers unaffected
+    notes: tuple[tuple[SourceSpan, str], ...] = ()
 
 
 def rule_name(base: str, suffix: str = "") -> str:
@@ -45,10 +47,10 @@ def rule_name(base: str, suffix: str = "") -> str:
     return (text[:MAX_RULE_NAME - len(tail)].rstrip("-") or "rule") + tail
 
 
-def resolve_members(firewalls: Sequence[Firewall]) -> tuple[list[Firewall], list[tuple[str, SourceSpan]]]:
+def resolve_members(firewalls: Sequence[Firewall]) -> tuple[list[Firewall], list[tuple[str, str, SourceSpan]]]:
     """``firewalls`` with every member peer replaced by the node selections of the Firewalls that carry the
-    member (their ``nodeSelector`` and ``nodes``); and the members no Firewall carries, with where a rule names
-    them (read as no address)."""
+    member (their ``nodeSelector`` and ``nodes``); and the members no Firewall carries, each with the Firewall
+    and the place a rule names it (read as no address)."""
     carriers: dict[str, list[FirewallPeer]] = {}
     for fw in firewalls:
         for member in fw.members:
@@ -57,9 +59,9 @@ def resolve_members(firewalls: Sequence[Firewall]) -> tuple[list[Firewall], list
                 found.append(FirewallPeer(node_selector=fw.node_selector, source=fw.source))
             if fw.node_names:
                 found.append(FirewallPeer(nodes=fw.node_names, source=fw.source))
-    missing: dict[str, SourceSpan] = {}
+    missing: dict[tuple[str, str], SourceSpan] = {}
 
-    def peers_of(rule: FirewallRule) -> FirewallRule:
+    def peers_of(rule: FirewallRule, owner: str) -> FirewallRule:
         if rule.peers is None or not any(p.member for p in rule.peers):
             return rule
         out: list[FirewallPeer] = []
@@ -69,14 +71,16 @@ def resolve_members(firewalls: Sequence[Firewall]) -> tuple[list[Firewall], list
             elif peer.member in carriers:
                 out.extend(replace(p, source=peer.source) for p in carriers[peer.member])
             else:
-                missing.setdefault(peer.member, peer.source)
+                missing.setdefault((owner, peer.member), peer.source)
         return replace(rule, peers=tuple(out))
 
-    def chain(c: FirewallChain) -> FirewallChain:
-        return replace(c, rules=tuple(peers_of(r) for r in c.rules))
+    def chain(c: FirewallChain, owner: str) -> FirewallChain:
+        return replace(c, rules=tuple(peers_of(r, owner) for r in c.rules))
 
-    resolved = [replace(fw, ingress=chain(fw.ingress), egress=chain(fw.egress)) for fw in firewalls]
-    return resolved, sorted(missing.items(), key=lambda item: item[0])
+    resolved = [replace(fw, ingress=chain(fw.ingress, fw.name), egress=chain(fw.egress, fw.name))
+                for fw in firewalls]
+    return resolved, [(owner, member, span) for (owner, member), span in sorted(missing.items(),
+                                                                                key=lambda item: item[0])]
 
 
 __all__ = ["CloudFirewall", "resolve_members", "rule_name"]

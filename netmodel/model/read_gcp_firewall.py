@@ -124,6 +124,7 @@ def import_gcp_firewall(text: str, file: str, tags: tuple[str, ...] = (), accoun
                      "`--network` on `netmodel import`)")
     tag_set, account_set = frozenset(tags), frozenset(accounts)
     assumptions: list[tuple[SourceSpan, str]] = []
+    notes: list[tuple[SourceSpan, str]] = []
     chosen: dict[str, list[tuple[int, int, int, FirewallRule]]] = {"INGRESS": [], "EGRESS": []}
     for order, r in enumerate(rules):
         if r is None:
@@ -136,7 +137,7 @@ def import_gcp_firewall(text: str, file: str, tags: tuple[str, ...] = (), accoun
         direction = r.string("direction", default="INGRESS", choices=("INGRESS", "EGRESS"))
         priority = r.integer("priority", default=1000, low=0, high=65535)
         if r.boolean("disabled"):
-            assumptions.append((r.span("disabled"), f"{what} is disabled: not enforced, left out"))
+            notes.append((r.span("disabled"), f"{what} is disabled: not enforced, left out"))
             continue
         if not _applies(r, tag_set, account_set):
             continue
@@ -162,7 +163,7 @@ def import_gcp_firewall(text: str, file: str, tags: tuple[str, ...] = (), accoun
     members = tuple([f"{TAG}:{t}" for t in tags] + [f"{ACCOUNT}:{a}" for a in accounts])
     # the implied rules: ingress deny all, egress allow all, at priority 65535
     return CloudFirewall(FirewallChain("deny", ingress, whole), FirewallChain("allow", egress, whole), members,
-                         tuple(assumptions))
+                         tuple(assumptions), notes=tuple(notes))
 
 
 def _ends(r: Fields, direction: str, what: str, assumptions: list[tuple[SourceSpan, str]]

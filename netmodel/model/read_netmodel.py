@@ -13,8 +13,9 @@ from pathlib import PurePosixPath
 from netmodel.errors import LoadError
 from netmodel.load.document import Document
 from netmodel.load.files import decode
+from netmodel.model.cloud_formats import CLOUD_FORMATS, import_cloud_fields
 from netmodel.model.fields import Fields, Problems, shown
-from netmodel.model.fwimport import FORMATS, MAX_IMPORT_BYTES, Imported, import_text
+from netmodel.model.fwimport import FORMATS, MAX_IMPORT_BYTES, Imported, Layer, import_text
 from netmodel.model.kinds import IMPORTED_RULE
 from netmodel.model.labels import Labels
 from netmodel.model.names import DNS1123_LABEL, object_name_rule
@@ -420,7 +421,8 @@ def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], l
     if imported is None or not imported.layers:
         return [Firewall(name, selector, nodes, empty, empty, True, annotations or Labels(), doc.span())], []
     firewalls = [Firewall(name if i == 0 else f"{name}-{i + 1}", selector, nodes, layer.ingress, layer.egress,
-                          layer.stateful, annotations or Labels(), doc.span(), imported=imported.file)
+                          layer.stateful, annotations or Labels(), doc.span(), members=imported.members,
+                          imported=imported.file)
                  for i, layer in enumerate(imported.layers)]
     for note_id, message, span in imported.notes:
         problems.notes.append(Note(note_id, f"Firewall {name}: {message}", (f"Firewall/{name}",), (span,), "info"))
@@ -432,8 +434,8 @@ def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], l
 def read_import(f: Fields) -> Imported | None:
     """``spec.import: {format, file}``: the file, relative to the YAML file's folder and inside it, read and
     parsed; None after a problem (recorded, located)."""
-    f.unknown_keys({"format", "file"})
-    fmt = f.string("format", required=True, choices=tuple(FORMATS))
+    fmt = f.string("format", required=True, choices=tuple(FORMATS) + tuple(CLOUD_FORMATS))
+    f.unknown_keys({"format", "file", *CLOUD_FORMATS.get(fmt, ())})
     relative = f.string("file", required=True)
     if not fmt or not relative:
         return None
@@ -458,7 +460,13 @@ def read_import(f: Fields) -> Imported | None:
     except LoadError as err:
         f.problems.items.extend(err.problems)
         return None
-    imported = import_text(fmt, text, shown_name)
+    if fmt in CLOUD_FORMATS:
+        cloud = import_cloud_fields(fmt, text, shown_name, f)
+        imported = Imported([Layer(cloud.ingress, cloud.egress, True)], assumptions=list(cloud.assumptions),
+                            notes=[("NM-FW-010", note, span) for span, note in cloud.notes],
+                            problems=list(cloud.problems), members=cloud.members)
+    else:
+        imported = import_text(fmt, text, shown_name)
     imported.file = shown_name
     f.problems.items.extend(imported.problems)
     return None if imported.problems else imported

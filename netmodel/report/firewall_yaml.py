@@ -89,6 +89,9 @@ def firewall_yaml(name: str, imported: CloudFirewall, command: str, what: str) -
     """The Firewall ``name`` for ``imported`` as YAML text, headed by the ``command`` that made it, ``what`` it
     stands for, and the assumptions."""
     head = [f"# {command}", f"# {what}"]
+    if imported.notes:
+        head.append("# Not enforced by the cloud, so not written here:")
+        head += [f"# - {_at(span)}: {text}" for span, text in imported.notes]
     if imported.assumptions:
         head.append("# Assumptions (answers these rules decide may differ from the cloud's):")
         head += [f"# - {_at(span)}: {text}" for span, text in imported.assumptions]

@@ -43,7 +43,9 @@ FORMATS: dict[str, Callable[[str, str], Imported]] = {
 
 # The top-level key of a JSON file that holds a native ruleset rather than Kubernetes objects, and its format: such
 # a file in an input folder is what a Firewall imports, not an object (build.py says so when none imports it).
-NATIVE_KEYS = {"nftables": "nftables"}
+NATIVE_KEYS = {"nftables": "nftables", "SecurityGroups": "aws-sg"}
+# gcloud prints each VPC firewall rule with this kind; the export is a JSON list of them.
+GCP_FIREWALL_KIND = "compute#firewall"
 
 
 def native_format(data: object) -> str:
@@ -52,6 +54,9 @@ def native_format(data: object) -> str:
         for key, fmt in NATIVE_KEYS.items():
             if key in data:
                 return fmt
+    if isinstance(data, list) and data and all(isinstance(item, dict) and item.get("kind") == GCP_FIREWALL_KIND
+                                               for item in data):
+        return "gcp-firewall"
     return ""
 
 

@@ -44,6 +44,9 @@ class Imported:
     notes: list[tuple[str, str, SourceSpan]] = field(default_factory=list)
     texts: dict[tuple[str, int, int], str] = field(default_factory=dict)  # each rule as written, by its span
     problems: list[Problem] = field(default_factory=list)
+    # What the selected nodes carry in the cloud (security groups, tags): the Firewall's members, for the
+    # cloud rules that name instances by them (netmodel/model/read_cloud.py).
+    members: tuple[str, ...] = ()
 
 
 def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imported, label: str = "") -> None:
