@@ -16,7 +16,7 @@ A known kind name in another group is another kind: a ``projectcalico.org/v3`` `
 
 >>> api_group("networking.k8s.io/v1"), api_group("v1")
 ('networking.k8s.io', '')
->>> classify("crd.projectcalico.org/v1", "NetworkPolicy").scope
+>>> classify("crd.antrea.io/v1beta1", "NetworkPolicy").scope
 'namespace'
 >>> classify("networking.k8s.io/v1", "NetworkPolicy").name, classify("v1", "ConfigMap").name
 ('read', 'no-network-meaning')
