@@ -12,16 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from netmodel.analyze.checks import CHECKS, CheckContext, run_checks
-from netmodel.analyze.connectivity import connectivity
 from netmodel.analyze.policy.checks import POLICY_CHECKS
 from netmodel.analyze.reach import CompiledCluster, query
 from netmodel.errors import ValidationError
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
-from netmodel.sets.ports import protocol_number
+from tests.conformancekit import cases, flows, pod_matrix
+from tests.conformancekit import matrix_allows as matrix_lists
+from tests.policykit import both
 
 BASE = """
 apiVersion: v1
@@ -76,24 +76,6 @@ NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 
 def compiled(*docs: str) -> CompiledCluster:
     return CompiledCluster(build_topology(parse_text(BASE + "".join("\n---\n" + d for d in docs), "t.yaml")))
-
-
-def allowed(f: CompiledCluster, src: str, dst: str, port: int | str = 80, protocol: str = "TCP") -> bool:
-    answer = query(f, src, dst, port, protocol)
-    assert answer.verdict != "partial"
-    return answer.allowed
-
-
-def matrix_allows(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
-    return any(c.source == src and c.destination == dst and c.protocol == protocol_number(protocol)
-               and port in c.ports and not c.partial for c in connectivity(f, by="pod"))
-
-
-def both(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
-    """The trace and the matrix agree; their answer."""
-    answer = allowed(f, src, dst, port, protocol)
-    assert matrix_allows(f, src, dst, port, protocol) is answer, (src, dst, port, protocol)
-    return answer
 
 
 # -- precedence ------------------------------------------------------------------------------------------------
@@ -356,17 +338,11 @@ def test_admin_kinds_are_read_and_cluster_network_policy_is_not() -> None:
 def test_matrix_agrees_with_every_conformance_probe() -> None:
     root = Path(__file__).parent / "conformance_anp"
     checked = 0
-    for case in sorted(p for p in root.iterdir() if (p / "expect.yaml").is_file()):
-        text = (root / "base.yaml").read_text() + "\n---\n" + (case / "policy.yaml").read_text()
-        f = CompiledCluster(build_topology(parse_text(text, "corpus.yaml")))
-        rows = connectivity(f, by="pod")
-        for doc in yaml.safe_load_all((case / "expect.yaml").read_text()):
-            for flow in doc["spec"]["flows"]:
-                got = any(c.source == flow["from"] and c.destination == flow["to"] and not c.partial
-                          and c.protocol == protocol_number(flow["protocol"]) and flow["port"] in c.ports
-                          for c in rows)
-                assert got is flow["allowed"], (case.name, flow)
-                checked += 1
+    for case in cases(root):
+        rows = pod_matrix(root, case)
+        for flow in flows(root, case):
+            assert matrix_lists(rows, flow) is flow["allowed"], (case, flow)
+            checked += 1
     assert checked == 289
 
 

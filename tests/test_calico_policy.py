@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from netmodel.analyze.connectivity import connectivity
 from netmodel.analyze.reach import CompiledCluster, query
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
-from netmodel.sets.ports import protocol_number
+from tests.policykit import allowed, both
 
 BASE = """
 apiVersion: v1
@@ -70,24 +69,6 @@ NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
 
 def fabric(*docs: str) -> CompiledCluster:
     return CompiledCluster(build_topology(parse_text(BASE + "".join("\n---\n" + d for d in docs), "t.yaml")))
-
-
-def allowed(f: CompiledCluster, src: str, dst: str, port: int | str = 80, protocol: str = "TCP") -> bool:
-    answer = query(f, src, dst, port, protocol)
-    assert answer.verdict != "partial"
-    return answer.allowed
-
-
-def matrix_allows(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
-    return any(c.source == src and c.destination == dst and c.protocol == protocol_number(protocol)
-               and port in c.ports and not c.partial for c in connectivity(f, by="pod"))
-
-
-def both(f: CompiledCluster, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
-    """The trace and the matrix agree; their answer."""
-    answer = allowed(f, src, dst, port, protocol)
-    assert matrix_allows(f, src, dst, port, protocol) is answer, (src, dst, port, protocol)
-    return answer
 
 
 def tier(name: str, order: float | None, action: str | None = None) -> str:

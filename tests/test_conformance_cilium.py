@@ -13,61 +13,33 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from netmodel.analyze.connectivity import connectivity
-from netmodel.analyze.reach import CompiledCluster
 from netmodel.cli.main import main
-from netmodel.load import parse_text
-from netmodel.model.build import build_topology
-from netmodel.sets.ports import protocol_number
+from tests.conformancekit import cases, check_case, flow_count, flows, matrix_allows, pod_matrix
 
 ROOT = Path(__file__).parent / "conformance_cilium"
-CASES = sorted(p.name for p in ROOT.iterdir() if (p / "expect.yaml").is_file() and (p / "policy.yaml").is_file())
-
-
-def flows(case: str) -> list[dict[str, object]]:
-    return [f for doc in yaml.safe_load_all((ROOT / case / "expect.yaml").read_text()) if doc
-            for f in doc["spec"]["flows"]]
+CASES = cases(ROOT)
 
 
 def test_the_corpus_is_there() -> None:
-    assert (len(CASES), sum(len(flows(c)) for c in CASES)) == (26, 90)
+    assert flow_count(ROOT) == (26, 90)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_case(case: str, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = ROOT / case
-    main(["check", str(ROOT / "base.yaml"), str(folder / "policy.yaml"),
-          "--expect", str(folder / "expect.yaml"), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
-    written = flows(case)
-    results = report["expectations"]
-    assert len(results) == len(written)
-    wrong = [f"{r['from']} → {r['to']} {r['protocol']} {r['port']}: expected {r['expected']}, got {r['verdict']}"
-             for r in results if not r["ok"]]
-    assert wrong == []
-    for flow, result in zip(written, results):
-        assert (result["from"], result["to"], result["port"]) == (flow["from"], flow["to"], flow["port"])
-        assert result["actual"] is flow["allowed"]
-    ids = {f["id"] for f in report["findings"]}
-    assert not ids & {"NM-INPUT-015", "NM-INPUT-045", "NM-POL-015"}, ids
+    check_case(ROOT, case, capsys, forbidden=("NM-INPUT-015", "NM-INPUT-045", "NM-POL-015"))
 
 
 def test_matrix_agrees_with_every_listable_flow() -> None:
     checked = 0
     for case in CASES:
-        text = (ROOT / "base.yaml").read_text() + "\n---\n" + (ROOT / case / "policy.yaml").read_text()
-        rows = connectivity(CompiledCluster(build_topology(parse_text(text, "corpus.yaml"))), by="pod")
-        for flow in flows(case):
+        rows = pod_matrix(ROOT, case)
+        for flow in flows(ROOT, case):
             if ":" in str(flow["from"]) or (":" in str(flow["to"]) and not str(flow["to"]).startswith("network:")):
                 # Nodes, addresses and Services are not matrix rows; outside networks enter Pods in the matrix
                 # through NodePort/LoadBalancer Services only, not by routed Pod addresses.
                 continue
-            got = any(c.source == flow["from"] and c.destination == flow["to"] and not c.partial
-                      and c.protocol == protocol_number(str(flow["protocol"])) and flow["port"] in c.ports
-                      for c in rows)
-            assert got is flow["allowed"], (case, flow)
+            assert matrix_allows(rows, flow) is flow["allowed"], (case, flow)
             checked += 1
     assert checked >= 60
 

@@ -7,6 +7,7 @@ import pytest
 from netmodel.analyze.reach import CompiledCluster, query
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
+from tests.policykit import allowed
 
 BASE = """
 apiVersion: v1
@@ -42,12 +43,6 @@ status: {podIP: 10.244.0.21}
 def compiled(*policies: str) -> CompiledCluster:
     docs = BASE + "".join("\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n" + p for p in policies)
     return CompiledCluster(build_topology(parse_text(docs, "t.yaml")))
-
-
-def allowed(f: CompiledCluster, src: str, dst: str, port: int | str = 80, protocol: str = "TCP") -> bool:
-    answer = query(f, src, dst, port, protocol)
-    assert answer.verdict != "partial"
-    return answer.allowed
 
 
 def test_no_policy_allows_everything() -> None:
