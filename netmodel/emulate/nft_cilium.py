@@ -97,7 +97,7 @@ class CiliumLines:
         return AddressSet()
 
     def peers(self, rule: CiliumRule) -> AddressSet | None:
-        """The addresses a rule's peers stand for; None: every peer (no peer field)."""
+        """The addresses a rule's peers stand for; None: every peer (no peer field, but ports)."""
         if rule.wildcard:
             return None
         out = AddressSet()

@@ -51,8 +51,9 @@ class CiliumServiceRef:
 class CiliumRule:
     """One entry of ``ingress``, ``ingressDeny``, ``egress`` or ``egressDeny``.
 
-    Peer fields are None when absent (a rule with no peer field at all matches every peer); an explicitly empty
-    list matches none. ``ports`` None means every port; ``unjudged`` names what in the rule netmodel cannot judge
+    Peer fields are None when absent; an explicitly empty list matches none. A rule with no peer field matches
+    every peer on its ports (``wildcard``) when it names ports (toPorts or icmps), and nothing when it names none
+    (the empty rule ``{}``: it only puts the endpoint in default deny). ``ports`` None means every port; ``unjudged`` names what in the rule netmodel cannot judge
     offline (L7 rules, toFQDNs, ...): answers the rule could change are marked.
     """
 
@@ -66,7 +67,7 @@ class CiliumRule:
     nodes: tuple[LabelSelector, ...] | None
     ports: tuple[PolicyPort, ...] | None
     unjudged: tuple[str, ...]
-    wildcard: bool  # no peer field at all: every peer (Cilium's L3 wildcard)
+    wildcard: bool  # no peer field but ports: every peer on those ports (Cilium's L3 wildcard)
     source: SourceSpan
 
     @property

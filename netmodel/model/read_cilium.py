@@ -290,11 +290,14 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
         r.problems.warn("NM-INPUT-045", f"{r.what}: {r.dotted()}: not judged offline: "
                         f"{'; '.join(dict.fromkeys(unjudged))}; every query, matrix row and --expect answer this "
                         "rule could change says so (notEvaluated)", _ref(r, namespace), r.span())
-    # A rule with requirements but no peer field allows nothing by itself ("fromRequires ... do not grant access
-    # privileges by themselves", Cilium "Layer 3 Policies"): it is no L3 wildcard.
-    requires = "fromRequires" in r.data or "toRequires" in r.data
+    # No peer field: Cilium's rule translation (pkg/policy/rule.go, mergeIngress/mergeEgress) selects every peer
+    # only for the rule's ports (toPorts or icmps); with no port either — the empty rule `{}`, Cilium's documented
+    # default-deny idiom `ingress: [{}]` — it adds no entry: it selects the endpoint (default deny) and allows
+    # (denies) nothing. Requirements (fromRequires/toRequires) are folded into fromEndpoints/toEndpoints only, so
+    # they neither make nor unmake the wildcard.
+    wildcard = not peers and (ports is not None)
     return CiliumRule(section, index, spec_index, endpoints, entities, cidrs, services, nodes, ports,
-                      tuple(dict.fromkeys(unjudged)), not peers and not requires, r.span())
+                      tuple(dict.fromkeys(unjudged)), wildcard, r.span())
 
 
 def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> CiliumSpec | None:

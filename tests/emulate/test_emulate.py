@@ -212,7 +212,9 @@ def test_cilium_rules_join_the_pod_chains_deny_first() -> None:
 
 CILIUM_CASES = ["l3-simple-ingress", "deny-table-2", "deny-table-5", "l4-only", "cidr-except", "entity-world",
                 "entity-kube-apiserver", "union-with-networkpolicy", "to-services", "enable-default-deny-false",
-                "specs-list", "named-port-and-any-protocol"]
+                "specs-list", "named-port-and-any-protocol", "empty-rule-ingress-default-deny",
+                "empty-rule-egress-default-deny", "empty-deny-rule", "to-ports-only-ingress", "from-entities-all",
+                "from-endpoints-empty-clusterwide", "explicitly-empty-peer-list"]
 
 
 @needs_lab

@@ -18,8 +18,9 @@ nothing matched goes on), and its allow rules to the NetworkPolicy tier, whose e
 when NetworkPolicy or a Cilium default-deny rule selects the Pod.
 
 Peers: endpoint selectors match Pods (never hostNetwork Pods, which Cilium sees as their node); a rule with no
-peer field matches every peer; entities and CIDRs match addresses (CIDRs only outside the cluster: "CIDR-based
-selectors do not match in-cluster entities (pods or nodes)").
+peer field matches every peer on its ports, and the empty rule ``{}`` nothing (model/read_cilium.py); entities
+and CIDRs match addresses (CIDRs only outside the cluster: "CIDR-based selectors do not match in-cluster
+entities (pods or nodes)").
 """
 
 from __future__ import annotations
