@@ -114,10 +114,14 @@ def test_what_cannot_be_judged_offline_is_reported(rule: str) -> None:
     assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
 
 
-def test_a_host_policy_is_reported_not_evaluated_clusterwide() -> None:
+def test_a_host_policy_is_evaluated_and_its_egress_marked_clusterwide() -> None:
     f = fabric(CCNP + "metadata: {name: host}\nspec:\n  nodeSelector: {}\n  ingress:\n  - fromEntities: [cluster]\n")
+    assert Unevaluated.of(f.topology).cluster == ()
+    assert allowed(f, "network:partner", "prod/public", 80)  # it selects no Pod: Pod traffic is not the host's
+    assert not allowed(f, "network:partner", "node:cp", 10250)
+    assert allowed(f, "node:w1", "node:cp", 10250)
+    f = fabric(CCNP + "metadata: {name: host}\nspec:\n  nodeSelector: {}\n  egress:\n  - toEntities: [cluster]\n")
     assert [s.ref for s in Unevaluated.of(f.topology).cluster] == ["CiliumClusterwideNetworkPolicy/host"]
-    assert allowed(f, "network:partner", "prod/public", 80)  # it selects no Pod
 
 
 def allowed(f: CompiledCluster, src: str, dst: str, port: int) -> bool:
@@ -140,7 +144,7 @@ def test_policy_that_selects_nothing_and_a_cni_that_does_not_enforce(tmp_path: P
     ids = [f["id"] for f in json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]]
     assert "NM-POL-016" in ids and "NM-POL-015" not in ids
     path = tmp_path / "calico.yaml"
-    path.write_text(BASE.replace("plugin: cilium, mode: native", "plugin: calico, mode: bgp") + "\n---\n" + policy)
+    path.write_text(BASE.replace("plugin: cilium, mode: native, hostFirewall: true", "plugin: calico, mode: bgp") + "\n---\n" + policy)
     done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path), "--format", "json"],
                           capture_output=True, text=True, check=False, timeout=300)
     ids = [f["id"] for f in json.loads(done.stdout)["findings"]]
@@ -256,3 +260,57 @@ spec:
 """)
     assert not allowed(f, "prod/frontend", "prod/backend", 80)  # in default deny, and the rule grants nothing
     assert [n.id for n in f.topology.notes if n.id == "NM-INPUT-045"] == ["NM-INPUT-045"]
+
+
+LOCK_DOWN = CCNP + """metadata: {name: lock-down}
+spec:
+  nodeSelector: {matchLabels: {type: worker}}
+  ingress:
+  - toPorts: [{ports: [{port: "22", protocol: TCP}]}]
+"""
+
+
+def test_host_policy_without_the_host_firewall_warns_and_changes_nothing() -> None:
+    off = BASE.replace("hostFirewall: true", "hostFirewall: false")
+    f = CompiledCluster(build_topology(parse_text(off + "\n---\n" + LOCK_DOWN, "t.yaml")))
+    notes = [n for n in f.topology.notes if n.id == "NM-INPUT-041"]
+    assert len(notes) == 1 and "host firewall" in notes[0].message and notes[0].severity == "warning"
+    assert not any(fw.derived_from for fw in f.topology.firewalls)
+    assert query(f, "node:cp", "node:w2", 10250).verdict == "allowed"
+    on = fabric(LOCK_DOWN)
+    assert not [n for n in on.topology.notes if n.id == "NM-INPUT-041"]
+    assert query(on, "node:cp", "node:w2", 10250).verdict == "denied"
+
+
+def test_host_firewall_is_cilium_only(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(BASE.replace("plugin: cilium, mode: native", "plugin: calico, mode: bgp"))
+    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path)], capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 2 and "hostFirewall" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_host_policy_trace_and_port_matrix_name_the_rule(tmp_path: Path) -> None:
+    done = run(tmp_path, LOCK_DOWN, "query", "--from", "node:cp", "--to", "node:w2", "--port", "10250",
+               "--format", "json")
+    text = (tmp_path / "t.yaml").read_text()
+    line = text[:text.index("  nodeSelector: {matchLabels: {type: worker}}")].count("\n") + 1
+    decisions = [d for p in json.loads(done.stdout)["paths"] for h in p["hops"] for s in h["steps"]
+                 if s["step"] == "firewall-ingress" for d in s["decisions"]]
+    assert decisions and decisions[0]["name"] == "cilium-host:lock-down" and decisions[0]["action"] == "deny"
+    assert "CiliumClusterwideNetworkPolicy/lock-down puts the node in default deny" in decisions[0]["rule"]
+    assert decisions[0]["source"]["line"] == line
+    done = run(tmp_path, LOCK_DOWN, "query", "--from", "network:partner", "--to", "node:w2", "--port", "22",
+               "--format", "json")
+    assert done.returncode in (0, 1)
+    findings = json.loads(run(tmp_path, LOCK_DOWN, "check", "--format", "json").stdout)["findings"]
+    kubelet = [f for f in findings if f["id"] == "NM-PORT-001" and "kubelet" in f["message"]]
+    assert kubelet and "cilium-host:lock-down" in kubelet[0]["message"]
+
+
+def test_a_host_policy_selecting_no_node_is_reported(tmp_path: Path) -> None:
+    policy = LOCK_DOWN.replace("type: worker", "type: ghost")
+    findings = json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]
+    assert [f["objects"] for f in findings if f["id"] == "NM-POL-012"] == [["CiliumClusterwideNetworkPolicy/lock-down"]]
+    findings = json.loads(run(tmp_path, LOCK_DOWN, "check", "--format", "json").stdout)["findings"]
+    assert "NM-POL-012" not in {f["id"] for f in findings}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from netmodel.analyze.connectivity import Connection
 from netmodel.analyze.reach.trace import Answer
+from netmodel.model.cilium_host import enforced as host_enforced
 from netmodel.model.objects import SkippedObject
 from netmodel.model.topology import Topology
 
@@ -90,8 +91,12 @@ def cilium_unjudged(topology: Topology) -> list[SkippedObject]:
         reasons: dict[str, None] = {}
         source = None
         for spec in policy.specs:
-            if spec.node_selector is not None:
-                reasons.setdefault("host policy (nodeSelector)", None)
+            if spec.node_selector is not None and spec.has_egress and host_enforced(topology):
+                # Cilium's host egress policy judges what the node itself sends; netmodel's node Firewall (where
+                # model/cilium_host.py puts it) judges every packet leaving with the node's address, Pod traffic
+                # masqueraded to it included.
+                reasons.setdefault("host policy egress (it may also judge Pod traffic masqueraded to the node's "
+                                   "address)", None)
                 source = source or spec.source
             for rule in spec.rules:
                 for why in rule.unjudged:

@@ -133,8 +133,12 @@ class FirewallSet:
         return self.by_node.get(node.name, ())
 
     def peer_addresses(self, peer: FirewallPeer) -> AddressSet:
-        """The addresses a rule peer stands for: its CIDRs, its outside network, or the nodes it names or
-        selects."""
+        """The addresses a rule peer stands for: its CIDRs, its outside network, the nodes it names or selects, or
+        the cluster's addresses (``entity`` cluster) or those outside it (``entity`` world, within its CIDRs)."""
+        if peer.entity == "cluster":
+            return self.addresses.cluster
+        if peer.entity == "world":
+            return AddressSet.of_networks(peer.cidrs) - self.addresses.cluster
         if peer.cidrs:
             return AddressSet.of_networks(peer.cidrs)
         if peer.network:

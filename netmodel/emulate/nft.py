@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from netmodel.compile.addresses import AddressBook
 from netmodel.emulate.nft_cilium import CiliumLines
 from netmodel.model.objects import (
     AdminNetworkPolicy,
@@ -123,7 +124,11 @@ def join(*parts: str) -> str:
 
 
 def firewall_peer_addresses(topology: Topology, peer: FirewallPeer) -> AddressSet:
-    """What one firewall peer matches: CIDRs, a network's CIDRs as written, or nodes' addresses."""
+    """What one firewall peer matches: CIDRs, a network's CIDRs as written, nodes' addresses, or the cluster's
+    addresses or those outside it (a Cilium host policy's ``cluster`` and ``world``, CIDRs outside the cluster)."""
+    if peer.entity:
+        cluster = AddressBook(topology).cluster
+        return cluster if peer.entity == "cluster" else AddressSet.of_networks(peer.cidrs) - cluster
     if peer.cidrs:
         return AddressSet.of_networks(peer.cidrs)
     if peer.network:

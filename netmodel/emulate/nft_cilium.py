@@ -21,13 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from netmodel.compile.addresses import AddressBook
-from netmodel.model.cilium import (
-    NAMESPACE_KEY,
-    NAMESPACE_LABELS_PREFIX,
-    CiliumPolicy,
-    CiliumRule,
-    CiliumSpec,
-)
+from netmodel.model.cilium import CiliumPolicy, CiliumRule, CiliumSpec
+from netmodel.model.cilium_host import endpoint_labels
 from netmodel.model.labels import LabelSelector
 from netmodel.model.objects import Pod, PolicyPort
 from netmodel.model.read_cilium import normalize_key
@@ -38,16 +33,6 @@ from netmodel.sets import ALL_ADDRESSES, AddressSet, parse_network
 def enforced(topology: Topology) -> bool:
     """Cilium enforces the policies when the CNI is Cilium or not said (``other``)."""
     return topology.cluster.cni.plugin in ("cilium", "other")
-
-
-def endpoint_labels(topology: Topology, pod: Pod) -> dict[str, str]:
-    """The labels Cilium gives a Pod's endpoint."""
-    out = dict(pod.labels.items())
-    out[NAMESPACE_KEY] = pod.namespace
-    namespace = topology.namespace_by_name.get(pod.namespace)
-    for key, value in namespace.labels.items() if namespace is not None else ():
-        out[NAMESPACE_LABELS_PREFIX + key] = value
-    return out
 
 
 def _endpoint_pods(topology: Topology) -> list[Pod]:

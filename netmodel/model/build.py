@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
+from netmodel.model.cilium_host import with_host_policies
 from netmodel.model.fields import Problems
 from netmodel.model.fwimport import native_format
 from netmodel.model.gateway import ROUTE_KINDS
@@ -308,7 +309,7 @@ def build_topology(documents: Sequence[Document]) -> Topology:
         raise ValidationError(problems.items)
     inv.skipped = settle_endpoints(inv.skipped, inv.services, inv.endpoint_slices)
     notes: list[Note] = skipped_notes(inv.skipped) + problems.notes
-    topology = materialize.materialize(inv, notes)
+    topology = with_host_policies(materialize.materialize(inv, notes))
     if problems.items:
         raise ValidationError(problems.items)
     return topology

@@ -580,6 +580,8 @@ class CniSpec:
     # The CNI's outbound NAT of Pod traffic (netmodel/compile/masquerade.py): "all" (every destination outside
     # the pod network, node addresses included), "except-nodes" (also not to the nodes) or "none".
     nat_outgoing: str = "except-nodes"
+    # Cilium's host firewall (Helm hostFirewall.enabled): only then do host policies (nodeSelector) apply.
+    host_firewall: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,6 +733,10 @@ class FirewallPeer:
     # An imported cloud rule's reference to what instances carry (``aws-sg:sg-0abc``, ``gcp-tag:web``): replaced
     # by the node selections of the Firewalls carrying it before anything is compiled (model/read_cloud.py).
     member: str = ""
+    # A class of addresses only the compiled cluster knows (Firewalls derived from Cilium host policies,
+    # model/cilium_host.py): "cluster" (every address of the cluster) or "world" (every address outside it; with
+    # ``cidrs``, those of the CIDRs outside it, as Cilium's CIDR rules match).
+    entity: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -796,6 +802,7 @@ class Firewall:
     # rules that name instances by them (model/read_cloud.py); empty for a Firewall written by hand.
     members: tuple[str, ...] = ()
     imported: str = ""  # the file its rules come from (``spec.import``), as shown in messages
+    derived_from: str = ""  # the policies it stands for (a Cilium host firewall: model/cilium_host.py), or ""
 
     @property
     def ref(self) -> ObjectRef:

@@ -319,12 +319,8 @@ def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> Ciliu
         endpoint_selector = LabelSelector.of(dict(endpoint_selector.match_labels),
                                              [*endpoint_selector.match_expressions,
                                               SelectorRequirement(NAMESPACE_KEY, "In", frozenset({namespace}))])
+    # A host policy (Cilium's host firewall): model/cilium_host.py makes it the Firewall of the nodes it selects.
     node_selector = _selector(node, []) if node is not None else None
-    if node_selector is not None:
-        s.problems.warn("NM-INPUT-045", f"{s.what}: {s.dotted('nodeSelector')}: a host policy (it applies to the "
-                        "nodes' own traffic, Cilium's host firewall) is not evaluated: netmodel models node "
-                        "firewalls with netmodel Firewall objects only; every answer says so (notEvaluated)",
-                        _ref(s, namespace), s.span("nodeSelector"))
     rules: list[CiliumRule] = []
     for section in SECTIONS:
         for i, r in enumerate(s.each_mapping(section)):

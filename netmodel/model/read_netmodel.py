@@ -102,7 +102,7 @@ def _read_cni(f: Fields | None, default_span: Fields, ip_masq_agent: bool = Fals
     if f is None:
         return CniSpec("other", "native", "none", False, False, default_span.span(),
                        _read_nat_outgoing(None, "other", ip_masq_agent))
-    f.unknown_keys({"plugin", "mode", "encryption", "kubeProxyReplacement", "typha", "natOutgoing"})
+    f.unknown_keys({"plugin", "mode", "encryption", "kubeProxyReplacement", "typha", "natOutgoing", "hostFirewall"})
     plugin = f.string("plugin", default="other", choices=tuple(CNI_MODES))
     modes = CNI_MODES[plugin]
     mode = f.string("mode", default=modes[0])
@@ -114,10 +114,13 @@ def _read_cni(f: Fields | None, default_span: Fields, ip_masq_agent: bool = Fals
     if kpr and plugin != "cilium":
         f.error("kubeProxyReplacement", f"{plugin} cannot replace kube-proxy in netmodel's model",
                 "remove it, or use cilium")
+    host_firewall = f.boolean("hostFirewall")
+    if host_firewall and plugin != "cilium":
+        f.error("hostFirewall", "is Cilium's host firewall (Helm hostFirewall.enabled)", "remove it, or use cilium")
     if plugin == "flannel" and mode == "wireguard":
         encryption = "wireguard"
     return CniSpec(plugin, mode.lower(), encryption, kpr, f.boolean("typha"), f.span(),
-                   _read_nat_outgoing(f, plugin, ip_masq_agent))
+                   _read_nat_outgoing(f, plugin, ip_masq_agent), host_firewall)
 
 
 def _read_control_plane(f: Fields | None, span_of: Fields) -> ControlPlane:

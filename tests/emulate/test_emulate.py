@@ -214,7 +214,8 @@ CILIUM_CASES = ["l3-simple-ingress", "deny-table-2", "deny-table-5", "l4-only", 
                 "entity-kube-apiserver", "union-with-networkpolicy", "to-services", "enable-default-deny-false",
                 "specs-list", "named-port-and-any-protocol", "empty-rule-ingress-default-deny",
                 "empty-rule-egress-default-deny", "empty-deny-rule", "to-ports-only-ingress", "from-entities-all",
-                "from-endpoints-empty-clusterwide", "explicitly-empty-peer-list"]
+                "from-endpoints-empty-clusterwide", "explicitly-empty-peer-list", "host-lock-down-ingress",
+                "host-demo-policy", "host-deny-world-kubelet"]
 
 
 @needs_lab

@@ -3,6 +3,8 @@
 * NM-POL-015 (warning) — the cluster's CNI is not Cilium, so nothing enforces its CiliumNetworkPolicies and
   CiliumClusterwideNetworkPolicies: netmodel does not evaluate them either.
 * NM-POL-016 (warning) — a Cilium policy whose endpointSelector selects no Pod.
+* NM-POL-012 (warning) — a host policy (CiliumClusterwideNetworkPolicy with nodeSelector) whose nodeSelector
+  selects no node, while Cilium's host firewall enforces host policies.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.cilium import enforced
 from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
 from netmodel.compile.context import CheckContext
+from netmodel.model.cilium import CiliumPolicy
+from netmodel.model.cilium_host import enforced as host_enforced
+from netmodel.model.cilium_host import host_specs, selects
 
 
 def check_cilium_enforced(ctx: CheckContext) -> Iterator[Finding]:
@@ -46,6 +51,25 @@ def check_cilium_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
             (policy.ref,), (policy.source,))
 
 
-CILIUM_CHECKS = (check_cilium_enforced, check_cilium_policies_select_pods)
+def check_host_policies_select_nodes(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-012: a host policy whose nodeSelector selects no node (it protects nothing)."""
+    t = ctx.topology
+    if not host_enforced(t):
+        return  # NM-INPUT-041 says they do nothing
+    selecting: dict[CiliumPolicy, bool] = {}
+    for policy, spec in host_specs(t):
+        selecting[policy] = selecting.get(policy, False) or any(selects(spec, n) for n in t.nodes)
+    for policy, some in selecting.items():
+        if some:
+            continue
+        yield Finding(
+            "NM-POL-012", Severity.WARNING, "ports",
+            f"{policy.label} is a host policy whose nodeSelector selects no node, so it filters nothing; check the "
+            "node labels it names (a nodeSelector matches the Node's metadata.labels)",
+            (policy.ref,), (policy.source,))
 
-__all__ = ["CILIUM_CHECKS", "check_cilium_enforced", "check_cilium_policies_select_pods"]
+
+CILIUM_CHECKS = (check_cilium_enforced, check_cilium_policies_select_pods, check_host_policies_select_nodes)
+
+__all__ = ["CILIUM_CHECKS", "check_cilium_enforced", "check_cilium_policies_select_pods",
+           "check_host_policies_select_nodes"]
