@@ -54,8 +54,8 @@ DEFECTS: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
                          "rule 'routed-pod-traffic'"), ("Firewall/control-plane",))],
     "broken-cilium-host-policy-kubelet-blocked.yaml": [
         ("NM-PORT-001", ("kubelet API (TCP 10250) on node w-1, w-2, w-3 is blocked from the control-plane",
-                         "Firewall cilium-host:lock-down-ingress-worker-node ingress rule 'CiliumClusterwideNetworkPolicy/"
-                         "lock-down-ingress-worker-node puts the node in default deny for ingress'"),
+                         "Firewall cilium-host:lock-down-ingress-worker-node ingress rule",
+                         "'CiliumClusterwideNetworkPolicy/lock-down-ingress-worker-node puts the node in default deny"),
          ("Firewall/cilium-host:lock-down-ingress-worker-node",)),
         ("NM-P2P-008", ("Cilium health ICMP echo", "Firewall cilium-host:lock-down-ingress-worker-node"),
          ("Firewall/cilium-host:lock-down-ingress-worker-node",))],
