@@ -43,7 +43,8 @@ class FlowResult:
         """The result as JSON: the flow, expected and actual verdicts, and why when not evaluated."""
         out: dict[str, object] = {
             "from": self.flow.from_ref, "to": self.flow.to_ref, "port": self.flow.port,
-            "protocol": self.flow.protocol, "expected": self.flow.allowed,
+            "protocol": self.flow.protocol, **({"host": self.flow.host} if self.flow.host else {}),
+            "expected": self.flow.allowed,
             "actual": self.answer.allowed if self.answer is not None else None, "ok": self.ok,
             "verdict": self.answer.verdict if self.answer is not None else "error",
             "disposition": self.answer.disposition.value if self.answer is not None else "error",
@@ -69,7 +70,7 @@ def evaluate(compiled: CompiledCluster, expectations: Iterable[Expectations]) ->
     for exp in expectations:
         for flow in exp.flows:
             try:
-                answer = query(compiled, flow.from_ref, flow.to_ref, flow.port, flow.protocol, tracer)
+                answer = query(compiled, flow.from_ref, flow.to_ref, flow.port, flow.protocol, tracer, flow.host)
             except NetmodelError as err:
                 out.append(FlowResult(flow, None, "; ".join(
                     p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems)))
@@ -79,7 +80,8 @@ def evaluate(compiled: CompiledCluster, expectations: Iterable[Expectations]) ->
 
 
 def _describe(flow: ExpectedFlow) -> str:
-    return f"{flow.from_ref} → {flow.to_ref} {flow.protocol} {flow.port}"
+    host = f" host {flow.host}" if flow.host else ""
+    return f"{flow.from_ref} → {flow.to_ref} {flow.protocol} {flow.port}{host}"
 
 
 def findings(results: Iterable[FlowResult]) -> list[Finding]:

@@ -61,6 +61,8 @@ def query_command(
     destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from)."),
     port: str = typer.Option(..., "--port", "-p", help="Destination port: a number or a named port."),
     protocol: str = typer.Option("TCP", "--protocol", help="TCP, UDP or SCTP."),
+    host: str = typer.Option("", "--host", help="With --to gateway:NS/NAME: the host name the client asks for "
+                             "(HTTP Host, TLS SNI); picks the listener and routes that serve it."),
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:
@@ -73,7 +75,7 @@ def query_command(
     number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)
     check_port_name(topology, number_or_name)
-    answer = query(CompiledCluster(topology), source, destination, number_or_name, protocol)
+    answer = query(CompiledCluster(topology), source, destination, number_or_name, protocol, host=host)
     # Policies netmodel does not read that could change this answer: the answer says so (docs/reachability.md).
     skipped = Unevaluated.of(topology).for_answer(answer)
     payload = answer.to_json()

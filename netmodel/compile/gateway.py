@@ -103,6 +103,56 @@ def _match(pattern: str, name: str) -> bool:
     return False
 
 
+def host_matches(pattern: str, host: str) -> bool:
+    """Whether a request for ``host`` matches a listener or route hostname ``pattern`` ("" matches any host).
+
+    >>> host_matches("*.bar.com", "multiple.prefixes.bar.com"), host_matches("*.bar.com", "bar.com")
+    (True, False)
+    """
+    return not pattern or _match(pattern, host)
+
+
+def hostname_rank(pattern: str) -> tuple[int, int]:
+    """How specific a listener hostname is, higher first: exact names, then wildcards by the number of dots to
+    the right of the ``*``, then no hostname (``Gateway.spec.listeners`` doc, "Listeners that are distinct only
+    by Hostname").
+
+    >>> sorted(["", "*.example.com", "foo.example.com", "*.foo.example.com"], key=hostname_rank, reverse=True)
+    ['foo.example.com', '*.foo.example.com', '*.example.com', '']
+    """
+    if not pattern:
+        return (0, 0)
+    if pattern.startswith("*."):
+        return (1, pattern.count("."))
+    return (2, pattern.count("."))
+
+
+def listeners_for(gateway: Gateway, port: int, host: str = "") -> tuple[Listener, ...]:
+    """The listeners of ``gateway`` a request on ``port`` for ``host`` reaches (every listener on the port when
+    no host is given). Of the listeners whose hostname matches the host, only the most specific serve it
+    (exact before wildcard before none: conformance tests HTTPRouteListenerHostnameMatching and
+    GatewayHTTPListenerIsolation); a TCP or UDP listener has no hostname to match."""
+    on_port = [li for li in gateway.listeners if li.port == port]
+    if not host:
+        return tuple(on_port)
+    matching = [li for li in on_port if li.protocol in ("TCP", "UDP") or host_matches(li.hostname, host)]
+    if not matching:
+        return ()
+    best = max(hostname_rank(li.hostname) for li in matching)
+    return tuple(li for li in matching if hostname_rank(li.hostname) == best)
+
+
+def route_serves(route: Route, listener: Listener, host: str) -> bool:
+    """Whether ``route``, attached to ``listener``, may receive a request for ``host`` ("" = any host): one of
+    its hostnames that intersects the listener's matches the host, or it has none (``HTTPRoute.spec.hostnames``:
+    hostnames that do not match the listener's are ignored). Which of several serving routes answers a given
+    path is L7 (path, header and method matches); every one of them is reachable with some request."""
+    if not host or route.kind not in HOSTNAME_KINDS or listener.protocol in ("TCP", "UDP"):
+        return True
+    names = [h for h in route.hostnames if hostnames_intersect(listener.hostname, (h,))]
+    return not route.hostnames or any(host_matches(h, host) for h in names)
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """One parentRef of one route: the listeners it attached to, or why none: ``problem`` in words, ``causes``
@@ -224,6 +274,13 @@ class Gateways:
     def attached(self) -> tuple[Attachment, ...]:
         """The attachments some listener accepts."""
         return tuple(a for a in self.attachments if a.listeners)
+
+    def serving(self, gateway: Gateway, port: int, host: str = "") -> list[tuple[Attachment, Listener]]:
+        """The (attachment, listener) pairs that receive a request on ``port`` for ``host`` ("" = any host):
+        the listeners :func:`listeners_for` picks and the routes attached to them that serve the host."""
+        chosen = {li.name for li in listeners_for(gateway, port, host)}
+        return [(a, li) for a in self.attached if a.gateway is gateway for li in a.listeners
+                if li.name in chosen and route_serves(a.route, li, host)]
 
     # -- backends ------------------------------------------------------------------------------------------------
     @cached_property
@@ -353,4 +410,5 @@ class Gateways:
 
 
 __all__ = ["GATEWAY_NAME_LABEL", "IMPLEMENTATIONS", "PROTOCOL_KINDS", "Attachment", "BackendVerdict", "DataPlane",
-           "Gateways", "hostnames_intersect"]
+           "Gateways", "host_matches",
+           "hostname_rank", "hostnames_intersect", "listeners_for", "route_serves"]

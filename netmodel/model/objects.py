@@ -826,6 +826,7 @@ class ExpectedFlow:
     protocol: str  # upper-case, TCP when omitted
     allowed: bool
     source: SourceSpan
+    host: str = ""  # to a Gateway: the host name the client asks for ("" = any)
 
 
 @dataclass(frozen=True, slots=True)

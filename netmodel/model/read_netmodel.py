@@ -18,7 +18,7 @@ from netmodel.model.fields import Fields, Problems, shown
 from netmodel.model.fwimport import FORMATS, MAX_IMPORT_BYTES, Imported, Layer, import_text
 from netmodel.model.kinds import IMPORTED_RULE
 from netmodel.model.labels import Labels
-from netmodel.model.names import DNS1123_LABEL, object_name_rule
+from netmodel.model.names import DNS1123_LABEL, is_dns1123_subdomain, object_name_rule
 from netmodel.model.objects import (
     ENTRY_POINTS,
     Cluster,
@@ -508,9 +508,18 @@ def read_expectations(doc: Document, problems: Problems) -> Expectations:
     spec.unknown_keys({"flows"})
     flows = []
     for f in spec.each_mapping("flows", required=True):
-        f.unknown_keys({"from", "to", "port", "protocol", "allowed"})
+        f.unknown_keys({"from", "to", "port", "protocol", "allowed", "host"})
         src = f.string("from", required=True)
         dst = f.string("to", required=True)
+        host = f.string("host").strip().lower().rstrip(".")
+        if host and (not is_dns1123_subdomain(host) or host.replace(".", "").isdigit()):
+            f.error("host", f"{host!r} is not a host name", "give the DNS name a client asks for "
+                    "(api.example.com), without '*' or port")
+            continue
+        if host and not dst.lower().startswith("gateway:"):
+            f.error("host", "is the host name asked of a Gateway: it needs `to: gateway:NS/NAME`",
+                    "write to: gateway:NS/NAME, or leave host out")
+            continue
         port = f.port_or_name("port")
         protocol_text = f.string("protocol", default="TCP").upper()
         try:
@@ -526,5 +535,5 @@ def read_expectations(doc: Document, problems: Problems) -> Expectations:
             continue
         if src and dst:
             flows.append(ExpectedFlow(src, dst, port if port is not None else 0, protocol_text,
-                                      f.boolean("allowed"), f.span()))
+                                      f.boolean("allowed"), f.span(), host))
     return Expectations(name, tuple(flows), doc.span())

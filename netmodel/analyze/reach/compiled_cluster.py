@@ -22,6 +22,7 @@ from netmodel.compile.addresses import AddressBook
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.compile.context import CheckContext
 from netmodel.compile.firewalls import FirewallSet
+from netmodel.compile.gateway import Gateways
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
 from netmodel.compile.services import proxies_services, service_endpoints
@@ -121,6 +122,11 @@ class CompiledCluster:
     def outside_networks(self) -> dict[str, AddressSet]:
         """The addresses of each outside network, by name."""
         return self.addresses.networks
+
+    @cached_property
+    def gateways(self) -> Gateways:
+        """The Gateway API objects compiled: route attachment, backends, each Gateway's Pods."""
+        return Gateways(self.topology, self.pod_index)
 
     @cached_property
     def masquerade(self) -> Masquerade:

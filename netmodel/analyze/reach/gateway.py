@@ -50,12 +50,13 @@ def _gateway_pod(compiled: CompiledCluster, path: Path) -> Pod | None:
 
 
 def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, protocol: int, port: int,
-                  tracer: Tracer) -> list[Path]:
-    """Every path from ``sources`` through Gateway ``ref`` on listener ``port``."""
+                  tracer: Tracer, host: str = "") -> list[Path]:
+    """Every path from ``sources`` through Gateway ``ref`` on listener ``port``: to the routes that serve
+    ``host`` on the listeners that receive it (:meth:`Gateways.serving`), every route when no host is given."""
     from netmodel.analyze.reach.entries import family_fits, service_targets
     from netmodel.analyze.reach.refs import resolve
 
-    gateways = Gateways(compiled.topology, compiled.pod_index)
+    gateways = compiled.gateways
     gateway = find_gateway(gateways, ref)
     label = f"gateway:{gateway.qualified_name}"
     listeners = [li for li in gateway.listeners if li.port == port]
@@ -71,9 +72,7 @@ def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, 
                else f"no NodePort/LoadBalancer Service selects its Pods on port {port}")
         return [_stop(sources, label, f"Gateway {gateway.qualified_name}: {why}", Disposition.NO_ENDPOINTS,
                       Decision("Gateway", label[8:], why, False, gateway.source))]
-    names = {li.name for li in listeners}
-    routes = [(a, li) for a in gateways.attached for li in a.listeners
-              if a.gateway is gateway and li.name in names]
+    routes = gateways.serving(gateway, port, host)
     out: list[Path] = []
     second: dict[tuple[object, ...], list[Path]] = {}
     for svc in services:
@@ -85,15 +84,17 @@ def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, 
                     if pod is None:
                         out.append(Path(first.source, f"{label} ({first.destination})", first.hops))
                         continue
-                    out.extend(_through(compiled, gateways, tracer, first, pod, label, routes, second))
+                    out.extend(_through(compiled, gateways, tracer, first, pod, label, routes, second, host))
     return out
 
 
 def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, first: Path, pod: Pod, label: str,
-             routes: list, second: dict[tuple[object, ...], list[Path]]) -> list[Path]:
+             routes: list, second: dict[tuple[object, ...], list[Path]], host: str = "") -> list[Path]:
     if not routes:
-        hop = Hop(label, (StepRecord(Step.PROXY, "no route is attached to the listener on this port: the gateway "
-                                     "answers 404", False, Disposition.NO_ENDPOINTS),))
+        why = (f"no listener on this port serves host {host}, or no route attached to it does" if host
+               else "no route is attached to the listener on this port")
+        hop = Hop(label, (StepRecord(Step.PROXY, f"{why}: the gateway answers 404 (HTTP) or refuses the "
+                                     f"connection", False, Disposition.NO_ENDPOINTS),))
         return [Path(first.source, label, first.hops + (hop,))]
     out = []
     verdicts = {(v.route.kind, v.route.namespace, v.route.name, v.backend.source): v for v in gateways.backends}

@@ -13,7 +13,7 @@ from netmodel.analyze.reach.refs import Endpoint, resolve
 from netmodel.analyze.reach.trace import Answer, Path
 from netmodel.errors import Problem, UsageError
 from netmodel.model.fields import is_port_name
-from netmodel.model.names import is_dns1123_label
+from netmodel.model.names import is_dns1123_label, is_dns1123_subdomain
 from netmodel.model.topology import Topology
 from netmodel.sets import protocol_number
 from netmodel.sets.numbers import brief, is_decimal
@@ -73,8 +73,18 @@ def check_port_name(topology: Topology, port: int | str) -> None:
                                   + (f" ({', '.join(sorted(n for n in declared if n)[:8])}…)" if declared else ""))])
 
 
+def parse_host(text: str) -> str:
+    """A request hostname (HTTP Host, TLS SNI) to ask a Gateway about: a DNS-1123 subdomain, lower-cased; no
+    wildcard and no IP address (``HTTPRoute.spec.hostnames`` allows neither as a request's host)."""
+    host = text.strip().lower().rstrip(".")
+    if not is_dns1123_subdomain(host) or host.replace(".", "").isdigit():
+        raise UsageError([Problem(f"{brief(text)!r} is not a host name", None,
+                                  "give the DNS name a client asks for (api.example.com), without '*' or port")])
+    return host
+
+
 def query(compiled: CompiledCluster, source: str, destination: str, port: int | str, protocol: str = "TCP",
-          tracer: Tracer | None = None) -> Answer:
+          tracer: Tracer | None = None, host: str = "") -> Answer:
     """Trace every (source, destination) endpoint pair; see :class:`Answer` for how they combine.
 
     >>> from netmodel.load import parse_text
@@ -88,18 +98,25 @@ def query(compiled: CompiledCluster, source: str, destination: str, port: int | 
     """
     number = parse_protocol(protocol)
     port = parse_port(port)
+    is_gateway = destination.partition(":")[0].strip().lower() == "gateway"
+    if host and not is_gateway:
+        raise UsageError([Problem(f"a host name ({host}) is asked of a Gateway only, not of {destination!r}", None,
+                                  "ask --to gateway:NS/NAME with --host, or leave --host out")])
+    host = parse_host(host) if host else ""
     src = resolve(compiled, source, as_source=True)
     tracer = tracer or Tracer(compiled)
     sources = _representatives(compiled, src.endpoints)
-    if destination.partition(":")[0].strip().lower() == "gateway":
-        # gateway:NS/NAME: through the Gateway's listener on the port to its routes' backends.
+    if is_gateway:
+        # gateway:NS/NAME: through the Gateway's listener on the port (for the host, when given) to its routes'
+        # backends.
         from netmodel.analyze.reach.gateway import gateway_paths
 
         if not isinstance(port, int):
             raise UsageError([Problem(f"a Gateway is asked on a listener port number, not {port!r}", None,
                                       "give the listener's port (80)")])
-        return Answer(source, destination, port, protocol.upper(),
-                      tuple(gateway_paths(compiled, sources, destination, number, port, tracer)))
+        shown = f"{destination} (host {host})" if host else destination
+        return Answer(source, shown, port, protocol.upper(),
+                      tuple(gateway_paths(compiled, sources, destination, number, port, tracer, host)))
     dst = resolve(compiled, destination, as_source=False)
     paths: list[Path] = []
     targets = [(d, port) for d in _representatives(compiled, dst.endpoints)]
