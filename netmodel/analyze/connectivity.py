@@ -644,7 +644,7 @@ def node_port_backends(compiled: CompiledCluster) -> Iterator[tuple[Service, Ser
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class OutsideEntry:
     """An outside network entering through one Service's nodePort: ``entry_nodes``, the nodes it may enter on
     (every node, or with ``externalTrafficPolicy: Local`` those running a backend); ``admitted``, those whose
     firewalls let it in, each with the clients they admit."""
@@ -678,6 +678,7 @@ def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
                 for src in sorted({query.name(pods[position]) for position in source.pods}):
                     query.add(src, f"network:{network}", ports, partial or reached != addresses)
     # Outside → Pods through NodePort/LoadBalancer Services.
+    entries: list[tuple[OutsideEntry, list[Backend]]] = []
     for service, service_port, all_backends in node_port_backends(compiled):
         assert service_port.node_port is not None
         backends = [backend for backend in all_backends if backend.pod is not None and backend.port is not None]
@@ -689,19 +690,30 @@ def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
                                   for backend in backends)]
             admitted = [(node, seen) for node in entry_nodes
                         if (seen := _admits(compiled, node, addresses, service_port.protocol, service_port.node_port))]
-            entry = _Entry(service, service_port, network, addresses, entry_nodes, admitted)
+            entry = OutsideEntry(service, service_port, network, addresses, entry_nodes, admitted)
+            entries.append((entry, backends))
             for backend in backends:
-                _enter(query, entry, backend)
+                got = entered(query, entry, backend)
+                if got is not None:
+                    assert backend.pod is not None
+                    query.add(f"network:{entry.network}", query.name(backend.pod), got[0], got[1],
+                              f"Service {entry.service.qualified_name} NodePort {entry.port.node_port}")
+    if topology.gateway_api.gateways and entries:
+        # Outside → a Gateway's Pods (the entries above) → the backends of its routes.
+        from netmodel.analyze.gateway_entries import enter_gateways
+
+        enter_gateways(query, entries)
 
 
-def _enter(query: _Query, entry: _Entry, backend: Backend) -> None:
-    """An outside network reaching one backend through the nodes its firewalls admit it on."""
+def entered(query: _Query, entry: OutsideEntry, backend: Backend) -> tuple[PortSpace, bool] | None:
+    """An outside network reaching one backend through the nodes its firewalls admit it on: the port it gets
+    and whether only partly (some entry nodes or clients), or None when it gets nothing."""
     assert backend.pod is not None and backend.port is not None
     compiled, pod_network = query.compiled, query.pod_network
     cls = compiled.class_of(backend.pod)
     single = PortSpace.of({entry.port.protocol: IntervalSet.single(backend.port)}) & listening(cls)
     if not single:
-        return
+        return None
     local = entry.service.external_traffic_policy == "Local"
     delivered = 0
     partial = False
@@ -716,10 +728,7 @@ def _enter(query: _Query, entry: _Entry, backend: Backend) -> None:
             continue
         delivered += 1
         partial = partial or reached != seen_as or clients != entry.addresses
-    if delivered:
-        query.add(f"network:{entry.network}", query.name(backend.pod), single,
-                  partial or delivered < len(entry.entry_nodes),
-                  f"Service {entry.service.qualified_name} NodePort {entry.port.node_port}")
+    return (single, partial or delivered < len(entry.entry_nodes)) if delivered else None
 
 
 def _admits(compiled: CompiledCluster, node: Node, addresses: AddressSet, protocol: int, port: int) -> AddressSet:

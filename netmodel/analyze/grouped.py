@@ -182,7 +182,8 @@ def _behaviours(compiled: CompiledCluster, classes: list[PodClass]) -> dict[int,
 
 
 def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
-    """Pod position → the NodePort/LoadBalancer Service ports it backs (outside networks enter through them)."""
+    """Pod position → the NodePort/LoadBalancer Service ports it backs and the Gateway listeners that send to it
+    (outside networks enter through them)."""
     topology = compiled.topology
     out: dict[int, list[str]] = {}
     if not compiled.outside_networks:
@@ -193,6 +194,11 @@ def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
                 position = topology.pod_position[(backend.pod.namespace, backend.pod.name)]
                 out.setdefault(position, []).append(
                     f"{service.namespace}/{service.name}/{service_port.node_port}/{backend.port}")
+    if topology.gateway_api.gateways:
+        from netmodel.analyze.gateway_entries import gateway_backed
+
+        for key, listeners in gateway_backed(compiled).items():
+            out.setdefault(topology.pod_position[key], []).extend(listeners)
     return {position: tuple(sorted(ports)) for position, ports in out.items()}
 
 

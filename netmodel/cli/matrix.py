@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from netmodel.analyze.connectivity import (
@@ -239,8 +240,9 @@ def render_grouped_table(payload: dict[str, Any], console: Console, limit: int =
     for column in ("from", "to", "connections", "note"):
         table.add_column(column, overflow="fold")
     for r in rows[:limit]:
-        table.add_row(r["from"], r["to"], r["connections"],
-                      f"may differ: {r['notEvaluated']}" if r.get("notEvaluated") else "")
+        # Cells are text, not rich markup: "ns in [billing, shop]" would otherwise lose its brackets.
+        table.add_row(escape(r["from"]), escape(r["to"]), escape(r["connections"]),
+                      escape(f"may differ: {r['notEvaluated']}") if r.get("notEvaluated") else "")
     console.print(table)
     if len(rows) > limit:
         console.print(fold_note(limit, len(rows), "rules"))
@@ -265,7 +267,7 @@ def render_table(payload: dict[str, Any], console: Console, limit: int = TABLE_R
         note = ", ".join(x for x in (f"via {c['via']}" if c.get("via") else "", "partial" if c["partial"] else "",
                                      "may differ: " + ", ".join(c["notEvaluated"]) if c.get("notEvaluated")
                                      else "") if x)
-        table.add_row(c["from"], c["to"], c["protocol"], c["ports"], note)
+        table.add_row(escape(c["from"]), escape(c["to"]), c["protocol"], c["ports"], escape(note))
     console.print(table)
     if len(rows) > limit:
         console.print(fold_note(limit, len(rows), "connections"))
