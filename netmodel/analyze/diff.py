@@ -23,6 +23,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from netmodel.analyze.connectivity import Connection, group_name
+from netmodel.analyze.gateway_entries import (
+    listener_backends,
+    listener_of,
+    parse_via,
+    route_backends,
+)
 from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
 from netmodel.analyze.suppress import fingerprint_of
@@ -310,9 +316,11 @@ def mark_exposures(flows: Sequence[FlowChange], cells: Sequence[CellChange]) -> 
                  and f.node_port in exposed.get((f.source, f.protocol), IntervalSet()) else f for f in flows)
 
 
-def locate(flows: Sequence[FlowChange], topology: Topology) -> tuple[FlowChange, ...]:
-    """Each opened flow located where NEW defines what it enters: the Service of a NodePort entry, else the
-    destination workload (or bare Pod); an outside destination has no location."""
+def locate(flows: Sequence[FlowChange], topology: Topology,
+           compiled: CompiledCluster | None = None) -> tuple[FlowChange, ...]:
+    """Each opened flow located where NEW defines what it enters: the Service of a NodePort entry, the route
+    that sends to the destination through a Gateway listener (with ``compiled``), else the destination
+    workload (or bare Pod); an outside destination has no location."""
     where: dict[str, Mapping[str, Any]] = {}
     workloads = {w.ref: w for w in topology.workloads}
     for pod in topology.pods:
@@ -323,8 +331,21 @@ def locate(flows: Sequence[FlowChange], topology: Topology) -> tuple[FlowChange,
     for f in flows:
         m = _NODE_PORT.match(f.via)
         spot = services.get(m.group(1)) if m else where.get(f.destination)
+        if f.change == "opened" and compiled is not None and parse_via(f.via) is not None:
+            spot = _route_location(compiled, f) or spot
         out.append(replace(f, location=spot) if f.change == "opened" and spot else f)
     return tuple(out)
+
+
+def _route_location(compiled: CompiledCluster, f: FlowChange) -> Mapping[str, Any] | None:
+    """Where NEW writes the first route that sends ``f``'s destination traffic through its Gateway listener."""
+    found = listener_of(compiled, f.via)
+    if found is None:
+        return None
+    for route, backends in route_backends(compiled, *found):
+        if any(b.pod is not None and group_name(b.pod, "workload") == f.destination for b in backends):
+            return route.source.to_json()
+    return None
 
 
 def accept_all(flows: Sequence[FlowChange], reason: str) -> tuple[FlowChange, ...]:
@@ -364,6 +385,12 @@ def allowed_flows(compiled: CompiledCluster, results: Iterable[Any]) -> list[All
         ends: list[dict[int, tuple[set[tuple[str, str]], set[str]]]] = []  # per end: port → (pods, labels)
         for ref, as_source in ((flow.from_ref, True), (flow.to_ref, False)):
             by_port: dict[int, tuple[set[tuple[str, str]], set[str]]] = {}
+            if not as_source and ref.partition(":")[0].strip().lower() == "gateway":
+                # Through a Gateway on a listener port: the listener port, naming the Gateway and the backend
+                # Pods the routes serving the host send to (what the matrix's entries through it reach).
+                by_port[flow.port] = _through_gateway(compiled, ref, flow.port, flow.host)
+                ends.append(by_port)
+                continue
             for e in resolve(compiled, ref, as_source).endpoints:
                 if e.service is not None and not as_source:  # the ClusterIP: DNAT to targetPorts
                     for sp in e.service.ports:
@@ -390,13 +417,24 @@ def allowed_flows(compiled: CompiledCluster, results: Iterable[Any]) -> list[All
     return out
 
 
+def _through_gateway(compiled: CompiledCluster, ref: str, port: int, host: str) -> tuple[set[tuple[str, str]], set[str]]:
+    """(backend Pods, {``gateway:NS/NAME``}) of an expectation through a Gateway's listeners on ``port``."""
+    from netmodel.analyze.reach.gateway import find_gateway
+
+    gateway = find_gateway(compiled.gateways, ref)
+    pods = {(b.pod.namespace, b.pod.name) for li in gateway.listeners if li.port == port
+            for b in listener_backends(compiled, gateway, li, host) if b.pod is not None}
+    return pods, {f"gateway:{gateway.qualified_name}"}
+
+
 def accept_by_expectations(flows: Sequence[FlowChange], allowed: Sequence[AllowedFlow]) -> tuple[FlowChange, ...]:
     """Opened flows every port of which some holding ``allowed: true`` Expectations flow covers.
 
     A flow is covered on a port when an expectation with that protocol and port names every member of the
     source (a workload whose Pods are all in its ``from``, or the same outside network) and of the destination.
     An entry through a NodePort (``via``) is covered by an expectation from the same network to a node on that
-    nodePort. Every port must be covered: an opened range ("any") needs one expectation per port, so it is
+    nodePort; an entry through a Gateway listener by one from the same network to ``gateway:NS/NAME`` on the
+    listener's port whose routes (for its ``host``, when given) send to the destination. Every port must be covered: an opened range ("any") needs one expectation per port, so it is
     accepted only with ``--allow-opened``.
     """
     out = []
@@ -405,11 +443,15 @@ def accept_by_expectations(flows: Sequence[FlowChange], allowed: Sequence[Allowe
             out.append(f)
             continue
         node_port = f.node_port
+        gateway = parse_via(f.via)
         covering = [a for a in allowed if a.protocol == f.protocol and f.source in a.sources
                     and ((node_port is not None and a.port == node_port and any(d.startswith("node:")
                                                                                   for d in a.destinations))
-                         or (node_port is None and f.destination in a.destinations))]
-        wanted = IntervalSet.single(node_port) if node_port is not None else f.ports
+                         or (gateway is not None and a.port == gateway[1] and gateway[0] in a.destinations
+                             and f.destination in a.destinations)
+                         or (node_port is None and gateway is None and f.destination in a.destinations))]
+        wanted = IntervalSet.single(node_port) if node_port is not None else \
+            IntervalSet.single(gateway[1]) if gateway is not None else f.ports
         covered = IntervalSet()
         for a in covering:
             covered = covered | IntervalSet.single(a.port)

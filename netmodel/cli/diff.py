@@ -83,7 +83,7 @@ def diff_command(
                           decided_by=after.decided_by(), old_flows=old_flows, new_flows=new_flows,
                           fail_on=fail_on)
     if result.flows:
-        changes = locate(result.flows, after.topology)
+        changes = locate(result.flows, after.topology, after.compiled)
         if allow_opened:
             changes = accept_all(changes, "--allow-opened")
         if after.result.expectations:
