@@ -21,7 +21,9 @@ def diagram_command(
     view: str = typer.Option("topology", "--view", help="topology, ports or matrix."),
     focus: str = typer.Option("", "--focus", help="Narrow the picture to a reference, as query takes them: "
                               "namespace:NS, deployment:NS/NAME (any workload kind), service:NS/NAME, "
-                              "NS/NAME (a Pod), node:NAME, network:NAME. The ports view takes node:NAME only."),
+                              "NS/NAME (a Pod), node:NAME, network:NAME, gateway:NS/NAME. A Gateway, or a Service a "
+                              "Gateway route or Ingress sends to, draws its entry path across namespaces. The "
+                              "ports view takes node:NAME only."),
     by: str = typer.Option("workload", "--by", help="matrix view: aggregate by workload or namespace."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
@@ -75,6 +77,11 @@ def diagram_command(
 def _check_focus(compiled: CompiledCluster, focus: str) -> None:
     """An unknown ``--focus`` is a usage error, decided by the resolver ``query`` uses (one rule)."""
     try:
-        resolve(compiled, focus, as_source=False)
+        if focus.partition(":")[0].strip().lower() == "gateway":
+            from netmodel.analyze.reach.gateway import find_gateway
+
+            find_gateway(compiled.gateways, focus)  # the same rule query --to gateway: uses
+        else:
+            resolve(compiled, focus, as_source=False)
     except UsageError as err:
         raise UsageError([Problem(f"--focus: {p.message}", p.span, p.hint, p.snippet) for p in err.problems]) from None

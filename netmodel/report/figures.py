@@ -21,9 +21,11 @@ Figures = dict[str, tuple[bytes, str]]
 def connections_of(matrix: Mapping[str, Any]) -> list[Connection]:
     """The matrix payload's connections as diagram input (``partial`` ones marked with a ``~``)."""
     if "rules" in matrix:  # the grouped map (netmodel matrix --by group): one edge per rule
-        return [Connection(r["from"], r["to"], r["connections"]) for r in matrix["rules"]]
-    return [Connection(c["from"], c["to"], f"{c['protocol']} {c['ports']}" + ("~" if c.get("partial") else ""))
-            for c in matrix.get("connections", ())]
+        return [Connection(r["from"], r["to"], r["connections"],
+                           "; ".join(sorted({a["via"] for a in r.get("allowed", ()) if a.get("via")})))
+                for r in matrix["rules"]]
+    return [Connection(c["from"], c["to"], f"{c['protocol']} {c['ports']}" + ("~" if c.get("partial") else ""),
+                       c.get("via") or "") for c in matrix.get("connections", ())]
 
 
 def payload_figures(payload: Mapping[str, Any], kind: str, graph: nx.MultiDiGraph | None = None,

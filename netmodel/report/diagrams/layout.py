@@ -145,6 +145,46 @@ def _focus_namespace(focus: str) -> str:
     return ref.split("/")[0]
 
 
+ENTRY_KINDS = ("routes", "fronted-by", "backend", "endpoint")  # graph edges an entry path follows
+
+
+def entry_path(graph: nx.MultiDiGraph, focus: str) -> set[str] | None:
+    """The graph keys on the entry paths through a Gateway or to a Service, for ``--focus gateway:NS/NAME`` or
+    ``service:NS/NAME``; None for other foci and for a Service no Gateway or Ingress sends to (its namespace
+    is drawn).
+
+    For a Gateway: the Service its clients enter through and that Service's Pods, the routes attached to it,
+    their backend Services and those Services' Pods. For a Service: the routes and Ingresses sending to it, the
+    Gateways (and the ingress controller) those hang off, with their entry Services, and its own Pods. Edges:
+    ``routes``, ``fronted-by``, ``backend``, ``endpoint`` (:mod:`netmodel.compile.graph`)."""
+    if not focus.startswith(("gateway:", "service:")) or focus not in graph:
+        return None
+    keep = {focus}
+
+    def down(key: str) -> None:
+        for _, target, kind in graph.out_edges(key, keys=True):
+            if kind in ENTRY_KINDS and target not in keep:
+                keep.add(target)
+                down(target)
+
+    if focus.startswith("gateway:"):
+        down(focus)
+        return keep
+    senders = [src for src, _, kind in graph.in_edges(focus, keys=True) if kind == "backend"]
+    if not senders:
+        return None
+    for route in senders:
+        keep.add(route)
+        for parent, _, kind in graph.in_edges(route, keys=True):
+            if kind == "routes":
+                keep.add(parent)
+                keep.update(t for _, t, k in graph.out_edges(parent, keys=True) if k == "fronted-by")
+    services = [key for key in keep if key.startswith("service:")]
+    for key in services:
+        keep.update(t for _, t, k in graph.out_edges(key, keys=True) if k == "endpoint")
+    return keep
+
+
 def _place(items: Sequence[str], wanted: Mapping[str, int], slots: dict[str, int]) -> None:
     """Give each item the slot it wants (the column of what it points to) when free, else the next free one."""
     taken: set[int] = set()
@@ -185,6 +225,9 @@ class _TopologyLayoutBuilder:
                 self.folded.update({n: f"nodes:{role}" for n in members})
         self.marks = findings_by_box(graph, payload.get("findings", ()), self.folded)
         self.focus_key = focus if focus.startswith(("node:", "network:")) else ""
+        # A Gateway or a Service it (or an Ingress) sends to: the entry path, across its namespaces.
+        self.path = entry_path(graph, focus)
+        self.path_groups = {workload_key(graph, p) for p in self.path or () if p.startswith("pod:")}
         self.boxes: list[Box] = []
         self.edges: list[Edge] = []
 
@@ -305,7 +348,10 @@ class _TopologyLayoutBuilder:
         namespaces = sorted({attrs[v]["namespace"] for v in by_kind["pod"] + by_kind["service"] + by_kind["ingress"]
                              + by_kind["gateway"] + by_kind["route"]})
         focus_ns = _focus_namespace(self.focus)
-        if focus_ns:
+        if self.path is not None:
+            namespaces = [ns for ns in namespaces if any(attrs[k].get("namespace") == ns for k in self.path
+                                                         if k in attrs)]
+        elif focus_ns:
             namespaces = [ns for ns in namespaces if ns == focus_ns]
         pods_by_group: dict[str, list[str]] = defaultdict(list)
         for pod in by_kind["pod"]:
@@ -347,16 +393,17 @@ class _TopologyLayoutBuilder:
         Workloads by name; each Service above the first workload it selects, each Ingress above its first
         backend, so most edges run straight down."""
         graph, attrs, by_kind = self.graph, self.attrs, self.by_kind
-        groups = sorted((g for g in pods_by_group if g.split("/")[1] == ns), key=lambda g: (g.split("/")[-1], g))
+        groups = sorted((g for g in pods_by_group if g.split("/")[1] == ns and self._on_path(g)),
+                        key=lambda g: (g.split("/")[-1], g))
         position = {g: i for i, g in enumerate(groups)}
-        services = sorted((v for v in by_kind["service"] if attrs[v]["namespace"] == ns),
+        services = sorted((v for v in by_kind["service"] if attrs[v]["namespace"] == ns and self._on_path(v)),
                           key=lambda v: (min((position.get(workload_key(graph, p), len(groups))
                                               for _, p, k in graph.out_edges(v, keys=True) if k == "endpoint"),
                                              default=len(groups)), v))
         service_position = {v: i for i, v in enumerate(services)}
         # The entry row: Ingresses, Gateways and Gateway API routes of the namespace.
         ingresses = sorted((v for v in by_kind["ingress"] + by_kind["gateway"] + by_kind["route"]
-                            if attrs[v]["namespace"] == ns),
+                            if attrs[v]["namespace"] == ns and self._on_path(v)),
                            key=lambda v: (min((service_position.get(t, len(services)) for _, t, k in
                                                graph.out_edges(v, keys=True) if k == "backend"),
                                               default=len(services)), v))
@@ -370,6 +417,12 @@ class _TopologyLayoutBuilder:
         _place(ingresses, {v: min((slots.get(t, 1 << 30) for _, t, k in graph.out_edges(v, keys=True)
                                    if k == "backend"), default=1 << 30) for v in ingresses}, slots)
         return rows, slots, cols
+
+    def _on_path(self, key: str) -> bool:
+        """Whether a panel element is drawn: always, unless the focus is an entry path it is not on."""
+        if self.path is None:
+            return True
+        return key in self.path or key in self.path_groups
 
     def _panel_box(self, element: str, x: float, y: float, pods_by_group: Mapping[str, list[str]]) -> None:
         """The box of one workload (its Pods folded), Service or Ingress inside a namespace panel."""
@@ -423,7 +476,7 @@ class _TopologyLayoutBuilder:
                         self.edges.append(Edge(net, svc, "allowed", "ingress"))
         for entry in self.by_kind["ingress"] + self.by_kind["route"]:
             for _, target, kind in graph.out_edges(entry, keys=True):
-                if kind == "backend" and target in keys:
+                if kind == "backend" and entry in keys and target in keys:
                     self.edges.append(Edge(entry, target, "allowed"))
         # A Gateway is an entry node: networks using the ingress → the Gateway → the Service in front of its
         # Pods, and the Gateway → each route attached to it.
@@ -439,7 +492,7 @@ class _TopologyLayoutBuilder:
         for svc in self.by_kind["service"]:
             targets = sorted({workload_key(graph, p) for _, p, k in graph.out_edges(svc, keys=True)
                               if k == "endpoint"})
-            self.edges.extend(Edge(svc, t, "allowed") for t in targets if t in keys)
+            self.edges.extend(Edge(svc, t, "allowed") for t in targets if svc in keys and t in keys)
 
 
-__all__ = ["Box", "Edge", "TopologyLayout", "findings_by_box", "layout_topology", "workload_key"]
+__all__ = ["Box", "Edge", "TopologyLayout", "entry_path", "findings_by_box", "layout_topology", "workload_key"]

@@ -27,6 +27,7 @@ class Connection:
     source: str
     destination: str
     ports: str  # "TCP 80,443"
+    via: str = ""  # the Services or Gateway listeners an outside network enters through, "; "-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,12 @@ def namespace_of(entity: str) -> str:
 def connectivity_grid(connections: Sequence[Connection], focus: str = "") -> ConnectivityGrid:
     """The grid of ``connections`` (only those touching ``focus`` when given), folded when too big to read."""
     conns = list(connections)
-    if focus:
+    if focus.startswith("gateway:"):
+        # The rows entering through the Gateway's listeners (``via``, netmodel/analyze/gateway_entries.py).
+        from netmodel.analyze.gateway_entries import parse_via
+
+        conns = [c for c in conns if any((parse_via(v) or ("", 0))[0] == focus for v in c.via.split("; "))]
+    elif focus:
         needle = focus.split(":", 1)[-1]
         conns = [c for c in conns if focus in (c.source, c.destination) or needle in (c.source, c.destination)
                  or c.source.startswith(needle) or c.destination.startswith(needle)]
