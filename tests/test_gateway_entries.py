@@ -510,3 +510,14 @@ def test_matrix_table_shows_the_gateway_rule_with_its_namespaces() -> None:
     code, out, _ = _run("matrix", str(LAYOUT))
     # The namespaces in brackets are text, not rich markup (which would drop "[billing, shop]").
     assert code == 0 and "ns in [billing, shop]" in out and f"TCP 3000 via {VIA_HTTP}" in out
+
+
+def test_emulate_skips_expectations_through_a_gateway_with_the_reason() -> None:
+    from netmodel.emulate.flows import expectation_flows
+    from netmodel.emulate.run import _Planner
+
+    compiled = CompiledCluster(_topology(HEALTHY + EXPECT))
+    flows = expectation_flows(compiled)  # resolving gateway: as an address used to stop the run (exit 2)
+    assert flows and {f.destination for f in flows} == {"gateway:infra/web"}
+    planner = _Planner(compiled.topology, compiled, None, None)  # type: ignore[arg-type]  # no lab is needed
+    assert all("through a Gateway" in planner.plan(f).skipped for f in flows)

@@ -133,10 +133,15 @@ def all_flows(compiled: CompiledCluster) -> list[Flow]:
 
 def expectation_flows(compiled: CompiledCluster) -> list[Flow]:
     """Each Expectations flow, split into one flow per concrete source and destination."""
-    out = []
+    out: list[Flow] = []
     for expectations in compiled.topology.expectations:
         for expected in expectations.flows:
             srcs = resolve(compiled, expected.from_ref, as_source=True).endpoints
+            if expected.to_ref.partition(":")[0].strip().lower() == "gateway":
+                # Through a Gateway: kept whole, the plan skips it with the reason (run.py).
+                out.extend(Flow(source_ref(s), expected.to_ref, expected.port, expected.protocol, expected)
+                           for s in srcs)
+                continue
             dsts = resolve(compiled, expected.to_ref, as_source=False).endpoints
             for s in srcs:
                 for d in dsts:
