@@ -88,6 +88,15 @@ def test_query_through_the_gateway_picks_listener_and_routes_by_host(port: int, 
     assert got == (verdict, pods)
 
 
+def test_a_backend_ref_of_weight_0_gets_no_traffic_in_query_nor_matrix() -> None:
+    text = _replace("    - {name: invoices, namespace: billing, port: 9000}",
+                    "    - {name: invoices, namespace: billing, port: 9000, weight: 0}")
+    compiled = CompiledCluster(_topology(text))
+    assert reached(compiled, "gateway:infra/web", 80, "api.example.com") == ("denied", set())
+    assert reached(compiled, "gateway:infra/web", 80) == ("allowed", {"shop/store"})
+    assert all(d != "billing/invoices[Deployment]" for _, d, *_ in gateway_rows(compiled.topology))
+
+
 def test_host_is_refused_off_a_gateway_or_when_not_a_name() -> None:
     code, _, err = _run("query", str(LAYOUT), "--from", "network:internet", "--to", "service:shop/store",
                         "--port", "8080", "--host", "www.example.com")

@@ -101,6 +101,8 @@ def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, firs
     for attachment, listener in routes:
         route = attachment.route
         for ref in route.backends:
+            if ref.weight == 0:
+                continue  # "no traffic should be forwarded for this entry" (BackendRef.weight): no path
             what = (f"listener {listener.name} ({listener.protocol} {listener.port}) → {route.kind} "
                     f"{route.qualified_name} → {ref.kind} {ref.namespace}/{ref.name} port {ref.port}")
             decisions = (Decision("Gateway", label[8:], f"listener {listener.name}", True, listener.source),
