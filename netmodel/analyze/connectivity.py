@@ -702,7 +702,8 @@ def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
         # Outside → a Gateway's Pods (the entries above) → the backends of its routes.
         from netmodel.analyze.gateway_entries import enter_gateways
 
-        enter_gateways(query, entries)
+        enter_gateways(compiled, entries, lambda entry, backend: entered(query, entry, backend), query.name,
+                       query.add)
 
 
 def entered(query: _Query, entry: OutsideEntry, backend: Backend) -> tuple[PortSpace, bool] | None:

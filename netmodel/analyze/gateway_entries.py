@@ -6,7 +6,7 @@ through a listener when, for some gateway Pod,
 
 1. the network enters that Pod through one of the Gateway's entry Services on the listener's port (the
    NodePort/LoadBalancer entry the matrix already judges: node firewalls, the gateway Pod's ingress policy,
-   :func:`netmodel.analyze.connectivity.entered`), and
+   :func:`netmodel.analyze.connectivity.entered`, passed in), and
 2. the gateway Pod reaches the backend Pod on the endpoint's port, traced as ``query`` traces Pod → Pod
    (:class:`netmodel.analyze.reach.paths.Tracer`; the same leg NM-EXT-015 checks), and
 3. a route attached to the listener sends there (:meth:`netmodel.compile.gateway.Gateways.serving`, any host;
@@ -22,20 +22,32 @@ A Gateway whose data plane is not known (NM-EXT-014) gives no row, as ``query`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-from netmodel.analyze.connectivity import OutsideEntry, entered
 from netmodel.analyze.policy import PortSpace
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
 from netmodel.analyze.reach.paths import Tracer
 from netmodel.analyze.reach.refs import pod_endpoint
 from netmodel.model.gateway import Gateway, Listener, Route
-from netmodel.model.objects import Pod
+from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IntervalSet, protocol_number
 
-if TYPE_CHECKING:
-    from netmodel.analyze.connectivity import _Query
+
+class OutsideEntry(Protocol):
+    """An outside network entering through one Service port (``connectivity.OutsideEntry``; named by shape so
+    that this module, which the matrix calls, does not import it back)."""
+
+    @property
+    def service(self) -> Service: ...
+    @property
+    def port(self) -> ServicePort: ...
+    @property
+    def network(self) -> str: ...
+
+
+FirstLeg = Callable[[Any, Backend], "tuple[PortSpace, bool] | None"]  # connectivity.entered, bound to a query
+Add = Callable[[str, str, PortSpace, bool, str], None]  # records a row: from, to, ports, partial, via
 
 VIA = re.compile(r"^Gateway (\S+)/(\S+) listener (\S+) \((\S+) (\d+)\)$")
 
@@ -119,9 +131,11 @@ def gateway_backed(compiled: CompiledCluster) -> dict[tuple[str, str], list[str]
     return out
 
 
-def enter_gateways(query: _Query, entries: Sequence[tuple[OutsideEntry, Sequence[Backend]]]) -> None:
-    """Record, for every Gateway, listener and outside network, the backend Pods reached through it."""
-    compiled = query.compiled
+def enter_gateways(compiled: CompiledCluster, entries: Sequence[tuple[OutsideEntry, Sequence[Backend]]],
+                   first_leg: FirstLeg, name: Callable[[Pod], str], add: Add) -> None:
+    """Record with ``add``, for every Gateway, listener and outside network, the backend Pods (their group
+    ``name``) reached through it; ``first_leg`` judges an entry into one gateway Pod
+    (:func:`netmodel.analyze.connectivity.entered`)."""
     gateways = compiled.gateways
     tracer = Tracer(compiled)
     legs: dict[tuple[object, ...], tuple[bool, bool]] = {}
@@ -154,7 +168,7 @@ def enter_gateways(query: _Query, entries: Sequence[tuple[OutsideEntry, Sequence
                 for b in backends:
                     if b.pod is None or b.pod.qualified_name not in pods:
                         continue
-                    got = entered(query, entry, b)
+                    got = first_leg(entry, b)
                     firsts.setdefault(entry.network, []).append((b.pod, got[1]) if got is not None else None)
             if not firsts:
                 continue
@@ -173,8 +187,7 @@ def enter_gateways(query: _Query, entries: Sequence[tuple[OutsideEntry, Sequence
                             partial = partial or first_partial or not every
                     if carried:
                         space = PortSpace.of({protocol: IntervalSet.single(backend.port)})
-                        query.add(f"network:{network}", query.name(backend.pod), space,
-                                  partial or carried < len(pairs), via)
+                        add(f"network:{network}", name(backend.pod), space, partial or carried < len(pairs), via)
 
 
 __all__ = ["VIA", "enter_gateways", "gateway_backed", "gateway_via", "listener_backends", "listener_of", "parse_via",
