@@ -173,8 +173,9 @@ def enter_gateways(compiled: CompiledCluster, entries: Sequence[tuple[OutsideEnt
             if not firsts:
                 continue
             via = gateway_via(gateway, listener)
+            targets = listener_backends(compiled, gateway, listener)
             for network, pairs in firsts.items():
-                for backend in listener_backends(compiled, gateway, listener):
+                for backend in targets:
                     assert backend.pod is not None and backend.port is not None
                     carried, partial = 0, False
                     for pair in pairs:
