@@ -314,3 +314,30 @@ def test_a_host_policy_selecting_no_node_is_reported(tmp_path: Path) -> None:
     assert [f["objects"] for f in findings if f["id"] == "NM-POL-012"] == [["CiliumClusterwideNetworkPolicy/lock-down"]]
     findings = json.loads(run(tmp_path, LOCK_DOWN, "check", "--format", "json").stdout)["findings"]
     assert "NM-POL-012" not in {f["id"] for f in findings}
+
+
+def test_an_ipblock_over_pods_or_nodes_is_reported_under_cilium_only(tmp_path: Path) -> None:
+    policy = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: prod}
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.244.1.0/24}}, {ipBlock: {cidr: 203.0.113.0/24}}]
+---
+""" + CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {}
+  egress:
+  - toCIDR: [10.0.0.21/32]
+"""
+    findings = json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]
+    found = sorted((f["objects"][0], f["message"].split(":")[0]) for f in findings if f["id"] == "NM-POL-013")
+    assert found == [("CiliumNetworkPolicy/prod/p", "CiliumNetworkPolicy prod/p egress rule 1"),
+                     ("NetworkPolicy/prod/np", "NetworkPolicy prod/np ingress rule 1")]
+    path = tmp_path / "calico.yaml"
+    path.write_text(BASE.replace("plugin: cilium, mode: native, hostFirewall: true", "plugin: calico, mode: bgp")
+                    + "\n---\n" + policy)
+    done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path), "--format", "json"],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert "NM-POL-013" not in {f["id"] for f in json.loads(done.stdout)["findings"]}

@@ -127,7 +127,7 @@ def firewall_peer_addresses(topology: Topology, peer: FirewallPeer) -> AddressSe
     """What one firewall peer matches: CIDRs, a network's CIDRs as written, nodes' addresses, or the cluster's
     addresses or those outside it (a Cilium host policy's ``cluster`` and ``world``, CIDRs outside the cluster)."""
     if peer.entity:
-        cluster = AddressBook(topology).cluster
+        cluster = _cluster_addresses(topology)
         return cluster if peer.entity == "cluster" else AddressSet.of_networks(peer.cidrs) - cluster
     if peer.cidrs:
         return AddressSet.of_networks(peer.cidrs)
@@ -297,7 +297,20 @@ def _rule_peers(topology: Topology, policy: NetworkPolicy,
             blocks = blocks | peer.ip_block.addresses
         else:
             pods += peer_pods(topology, policy, peer)
+    if blocks and topology.cluster.cni.plugin == "cilium":
+        # Cilium makes an ipBlock a CIDR rule, which matches no Pod or node address (docs/reachability.md).
+        blocks = blocks - _cluster_addresses(topology)
     return list(dict.fromkeys(pods)), blocks, False
+
+
+_LAST_CLUSTER: list[tuple[Topology, AddressSet]] = []
+
+
+def _cluster_addresses(topology: Topology) -> AddressSet:
+    """The cluster's own addresses (netmodel.compile.addresses), kept for the last topology asked about."""
+    if not _LAST_CLUSTER or _LAST_CLUSTER[0][0] is not topology:
+        _LAST_CLUSTER[:] = [(topology, AddressBook(topology).cluster)]
+    return _LAST_CLUSTER[0][1]
 
 
 def _pod_addresses(pods: Iterable[Pod]) -> AddressSet:

@@ -215,7 +215,7 @@ CILIUM_CASES = ["l3-simple-ingress", "deny-table-2", "deny-table-5", "l4-only", 
                 "specs-list", "named-port-and-any-protocol", "empty-rule-ingress-default-deny",
                 "empty-rule-egress-default-deny", "empty-deny-rule", "to-ports-only-ingress", "from-entities-all",
                 "from-endpoints-empty-clusterwide", "explicitly-empty-peer-list", "host-lock-down-ingress",
-                "host-demo-policy", "host-deny-world-kubelet"]
+                "host-demo-policy", "host-deny-world-kubelet", "networkpolicy-ipblock-is-a-cidr-rule"]
 
 
 @needs_lab

@@ -59,6 +59,15 @@ def enforced(topology: Topology) -> bool:
     return topology.cluster.cni.plugin in ("cilium", "other")
 
 
+def cidrs_outside_only(topology: Topology) -> bool:
+    """Whether a Kubernetes NetworkPolicy ``ipBlock`` matches outside addresses only: the CNI is Cilium, which
+    turns it into a CIDR rule (pkg/k8s/network_policy.go, ``ipBlockToCIDRRule``), and "CIDR rules do not apply
+    to traffic where both sides of the connection are either managed by Cilium or use an IP belonging to a node
+    in the cluster" (Cilium "Layer 3 Policies", CIDR based). Only a Cluster that names Cilium: with an unnamed CNI
+    the ipBlock keeps the Kubernetes reading."""
+    return topology.cluster.cni.plugin == "cilium"
+
+
 @dataclass(frozen=True, slots=True)
 class CiliumTierRule:
     """One Cilium rule compiled against Pod classes: an Allow in the NetworkPolicy tier or a Deny in the Cilium
@@ -290,4 +299,4 @@ class CiliumDenyTier:
         return False
 
 
-__all__ = ["CiliumDenyTier", "CiliumPolicies", "CiliumTierRule", "enforced"]
+__all__ = ["CiliumDenyTier", "CiliumPolicies", "CiliumTierRule", "cidrs_outside_only", "enforced"]

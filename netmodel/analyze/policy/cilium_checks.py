@@ -5,6 +5,9 @@
 * NM-POL-016 (warning) — a Cilium policy whose endpointSelector selects no Pod.
 * NM-POL-012 (warning) — a host policy (CiliumClusterwideNetworkPolicy with nodeSelector) whose nodeSelector
   selects no node, while Cilium's host firewall enforces host policies.
+* NM-POL-013 (warning) — in a Cilium cluster, a NetworkPolicy ``ipBlock`` or a Cilium CIDR rule that covers Pod or
+  node addresses: Cilium's CIDR rules never match those (docs/reachability.md, "Cilium policies"), so the rule
+  does nothing for them.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.analyze.policy.cilium import enforced
+from netmodel.analyze.policy.cilium import cidrs_outside_only, enforced
 from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
 from netmodel.compile.context import CheckContext
+from netmodel.errors import SourceSpan
 from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.cilium_host import enforced as host_enforced
 from netmodel.model.cilium_host import host_specs, selects
+from netmodel.sets import AddressSet
 
 
 def check_cilium_enforced(ctx: CheckContext) -> Iterator[Finding]:
@@ -69,7 +74,43 @@ def check_host_policies_select_nodes(ctx: CheckContext) -> Iterator[Finding]:
             (policy.ref,), (policy.source,))
 
 
-CILIUM_CHECKS = (check_cilium_enforced, check_cilium_policies_select_pods, check_host_policies_select_nodes)
+def check_cidrs_covering_the_cluster(ctx: CheckContext) -> Iterator[Finding]:
+    """NM-POL-013: an ipBlock or Cilium CIDR rule over Pod or node addresses, which Cilium's CIDR rules never
+    match."""
+    t = ctx.topology
+    if not cidrs_outside_only(t):
+        return
+    book = ctx.addresses
+    inside = {"Pod addresses": book.pod_ranges | AddressSet.of_networks(
+        ip for p in t.pods if not p.host_network for ip in p.ips), "node addresses": book.node_addresses}
+    written: list[tuple[str, str, str, AddressSet, SourceSpan]] = []
+    for np in t.network_policies:
+        for direction, rules in (("ingress", np.ingress), ("egress", np.egress)):
+            for i, np_rule in enumerate(rules):
+                for peer in np_rule.peers or ():
+                    if peer.ip_block is not None:
+                        written.append((f"NetworkPolicy {np.qualified_name} {direction} rule {i + 1}", str(np.ref),
+                                        f"ipBlock {peer.ip_block.cidr}", peer.ip_block.addresses, peer.source))
+    for policy in t.cilium_policies:
+        for spec in policy.specs:
+            for rule in spec.rules:
+                for cidr in rule.cidrs or ():
+                    block = AddressSet.of_networks([cidr.cidr]) - AddressSet.of_networks(cidr.excepts)
+                    written.append((f"{policy.label} {rule.label}", policy.ref, f"CIDR {cidr.cidr}", block,
+                                    rule.source))
+    for where, ref, what, block, span in written:
+        covered = [name for name, addresses in inside.items() if not block.isdisjoint(addresses)]
+        if not covered:
+            continue
+        yield Finding(
+            "NM-POL-013", Severity.WARNING, "pod-to-pod",
+            f"{where}: {what} covers {' and '.join(covered)}, which Cilium's CIDR rules never match (an ipBlock is "
+            "one too), so it allows or denies none of them. Select Pods with podSelector/namespaceSelector (Cilium: "
+            "fromEndpoints/toEndpoints, or the entities cluster, host, remote-node)", (ref,), (span,))
 
-__all__ = ["CILIUM_CHECKS", "check_cilium_enforced", "check_cilium_policies_select_pods",
-           "check_host_policies_select_nodes"]
+
+CILIUM_CHECKS = (check_cilium_enforced, check_cilium_policies_select_pods, check_host_policies_select_nodes,
+                 check_cidrs_covering_the_cluster)
+
+__all__ = ["CILIUM_CHECKS", "check_cidrs_covering_the_cluster", "check_cilium_enforced",
+           "check_cilium_policies_select_pods", "check_host_policies_select_nodes"]

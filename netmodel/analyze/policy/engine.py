@@ -12,7 +12,9 @@ The rules, as Kubernetes defines them (netmodel's choices where the spec leaves 
 * A peer with ``podSelector`` alone means Pods of the policy's namespace; ``namespaceSelector`` alone every Pod
   of the matching namespaces; both together, the AND. Namespaces carry ``kubernetes.io/metadata.name``.
 * ``ipBlock`` (``cidr`` minus ``except``) matches outside addresses, node addresses and — *choice*, as the
-  upstream e2e tests expect — Pod IPs too.
+  upstream e2e tests expect — Pod IPs too. Under Cilium (``cni.plugin: cilium``) it matches outside addresses
+  only: Cilium turns an ipBlock into a CIDR rule (pkg/k8s/network_policy.go, ``ipBlockToCIDRRule``), and CIDR
+  rules never select Pods or nodes (:func:`netmodel.analyze.policy.cilium.cidrs_outside_only`).
 * Named ports resolve on the destination Pod by name and protocol, so one rule may mean different numbers on
   different Pods; a named port never matches a destination that is not a Pod. ``endPort`` makes a range.
   ``protocol`` defaults to TCP.
@@ -34,7 +36,12 @@ from functools import cached_property
 from netmodel.analyze.policy.admin import AdminTier, network_blocks
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.calico import CalicoTier, CalicoTierRule, CalicoTiers, calico_blocks
-from netmodel.analyze.policy.cilium import CiliumDenyTier, CiliumPolicies, CiliumTierRule
+from netmodel.analyze.policy.cilium import (
+    CiliumDenyTier,
+    CiliumPolicies,
+    CiliumTierRule,
+    cidrs_outside_only,
+)
 from netmodel.analyze.policy.classes import PodClass, PodClasses
 from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.portspace import EVERYTHING, NOTHING, PortSpace
@@ -161,8 +168,11 @@ class PolicyEngine:
 
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
-        blocks = [peer.ip_block for pol in topology.network_policies for rule in pol.ingress + pol.egress
-                  for peer in rule.peers or () if peer.ip_block is not None]
+        # Under Cilium an ipBlock selects no Pod, so it splits no Pod class.
+        self.blocks_outside_only = cidrs_outside_only(topology)
+        blocks = [] if self.blocks_outside_only else [
+            peer.ip_block for pol in topology.network_policies for rule in pol.ingress + pol.egress
+            for peer in rule.peers or () if peer.ip_block is not None]
         self.classes = PodClasses(topology, blocks + network_blocks(topology) + calico_blocks(topology))
         self.admin = AdminTier(topology, self.classes, baseline=False)
         self.baseline = AdminTier(topology, self.classes, baseline=True)
@@ -208,7 +218,7 @@ class PolicyEngine:
         """The Pod classes a peer matches (hostNetwork and address-less Pods never)."""
         c = self.classes
         if peer.ip_block is not None:
-            return c.block_classes(peer.ip_block) & c.policy_subjects
+            return 0 if self.blocks_outside_only else c.block_classes(peer.ip_block) & c.policy_subjects
         if peer.namespace_selector is None:
             namespaces = c.in_namespace.get(policy.namespace, 0)
         else:
@@ -223,7 +233,8 @@ class PolicyEngine:
         for peer in rule.peers:
             classes |= self.peer_classes(policy, peer)
             if peer.ip_block is not None:
-                addresses = addresses | peer.ip_block.addresses
+                block = peer.ip_block.addresses
+                addresses = addresses | (block & self.cilium.world if self.blocks_outside_only else block)
         return CompiledRule(policy, direction, index, rule, classes, addresses)
 
     def _compile(self, policy: NetworkPolicy) -> None:
