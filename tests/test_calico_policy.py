@@ -408,13 +408,14 @@ def test_a_selector_side_matches_no_outside_address_but_not_selector_alone_in_a_
     assert not allowed(f, "x/a", "ip:192.0.2.7", 443) and both(f, "x/a", "x/b", 80)
 
 
-def test_emulate_refuses_calico_policies_rather_than_test_something_else() -> None:
-    from netmodel.emulate.errors import FeatureUnsupported
+def test_emulate_replays_calico_policies_in_their_tier_chains() -> None:
+    """The lab writes the policy's rules into a chain of the default tier (tests/emulate runs it against the
+    kernel)."""
     from netmodel.emulate.translate import translate
 
     f = fabric(gnp("deny-y", DENY_FROM_Y.replace("  tier: security\n", "")))
-    with pytest.raises(FeatureUnsupported, match="not replayed in the lab"):
-        translate(f.topology, {})
+    rulesets = "".join(r.text for r in translate(f.topology, {}).plan.rulesets)
+    assert 'comment "calico 0 ingress 0"' in rulesets
 
 
 def test_bundled_layouts_diff_names_the_flows_a_tier_lockdown_closes() -> None:

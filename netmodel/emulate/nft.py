@@ -34,6 +34,11 @@ Cilium policies (``cilium.io/v2``; netmodel/emulate/nft_cilium.py) join the same
 ``drop`` right after the ``_anp`` jump, their allow rules ``accept`` next to the NetworkPolicy rules, and the
 chain ends in ``drop`` when a NetworkPolicy isolates the Pod or a Cilium rule puts it in default deny.
 
+Calico tiers (``projectcalico.org/v3``; netmodel/emulate/nft_calico.py) replace that order when the input has a
+Calico policy or Tier, as in the solver: after replies and the own node, the chain jumps to one chain per tier in
+Calico's order (the ``_anp``/``_banp`` chains at the ``kube-admin``/``kube-baseline`` places, the NetworkPolicy
+rules inside the ``default`` tier at order 1000).
+
 IPv6 neighbour discovery is link plumbing like ARP and is never filtered.
 
 No text from the input reaches a script: chains and comments name objects by their index in the topology
@@ -47,7 +52,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from netmodel.compile.addresses import AddressBook
+from netmodel.emulate.nft_calico import CalicoChains, KubernetesLines
+from netmodel.emulate.nft_calico import replayed as calico_replayed
 from netmodel.emulate.nft_cilium import CiliumLines
+from netmodel.emulate.nft_common import (
+    family_matches,
+    join,
+    l4_match,
+    nft_set,
+    paired_matches,
+    policy_pods,
+)
+from netmodel.emulate.nft_common import pod_addresses as _pod_addresses
+from netmodel.emulate.nft_common import port_matches as _port_matches
 from netmodel.model.objects import (
     AdminNetworkPolicy,
     AdminPeer,
@@ -64,8 +81,7 @@ from netmodel.model.objects import (
     PolicyRule,
 )
 from netmodel.model.topology import Topology
-from netmodel.sets import ALL_PORTS, ALL_PROTOCOLS, AddressSet, IntervalSet, IPAddress, IPNetwork
-from netmodel.sets.ports import PORTED_PROTOCOLS
+from netmodel.sets import AddressSet, IPAddress, IPNetwork
 
 NDP = (
     "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }"
@@ -73,51 +89,6 @@ NDP = (
 )
 FIREWALL_TABLE = "nm_fw"
 POLICY_TABLE = "nm_pol"
-
-
-# ------------------------------------------------------------------------------------------ rendering
-
-
-def nft_set(items: Iterable[str]) -> str:
-    """``a`` for one item, ``{ a, b }`` for several (nft rejects an empty set: callers skip those)."""
-    values = list(dict.fromkeys(items))
-    return values[0] if len(values) == 1 else "{ " + ", ".join(values) + " }"
-
-
-def intervals(values: IntervalSet) -> list[str]:
-    """The ranges of ``values`` in nft syntax (``80``, ``8000-8100``)."""
-    return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in values]
-
-
-def family_matches(direction: str, addresses: AddressSet) -> list[str]:
-    """One match per IP family present: ``ip saddr {...}`` / ``ip6 daddr {...}`` (none when empty)."""
-    out = []
-    for version, keyword in ((4, "ip"), (6, "ip6")):
-        cidrs = [str(c) for c in addresses.cidrs() if c.version == version]
-        if cidrs:
-            out.append(f"{keyword} {direction} {nft_set(cidrs)}")
-    return out
-
-
-def l4_match(protocols: IntervalSet, ports: IntervalSet) -> list[str]:
-    """Matches for a protocol set and a destination-port set; [] when the pair is empty.
-
-    Ports only exist for TCP, UDP and SCTP, so a port-restricted match keeps only those protocols.
-    """
-    if protocols.is_empty() or ports.is_empty():
-        return []
-    proto = "" if protocols == ALL_PROTOCOLS else f"meta l4proto {nft_set(intervals(protocols))}"
-    if ports == ALL_PORTS:
-        return [proto]
-    ported = protocols & IntervalSet((p, p) for p in PORTED_PROTOCOLS)
-    if ported.is_empty():
-        return []
-    return [f"meta l4proto {nft_set(intervals(ported))} th dport {nft_set(intervals(ports))}"]
-
-
-def join(*parts: str) -> str:
-    """The non-empty ``parts`` separated by spaces."""
-    return " ".join(p for p in parts if p)
 
 
 # ------------------------------------------------------------------------------------------ firewalls
@@ -167,21 +138,7 @@ def _address_matches(topology: Topology, node: Node, rule: FirewallRule, peer_fi
         for peer in rule.peers:
             peers = peers | firewall_peer_addresses(topology, peer)
     local = None if rule.local is None else firewall_local_addresses(topology, node, rule.local)
-    if peers is None and local is None:
-        return [""]
-    out = []
-    for version, keyword in ((4, "ip"), (6, "ip6")):
-        parts = []
-        for field, addresses in ((peer_field, peers), (local_field, local)):
-            if addresses is None:
-                continue
-            cidrs = [str(c) for c in addresses.cidrs() if c.version == version]
-            if not cidrs:
-                break
-            parts.append(f"{keyword} {field} {nft_set(cidrs)}")
-        else:
-            out.append(" ".join(parts))
-    return out
+    return paired_matches((peer_field, peers), (local_field, local))
 
 
 def _firewall_chain(topology: Topology, node: Node, name: str, firewall: Firewall, chain: FirewallChain,
@@ -226,11 +183,6 @@ def firewall_ruleset(topology: Topology, node: Node, uplinks: Sequence[str]) -> 
 # ------------------------------------------------------------------------------------ NetworkPolicies
 
 
-def policy_pods(topology: Topology) -> list[Pod]:
-    """Pods NetworkPolicy can select and police: not hostNetwork, with an address."""
-    return [p for p in topology.pods if not p.host_network and p.ips]
-
-
 def selects(topology: Topology, policy: NetworkPolicy, pod: Pod) -> bool:
     """Whether ``policy`` applies to ``pod`` (same namespace, podSelector matches)."""
     return pod.namespace == policy.namespace and policy.pod_selector.matches(pod.labels)
@@ -250,39 +202,6 @@ def peer_pods(topology: Topology, policy: NetworkPolicy, peer: PolicyPeer) -> li
         if in_namespace and (peer.pod_selector is None or peer.pod_selector.matches(pod.labels)):
             out.append(pod)
     return out
-
-
-def resolve_port(pod: Pod, port: PolicyPort) -> IntervalSet | None:
-    """The destination ports ``port`` means on ``pod``; None when a named port does not exist there."""
-    if port.port is None:
-        return ALL_PORTS
-    if isinstance(port.port, str):
-        found = pod.named_port(port.port, port.protocol)
-        return IntervalSet.single(found.port) if found is not None else None
-    return IntervalSet.of((port.port, port.end_port if port.end_port is not None else port.port))
-
-
-def _port_matches(pod: Pod | None, ports: tuple[PolicyPort, ...] | None) -> list[str]:
-    """Protocol/port matches for a rule's ports, resolved on destination ``pod`` (None: not a Pod)."""
-    if ports is None:
-        return [""]
-    out = []
-    for port in ports:
-        if isinstance(port.port, str) and pod is None:
-            continue  # a named port never matches a destination that is not a Pod
-        numbers = resolve_port(pod, port) if pod is not None else resolve_port_number(port)
-        if numbers is not None:
-            out += l4_match(IntervalSet.single(port.protocol), numbers)
-    return out
-
-
-def resolve_port_number(port: PolicyPort) -> IntervalSet | None:
-    """The ports a policy port allows, by number; None for a named port (resolved per Pod elsewhere)."""
-    if port.port is None:
-        return ALL_PORTS
-    if isinstance(port.port, str):
-        return None
-    return IntervalSet.of((port.port, port.end_port if port.end_port is not None else port.port))
 
 
 def _rule_peers(topology: Topology, policy: NetworkPolicy,
@@ -311,10 +230,6 @@ def _cluster_addresses(topology: Topology) -> AddressSet:
     if not _LAST_CLUSTER or _LAST_CLUSTER[0][0] is not topology:
         _LAST_CLUSTER[:] = [(topology, AddressBook(topology).cluster)]
     return _LAST_CLUSTER[0][1]
-
-
-def _pod_addresses(pods: Iterable[Pod]) -> AddressSet:
-    return AddressSet.of_networks(ip for p in pods for ip in p.ips)
 
 
 def _note(topology: Topology, policy: NetworkPolicy, direction: str, index: int) -> str:
@@ -461,10 +376,43 @@ def _isolating(topology: Topology, pod: Pod, policy_type: str) -> list[NetworkPo
             if policy_type in p.policy_types and selects(topology, p, pod)]
 
 
+def _kubernetes_lines(topology: Topology) -> KubernetesLines:
+    """A NetworkPolicy's accept lines for a Pod and direction (None: it does not apply there), for the tiers of
+    nft_calico.py."""
+    def lines(policy: NetworkPolicy, pod: Pod, direction: str) -> list[str] | None:
+        if direction.capitalize() not in policy.policy_types or not selects(topology, policy, pod):
+            return None
+        return list((ingress_rules if direction == "ingress" else egress_rules)(topology, pod, [policy]))
+    return lines
+
+
+def _calico_chains(topology: Topology, calico: CalicoChains, pod: Pod, policy_type: str, name: str, field: str,
+                   own: AddressSet, admins: list[AdminNetworkPolicy],
+                   baseline: list[AdminNetworkPolicy]) -> list[str]:
+    """The Pod's chain ``name`` and the chains it jumps to when Calico's tiers decide (nft_calico.py): replies and
+    the Pod's own node accepted, then a jump per tier in order; [] when no tier has a say on the Pod."""
+    direction = policy_type.lower()
+    jumps, tiers = calico.chains(pod, direction, name, _kubernetes_lines(topology), bool(admins), bool(baseline))
+    if not jumps:
+        return []
+    lines = [f"  chain {name} {{", f"    # {policy_type} of the Pod, through the Calico tiers",
+             "    ct state established,related accept"]
+    lines += [f"    {m} accept comment \"own node\"" for m in family_matches(field, own)]
+    lines += [f"    {jump}" for jump in jumps]
+    lines += ["  }", *tiers]
+    for suffix, tier in (("anp", admins), ("banp", baseline)):
+        if tier:
+            lines += [f"  chain {name}_{suffix} {{"]
+            lines += [f"    {line}" for line in admin_lines(topology, pod, tier, direction)]
+            lines.append("  }")
+    return lines
+
+
 def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str | None:
     """The ``nm_pol`` table for one node's Pods, or None when no Pod on it is isolated."""
     own = _addrs(node.ips)
     cilium = CiliumLines(topology)
+    calico = CalicoChains(topology) if calico_replayed(topology) else None
 
     def port_lines(pod: Pod, direction: str, field: str, addresses: AddressSet | None,
                    ports: tuple[PolicyPort, ...] | None, verdict: str, note: str) -> Iterator[str]:
@@ -481,6 +429,13 @@ def policy_ruleset(topology: Topology, node: Node, veths: dict[Pod, str]) -> str
             policies = _isolating(topology, pod, policy_type)
             admins = _admin_policies(topology, pod, policy_type.lower(), baseline=False)
             baseline = _admin_policies(topology, pod, policy_type.lower(), baseline=True)
+            if calico is not None:
+                name = f"pod{number}_{direction}"
+                lines = _calico_chains(topology, calico, pod, policy_type, name, field, own, admins, baseline)
+                if lines:
+                    (ingress_map if direction == "in" else egress_map).append(f'"{veth}" : jump {name}')
+                    chains += lines
+                continue
             cilium_deny = list(cilium.lines(pod, policy_type.lower(), True, port_lines))
             cilium_allow = list(cilium.lines(pod, policy_type.lower(), False, port_lines))
             cilium_isolates = cilium.default_deny(pod, policy_type.lower())

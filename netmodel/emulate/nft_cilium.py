@@ -18,13 +18,14 @@ node is accepted before any rule). CIDRs match outside addresses only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from netmodel.compile.addresses import AddressBook
+from netmodel.emulate.nft_common import PortLines, pod_addresses, policy_pods
 from netmodel.model.cilium import CiliumPolicy, CiliumRule, CiliumSpec
 from netmodel.model.cilium_host import endpoint_labels
 from netmodel.model.labels import LabelSelector
-from netmodel.model.objects import Pod, PolicyPort
+from netmodel.model.objects import Pod
 from netmodel.model.read_cilium import normalize_key
 from netmodel.model.topology import Topology
 from netmodel.sets import ALL_ADDRESSES, AddressSet, parse_network
@@ -33,18 +34,6 @@ from netmodel.sets import ALL_ADDRESSES, AddressSet, parse_network
 def enforced(topology: Topology) -> bool:
     """Cilium enforces the policies when the CNI is Cilium or not said (``other``)."""
     return topology.cluster.cni.plugin in ("cilium", "other")
-
-
-def _endpoint_pods(topology: Topology) -> list[Pod]:
-    return [p for p in topology.pods if not p.host_network and p.ips]
-
-
-def _addresses(pods: list[Pod]) -> AddressSet:
-    return AddressSet.of_networks(ip for p in pods for ip in p.ips)
-
-
-# Writes the lines matching peers (None: any) and ports with a verdict: netmodel.emulate.nft.verdict_lines.
-PortLines = Callable[[Pod, str, str, AddressSet | None, tuple[PolicyPort, ...] | None, str, str], Iterator[str]]
 
 
 class CiliumLines:
@@ -57,10 +46,10 @@ class CiliumLines:
         self.cluster = book.cluster
         self.world = ALL_ADDRESSES - book.cluster
         self.nodes = book.node_addresses
-        self.labels = {id(p): endpoint_labels(topology, p) for p in _endpoint_pods(topology)}
+        self.labels = {id(p): endpoint_labels(topology, p) for p in policy_pods(topology)}
 
     def _matching(self, selector: LabelSelector) -> list[Pod]:
-        return [p for p in _endpoint_pods(self.topology) if selector.matches(self.labels[id(p)])]
+        return [p for p in policy_pods(self.topology) if selector.matches(self.labels[id(p)])]
 
     def _entity(self, name: str) -> AddressSet:
         if name == "all":
@@ -70,7 +59,7 @@ class CiliumLines:
                       "world-ipv6": AddressSet.of_networks([parse_network("::/0")])}[name]
             return self.world & family
         if name == "cluster":
-            return self.cluster | _addresses(_endpoint_pods(self.topology))
+            return self.cluster | pod_addresses(policy_pods(self.topology))
         if name == "remote-node":
             return self.nodes
         if name == "kube-apiserver":
@@ -87,7 +76,7 @@ class CiliumLines:
             return None
         out = AddressSet()
         for sel in rule.endpoints or ():
-            out = out | _addresses(self._matching(sel))
+            out = out | pod_addresses(self._matching(sel))
         for name in rule.entities or ():
             out = out | self._entity(name)
         for cidr in rule.cidrs or ():
@@ -104,7 +93,7 @@ class CiliumLines:
                     continue
                 if svc.selector:
                     chosen = LabelSelector.of(dict(svc.selector.items()))
-                    out = out | _addresses([p for p in _endpoint_pods(self.topology) if p.namespace == svc.namespace
+                    out = out | pod_addresses([p for p in policy_pods(self.topology) if p.namespace == svc.namespace
                                             and chosen.matches(p.labels)])
                 else:
                     for s in self.topology.endpoint_slices:

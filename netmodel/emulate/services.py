@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from netmodel.compile import services as compiled
 from netmodel.compile.masquerade import masquerade_of
-from netmodel.emulate.nft import join, l4_match, nft_set
+from netmodel.emulate.nft_common import join, l4_match, nft_set
 from netmodel.model.objects import Node, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
 from netmodel.sets import AddressSet, IntervalSet, IPAddress, protocol_label

@@ -29,6 +29,8 @@ from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.emulate.errors import FeatureUnsupported, PlanError
 from netmodel.emulate.features import KernelFeatures
 from netmodel.emulate.nft import firewall_ruleset, policy_ruleset
+from netmodel.emulate.nft_calico import replayed as calico_replayed
+from netmodel.emulate.nft_cilium import CiliumLines
 from netmodel.emulate.plan import (
     PROTO_NAMES,
     Bridge,
@@ -132,10 +134,10 @@ def translate(topology: Topology, outside: Mapping[str, Sequence[IPAddress]],
     """
     if not topology.nodes:
         raise PlanError("the topology has no nodes to emulate")
-    if topology.calico_policies:
+    if calico_replayed(topology) and CiliumLines(topology).policies:
         raise FeatureUnsupported(
-            "Calico NetworkPolicy/GlobalNetworkPolicy tiers are not replayed in the lab yet: without them the "
-            "kernel would answer another question than `netmodel query`, so the layout is not emulated")
+            "Calico policies and enforced Cilium policies together are not replayed: the lab writes either "
+            "Calico's tiers or Cilium's rules into a Pod's chain, not both, so the layout is not emulated")
     kind, port = tunnel_kind(topology, features)
     b = _Builder(topology)
     b.underlay(outside)

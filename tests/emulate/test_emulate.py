@@ -19,6 +19,7 @@ from netmodel.emulate.run import emulate, engine_solver
 from netmodel.emulate.translate import translate
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
+from netmodel.model.topology import Topology
 from tests.emulate.lab import ALL_FEATURES, needs_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ TOPOLOGIES = REPO / "topologies"
 CONFORMANCE = REPO / "tests" / "conformance"
 ADMIN_CONFORMANCE = REPO / "tests" / "conformance_anp"
 CILIUM_CORPUS = REPO / "tests" / "conformance_cilium"
+CALICO_CORPUS = REPO / "tests" / "conformance_calico"
 NO_IPIP = dataclasses.replace(ALL_FEATURES, ipip=False, geneve=False)
 
 
@@ -230,6 +232,113 @@ def test_cilium_corpus_cases_agree_with_the_kernel(case: str, clean_host: object
     assert not report.expectation_misses
     assert len(report.outcomes) + len(report.skipped) == sum(1 for _ in topology.expectations[0].flows)
     assert report.outcomes
+
+
+def test_calico_tiers_become_chains_jumped_in_tier_order() -> None:
+    # tiers-security-pass-to-kubernetes: tier security (order 300) denies production's Pods to baz and passes the
+    # rest; the Kubernetes NetworkPolicy database-from-frontend sits in the default tier. production/database's
+    # ingress chain jumps to the security chain (layer 0), then the default tier's (layer 2: kube-admin is 1);
+    # the other production Pods only to security's.
+    topology = load_topology([str(CALICO_CORPUS / "base.yaml"),
+                              str(CALICO_CORPUS / "tiers-security-pass-to-kubernetes" / "policy.yaml")])
+    chains = {}
+    for ruleset in translate(topology, {}, (), ALL_FEATURES).plan.rulesets:
+        for block in ruleset.text.split("  chain ")[1:] if "nm_pol" in ruleset.text else ():
+            name, _, body = block.partition(" {\n")
+            chains[ruleset.ns + "/" + name] = [line.strip() for line in body.splitlines()
+                                               if line.strip() not in ("", "}") and "#" not in line]
+    tiered = [name for name, body in chains.items() if any(line.startswith("jump ") for line in body)]
+    jumps = sorted(tuple(line.rsplit("_", 1)[1] for line in chains[name] if line.startswith("jump ")) for name in tiered)
+    assert jumps == [("t0",), ("t0",), ("t0",), ("t0", "t2")]
+    security = next(body for name, body in chains.items() if name.endswith("_t0"))
+    assert security[1:] == ['return comment "calico 0 ingress 1"', "drop"]  # Pass, then the tier's default Deny
+    assert security[0].startswith("ip saddr ") and security[0].endswith('drop comment "calico 0 ingress 0"')
+    default = next(body for name, body in chains.items() if name.endswith("_t2"))
+    assert default[-2].endswith('th dport 6379 accept comment "policy 0 ingress 0"') and default[-1] == "drop"
+
+
+def test_calico_rule_protocols_ports_and_nets_become_matches() -> None:
+    """Log (no line), notProtocol, nets/notNets on the peer side, nets on the Pod's own side that miss it (no line),
+    notPorts, a protocol without ports, and a named port of any protocol resolved on the destination Pod."""
+    policy = """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: shapes}
+spec:
+  selector: role == "database"
+  types: [Ingress, Egress]
+  ingress:
+  - {action: Log}
+  - {action: Deny, notProtocol: TCP, source: {nets: [10.244.0.0/22], notNets: [10.244.2.0/24]}}
+  - {action: Allow, protocol: TCP, destination: {nets: [10.244.3.0/24]}}
+  - {action: Allow, protocol: TCP, destination: {notPorts: ["6000:6378"]}}
+  - {action: Pass, protocol: ICMP}
+  egress:
+  - {action: Allow, destination: {selector: k8s-app == "kube-dns", ports: [dns]}}
+"""
+    topology = build_topology(parse_text((CALICO_CORPUS / "base.yaml").read_text() + "---\n" + policy, "t.yaml"))
+    text = "".join(r.text for r in translate(topology, {}, (), ALL_FEATURES).plan.rulesets if "nm_pol" in r.text)
+    lines = [line.strip() for line in text.splitlines() if "calico 0 " in line]
+    assert lines == [
+        'ip saddr { 10.244.0.0/23, 10.244.3.0/24 } meta l4proto 17 drop comment "calico 0 ingress 1"',
+        'ip saddr { 10.244.0.0/23, 10.244.3.0/24 } meta l4proto 132 drop comment "calico 0 ingress 1"',
+        'ip saddr { 10.244.0.0/23, 10.244.3.0/24 } meta l4proto != { 6, 17, 132 } drop comment "calico 0 ingress 1"',
+        'meta l4proto 6 th dport { 0-5999, 6379-65535 } accept comment "calico 0 ingress 3"',
+        'meta l4proto 1 return comment "calico 0 ingress 4"',
+        'ip daddr 10.244.1.53/32 meta l4proto 17 th dport 53 accept comment "calico 0 egress 0"']
+
+
+@needs_lab
+@pytest.mark.parametrize("case", sorted(p.name for p in CALICO_CORPUS.iterdir() if (p / "expect.yaml").is_file()))
+def test_calico_corpus_cases_agree_with_the_kernel(case: str, clean_host: object, features: KernelFeatures) -> None:
+    """Calico tiers in nftables (netmodel/emulate/nft_calico.py) against the solver and the documentation's truth
+    table (tests/conformance_calico), then on every flow of the case."""
+    files = [str(CALICO_CORPUS / "base.yaml"), str(CALICO_CORPUS / case / "policy.yaml")]
+    topology = load_topology(files + [str(CALICO_CORPUS / case / "expect.yaml")])
+    report = emulate(topology, "expectations", features)
+    assert [o.flow for o in report.outcomes if not o.agrees] == []
+    assert not report.expectation_misses
+    assert len(report.outcomes) == sum(1 for _ in topology.expectations[0].flows)
+    report = emulate(load_topology(files), "all", features)
+    assert len(report.outcomes) > 200
+    assert [o.flow for o in report.disagreements] == []
+
+
+def calico_layout(name: str, features: KernelFeatures) -> Topology:
+    """A bundled Calico IP-in-IP layout; on a kernel without the ipip module, the same layout on Calico VXLAN with
+    its firewalls' IP-in-IP rules (protocol 4) turned into VXLAN's (UDP 4789), so the tiers are still replayed."""
+    text = (TOPOLOGIES / name).read_text()
+    if not features.ipip:
+        assert text.count("mode: ipip,") == 1 and text.count("protocol: 4\n") == 2
+        text = text.replace("mode: ipip,", "mode: vxlan,").replace("protocol: 4\n", 'protocol: UDP\n      ports: ["4789"]\n')
+    return build_topology(parse_text(text, name))
+
+
+@needs_lab
+def test_bundled_calico_tier_layouts_agree_on_every_flow(clean_host: object, features: KernelFeatures) -> None:
+    """topologies/calico-policy-tiers.yaml and its broken variant (a kube-system lockdown ordered ahead of the DNS
+    allow): the kernel agrees with the solver on every flow of each, and sees the lockdown close DNS."""
+    verdicts = {}
+    for name in ("calico-policy-tiers.yaml", "broken-calico-tier-dns-denied.yaml"):
+        report = emulate(calico_layout(name, features), "all", features)
+        assert len(report.outcomes) > 3000
+        assert [o.flow for o in report.disagreements] == []
+        verdicts[name] = {(o.flow.source, o.flow.destination, o.flow.protocol, o.flow.port): o.kernel
+                          for o in report.outcomes}
+    dns = [k for k, kernel in verdicts["calico-policy-tiers.yaml"].items() if k[1] == "ip:10.96.0.10" and k[3] == 53
+           and kernel == "allowed" and k[0].startswith("pod:") and not k[0].startswith("pod:kube-system/")]
+    assert len(dns) > 10 and all(verdicts["broken-calico-tier-dns-denied.yaml"][k] == "denied" for k in dns)
+
+
+def test_calico_and_enforced_cilium_policies_together_are_refused() -> None:
+    gnp = """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-all}
+spec: {selector: all(), types: [Ingress]}
+"""
+    text = "---\n".join([(CILIUM_CORPUS / "base.yaml").read_text(),
+                         (CILIUM_CORPUS / "l3-simple-ingress" / "policy.yaml").read_text(), gnp])
+    with pytest.raises(FeatureUnsupported, match="Calico policies and enforced Cilium policies"):
+        translate(build_topology(parse_text(text, "mixed.yaml")), {}, (), ALL_FEATURES)
 
 
 @needs_lab

@@ -129,6 +129,22 @@ def policy_sort_key(policy: CalicoPolicy | NetworkPolicy) -> tuple[float, str]:
     return order, f"{policy.name}/{policy.namespace}/{policy.kind}"
 
 
+def namespace_labels(topology: Topology, namespace: str) -> Labels:
+    """The labels Calico's namespace selectors see: the namespace's own plus ``projectcalico.org/name``."""
+    found = topology.namespace_by_name.get(namespace)
+    labels = found.labels if found is not None else Labels({NAMESPACE_NAME_LABEL: namespace})
+    return labels.with_items({NAME_LABEL: namespace})
+
+
+def endpoint_labels(topology: Topology, namespace: str, labels: Labels) -> Labels:
+    """The labels Calico's endpoint selectors see on a Pod of ``namespace`` labelled ``labels``: its own, over
+    ``projectcalico.org/namespace``, ``projectcalico.org/orchestrator: k8s`` and its namespace's labels
+    prefixed ``pcns.``."""
+    extra = {NAMESPACE_PREFIX + k: v for k, v in namespace_labels(topology, namespace).items()}
+    extra.update({NAMESPACE_LABEL: namespace, ORCHESTRATOR_LABEL: "k8s"})
+    return Labels({**extra, **labels})
+
+
 class CalicoIndexes:
     """The label indexes Calico's selectors are evaluated over, one position per Pod class."""
 
@@ -136,25 +152,15 @@ class CalicoIndexes:
         self.topology = topology
         self.classes = classes
 
-    def _namespace_labels(self, namespace: str) -> Labels:
-        found = self.topology.namespace_by_name.get(namespace)
-        labels = found.labels if found is not None else Labels({NAMESPACE_NAME_LABEL: namespace})
-        return labels.with_items({NAME_LABEL: namespace})
-
     @cached_property
     def endpoints(self) -> LabelIndex:
         """Each class's Pod labels plus the labels Calico gives a workload endpoint."""
-        out = []
-        for c in self.classes.classes:
-            extra = {NAMESPACE_PREFIX + k: v for k, v in self._namespace_labels(c.namespace).items()}
-            extra.update({NAMESPACE_LABEL: c.namespace, ORCHESTRATOR_LABEL: "k8s"})
-            out.append(Labels({**extra, **c.labels}))
-        return LabelIndex(out)
+        return LabelIndex([endpoint_labels(self.topology, c.namespace, c.labels) for c in self.classes.classes])
 
     @cached_property
     def namespaces(self) -> LabelIndex:
         """Each class indexed by its namespace's labels plus ``projectcalico.org/name``."""
-        return LabelIndex([self._namespace_labels(c.namespace) for c in self.classes.classes])
+        return LabelIndex([namespace_labels(self.topology, c.namespace) for c in self.classes.classes])
 
     def select(self, selector: Selector) -> int:
         """The classes an endpoint selector matches."""
@@ -306,4 +312,5 @@ class CalicoTiers:
             tier.add(policy, direction, selected, compiled)
 
 
-__all__ = ["CalicoIndexes", "CalicoTier", "CalicoTierRule", "CalicoTiers", "calico_blocks", "policy_sort_key"]
+__all__ = ["CalicoIndexes", "CalicoTier", "CalicoTierRule", "CalicoTiers", "calico_blocks", "endpoint_labels",
+           "namespace_labels", "policy_sort_key"]
