@@ -17,7 +17,11 @@ What varies, and why it is kept small:
 * 0-2 Firewalls (nodeSelector or node names; ordered allow/deny rules on TCP/UDP/any, port lists and ranges,
   peers as CIDRs, networks or node selectors; default actions; stateful or not), with the tunnel and
   NodePort ports in the pools so a rule can open or break the data path; with ``node_side=True`` rules may
-  also name the node's own end (``to`` on ingress, ``from`` on egress: node, pods, CIDRs).
+  also name the node's own end (``to`` on ingress, ``from`` on egress: node, pods, CIDRs);
+* with ``calico=True``, 0-2 Calico Tiers and 1-4 Calico NetworkPolicies/GlobalNetworkPolicies: orders tying
+  with the Kubernetes policies' 1000, selectors and namespace selectors in Calico's language (including the
+  labels Calico adds), Allow/Deny/Pass/Log, protocol/notProtocol (ICMP too), nets/notNets from the lab's ranges,
+  ports/notPorts with numbers, ranges and names.
 
 Pools are small on purpose: every label value and port appears on several objects, which is where selector
 and port-matching mistakes show.
@@ -216,6 +220,88 @@ def _network_policy(draw: st.DrawFn, index: int, namespaces: list[str]) -> Doc:
             "metadata": {"name": f"np-{index}", "namespace": draw(st.sampled_from(namespaces))}, "spec": spec}
 
 
+# ------------------------------------------------------------------------------------ Calico policies
+
+CALICO_SELECTORS = ['app == "a"', 'app != "b"', "has(tier)", "!has(tier)", 'tier in {"fe", "be"}',
+                    'app == "a" || tier == "be"', "all()", 'projectcalico.org/namespace == "ns-0"',
+                    'pcns.team == "red"', 'app not in {"a", "c"} && has(app)']
+CALICO_NAMESPACE_SELECTORS = ['team == "red"', 'env != "prod"', 'projectcalico.org/name == "ns-1"', "all()",
+                              "has(env)"]
+CALICO_NETS = ["10.244.0.0/16", "10.244.1.0/24", "10.244.0.0/23", "10.244.0.8/29", "10.0.0.0/24", "10.0.0.12/32",
+               "0.0.0.0/0", "198.51.100.0/24", "192.0.2.0/24"]
+CALICO_PORTS: list[int | str] = [53, 80, 81, 8080, "79:81", "53:8080", *PORT_NAMES]
+
+
+@st.composite
+def _calico_entity(draw: st.DrawFn, destination: bool, protocol: str | None) -> Doc:
+    entity: Doc = {}
+    for key, pool in (("nets", CALICO_NETS), ("notNets", CALICO_NETS)):
+        if draw(st.integers(0, 3)) == 0:
+            entity[key] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True))
+    for key, pool in (("selector", CALICO_SELECTORS), ("notSelector", CALICO_SELECTORS),
+                      ("namespaceSelector", CALICO_NAMESPACE_SELECTORS)):
+        if draw(st.integers(0, 3)) == 0:
+            entity[key] = draw(st.sampled_from(pool))
+    if destination:
+        # numbers and ranges need the rule's protocol to be TCP/UDP (Calico's validation); names never do
+        ports = [] if protocol == "ICMP" else [p for p in CALICO_PORTS if protocol in ("TCP", "UDP")
+                                                  or isinstance(p, str) and ":" not in p]
+        for key in ("ports", "notPorts"):
+            if ports and draw(st.integers(0, 2)) == 0:
+                entity[key] = draw(st.lists(st.sampled_from(ports), min_size=1, max_size=2, unique=True))
+    return entity
+
+
+@st.composite
+def _calico_rule(draw: st.DrawFn) -> Doc:
+    rule: Doc = {"action": draw(st.sampled_from(["Allow", "Allow", "Deny", "Pass", "Log"]))}
+    protocol = draw(st.sampled_from([None, None, "TCP", "UDP", "ICMP"]))
+    if protocol is not None:
+        rule["protocol"] = protocol
+    if draw(st.integers(0, 4)) == 0:
+        rule["notProtocol"] = draw(st.sampled_from(["TCP", "UDP"]))
+    for key in ("source", "destination"):
+        entity = draw(_calico_entity(key == "destination", protocol))
+        if entity:
+            rule[key] = entity
+    return rule
+
+
+@st.composite
+def _calico_policy(draw: st.DrawFn, index: int, namespaces: list[str], tiers: list[str]) -> Doc:
+    tier = draw(st.sampled_from(["default", *tiers]))
+    namespaced = draw(st.booleans())
+    spec: Doc = {"tier": tier, "selector": draw(st.sampled_from(CALICO_SELECTORS))}
+    order = draw(st.sampled_from([None, 10, 1000, 1000, 2000]))  # 1000: the Kubernetes policies' order
+    if order is not None:
+        spec["order"] = order
+    if not namespaced and draw(st.booleans()):
+        spec["namespaceSelector"] = draw(st.sampled_from(CALICO_NAMESPACE_SELECTORS))
+    for direction in ("ingress", "egress"):
+        if draw(st.integers(0, 2)) > 0:
+            spec[direction] = draw(st.lists(_calico_rule(), min_size=1, max_size=3))
+    types = draw(st.one_of(st.none(), st.sampled_from([["Ingress"], ["Egress"], ["Ingress", "Egress"]])))
+    if types is not None:
+        spec["types"] = types
+    metadata: Doc = {"name": f"{tier}.cp-{index}" if tier != "default" else f"cp-{index}"}
+    if namespaced:
+        metadata["namespace"] = draw(st.sampled_from(namespaces))
+    return {"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy" if namespaced else "GlobalNetworkPolicy",
+            "metadata": metadata, "spec": spec}
+
+
+@st.composite
+def calico_documents(draw: st.DrawFn, namespaces: list[str]) -> list[Doc]:
+    """0-2 Tiers (orders around the kube-admin tier's 1,000 and the default tier's 1,000,000, defaultAction Deny or
+    Pass) and 1-4 Calico NetworkPolicies/GlobalNetworkPolicies in them, with every rule shape the lab replays."""
+    tiers = draw(st.lists(st.sampled_from(["security", "platform"]), unique=True, max_size=2))
+    docs: list[Doc] = [{"apiVersion": "projectcalico.org/v3", "kind": "Tier", "metadata": {"name": name},
+                        "spec": {"order": draw(st.sampled_from([100, 1000, 5000, 2_000_000])),
+                                 "defaultAction": draw(st.sampled_from(["Deny", "Pass"]))}} for name in tiers]
+    docs += [draw(_calico_policy(i, namespaces, tiers)) for i in range(draw(st.integers(1, 4)))]
+    return docs
+
+
 # ------------------------------------------------------------------------------------------- Firewalls
 
 
@@ -273,11 +359,13 @@ def _firewall(draw: st.DrawFn, index: int, nodes: int, networks: list[str], stat
 
 
 @st.composite
-def topologies(draw: st.DrawFn, stateless_firewalls: bool = True, node_side: bool = False) -> list[Doc]:
+def topologies(draw: st.DrawFn, stateless_firewalls: bool = True, node_side: bool = False,
+               calico: bool = False) -> list[Doc]:
     """One small random layout, as documents in the order a user would write them.
 
     ``stateless_firewalls=False`` makes every Firewall stateful; ``node_side=True`` lets Firewall rules name
-    the node's own end (the default keeps the draws, and so the CI examples, of the layouts without it).
+    the node's own end; ``calico=True`` adds Calico Tiers and policies (:func:`calico_documents`). The defaults
+    keep the draws, and so the CI examples, of the layouts without them.
     """
     networks = sorted(draw(st.lists(st.sampled_from(sorted(NETWORKS)), min_size=1, max_size=2, unique=True)))
     node_count = draw(st.integers(2, 3))
@@ -294,6 +382,8 @@ def topologies(draw: st.DrawFn, stateless_firewalls: bool = True, node_side: boo
     docs += [draw(_network_policy(i, namespaces)) for i in range(draw(st.integers(0, 4)))]
     docs += [draw(_firewall(i, node_count, networks, stateless_firewalls, node_side))
              for i in range(draw(st.integers(0, 2)))]
+    if calico:
+        docs += draw(calico_documents(namespaces))
     return docs
 
 

@@ -329,6 +329,61 @@ def test_bundled_calico_tier_layouts_agree_on_every_flow(clean_host: object, fea
     assert len(dns) > 10 and all(verdicts["broken-calico-tier-dns-denied.yaml"][k] == "denied" for k in dns)
 
 
+DUAL_STACK_V4_NETS = """\
+apiVersion: netmodel.io/v1alpha1
+kind: Cluster
+metadata: {name: ds}
+spec:
+  podCIDRs: ["10.244.0.0/16", "fd00:10:244::/56"]
+  serviceCIDRs: ["10.96.0.0/12"]
+  cni: {plugin: calico, mode: vxlan}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDRs: [10.244.0.0/24, "fd00:10:244::/64"]}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}, {type: InternalIP, address: "fd00::1"}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n2}
+spec: {podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]}
+status: {addresses: [{type: InternalIP, address: 10.0.0.2}, {type: InternalIP, address: "fd00::2"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: default, labels: {app: a}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.244.0.10, podIPs: [{ip: 10.244.0.10}, {ip: "fd00:10:244::10"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: default, labels: {app: b}}
+spec: {nodeName: n2, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.244.1.10, podIPs: [{ip: 10.244.1.10}, {ip: "fd00:10:244:1::10"}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: v4-only}
+spec:
+  selector: app == "b"
+  types: [Ingress]
+  ingress:
+  - {action: Allow, source: {nets: [10.244.0.0/16]}}
+"""
+
+
+@needs_lab
+@pytest.mark.xfail(strict=True, reason="known solver limitation: a Pod peer matches nets/ipBlock by class (any of "
+                   "its addresses inside), not per packet address; the kernel, as Felix's IP sets, matches per address")
+def test_dual_stack_pod_and_single_family_nets_agree(clean_host: object, features: KernelFeatures) -> None:
+    """An IPv4-only `nets` admits a dual-stack Pod's IPv4 packets only (Calico matches the packet's address); the
+    solver admits its IPv6 packets too. The same holds for a NetworkPolicy ipBlock. Found by the lab; recorded here
+    so that the engine's fix turns this test green (strict: it then fails until the marker is removed)."""
+    report = emulate(build_topology(parse_text(DUAL_STACK_V4_NETS, "dual-stack-v4-nets.yaml")), "all", features)
+    assert [o.flow for o in report.disagreements] == []
+
+
 def test_calico_and_enforced_cilium_policies_together_are_refused() -> None:
     gnp = """apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy

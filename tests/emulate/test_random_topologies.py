@@ -83,6 +83,19 @@ def test_generated_layouts_load_and_have_flows_to_probe(docs: list[Doc]) -> None
     assert choose_flows(CompiledCluster(topology), "all")
 
 
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(docs=topologies(calico=True))
+def test_generated_calico_layouts_load_with_every_policy_evaluated(docs: list[Doc]) -> None:
+    """The Calico documents load without a problem and none is left out (not evaluated), so the lab replays them
+    all."""
+    topology = load(docs)
+    assert len(topology.calico_policies) == sum(d["kind"] in ("NetworkPolicy", "GlobalNetworkPolicy")
+                                                and d["apiVersion"].startswith("projectcalico") for d in docs)
+    assert not topology.skipped
+
+
 @settings(max_examples=15, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(topologies())
@@ -129,6 +142,17 @@ def test_solver_and_kernel_agree_with_node_side_firewall_rules(docs: list[Doc], 
                                                                clean_host: object) -> None:
     """Rules naming the node's own end (`to: [{node|pods|cidr}]` on ingress, `from:` on egress): the solver's
     wire-address matching is what nftables does with `ip daddr`/`ip saddr` before DNAT and after SNAT."""
+    assert_agreement(docs, features)
+
+
+@needs_lab
+@LAB_SETTINGS
+@given(docs=topologies(calico=True))
+def test_solver_and_kernel_agree_with_calico_policies(docs: list[Doc], features: KernelFeatures,
+                                                      clean_host: object) -> None:
+    """Calico tiers, policy order (ties with the Kubernetes policies at 1000 included), Pass/Log, defaultAction,
+    selectors, nets, ports and named ports: the solver's tier walk is what the nftables tier chains of
+    netmodel/emulate/nft_calico.py do."""
     assert_agreement(docs, features)
 
 
