@@ -329,6 +329,63 @@ def test_bundled_calico_tier_layouts_agree_on_every_flow(clean_host: object, fea
     assert len(dns) > 10 and all(verdicts["broken-calico-tier-dns-denied.yaml"][k] == "denied" for k in dns)
 
 
+# A Calico tier before kube-admin (order 500, defaultAction Pass) and one after it, before the default tier (order
+# 2000), over the AdminNetworkPolicy corpus's houses. Written for this test.
+TIERS_AROUND_ADMIN = """\
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: early}
+spec: {order: 500, defaultAction: Pass}
+---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: late}
+spec: {order: 2000}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: early.ravenclaw}
+spec:
+  tier: early
+  order: 1
+  namespaceSelector: conformance-house == "ravenclaw"
+  types: [Ingress, Egress]
+  ingress:
+  - {action: Deny, protocol: UDP, source: {namespaceSelector: conformance-house == "hufflepuff"}}
+  - {action: Pass}
+  egress:
+  - {action: Allow, protocol: TCP, destination: {namespaceSelector: conformance-house == "slytherin", ports: [80]}}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: late.gryffindor}
+spec:
+  tier: late
+  namespaceSelector: conformance-house == "gryffindor"
+  types: [Ingress]
+  ingress:
+  - {action: Allow, protocol: TCP, notProtocol: UDP, destination: {notPorts: [8080]}}
+  - {action: Log}
+  - {action: Pass, protocol: UDP}
+"""
+
+
+@needs_lab
+@pytest.mark.parametrize("case", ["admin-network-policy-integration-3", "baseline-admin-network-policy-gress-4",
+                                  "admin-network-policy-egress-named-port-1"])
+def test_admin_chains_sit_among_the_calico_tiers(case: str, clean_host: object, features: KernelFeatures) -> None:
+    """The AdminNetworkPolicy and baseline chains at the kube-admin and kube-baseline places, between Calico tiers
+    before (order 500, Pass at its end), after (2000) and the default tier: the kernel agrees on every flow."""
+    topology = build_topology(parse_text("---\n".join([
+        (ADMIN_CONFORMANCE / "base.yaml").read_text(),
+        (ADMIN_CONFORMANCE / case / "policy.yaml").read_text(),
+        TIERS_AROUND_ADMIN]), "tiers-around-admin.yaml"))
+    report = emulate(topology, "all", features)
+    assert len(report.outcomes) > 500
+    assert [o.flow for o in report.disagreements] == []
+    assert all("SCTP" in why for _, why in report.skipped)
+
+
 DUAL_STACK_V4_NETS = """\
 apiVersion: netmodel.io/v1alpha1
 kind: Cluster
