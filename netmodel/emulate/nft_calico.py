@@ -122,6 +122,7 @@ class CalicoChains:
         self.pod_space = pod_addresses(self.pods)
         self.endpoint = {id(p): endpoint_labels(topology, p.namespace, p.labels) for p in self.pods}
         self.namespace = {id(p): namespace_labels(topology, p.namespace) for p in self.pods}
+        self._sides: dict[tuple[int, int], tuple[CalicoEntity, AddressSet | None]] = {}  # by identity; holds the key
 
     # -- what a policy applies to, what a rule's side matches --------------------------------------------------
     def applies(self, policy: CalicoPolicy, pod: Pod, direction: str) -> bool:
@@ -139,6 +140,12 @@ class CalicoChains:
 
     def side(self, policy: CalicoPolicy, entity: CalicoEntity) -> AddressSet | None:
         """The addresses one side (source or destination) of a rule matches; None: any address."""
+        key = (id(policy), id(entity))
+        if key not in self._sides:
+            self._sides[key] = (entity, self._side(policy, entity))
+        return self._sides[key][1]
+
+    def _side(self, policy: CalicoPolicy, entity: CalicoEntity) -> AddressSet | None:
         if not (entity.nets or entity.not_nets or entity.selector is not None or entity.not_selector is not None
                 or entity.namespace_selector is not None):
             return None
