@@ -20,6 +20,7 @@ from netmodel.load import parse_text
 from netmodel.model.build import build_topology
 from netmodel.model.kinds import classify
 from netmodel.model.read_cilium import normalize_key
+from netmodel.sets import parse_network
 
 BASE = (Path(__file__).parent / "conformance_cilium" / "base.yaml").read_text()
 CNP = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
@@ -341,3 +342,22 @@ spec:
     done = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path), "--format", "json"],
                           capture_output=True, text=True, check=False, timeout=300)
     assert "NM-POL-013" not in {f["id"] for f in json.loads(done.stdout)["findings"]}
+
+
+def test_host_policy_icmp_echo_rules_are_judged_at_the_node(tmp_path: Path) -> None:
+    echo = LOCK_DOWN + """  - fromEntities: [remote-node]
+    icmps:
+    - fields: [{type: EchoRequest}]
+"""
+    def health_echo(policy: str) -> list[str]:
+        findings = json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)["findings"]
+        return [f["message"] for f in findings if f["id"] == "NM-P2P-008" and "ICMP echo" in f["message"]]
+
+    assert health_echo(LOCK_DOWN)  # Cilium's health echo between nodes is dropped by the default deny
+    assert health_echo(echo) == []
+    f = fabric(echo)
+    w2 = f.topology.node_by_name["w2"]
+    assert f.firewalls.decide(w2, "ingress", f.topology.node_by_name["cp"].ips[0], 1, 0).allowed
+    assert not f.firewalls.decide(w2, "ingress", parse_network("192.0.2.9").network_address, 1, 0).allowed
+    other = fabric(echo.replace("type: EchoRequest", "type: DestinationUnreachable"))
+    assert not other.firewalls.decide(w2, "ingress", other.topology.node_by_name["cp"].ips[0], 1, 0).allowed

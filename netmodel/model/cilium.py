@@ -69,6 +69,9 @@ class CiliumRule:
     unjudged: tuple[str, ...]
     wildcard: bool  # no peer field but ports: every peer on those ports (Cilium's L3 wildcard)
     source: SourceSpan
+    # The IP protocols (ICMP 1, ICMPv6 58) whose echo request ``icmps`` names; netmodel judges ICMP only at node
+    # Firewalls (host policies, model/cilium_host.py): Pod flows are TCP, UDP and SCTP.
+    icmp_echo: tuple[int, ...] = ()
 
     @property
     def direction(self) -> str:

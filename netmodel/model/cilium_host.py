@@ -188,7 +188,9 @@ class _Rules:
             return [FirewallRule(name, action, ALL_PROTOCOLS, ALL_PORTS, peers, rule.source, local)]
         return [FirewallRule(name, action, IntervalSet.of((p.protocol, p.protocol)), _port_set(p), peers,
                              rule.source, local)
-                for p in rule.ports if not isinstance(p.port, str)]
+                for p in rule.ports if not isinstance(p.port, str)] + [
+            FirewallRule(name, action, IntervalSet.of((protocol, protocol)), ALL_PORTS, peers, rule.source, local)
+            for protocol in rule.icmp_echo]
 
     def peers(self, rule: CiliumRule) -> tuple[FirewallPeer, ...] | None:
         """The rule's peers as Firewall peers (None: every peer)."""

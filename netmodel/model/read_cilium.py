@@ -253,6 +253,28 @@ def _ports(rule: Fields, deny: bool, unjudged: list[str]) -> tuple[PolicyPort, .
     return tuple(ports) if ports is not None else None
 
 
+# ICMP echo request by family, as Cilium's ICMPField names it (pkg/policy/api/icmp.go, its type name maps: family
+# IPv4 by default, type a number or a message name).
+_ECHO = {"IPv4": (1, {"8", "Echo", "EchoRequest"}), "IPv6": (58, {"128", "EchoRequest"})}
+
+
+def _icmp_echo(rule: Fields) -> tuple[int, ...]:
+    """The IP protocols (ICMP 1, ICMPv6 58) whose echo request the rule's ``icmps`` name: the only ICMP message
+    netmodel's answers ask about (the node health echo); other types match nothing netmodel probes."""
+    out: list[int] = []
+    for entry in rule.each_mapping("icmps"):
+        for field in entry.each_mapping("fields"):
+            family = field.string("family", default="IPv4", choices=tuple(_ECHO))
+            raw = field.data.get("type")
+            if raw is None or isinstance(raw, (bool, dict, list)):
+                field.error("type", "is required: an ICMP type number or name", "write e.g. `type: EchoRequest`")
+                continue
+            protocol, names = _ECHO.get(family, _ECHO["IPv4"])
+            if str(raw) in names and protocol not in out:
+                out.append(protocol)
+    return tuple(out)
+
+
 def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace: str) -> CiliumRule | None:
     reported = len(r.problems.items)
     direction = "ingress" if section.startswith("ingress") else "egress"
@@ -284,6 +306,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
         if key in r.data and (key != "toFQDNs" or direction == "egress"):
             unjudged.append(f"{key} (its addresses are known only at run time; read as matching none)")
     ports = _ports(r, deny, unjudged)
+    icmp_echo = _icmp_echo(r)
     if len(r.problems.items) > reported:
         return None
     if unjudged:
@@ -297,7 +320,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     # they neither make nor unmake the wildcard.
     wildcard = not peers and (ports is not None)
     return CiliumRule(section, index, spec_index, endpoints, entities, cidrs, services, nodes, ports,
-                      tuple(dict.fromkeys(unjudged)), wildcard, r.span())
+                      tuple(dict.fromkeys(unjudged)), wildcard, r.span(), icmp_echo)
 
 
 def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> CiliumSpec | None:
