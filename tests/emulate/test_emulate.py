@@ -441,6 +441,63 @@ def test_dual_stack_pod_and_single_family_nets_agree(clean_host: object, feature
     assert [o.flow for o in report.disagreements] == []
 
 
+HOST_NETWORK_NAMED_PORT = """\
+apiVersion: netmodel.io/v1alpha1
+kind: Cluster
+metadata: {name: hn}
+spec:
+  podCIDRs: ["10.244.0.0/16"]
+  serviceCIDRs: ["10.96.0.0/12"]
+  cni: {plugin: calico, mode: vxlan}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.0.0/24}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n2}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: default, labels: {app: a}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.244.0.10}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: h, namespace: default, labels: {app: h}}
+spec: {nodeName: n2, hostNetwork: true, containers: [{name: c, ports: [{containerPort: 9100, name: metrics}]}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: egress-named}
+spec:
+  selector: app == "a"
+  types: [Egress]
+  egress:
+  - {action: Allow, protocol: TCP, destination: {ports: [metrics]}}
+"""
+
+
+@needs_lab
+@pytest.mark.xfail(strict=True, reason="known solver difference: an egress named port resolves on a hostNetwork "
+                   "destination Pod's declared ports in the solver; the kernel, as Calico's named-port IP sets, "
+                   "resolves named ports on workload endpoints only")
+def test_egress_named_port_to_a_host_network_pod_agrees(clean_host: object, features: KernelFeatures) -> None:
+    """A Pod's egress rule allowing the named port `metrics` towards a hostNetwork Pod declaring it: the solver
+    allows TCP 9100, the kernel denies it (the destination is the node's address, no workload endpoint). A
+    Kubernetes NetworkPolicy's named port has the same difference."""
+    report = emulate(build_topology(parse_text(HOST_NETWORK_NAMED_PORT, "host-network-named-port.yaml")), "all",
+                     features)
+    assert [o.flow for o in report.disagreements] == []
+
+
 def test_calico_and_enforced_cilium_policies_together_are_refused() -> None:
     gnp = """apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
