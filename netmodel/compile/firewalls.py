@@ -19,7 +19,9 @@ Semantics (the contract users write against, see docs/input.md):
   (:meth:`FirewallSet.node_address`), which is right for everything but natively routed Pod traffic.
 * A packet must pass every Firewall that selects the node (AND); a node no Firewall selects filters nothing.
 * Firewalls are stateful by default: replies to allowed traffic pass. With ``stateful: false`` the reply must
-  pass the opposite chain on its own (destination port in the ephemeral range 32768-60999).
+  pass the opposite chain on its own (destination port in the ephemeral range 32768-60999); an imported
+  ruleset's reply chains (``Firewall.replies``: its chains walked for an established packet) stand in for
+  that chain, as directions ``ingress-reply`` and ``egress-reply``.
 """
 
 from __future__ import annotations
@@ -186,8 +188,7 @@ class FirewallSet:
         key = (node.name, direction)
         if key not in self._chains:
             self._chains[key] = tuple(
-                self._compile_chain(node, fw, fw.ingress if direction == "ingress" else fw.egress)
-                for fw in self.firewalls_of(node))
+                self._compile_chain(node, fw, chain_of(fw, direction)) for fw in self.firewalls_of(node))
             self._restricted[key] = tuple(c for chain in self._chains[key] for c in chain if c.local is not None)
         return self._chains[key]
 
@@ -223,7 +224,7 @@ class FirewallSet:
         """Per Firewall, the CIDR entries of its rules' node-side ends (once, not per node: 5,000 nodes share
         a few firewalls of thousands of rules)."""
         return {f.name: tuple(AddressSet.of_networks(c for e in rule.local for c in e.cidrs)
-                              for rule in f.ingress.rules + f.egress.rules
+                              for chain in (f.ingress, f.egress, *(f.replies or ())) for rule in chain.rules
                               if rule.local and any(e.cidrs for e in rule.local))
                 for f in self.topology.firewalls}
 
@@ -346,6 +347,16 @@ class FirewallSet:
                 if remaining.is_empty():
                     break
         return out
+
+
+def chain_of(firewall: Firewall, direction: str) -> FirewallChain:
+    """The chain judging ``direction``: ``ingress``, ``egress``, or ``ingress-reply``/``egress-reply`` (a
+    reply crossing a stateless firewall: its reply chains when it has them, else ingress or egress)."""
+    reply = direction.endswith("-reply")
+    index = 0 if direction.startswith("ingress") else 1
+    if reply and firewall.replies is not None:
+        return firewall.replies[index]
+    return firewall.ingress if index == 0 else firewall.egress
 
 
 _V4 = AddressSet.parse("0.0.0.0/0")

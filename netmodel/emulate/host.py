@@ -44,6 +44,33 @@ def check_environment(*, need_nft: bool = True, need_sysctl: bool = False) -> No
         raise EnvironmentUnsupported(problems)
 
 
+# The loaders of imported iptables files: the nf_tables variant, by its own name or as the default.
+IPTABLES_TOOLS = {"iptables": ("iptables-nft-restore", "iptables-restore"),
+                  "ip6tables": ("ip6tables-nft-restore", "ip6tables-restore")}
+
+
+def native_tool_argv(tool: str) -> tuple[str, ...]:
+    """The command that loads ``tool``'s text from standard input; `EnvironmentUnsupported` when it is missing
+    or is iptables-legacy."""
+    if tool == "ipset":
+        if shutil.which("ipset") is None:
+            raise EnvironmentUnsupported("an imported iptables-save file matches ipsets: `ipset` is not on PATH "
+                                         "(install the ipset package)")
+        return ("ipset", "restore")
+    if tool == "nft-json":
+        return ("nft", "-j", "-f", "-")
+    for name in IPTABLES_TOOLS[tool]:
+        path = shutil.which(name)
+        if path is None:
+            continue
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
+        if "nf_tables" in version:
+            return (name, "--noflush")
+    raise EnvironmentUnsupported(
+        f"an imported {tool}-save file needs {IPTABLES_TOOLS[tool][0]} (iptables-nft; install the iptables package): "
+        "the lab enters the file's chains from nftables base chains, which iptables-legacy tables cannot be")
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One command to run, with what to feed its standard input."""

@@ -42,7 +42,7 @@ from netmodel.emulate.errors import (
     TeardownError,
 )
 from netmodel.emulate.host import Job
-from netmodel.emulate.plan import LabPlan, Probe, probe_problems
+from netmodel.emulate.plan import NATIVE_TOOLS, LabPlan, Probe, probe_problems
 from netmodel.emulate.results import ListenerStatus, ProbeOutcome, ProbeResult
 
 AGENT = Path(__file__).with_name("agent.py")
@@ -133,6 +133,8 @@ class Lab:
             need_nft=bool(self.plan.rulesets),
             need_sysctl=bool(self.plan.sysctls or scripts.prepare_sysctls(self.plan)),
         )
+        for tool in {n.tool for n in self.plan.natives}:
+            host.native_tool_argv(tool)  # missing: refused before anything is built
         self._guard.install()
         try:
             started = time.monotonic()
@@ -208,6 +210,12 @@ class Lab:
             (ns, ("sysctl", "-q", "-w", *args), "")
             for ns, args in scripts.sysctl_args(plan).items()
         ]
+        # Imported firewall files, by netfilter's own tools, one tool at a time (each needs the one before).
+        for tool in NATIVE_TOOLS:
+            loads = [(n.ns, host.native_tool_argv(tool), n.text) for n in plan.natives if n.tool == tool]
+            if loads:
+                self._in_each(loads, tool)
+        lap("imported")
         steps += [(ns, ("nft", "-f", "-"), text) for ns, text in scripts.nft_scripts(plan).items()]
         self._in_each(steps, "sysctl/nft")
         lap("sysctl_nft")

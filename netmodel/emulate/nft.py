@@ -162,8 +162,9 @@ def _firewall_chain(topology: Topology, node: Node, name: str, firewall: Firewal
 
 
 def firewall_ruleset(topology: Topology, node: Node, uplinks: Sequence[str]) -> str | None:
-    """The ``nm_fw`` table for one node, or None when no Firewall selects it (it filters nothing)."""
-    firewalls = [f for f in topology.firewalls if f.selects(node)]
+    """The ``nm_fw`` table for one node, or None when no Firewall written in netmodel's terms selects it."""
+    # an imported iptables/nftables file is loaded as it is (netmodel/emulate/native.py), not translated here
+    firewalls = [f for f in topology.firewalls if f.selects(node) and f.native is None]
     if not firewalls:
         return None
     links = nft_set(f'"{u}"' for u in uplinks)

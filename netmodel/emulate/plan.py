@@ -152,6 +152,21 @@ class NftRuleset:
     text: str
 
 
+# Netfilter's own loaders, in the order a namespace runs them (netmodel/emulate/native.py): ipsets before the
+# iptables rules that match them, both before the nft scripts whose base chains jump into their chains.
+NATIVE_TOOLS: tuple[str, ...] = ("ipset", "iptables", "ip6tables", "nft-json")
+
+
+@dataclass(frozen=True, slots=True)
+class NativeRules:
+    """Rules of an imported firewall file loaded into ``ns`` by netfilter's own tool (``ipset restore``,
+    ``iptables-restore``, ``ip6tables-restore``, ``nft -j -f``), before the ``nft -f`` scripts."""
+
+    ns: str
+    tool: str
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Listener:
     """A socket listening in ``ns``: TCP accepts and closes, UDP echoes, SCTP accepts and closes.
@@ -194,6 +209,7 @@ class LabPlan:
     sysctls: tuple[Sysctl, ...] = ()
     rulesets: tuple[NftRuleset, ...] = ()
     listeners: tuple[Listener, ...] = ()
+    natives: tuple[NativeRules, ...] = ()
     # Prefixes no interface or route covers that the lab still answers for through NAT (Service
     # ClusterIPs): legal probe targets.
     nat_networks: tuple[str, ...] = ()
@@ -303,6 +319,10 @@ def _plan_problems(plan: LabPlan) -> Iterator[str]:
             yield f"sysctl {sysctl.key!r}: only net.* keys are per-namespace"
     for ruleset in plan.rulesets:
         yield from need_ns(ruleset.ns, "nft ruleset")
+    for native in plan.natives:
+        yield from need_ns(native.ns, f"{native.tool} rules")
+        if native.tool not in NATIVE_TOOLS:
+            yield f"rules for {native.tool!r}: the tool is one of {', '.join(NATIVE_TOOLS)}"
     for network in plan.nat_networks:
         try:
             ipaddress.ip_network(network, strict=True)

@@ -28,6 +28,7 @@ from typing import Literal
 from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.emulate.errors import FeatureUnsupported, PlanError
 from netmodel.emulate.features import KernelFeatures
+from netmodel.emulate.native import native_load
 from netmodel.emulate.nft import firewall_ruleset, policy_ruleset
 from netmodel.emulate.nft_calico import replayed as calico_replayed
 from netmodel.emulate.nft_cilium import CiliumLines
@@ -37,6 +38,7 @@ from netmodel.emulate.plan import (
     LabPlan,
     Listener,
     Namespace,
+    NativeRules,
     Neighbor,
     NftRuleset,
     Route,
@@ -154,7 +156,7 @@ def translate(topology: Topology, outside: Mapping[str, Sequence[IPAddress]],
         links=tuple(b.links), bridges=(Bridge(UNDERLAY, "br0", tuple(b.bridge_ports)),),
         tunnels=tuple(b.tunnels_), routes=tuple(dict.fromkeys(b.routes)),
         neighbors=tuple(b.neighbors), sysctls=tuple(b.sysctls),
-        rulesets=tuple(b.rulesets_), listeners=tuple(dict.fromkeys(b.listeners_)),
+        rulesets=tuple(b.rulesets_), listeners=tuple(dict.fromkeys(b.listeners_)), natives=tuple(b.natives),
         nat_networks=tuple(str(c) for c in topology.cluster.service_cidrs))
     return LabLayout(plan, b.node_ns, b.pod_ns, tuple(b.outside), kind, tuple(b.notes))
 
@@ -172,6 +174,7 @@ class _Builder:
         self.neighbors: list[Neighbor] = []
         self.sysctls: list[Sysctl] = []
         self.rulesets_: list[NftRuleset] = []
+        self.natives: list[NativeRules] = []
         self.listeners_: list[Listener] = []
         self.notes: list[str] = []
         self.node_ns = {n.name: f"n{i}" for i, n in enumerate(topology.nodes)}
@@ -351,6 +354,10 @@ class _Builder:
             firewall = firewall_ruleset(self.t, node, ["eth0"])
             if firewall is not None:
                 self.rulesets_.append(NftRuleset(ns, firewall))
+            native = native_load(self.t, node, "eth0")
+            self.natives += [NativeRules(ns, tool, text) for tool, text in native.loads]
+            if native.dispatch:
+                self.rulesets_.append(NftRuleset(ns, native.dispatch))
             self.rulesets_.append(NftRuleset(ns, nat_ruleset(self.t, node, uplinks)))
             policy = policy_ruleset(self.t, node, self.veths[node.name])
             if policy is not None:

@@ -803,6 +803,12 @@ class Firewall:
     members: tuple[str, ...] = ()
     imported: str = ""  # the file its rules come from (``spec.import``), as shown in messages
     derived_from: str = ""  # the policies it stands for (a Cilium host firewall: model/cilium_host.py), or ""
+    # An imported ruleset that is not stateful: its (ingress, egress) chains for replies, which judge a reply in
+    # place of ingress and egress (the rules walked for a packet of an established connection).
+    replies: tuple[FirewallChain, FirewallChain] | None = None
+    # An iptables-save or nftables import: (format, the file's text, which of its layers this Firewall is), for
+    # `netmodel emulate`, which loads the file's own rules into its lab (netmodel/emulate/native.py).
+    native: tuple[str, str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def ref(self) -> ObjectRef:

@@ -425,7 +425,8 @@ def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], l
         return [Firewall(name, selector, nodes, empty, empty, True, annotations or Labels(), doc.span())], []
     firewalls = [Firewall(name if i == 0 else f"{name}-{i + 1}", selector, nodes, layer.ingress, layer.egress,
                           layer.stateful, annotations or Labels(), doc.span(), members=imported.members,
-                          imported=imported.file)
+                          imported=imported.file, replies=layer.replies,
+                          native=(imported.format, imported.text, i) if imported.format else None)
                  for i, layer in enumerate(imported.layers)]
     for note_id, message, span in imported.notes:
         problems.notes.append(Note(note_id, f"Firewall {name}: {message}", (f"Firewall/{name}",), (span,), "info"))
@@ -470,6 +471,7 @@ def read_import(f: Fields) -> Imported | None:
                             problems=list(cloud.problems), members=cloud.members)
     else:
         imported = import_text(fmt, text, shown_name)
+        imported.format, imported.text = fmt, text
     imported.file = shown_name
     f.problems.items.extend(imported.problems)
     return None if imported.problems else imported

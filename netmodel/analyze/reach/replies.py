@@ -45,7 +45,9 @@ def stateless_rulings(compiled: CompiledCluster, node: Node, direction: str, pee
     if not has_stateless(compiled, node):
         return []
     query = Box(peers, IntervalSet.single(protocol), EPHEMERAL_PORTS)
-    return [(rule, space) for rule, space in compiled.firewalls.deciding_rules(node, direction, query, local)
+    # an imported ruleset judges replies by its rules for established packets (FirewallSet's "-reply" chains)
+    return [(rule, space) for rule, space in compiled.firewalls.deciding_rules(node, f"{direction}-reply", query,
+                                                                               local)
             if not rule.firewall.stateful]
 
 

@@ -48,6 +48,8 @@ class Parsed:
     """What a file holds: the filter table's chains, the assumptions its rules need, notes."""
 
     ruleset: Ruleset
+    # the ipsets of addresses the file defines, by name (what `-m set --match-set NAME` matches)
+    sets: dict[str, AddressSet] = field(default_factory=dict)
     assumptions: list[tuple[SourceSpan, str]] = field(default_factory=list)
     notes: list[tuple[str, SourceSpan]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -146,6 +148,7 @@ def parse(text: str, file: str, version: int) -> Parsed:
             _rule(tokens, result, sets, file, number, version)
         except _Error as err:
             result.problems.append(Problem(err.message, SourceSpan(file, number, err.column), err.hint))
+    result.sets = {name: AddressSet.of_networks(s.members) for name, s in sets.items() if s.addresses_only}
     for name, span in other_rules.items():
         if name == "nat":
             result.notes.append(((f"the nat table of {file} is not read: netmodel models kube-proxy's and the "
@@ -320,12 +323,14 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
     match = Match()
     unmodelled: list[tuple[str, str]] = []
     protocol_names: list[str] = []
+    kept: list[str] = []  # the words of the conditions read exactly (NativeRule.words)
     verdict, target = "", ""
     i = 2
     negate = False
     while i < len(tokens):
         t = tokens[i]
         opt = t.text
+        bang = ["!"] if negate else []
         if opt == "!":
             negate = True
             i += 1
@@ -359,6 +364,7 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
             addresses = _addresses(tokens[i], version)
             if negate:
                 addresses = ALL_ADDRESSES - addresses
+            kept += [*bang, opt, tokens[i].text]
             i += 1
             if opt in ("-s", "--source", "--src"):
                 match = match & Match(src=addresses)
@@ -371,6 +377,7 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
             if not negate:
                 protocol_names.append(tokens[i].text.lower())
             match = match & Match(protocols=ALL_PROTOCOLS - protocols if negate else protocols)
+            kept += [*bang, opt, tokens[i].text]
             i += 1
         elif opt in ("-i", "--in-interface", "-o", "--out-interface"):
             if i >= len(tokens):
@@ -378,6 +385,8 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
             name = tokens[i].text
             i += 1
             # Packets netmodel judges cross the node's network interface, never loopback (`+`: any name).
+            if name in ("lo", "+"):
+                kept += [*bang, opt, name]
             if (name == "lo" and not negate) or (name == "+" and negate):
                 match = match & Match(never=True)
             elif name not in ("lo", "+"):
@@ -391,11 +400,11 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
                 raise _Error(f"{opt} needs a module", t.column, "write `-m tcp`")
             module = tokens[i].text
             groups, i = _groups(tokens, i + 1)
-            match = _module(module, groups, match, unmodelled, sets, protocol_names)
+            match = _module(module, groups, match, unmodelled, sets, protocol_names, kept)
         elif opt.startswith("--") and protocol_names:
             # options of the protocol's own module, loaded implicitly by -p (iptables(8), "MATCH EXTENSIONS")
             groups, i = _groups(tokens, i - 1)
-            match = _module(protocol_names[-1], groups, match, unmodelled, sets, protocol_names)
+            match = _module(protocol_names[-1], groups, match, unmodelled, sets, protocol_names, kept, implicit=True)
         else:
             raise _Error(f"unknown option {opt!r}", t.column,
                          f"netmodel reads the options iptables-save writes ({SOURCES}); check the spelling")
@@ -406,26 +415,33 @@ def _rule(tokens: list[Token], result: Parsed, sets: dict[str, _IpSet], file: st
         reading = ("read as never matching" if how == "skip" else "read as matching every packet it could")
         result.assumptions.append((span, f"`{what}` cannot be modelled; the rule is {reading}"))
     chain.rules.append(NativeRule(Match(match.src, match.dst, match.protocols, match.ports, match.states,
-                                        match.never, tuple(unmodelled)), verdict, target, span, text))
+                                        match.never, tuple(unmodelled)), verdict, target, span, text,
+                                  tuple(kept), number))
 
 
 def _module(module: str, groups: list[tuple[bool, Token, list[Token]]], match: Match,
-            unmodelled: list[tuple[str, str]], sets: dict[str, _IpSet], protocol_names: list[str]) -> Match:
-    """Apply the options of one ``-m MODULE`` to ``match``; what netmodel cannot model goes to ``unmodelled``."""
+            unmodelled: list[tuple[str, str]], sets: dict[str, _IpSet], protocol_names: list[str],
+            kept: list[str], implicit: bool = False) -> Match:
+    """Apply the options of one ``-m MODULE`` to ``match``; what netmodel cannot model goes to ``unmodelled``,
+    the words of what it models exactly to ``kept`` (``implicit``: the options of ``-p``'s own module)."""
     whole = f"-m {module}" + "".join(f" {'! ' if n else ''}{o.text}" + "".join(" " + a.text for a in a_)
                                      for n, o, a_ in groups)
     skipped = False
+    words: list[str] = []
     for negate, option, args in groups:
         opt = option.text
         shown = whole
+        exact = ["!"] * negate + [opt] + [a.text for a in args]
         if module == "comment":
             continue
         if module in ("tcp", "udp", "sctp", "udplite", "dccp") and opt in ("--dport", "--destination-port"):
             ports = _ports(_one(option, args), False)
             match = match & Match(ports=ALL_PORTS - ports if negate else ports)
+            words += exact
         elif module == "multiport" and opt in ("--dports", "--destination-ports"):
             ports = _ports(_one(option, args), True)
             match = match & Match(ports=ALL_PORTS - ports if negate else ports)
+            words += exact
         elif module in ("conntrack", "state") and opt in ("--ctstate", "--state"):
             states = frozenset(s.lower() for s in _one(option, args).text.split(","))
             unknown = states - CT_STATES
@@ -433,6 +449,7 @@ def _module(module: str, groups: list[tuple[bool, Token, list[Token]]], match: M
                 unmodelled.append((shown, "skip"))
                 continue
             match = match & Match(states=CT_STATES - states if negate else states)
+            words += exact
         elif module == "set" and opt == "--match-set":
             if len(args) != 2:
                 raise _Error("--match-set takes a set name and src or dst", option.column,
@@ -447,6 +464,7 @@ def _module(module: str, groups: list[tuple[bool, Token, list[Token]]], match: M
             if negate:
                 addresses = ALL_ADDRESSES - addresses
             match = match & (Match(src=addresses) if flags[0] == "src" else Match(dst=addresses))
+            words += exact
         elif module == "iprange" and opt in ("--src-range", "--dst-range"):
             value = _one(option, args)
             try:
@@ -457,12 +475,15 @@ def _module(module: str, groups: list[tuple[bool, Token, list[Token]]], match: M
             if negate:
                 addresses = ALL_ADDRESSES - addresses
             match = match & (Match(src=addresses) if opt == "--src-range" else Match(dst=addresses))
+            words += exact
         elif module in ("icmp", "icmp6") and opt in ("--icmp-type", "--icmpv6-type"):
             unmodelled.append((shown, "assume"))
         elif module == "tcp" and opt == "--syn" and not negate:
+            words += exact
             continue  # a new TCP connection starts with SYN: the packets netmodel judges have it
         elif module == "tcp" and opt == "--tcp-flags" and not negate and len(args) == 2 and \
                 args[1].text.upper() == "SYN" and "SYN" in args[0].text.upper().split(","):
+            words += exact
             continue  # --syn written out: SYN set, ACK, RST, FIN clear
         elif not skipped:
             skipped = True
@@ -472,6 +493,8 @@ def _module(module: str, groups: list[tuple[bool, Token, list[Token]]], match: M
     if module in ("tcp", "udp", "sctp") and not protocol_names:
         raise _Error(f"-m {module} without -p {module}", groups[0][1].column if groups else 1,
                      f"add `-p {module}` before it")
+    if words:
+        kept += words if implicit else ["-m", module, *words]
     return match
 
 

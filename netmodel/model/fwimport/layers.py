@@ -31,6 +31,9 @@ class Layer:
     egress: FirewallChain
     stateful: bool
     label: str = ""  # which base chains it holds (several layers: one per priority)
+    # Not stateful: the chains walked for a reply (conntrack state established), which judge replies in place
+    # of ingress and egress (a rule for `ct state new` does not match a reply, one for established does).
+    replies: tuple[FirewallChain, FirewallChain] | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +50,9 @@ class Imported:
     # What the selected nodes carry in the cloud (security groups, tags): the Firewall's members, for the
     # cloud rules that name instances by them (netmodel/model/read_cloud.py).
     members: tuple[str, ...] = ()
+    # The format and text of a host firewall file (iptables-save, nftables), kept for `netmodel emulate`.
+    format: str = ""
+    text: str = ""
 
 
 def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imported, label: str = "") -> None:
@@ -65,6 +71,25 @@ def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imp
         out.problems.append(Problem(f"chains jump in a loop: {' -> '.join(loop.path)}", loop.source,
                                     "netfilter refuses such a ruleset; remove the jump that closes the loop"))
         return
+    ingress, egress = _chains(ruleset, bases, {h: f[0] for h, f in flats.items()}, out)
+    stateful = all(accepts_everything(flats[h][1], bases[h].family)  # type: ignore[union-attr]
+                   for h in flats)
+    whole = SourceSpan(ruleset.file, 1, 1)
+    replies = None
+    if not stateful:
+        out.notes.append(("NM-FW-002", (f"{ruleset.file}{' ' + label if label else ''}: not every reply is "
+                          "accepted as established (no `ct state established accept` ahead of every drop in each "
+                          "chain), so replies are judged by the rules, as packets of an established connection "
+                          "(stateful: false)"), whole))
+        back_in, back_out = _chains(ruleset, bases, {h: f[1] for h, f in flats.items()}, out)
+        replies = (FirewallChain("allow", tuple(back_in), whole), FirewallChain("allow", tuple(back_out), whole))
+    out.layers.append(Layer(FirewallChain("allow", tuple(ingress), whole),
+                            FirewallChain("allow", tuple(egress), whole), stateful, label, replies))
+
+
+def _chains(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], flats: Mapping[str, list[FlatRule]],
+            out: Imported) -> tuple[list[FirewallRule], list[FirewallRule]]:
+    """The ingress and egress rules of one layer from the flattened base chains (for one conntrack state)."""
     ingress: list[FirewallRule] = []
     egress: list[FirewallRule] = []
     names: dict[str, int] = {}
@@ -85,20 +110,12 @@ def layer_of(ruleset: Ruleset, bases: Mapping[str, NativeChain | None], out: Imp
                                           None, SourceSpan(ruleset.file, 1, 1),
                                           (FirewallLocal(node=True, source=SourceSpan(ruleset.file, 1, 1)),)))
             continue
-        for flat in flats[hook][0]:
+        for flat in flats[hook]:
             out.texts.setdefault((flat.source.file, flat.source.line, flat.source.column), flat.text)
             rule = _rule(flat, hook, direction, chain.family, _name(names, hook, flat, direction))
             if rule is not None:
                 rules.append(rule)
-    stateful = all(accepts_everything(flats[h][1], bases[h].family)  # type: ignore[union-attr]
-                   for h in flats)
-    whole = SourceSpan(ruleset.file, 1, 1)
-    if not stateful:
-        out.notes.append(("NM-FW-002", (f"{ruleset.file}{' ' + label if label else ''}: not every reply is "
-                          "accepted as established (no `ct state established accept` ahead of every drop in each "
-                          "chain), so replies are judged as packets of their own (stateful: false)"), whole))
-    out.layers.append(Layer(FirewallChain("allow", tuple(ingress), whole),
-                            FirewallChain("allow", tuple(egress), whole), stateful, label))
+    return ingress, egress
 
 
 def _name(names: dict[str, int], hook: str, flat: FlatRule | None, direction: str) -> str:

@@ -64,6 +64,12 @@ class _Unmodelled(Exception):
 
 def read(text: str, file: str) -> Imported:
     """Read ``nft -j list ruleset`` output; every mistake is a problem at its line and column."""
+    return reader(text, file)[0]
+
+
+def reader(text: str, file: str) -> tuple[Imported, _Reader | None]:
+    """:func:`read`, and the reader with the file's chains (None when the file is not an nftables JSON
+    ruleset): what `netmodel emulate` loads into its lab (netmodel/emulate/native.py)."""
     out = Imported()
     stripped = text.lstrip()
     if not stripped.startswith("{"):
@@ -73,33 +79,35 @@ def read(text: str, file: str) -> Imported:
                                            if first in ("table", "flush", "#!/usr/sbin/nft", "define", "include",
                                                         "add") else ""),
             SourceSpan(file, 1, 1), TEXT_FORM))
-        return out
+        return out, None
     try:
         docs = parse_json(text, file)
     except LoadError as err:
         out.problems.extend(err.problems)
-        return out
+        return out, None
     doc = docs[0] if docs else Document(file, None, None)  # type: ignore[arg-type]
     items = doc.data.get("nftables") if isinstance(doc.data, dict) else None
     if not isinstance(items, list):
         out.problems.append(Problem("an nftables JSON ruleset is an object with a list `nftables`",
                                     SourceSpan(file, 1, 1), TEXT_FORM))
-        return out
-    reader = _Reader(doc, out)
+        return out, None
+    found = _Reader(doc, out)
     for index, item in enumerate(items):
         try:
-            reader.item(index, item)
+            found.item(index, item)
         except _Error as err:
             out.problems.append(Problem(err.message, doc.span(("nftables", index, *err.path)), err.hint))
         except (TypeError, ValueError, KeyError, AttributeError, IndexError):
             out.problems.append(Problem(UNEXPECTED, doc.span(("nftables", index)), TEXT_FORM))
     if out.problems:
-        return out
-    reader.layers()
-    return out
+        return out, None
+    found.layers()
+    return out, (found if not out.problems else None)
 
 
 class _Reader:
+    """The file's tables, chains, sets and maps as read (``ruleset``: the chains; ``items``: the JSON list)."""
+
     def __init__(self, doc: Document, out: Imported) -> None:
         self.doc = doc
         self.out = out
@@ -189,16 +197,7 @@ class _Reader:
             return
         reached = self.reached()
         self.out.assumptions.extend((span, message) for chain, span, message in self.pending if id(chain) in reached)
-        by_hook = {hook: self.ruleset.base_chains(hook) for hook in HOOKS}
-        depth = max((len(by_hook[h]) for h in ("input", "forward", "output")), default=0)
-        layers: list[tuple[dict[str, NativeChain | None], str]] = []
-        for k in range(depth):
-            chosen = {h: (by_hook[h][k] if k < len(by_hook[h]) else None) for h in ("input", "forward", "output")}
-            label = ", ".join(f"{c.table.split()[1]}/{c.name}" for c in chosen.values() if c is not None)
-            layers.append((chosen, label))
-        for hook in ("prerouting", "postrouting"):
-            for chain in by_hook[hook]:
-                layers.append(({hook: chain}, f"{chain.table.split()[1]}/{chain.name}"))
+        layers = layer_bases(self.ruleset)
         for bases, label in layers:
             layer_of(self.ruleset, bases, self.out, label)
         if len(layers) > 1:
@@ -277,7 +276,7 @@ class _Reader:
         for m, v, t in branches if branches is not None else [(Match(), verdict, target)]:
             whole = match & m
             chain.rules.append(NativeRule(Match(whole.src, whole.dst, whole.protocols, whole.ports, whole.states,
-                                                whole.never, flags), v, t, span, text))
+                                                whole.never, flags), v, t, span, text, origin=index))
 
     # -- matches ---------------------------------------------------------------------------------------------
 
@@ -422,6 +421,22 @@ class _Reader:
         return out
 
 
+def layer_bases(ruleset: Ruleset) -> list[tuple[dict[str, NativeChain | None], str]]:
+    """The base chains of each layer (one netmodel Firewall each) and its label: the k-th chain by priority
+    at input, forward and output forms layer k; each prerouting and postrouting chain is a layer of its own."""
+    by_hook = {hook: ruleset.base_chains(hook) for hook in HOOKS}
+    depth = max((len(by_hook[h]) for h in ("input", "forward", "output")), default=0)
+    layers: list[tuple[dict[str, NativeChain | None], str]] = []
+    for k in range(depth):
+        chosen = {h: (by_hook[h][k] if k < len(by_hook[h]) else None) for h in ("input", "forward", "output")}
+        label = ", ".join(f"{c.table.split()[1]}/{c.name}" for c in chosen.values() if c is not None)
+        layers.append((chosen, label))
+    for hook in ("prerouting", "postrouting"):
+        for chain in by_hook[hook]:
+            layers.append(({hook: chain}, f"{chain.table.split()[1]}/{chain.name}"))
+    return layers
+
+
 def _unwrap(value: Any) -> Any:
     """A set element with options (timeout, counter, comment) is ``{"elem": {"val": ...}}``."""
     while isinstance(value, dict) and "elem" in value and isinstance(value["elem"], dict):
@@ -454,4 +469,4 @@ def _text(body: Any, key: str, path: tuple[str | int, ...]) -> str:
     return value
 
 
-__all__ = ["read"]
+__all__ = ["layer_bases", "read", "reader"]

@@ -88,7 +88,9 @@ def firewall_yaml(name: str, imported: Imported, command: str) -> str:
         body = ["apiVersion: netmodel.io/v1alpha1", "kind: Firewall",
                 f"metadata: {{name: {name if index == 0 else f'{name}-{index + 1}'}}}", "spec:",
                 "  nodeSelector: {}    # every node: narrow it to the nodes that load this ruleset",
-                f"  stateful: {'true' if layer.stateful else 'false'}"]
+                "  stateful: true" if layer.stateful else
+                ("  stateful: false    # the import judges replies by the file's rules for established packets, "
+                 "this YAML by the rules below")]
         if layer.label:
             body.insert(0, f"# layer {index + 1}: {layer.label}")
         body += _chain(layer.ingress, "ingress", imported.texts) + _chain(layer.egress, "egress", imported.texts)

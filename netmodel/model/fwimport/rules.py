@@ -78,6 +78,11 @@ class NativeRule:
     target: str  # the chain of a jump or goto
     source: SourceSpan
     text: str  # the rule as written, for comments and messages
+    # What `netmodel emulate` loads into its lab (netmodel/emulate/native.py): for iptables the words of the
+    # matches netmodel models exactly, in order (comments and conditions read as true left out); for nftables
+    # the index of the rule's object in the JSON list.
+    words: tuple[str, ...] = ()
+    origin: int = -1
 
 
 @dataclass(slots=True)
