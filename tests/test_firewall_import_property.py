@@ -120,6 +120,19 @@ def test_imported_rules_decide_as_netfilter(fmt: str, rs: Ruleset, samples: list
                 assert decision.rule is not None
                 line = policy_line(chain) if decided_by is None else where[decided_by]
                 assert decision.rule.source.line == line, (direction, chain, src, dst, protocol, port, text)
+    # replies through a ruleset that is not stateful: judged by its rules as established packets, as netfilter
+    # does (the reply chains, FirewallSet's "-reply" directions)
+    for peer, protocol, port in samples:
+        port = 0 if protocol == "icmp" else port
+        for direction, chain, local in PLACES:
+            src, dst = (peer, local) if direction == "ingress" else (local, peer)
+            if ipaddress.ip_address(peer) == ipaddress.ip_address(local):
+                continue
+            expected, _ = verdict(rs, chain, Packet(src, dst, protocol, port, "ESTABLISHED"))
+            got = firewalls.decide(node, f"{direction}-reply", parse_address(peer), PROTOCOLS[protocol], port,
+                                   parse_address(local))
+            assert got.allowed == (expected == "ACCEPT") or all(fw.stateful for fw in topology.firewalls), (
+                "reply", direction, chain, src, dst, protocol, port, text)
     # replies: when netmodel reads the ruleset as stateful, netfilter passes every established packet
     if all(fw.stateful for fw in topology.firewalls):
         for peer, protocol, port in samples:
