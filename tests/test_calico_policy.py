@@ -365,12 +365,13 @@ def test_what_calico_refuses_is_an_error(tmp_path: Path, text: str, says: str) -
 
 def test_fields_netmodel_does_not_evaluate_leave_the_policy_out_and_say_so(tmp_path: Path) -> None:
     body = """  selector: app == "a"
-  serviceAccountSelector: role == "x"
   types: [Ingress]
+  ingress:
+  - {action: Allow, http: {methods: [GET]}}
 """
     f = fabric(gnp("by-sa", body))
     notes = [n for n in f.topology.notes if n.id == "NM-INPUT-040"]
-    assert len(notes) == 1 and "spec.serviceAccountSelector" in notes[0].message
+    assert len(notes) == 1 and "ingress[0].http" in notes[0].message
     assert f.topology.calico_policies == ()
     assert [s.ref for s in f.topology.skipped] == ["GlobalNetworkPolicy/by-sa"]
     path = tmp_path / "in.yaml"

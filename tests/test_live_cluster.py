@@ -175,3 +175,27 @@ def test_the_dumps_are_what_their_generator_writes(tmp_path: Path) -> None:
     for name in ("cilium", "flannel"):
         generator[name]().write(tmp_path / f"{name}.json")
         assert (tmp_path / f"{name}.json").read_text(encoding="utf-8") == DUMPS[name].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("names", "verdict"), [(["default"], "allowed"), (["web"], "denied")])
+def test_calico_service_accounts_are_read_from_the_pods_of_a_dump(names: list[str], verdict: str) -> None:
+    """A dump's Pods carry spec.serviceAccountName: Calico's serviceAccountSelector (the coredns Pods run as
+    coredns) and serviceAccounts (shop's Pods run as default) match them. The dump holds no ServiceAccount
+    objects; selecting accounts by name needs none (NM-INPUT-043 only when a selector tests their labels)."""
+    data = json.loads(_dump_text("calico"))
+    data["items"].append({
+        "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "dns-clients"},
+        "spec": {"serviceAccountSelector": "projectcalico.org/name == 'coredns'", "types": ["Ingress"],
+                 "ingress": [{"action": "Allow", "source": {"serviceAccounts": {"names": names},
+                                                            "namespaceSelector": "projectcalico.org/name == 'shop'"}}]}})
+    run = _netmodel("query", "-", "--from", "pod:shop/api-84c7f9d5b7-g7kfx", "--to",
+                    "pod:kube-system/coredns-7c65d6cfc9-bs2x9", "--port", "53", "--protocol", "UDP", "--format",
+                    "json", stdin=json.dumps(data))
+    assert run.returncode in (0, 1), run.stderr
+    assert json.loads(run.stdout)["verdict"] == verdict
+    run = _netmodel("check", "-", "--format", "json", stdin=json.dumps(data))
+    assert not [f for f in json.loads(run.stdout)["findings"] if f["id"] == "NM-INPUT-043"]
+    by_label = json.dumps(data).replace("projectcalico.org/name == 'coredns'", "app == 'dns'")
+    run = _netmodel("check", "-", "--format", "json", stdin=by_label)
+    notes = [f for f in json.loads(run.stdout)["findings"] if f["id"] == "NM-INPUT-043"]
+    assert len(notes) == 1 and "kube-system/coredns" in notes[0]["message"], notes

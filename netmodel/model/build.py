@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from netmodel.errors import Problem, SourceSpan, ValidationError
 from netmodel.load.document import Document
 from netmodel.model import materialize
+from netmodel.model.calico_selector import Selector as CalicoSelector
+from netmodel.model.calico_selector import label_keys
 from netmodel.model.cilium_host import with_host_policies
 from netmodel.model.fields import Problems
 from netmodel.model.fwimport import native_format
@@ -34,7 +36,13 @@ from netmodel.model.objects import (
     qualified_name,
 )
 from netmodel.model.read_admin import read_admin_network_policy
-from netmodel.model.read_calico import BUILTIN_TIERS, read_calico_policy, read_ip_pool, read_tier
+from netmodel.model.read_calico import (
+    BUILTIN_TIERS,
+    read_calico_policy,
+    read_ip_pool,
+    read_network_set,
+    read_tier,
+)
 from netmodel.model.read_cilium import read_cilium_policy
 from netmodel.model.read_cloud import resolve_members
 from netmodel.model.read_gateway import (
@@ -52,6 +60,7 @@ from netmodel.model.read_kubernetes import (
     read_node,
     read_pod,
     read_service,
+    read_service_account,
     read_workload,
 )
 from netmodel.model.read_netmodel import (
@@ -64,7 +73,7 @@ from netmodel.model.references import check_references
 from netmodel.model.topology import Note, Topology
 
 NETMODEL_KINDS = ("Cluster", "Firewall", "Expectations")
-CLUSTER_SCOPED = {"AdminNetworkPolicy", "GlobalNetworkPolicy", "Tier", "BaselineAdminNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
+CLUSTER_SCOPED = {"AdminNetworkPolicy", "GlobalNetworkPolicy", "Tier", "GlobalNetworkSet", "BaselineAdminNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace", "Node", "IngressClass", "PersistentVolume", "StorageClass", "PriorityClass",
                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService",
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "GatewayClass"}
 
@@ -93,6 +102,12 @@ def _skipped(doc: Document, api: str, kind: str, known: KindClass) -> SkippedObj
         reason = "no network meaning"
     elif known.name == "creates-pods":
         reason = f"its operator ({known.project}) creates Pods, which are not in the layout"
+    elif kind == "HostEndpoint" and api_group(api) in CALICO_GROUPS:
+        node = doc.data.get("spec", {}).get("node") if isinstance(doc.data.get("spec"), dict) else None
+        reason = (f"netmodel does not model Calico host endpoints: the Calico policies that select it (and those "
+                  f"with doNotTrack, preDNAT or applyOnForward) filter traffic to, from and through node "
+                  f"{node if isinstance(node, str) and node else '(spec.node)'}'s interfaces, and a rule selector "
+                  "matching it matches its addresses; neither is evaluated")
     elif known.project:
         reason = f"netmodel does not read {known.project} {kind} objects yet"
     else:
@@ -166,6 +181,11 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "Tier":
             if (tier := read_tier(doc, problems)) is not None:
                 inv.calico_tiers.append(tier)
+        elif kind in ("NetworkSet", "GlobalNetworkSet") and api_group(api) in CALICO_GROUPS:
+            if (network_set := read_network_set(doc, problems, kind)) is not None:
+                inv.calico_network_sets.append(network_set)
+        elif kind == "ServiceAccount":
+            inv.service_accounts.append(read_service_account(doc, problems))
         elif kind == "NetworkPolicy":
             inv.network_policies.append(read_network_policy(doc, problems))
         elif kind == "GatewayClass":
@@ -187,6 +207,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     _resolve_members(inv)
     _check_duplicates(inv, problems)
     _check_calico_tiers(inv, problems)
+    _check_service_accounts(inv, problems)
     imported = {os.path.normpath(f.imported) for f, _ in inv.firewalls if f.imported}
     for doc, fmt in native:
         if os.path.normpath(doc.file) not in imported:
@@ -219,6 +240,40 @@ def _check_calico_tiers(inv: Inventory, problems: Problems) -> None:
                          "input does not define (Calico refuses a policy in a missing tier, and its order decides "
                          "where the policy applies)", policy.source,
                          f"add the `kind: Tier` object named {policy.tier} (projectcalico.org/v3) with its order")
+
+
+def _check_service_accounts(inv: Inventory, problems: Problems) -> None:
+    """Calico selectors over a service account's labels need the ServiceAccount objects: one the Pods run as but
+    the input lacks is read as having no labels (it exists — Kubernetes admits no Pod whose account is missing —
+    so its name, and ``projectcalico.org/name``, still match), and NM-INPUT-043 says which answers that could
+    change."""
+    def by_labels(selector: CalicoSelector | None) -> bool:  # the account's name is known without the object
+        return selector is not None and bool(label_keys(selector) - {"projectcalico.org/name"})
+
+    users = [p for p in inv.calico_policies if not p.unevaluated and (
+        by_labels(p.service_account_selector)
+        or any(e.service_accounts is not None and by_labels(e.service_accounts.selector)
+               for rule in p.ingress + p.egress for e in (rule.source_entity, rule.destination_entity)))]
+    if not users:
+        return
+    known = {(a.namespace, a.name) for a in inv.service_accounts}
+    used = [(p.namespace, t.service_account, t.source) for p, t, _ in inv.pods] + \
+        [(w.namespace, w.template.service_account, w.template.source) for w, _ in inv.workloads]
+    missing: dict[tuple[str, str], SourceSpan] = {}
+    for namespace, name, source in used:
+        if (namespace, name) not in known:
+            missing.setdefault((namespace, name), source)
+    if not missing:
+        return
+    names = ", ".join(qualified_name(ns, name) for ns, name in list(missing)[:5]) + \
+        (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    problems.notes.append(Note(
+        "NM-INPUT-043", f"{len(missing)} ServiceAccount(s) the Pods run as are not in the input ({names}), while "
+        f"{users[0].label}{' and others' if len(users) > 1 else ''} select service accounts by their labels: each is "
+        "read as having no labels (its name still matches), so an answer involving its Pods could differ if it has "
+        "labels; add them (kubectl get serviceaccounts -A -o yaml)",
+        tuple(f"ServiceAccount/{qualified_name(ns, name)}" for ns, name in missing), tuple(missing.values()),
+        "warning"))
 
 
 def _resolve_members(inv: Inventory) -> None:
@@ -272,6 +327,9 @@ def _check_duplicates(inv: Inventory, problems: Problems) -> None:
         ("Calico GlobalNetworkPolicy", [("", p.name, p.source) for p in inv.calico_policies
                                         if p.kind == "GlobalNetworkPolicy"]),
         ("Calico Tier", [("", t.name, t.source) for t in inv.calico_tiers if t.source is not None]),
+        ("Calico NetworkSet", [(n.namespace, n.name, n.source) for n in inv.calico_network_sets if n.namespace]),
+        ("Calico GlobalNetworkSet", [("", n.name, n.source) for n in inv.calico_network_sets if not n.namespace]),
+        ("ServiceAccount", [(a.namespace, a.name, a.source) for a in inv.service_accounts]),
         ("BaselineAdminNetworkPolicy", [("", p.name, p.source) for p in inv.admin_policies if p.baseline]),
         ("CiliumNetworkPolicy", [(p.namespace, p.name, p.source) for p in inv.cilium_policies if p.namespace]),
         ("CiliumClusterwideNetworkPolicy", [("", p.name, p.source) for p in inv.cilium_policies if not p.namespace]),

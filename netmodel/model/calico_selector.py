@@ -254,6 +254,64 @@ class Selector:
         return _select(self.root, index, namespaced)
 
 
+def prefixed(selector: Selector, prefix: str, all_becomes: Node | None = None,
+             global_becomes: Node | None = None) -> Selector:
+    """``selector`` with every label name prefixed, as Calico rewrites namespace and service-account selectors
+    onto the labels an endpoint inherits (``pcns.``, ``pcsa.``; libcalico-go
+    ``lib/backend/syncersv1/updateprocessors/selectors.go``: parseSelectorAttachPrefix with the parser's
+    PrefixVisitor). ``all_becomes``/``global_becomes`` replace ``all()``/``global()`` where Calico substitutes
+    them (rules.go getEndpointSelector: a rule's namespaceSelector ``all()`` means "in some namespace",
+    ``global()`` "in none").
+
+    >>> str(prefixed(parse('!has(env) || all()'), "pcns.", all_becomes=Has("projectcalico.org/namespace")))
+    '(!has(pcns.env) || has(projectcalico.org/namespace))'
+    """
+    def walk(node: Node) -> Node:
+        if isinstance(node, All):
+            return all_becomes if all_becomes is not None else node
+        if isinstance(node, Global):
+            return global_becomes if global_becomes is not None else node
+        if isinstance(node, Has):
+            return Has(prefix + node.key)
+        if isinstance(node, Compare):
+            return Compare(prefix + node.key, node.op, node.value)
+        if isinstance(node, InSet):
+            return InSet(prefix + node.key, node.values, node.negated)
+        if isinstance(node, Not):
+            return Not(walk(node.operand))
+        if isinstance(node, And):
+            return And(tuple(walk(o) for o in node.operands))
+        return Or(tuple(walk(o) for o in node.operands))
+    return Selector(selector.text, walk(selector.root))
+
+
+def label_keys(selector: Selector) -> frozenset[str]:
+    """The label names a selector tests.
+
+    >>> sorted(label_keys(parse('a == "x" && !has(b) || c in {"y"}')))
+    ['a', 'b', 'c']
+    """
+    def walk(node: Node) -> frozenset[str]:
+        if isinstance(node, (Has, Compare, InSet)):
+            return frozenset({node.key})
+        if isinstance(node, Not):
+            return walk(node.operand)
+        if isinstance(node, (And, Or)):
+            return frozenset().union(*(walk(o) for o in node.operands))
+        return frozenset()
+    return walk(selector.root)
+
+
+def conjunction(*selectors: Selector | None) -> Selector | None:
+    """The selectors given (None skipped) joined by ``&&``; None when none is given."""
+    given = [s for s in selectors if s is not None]
+    if not given:
+        return None
+    if len(given) == 1:
+        return given[0]
+    return Selector(" && ".join(f"({s.text})" for s in given), And(tuple(s.root for s in given)))
+
+
 # -- tokens ------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -494,4 +552,4 @@ def parse(text: str) -> Selector:
 ALL = Selector("", All())
 
 __all__ = ["ALL", "MAX_LABEL", "All", "And", "Compare", "Global", "Has", "InSet", "LabelBits", "Node", "Not", "Or",
-           "Selector", "SelectorError", "parse", "tokenize"]
+           "Selector", "SelectorError", "conjunction", "label_keys", "parse", "prefixed", "tokenize"]

@@ -15,6 +15,7 @@ from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.gateway import Gateway, GatewayClass, ReferenceGrant, Route
 from netmodel.model.objects import (
     AdminNetworkPolicy,
+    CalicoNetworkSet,
     CalicoPolicy,
     CalicoTier,
     Cluster,
@@ -30,6 +31,7 @@ from netmodel.model.objects import (
     Pod,
     PodTemplate,
     Service,
+    ServiceAccount,
     SkippedObject,
     Workload,
 )
@@ -56,6 +58,8 @@ class Inventory:
     admin_policies: list[AdminNetworkPolicy] = field(default_factory=list)
     calico_policies: list[CalicoPolicy] = field(default_factory=list)
     calico_tiers: list[CalicoTier] = field(default_factory=list)
+    calico_network_sets: list[CalicoNetworkSet] = field(default_factory=list)
+    service_accounts: list[ServiceAccount] = field(default_factory=list)
     cilium_policies: list[CiliumPolicy] = field(default_factory=list)
     firewalls: list[tuple[Firewall, Document]] = field(default_factory=list)
     expectations: list[Expectations] = field(default_factory=list)

@@ -56,6 +56,10 @@ READ: dict[str, frozenset[str]] = {
     "IPPool": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
     "GlobalNetworkPolicy": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
     "Tier": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    "NetworkSet": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    "GlobalNetworkSet": frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+    # ServiceAccounts: their labels are what Calico's service-account selectors match.
+    "ServiceAccount": frozenset({CORE}),
     # Gateway API entry paths (netmodel/model/read_gateway.py), every served version: v1, v1beta1, v1alpha2/3.
     **{k: frozenset({"gateway.networking.k8s.io"}) for k in (
         "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant")},
@@ -76,7 +80,7 @@ _PROMETHEUS = "monitoring.coreos.com"
 # scheduling and autoscaling hints, API extension. Webhook configurations and APIServices do make the API server
 # call a Service; netmodel does not model the API server as a client of Pods (docs/input.md).
 NO_NETWORK_MEANING: frozenset[tuple[str, str]] = frozenset({
-    (CORE, "ConfigMap"), (CORE, "Secret"), (CORE, "ServiceAccount"), (CORE, "LimitRange"),
+    (CORE, "ConfigMap"), (CORE, "Secret"), (CORE, "LimitRange"),
     (CORE, "ResourceQuota"), (CORE, "PersistentVolume"), (CORE, "PersistentVolumeClaim"), (CORE, "Event"),
     (CORE, "PodTemplate"), (CORE, "ComponentStatus"),
     (_RBAC, "Role"), (_RBAC, "ClusterRole"), (_RBAC, "RoleBinding"), (_RBAC, "ClusterRoleBinding"),
@@ -151,13 +155,11 @@ CALICO_GROUPS = frozenset(_CALICO)
 # how a gateway speaks to a backend, not whether a packet between two endpoints passes).
 NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     # Calico NetworkPolicy and GlobalNetworkPolicy are read (a policy using fields netmodel does not evaluate is
-    # listed with these scopes by model/build.py). Host endpoints are not modelled; network sets are not read,
-    # and a Calico rule selector may match them, so both may change any flow.
+    # listed with these scopes by model/build.py), and so are network sets. Host endpoints are not modelled: a
+    # rule selector may match one (its node's addresses) and a policy may apply to one, so any flow.
     **{(g, "NetworkPolicy"): ("namespace", "Calico") for g in _CALICO},
     **{(g, "GlobalNetworkPolicy"): ("cluster", "Calico") for g in _CALICO},
     **{(g, "HostEndpoint"): ("cluster", "Calico") for g in _CALICO},
-    **{(g, "NetworkSet"): ("cluster", "Calico") for g in _CALICO},
-    **{(g, "GlobalNetworkSet"): ("cluster", "Calico") for g in _CALICO},
     ("policy.networking.k8s.io", "ClusterNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("crd.antrea.io", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("crd.antrea.io", "NetworkPolicy"): ("namespace", "Antrea"),

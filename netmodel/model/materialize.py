@@ -256,6 +256,8 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         admin_policies=tuple(inv.admin_policies),
         calico_policies=tuple(p for p in inv.calico_policies if not p.unevaluated),
         calico_tiers=tuple(inv.calico_tiers),
+        calico_network_sets=tuple(inv.calico_network_sets),
+        service_accounts=tuple(inv.service_accounts),
         cilium_policies=tuple(inv.cilium_policies),
         firewalls=tuple(f for f, _ in inv.firewalls),
         ip_pools=tuple(inv.ip_pools),

@@ -221,6 +221,9 @@ class PodTemplate:
     host_network: bool
     containers: tuple[Container, ...]
     source: SourceSpan
+    # spec.serviceAccountName (the deprecated spec.serviceAccount when it is absent); Kubernetes gives a Pod
+    # without one the namespace's "default" (ServiceAccount admission).
+    service_account: str = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,7 @@ class Pod(Namespaced):
     phase: str = ""  # status.phase as given ("" when the input has no status)
     # A Pending Pod's PodScheduled=False condition message: the cluster's scheduler placed it nowhere.
     scheduler_refusal: str = ""
+    service_account: str = "default"  # spec.serviceAccountName (PodTemplate.service_account)
 
     @property
     def ref(self) -> ObjectRef:
@@ -648,6 +652,50 @@ CALICO_ACTIONS = ("Allow", "Deny", "Log", "Pass")
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceAccount(Namespaced):
+    """A ServiceAccount (v1): only its labels matter to netmodel, which Calico's service-account selectors
+    match (docs/reachability.md, "Calico service accounts")."""
+
+    namespace: str
+    name: str
+    labels: Labels
+    source: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccountMatch:
+    """A Calico rule's ``serviceAccounts``: ``names`` (any listed) AND ``selector`` over the service account's
+    labels; an empty field does not restrict (projectcalico/calico api/pkg/apis/projectcalico/v3/
+    policy_common.go, ServiceAccountMatch)."""
+
+    names: tuple[str, ...] = ()
+    selector: Selector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoNetworkSet(Namespaced):
+    """A Calico ``NetworkSet`` (namespaced) or ``GlobalNetworkSet`` (``namespace`` ""): labelled networks that a
+    rule's selectors match as they match endpoints (docs/reachability.md, "Calico network sets")."""
+
+    kind: str  # NetworkSet | GlobalNetworkSet
+    namespace: str
+    name: str
+    labels: Labels
+    nets: tuple[IPNetwork, ...]
+    source: SourceSpan
+
+    @property
+    def ref(self) -> ObjectRef:
+        """``GlobalNetworkSet/NAME`` or ``NetworkSet/NS/NAME``."""
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+    @property
+    def network_name(self) -> str:
+        """The name it has among the outside networks (``network:...`` in queries and the matrix)."""
+        return f"globalnetworkset:{self.name}" if not self.namespace else f"networkset:{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class CalicoEntity:
     """The ``source`` or ``destination`` of a Calico rule; every field given must match (AND), an absent field
     matches everything. ``ports``/``not_ports`` carry the rule's protocol (destination side only: source ports
@@ -660,6 +708,7 @@ class CalicoEntity:
     namespace_selector: Selector | None = None
     ports: tuple[PolicyPort, ...] | None = None
     not_ports: tuple[PolicyPort, ...] = ()
+    service_accounts: ServiceAccountMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -697,6 +746,7 @@ class CalicoPolicy(Namespaced):
     egress: tuple[CalicoRule, ...]
     source: SourceSpan
     unevaluated: tuple[str, ...] = ()
+    service_account_selector: Selector | None = None  # spec.serviceAccountSelector
 
     @property
     def ref(self) -> ObjectRef:
@@ -881,6 +931,7 @@ __all__ = [
     "AdminPeer",
     "AdminRule",
     "CalicoEntity",
+    "CalicoNetworkSet",
     "CalicoPolicy",
     "CalicoRule",
     "CalicoTier",
@@ -919,6 +970,8 @@ __all__ = [
     "PolicyPort",
     "PolicyRule",
     "Service",
+    "ServiceAccount",
+    "ServiceAccountMatch",
     "ServicePort",
     "SkippedObject",
     "Taint",

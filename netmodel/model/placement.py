@@ -283,7 +283,7 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled]) -> It
 
     def make(name: str, node_name: str) -> Pod:
         return Pod(w.namespace, name, t.labels, t.annotations, node_name, (), t.host_network, t.containers, owner,
-                   t.source)
+                   t.source, service_account=t.service_account)
 
     if w.kind == "DaemonSet":
         for eligible in scheduler.eligible_nodes(t, daemon=True):

@@ -3,13 +3,14 @@
 
 * ``IPPool``: only what decides where Pod addresses come from, ``spec.cidr`` and ``spec.disabled`` (Calico IPPool
   reference: https://docs.tigera.io/calico/latest/reference/resources/ippool).
-* ``NetworkPolicy`` and ``GlobalNetworkPolicy``: tier, order, selector, namespaceSelector (global only), types and
-  the ingress/egress rules: action, protocol/notProtocol, source/destination nets/notNets, selector/notSelector,
-  namespaceSelector, destination ports/notPorts (numbers, ``min:max`` ranges, named ports). Fields netmodel does
-  not evaluate (serviceAccountSelector and serviceAccounts, services, source ports, http, ipVersion, and the
-  host-endpoint-only doNotTrack/preDNAT/applyOnForward) make the policy *unevaluated*: reported and left out
-  (docs/input.md, "Calico policies"). What Calico's validation refuses is a located error (exit 2); a selector
-  that does not parse names the offset of the problem in it.
+* ``NetworkPolicy`` and ``GlobalNetworkPolicy``: tier, order, selector, namespaceSelector (global only),
+  serviceAccountSelector, types and the ingress/egress rules: action, protocol/notProtocol, source/destination
+  nets/notNets, selector/notSelector, namespaceSelector, serviceAccounts (names, selector), destination
+  ports/notPorts (numbers, ``min:max`` ranges, named ports). Fields netmodel does not evaluate (services, source
+  ports, http, ipVersion, and the host-endpoint-only doNotTrack/preDNAT/applyOnForward) make the policy
+  *unevaluated*: reported and left out (docs/input.md, "Calico policies"). What Calico's validation refuses is a
+  located error (exit 2); a selector that does not parse names the offset of the problem in it.
+* ``NetworkSet`` and ``GlobalNetworkSet``: labels and ``spec.nets`` (docs/reachability.md, "Calico network sets").
 * ``Tier``: order and defaultAction, with the built-in tiers' fixed values
   (https://docs.tigera.io/calico/latest/reference/resources/tier; projectcalico/calico
   api/pkg/apis/projectcalico/v3/tier.go).
@@ -26,11 +27,13 @@ from netmodel.model.fields import Fields, Problems, is_port_name, shown
 from netmodel.model.objects import (
     CALICO_ACTIONS,
     CalicoEntity,
+    CalicoNetworkSet,
     CalicoPolicy,
     CalicoRule,
     CalicoTier,
     IPPool,
     PolicyPort,
+    ServiceAccountMatch,
 )
 from netmodel.model.read_kubernetes import Meta
 from netmodel.sets.ports import SCTP, TCP, UDP
@@ -143,9 +146,8 @@ def _entity(r: Fields, key: str, protocol: int | None, unevaluated: list[str]) -
     e = r.mapping(key)
     if e is None:
         return CalicoEntity()
-    for field in ("serviceAccounts", "services"):
-        if e.data.get(field) is not None:
-            unevaluated.append(f"{e.dotted(field)}")
+    if e.data.get("services") is not None:
+        unevaluated.append(f"{e.dotted('services')}")
     ports: tuple[PolicyPort, ...] | None = None
     not_ports: tuple[PolicyPort, ...] = ()
     if key == "source":
@@ -158,7 +160,18 @@ def _entity(r: Fields, key: str, protocol: int | None, unevaluated: list[str]) -
         not_ports = _ports(e, "notPorts", protocol)
     return CalicoEntity(e.networks("nets", host_bits=True), e.networks("notNets", host_bits=True),
                         _selector(e, "selector"), _selector(e, "notSelector"),
-                        _selector(e, "namespaceSelector", allow_global=True), ports, not_ports)
+                        _selector(e, "namespaceSelector", allow_global=True), ports, not_ports,
+                        _service_accounts(e))
+
+
+def _service_accounts(e: Fields) -> ServiceAccountMatch | None:
+    """A rule side's ``serviceAccounts``: names (each a ServiceAccount name) and a selector over the service
+    account's labels, AND'ed (api/pkg/apis/projectcalico/v3/policy_common.go, ServiceAccountMatch)."""
+    sam = e.mapping("serviceAccounts")
+    if sam is None:
+        return None
+    names = tuple(dict.fromkeys(name for _, name in sam.strings("names")))
+    return ServiceAccountMatch(names, _selector(sam, "selector"))
 
 
 def _rule(r: Fields, unevaluated: list[str]) -> CalicoRule:
@@ -195,13 +208,12 @@ def read_calico_policy(doc: Document, problems: Problems, kind: str, api_version
     tier = spec.string("tier") or DEFAULT_TIER
     if tier in ("kube-admin", "kube-baseline"):
         unevaluated.append(f"spec.tier {tier} (Calico policies among AdminNetworkPolicies)")
-    if spec.data.get("serviceAccountSelector") is not None:
-        unevaluated.append("spec.serviceAccountSelector")
     if not namespaced:
         for field in HOST_ENDPOINT_ONLY:
             if spec.data.get(field):
                 unevaluated.append(f"spec.{field} (host endpoints)")
     selector = _selector(spec, "selector") or ALL
+    service_account_selector = _selector(spec, "serviceAccountSelector")
     namespace_selector = None
     if not namespaced:
         namespace_selector = _selector(spec, "namespaceSelector")
@@ -233,7 +245,22 @@ def read_calico_policy(doc: Document, problems: Problems, kind: str, api_version
         return None
     return CalicoPolicy(kind, api_version, meta.namespace, meta.name, tier, _order(spec, "order"), selector,
                         namespace_selector, types, tuple(rules["ingress"]), tuple(rules["egress"]), doc.span(),
-                        tuple(unevaluated))
+                        tuple(unevaluated), service_account_selector)
+
+
+def read_network_set(doc: Document, problems: Problems, kind: str) -> CalicoNetworkSet | None:
+    """A Calico NetworkSet (namespaced) or GlobalNetworkSet: its labels and ``spec.nets`` (CIDRs or single
+    addresses, api/pkg/apis/projectcalico/v3/networkset.go and globalnetworkset.go)."""
+    meta = Meta(doc, problems, kind, namespaced=kind == "NetworkSet")
+    meta.fields.what = f"Calico {meta.fields.what}"
+    spec = meta.fields.mapping("spec")
+    if spec is None:
+        spec = Fields(doc, ("spec",), {}, problems, meta.fields.what)
+    reported = len(problems.items)
+    nets = spec.networks("nets", host_bits=True)
+    if len(problems.items) > reported or not meta.name:
+        return None
+    return CalicoNetworkSet(kind, meta.namespace, meta.name, meta.labels, tuple(dict.fromkeys(nets)), doc.span())
 
 
 def read_tier(doc: Document, problems: Problems) -> CalicoTier | None:
@@ -260,4 +287,4 @@ def read_tier(doc: Document, problems: Problems) -> CalicoTier | None:
     return CalicoTier(meta.name, BUILTIN_TIERS[DEFAULT_TIER][0] if order is None else order, action, doc.span())
 
 
-__all__ = ["BUILTIN_TIERS", "DEFAULT_TIER", "read_calico_policy", "read_ip_pool", "read_tier"]
+__all__ = ["BUILTIN_TIERS", "DEFAULT_TIER", "read_calico_policy", "read_ip_pool", "read_network_set", "read_tier"]

@@ -31,6 +31,7 @@ from netmodel.model.objects import (
     PolicyPort,
     PolicyRule,
     Service,
+    ServiceAccount,
     ServicePort,
     Taint,
     Toleration,
@@ -87,6 +88,13 @@ def read_namespace(doc: Document, problems: Problems) -> Namespace:
     meta = Meta(doc, problems, "Namespace", namespaced=False)
     labels = meta.labels.with_items({NAMESPACE_NAME_LABEL: meta.name})
     return Namespace(meta.name, labels, doc.span())
+
+
+def read_service_account(doc: Document, problems: Problems) -> ServiceAccount:
+    """A ServiceAccount: its labels, which Calico's service-account selectors match (the rest has no network
+    meaning)."""
+    meta = Meta(doc, problems, "ServiceAccount", namespaced=True)
+    return ServiceAccount(meta.namespace, meta.name, meta.labels, doc.span())
 
 
 def read_node(doc: Document, problems: Problems) -> Node:
@@ -209,6 +217,8 @@ def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemp
         host_network=spec.boolean("hostNetwork"),
         containers=_read_containers(spec),
         source=spec.span(),
+        # serviceAccount is the deprecated alias the API server still fills in; "default" when neither is set.
+        service_account=spec.string("serviceAccountName") or spec.string("serviceAccount") or "default",
     )
 
 
@@ -252,7 +262,7 @@ def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple
     refused = _scheduler_refusal(status) if status is not None and phase == "Pending" else ""
     pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
               template.host_network, template.containers, None, doc.span(), phase=phase,
-              scheduler_refusal=refused)
+              scheduler_refusal=refused, service_account=template.service_account)
     return pod, template, tuple(ips)
 
 

@@ -12,6 +12,7 @@ from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.gateway import GatewayAPI
 from netmodel.model.objects import (
     AdminNetworkPolicy,
+    CalicoNetworkSet,
     CalicoPolicy,
     CalicoTier,
     Cluster,
@@ -28,6 +29,7 @@ from netmodel.model.objects import (
     ObjectRef,
     Pod,
     Service,
+    ServiceAccount,
     SkippedObject,
     Workload,
 )
@@ -86,6 +88,10 @@ class Topology:
     # input order (the engine orders them; analyze/policy/calico.py).
     calico_policies: tuple[CalicoPolicy, ...] = ()
     calico_tiers: tuple[CalicoTier, ...] = ()
+    # Calico NetworkSets and GlobalNetworkSets (outside networks rule selectors match), in input order.
+    calico_network_sets: tuple[CalicoNetworkSet, ...] = ()
+    # ServiceAccounts the input holds (Calico's service-account selectors match their labels).
+    service_accounts: tuple[ServiceAccount, ...] = ()
     # CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies, in input order.
     cilium_policies: tuple[CiliumPolicy, ...] = ()
 
@@ -111,6 +117,11 @@ class Topology:
         """Position of each Pod in :attr:`pods` by (namespace, name); Pod sets elsewhere are bitsets over these
         positions (not to be confused with :class:`netmodel.compile.pod_index.PodIndex`, a label index)."""
         return MappingProxyType({(p.namespace, p.name): i for i, p in enumerate(self.pods)})
+
+    @cached_property
+    def service_account_by_key(self) -> Mapping[tuple[str, str], ServiceAccount]:
+        """Each ServiceAccount of the input by (namespace, name)."""
+        return MappingProxyType({(a.namespace, a.name): a for a in self.service_accounts})
 
     @cached_property
     def service_by_key(self) -> Mapping[tuple[str, str], Service]:

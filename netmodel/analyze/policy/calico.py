@@ -16,28 +16,32 @@ felix/calc/policy_sorter.go, libcalico-go/lib/backend/syncersv1/updateprocessors
   BaselineAdminNetworkPolicy in ``kube-baseline`` (order 10,000,000, Pass): netmodel's admin tiers take those
   places among the Calico tiers (api/pkg/apis/projectcalico/v3/tier.go).
 * A policy applies to the Pods its ``selector`` matches — in its own namespace (NetworkPolicy), or in the
-  namespaces its ``namespaceSelector`` matches (GlobalNetworkPolicy) — for the directions in ``types``.
+  namespaces its ``namespaceSelector`` matches (GlobalNetworkPolicy) — and, with ``serviceAccountSelector``,
+  whose service account that selector matches — for the directions in ``types`` (:func:`subject_selector`).
 * A rule's source/destination: ``nets`` (any listed) AND not ``notNets`` AND ``selector`` AND not ``notSelector``.
-  When a selector, notSelector or namespaceSelector is given, the side is limited to Pods of the policy's
-  namespace (NetworkPolicy) or of the namespaces ``namespaceSelector`` matches; ``global()`` there matches
-  no Pod. In an ingress rule the source is the peer and the destination must match the subject itself; in an
-  egress rule the other way round. Destination ``ports``/``notPorts`` (with the rule's protocol, named ports
-  resolved on the destination Pod) and ``protocol``/``notProtocol`` make the rule's port space.
+  ``selector`` and ``serviceAccounts`` (names AND selector) join into one selector, limited to the policy's
+  namespace (NetworkPolicy) or to what the side's ``namespaceSelector`` matches as soon as a selector field is
+  used (:func:`entity_selector`); ``global()`` there matches no Pod. A selector matches by address, as Felix's
+  IP sets do: the Pods it selects and the nets of the network sets it selects (:meth:`CalicoIndexes.ip_set`).
+  In an ingress rule the source is the peer and the destination must match the subject itself; in an egress
+  rule the other way round. Destination ``ports``/``notPorts`` (with the rule's protocol, named ports resolved
+  on the destination Pod) and ``protocol``/``notProtocol`` make the rule's port space.
 
-Selectors see a Pod's labels plus the ones Calico adds: ``projectcalico.org/namespace``,
-``projectcalico.org/orchestrator: k8s`` and its namespace's labels prefixed ``pcns.``; namespace selectors see
-the namespace's labels plus ``projectcalico.org/name``. Selectors are evaluated over the classes' label
-indexes, never per Pod.
+Selectors see an endpoint's labels as Calico builds them (:func:`endpoint_labels`, :func:`network_set_labels`):
+a Pod's own, ``projectcalico.org/namespace``, ``projectcalico.org/orchestrator: k8s``,
+``projectcalico.org/serviceaccount``, and inherited from its namespace (``pcns.``) and service account
+(``pcsa.``), each with ``projectcalico.org/name``. Namespace and service-account selectors are rewritten onto
+those prefixed labels, as Calico does. Selectors are evaluated over the classes' label indexes, never per Pod.
 
-Not modelled: host endpoints (hostNetwork Pods and nodes are seen by address only, which only ``nets`` match),
-network sets (no selector matches one), service accounts — docs/reachability.md says which answers that leaves
-open, and the kinds stay on the not-evaluated list.
+Not modelled: host endpoints (hostNetwork Pods and nodes are seen by address only, which only ``nets`` match;
+a HostEndpoint object and the host-only policy fields are reported on every answer they could change —
+docs/reachability.md).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -46,15 +50,17 @@ from netmodel.analyze.policy.classes import PodClasses
 from netmodel.analyze.policy.labels import LabelIndex
 from netmodel.analyze.policy.tiers import ALLOW, DENY, PASS, TierRuleLike
 from netmodel.errors import SourceSpan
-from netmodel.model.calico_selector import Selector
+from netmodel.model.calico_selector import Compare, Has, InSet, Not, Selector, conjunction, prefixed
 from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CalicoEntity,
+    CalicoNetworkSet,
     CalicoPolicy,
     CalicoRule,
     IPBlock,
     NetworkPolicy,
     PolicyPort,
+    ServiceAccountMatch,
 )
 from netmodel.model.read_calico import BUILTIN_TIERS, DEFAULT_TIER, PORT_PROTOCOLS
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
@@ -69,7 +75,9 @@ K8S_ORDER = 1000.0  # the order Calico gives converted Kubernetes NetworkPolicie
 NAMESPACE_LABEL = "projectcalico.org/namespace"
 ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
 NAME_LABEL = "projectcalico.org/name"
+ACCOUNT_LABEL = "projectcalico.org/serviceaccount"
 NAMESPACE_PREFIX = "pcns."
+ACCOUNT_PREFIX = "pcsa."
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +107,11 @@ class CalicoTierRule:
 
 
 def calico_blocks(topology: Topology) -> list[IPBlock]:
-    """Every ``nets``/``notNets`` CIDR of the Calico policies as an ipBlock, so Pod classes split by them."""
+    """Every ``nets``/``notNets`` CIDR of the Calico policies and every network set's net as an ipBlock, so Pod
+    classes split by them."""
     return [IPBlock(net, ()) for pol in topology.calico_policies for rule in pol.ingress + pol.egress
-            for entity in (rule.source_entity, rule.destination_entity) for net in entity.nets + entity.not_nets]
+            for entity in (rule.source_entity, rule.destination_entity) for net in entity.nets + entity.not_nets] \
+        + [IPBlock(net, ()) for network_set in topology.calico_network_sets for net in network_set.nets]
 
 
 def _rule_ports(rule: CalicoRule) -> tuple[tuple[PolicyPort, ...] | None, tuple[PolicyPort, ...]]:
@@ -130,45 +140,133 @@ def policy_sort_key(policy: CalicoPolicy | NetworkPolicy) -> tuple[float, str]:
 
 
 def namespace_labels(topology: Topology, namespace: str) -> Labels:
-    """The labels Calico's namespace selectors see: the namespace's own plus ``projectcalico.org/name``."""
+    """The labels Calico's namespace selectors see: the namespace's own plus ``projectcalico.org/name``
+    (libcalico-go k8s/conversion/conversion.go NamespaceToProfile)."""
     found = topology.namespace_by_name.get(namespace)
     labels = found.labels if found is not None else Labels({NAMESPACE_NAME_LABEL: namespace})
     return labels.with_items({NAME_LABEL: namespace})
 
 
-def endpoint_labels(topology: Topology, namespace: str, labels: Labels) -> Labels:
-    """The labels Calico's endpoint selectors see on a Pod of ``namespace`` labelled ``labels``: its own, over
-    ``projectcalico.org/namespace``, ``projectcalico.org/orchestrator: k8s`` and its namespace's labels
-    prefixed ``pcns.``."""
-    extra = {NAMESPACE_PREFIX + k: v for k, v in namespace_labels(topology, namespace).items()}
-    extra.update({NAMESPACE_LABEL: namespace, ORCHESTRATOR_LABEL: "k8s"})
-    return Labels({**extra, **labels})
+def account_labels(topology: Topology, namespace: str, name: str) -> dict[str, str]:
+    """The labels a service account gives its Pods' endpoints: its own and ``projectcalico.org/name``, each
+    prefixed ``pcsa.`` (conversion.go ServiceAccountToProfile). A ServiceAccount the input lacks is read as one
+    without labels: Kubernetes admits no Pod whose account does not exist (NM-INPUT-043 says so)."""
+    found = topology.service_account_by_key.get((namespace, name))
+    own = dict(found.labels) if found is not None else {}
+    own[NAME_LABEL] = name
+    return {ACCOUNT_PREFIX + k: v for k, v in own.items()}
+
+
+def endpoint_labels(topology: Topology, namespace: str, labels: Mapping[str, str],
+                    service_account: str = "") -> Labels:
+    """The labels Calico's selectors see on a Pod (its workload endpoint): its own labels less any ``pcns.`` and
+    ``pcsa.`` ones (workloadendpointprocessor.go drops them so no Pod can pose as another namespace or account),
+    then ``projectcalico.org/namespace``, ``projectcalico.org/orchestrator: k8s`` and
+    ``projectcalico.org/serviceaccount`` (workload_endpoint_default.go), and — where the endpoint has no label of
+    that name — those inherited from its namespace's and service account's profiles (felix/labelindex
+    label_inheritance_index.go: the endpoint's own labels win)."""
+    own = {k: v for k, v in labels.items() if not k.startswith((NAMESPACE_PREFIX, ACCOUNT_PREFIX))}
+    own.update({NAMESPACE_LABEL: namespace, ORCHESTRATOR_LABEL: "k8s"})
+    inherited = {NAMESPACE_PREFIX + k: v for k, v in namespace_labels(topology, namespace).items()}
+    if service_account:
+        own[ACCOUNT_LABEL] = service_account
+        inherited.update(account_labels(topology, namespace, service_account))
+    return Labels({**inherited, **own})
+
+
+def network_set_labels(topology: Topology, network_set: CalicoNetworkSet) -> Labels:
+    """The labels Calico's selectors see on a network set: a GlobalNetworkSet's own; a NetworkSet's own with
+    ``projectcalico.org/namespace`` and its namespace's labels inherited (``pcns.``)
+    (libcalico-go updateprocessors/networksetprocessor.go and globalnetworksetprocessor.go)."""
+    if not network_set.namespace:
+        return network_set.labels
+    own = {**network_set.labels, NAMESPACE_LABEL: network_set.namespace}
+    inherited = {NAMESPACE_PREFIX + k: v for k, v in namespace_labels(topology, network_set.namespace).items()}
+    return Labels({**inherited, **own})
+
+
+def _in_namespace(namespace: str) -> Selector:
+    return Selector(f"{NAMESPACE_LABEL} == '{namespace}'", Compare(NAMESPACE_LABEL, "==", namespace))
+
+
+def account_selector(match: ServiceAccountMatch | None) -> Selector | None:
+    """A rule's ``serviceAccounts`` as the selector Calico makes of it: the account's labels (``pcsa.``) AND its
+    name among ``names`` (updateprocessors/rules.go parseServiceAccounts); None when it restricts nothing."""
+    if match is None:
+        return None
+    names = None
+    if match.names:
+        names = Selector(f"{ACCOUNT_LABEL} in {{...}}", InSet(ACCOUNT_LABEL, tuple(sorted(match.names)), False))
+    labels = prefixed(match.selector, ACCOUNT_PREFIX) if match.selector is not None else None
+    return conjunction(labels, names)
+
+
+def entity_selector(policy: CalicoPolicy, entity: CalicoEntity) -> Selector | None:
+    """The one selector Calico makes of a rule side's selector, serviceAccounts and namespaceSelector, scoped to
+    the policy's namespace (updateprocessors/rules.go getEndpointSelector): the namespace part (the
+    namespaceSelector over ``pcns.`` labels, ``all()`` = in some namespace, ``global()`` = in none; else, in a
+    NetworkPolicy, its own namespace) joins as soon as any selector field is used, notSelector included. None:
+    the side selects by addresses alone. ``notSelector`` stays apart, unscoped (rules.go keeps it as written)."""
+    scope: Selector | None = None
+    if entity.namespace_selector is not None:
+        scope = prefixed(entity.namespace_selector, NAMESPACE_PREFIX, all_becomes=Has(NAMESPACE_LABEL),
+                         global_becomes=Not(Has(NAMESPACE_LABEL)))
+    elif policy.namespace:
+        scope = _in_namespace(policy.namespace)
+    selector = conjunction(account_selector(entity.service_accounts), entity.selector)
+    if scope is not None and (selector is not None or entity.not_selector is not None
+                              or entity.namespace_selector is not None):
+        selector = conjunction(scope, selector)
+    return selector
+
+
+def subject_selector(policy: CalicoPolicy) -> Selector:
+    """The endpoints a policy applies to, as Calico rewrites it: its selector AND its namespace (NetworkPolicy)
+    or namespaceSelector over ``pcns.`` labels (GlobalNetworkPolicy), AND its serviceAccountSelector over
+    ``pcsa.`` labels (networkpolicyprocessor.go, globalnetworkpolicyprocessor.go). Their rewriting of ``all()``
+    into ``has(projectcalico.org/namespace)``/``has(projectcalico.org/serviceaccount)`` changes nothing for Pods,
+    which carry both labels."""
+    scope = _in_namespace(policy.namespace) if policy.namespace else None
+    if policy.namespace_selector is not None:
+        scope = prefixed(policy.namespace_selector, NAMESPACE_PREFIX)
+    accounts = None
+    if policy.service_account_selector is not None:
+        accounts = prefixed(policy.service_account_selector, ACCOUNT_PREFIX)
+    found = conjunction(policy.selector, scope, accounts)
+    assert found is not None
+    return found
 
 
 class CalicoIndexes:
-    """The label indexes Calico's selectors are evaluated over, one position per Pod class."""
+    """The label sets Calico's selectors are evaluated over: one position per Pod class (:attr:`endpoints`),
+    and the network sets, whose nets a selector matching them adds to the rule's addresses."""
 
     def __init__(self, topology: Topology, classes: PodClasses) -> None:
         self.topology = topology
         self.classes = classes
+        self.network_sets = [(s, network_set_labels(topology, s)) for s in topology.calico_network_sets]
 
     @cached_property
     def endpoints(self) -> LabelIndex:
-        """Each class's Pod labels plus the labels Calico gives a workload endpoint."""
-        return LabelIndex([endpoint_labels(self.topology, c.namespace, c.labels) for c in self.classes.classes])
-
-    @cached_property
-    def namespaces(self) -> LabelIndex:
-        """Each class indexed by its namespace's labels plus ``projectcalico.org/name``."""
-        return LabelIndex([namespace_labels(self.topology, c.namespace) for c in self.classes.classes])
+        """Each class's labels as Calico's selectors see them (:func:`endpoint_labels`)."""
+        return LabelIndex([endpoint_labels(self.topology, c.namespace, c.labels, c.service_account)
+                           for c in self.classes.classes])
 
     def select(self, selector: Selector) -> int:
         """The classes an endpoint selector matches."""
         return selector.select(self.endpoints)
 
-    def select_namespaces(self, selector: Selector) -> int:
-        """The classes whose namespace a namespace selector matches."""
-        return selector.select(self.namespaces)
+    def ip_set(self, selector: Selector) -> tuple[int, AddressSet]:
+        """What a rule selector matches, as Felix's IP set of it holds it: the classes it selects and those with
+        an address inside a network set it selects (by address, as the IP set matches), and the nets of those
+        sets (felix/calc: a selector's IP set takes endpoints' addresses and network sets' nets)."""
+        classes, addresses = self.select(selector), AddressSet()
+        for network_set, labels in self.network_sets:
+            if network_set.nets and selector.matches(labels, namespaced=bool(network_set.namespace)):
+                addresses = addresses | AddressSet.of_networks(network_set.nets)
+                for net in network_set.nets:
+                    classes |= self.classes.block_classes(IPBlock(net, ()))
+        return classes, addresses
 
 
 class CalicoTier:
@@ -218,6 +316,11 @@ class CalicoTier:
         """The classes a Calico policy of this tier applies to in ``direction``."""
         return self._calico[direction]
 
+    def every_rule(self) -> Iterator[TierRuleLike]:
+        """Every rule of the tier, for every class and direction (repeats included)."""
+        for rules in self._rules.values():
+            yield from rules
+
     def policies_at(self, direction: str, subject: int) -> tuple[CalicoPolicy | NetworkPolicy, ...]:
         """The tier's policies applying to the class in ``direction``, in order."""
         return tuple(self.applying.get((direction, subject), ()))
@@ -255,32 +358,20 @@ class CalicoTiers:
 
     def subjects(self, policy: CalicoPolicy) -> int:
         """The Pod classes a Calico policy applies to."""
-        c, idx = self.classes, self.indexes
-        selected = c.policy_subjects & idx.select(policy.selector)
-        if policy.namespace:
-            selected &= c.in_namespace.get(policy.namespace, 0)
-        if policy.namespace_selector is not None:
-            selected &= idx.select_namespaces(policy.namespace_selector)
-        return selected
+        return self.classes.policy_subjects & self.indexes.select(subject_selector(policy))
 
     def entity(self, policy: CalicoPolicy, entity: CalicoEntity) -> tuple[int, AddressSet]:
-        """The Pod classes and the other addresses one side of a rule matches."""
+        """The Pod classes and the other addresses one side of a rule matches: its selector's IP set (Pods and
+        network sets), minus its notSelector's, within ``nets`` and outside ``notNets``."""
         c, idx = self.classes, self.indexes
         classes, addresses = c.policy_subjects, ALL_ADDRESSES
-        scope: int | None = None
-        if entity.namespace_selector is not None:
-            scope = idx.select_namespaces(entity.namespace_selector)
-        elif policy.namespace:
-            scope = c.in_namespace.get(policy.namespace, 0)
-        if scope is not None and (entity.selector is not None or entity.not_selector is not None
-                                  or entity.namespace_selector is not None):
-            classes &= scope
-            addresses = AddressSet()  # only workload endpoints carry a namespace
-        if entity.selector is not None:
-            classes &= idx.select(entity.selector)
-            addresses = AddressSet()
+        selector = entity_selector(policy, entity)
+        if selector is not None:
+            classes, addresses = idx.ip_set(selector)
         if entity.not_selector is not None:
-            classes &= ~idx.select(entity.not_selector)
+            excluded, excluded_addresses = idx.ip_set(entity.not_selector)
+            classes &= ~excluded
+            addresses = addresses - excluded_addresses
         if entity.nets:
             inside = 0
             for net in entity.nets:
@@ -312,5 +403,6 @@ class CalicoTiers:
             tier.add(policy, direction, selected, compiled)
 
 
-__all__ = ["CalicoIndexes", "CalicoTier", "CalicoTierRule", "CalicoTiers", "calico_blocks", "endpoint_labels",
-           "namespace_labels", "policy_sort_key"]
+__all__ = ["CalicoIndexes", "CalicoTier", "CalicoTierRule", "CalicoTiers", "account_labels", "account_selector",
+           "calico_blocks", "endpoint_labels", "entity_selector", "namespace_labels", "network_set_labels",
+           "policy_sort_key", "subject_selector"]

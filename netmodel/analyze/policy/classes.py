@@ -2,7 +2,7 @@
 
 Two Pods fall in one class when they share namespace, labels, container ports (name, number, protocol),
 hostNetwork, whether they have an address at all, and — because netmodel lets ``ipBlock`` match Pod IPs — the
-same membership in every ``ipBlock`` of every policy. Selectors and named ports only see those fields, so every
+same membership in every ``ipBlock`` of every policy; with Calico policies, also their service account. Selectors and named ports only see those fields, so every
 policy decision about a Pod is a decision about its class. The node a Pod runs on is *not* part of the class:
 node firewalls are applied per path, on top of class-level policy results.
 """
@@ -37,6 +37,9 @@ class PodClass:
     host_network: bool
     addressed: bool  # False for Pending Pods without an IP: they neither send nor receive
     pods: tuple[int, ...]
+    # The Pods' service account when a Calico policy could match it (Calico's serviceAccountSelector and
+    # serviceAccounts; docs/reachability.md, "Calico service accounts"); "" when no policy can tell.
+    service_account: str = ""
 
     @property
     def subject_to_policy(self) -> bool:
@@ -84,14 +87,16 @@ class PodClasses:
         for block_id, pods in enumerate(in_blocks):
             for position in iter_members(pods):
                 signature.setdefault(position, []).append(block_id)
-        # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching) -> positions of the Pods
-        groups: dict[tuple[str, Labels, PortSignature, bool, bool, tuple[int, ...]], list[int]] = {}
+        # Calico selectors see a Pod's service account (a label Calico adds, and the account's own labels).
+        accounts = bool(topology.calico_policies)
+        # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching, service account) -> positions
+        groups: dict[tuple[str, Labels, PortSignature, bool, bool, tuple[int, ...], str], list[int]] = {}
         for position, pod in enumerate(topology.pods):
             key = (pod.namespace, pod.labels, port_signature(pod), pod.host_network, bool(pod.ips),
-                   tuple(signature.get(position, ())))
+                   tuple(signature.get(position, ())), pod.service_account if accounts else "")
             groups.setdefault(key, []).append(position)
         self.classes: tuple[PodClass, ...] = tuple(
-            PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions))
+            PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions), key[6])
             for i, (key, positions) in enumerate(groups.items()))
         self.class_of_pod: list[int] = [0] * len(topology.pods)
         for cls in self.classes:

@@ -120,8 +120,14 @@ class CompiledCluster:
 
     @cached_property
     def outside_networks(self) -> dict[str, AddressSet]:
-        """The addresses of each outside network, by name."""
-        return self.addresses.networks
+        """The addresses of each outside network, by name: the Cluster's ``networks``, then each Calico network
+        set (``globalnetworkset:NAME``, ``networkset:NS/NAME``: its nets outside the cluster's addresses), so
+        that queries and the matrix show what Calico rules selecting the set do to its hosts."""
+        networks = dict(self.addresses.networks)
+        for network_set in self.topology.calico_network_sets:
+            if network_set.nets and network_set.network_name not in networks:
+                networks[network_set.network_name] = AddressSet.of_networks(network_set.nets) - self.addresses.cluster
+        return networks
 
     @cached_property
     def gateways(self) -> Gateways:

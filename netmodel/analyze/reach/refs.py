@@ -145,8 +145,9 @@ def resolve(compiled: CompiledCluster, ref: str, as_source: bool) -> Target:
     if prefix == "network":
         addresses = compiled.outside_networks.get(body)
         if addresses is None:
-            raise _unknown("network", body, [n.name for n in t.cluster.networks],
-                           "use network:NAME of a network in the Cluster's spec.networks")
+            raise _unknown("network", body, list(compiled.outside_networks),
+                           "use network:NAME of a network in the Cluster's spec.networks, or of a Calico network "
+                           "set (network:globalnetworkset:NAME, network:networkset:NS/NAME)")
         return Target(ref, tuple(Endpoint("outside", f"network:{body} ({ip})", ip, network=body)
                                  for ip in network_samples(compiled, addresses)))
     if prefix == "ip":
@@ -181,6 +182,10 @@ def _cuts(compiled: CompiledCluster) -> list[AddressSet]:
     for rules in compiled.policies.rules.values():
         for r in rules:
             cuts[r.peer_addresses] = None
+    if compiled.policies.calico is not None:  # Calico rules' nets and network sets
+        for tier in compiled.policies.calico.tiers.values():
+            for calico_rule in tier.every_rule():
+                cuts[calico_rule.peer_addresses] = None
     for node in compiled.topology.nodes:
         for direction in ("ingress", "egress"):
             for chain in compiled.firewalls.chains(node, direction):
