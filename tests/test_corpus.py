@@ -36,14 +36,14 @@ APPS = ("online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "booki
 # The kinds netmodel reads (docs/input.md, "Standard kinds" and "netmodel kinds"), by API group. Every other
 # kind in an input must be named by some finding (NM-INPUT-001 or a summary of skipped kinds).
 ANALYZED = {
-    "": {"Namespace", "Node", "Pod", "Service", "ReplicationController"},
+    "": {"Namespace", "Node", "Pod", "Service", "ReplicationController", "ServiceAccount"},
     "apps": {"Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"},
     "batch": {"Job", "CronJob"},
     "discovery.k8s.io": {"EndpointSlice"},
     "networking.k8s.io": {"Ingress", "IngressClass", "NetworkPolicy"},
     "netmodel.io": {"Cluster", "Firewall", "Expectations"},
-    "crd.projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier"},
-    "projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier"},
+    "crd.projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier", "NetworkSet", "GlobalNetworkSet"},
+    "projectcalico.org": {"IPPool", "NetworkPolicy", "GlobalNetworkPolicy", "Tier", "NetworkSet", "GlobalNetworkSet"},
 }
 
 
