@@ -171,3 +171,21 @@ def test_host_endpoints_and_host_only_policy_fields_are_reported_on_every_answer
                           "--port", "80", "--format", "json"], capture_output=True, text=True, check=False)
     kinds = json.loads(run.stdout)["notEvaluated"]["kinds"]
     assert "HostEndpoint (projectcalico.org)" in kinds and "GlobalNetworkPolicy (projectcalico.org)" in kinds
+
+
+def test_a_policy_applying_to_no_pod_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    path.write_text(BASE + "\n---\n" + ACCOUNTS + "---\n" + gnp("typo", """  serviceAccountSelector: tier == "trustd"
+  types: [Ingress]
+  ingress:
+  - {action: Deny}
+""") + "---\n" + gnp("fine", """  serviceAccountSelector: tier == "trusted"
+  types: [Ingress]
+  ingress:
+  - {action: Allow}
+"""))
+    run = subprocess.run([sys.executable, "-m", "netmodel", "check", str(path), "--format", "json"],
+                         capture_output=True, text=True, check=False)
+    found = [f for f in json.loads(run.stdout)["findings"] if f["id"] == "NM-POL-014"]
+    assert len(found) == 1 and "GlobalNetworkPolicy typo" in found[0]["message"], found
+    assert "selector AND serviceAccountSelector" in found[0]["message"]

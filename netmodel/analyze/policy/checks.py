@@ -24,6 +24,7 @@ from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.admin_checks import ADMIN_CHECKS
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.calico import CalicoTierRule
+from netmodel.analyze.policy.calico_checks import CALICO_CHECKS
 from netmodel.analyze.policy.cilium import CiliumTierRule
 from netmodel.analyze.policy.cilium_checks import CILIUM_CHECKS
 from netmodel.analyze.policy.classes import PodClass
@@ -486,4 +487,4 @@ POLICY_CHECKS = (
     check_peers_select_something,
     check_rules_can_match,
     check_shadowed_rules,
-) + ADMIN_CHECKS + CILIUM_CHECKS
+) + ADMIN_CHECKS + CILIUM_CHECKS + CALICO_CHECKS
