@@ -68,7 +68,8 @@ def _term_matches(term: dict, unit: str, topology: Topology) -> bool:
 
 def _expand(payload: dict, topology: Topology) -> Flows:
     units = [f"{p.namespace}/{p.name}" for p in topology.pods if p.ips] + \
-        [f"network:{n.name}" for n in topology.cluster.networks]
+        [f"network:{n.name}" for n in topology.cluster.networks] + \
+        [f"network:{s.network_name}" for s in topology.calico_network_sets if s.nets]  # outside networks too
     out: Flows = {}
 
     def add(src: str, dst: str, protocol: str, via: str, ports: IntervalSet, partial: bool) -> None:
