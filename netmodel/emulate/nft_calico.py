@@ -19,12 +19,15 @@ replayed the same way, one chain per tier:
   k8s/conversion/conversion.go): their rules (nft.py's) ``accept`` in that order among the Calico policies.
 * Past the last tier the base chain's policy accepts (the namespace profile allows everything).
 
-Selectors are resolved to Pod addresses here, with the selector language's own evaluation
-(:meth:`netmodel.model.calico_selector.Selector.matches`) on the labels Calico gives each endpoint
-(:func:`~netmodel.analyze.policy.calico.endpoint_labels`, :func:`~netmodel.analyze.policy.calico.namespace_labels`).
+Selectors are resolved to addresses here, with the selector language's own evaluation
+(:meth:`netmodel.model.calico_selector.Selector.matches`) of the solver's selectors — what a policy applies to
+(:func:`~netmodel.analyze.policy.calico.subject_selector`: selector, namespace or namespaceSelector,
+serviceAccountSelector) and the one selector of a rule side (:func:`~netmodel.analyze.policy.calico.entity_selector`:
+selector, serviceAccounts, namespace scope) — on the labels Calico gives each endpoint and network set
+(:func:`~netmodel.analyze.policy.calico.endpoint_labels`, :func:`~netmodel.analyze.policy.calico.network_set_labels`).
 A rule's side is matched per packet address, as Felix's IP sets do: ``nets`` (any) and not ``notNets`` on the
-address, and, when a ``selector``, ``notSelector`` or ``namespaceSelector`` is given, the address must be a Pod's
-of the policy's namespace (NetworkPolicy) or of the namespaces ``namespaceSelector`` selects; the peer side of a
+address, the selector's IP set (the selected Pods' addresses and the selected network sets' nets), minus the
+notSelector's; the peer side of a
 rule becomes an ``ip saddr``/``ip daddr`` set and the Pod's own side a match on its own address (or no line when
 it cannot match the Pod). Ports: the rule's ``protocol`` (``meta l4proto``, whatever its number) AND destination
 ``ports`` minus ``notPorts`` and ``notProtocol``; named ports resolve on the destination Pod (on egress, one line
@@ -36,10 +39,16 @@ policies, the rule's index), never by text from the input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from netmodel.analyze.policy.calico import endpoint_labels, namespace_labels, policy_sort_key
+from netmodel.analyze.policy.calico import (
+    endpoint_labels,
+    entity_selector,
+    network_set_labels,
+    policy_sort_key,
+    subject_selector,
+)
 from netmodel.emulate.nft_common import (
     join,
     l4_match,
@@ -51,7 +60,6 @@ from netmodel.emulate.nft_common import (
     resolve_port_number,
 )
 from netmodel.model.calico_selector import Selector
-from netmodel.model.labels import Labels
 from netmodel.model.objects import (
     CalicoEntity,
     CalicoPolicy,
@@ -120,23 +128,26 @@ class CalicoChains:
         self.layers = layers(topology)
         self.pods = policy_pods(topology)
         self.pod_space = pod_addresses(self.pods)
-        self.endpoint = {id(p): endpoint_labels(topology, p.namespace, p.labels) for p in self.pods}
-        self.namespace = {id(p): namespace_labels(topology, p.namespace) for p in self.pods}
+        self.endpoint = {id(p): endpoint_labels(topology, p.namespace, p.labels, p.service_account)
+                         for p in self.pods}
+        self.network_sets = [(n, network_set_labels(topology, n)) for n in topology.calico_network_sets if n.nets]
         self._sides: dict[tuple[int, int], tuple[CalicoEntity, AddressSet | None]] = {}  # by identity; holds the key
 
     # -- what a policy applies to, what a rule's side matches --------------------------------------------------
     def applies(self, policy: CalicoPolicy, pod: Pod, direction: str) -> bool:
-        """Whether ``policy`` applies to ``pod`` in ``direction``: its types, namespace, namespaceSelector and
-        selector."""
+        """Whether ``policy`` applies to ``pod`` in ``direction``: its types, and the solver's one selector of its
+        namespace, namespaceSelector, selector and serviceAccountSelector."""
         labels = self.endpoint.get(id(pod))
-        return labels is not None and direction in policy.types \
-            and (not policy.namespace or policy.namespace == pod.namespace) \
-            and (policy.namespace_selector is None or policy.namespace_selector.matches(self.namespace[id(pod)])) \
-            and policy.selector.matches(labels)
+        return labels is not None and direction in policy.types and subject_selector(policy).matches(labels)
 
-    @staticmethod
-    def _matching(pods: list[Pod], selector: Selector, labels: Mapping[int, Labels]) -> list[Pod]:
-        return [p for p in pods if selector.matches(labels[id(p)])]
+    def _ip_set(self, selector: Selector) -> AddressSet:
+        """What a selector matches, as Felix's IP set of it: the selected Pods' addresses and the nets of the
+        selected network sets."""
+        out = pod_addresses([p for p in self.pods if selector.matches(self.endpoint[id(p)])])
+        for network_set, labels in self.network_sets:
+            if selector.matches(labels, namespaced=bool(network_set.namespace)):
+                out = out | AddressSet.of_networks(network_set.nets)
+        return out
 
     def side(self, policy: CalicoPolicy, entity: CalicoEntity) -> AddressSet | None:
         """The addresses one side (source or destination) of a rule matches; None: any address."""
@@ -146,25 +157,12 @@ class CalicoChains:
         return self._sides[key][1]
 
     def _side(self, policy: CalicoPolicy, entity: CalicoEntity) -> AddressSet | None:
-        if not (entity.nets or entity.not_nets or entity.selector is not None or entity.not_selector is not None
-                or entity.namespace_selector is not None):
+        selector = entity_selector(policy, entity)  # the solver's: selector, serviceAccounts, namespace scope
+        if selector is None and entity.not_selector is None and not entity.nets and not entity.not_nets:
             return None
-        pods, others = self.pods, ALL_ADDRESSES - self.pod_space  # others: addresses that are no Pod's
-        if entity.selector is not None or entity.not_selector is not None or entity.namespace_selector is not None:
-            # Only workload endpoints carry a namespace: the side is limited to Pods in scope.
-            if entity.namespace_selector is not None:
-                pods = self._matching(pods, entity.namespace_selector, self.namespace)
-                others = AddressSet()
-            elif policy.namespace:
-                pods = [p for p in pods if p.namespace == policy.namespace]
-                others = AddressSet()
-        if entity.selector is not None:
-            pods = self._matching(pods, entity.selector, self.endpoint)
-            others = AddressSet()
+        out = ALL_ADDRESSES if selector is None else self._ip_set(selector)
         if entity.not_selector is not None:
-            excluded = {id(p) for p in self._matching(pods, entity.not_selector, self.endpoint)}
-            pods = [p for p in pods if id(p) not in excluded]
-        out = pod_addresses(pods) | others
+            out = out - self._ip_set(entity.not_selector)
         if entity.nets:
             out = out & AddressSet.of_networks(entity.nets)
         if entity.not_nets:
