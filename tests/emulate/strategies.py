@@ -18,7 +18,8 @@ What varies, and why it is kept small:
   peers as CIDRs, networks or node selectors; default actions; stateful or not), with the tunnel and
   NodePort ports in the pools so a rule can open or break the data path; with ``node_side=True`` rules may
   also name the node's own end (``to`` on ingress, ``from`` on egress: node, pods, CIDRs);
-* with ``calico=True``, 0-2 Calico Tiers and 1-4 Calico NetworkPolicies/GlobalNetworkPolicies: orders tying
+* with ``calico=True``, 0-2 Calico Tiers and 1-4 Calico NetworkPolicies/GlobalNetworkPolicies, the Pods'
+  service accounts (labelled ServiceAccounts) and 0-2 NetworkSets/GlobalNetworkSets: orders tying
   with the Kubernetes policies' 1000, selectors and namespace selectors in Calico's language (including the
   labels Calico adds), Allow/Deny/Pass/Log, protocol/notProtocol (ICMP too), nets/notNets from the lab's ranges,
   ports/notPorts with numbers, ranges and names.
@@ -230,6 +231,11 @@ CALICO_NAMESPACE_SELECTORS = ['team == "red"', 'env != "prod"', 'projectcalico.o
 CALICO_NETS = ["10.244.0.0/16", "10.244.1.0/24", "10.244.0.0/23", "10.244.0.8/29", "10.0.0.0/24", "10.0.0.12/32",
                "0.0.0.0/0", "198.51.100.0/24", "192.0.2.0/24"]
 CALICO_PORTS: list[int | str] = [53, 80, 81, 8080, "79:81", "53:8080", *PORT_NAMES]
+# Service accounts and network sets (docs/reachability.md, "Calico service accounts", "Calico network sets"):
+# accounts by name and by label; sets whose nets cover Pods (matched by address) or outside hosts.
+CALICO_ACCOUNTS = ["default", "sa-a", "sa-b"]
+CALICO_ACCOUNT_SELECTORS = ['tier == "x"', '!has(tier)', 'projectcalico.org/name == "sa-a"', "all()"]
+CALICO_SET_SELECTORS = ['role == "ext"', 'role in {"ext", "db"}', "!has(role)"]
 
 
 @st.composite
@@ -242,6 +248,18 @@ def _calico_entity(draw: st.DrawFn, destination: bool, protocol: str | None) -> 
                       ("namespaceSelector", CALICO_NAMESPACE_SELECTORS)):
         if draw(st.integers(0, 3)) == 0:
             entity[key] = draw(st.sampled_from(pool))
+    if draw(st.integers(0, 3)) == 0:
+        accounts: Doc = {}
+        if draw(st.booleans()):
+            accounts["names"] = draw(st.lists(st.sampled_from(CALICO_ACCOUNTS), min_size=1, max_size=2, unique=True))
+        if not accounts or draw(st.booleans()):
+            accounts["selector"] = draw(st.sampled_from(CALICO_ACCOUNT_SELECTORS))
+        entity["serviceAccounts"] = accounts
+    if draw(st.integers(0, 3)) == 0:
+        key = "selector" if "selector" not in entity or draw(st.booleans()) else "notSelector"
+        entity[key] = draw(st.sampled_from(CALICO_SET_SELECTORS))
+        if draw(st.booleans()):
+            entity["namespaceSelector"] = draw(st.sampled_from(["global()", *CALICO_NAMESPACE_SELECTORS]))
     if destination:
         # numbers and ranges need the rule's protocol to be TCP/UDP (Calico's validation); names never do
         ports = [] if protocol == "ICMP" else [p for p in CALICO_PORTS if protocol in ("TCP", "UDP")
@@ -277,6 +295,8 @@ def _calico_policy(draw: st.DrawFn, index: int, namespaces: list[str], tiers: li
         spec["order"] = order
     if not namespaced and draw(st.booleans()):
         spec["namespaceSelector"] = draw(st.sampled_from(CALICO_NAMESPACE_SELECTORS))
+    if draw(st.integers(0, 3)) == 0:
+        spec["serviceAccountSelector"] = draw(st.sampled_from(CALICO_ACCOUNT_SELECTORS))
     for direction in ("ingress", "egress"):
         if draw(st.integers(0, 2)) > 0:
             spec[direction] = draw(st.lists(_calico_rule(), min_size=1, max_size=3))
@@ -299,6 +319,16 @@ def calico_documents(draw: st.DrawFn, namespaces: list[str]) -> list[Doc]:
                         "spec": {"order": draw(st.sampled_from([100, 1000, 5000, 2_000_000])),
                                  "defaultAction": draw(st.sampled_from(["Deny", "Pass"]))}} for name in tiers]
     docs += [draw(_calico_policy(i, namespaces, tiers)) for i in range(draw(st.integers(1, 4)))]
+    docs += [{"apiVersion": "v1", "kind": "ServiceAccount",
+              "metadata": {"name": name, "namespace": namespace, "labels": draw(_labels({"tier": ["x", "y"]}))}}
+             for namespace in namespaces for name in CALICO_ACCOUNTS]
+    for i in range(draw(st.integers(0, 2))):
+        namespace = draw(st.sampled_from(["", *namespaces]))
+        docs.append({"apiVersion": "projectcalico.org/v3", "kind": "NetworkSet" if namespace else "GlobalNetworkSet",
+                     "metadata": {"name": f"set-{i}", **({"namespace": namespace} if namespace else {}),
+                                  "labels": draw(_labels({"role": ["ext", "db"]}))},
+                     "spec": {"nets": draw(st.lists(st.sampled_from(CALICO_NETS), min_size=1, max_size=2,
+                                                    unique=True))}})
     return docs
 
 
@@ -384,6 +414,9 @@ def topologies(draw: st.DrawFn, stateless_firewalls: bool = True, node_side: boo
              for i in range(draw(st.integers(0, 2)))]
     if calico:
         docs += draw(calico_documents(namespaces))
+        for doc in docs:  # the Pods' service accounts, drawn last so the draws before stay those of the CI
+            if doc["kind"] == "Pod":
+                doc["spec"]["serviceAccountName"] = draw(st.sampled_from(CALICO_ACCOUNTS))
     return docs
 
 
