@@ -47,12 +47,24 @@ def test_matrix_agrees_with_the_path_engine(layout: Path | tuple[Path, ...]) -> 
     assert checked > 0
 
 
-def test_masqueraded_pods_are_seen_as_their_node_by_the_matrix() -> None:
+def test_masqueraded_pods_are_seen_as_their_node_by_the_matrix(tmp_path: Path) -> None:
     """Across nodes the ledger's label rule never matches (the source is w-2's or w-1's address) and its ipBlock
-    for w-1 admits any Pod there; on one node the Pod address stays and the label rule admits it."""
+    for w-1 admits any Pod there — under Kubernetes' reading of ipBlock; under Cilium (the layout's CNI) the
+    ipBlock is a CIDR rule, which matches no node address. On one node the Pod address stays and the label rule
+    admits it."""
     found = {c.describe() for c in connectivity(CompiledCluster(load_topology([str(p) for p in MASQUERADED])), "pod")}
     assert "payments/checkout-0 → payments/ledger-0 TCP 50051" in found  # both on w-2
     assert "payments/checkout-0 → payments/ledger-1 TCP 50051" not in found  # w-2 → w-3, seen as 10.0.0.22
+    assert "ingress-nginx/ingress-nginx-controller-1 → payments/ledger-1 TCP 50051" not in found  # Cilium CIDR rule
+    flannel = tmp_path / "flannel.yaml"
+    flannel.write_text(MASQUERADED[0].read_text().replace(
+        "cni: {plugin: cilium, mode: vxlan, encryption: none, kubeProxyReplacement: true}\n"
+        "  kubeProxy: {mode: none, masqueradeAll: false}",
+        "cni: {plugin: flannel, mode: vxlan}\n  kubeProxy: {mode: iptables, masqueradeAll: false}"))
+    found = {c.describe() for c in connectivity(CompiledCluster(load_topology([str(flannel), str(MASQUERADED[1])])),
+                                                "pod")}
+    assert "payments/checkout-0 → payments/ledger-0 TCP 50051" in found
+    assert "payments/checkout-0 → payments/ledger-1 TCP 50051" not in found
     assert "ingress-nginx/ingress-nginx-controller-1 → payments/ledger-1 TCP 50051" in found  # from w-1
 
 
