@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.cli.main import main
+from netmodel.model.build import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -383,3 +385,20 @@ def test_netmodel_import_writes_the_firewall_as_yaml(tmp_path: Path) -> None:
 def test_netmodel_import_refuses_with_a_located_message(args: list[str], words: str) -> None:
     done = run(*args)
     assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_an_unmodelled_rule_marks_only_the_answers_its_firewall_judges(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The `-m recent` rule of the workers' file (NM-FW-001) can change only packets the workers' Firewall
+    judges: an answer whose paths meet it says so, one that crosses only a node it does not select does not."""
+    folder = layout(tmp_path)
+    (folder / "cp.yaml").write_text("apiVersion: v1\nkind: Node\nmetadata: {name: cp1}\n"
+                                    "status: {addresses: [{type: InternalIP, address: 10.0.0.11}]}\n")
+    _, judged = query(capsys, folder, "--from", "network:office", "--to", "node:w1", "-p", "22")
+    assert judged["notEvaluated"]["kinds"] == ["Firewall rule (netmodel.io)"]
+    assert judged["notEvaluated"]["objects"] == ["Firewall rule/workers"]
+    _, elsewhere = query(capsys, folder, "--from", "network:office", "--to", "node:cp1", "-p", "22")
+    assert not elsewhere.get("notEvaluated")
+    # a matrix row does not say which nodes its packets cross: every row says so
+    skipped = Unevaluated.of(load_topology([str(folder)]))
+    assert [s.name for s in skipped.for_groups("shop/web", "shop/api", by="pod")] == ["workers"]

@@ -9,6 +9,11 @@ A policy kind netmodel does not read yet (see :mod:`netmodel.model.kinds`) has a
 * ``cluster`` — it may select any Pod or node (cluster-wide and admin policies, Istio, Calico host endpoints):
   every flow.
 * ``none`` — by itself it changes no flow (Calico network sets, the Gateway API, kinds netmodel does not know).
+* ``firewall`` — a rule of an imported Firewall netmodel cannot model (NM-FW-001, named by the Firewall): it can
+  change a flow only where that Firewall judges a packet of it, so a ``query`` or ``--expect`` answer carries it
+  when one of its paths has a decision of that Firewall (or of one of its layers, ``NAME-2``, …); a path blocked
+  before it, or crossing no node it selects, is decided without it. Matrix rows carry it always (a row does not
+  say which nodes its packets cross).
 
 The rule is exact for the namespace scope and conservative for the rest (docs/reachability.md, "Objects netmodel
 does not evaluate").
@@ -17,7 +22,7 @@ does not evaluate").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netmodel.analyze.connectivity import Connection
 from netmodel.analyze.reach.trace import Answer
@@ -32,12 +37,14 @@ class Unevaluated:
 
     cluster: tuple[SkippedObject, ...]
     by_namespace: Mapping[str, tuple[SkippedObject, ...]]
+    by_firewall: Mapping[str, tuple[SkippedObject, ...]] = field(default_factory=dict)  # by Firewall (layer) name
 
     @classmethod
     def of(cls, topology: Topology) -> Unevaluated:
         """The objects of ``topology`` netmodel does not evaluate, by the namespace they can affect (or
         cluster-wide)."""
         scoped: dict[str, list[SkippedObject]] = {}
+        firewalls: dict[str, list[SkippedObject]] = {}
         cluster = []
         for s in list(topology.skipped) + cilium_unjudged(topology):
             if s.category not in ("not-evaluated", "partly-evaluated"):
@@ -46,16 +53,32 @@ class Unevaluated:
                 cluster.append(s)
             elif s.scope == "namespace":
                 scoped.setdefault(s.namespace, []).append(s)
-        return cls(tuple(cluster), {ns: tuple(v) for ns, v in scoped.items()})
+            elif s.scope == "firewall":
+                layers = _layers(topology, s)
+                if not layers:
+                    cluster.append(s)  # no Firewall of that name judges anything: say so everywhere
+                for name in layers:
+                    firewalls.setdefault(name, []).append(s)
+        return cls(tuple(cluster), {ns: tuple(v) for ns, v in scoped.items()},
+                   {name: tuple(v) for name, v in firewalls.items()})
 
     def __bool__(self) -> bool:
-        return bool(self.cluster or self.by_namespace)
+        return bool(self.cluster or self.by_namespace or self.by_firewall)
+
+    def _firewall_objects(self, names: Iterable[str]) -> list[SkippedObject]:
+        out: dict[int, SkippedObject] = {}
+        for name in sorted(set(names)):
+            for s in self.by_firewall.get(name, ()):
+                out.setdefault(id(s), s)
+        return list(out.values())
 
     def affecting(self, namespaces: Iterable[str]) -> tuple[SkippedObject, ...]:
-        """The objects that could change a flow whose source or destination Pods are in ``namespaces``."""
+        """The objects that could change a flow whose source or destination Pods are in ``namespaces`` (and
+        every imported Firewall's: a flow named by its Pods may cross any node)."""
         out = list(self.cluster)
         for ns in sorted(set(namespaces)):
             out.extend(self.by_namespace.get(ns, ()))
+        out.extend(self._firewall_objects(self.by_firewall))
         return tuple(out)
 
     def for_answer(self, answer: Answer) -> tuple[SkippedObject, ...]:
@@ -64,14 +87,19 @@ class Unevaluated:
         if not self:
             return ()
         namespaces: set[str] = set()
+        judged: set[str] = set()  # the Firewalls that judged a packet of some path
         for path in answer.paths:
             labels = [path.source, path.destination] + [h.location for h in path.hops]
             namespaces.update(ns for ns in map(_namespace_of_label, labels) if ns)
+            judged.update(d.name for step in path.steps for d in step.decisions if d.kind == "Firewall")
         for ref in (answer.source, answer.destination):
             ns = _namespace_of_ref(ref)
             if ns:
                 namespaces.add(ns)
-        return self.affecting(namespaces)
+        out = list(self.cluster)
+        for ns in sorted(namespaces):
+            out.extend(self.by_namespace.get(ns, ()))
+        return tuple(out + self._firewall_objects(judged))
 
     def for_groups(self, *groups: str, by: str) -> tuple[SkippedObject, ...]:
         """For a matrix row: its groups are ``NS/NAME...`` (by pod or workload), ``NS`` (by namespace) or
@@ -80,6 +108,14 @@ class Unevaluated:
             return ()
         namespaces = [g if by == "namespace" else g.partition("/")[0] for g in groups if ":" not in g]
         return self.affecting(namespaces)
+
+
+def _layers(topology: Topology, skipped: SkippedObject) -> list[str]:
+    """The Firewalls an imported rule's assumption belongs to: the one it names and its layers (``NAME-2``, …),
+    those that import the file it is located in."""
+    return [f.name for f in topology.firewalls
+            if (f.name == skipped.name or f.name.startswith(f"{skipped.name}-"))
+            and (not f.imported or f.imported == skipped.source.file)]
 
 
 def cilium_unjudged(topology: Topology) -> list[SkippedObject]:

@@ -289,7 +289,7 @@ def _resolve_members(inv: Inventory) -> None:
         inv.skipped.append(SkippedObject(
             API_VERSION, IMPORTED_RULE, "", owner, f"{span.file}:{span.line}: a rule names {kind} {name}, which no "
             "Firewall of the layout carries (`import: {groups|tags|serviceAccounts: [...]}`): its instances are "
-            "read as no address", span, "not-evaluated", "cluster"))
+            "read as no address", span, "not-evaluated", "firewall"))
 
 
 def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, str, str], Document],

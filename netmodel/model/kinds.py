@@ -250,8 +250,9 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
                               "the workloads the operator makes, e.g. from kubectl get) to analyze them",
                               (s.ref,), (s.source,), "warning"))
         elif s.category == "not-evaluated" and s.kind == IMPORTED_RULE:
-            notes.append(Note("NM-FW-001", f"Firewall {s.name}: {s.reason}; every query, matrix and --expect "
-                              "answer says so", (f"Firewall/{s.name}",), (s.source,), "warning"))
+            notes.append(Note("NM-FW-001", f"Firewall {s.name}: {s.reason}; the query and --expect answers whose "
+                              "paths this Firewall judges, and every matrix answer, say so", (f"Firewall/{s.name}",),
+                              (s.source,), "warning"))
         elif s.category == "not-evaluated":
             affects = {"namespace": f"query, matrix and --expect answers for flows of Pods in namespace "
                                     f"{s.namespace} say so",

@@ -431,7 +431,7 @@ def read_firewalls(doc: Document, problems: Problems) -> tuple[list[Firewall], l
     for note_id, message, span in imported.notes:
         problems.notes.append(Note(note_id, f"Firewall {name}: {message}", (f"Firewall/{name}",), (span,), "info"))
     skipped = [SkippedObject(API_VERSION, IMPORTED_RULE, "", name, f"{span.file}:{span.line}: {what}", span, "not-evaluated",
-                             "cluster") for span, what in imported.assumptions]
+                             "firewall") for span, what in imported.assumptions]
     return firewalls, skipped
 
 
