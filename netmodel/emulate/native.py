@@ -106,7 +106,12 @@ def native_load(topology: Topology, node: Node, uplink: str) -> NativeLoad:
         if fmt in ("iptables-save", "ip6tables-save"):
             _iptables(k, fmt, text, group[0].imported, node, uplink, loads, tables)
         else:
-            _nftables(k, text, group[0].imported, layers, node, uplink, loads, tables)
+            try:
+                _nftables(k, text, group[0].imported, layers, node, uplink, loads, tables)
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                # netmodel's reader accepted a shape the lab does not load (a set without `type`, say)
+                raise EmulateError(f"{group[0].imported}: the lab cannot load this ruleset ({type(err).__name__}: "
+                                   f"{err}); netmodel's own reading of it is unaffected") from None
     order = ("ipset", "iptables", "ip6tables", "nft-json")
     return NativeLoad(tuple((tool, "".join(loads[tool])) for tool in order if tool in loads), tables.text())
 

@@ -262,3 +262,30 @@ def test_the_lab_needs_the_nft_variant_of_iptables(monkeypatch: pytest.MonkeyPat
         native_tool_argv("iptables")
     with pytest.raises(EmulateError, match="ipset"):
         native_tool_argv("ipset")
+
+
+def test_a_ruleset_the_lab_cannot_load_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    """netmodel reads a named set whose `type` is missing (it needs only the elements); the lab, which must
+    declare the set to nft, stops with the file named."""
+    ruleset = {"nftables": [
+        {"table": {"family": "inet", "name": "filter", "handle": 1}},
+        {"set": {"family": "inet", "table": "filter", "name": "cp", "handle": 2, "elem": ["10.0.0.11"]}},
+        {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1, "type": "filter",
+                   "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 3,
+                  "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                                      "right": "@cp"}}, {"accept": None}]}}]}
+    (tmp_path / "cp.json").write_text(json.dumps(ruleset, indent=1))
+    text = (NATIVE / "cluster.yaml").read_text() + """
+---
+apiVersion: netmodel.io/v1alpha1
+kind: Firewall
+metadata: {name: cp}
+spec:
+  nodeSelector: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}
+  import: {format: nftables, file: cp.json}
+"""
+    (tmp_path / "layout.yaml").write_text(text)
+    topology = build_topology(parse_text(text, str(tmp_path / "layout.yaml")))
+    with pytest.raises(EmulateError, match="cp.json: the lab cannot load this ruleset"):
+        translate(topology, {}, (), ALL_FEATURES)
