@@ -39,11 +39,19 @@ class OutsideEntry(Protocol):
     that this module, which the matrix calls, does not import it back)."""
 
     @property
-    def service(self) -> Service: ...
+    def service(self) -> Service:
+        """The Service whose NodePort or LoadBalancer entry the network comes in by."""
+        ...
+
     @property
-    def port(self) -> ServicePort: ...
+    def port(self) -> ServicePort:
+        """The Service port entered."""
+        ...
+
     @property
-    def network(self) -> str: ...
+    def network(self) -> str:
+        """The outside network's name (``network:NAME``)."""
+        ...
 
 
 FirstLeg = Callable[[Any, Backend], "tuple[PortSpace, bool] | None"]  # connectivity.entered, bound to a query
