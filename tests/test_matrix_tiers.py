@@ -116,3 +116,29 @@ def test_random_tiers_matrix_equals_the_unoptimized_answer_and_the_oracle(
                                                           protocol)))
                 ports = got.get((f"{src['namespace']}/p{i}", f"{dst['namespace']}/p{j}", protocol_number(protocol)))
                 assert (ports is not None and number in ports) == want, (i, j, number, protocol)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pod, min_size=2, max_size=5), st.lists(anp, max_size=3), st.lists(np_policy, max_size=2),
+       st.one_of(st.none(), banp))
+def test_ingress_groups_partition_the_sources_by_space(
+        pods: list[dict], anps: list[dict], nps: list[dict], base: dict | None) -> None:
+    """``ingress_groups`` (what the matrix reads) is a partition of the allowed sources, one group per distinct
+    non-empty space, and says what ``ingress_spaces`` (what the oracle tests read) says source by source."""
+    engine = CompiledCluster(build_topology(parse_text(manifest(pods, anps, nps, base), "tiers.yaml"))).policies
+    for cls in engine.classes.classes:
+        if not cls.subject_to_policy:
+            continue
+        groups = engine.ingress_groups(cls)
+        spaces = engine.ingress_spaces(cls)
+        if groups is None:
+            assert spaces is None
+            continue
+        assert spaces is not None
+        seen = 0
+        for peers, space in groups:
+            assert peers and space and not peers & seen
+            seen |= peers
+        assert len({space for _, space in groups}) == len(groups)
+        assert {peer: space for peers, space in groups for peer in range(peers.bit_length()) if peers >> peer & 1} \
+            == spaces

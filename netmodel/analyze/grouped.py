@@ -153,30 +153,37 @@ def _atoms(compiled: CompiledCluster) -> tuple[dict[int, str], dict[str, list[in
 def _behaviours(compiled: CompiledCluster, classes: list[PodClass]) -> dict[int, tuple[object, ...]]:
     """Per class, everything its row and column depend on when no firewall or SNAT makes nodes matter: per
     policy tier and direction, the rules that apply to it and whether the tier ends in deny for it (every tier:
-    NetworkPolicy, the admin tiers, Cilium's), and the rules naming it as a peer."""
+    NetworkPolicy, the admin tiers, Cilium's), and which rules name it as a peer.
+
+    Rules are compared by identity (the engine keeps each compiled rule, so ids stay theirs while it lives), and
+    "which rules name a class" as which distinct (direction, peer classes) sets hold it: a rule names the class
+    exactly when its set does, so both split the classes alike, and many rules share a set (every
+    AdminNetworkPolicy of a team names the same namespaces), which keeps this to one pass per set."""
     engine = compiled.policies
-    named: dict[tuple[str, int], list[int]] = {}  # (direction, class) → rules naming the class as a peer
-    rule_ids: dict[int, int] = {}
-    signature: dict[int, list[object]] = {}
+    peer_sets: dict[tuple[str, int], int] = {}  # (direction, peer classes) → its number
+    signature: dict[int, tuple[object, ...]] = {}
+    seen: set[tuple[int, ...]] = set()  # the rule lists already looked at (many classes share one)
     for c in classes:
         parts: list[object] = []
         for tier in engine.tiers:
             for direction in ("ingress", "egress"):
-                numbers = []
-                for rule in tier.rules(direction, c.id):
-                    number = rule_ids.get(id(rule))
-                    if number is None:
-                        number = rule_ids[id(rule)] = len(rule_ids)
-                        for member in iter_members(rule.peer_classes):
-                            named.setdefault((direction, member), []).append(number)
-                    numbers.append(number)
-                parts.append((tuple(numbers), tier.ends_in_deny(direction, c.id)))
-        signature[c.id] = parts
+                rules = tier.rules(direction, c.id)
+                ids = tuple(map(id, rules))
+                if ids not in seen:
+                    seen.add(ids)
+                    for rule in rules:
+                        peer_sets.setdefault((direction, rule.peer_classes), len(peer_sets))
+                parts.append((ids, tier.ends_in_deny(direction, c.id)))
+        signature[c.id] = tuple(parts)
+    named: dict[tuple[str, int], list[int]] = {}  # (direction, class) → the peer sets holding the class
+    for (direction, peers), number in peer_sets.items():
+        for member in iter_members(peers):
+            named.setdefault((direction, member), []).append(number)
     pods = compiled.topology.pods
     out: dict[int, tuple[object, ...]] = {}
     for c in classes:
         nodes = frozenset(pods[i].node_name for i in c.pods) if c.host_network else None
-        out[c.id] = (c.host_network, nodes, c.ports, tuple(signature[c.id]), tuple(named.get(("ingress", c.id), ())),
+        out[c.id] = (c.host_network, nodes, c.ports, signature[c.id], tuple(named.get(("ingress", c.id), ())),
                      tuple(named.get(("egress", c.id), ())))
     return out
 

@@ -30,11 +30,12 @@ direction is answered by NetworkPolicy alone, on the paths below that predate th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from netmodel.analyze.policy.admin import AdminTier, network_blocks
-from netmodel.analyze.policy.bits import iter_members
+from netmodel.analyze.policy.bits import iter_members, members
 from netmodel.analyze.policy.calico import CalicoTier, CalicoTierRule, CalicoTiers, calico_blocks
 from netmodel.analyze.policy.cilium import (
     CiliumDenyTier,
@@ -181,13 +182,24 @@ class PolicyEngine:
         self.tiers: tuple[Tier, ...] = (self.admin, CiliumDenyTier(self.cilium), NetworkPolicyTier(self),
                                         self.baseline)
         self.calico: CalicoTiers | None = None
-        self._spaces: dict[tuple[object, ...], dict[int, PortSpace]] = {}
+        # ingress_groups' and _tier_groups' answers by the ids of the rules that apply (rules the engine and its
+        # tiers hold), whether the tiers end in deny, and the declared ports named ports resolve on; and their
+        # spread into dicts (_spread).
+        self._groups: dict[tuple[object, ...], list[tuple[int, PortSpace]]] = {}
+        self._spread_cache: dict[int, tuple[list[tuple[int, PortSpace]], dict[int, PortSpace]]] = {}
         self._ops: dict[tuple[str, int, int], tuple[PortSpace, PortSpace, PortSpace]] = {}
-        # _tier_spaces' walks step by step: (the step before, id of the rule or a tier's end) → (this step's
-        # number; the rule, which keeps its id its own; the states after the step; when to merge them next).
+        # One object per value for what _op answers: states whose spaces are equal then hold the same objects,
+        # and _merge (by identity) merges every state it can (the walks of 500 AdminNetworkPolicies kept about
+        # five times as many states as values without it).
+        self._canonical: dict[PortSpace, PortSpace] = {NOTHING: NOTHING, EVERYTHING: EVERYTHING}
+        # _tier_groups' walks step by step: (the step before, id of the rule, the ids of a tier's rules, or a
+        # tier's end) → (this step's number; the rule(s), which keep their ids their own; the states after the
+        # step; when to merge them next).
         # A walk starts at a step numbered from 0 by (direction, the subject's declared ports when named ports
         # resolve on it); later steps are numbered from -1 down, so the two never meet.
         self._first_step: dict[tuple[object, ...], int] = {}
+        self._named: dict[tuple[int, ...], bool] = {}
+        self._named_rules: list[Sequence[TierRuleLike]] = []
         self._steps: dict[tuple[int, object], tuple[int, object, list[list[object]], int]] = {}
         # resolve_ports' answers by the identity of a rule's ports (hashing them would hash their source spans,
         # which looks their line and column up) and the destination's declared ports; each entry holds the
@@ -401,8 +413,9 @@ class PolicyEngine:
         """The classes some policy isolates for egress, as a bitset."""
         return sum(1 << c for c in self._egress_policies)
 
-    def _tier_spaces(self, direction: str, subject: PodClass) -> dict[int, PortSpace]:
-        """Peer class → allowed ports at ``subject`` through every tier (peers allowed nothing are left out).
+    def _tier_groups(self, direction: str, subject: PodClass) -> list[tuple[int, PortSpace]]:
+        """The peer classes allowed something at ``subject`` through every tier, grouped by what they are allowed:
+        (peers as a bitset, ports), one group per distinct space.
 
         The walk of :func:`netmodel.analyze.policy.tiers.walk_spaces`, done for every peer class at once: the
         peers are held as a few *states* — a bitset of peer classes with the same (allowed, undecided, passed)
@@ -412,29 +425,36 @@ class PolicyEngine:
         ports share one answer (callers only read it).
         """
         tiers = [(tier.rules(direction, subject.id), tier.ends_in_deny(direction, subject.id)) for tier in self.tiers]
-        named = any(isinstance(p.port, str) for rules, _ in tiers for r in rules for p in (r.ports or ()) + r.not_ports)
-        key = (direction, tuple((tuple(map(id, rules)), ends) for rules, ends in tiers),
-               subject.ports if named and direction == INGRESS else None)
-        found = self._spaces.get(key)
+        ids = tuple(tuple(map(id, rules)) for rules, _ in tiers)
+        named = direction == INGRESS and any(self._names_ports(i, rules) for i, (rules, _) in zip(ids, tiers))
+        key = (direction, tuple(zip(ids, (ends for _, ends in tiers))), subject.ports if named else None)
+        found = self._groups.get(key)
         if found is not None:
             return found
         # A state: [peers, allowed, undecided, passed]; lists, merged once per tier (hashing spaces is costly).
         states: list[list[object]] = [[self.classes.policy_subjects, NOTHING, EVERYTHING, NOTHING]]
         # Subjects whose rules start alike (the same AdminNetworkPolicies, then their own NetworkPolicies) share
-        # the walk of that beginning: each step's states are remembered under (the step before, the rule).
+        # the walk of that beginning: each step's states are remembered under (the step before, the rule), and
+        # a whole tier's under (the step before, its rules), so a subject whose tier holds the same rules as an
+        # earlier one's takes it in one step however many rules it holds.
         steps = self._steps
-        step = self._first_step.setdefault((key[0], key[2]), len(self._first_step))
-        for rules, ends in tiers:
-            limit = 16
-            for rule in rules:
-                walked = steps.get((step, id(rule)))
-                if walked is None:
-                    states = self._apply(rule, direction, subject, states)
-                    if len(states) > limit:  # merge when the states have doubled since the last merge
-                        states = _merge(states)
-                        limit = max(16, 2 * len(states))
-                    walked = steps[(step, id(rule))] = (-len(steps) - 1, rule, states, limit)
-                step, _, states, limit = walked
+        step = self._first_step.setdefault((direction, key[2]), len(self._first_step))
+        for (rules, ends), rule_ids in zip(tiers, ids):
+            walked = steps.get((step, rule_ids)) if rules else None
+            if walked is None and rules:
+                before, limit = step, 8
+                for rule in rules:
+                    walked = steps.get((step, id(rule)))
+                    if walked is None:
+                        states = self._apply(rule, direction, subject, states)
+                        if len(states) > limit:  # merge when the states have doubled since the last merge
+                            states = _merge(states)
+                            limit = max(8, 2 * len(states))
+                        walked = steps[(step, id(rule))] = (-len(steps) - 1, rule, states, limit)
+                    step, _, states, limit = walked
+                walked = steps[(before, rule_ids)] = (step, rules, states, limit)
+            if walked is not None:
+                step, _, states, _ = walked
             end = "ends in deny" if ends else "passes on"
             walked = steps.get((step, end))
             if walked is None:
@@ -442,37 +462,70 @@ class PolicyEngine:
                                   NOTHING] for peers, allowed, remaining, passed in states])
                 walked = steps[(step, end)] = (-len(steps) - 1, None, states, 0)
             step, _, states, _ = walked
-        out: dict[int, PortSpace] = {}
-        for peers, allowed, pending, _ in states:
-            space = allowed | pending  # type: ignore[operator]
-            if space:
-                for peer in iter_members(peers):  # type: ignore[arg-type]
-                    out[peer] = space
-        self._spaces[key] = out
+        out = self._grouped([(peers, self._op("|", allowed, pending))  # type: ignore[misc, arg-type]
+                             for peers, allowed, pending, _ in states])
+        self._groups[key] = out
         return out
+
+    @staticmethod
+    def _grouped(parts: list[tuple[int, PortSpace]]) -> list[tuple[int, PortSpace]]:
+        """``parts`` (peers, space) with the peers of one space object OR'ed together, empty spaces left out."""
+        by_space: dict[int, tuple[int, PortSpace]] = {}
+        for peers, space in parts:
+            if space is NOTHING or not space:
+                continue
+            found = by_space.get(id(space))
+            by_space[id(space)] = (peers, space) if found is None else (found[0] | peers, space)
+        return list(by_space.values())
+
+    def _spread(self, groups: list[tuple[int, PortSpace]]) -> dict[int, PortSpace]:
+        """``groups`` as peer class → space (remembered per groups object, which callers share)."""
+        found = self._spread_cache.get(id(groups))
+        if found is None:
+            out: dict[int, PortSpace] = {}
+            for peers, space in groups:
+                out.update(dict.fromkeys(members(peers), space))
+            found = self._spread_cache[id(groups)] = (groups, out)
+        return found[1]
+
+    def _names_ports(self, ids: tuple[int, ...], rules: Sequence[TierRuleLike]) -> bool:
+        """Whether some rule of ``rules`` (whose ids are ``ids``) names a port; remembered per list of rules."""
+        found = self._named.get(ids)
+        if found is None:
+            found = any(isinstance(p.port, str) for r in rules for p in (r.ports or ()) + r.not_ports)
+            self._named[ids] = found
+            self._named_rules.append(rules)  # held, so the ids stay theirs
+        return found
 
     def _apply(self, rule: TierRuleLike, direction: str, subject: PodClass,
                states: list[list[object]]) -> list[list[object]]:
         """One rule over the states of a tier walk: the peers it names get their undecided ports it matches
         decided (Allow → allowed, Pass → passed, Deny → neither)."""
+        # The spaces in states come from _op (or are NOTHING and EVERYTHING), one object per value: emptiness is
+        # a comparison with NOTHING. A state keeps its peers whole unless the rule decides some of their ports.
         out: list[list[object]] = []
         op = self._op
+        named, action = rule.peer_classes, rule.action
+        space = None if direction == EGRESS and any(isinstance(p.port, str) for p in (rule.ports or ()) + rule.not_ports) \
+            else self.rule_space(rule, subject if direction == INGRESS else None)
         for state in states:
             peers, allowed, remaining, passed = state
-            inside = peers & rule.peer_classes  # type: ignore[operator]
-            if not inside or not remaining:
+            inside = peers & named  # type: ignore[operator]
+            if not inside or remaining is NOTHING:
                 out.append(state)
                 continue
-            if inside != peers:
-                out.append([peers & ~rule.peer_classes, allowed, remaining, passed])  # type: ignore[operator]
-            for part, space in self._rule_spaces(rule, direction, subject, inside):
-                hit = op("&", space, remaining)  # type: ignore[arg-type]
-                if not hit:
-                    out.append([part, allowed, remaining, passed])
+            rest = peers
+            for part, part_space in [(inside, space)] if space is not None else \
+                    self._rule_spaces(rule, direction, subject, inside):
+                hit = op("&", part_space, remaining)  # type: ignore[arg-type]
+                if hit is NOTHING:
                     continue
-                out.append([part, op("|", allowed, hit) if rule.action == ALLOW else allowed,  # type: ignore[arg-type]
+                rest &= ~part  # type: ignore[operator]
+                out.append([part, op("|", allowed, hit) if action == ALLOW else allowed,  # type: ignore[arg-type]
                             op("-", remaining, hit),  # type: ignore[arg-type]
-                            op("|", passed, hit) if rule.action == PASS else passed])  # type: ignore[arg-type]
+                            op("|", passed, hit) if action == PASS else passed])  # type: ignore[arg-type]
+            if rest:
+                out.append(state if rest == peers else [rest, allowed, remaining, passed])
         return out
 
     def _op(self, kind: str, a: PortSpace, b: PortSpace) -> PortSpace:
@@ -482,6 +535,7 @@ class PolicyEngine:
         found = self._ops.get(key)
         if found is None:
             result = a & b if kind == "&" else a | b if kind == "|" else a - b
+            result = self._canonical.setdefault(result, result)
             found = self._ops[key] = (a, b, result)
         return found[2]
 
@@ -507,24 +561,48 @@ class PolicyEngine:
             out[c.ports] = out.get(c.ports, 0) | (1 << c.id)
         return out
 
-    def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
-        """Source class → ports its ingress allows at ``destination``; None when not isolated (everything)."""
+    def ingress_groups(self, destination: PodClass) -> list[tuple[int, PortSpace]] | None:
+        """The source classes ``destination``'s ingress allows something, grouped by the ports it allows them:
+        (sources as a bitset, ports), one group per distinct space; None when not isolated (everything)."""
         if self._walked(INGRESS, destination.id):
-            return self._tier_spaces(INGRESS, destination)
+            return self._tier_groups(INGRESS, destination)
         if not self.isolating(destination.id, INGRESS):
             return None
-        out: dict[int, PortSpace] = {}
+        # The union of the rules, as groups: each rule splits the groups into the sources it names and the rest.
+        key = (INGRESS, tuple(map(id, self.ingress_rules(destination.id))), destination.ports)
+        found = self._groups.get(key)
+        if found is not None:
+            return found
+        groups: list[tuple[int, PortSpace]] = []
+        covered = 0
         for rule in self.ingress_rules(destination.id):
             space = self.resolve_ports(rule.rule.ports, destination)
-            if space:
-                for source in iter_members(rule.peer_classes):
-                    out[source] = out[source] | space if source in out else space
-        return out
+            if not space:
+                continue
+            named = rule.peer_classes
+            split: list[tuple[int, PortSpace]] = []
+            for peers, allowed in groups:
+                inside = peers & named
+                if inside:
+                    split.append((inside, self._op("|", allowed, space)))
+                if inside != peers:
+                    split.append((peers & ~named, allowed))
+            if named & ~covered:
+                split.append((named & ~covered, space))
+                covered |= named
+            groups = split
+        found = self._groups[key] = self._grouped(groups)
+        return found
+
+    def ingress_spaces(self, destination: PodClass) -> dict[int, PortSpace] | None:
+        """Source class → ports its ingress allows at ``destination``; None when not isolated (everything)."""
+        groups = self.ingress_groups(destination)
+        return None if groups is None else self._spread(groups)
 
     def egress_spaces(self, source: PodClass) -> dict[int, PortSpace] | None:
         """Destination class → ports the source's egress allows to it; None when not isolated."""
         if self._walked(EGRESS, source.id):
-            return self._tier_spaces(EGRESS, source)
+            return self._spread(self._tier_groups(EGRESS, source))
         if not self.isolating(source.id, EGRESS):
             return None
         out: dict[int, PortSpace] = {}
