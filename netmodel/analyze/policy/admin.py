@@ -53,8 +53,12 @@ class AdminTier:
         self.compiled: ByIdentity[AdminNetworkPolicy, tuple[TierRule, ...]] = ByIdentity()
         self._rules: dict[tuple[str, int], list[TierRule]] = {}
         self._touched = {INGRESS: 0, EGRESS: 0}
+        self._node_addresses: dict[tuple[int, ...], AddressSet] = {}
+        selecting: dict[str, list[tuple[int, list[TierRule]]]] = {INGRESS: [], EGRESS: []}
         for policy in self.policies:
-            self._compile(policy)
+            self._compile(policy, selecting)
+        for direction, order in selecting.items():
+            self._place(direction, order)
 
     def subjects(self, policy: AdminNetworkPolicy) -> int:
         """The Pod classes an admin policy's subject selects (policy subjects only)."""
@@ -76,8 +80,13 @@ class AdminTier:
             return classes & c.policy_subjects, AddressSet.of_networks(peer.networks)
         if peer.field == "nodes" and peer.node_selector is not None:
             selector = peer.node_selector
-            return 0, AddressSet.of_networks(ip for n in self.topology.nodes if selector.matches(n.labels)
-                                             for ip in n.ips)
+            nodes = self.topology.nodes
+            matched = tuple(i for i, n in enumerate(nodes) if selector.matches(n.labels))
+            found = self._node_addresses.get(matched)  # many rules name the same nodes (a zone, the workers)
+            if found is None:
+                found = self._node_addresses[matched] = AddressSet.of_networks(ip for i in matched
+                                                                               for ip in nodes[i].ips)
+            return 0, found
         return 0, AddressSet()  # domainNames: not evaluated (NM-INPUT-021)
 
     def _compile_rule(self, policy: AdminNetworkPolicy, direction: str, index: int, rule: AdminRule) -> TierRule:
@@ -89,7 +98,7 @@ class AdminTier:
         return TierRule(policy, direction, index, rule.name, rule.action, rule.ports, classes, addresses,
                         rule.source)
 
-    def _compile(self, policy: AdminNetworkPolicy) -> None:
+    def _compile(self, policy: AdminNetworkPolicy, selecting: dict[str, list[tuple[int, list[TierRule]]]]) -> None:
         selected = self.subjects(policy)
         self.selected[policy] = selected
         compiled: list[TierRule] = []
@@ -99,9 +108,27 @@ class AdminTier:
             if not these:
                 continue  # "ANPs with no ingress rules do not affect ingress traffic"
             self._touched[direction] |= selected
-            for class_id in iter_members(selected):
-                self._rules.setdefault((direction, class_id), []).extend(these)
+            selecting[direction].append((selected, these))
         self.compiled[policy] = tuple(compiled)
+
+    def _place(self, direction: str, order: list[tuple[int, list[TierRule]]]) -> None:
+        """Each class's rules in ``direction``: the rules of the policies selecting it (``order``: each policy's
+        subject classes and rules, in evaluation order), one list shared by the classes the same policies
+        select. The classes are split by each policy's subjects in turn (sets, not one class at a time), so
+        the work follows the distinct rule lists, and the engine meets each list as one object."""
+        blocks: list[tuple[int, list[TierRule]]] = [(self._touched[direction], [])]
+        for selected, these in order:
+            split: list[tuple[int, list[TierRule]]] = []
+            for classes, rules in blocks:
+                inside = classes & selected
+                if inside:
+                    split.append((inside, rules + these))
+                if inside != classes:
+                    split.append((classes & ~selected, rules))
+            blocks = split
+        for classes, rules in blocks:
+            for class_id in iter_members(classes):
+                self._rules[(direction, class_id)] = rules
 
     # -- the Tier protocol -------------------------------------------------------------------------------------
     def rules(self, direction: str, subject: int) -> Sequence[TierRule]:

@@ -31,6 +31,7 @@ from functools import cached_property
 
 from netmodel.analyze.policy.bits import iter_members
 from netmodel.analyze.policy.classes import PodClasses
+from netmodel.analyze.policy.identity import ByIdentity
 from netmodel.analyze.policy.labels import LabelIndex
 from netmodel.analyze.policy.tiers import ALLOW, DENY
 from netmodel.compile.addresses import AddressBook
@@ -116,8 +117,10 @@ class CiliumPolicies:
         self.allow: dict[tuple[str, int], list[CiliumTierRule]] = {}
         self.deny: dict[tuple[str, int], list[CiliumTierRule]] = {}
         self.defaulting: dict[tuple[str, int], list[CiliumPolicy]] = {}
-        self.selected: dict[CiliumPolicy, int] = {}
-        self.compiled: dict[CiliumPolicy, tuple[CiliumTierRule, ...]] = {}
+        # By identity: hashing a policy hashes every source span in it, which for YAML input parses its document
+        # again to locate them (most of compiling 500 Cilium policies).
+        self.selected: ByIdentity[CiliumPolicy, int] = ByIdentity()
+        self.compiled: ByIdentity[CiliumPolicy, tuple[CiliumTierRule, ...]] = ByIdentity()
         self._touched = {INGRESS: 0, EGRESS: 0}
         for policy in topology.cilium_policies if enforced(topology) else ():
             self._compile(policy)
@@ -260,7 +263,7 @@ class CiliumPolicies:
                     (self.deny if r.action == DENY else self.allow).setdefault((direction, class_id), []).append(r)
                 if has and default_deny:
                     found = self.defaulting.setdefault((direction, class_id), [])
-                    if policy not in found:
+                    if not any(p is policy for p in found):  # by identity, as above
                         found.append(policy)
         return out
 

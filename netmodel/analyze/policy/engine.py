@@ -192,15 +192,15 @@ class PolicyEngine:
         # and _merge (by identity) merges every state it can (the walks of 500 AdminNetworkPolicies kept about
         # five times as many states as values without it).
         self._canonical: dict[PortSpace, PortSpace] = {NOTHING: NOTHING, EVERYTHING: EVERYTHING}
-        # _tier_groups' walks step by step: (the step before, id of the rule, the ids of a tier's rules, or a
-        # tier's end) → (this step's number; the rule(s), which keep their ids their own; the states after the
-        # step; when to merge them next).
-        # A walk starts at a step numbered from 0 by (direction, the subject's declared ports when named ports
-        # resolve on it); later steps are numbered from -1 down, so the two never meet.
-        self._first_step: dict[tuple[object, ...], int] = {}
+        # _tier_groups' walks step by step: (the step before, id of the rule or the ids of a tier's rules, the
+        # subject's declared ports when they resolve the tier's named ports) or (the step before, a tier's end)
+        # → (this step's number; the rule(s), which keep their ids their own; the states after the step; when
+        # to merge them next). A walk starts at a step numbered from 0 by direction; later steps are numbered
+        # from -1 down, so the two never meet.
+        self._first_step: dict[str, int] = {}
         self._named: dict[tuple[int, ...], bool] = {}
         self._named_rules: list[Sequence[TierRuleLike]] = []
-        self._steps: dict[tuple[int, object], tuple[int, object, list[list[object]], int]] = {}
+        self._steps: dict[tuple[object, ...], tuple[int, object, list[list[object]], int]] = {}
         # resolve_ports' answers by the identity of a rule's ports (hashing them would hash their source spans,
         # which looks their line and column up) and the destination's declared ports; each entry holds the
         # ports object, so its id stays its own.
@@ -426,8 +426,10 @@ class PolicyEngine:
         """
         tiers = [(tier.rules(direction, subject.id), tier.ends_in_deny(direction, subject.id)) for tier in self.tiers]
         ids = tuple(tuple(map(id, rules)) for rules, _ in tiers)
-        named = direction == INGRESS and any(self._names_ports(i, rules) for i, (rules, _) in zip(ids, tiers))
-        key = (direction, tuple(zip(ids, (ends for _, ends in tiers))), subject.ports if named else None)
+        # Named ports resolve on the subject for ingress: the tiers whose rules name one depend on its ports.
+        resolved = [subject.ports if direction == INGRESS and self._names_ports(i, rules) else None
+                    for i, (rules, _) in zip(ids, tiers)]
+        key = (direction, tuple(zip(ids, (ends for _, ends in tiers))), tuple(resolved))
         found = self._groups.get(key)
         if found is not None:
             return found
@@ -436,23 +438,25 @@ class PolicyEngine:
         # Subjects whose rules start alike (the same AdminNetworkPolicies, then their own NetworkPolicies) share
         # the walk of that beginning: each step's states are remembered under (the step before, the rule), and
         # a whole tier's under (the step before, its rules), so a subject whose tier holds the same rules as an
-        # earlier one's takes it in one step however many rules it holds.
+        # earlier one's takes it in one step however many rules it holds. In a tier naming ports the subject's
+        # declared ports are part of the step (they decide what its rules match); elsewhere they are not, so
+        # subjects declaring different ports still share their walk through the admin tiers.
         steps = self._steps
-        step = self._first_step.setdefault((direction, key[2]), len(self._first_step))
-        for (rules, ends), rule_ids in zip(tiers, ids):
-            walked = steps.get((step, rule_ids)) if rules else None
+        step = self._first_step.setdefault(direction, len(self._first_step))
+        for (rules, ends), rule_ids, ports in zip(tiers, ids, resolved):
+            walked = steps.get((step, rule_ids, ports)) if rules else None
             if walked is None and rules:
                 before, limit = step, 8
                 for rule in rules:
-                    walked = steps.get((step, id(rule)))
+                    walked = steps.get((step, id(rule), ports))
                     if walked is None:
                         states = self._apply(rule, direction, subject, states)
                         if len(states) > limit:  # merge when the states have doubled since the last merge
                             states = _merge(states)
                             limit = max(8, 2 * len(states))
-                        walked = steps[(step, id(rule))] = (-len(steps) - 1, rule, states, limit)
+                        walked = steps[(step, id(rule), ports)] = (-len(steps) - 1, rule, states, limit)
                     step, _, states, limit = walked
-                walked = steps[(before, rule_ids)] = (step, rules, states, limit)
+                walked = steps[(before, rule_ids, ports)] = (step, rules, states, limit)
             if walked is not None:
                 step, _, states, _ = walked
             end = "ends in deny" if ends else "passes on"
