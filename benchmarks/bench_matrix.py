@@ -13,6 +13,12 @@ egress Deny to a network and an Allow to a zone's nodes) and one BaselineAdminNe
 tier of its namespace or a team's namespaces on numbered or named ports, an ingressDeny of the metrics port from
 another tier; every third an egress to its namespace, the DNS Pods and the world on 443) and every tenth a
 CiliumClusterwideNetworkPolicy denying a team's namespaces egress to a CIDR without default deny.
+
+``--compare`` times what ``netmodel matrix`` does once the input is loaded — compile the policies, then compute
+and write each view of ``--by`` (``group``: the grouped map, the default view; ``workload``/``namespace``/``pod``:
+the pairwise rows as ``-f csv`` streams them, to a discarding sink), with the cyclic collector paused as the
+command pauses it — on the layout alone and on the layout with the added policies, in one process, each
+``--rounds`` times alternating, and prints the fastest CPU time of each and the ratio (issue 13).
 """
 
 from __future__ import annotations
@@ -21,10 +27,15 @@ import argparse
 import json
 import time
 
-from netmodel.analyze.connectivity import connectivity
+from netmodel.analyze.connectivity import connection_blocks, connectivity
+from netmodel.analyze.grouped import grouped_json
 from netmodel.analyze.reach import CompiledCluster, query
+from netmodel.analyze.unevaluated import Unevaluated
+from netmodel.cli.matrix import stream_csv
 from netmodel.load import parse_text
+from netmodel.load.files import paused_gc
 from netmodel.model.build import build_topology
+from netmodel.model.topology import Topology
 
 TIERS = ("front", "mid", "back")
 
@@ -138,6 +149,58 @@ def timed(label: str, fn):  # type: ignore[no-untyped-def]
     return value
 
 
+class _Sink:
+    """A text sink that keeps only the number of characters written."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
+
+
+def matrix_view(topology: Topology, by: str) -> int:
+    """What ``netmodel matrix`` does after loading, for one view: compile, compute and write (the size written)."""
+    skipped = Unevaluated.of(topology)
+    with paused_gc():  # as the command does
+        compiled = CompiledCluster(topology)
+        if by == "group":
+            return len(repr(grouped_json(compiled, skipped)))
+        sink = _Sink()
+        stream_csv(connection_blocks(compiled, by), by, skipped, sink)  # type: ignore[arg-type]
+        return sink.size
+
+
+def compare(args: argparse.Namespace) -> None:
+    """The layout alone against the layout with the added policies: the fastest CPU time of each stage."""
+    base = layout(args.namespaces, args.deployments, args.replicas, args.nodes)
+    texts = {"alone": base, "added": base + admin_policies(args.admin_policies, args.namespaces, args.deployments)
+             + cilium_policies(args.cilium_policies, args.namespaces, args.deployments)}
+    topologies = {name: build_topology(parse_text(text, "bench.yaml")) for name, text in texts.items()}
+    best: dict[tuple[str, str], float] = {}
+    sizes: dict[tuple[str, str], int] = {}
+    for _ in range(args.rounds):
+        for name, topology in topologies.items():
+            stages = [("compile", lambda t=topology: CompiledCluster(t))]
+            stages += [(f"matrix --by {by}", lambda t=topology, by=by: matrix_view(t, by)) for by in args.by]
+            for stage, fn in stages:
+                cpu = time.process_time()
+                value = fn()
+                spent = time.process_time() - cpu
+                best[(name, stage)] = min(best.get((name, stage), spent), spent)
+                if isinstance(value, int):
+                    sizes[(name, stage)] = value
+    baseline = " (+1 BaselineAdminNetworkPolicy)" if args.admin_policies else ""
+    print(f"added: {args.admin_policies} AdminNetworkPolicies{baseline}, {args.cilium_policies} Cilium policies; "
+          f"fastest of {args.rounds} (CPU s)")
+    for stage in ["compile"] + [f"matrix --by {by}" for by in args.by]:
+        alone, added = best[("alone", stage)], best[("added", stage)]
+        written = f"  written {sizes[('alone', stage)]:,} / {sizes[('added', stage)]:,} chars" \
+            if ("alone", stage) in sizes else ""
+        print(f"{stage:<24} alone {alone:7.3f}  added {added:7.3f}  ratio {added / alone:5.2f}{written}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=50)
@@ -147,8 +210,16 @@ def main() -> None:
     parser.add_argument("--admin-policies", type=int, default=0)
     parser.add_argument("--cilium-policies", type=int, default=0)
     parser.add_argument("--by", nargs="+", default=["workload", "namespace", "pod"],
-                        choices=["workload", "namespace", "pod"])
+                        choices=["group", "workload", "namespace", "pod"])
+    parser.add_argument("--compare", action="store_true",
+                        help="time the matrix command's work on the layout alone and with the added policies")
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: rounds, the fastest kept")
     args = parser.parse_args()
+    if args.compare:
+        compare(args)
+        return
+    if "group" in args.by:
+        parser.error("--by group is timed with --compare")
     text = timed("generate manifests", lambda: layout(args.namespaces, args.deployments, args.replicas, args.nodes)
                  + admin_policies(args.admin_policies, args.namespaces, args.deployments)
                  + cilium_policies(args.cilium_policies, args.namespaces, args.deployments))
