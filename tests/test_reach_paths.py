@@ -86,3 +86,26 @@ def test_unknown_reference_suggests_close_names(compiled: CompiledCluster) -> No
     assert "shop/api-0" in err.value.problems[0].hint
     with pytest.raises(UsageError):
         query(compiled, "node:w-9", "node:w-1", 80)
+
+
+def test_a_node_port_of_another_node_is_judged_by_the_pods_egress_as_the_node_address() -> None:
+    """kube-proxy translates a NodePort only where the node address is local (``--dst-type LOCAL``): a Pod's
+    packet to another node's NodePort leaves its node addressed to that node, so the Pod's egress policy judges
+    the node address; to its own node's NodePort the backend is judged. A CNI replacing kube-proxy translates at
+    the socket on the sending node (tests/emulate/test_emulate.py has the kernel's word on the first two)."""
+    from netmodel.analyze.reach import CompiledCluster, query
+    from netmodel.load import parse_text
+    from netmodel.model.build import build_topology
+    from tests.emulate.test_emulate import NODE_PORT_ELSEWHERE
+
+    def verdict(text: str, to: str) -> bool:
+        return query(CompiledCluster(build_topology(parse_text(text, "np.yaml"))), "default/a", to, 30080,
+                     "TCP").allowed
+
+    assert not verdict(NODE_PORT_ELSEWHERE, "node:n2")
+    assert verdict(NODE_PORT_ELSEWHERE, "node:n1")
+    replaced = NODE_PORT_ELSEWHERE.replace("cni: {plugin: calico, mode: vxlan}",
+                                           "cni: {plugin: cilium, mode: vxlan, kubeProxyReplacement: true}\n"
+                                           "  kubeProxy: {mode: none}")
+    assert build_topology(parse_text(replaced, "np.yaml")).cluster.cni.kube_proxy_replacement
+    assert verdict(replaced, "node:n2")

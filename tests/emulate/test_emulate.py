@@ -486,13 +486,10 @@ spec:
 
 
 @needs_lab
-@pytest.mark.xfail(strict=True, reason="known solver difference: an egress named port resolves on a hostNetwork "
-                   "destination Pod's declared ports in the solver; the kernel, as Calico's named-port IP sets, "
-                   "resolves named ports on workload endpoints only")
 def test_egress_named_port_to_a_host_network_pod_agrees(clean_host: object, features: KernelFeatures) -> None:
-    """A Pod's egress rule allowing the named port `metrics` towards a hostNetwork Pod declaring it: the solver
-    allows TCP 9100, the kernel denies it (the destination is the node's address, no workload endpoint). A
-    Kubernetes NetworkPolicy's named port has the same difference."""
+    """A Pod's egress rule allowing the named port `metrics` towards a hostNetwork Pod declaring it: both deny
+    TCP 9100 (the destination is the node's address, no workload endpoint: named ports resolve on Pods the CNI
+    wires only, as Calico's named-port IP sets; PodClass.port_numbers)."""
     report = emulate(build_topology(parse_text(HOST_NETWORK_NAMED_PORT, "host-network-named-port.yaml")), "all",
                      features)
     assert [o.flow for o in report.disagreements] == []
@@ -531,3 +528,62 @@ def test_wrong_solver_verdicts_are_reported_as_disagreements(clean_host: object,
     report = emulate(topology, "expectations", features, solver=lying)
     reported = {o.flow.key for o in report.disagreements}
     assert lied_about <= reported
+
+
+NODE_PORT_ELSEWHERE = """\
+apiVersion: netmodel.io/v1alpha1
+kind: Cluster
+metadata: {name: np}
+spec:
+  podCIDRs: ["10.244.0.0/16"]
+  serviceCIDRs: ["10.96.0.0/12"]
+  cni: {plugin: calico, mode: vxlan}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.0.0/24}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n2}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: default, labels: {app: a}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.244.0.10}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: default, labels: {app: b}}
+spec: {nodeName: n2, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.244.1.10}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec: {type: NodePort, selector: {app: b}, ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-to-b-only, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: b}}}]
+"""
+
+
+@needs_lab
+def test_node_port_of_another_node_is_judged_by_egress_before_translation(clean_host: object,
+                                                                            features: KernelFeatures) -> None:
+    """Pod a may send to Pods b only. kube-proxy translates a NodePort where the node address is local: a's
+    packet to n2's NodePort leaves n1 addressed to n2, so a's egress policy denies it; to its own node's NodePort
+    it is translated first and allowed as b. The solver and the kernel agree on every flow."""
+    report = emulate(build_topology(parse_text(NODE_PORT_ELSEWHERE, "node-port-elsewhere.yaml")), "all", features)
+    assert [o.flow for o in report.disagreements] == []

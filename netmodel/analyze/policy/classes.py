@@ -47,7 +47,14 @@ class PodClass:
         return not self.host_network
 
     def port_numbers(self, name: str, protocol: int) -> list[int]:
-        """A named port resolved on this class (by name and protocol), as Kubernetes does per Pod."""
+        """A named port resolved on this class (by name and protocol), as Kubernetes does per Pod.
+
+        A hostNetwork Pod resolves none: its address is its node's, and the CNIs resolve named ports on the Pods
+        they wire (Calico's named-port IP sets hold workload endpoints only; Cilium's named ports are its
+        endpoints'), so a rule's named port never matches traffic to a node address (Kubernetes leaves
+        NetworkPolicy and hostNetwork Pods undefined; the lab's kernel agrees, tests/emulate/test_emulate.py)."""
+        if self.host_network:
+            return []
         return [number for n, number, proto in self.ports if n == name and proto == protocol]
 
     def listens(self, protocol: int, port: int) -> bool:

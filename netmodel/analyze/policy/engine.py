@@ -272,7 +272,8 @@ class PolicyEngine:
         """What a rule's ``ports`` allow on one destination (named ports by name and protocol on the Pod)."""
         if ports is None:
             return EVERYTHING
-        key = (id(ports), destination.ports if destination is not None else ())
+        # Classes declaring the same ports resolve named ports alike, except hostNetwork ones (they resolve none).
+        key = (id(ports), destination.ports if destination is not None and not destination.host_network else ())
         cached = self._resolved.get(key)
         if cached is not None:
             return cached[1]

@@ -343,7 +343,8 @@ class Tracer:
                  port: int) -> list[Events]:
         listeners = self.compiled.listeners_at(node, protocol, port)
         forwards = next((lst for lst in listeners if lst.kind in (ListenerKind.NODEPORT, ListenerKind.HOST_PORT)), None)
-        if forwards is None:
+        if forwards is None or not self._translated_on_sending_node(sender, node):
+            # The packet leaves its node still addressed to the node: the Pod's egress policy judges that address.
             events, sender = self._egress(events, sender, None, address, protocol, port)
         if sender.node is not None and sender.node.name != node.name:
             events, sender = self._masquerade(events, sender, address)
@@ -369,6 +370,18 @@ class Tracer:
         return [events + ((where, StepRecord(Step.DELIVER, f"{first.name} listens on {protocol_label(protocol)} "
                                              f"{port}", True, None, (Decision(_listener_kind(first), first.name,
                                                                               first.kind, True, first.source),))),)]
+
+    def _translated_on_sending_node(self, sender: Sender, node: Node) -> bool:
+        """Whether a NodePort or hostPort of ``node`` is translated to its backend before the packet leaves the
+        sender's node, so that the sender's egress policy sees the backend rather than the node.
+
+        kube-proxy (iptables, ipvs and nftables modes) and the portmap plugin translate them only for destination
+        addresses local to the node (``--dst-type LOCAL``, ``fib daddr type local``): a Pod reaching another node's
+        address is translated there, after its egress policy judged the node address. A CNI replacing kube-proxy
+        translates at the socket on the sending node (Cilium's socket load balancer) — *assumption*: any node's
+        NodePort, as the solver did before, so the backend is judged."""
+        return (sender.node is None or sender.node.name == node.name
+                or self.compiled.topology.cluster.cni.kube_proxy_replacement)
 
     def _service_port(self, svc: Service, protocol: int, port: int | str) -> ServicePort | None:
         return service_port(svc, protocol, port)
