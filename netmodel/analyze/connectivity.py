@@ -746,12 +746,17 @@ def _outside(query: _Query, classes: Iterable[PodClass]) -> None:
                     assert backend.pod is not None
                     query.add(f"network:{entry.network}", query.name(backend.pod), got[0], got[1],
                               f"Service {entry.service.qualified_name} NodePort {entry.port.node_port}")
-    if topology.gateway_api.gateways and entries:
-        # Outside → a Gateway's Pods (the entries above) → the backends of its routes.
+    if (topology.gateway_api.gateways or topology.ingresses) and entries:
+        # Outside → a proxy's Pods (the entries above: a Gateway's, an ingress controller's) → the backends of its
+        # routes or rules.
         from netmodel.analyze.gateway_entries import enter_gateways
+        from netmodel.analyze.ingress_entries import enter_ingresses
+        from netmodel.analyze.proxy_entries import ProxyEntries
 
-        enter_gateways(compiled, entries, lambda entry, backend: entered(query, entry, backend), query.name,
-                       query.add)
+        proxies = ProxyEntries(compiled, entries, lambda entry, backend: entered(query, entry, backend), query.name,
+                               query.add)
+        enter_gateways(proxies)
+        enter_ingresses(proxies)
 
 
 def entered(query: _Query, entry: OutsideEntry, backend: Backend) -> tuple[PortSpace, bool] | None:

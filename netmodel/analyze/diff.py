@@ -29,6 +29,7 @@ from netmodel.analyze.gateway_entries import (
     parse_via,
     route_backends,
 )
+from netmodel.analyze.ingress_entries import rule_of
 from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
 from netmodel.analyze.suppress import fingerprint_of
@@ -108,7 +109,7 @@ class FlowChange:
     source: str
     destination: str
     protocol: str
-    via: str  # the Service and nodePort an outside network enters through, else ""
+    via: str  # the Service and nodePort, Gateway listener or Ingress rule an outside network enters through, else ""
     ports: IntervalSet  # the ports opened (or closed)
     before: IntervalSet | None  # the entry's ports in OLD, None when it had none
     after: IntervalSet | None
@@ -319,7 +320,8 @@ def mark_exposures(flows: Sequence[FlowChange], cells: Sequence[CellChange]) -> 
 def locate(flows: Sequence[FlowChange], topology: Topology,
            compiled: CompiledCluster | None = None) -> tuple[FlowChange, ...]:
     """Each opened flow located where NEW defines what it enters: the Service of a NodePort entry, the route
-    that sends to the destination through a Gateway listener (with ``compiled``), else the destination
+    that sends to the destination through a Gateway listener or the Ingress rule's backend (with ``compiled``),
+    else the destination
     workload (or bare Pod); an outside destination has no location."""
     where: dict[str, Mapping[str, Any]] = {}
     workloads = {w.ref: w for w in topology.workloads}
@@ -333,6 +335,8 @@ def locate(flows: Sequence[FlowChange], topology: Topology,
         spot = services.get(m.group(1)) if m else where.get(f.destination)
         if f.change == "opened" and compiled is not None and parse_via(f.via) is not None:
             spot = _route_location(compiled, f) or spot
+        elif f.change == "opened" and compiled is not None and (rule := rule_of(compiled, f.via)) is not None:
+            spot = rule[1].source.to_json()  # the Ingress rule (its backend) that sends there
         out.append(replace(f, location=spot) if f.change == "opened" and spot else f)
     return tuple(out)
 

@@ -2,7 +2,8 @@
 
 A Gateway is a proxy (docs/reachability.md, "Gateway API"): the client's connection ends at one of the
 gateway's Pods, which opens a new one to a backend endpoint. So an outside network reaches a backend Pod
-through a listener when, for some gateway Pod,
+through a listener when, for some gateway Pod (the legs joined as for every proxy,
+:mod:`netmodel.analyze.proxy_entries`),
 
 1. the network enters that Pod through one of the Gateway's entry Services on the listener's port (the
    NodePort/LoadBalancer entry the matrix already judges: node firewalls, the gateway Pod's ingress policy,
@@ -22,40 +23,11 @@ A Gateway whose data plane is not known (NM-EXT-014) gives no row, as ``query`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
 
-from netmodel.analyze.policy import PortSpace
+from netmodel.analyze.proxy_entries import ProxyEntries, ProxyFront
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
-from netmodel.analyze.reach.paths import Tracer
-from netmodel.analyze.reach.refs import pod_endpoint
 from netmodel.model.gateway import Gateway, Listener, Route
-from netmodel.model.objects import Pod, Service, ServicePort
-from netmodel.sets import IntervalSet, protocol_number
-
-
-class OutsideEntry(Protocol):
-    """An outside network entering through one Service port (``connectivity.OutsideEntry``; named by shape so
-    that this module, which the matrix calls, does not import it back)."""
-
-    @property
-    def service(self) -> Service:
-        """The Service whose NodePort or LoadBalancer entry the network comes in by."""
-        ...
-
-    @property
-    def port(self) -> ServicePort:
-        """The Service port entered."""
-        ...
-
-    @property
-    def network(self) -> str:
-        """The outside network's name (``network:NAME``)."""
-        ...
-
-
-FirstLeg = Callable[[Any, Backend], "tuple[PortSpace, bool] | None"]  # connectivity.entered, bound to a query
-Add = Callable[[str, str, PortSpace, bool, str], None]  # records a row: from, to, ports, partial, via
+from netmodel.sets import protocol_number
 
 VIA = re.compile(r"^Gateway (\S+)/(\S+) listener (\S+) \((\S+) (\d+)\)$")
 
@@ -139,64 +111,23 @@ def gateway_backed(compiled: CompiledCluster) -> dict[tuple[str, str], list[str]
     return out
 
 
-def enter_gateways(compiled: CompiledCluster, entries: Sequence[tuple[OutsideEntry, Sequence[Backend]]],
-                   first_leg: FirstLeg, name: Callable[[Pod], str], add: Add) -> None:
-    """Record with ``add``, for every Gateway, listener and outside network, the backend Pods (their group
-    ``name``) reached through it; ``first_leg`` judges an entry into one gateway Pod
-    (:func:`netmodel.analyze.connectivity.entered`)."""
+def enter_gateways(proxies: ProxyEntries) -> None:
+    """Record, for every Gateway, listener and outside network, the backend Pods reached through it (the two
+    legs joined by :class:`netmodel.analyze.proxy_entries.ProxyEntries`)."""
+    compiled = proxies.compiled
     gateways = compiled.gateways
-    tracer = Tracer(compiled)
-    legs: dict[tuple[object, ...], tuple[bool, bool]] = {}
-
-    def second_leg(sender: Pod, backend: Backend, protocol: int) -> tuple[bool, bool]:
-        """(some path delivers, every path delivers) from a gateway Pod to one backend endpoint."""
-        assert backend.pod is not None and backend.port is not None
-        key = (compiled.class_of(sender).id, sender.node_name, compiled.class_of(backend.pod).id,
-               backend.pod.node_name, protocol, backend.port)
-        if key not in legs:
-            paths = tracer.trace(pod_endpoint(compiled, sender), pod_endpoint(compiled, backend.pod), protocol,
-                                 backend.port)
-            legs[key] = (any(p.delivered for p in paths), bool(paths) and all(p.delivered for p in paths))
-        return legs[key]
-
     for gateway in gateways.api.gateways:
         plane = gateways.data_planes[(gateway.namespace, gateway.name)]
         if plane.problem:
             continue  # NM-EXT-014: no controller configures these Pods
-        pods = {compiled.topology.pods[i].qualified_name for i in plane.pods}
-        services = {svc.qualified_name for svc in gateways.entry_services(gateway)}
+        pods = frozenset(compiled.topology.pods[i].qualified_name for i in plane.pods)
+        services = frozenset(svc.qualified_name for svc in gateways.entry_services(gateway))
         for listener in gateway.listeners:
             protocol = transport(listener)
-            # The (entry, gateway Pod) pairs a client on each network may be balanced to, and what each carries.
-            firsts: dict[str, list[tuple[Pod, bool] | None]] = {}
-            for entry, backends in entries:
-                if entry.service.qualified_name not in services or entry.port.port != listener.port \
-                        or entry.port.protocol != protocol:
-                    continue
-                for b in backends:
-                    if b.pod is None or b.pod.qualified_name not in pods:
-                        continue
-                    got = first_leg(entry, b)
-                    firsts.setdefault(entry.network, []).append((b.pod, got[1]) if got is not None else None)
-            if not firsts:
-                continue
-            via = gateway_via(gateway, listener)
-            targets = listener_backends(compiled, gateway, listener)
-            for network, pairs in firsts.items():
-                for backend in targets:
-                    assert backend.pod is not None and backend.port is not None
-                    carried, partial = 0, False
-                    for pair in pairs:
-                        if pair is None:
-                            continue
-                        sender, first_partial = pair
-                        some, every = second_leg(sender, backend, protocol)
-                        if some:
-                            carried += 1
-                            partial = partial or first_partial or not every
-                    if carried:
-                        space = PortSpace.of({protocol: IntervalSet.single(backend.port)})
-                        add(f"network:{network}", name(backend.pod), space, partial or carried < len(pairs), via)
+            firsts = proxies.firsts(ProxyFront(pods, services, frozenset({listener.port}), protocol))
+            if firsts:
+                proxies.record(firsts, listener_backends(compiled, gateway, listener), protocol,
+                               gateway_via(gateway, listener))
 
 
 __all__ = ["VIA", "enter_gateways", "gateway_backed", "gateway_via", "listener_backends", "listener_of", "parse_via",

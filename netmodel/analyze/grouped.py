@@ -189,8 +189,8 @@ def _behaviours(compiled: CompiledCluster, classes: list[PodClass]) -> dict[int,
 
 
 def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
-    """Pod position → the NodePort/LoadBalancer Service ports it backs and the Gateway listeners that send to it
-    (outside networks enter through them)."""
+    """Pod position → the NodePort/LoadBalancer Service ports it backs and the Gateway listeners and Ingress rules
+    that send to it (outside networks enter through them)."""
     topology = compiled.topology
     out: dict[int, list[str]] = {}
     if not compiled.outside_networks:
@@ -206,6 +206,11 @@ def _backed_ports(compiled: CompiledCluster) -> dict[int, tuple[str, ...]]:
 
         for key, listeners in gateway_backed(compiled).items():
             out.setdefault(topology.pod_position[key], []).extend(listeners)
+    if topology.ingresses:
+        from netmodel.analyze.ingress_entries import ingress_backed
+
+        for key, rules in ingress_backed(compiled).items():
+            out.setdefault(topology.pod_position[key], []).extend(rules)
     return {position: tuple(sorted(ports)) for position, ports in out.items()}
 
 

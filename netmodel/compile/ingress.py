@@ -34,7 +34,7 @@ from functools import cached_property
 from netmodel.compile.pod_index import PodIndex
 from netmodel.errors import SourceSpan
 from netmodel.model.gateway import ENVOY_GATEWAY_NAME, GATEWAY_NAME_LABELS
-from netmodel.model.objects import Container, Ingress, Pod, Service
+from netmodel.model.objects import Container, Ingress, IngressBackend, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
 from netmodel.sets.ports import TCP
 
@@ -264,3 +264,19 @@ class IngressControllers:
         if not found:
             return Serving(tuple(sorted(wanted)), (), "no-pods")
         return Serving(found, tuple(sorted(p for c in found for p in self.pods[c])))
+
+
+def backend_service_port(topology: Topology, ingress: Ingress, backend: IngressBackend) -> tuple[Service, ServicePort] | None:
+    """The Service port an Ingress backend sends to: the Service of that name in the Ingress's namespace, its port
+    by ``number`` or by ``name`` (``IngressServiceBackend``); None when either is missing (NM-EXT-006/007)."""
+    svc = topology.service_by_key.get((ingress.namespace, backend.service))
+    if svc is None:
+        return None
+    port = next((p for p in svc.ports if (p.port == backend.port if isinstance(backend.port, int)
+                                          else p.name == backend.port)), None)
+    return (svc, port) if port is not None else None
+
+
+def controller_pods(found: IngressControllers, serving: Serving) -> tuple[int, ...]:
+    """The Pods (positions) that carry an Ingress's traffic: of each controller serving it, its data plane."""
+    return tuple(sorted(p for c in serving.controllers if c in found.pods for p in found.data_plane(found.pods[c])))

@@ -390,6 +390,7 @@ class IngressBackend:
     host: str
     path: str
     source: SourceSpan
+    default: bool = False  # spec.defaultBackend: takes what no rule matches (every host and path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ yaml`` output carries many fields netmodel has no use for); wrong types in field
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from netmodel.load.document import Document
 from netmodel.model.fields import Fields, Problems, is_port_name
 from netmodel.model.labels import Labels, LabelSelector, SelectorRequirement
@@ -433,7 +435,7 @@ def read_ingress(doc: Document, problems: Problems) -> Ingress:
     backends: list[IngressBackend] = []
     default = spec.mapping("defaultBackend")
     if default is not None and (b := _ingress_backend(default, "*", "/")) is not None:
-        backends.append(b)
+        backends.append(replace(b, default=True))
     for rule in spec.each_mapping("rules"):
         host = rule.string("host", default="*")
         http = rule.mapping("http")

@@ -32,7 +32,7 @@ from netmodel.analyze.checks.common import (
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.context import CheckContext, NodeClass, describe_nodes
 from netmodel.compile.firewalls import Decision
-from netmodel.compile.ingress import HTTP_PORTS
+from netmodel.compile.ingress import HTTP_PORTS, backend_service_port
 from netmodel.compile.services import service_endpoints
 from netmodel.model.objects import Ingress, Node, OutsideNetwork, Service
 from netmodel.sets import AddressSet, Box, IntervalSet, Space, format_ports, protocol_label
@@ -271,8 +271,7 @@ def check_ingress_backends(ctx: CheckContext) -> Iterator[Finding]:
                     (str(ing.ref), f"Service/{ing.namespace}/{backend.service}"),
                     unique_spans([backend.source, ing.source]))
                 continue
-            if not any(p.port == backend.port if isinstance(backend.port, int) else p.name == backend.port
-                       for p in svc.ports):
+            if backend_service_port(ctx.topology, ing, backend) is None:
                 offered = ", ".join(f"{p.name}={p.port}" if p.name else str(p.port) for p in svc.ports)
                 yield Finding(
                     "NM-EXT-007", Severity.ERROR, REQUIREMENT,

@@ -23,6 +23,7 @@ from netmodel.compile.cni import node_flows, routes_pod_cidrs
 from netmodel.compile.context import CheckContext
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.gateway import Gateways
+from netmodel.compile.ingress import IngressControllers
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
 from netmodel.compile.services import proxies_services, service_endpoints
@@ -133,6 +134,11 @@ class CompiledCluster:
     def gateways(self) -> Gateways:
         """The Gateway API objects compiled: route attachment, backends, each Gateway's Pods."""
         return Gateways(self.topology, self.pod_index)
+
+    @cached_property
+    def ingress_controllers(self) -> IngressControllers:
+        """The ingress controllers: their Pods, the Services in front of them, which of them serves an Ingress."""
+        return IngressControllers(self.topology, self.pod_index)
 
     @cached_property
     def masquerade(self) -> Masquerade:
