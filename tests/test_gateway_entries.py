@@ -100,7 +100,7 @@ def test_a_backend_ref_of_weight_0_gets_no_traffic_in_query_nor_matrix() -> None
 def test_host_is_refused_off_a_gateway_or_when_not_a_name() -> None:
     code, _, err = _run("query", str(LAYOUT), "--from", "network:internet", "--to", "service:shop/store",
                         "--port", "8080", "--host", "www.example.com")
-    assert code == 2 and "asked of a Gateway only" in err
+    assert code == 2 and "asked of a Gateway or an Ingress only" in err
     code, _, err = _run("query", str(LAYOUT), "--from", "network:internet", "--to", "gateway:infra/web",
                         "--port", "80", "--host", "*.example.com")
     assert code == 2 and "not a host name" in err

@@ -11,11 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netmodel.analyze.connectivity import connectivity
-from netmodel.analyze.reach import CompiledCluster
+from netmodel.analyze.reach import CompiledCluster, query
+from netmodel.analyze.reach.ingress import host_matches
 from netmodel.cli.main import main
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology, load_topology
@@ -248,3 +250,92 @@ def test_diff_fails_on_an_ingress_rule_that_publishes_a_new_service(tmp_path: Pa
     code, payload = _diff(tmp_path, new, HEALTHY)
     assert _flows(payload, "closed") == {(f"network:{n}", "blog/wordpress[Deployment]", "80", VIA_ADMIN)
                                          for n in NETWORKS}
+
+
+ACCEPT = """---
+apiVersion: netmodel.io/v1alpha1
+kind: Expectations
+metadata: {name: admin-pages}
+spec:
+  flows:
+  - {from: network:internet, to: ingress:blog/blog, port: 443, host: admin.blog.example.com, allowed: true}
+  - {from: network:office, to: ingress:blog/blog, port: 443, host: admin.blog.example.com, allowed: true}
+"""
+
+
+def test_diff_accepts_an_ingress_rule_an_expectation_through_the_ingress_asks_for(tmp_path: Path) -> None:
+    code, payload = _diff(tmp_path, HEALTHY, with_admin_rule() + ACCEPT)
+    assert code == 0 and {f["accepted"]["by"] for f in payload["flows"]["opened"]} == {"expectation"}
+    # ... not by one for the other host, whose rule sends to WordPress too but is not the new one.
+    code, _ = _diff(tmp_path, HEALTHY, with_admin_rule() + ACCEPT.replace("admin.blog.example.com", "blog.example.com"))
+    assert code == 1
+    # ... nor by one that does not hold (an expectation asking for every rule, when some rule is blocked).
+    blocked = _replace("      podSelector:\n        matchLabels: {app.kubernetes.io/component: controller}\n    ports:\n"
+                       "    - {port: http, protocol: TCP}\n",
+                       "      podSelector:\n        matchLabels: {app.kubernetes.io/component: controller}\n    ports:\n"
+                       "    - {port: 9999, protocol: TCP}\n", with_admin_rule())
+    code, payload = _diff(tmp_path, HEALTHY, blocked + ACCEPT)
+    assert payload["flows"]["opened"] == []  # nothing opens: the controller cannot reach WordPress at all
+
+
+# -- query and --expect through an Ingress -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("port", "host", "verdict", "pods"), [
+    (80, "", "allowed", {"blog/wordpress"}),                  # every rule
+    (443, "blog.example.com", "allowed", {"blog/wordpress"}),
+    (80, "BLOG.example.com.", "allowed", {"blog/wordpress"}),  # host names compare case-blind, root dot dropped
+    (80, "other.example.com", "denied", set()),               # no rule, no defaultBackend: the controller's 404
+    (8080, "", "denied", set()),                              # the controller takes 80 and 443 only
+])
+def test_query_through_the_ingress_picks_rules_by_host(port: int, host: str, verdict: str, pods: set[str]) -> None:
+    answer = query(CompiledCluster(_topology(HEALTHY)), "network:internet", "ingress:blog/blog", port, host=host)
+    reached = {p.destination.rpartition("pod:")[2].rsplit("-", 1)[0] for p in answer.paths if p.delivered}
+    assert (answer.verdict, reached) == (verdict, pods)
+
+
+def test_query_host_picks_a_wildcard_rule_or_the_default_backend() -> None:
+    text = _with_more_rules().replace("  - host: admin.example.com\n", "  - host: \"*.example.org\"\n")
+    compiled = CompiledCluster(_topology(text))
+
+    def backends(host: str) -> set[str]:
+        answer = query(compiled, "network:internet", "ingress:blog/blog", 80, host=host)
+        return {p.destination.rpartition("pod:")[2].rsplit("-", 1)[0] for p in answer.paths}
+
+    # *.example.org takes one label below example.org, and its path /db leaves other paths to the default backend.
+    assert backends("admin.example.org") == {"blog/mysql"}
+    assert backends("a.b.example.org") == {"blog/mysql"}  # the default backend only: the wildcard does not match
+    assert backends("blog.example.com") == {"blog/wordpress"}  # path / takes every path: no default backend
+    assert host_matches("*.example.org", "admin.example.org") and not host_matches("*.example.org", "example.org")
+
+
+def test_an_unknown_ingress_or_a_host_on_another_destination_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "layout.yaml").write_text(HEALTHY)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["query", str(tmp_path / "layout.yaml"), "--from", "network:internet", "--to", "ingress:blog/x",
+                     "--port", "80"])
+    assert code == 2 and "unknown Ingress 'blog/x'" in err.getvalue() and "blog/blog" in err.getvalue()
+    (tmp_path / "layout.yaml").write_text(HEALTHY + ACCEPT.replace("ingress:blog/blog", "deployment:blog/wordpress"))
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", str(tmp_path / "layout.yaml")])
+    assert code == 2 and "ingress:NS/NAME" in err.getvalue()
+
+
+def test_expectations_through_the_ingress_hold_with_check_expect(tmp_path: Path) -> None:
+    (tmp_path / "layout.yaml").write_text(with_admin_rule() + ACCEPT)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        main(["check", str(tmp_path / "layout.yaml"), "--format", "json"])
+    results = json.loads(out.getvalue())["expectations"]
+    assert [r["ok"] for r in results] == [True, True] and {r.get("host") for r in results} == {"admin.blog.example.com"}
+
+
+def test_emulate_skips_expectations_through_an_ingress_with_the_reason() -> None:
+    from netmodel.emulate.flows import expectation_flows
+    from netmodel.emulate.run import _Planner
+
+    compiled = CompiledCluster(_topology(with_admin_rule() + ACCEPT))
+    flows = expectation_flows(compiled)  # ingress: is no address: resolving it would stop the run (exit 2)
+    assert flows and {f.destination for f in flows} == {"ingress:blog/blog"}
+    planner = _Planner(compiled.topology, compiled, None, None)  # type: ignore[arg-type]  # no lab is needed
+    assert all("through an Ingress" in planner.plan(f).skipped for f in flows)

@@ -29,10 +29,12 @@ from netmodel.analyze.gateway_entries import (
     parse_via,
     route_backends,
 )
-from netmodel.analyze.ingress_entries import rule_of
+from netmodel.analyze.ingress_entries import ingress_via, rule_backends, rule_of
+from netmodel.analyze.ingress_entries import parse_via as parse_ingress_via
 from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
 from netmodel.analyze.suppress import fingerprint_of
+from netmodel.compile.ingress import HTTP_PORTS
 from netmodel.model.topology import Topology
 from netmodel.sets import IntervalSet, format_ports, parse_ports, protocol_label
 
@@ -395,6 +397,12 @@ def allowed_flows(compiled: CompiledCluster, results: Iterable[Any]) -> list[All
                 by_port[flow.port] = _through_gateway(compiled, ref, flow.port, flow.host)
                 ends.append(by_port)
                 continue
+            if not as_source and ref.partition(":")[0].strip().lower() == "ingress":
+                # Through an Ingress on 80/443: naming the Ingress, the rules serving the host and their backend
+                # Pods (what the matrix's entries through it reach).
+                by_port[flow.port] = _through_ingress(compiled, ref, flow.host)
+                ends.append(by_port)
+                continue
             for e in resolve(compiled, ref, as_source).endpoints:
                 if e.service is not None and not as_source:  # the ClusterIP: DNAT to targetPorts
                     for sp in e.service.ports:
@@ -431,6 +439,18 @@ def _through_gateway(compiled: CompiledCluster, ref: str, port: int, host: str) 
     return pods, {f"gateway:{gateway.qualified_name}"}
 
 
+def _through_ingress(compiled: CompiledCluster, ref: str, host: str) -> tuple[set[tuple[str, str]], set[str]]:
+    """(backend Pods, {``ingress:NS/NAME``, ``via:`` each serving rule's ``via``}) of an expectation through an
+    Ingress for ``host`` ("" = any)."""
+    from netmodel.analyze.reach.ingress import find_ingress, serving_rules
+
+    ingress = find_ingress(compiled.topology, ref)
+    rules = serving_rules(ingress, host)
+    pods = {(b.pod.namespace, b.pod.name) for rule in rules for b in rule_backends(compiled, ingress, rule)
+            if b.pod is not None}
+    return pods, {f"ingress:{ingress.qualified_name}"} | {f"via:{ingress_via(ingress, rule)}" for rule in rules}
+
+
 def accept_by_expectations(flows: Sequence[FlowChange], allowed: Sequence[AllowedFlow]) -> tuple[FlowChange, ...]:
     """Opened flows every port of which some holding ``allowed: true`` Expectations flow covers.
 
@@ -438,7 +458,9 @@ def accept_by_expectations(flows: Sequence[FlowChange], allowed: Sequence[Allowe
     source (a workload whose Pods are all in its ``from``, or the same outside network) and of the destination.
     An entry through a NodePort (``via``) is covered by an expectation from the same network to a node on that
     nodePort; an entry through a Gateway listener by one from the same network to ``gateway:NS/NAME`` on the
-    listener's port whose routes (for its ``host``, when given) send to the destination. Every port must be covered: an opened range ("any") needs one expectation per port, so it is
+    listener's port whose routes (for its ``host``, when given) send to the destination; an entry through an
+    Ingress rule by one from the same network to ``ingress:NS/NAME`` on 80 or 443 for which that rule serves
+    (its ``host``, when given) and sends to the destination. Every port must be covered: an opened range ("any") needs one expectation per port, so it is
     accepted only with ``--allow-opened``.
     """
     out = []
@@ -448,14 +470,20 @@ def accept_by_expectations(flows: Sequence[FlowChange], allowed: Sequence[Allowe
             continue
         node_port = f.node_port
         gateway = parse_via(f.via)
+        ingress = parse_ingress_via(f.via)
         covering = [a for a in allowed if a.protocol == f.protocol and f.source in a.sources
                     and ((node_port is not None and a.port == node_port and any(d.startswith("node:")
                                                                                   for d in a.destinations))
                          or (gateway is not None and a.port == gateway[1] and gateway[0] in a.destinations
                              and f.destination in a.destinations)
-                         or (node_port is None and gateway is None and f.destination in a.destinations))]
+                         or (ingress is not None and a.port in HTTP_PORTS and ingress[0] in a.destinations
+                             and f"via:{f.via}" in a.destinations and f.destination in a.destinations)
+                         or (node_port is None and gateway is None and ingress is None
+                             and f.destination in a.destinations))]
+        # An Ingress entry is one whichever of 80/443 the expectation asks: one holding expectation covers it.
         wanted = IntervalSet.single(node_port) if node_port is not None else \
-            IntervalSet.single(gateway[1]) if gateway is not None else f.ports
+            IntervalSet.single(gateway[1]) if gateway is not None else \
+            IntervalSet.single(covering[0].port) if ingress is not None and covering else f.ports
         covered = IntervalSet()
         for a in covering:
             covered = covered | IntervalSet.single(a.port)

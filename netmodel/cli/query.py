@@ -58,11 +58,13 @@ def query_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     source: str = typer.Option(..., "--from", help="Source reference: NS/NAME, pod:, deployment:, service:, "
                                "node:, network: or ip:."),
-    destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from)."),
+    destination: str = typer.Option(..., "--to", help="Destination reference (same forms as --from, "
+                                "or gateway:NS/NAME, ingress:NS/NAME)."),
     port: str = typer.Option(..., "--port", "-p", help="Destination port: a number or a named port."),
     protocol: str = typer.Option("TCP", "--protocol", help="TCP, UDP or SCTP."),
-    host: str = typer.Option("", "--host", help="With --to gateway:NS/NAME: the host name the client asks for "
-                             "(HTTP Host, TLS SNI); picks the listener and routes that serve it."),
+    host: str = typer.Option("", "--host", help="With --to gateway:NS/NAME or ingress:NS/NAME: the host name the "
+                             "client asks for (HTTP Host, TLS SNI); picks the listener and routes, or the Ingress "
+                             "rules, that serve it."),
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:

@@ -137,8 +137,8 @@ def expectation_flows(compiled: CompiledCluster) -> list[Flow]:
     for expectations in compiled.topology.expectations:
         for expected in expectations.flows:
             srcs = resolve(compiled, expected.from_ref, as_source=True).endpoints
-            if expected.to_ref.partition(":")[0].strip().lower() == "gateway":
-                # Through a Gateway: kept whole, the plan skips it with the reason (run.py).
+            if expected.to_ref.partition(":")[0].strip().lower() in ("gateway", "ingress"):
+                # Through a Gateway or an Ingress: kept whole, the plan skips it with the reason (run.py).
                 out.extend(Flow(source_ref(s), expected.to_ref, expected.port, expected.protocol, expected)
                            for s in srcs)
                 continue

@@ -139,10 +139,12 @@ class _Planner:
         protocol = protocol_of(flow)
         if protocol == SCTP and (self.features is None or not self.features.sctp):
             return PlannedFlow(flow, skipped="SCTP: this kernel has no SCTP support (sctp module missing)")
-        if flow.destination.startswith("gateway:"):
-            return PlannedFlow(flow, skipped="through a Gateway: the gateway is a proxy that opens a second "
-                                             "connection, which packets in the lab do not replay; its legs (the "
-                                             "NodePort entry, the gateway Pod → backend) are flows of their own")
+        if flow.destination.startswith(("gateway:", "ingress:")):
+            what = "a Gateway" if flow.destination.startswith("gateway:") else "an Ingress"
+            return PlannedFlow(flow, skipped=f"through {what}: the gateway or ingress controller is a proxy that "
+                                             "opens a second connection, which packets in the lab do not replay; its "
+                                             "legs (the NodePort entry, the proxy Pod → backend) are flows of their "
+                                             "own")
         dst = resolve(self.compiled, flow.destination, as_source=False).endpoints[0]
         if dst.address is None:
             return PlannedFlow(flow, skipped=f"{flow.destination} has no address")

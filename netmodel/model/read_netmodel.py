@@ -518,9 +518,9 @@ def read_expectations(doc: Document, problems: Problems) -> Expectations:
             f.error("host", f"{host!r} is not a host name", "give the DNS name a client asks for "
                     "(api.example.com), without '*' or port")
             continue
-        if host and not dst.lower().startswith("gateway:"):
-            f.error("host", "is the host name asked of a Gateway: it needs `to: gateway:NS/NAME`",
-                    "write to: gateway:NS/NAME, or leave host out")
+        if host and not dst.lower().startswith(("gateway:", "ingress:")):
+            f.error("host", "is the host name asked of a Gateway or an Ingress: it needs `to: gateway:NS/NAME` or "
+                    "`to: ingress:NS/NAME`", "write to: gateway:NS/NAME or ingress:NS/NAME, or leave host out")
             continue
         port = f.port_or_name("port")
         protocol_text = f.string("protocol", default="TCP").upper()

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from netmodel.analyze.reach.compiled_cluster import CompiledCluster
 from netmodel.analyze.reach.paths import Tracer
-from netmodel.analyze.reach.refs import Endpoint, endpoint_at, pod_endpoint
+from netmodel.analyze.reach.proxy import SecondLegs, first_legs, second_legs, stop
+from netmodel.analyze.reach.refs import Endpoint
 from netmodel.analyze.reach.trace import Decision, Disposition, Hop, Path, Step, StepRecord
 from netmodel.compile.gateway import Gateways
 from netmodel.errors import Problem, UsageError
@@ -38,31 +39,17 @@ def find_gateway(gateways: Gateways, ref: str) -> Gateway:
     return found
 
 
-def _gateway_pod(compiled: CompiledCluster, path: Path) -> Pod | None:
-    """The gateway Pod a delivered first-leg path ended at."""
-    if not path.delivered or not path.hops:
-        return None
-    location = path.hops[-1].location
-    if not location.startswith("pod:"):
-        return None
-    namespace, _, name = location[4:].partition("/")
-    return compiled.topology.pod_by_key.get((namespace, name))
-
-
 def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, protocol: int, port: int,
                   tracer: Tracer, host: str = "") -> list[Path]:
     """Every path from ``sources`` through Gateway ``ref`` on listener ``port``: to the routes that serve
     ``host`` on the listeners that receive it (:meth:`Gateways.serving`), every route when no host is given."""
-    from netmodel.analyze.reach.entries import family_fits, service_targets
-    from netmodel.analyze.reach.refs import resolve
-
     gateways = compiled.gateways
     gateway = find_gateway(gateways, ref)
     label = f"gateway:{gateway.qualified_name}"
     listeners = [li for li in gateway.listeners if li.port == port]
     if not listeners:
         ports = ", ".join(f"{li.name} {li.port}" for li in gateway.listeners)
-        return [_stop(sources, label, f"Gateway {gateway.qualified_name} has no listener on port {port} "
+        return [stop(sources, label, f"Gateway {gateway.qualified_name} has no listener on port {port} "
                       f"(listeners: {ports})", Disposition.NO_LISTENER, Decision("Gateway", label[8:], "listeners",
                                                                                  False, gateway.source))]
     plane = gateways.data_planes[(gateway.namespace, gateway.name)]
@@ -70,26 +57,21 @@ def gateway_paths(compiled: CompiledCluster, sources: list[Endpoint], ref: str, 
     if plane.problem or not services:
         why = ("no Pod in the input carries its traffic (NM-EXT-014)" if plane.problem or not plane.pods
                else f"no NodePort/LoadBalancer Service selects its Pods on port {port}")
-        return [_stop(sources, label, f"Gateway {gateway.qualified_name}: {why}", Disposition.NO_ENDPOINTS,
+        return [stop(sources, label, f"Gateway {gateway.qualified_name}: {why}", Disposition.NO_ENDPOINTS,
                       Decision("Gateway", label[8:], why, False, gateway.source))]
     routes = gateways.serving(gateway, port, host)
     out: list[Path] = []
-    second: dict[tuple[object, ...], list[Path]] = {}
-    for svc in services:
-        target = resolve(compiled, f"service:{svc.qualified_name}", as_source=False).endpoints[0]
-        for d, to_port in service_targets(compiled, sources, target, protocol, port):
-            for s in [s for s in sources if family_fits(s, d)] or sources:
-                for first in tracer.trace(s, d, protocol, to_port):
-                    pod = _gateway_pod(compiled, first)
-                    if pod is None:
-                        out.append(Path(first.source, f"{label} ({first.destination})", first.hops))
-                        continue
-                    out.extend(_through(compiled, gateways, tracer, first, pod, label, routes, second, host))
+    second: SecondLegs = {}
+    for first, pod in first_legs(compiled, sources, services, protocol, port, tracer):
+        if pod is None:
+            out.append(Path(first.source, f"{label} ({first.destination})", first.hops))
+            continue
+        out.extend(_through(compiled, gateways, tracer, first, pod, label, routes, second, host))
     return out
 
 
 def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, first: Path, pod: Pod, label: str,
-             routes: list, second: dict[tuple[object, ...], list[Path]], host: str = "") -> list[Path]:
+             routes: list, second: SecondLegs, host: str = "") -> list[Path]:
     if not routes:
         why = (f"no listener on this port serves host {host}, or no route attached to it does" if host
                else "no route is attached to the listener on this port")
@@ -130,20 +112,9 @@ def _through(compiled: CompiledCluster, gateways: Gateways, tracer: Tracer, firs
                                            f"opens a new connection to each endpoint", True, None,
                                            decisions + (Decision(route.kind, route.qualified_name,
                                                                  "backendRef", True, ref.source),)),))
-            for b, port in backends:
-                key = (compiled.class_of(pod).id, pod.node_name, b.address, port, v.port.protocol)
-                if key not in second:
-                    dst = pod_endpoint(compiled, b.pod) if b.pod is not None else endpoint_at(compiled, b.address)
-                    second[key] = tracer.trace(pod_endpoint(compiled, pod), dst, v.port.protocol, port)
-                for leg in second[key]:
-                    out.append(Path(first.source, f"{label} → {leg.destination}", first.hops + (proxy,) + leg.hops))
+            out.extend(second_legs(compiled, tracer, first, pod, label, proxy, (b for b, _ in backends),
+                                   v.port.protocol, second))
     return out
-
-
-def _stop(sources: list[Endpoint], label: str, detail: str, disposition: Disposition,
-          decision: Decision) -> Path:
-    source = sources[0].label if sources else ""
-    return Path(source, label, (Hop(label, (StepRecord(Step.PROXY, detail, False, disposition, (decision,)),)),))
 
 
 __all__ = ["find_gateway", "gateway_paths"]

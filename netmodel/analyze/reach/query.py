@@ -98,10 +98,12 @@ def query(compiled: CompiledCluster, source: str, destination: str, port: int | 
     """
     number = parse_protocol(protocol)
     port = parse_port(port)
-    is_gateway = destination.partition(":")[0].strip().lower() == "gateway"
-    if host and not is_gateway:
-        raise UsageError([Problem(f"a host name ({host}) is asked of a Gateway only, not of {destination!r}", None,
-                                  "ask --to gateway:NS/NAME with --host, or leave --host out")])
+    kind = destination.partition(":")[0].strip().lower()
+    is_gateway = kind == "gateway"
+    if host and kind not in ("gateway", "ingress"):
+        raise UsageError([Problem(f"a host name ({host}) is asked of a Gateway or an Ingress only, not of "
+                                  f"{destination!r}", None,
+                                  "ask --to gateway:NS/NAME or ingress:NS/NAME with --host, or leave --host out")])
     host = parse_host(host) if host else ""
     src = resolve(compiled, source, as_source=True)
     tracer = tracer or Tracer(compiled)
@@ -117,6 +119,16 @@ def query(compiled: CompiledCluster, source: str, destination: str, port: int | 
         shown = f"{destination} (host {host})" if host else destination
         return Answer(source, shown, port, protocol.upper(),
                       tuple(gateway_paths(compiled, sources, destination, number, port, tracer, host)))
+    if kind == "ingress":
+        # ingress:NS/NAME: through the ingress controller on 80/443 to the backends of the rules serving the host.
+        from netmodel.analyze.reach.ingress import ingress_paths
+
+        if not isinstance(port, int):
+            raise UsageError([Problem(f"an Ingress is asked on port 80 or 443, not {port!r}", None,
+                                      "give --port 80 or 443")])
+        shown = f"{destination} (host {host})" if host else destination
+        return Answer(source, shown, port, protocol.upper(),
+                      tuple(ingress_paths(compiled, sources, destination, number, port, tracer, host)))
     dst = resolve(compiled, destination, as_source=False)
     paths: list[Path] = []
     targets = [(d, port) for d in _representatives(compiled, dst.endpoints)]

@@ -27,7 +27,7 @@ class Step(str, Enum):
     SNAT = "snat"
     POLICY_INGRESS = "policy-ingress"
     DELIVER = "deliver"
-    PROXY = "proxy"  # a gateway ends the client's connection and opens one to a backend (Gateway API)
+    PROXY = "proxy"  # a proxy (Gateway, ingress controller) ends the connection and opens one to a backend
 
 
 class Disposition(str, Enum):
