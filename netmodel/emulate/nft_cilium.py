@@ -88,8 +88,7 @@ class CiliumLines:
                                                for ip in n.ips)
         for ref in rule.services or ():
             for svc in self.topology.services:
-                if (ref.namespace and svc.namespace != ref.namespace) or (ref.name is not None and svc.name != ref.name) \
-                        or (ref.selector is not None and not ref.selector.matches(svc.labels)):
+                if not ref.selects(svc):
                     continue
                 if svc.selector:
                     chosen = LabelSelector.of(dict(svc.selector.items()))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from netmodel.errors import SourceSpan
 from netmodel.model.labels import LabelSelector
-from netmodel.model.objects import PolicyPort
+from netmodel.model.objects import PolicyPort, Service
 from netmodel.sets import IPNetwork
 
 CNP = "CiliumNetworkPolicy"
@@ -45,6 +45,12 @@ class CiliumServiceRef:
     name: str | None
     selector: LabelSelector | None
     namespace: str
+
+    def selects(self, service: Service) -> bool:
+        """Whether this entry names ``service``: in its namespace (if it names one), by name or by labels."""
+        return (not self.namespace or service.namespace == self.namespace) \
+            and (self.name is None or service.name == self.name) \
+            and (self.selector is None or self.selector.matches(service.labels))
 
 
 @dataclass(frozen=True, slots=True)

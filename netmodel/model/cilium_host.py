@@ -209,8 +209,7 @@ class _Rules:
             out.append(FirewallPeer(node_selector=_node_selector(sel), source=span))
         for ref in rule.services or ():
             for svc in self.topology.services:
-                if (ref.namespace and svc.namespace != ref.namespace) or (ref.name is not None and svc.name != ref.name) \
-                        or (ref.selector is not None and not ref.selector.matches(svc.labels)):
+                if not ref.selects(svc):
                     continue
                 if svc.selector:
                     chosen = LabelSelector.of(dict(svc.selector.items()))

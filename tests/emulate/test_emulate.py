@@ -441,7 +441,8 @@ def test_dual_stack_pod_and_single_family_nets_agree(clean_host: object, feature
     assert [o.flow for o in report.disagreements] == []
 
 
-HOST_NETWORK_NAMED_PORT = """\
+# Two Calico VXLAN nodes and Pod default/a on n1: the base of the two layouts below.
+TWO_NODES_AND_A = """\
 apiVersion: netmodel.io/v1alpha1
 kind: Cluster
 metadata: {name: hn}
@@ -467,6 +468,9 @@ kind: Pod
 metadata: {name: a, namespace: default, labels: {app: a}}
 spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 80}]}]}
 status: {podIP: 10.244.0.10}
+"""
+
+HOST_NETWORK_NAMED_PORT = TWO_NODES_AND_A + """\
 ---
 apiVersion: v1
 kind: Pod
@@ -530,32 +534,7 @@ def test_wrong_solver_verdicts_are_reported_as_disagreements(clean_host: object,
     assert lied_about <= reported
 
 
-NODE_PORT_ELSEWHERE = """\
-apiVersion: netmodel.io/v1alpha1
-kind: Cluster
-metadata: {name: np}
-spec:
-  podCIDRs: ["10.244.0.0/16"]
-  serviceCIDRs: ["10.96.0.0/12"]
-  cni: {plugin: calico, mode: vxlan}
----
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-spec: {podCIDR: 10.244.0.0/24}
-status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
----
-apiVersion: v1
-kind: Node
-metadata: {name: n2}
-spec: {podCIDR: 10.244.1.0/24}
-status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: a, namespace: default, labels: {app: a}}
-spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 80}]}]}
-status: {podIP: 10.244.0.10}
+NODE_PORT_ELSEWHERE = TWO_NODES_AND_A + """\
 ---
 apiVersion: v1
 kind: Pod

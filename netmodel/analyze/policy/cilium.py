@@ -191,11 +191,7 @@ class CiliumPolicies:
         classes, addresses = 0, AddressSet()
         c = self.classes
         for svc in self.topology.services:
-            if ref.namespace and svc.namespace != ref.namespace:
-                continue
-            if ref.name is not None and svc.name != ref.name:
-                continue
-            if ref.selector is not None and not ref.selector.matches(svc.labels):
+            if not ref.selects(svc):
                 continue
             if svc.selector:
                 # "uses the discovered services' label selector as an endpoint selector"
