@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from netmodel.analyze.proxy_entries import ProxyEntries, ProxyFront
+from netmodel.analyze.proxy_entries import ProxyEntries, ProxyFront, distinct_backends
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
 from netmodel.model.gateway import Gateway, Listener, Route
 from netmodel.sets import protocol_number
@@ -80,12 +80,7 @@ def route_backends(compiled: CompiledCluster, gateway: Gateway, listener: Listen
 def listener_backends(compiled: CompiledCluster, gateway: Gateway, listener: Listener,
                       host: str = "") -> list[Backend]:
     """The backend endpoints of :func:`route_backends`, one per Pod and port."""
-    out: dict[tuple[str, int], Backend] = {}
-    for _, backends in route_backends(compiled, gateway, listener, host):
-        for b in backends:
-            assert b.pod is not None and b.port is not None
-            out.setdefault((b.pod.qualified_name, b.port), b)
-    return list(out.values())
+    return distinct_backends(b for _, backends in route_backends(compiled, gateway, listener, host) for b in backends)
 
 
 def listener_of(compiled: CompiledCluster, via: str) -> tuple[Gateway, Listener] | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from netmodel.analyze.proxy_entries import ProxyEntries, ProxyFront
+from netmodel.analyze.proxy_entries import ProxyEntries, ProxyFront, distinct_backends
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster
 from netmodel.compile.ingress import HTTP_PORTS, backend_service_port, controller_pods
 from netmodel.model.objects import Ingress, IngressBackend
@@ -57,11 +57,7 @@ def rule_backends(compiled: CompiledCluster, ingress: Ingress, backend: IngressB
     found = backend_service_port(compiled.topology, ingress, backend)
     if found is None or found[1].protocol != TCP:
         return []
-    out: dict[tuple[str, int], Backend] = {}
-    for b in compiled.backends(*found):
-        if b.pod is not None and b.port is not None:
-            out.setdefault((b.pod.qualified_name, b.port), b)
-    return list(out.values())
+    return distinct_backends(compiled.backends(*found))
 
 
 def rule_of(compiled: CompiledCluster, via: str) -> tuple[Ingress, IngressBackend] | None:

@@ -19,7 +19,7 @@ proxy Pod the network does not reach, or one that does not reach the backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +52,16 @@ FirstLeg = Callable[[Any, Backend], "tuple[PortSpace, bool] | None"]  # connecti
 Add = Callable[[str, str, PortSpace, bool, str], None]  # records a row: from, to, ports, partial, via
 Entries = Sequence[tuple[OutsideEntry, Sequence[Backend]]]
 
+
+
+def distinct_backends(backends: Iterable[Backend]) -> list[Backend]:
+    """The endpoints a proxy sends to, one per Pod and port, in first-seen order (endpoints without a Pod or a
+    resolved port are none a proxy can reach)."""
+    out: dict[tuple[str, int], Backend] = {}
+    for b in backends:
+        if b.pod is not None and b.port is not None:
+            out.setdefault((b.pod.qualified_name, b.port), b)
+    return list(out.values())
 
 @dataclass(frozen=True, slots=True)
 class ProxyFront:
