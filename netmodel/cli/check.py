@@ -12,6 +12,7 @@ from netmodel.analyze.suppress import write_baseline as write_baseline_file
 from netmodel.cli.app import app
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
+from netmodel.load.files import paused_gc
 from netmodel.pipeline import run_check
 from netmodel.report import render
 
@@ -46,9 +47,11 @@ def check_command(
     result = run.result
     if write_baseline:
         write_baseline_file(write_baseline, result.findings)
-    payload = run.payload()
-    # Every renderer gets the options it declares (junit: fail_on; table: color, verbose), through the registry.
-    text = render(output_format, payload, "check", color=not output and sys.stdout.isatty(), fail_on=fail_on,
-                  verbose=verbose)
+    # The report is one tree of small dicts and lists made at once (paused_gc: see netmodel.load.files).
+    with paused_gc():
+        payload = run.payload()
+        # Every renderer gets the options it declares (junit: fail_on; table: color, verbose), through the registry.
+        text = render(output_format, payload, "check", color=not output and sys.stdout.isatty(), fail_on=fail_on,
+                      verbose=verbose)
     write(text, output)
     raise typer.Exit(exit_code(result, fail_on))
