@@ -263,15 +263,29 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     if not compiled.topology.network_policies and not compiled.topology.admin_policies \
             and not compiled.topology.calico_policies and not compiled.topology.cilium_policies:
         return
+    # Whether a class has a client on a port depends on the class alone: answered once per (class, port), not
+    # once per endpoint (a Service's endpoints are mostly Pods of one class).
+    has_client: dict[tuple[int, int, int], bool] = {}
     for svc in compiled.topology.services:
         for sp in svc.ports:
-            served = [(compiled.class_of(b.pod), b.port) for b in compiled.backends(svc, sp)
-                      if b.pod is not None and b.port is not None]
+            served: dict[tuple[int, int], PodClass] = {}
+            for b in compiled.backends(svc, sp):
+                if b.pod is not None and b.port is not None:
+                    cls = compiled.class_of(b.pod)
+                    served.setdefault((cls.id, b.port), cls)
             if not served:
                 continue
-            if any(_has_client(compiled, cls, sp.protocol, port) for cls, port in served):
+            found = False
+            for (_, port), cls in served.items():
+                key = (cls.id, sp.protocol, port)
+                if key not in has_client:
+                    has_client[key] = _has_client(compiled, cls, sp.protocol, port)
+                if has_client[key]:
+                    found = True
+                    break
+            if found:
                 continue
-            classes = list({cls.id: cls for cls, _ in served}.values())
+            classes = list({cls.id: cls for cls in served.values()}.values())
             policies = list(dict.fromkeys(p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)))
             cilium = compiled.policies.cilium
             admins: list[AdminNetworkPolicy | CalicoPolicy | CiliumPolicy] = list(dict.fromkeys(
