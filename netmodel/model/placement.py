@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -234,11 +234,13 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
                 continue
             pod = replace(pod, node_name=node.name)
         placed.append(pod)
+    addresses = Addresses({n.name: n for n in nodes}, placed)
+    placed = [addresses.address(pod) for pod in placed]
     for w, _ in inv.workloads:
         key = (w.kind, w.namespace, w.name)
         if key in given_owners or key in controlled:
             continue  # its Pods are in the input already, or its owner expands them
-        placed.extend(expand(w, scheduler, unplaced))
+        placed.extend(expand(w, scheduler, unplaced, addresses))
     if finished:
         shown = ", ".join(f"{ns}/{name}" for ns, name in finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
         notes.append(Note("NM-INPUT-010", f"{len(finished)} finished Pod(s) (status.phase Succeeded or Failed) "
@@ -254,7 +256,8 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
     if unplaced_elsewhere:
         notes.append(Note("NM-INPUT-007", f"{len(unplaced_elsewhere)} Pod(s) fit no node and stay Pending without an IP, "
                           f"in no answer: {unscheduled_summary(unplaced_elsewhere)}", (), ()))
-    return assign_ips(placed, {n.name: n for n in nodes}, notes), unplaced, finished
+    addresses.note(notes)
+    return placed, unplaced, finished
 
 
 def _first(names: list[str], shown: int = 5) -> str:
@@ -276,14 +279,18 @@ def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:
                      for reason, names in by_reason.items())
 
 
-def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled]) -> Iterator[Pod]:
-    """The Pods a workload makes, placed; the names of those that fit no node go to ``unplaced``."""
+def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses) -> Iterator[Pod]:
+    """The Pods a workload makes, placed and addressed; the names of those that fit no node go to ``unplaced``."""
     t = w.template
     owner = w.ref
 
     def make(name: str, node_name: str) -> Pod:
-        return Pod(w.namespace, name, t.labels, t.annotations, node_name, (), t.host_network, t.containers, owner,
-                   t.source, service_account=t.service_account)
+        # Each Pod is made once, with its final addresses (150,000 Pods at the envelope).
+        if t.host_network:
+            return Pod(w.namespace, name, t.labels, t.annotations, node_name, addresses.host(node_name), True,
+                       t.containers, owner, t.source, service_account=t.service_account)
+        return Pod(w.namespace, name, t.labels, t.annotations, node_name, addresses.allocate(node_name), False,
+                   t.containers, owner, t.source, ips_allocated=True, service_account=t.service_account)
 
     if w.kind == "DaemonSet":
         for eligible in scheduler.eligible_nodes(t, daemon=True):
@@ -305,59 +312,82 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled]) -> It
 
 
 class _Pool:
-    """The free addresses of one node pod range, handed out in order, skipping addresses already taken."""
+    """The free addresses of one node pod range, handed out in order, skipping addresses already taken.
 
-    __slots__ = ("last", "make", "next")
+    Addresses are counted as integers and only the one handed out becomes an address object: a range of a
+    /16 hands out thousands in a row."""
 
-    def __init__(self, cidr: IPNetwork) -> None:
+    __slots__ = ("last", "make", "next", "taken")
+
+    def __init__(self, cidr: IPNetwork, taken: set[int]) -> None:
         self.next = int(cidr.network_address) + 2  # the first host address is usually the CNI gateway
         self.last = int(cidr.broadcast_address) - (1 if cidr.version == 4 else 0)
         self.make = ipaddress.IPv4Address if cidr.version == 4 else ipaddress.IPv6Address
+        self.taken = taken  # the addresses of this IP version taken so far, shared by every range of it
 
-    def take(self, taken: set[IPAddress]) -> IPAddress | None:
-        while self.next <= self.last:
-            ip = self.make(self.next)
-            self.next += 1
-            if ip not in taken:
-                taken.add(ip)
-                return ip
-        return None
+    def take(self) -> IPAddress | None:
+        n, taken = self.next, self.taken
+        while n in taken:
+            n += 1
+        if n > self.last:
+            self.next = n
+            return None
+        self.next = n + 1
+        taken.add(n)
+        return self.make(n)
 
 
-def assign_ips(pods: list[Pod], nodes: dict[str, Node], notes: list[Note]) -> list[Pod]:
-    """Give Pods without addresses one from their node's pod range (noted), leaving given addresses alone."""
-    taken: set[IPAddress] = {ip for pod in pods if not pod.host_network for ip in pod.ips}
-    pools: dict[IPNetwork, _Pool] = {}  # keyed by range, so nodes that (wrongly) share one share its pool
-    out: list[Pod] = []
-    allocated = exhausted = 0
-    for pod in pods:
-        node = nodes[pod.node_name]
-        if pod.host_network:
-            out.append(replace(pod, ips=node.internal_ips or node.ips))
-            continue
-        if pod.ips:
-            out.append(pod)
-            continue
+class Addresses:
+    """Hands out Pod addresses: hostNetwork Pods have their node's, others the next free address of each of
+    their node's pod ranges (skipping every address a Pod of the input holds), counted for the notes."""
+
+    def __init__(self, nodes: dict[str, Node], given: Iterable[Pod]) -> None:
+        self.nodes = nodes
+        self._taken: dict[int, set[int]] = {4: set(), 6: set()}
+        for pod in given:
+            if not pod.host_network:
+                for ip in pod.ips:
+                    self._taken[ip.version].add(int(ip))
+        self._pools: dict[IPNetwork, _Pool] = {}  # keyed by range, so nodes that (wrongly) share one share its pool
+        self.allocated = self.exhausted = 0
+
+    def host(self, node_name: str) -> tuple[IPAddress, ...]:
+        """A hostNetwork Pod's addresses on ``node_name``."""
+        node = self.nodes[node_name]
+        return node.internal_ips or node.ips
+
+    def allocate(self, node_name: str) -> tuple[IPAddress, ...]:
+        """The next free address of each pod range of ``node_name``."""
         ips: list[IPAddress] = []
-        for cidr in node.pod_cidrs:
-            pool = pools.get(cidr)
+        for cidr in self.nodes[node_name].pod_cidrs:
+            pool = self._pools.get(cidr)
             if pool is None:
-                pool = pools[cidr] = _Pool(cidr)
-            ip = pool.take(taken)
+                pool = self._pools[cidr] = _Pool(cidr, self._taken[cidr.version])
+            ip = pool.take()
             if ip is None:
-                exhausted += 1
+                self.exhausted += 1
             else:
                 ips.append(ip)
-        allocated += 1
-        out.append(replace(pod, ips=tuple(ips), ips_allocated=True))
-    if allocated:
-        notes.append(Note("NM-INPUT-004", f"{allocated} Pod(s) had no status.podIP: addresses allocated from "
-                          "their node's pod CIDR", (), ()))
-    if exhausted:
-        notes.append(Note("NM-INPUT-008", f"{exhausted} Pod address(es) could not be allocated: the node's pod "
-                          "CIDR is full", (), ()))
-    return out
+        self.allocated += 1
+        return tuple(ips)
+
+    def address(self, pod: Pod) -> Pod:
+        """``pod`` with its addresses: given ones are left alone."""
+        if pod.host_network:
+            return replace(pod, ips=self.host(pod.node_name))
+        if pod.ips:
+            return pod
+        return replace(pod, ips=self.allocate(pod.node_name), ips_allocated=True)
+
+    def note(self, notes: list[Note]) -> None:
+        """The notes on what was allocated and what could not be."""
+        if self.allocated:
+            notes.append(Note("NM-INPUT-004", f"{self.allocated} Pod(s) had no status.podIP: addresses allocated "
+                              "from their node's pod CIDR", (), ()))
+        if self.exhausted:
+            notes.append(Note("NM-INPUT-008", f"{self.exhausted} Pod address(es) could not be allocated: the "
+                              "node's pod CIDR is full", (), ()))
 
 
-__all__ = ["DAEMONSET_TOLERATIONS", "Scheduler", "Taint", "assign_ips", "eligible", "expand", "owner_of",
+__all__ = ["DAEMONSET_TOLERATIONS", "Addresses", "Scheduler", "Taint", "eligible", "expand", "owner_of",
            "place_pods", "unscheduled_summary"]
