@@ -131,13 +131,19 @@ class Scheduler:
 
     def place(self, template: PodTemplate) -> Node | None:
         """The node the next Pod of ``template`` lands on (round-robin over the eligible nodes), or None."""
+        return self.place_many(template, 1)[0]
+
+    def place_many(self, template: PodTemplate, count: int) -> list[Node | None]:
+        """The nodes the next ``count`` Pods of ``template`` land on, in turn (None: no node fits); one
+        constraint lookup for a workload's replicas instead of one per Pod."""
         candidates = self.eligible_nodes(template)
         if not candidates:
-            return None
+            return [None] * count
         key = (template.node_selector, template.node_affinity, template.tolerations, False)
         i = self._cursors.get(key, 0)
-        self._cursors[key] = i + 1
-        return candidates[i % len(candidates)]
+        self._cursors[key] = i + count
+        n = len(candidates)
+        return [candidates[(i + k) % n] for k in range(count)]
 
 
 # -- owners --------------------------------------------------------------------------------------------------------
@@ -296,12 +302,13 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addre
         for eligible in scheduler.eligible_nodes(t, daemon=True):
             yield make(f"{w.name}-{eligible.name}", eligible.name)
         return
-    for i in range(w.replicas or 0):
+    replicas = w.replicas or 0
+    if t.node_name:
+        for i in range(replicas):
+            yield make(f"{w.name}-{i}", t.node_name)
+        return
+    for i, node in enumerate(scheduler.place_many(t, replicas)):
         name = f"{w.name}-{i}"
-        if t.node_name:
-            yield make(name, t.node_name)
-            continue
-        node = scheduler.place(t)
         if node is None:
             unplaced.append(Unscheduled(w.namespace, name, scheduler.why_not(t)))
             continue
@@ -349,7 +356,14 @@ class Addresses:
                 for ip in pod.ips:
                     self._taken[ip.version].add(int(ip))
         self._pools: dict[IPNetwork, _Pool] = {}  # keyed by range, so nodes that (wrongly) share one share its pool
+        self._node_pools: dict[str, list[_Pool]] = {}  # a node's pools, looked up once per node
         self.allocated = self.exhausted = 0
+
+    def _pool(self, cidr: IPNetwork) -> _Pool:
+        pool = self._pools.get(cidr)
+        if pool is None:
+            pool = self._pools[cidr] = _Pool(cidr, self._taken[cidr.version])
+        return pool
 
     def host(self, node_name: str) -> tuple[IPAddress, ...]:
         """A hostNetwork Pod's addresses on ``node_name``."""
@@ -358,11 +372,11 @@ class Addresses:
 
     def allocate(self, node_name: str) -> tuple[IPAddress, ...]:
         """The next free address of each pod range of ``node_name``."""
+        pools = self._node_pools.get(node_name)
+        if pools is None:
+            pools = self._node_pools[node_name] = [self._pool(cidr) for cidr in self.nodes[node_name].pod_cidrs]
         ips: list[IPAddress] = []
-        for cidr in self.nodes[node_name].pod_cidrs:
-            pool = self._pools.get(cidr)
-            if pool is None:
-                pool = self._pools[cidr] = _Pool(cidr, self._taken[cidr.version])
+        for pool in pools:
             ip = pool.take()
             if ip is None:
                 self.exhausted += 1
