@@ -36,6 +36,7 @@ from netmodel.errors import Problem, UsageError
 from netmodel.load.files import paused_gc
 from netmodel.model.build import load_topology
 from netmodel.model.topology import Topology
+from netmodel.report.json_text import dumps_indented
 from netmodel.sets import IntervalSet, format_ports, protocol_label
 
 # table, json and csv here; markdown, html, junit and dot from the renderer registry (sarif is refused:
@@ -47,7 +48,7 @@ VIEWS = ("group",) + GROUPINGS
 
 def render_json(payload: dict[str, object]) -> str:
     """The matrix payload as indented JSON, ending in a newline."""
-    return json.dumps(payload, indent=2) + "\n"
+    return dumps_indented(payload) + "\n"
 
 
 def render_csv(payload: dict[str, Any]) -> str:
@@ -168,7 +169,7 @@ def stream_json(blocks: Iterable[Block], by: str, skipped: Unevaluated, extra: d
                 found = skipped.for_groups(src, dst, by=by)
                 if found:
                     record["notEvaluated"] = kinds(found)
-                rows.append("    " + json.dumps(record, indent=2).replace("\n", "\n    "))
+                rows.append("    " + dumps_indented(record).replace("\n", "\n    "))
             entries = rows
             start = ""
         else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import sys
 
 import typer
@@ -18,6 +17,7 @@ from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
 from netmodel.cli.app import app
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.model.build import load_topology
+from netmodel.report.json_text import dumps_indented
 
 # table and json here; markdown, html, junit and dot from the renderer registry (csv and sarif are refused:
 # netmodel.cli.outputs).
@@ -87,7 +87,7 @@ def query_command(
     if unscheduled is not None:
         payload["unscheduled"] = unscheduled
     if output_format == "json":
-        text = json.dumps(payload, indent=2) + "\n"
+        text = dumps_indented(payload) + "\n"
     elif output_format != "table":
         from netmodel.report import RENDERERS
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from netmodel.analyze.reach import CompiledCluster
 from netmodel.model.topology import Topology
 from netmodel.pipeline import connectivity_payload, run_check
 from netmodel.report.html import render_html
+from netmodel.report.json_text import dumps_indented
 from netmodel.report.junit import render_junit
 from netmodel.report.markdown import render_markdown
 from netmodel.report.sarif import render_sarif
@@ -49,8 +49,8 @@ def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {
-        "check.json": (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode(),
-        "matrix.json": (json.dumps(matrix, indent=2, ensure_ascii=False) + "\n").encode(),
+        "check.json": (dumps_indented(payload, ensure_ascii=False) + "\n").encode(),
+        "matrix.json": (dumps_indented(matrix, ensure_ascii=False) + "\n").encode(),
         "report.md": render_markdown(payload, "check", figures=names).encode(),
         "report.html": render_html(payload, "check", figures=figures).encode(),
         "check.sarif": render_sarif(payload, "check").encode(),
@@ -59,7 +59,7 @@ def write_bundle(paths: Sequence[str], out_dir: str, fmt: str = "png") -> list[P
     files.update({names[caption]: image for caption, (image, _) in figures.items()})
     manifest = {"inputs": list(paths), "matplotlib": matplotlib.__version__,
                 "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}}
-    files[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
+    files[MANIFEST] = (dumps_indented(manifest) + "\n").encode()
     written = []
     for name, data in sorted(files.items()):
         (out / name).write_bytes(data)

@@ -5,11 +5,12 @@ The payload of ``netmodel check`` is :meth:`CheckResult.to_json` (schema: netmod
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from netmodel.report.json_text import dumps_indented
 
 
 def render_json(payload: Mapping[str, Any], kind: str = "check") -> str:
     """The payload as indented JSON, ending in a newline."""
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(payload, ensure_ascii=False) + "\n"

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -23,6 +22,7 @@ from urllib.parse import quote
 from netmodel.analyze.suppress import fingerprint_of
 from netmodel.report.catalog import RuleInfo
 from netmodel.report.catalog import catalog as shipped_catalog
+from netmodel.report.json_text import dumps_indented
 from netmodel.report.sections import Payload
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -127,7 +127,7 @@ def render_sarif(payload: Payload, kind: str = "check", catalog: Mapping[str, Ru
             "columnKind": "unicodeCodePoints",
         }],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return dumps_indented(log) + "\n"
 
 
 OPENED_FLOW = "NM-DIFF-001"
