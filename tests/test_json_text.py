@@ -34,7 +34,7 @@ class Level(enum.IntEnum):
 
 @pytest.mark.parametrize("tree", [
     {}, [], (), "", {"a": {}, "b": [], "c": [[]]}, {"é\u2028\x00": "\ud800"}, [math.nan, -math.inf, 1e300, -0.0],
-    {Color.RED: Color.RED, "level": Level.HIGH}, {1: 2, 2.5: 3, True: 4, None: 5},
+    {Color.RED: Color.RED, "level": Level.HIGH}, {2: 2, 2.5: 3, True: 4, False: 0, None: 5},
 ])
 def test_edge_cases(tree: object) -> None:
     for ensure_ascii in (True, False):
