@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 INDENT = "  "
@@ -55,7 +55,7 @@ def dumps_indented(obj: Any, ensure_ascii: bool = True) -> str:
 
     def scalar(value: Any) -> str | None:
         if isinstance(value, str):
-            return encode(value)  # type: ignore[no-any-return]
+            return encode(value)
         if value is None:
             return "null"
         if value is True:
