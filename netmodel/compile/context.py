@@ -48,13 +48,22 @@ class NodeClass:
 
     def describe(self) -> str:
         """The class's nodes, as findings name them."""
-        return describe_nodes([n.name for n in self.nodes])
+        return describe_node_list(self.nodes)
 
 
 def describe_nodes(names: Sequence[str], limit: int = 3) -> str:
     """``w-1, w-2, w-3`` or ``w-1, w-2, w-3 and 4997 more``."""
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    return _shown(names[:limit], len(names), limit)
+
+
+def describe_node_list(nodes: Sequence[Node], limit: int = 3) -> str:
+    """:func:`describe_nodes` of the nodes' names, reading only the names it shows (a finding's nodes are often
+    thousands, and a check can word a thousand findings)."""
+    return _shown([n.name for n in nodes[:limit]], len(nodes), limit)
+
+
+def _shown(first: Sequence[str], total: int, limit: int) -> str:
+    return ", ".join(first) + (f" and {total - limit} more" if total > limit else "")
 
 
 class CheckContext:

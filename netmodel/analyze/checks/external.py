@@ -30,7 +30,7 @@ from netmodel.analyze.checks.common import (
     unique_spans,
 )
 from netmodel.analyze.findings import Finding, Severity
-from netmodel.compile.context import CheckContext, NodeClass, describe_nodes
+from netmodel.compile.context import CheckContext, NodeClass, describe_node_list, describe_nodes
 from netmodel.compile.firewalls import Decision
 from netmodel.compile.ingress import HTTP_PORTS, backend_service_port
 from netmodel.compile.services import service_endpoints
@@ -180,7 +180,7 @@ def _blocked_finding(check_id: str, message: str, svc: Service, blocked: list[No
     firewalls = [d.firewall for d in decisions]
     return Finding(
         check_id, Severity.ERROR, REQUIREMENT,
-        f"{message} on node {describe_nodes([n.name for n in blocked])}, blocked by "
+        f"{message} on node {describe_node_list(blocked)}, blocked by "
         f"{describe_decisions(decisions, 'ingress')}. Fix: allow it in "
         f"{', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
         tuple(dict.fromkeys([str(svc.ref)] + [f"Node/{n.name}" for n in blocked[:3]]
@@ -322,7 +322,7 @@ def _controller_finding(network: OutsideNetwork, port: int, failures: list) -> F
     return Finding(
         "NM-EXT-008", Severity.ERROR, REQUIREMENT,
         f"the ingress controller is unreachable on port {port} from network {network.name} (uses: ingress): "
-        f"{via} is closed on node {describe_nodes([n.name for n in blocked])} by "
+        f"{via} is closed on node {describe_node_list(blocked)} by "
         f"{describe_decisions(decisions, 'ingress')}. Fix: allow TCP {entry.node_port} from network "
         f"{network.name} in {', '.join('Firewall ' + f.name for f in firewalls) or 'the node firewall'} ingress.",
         tuple(dict.fromkeys([entry.ref, f"network:{network.name}"] + [str(f.ref) for f in firewalls])),

@@ -21,7 +21,7 @@ from netmodel.analyze.checks.common import unique, unique_spans
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import node_flows
 from netmodel.compile.context import CheckContext, describe_nodes
-from netmodel.model.objects import ContainerPort, Pod
+from netmodel.model.objects import Container, ContainerPort, Pod
 from netmodel.sets import ALL_PORTS, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
@@ -63,13 +63,51 @@ class NodeComponent:
 
 def host_port_claims(pod: Pod) -> list[HostPortClaim]:
     """Every port ``pod`` takes on its node: each container port of a hostNetwork Pod, else each hostPort."""
-    claims = []
-    for cp in pod.ports:
-        if pod.host_network:
-            claims.append(HostPortClaim(pod, cp.host_port or cp.port, cp.protocol, cp.host_ip, cp))
-        elif cp.host_port is not None:
-            claims.append(HostPortClaim(pod, cp.host_port, cp.protocol, cp.host_ip, cp))
-    return claims
+    return [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in _claimed(pod.containers,
+                                                                                          pod.host_network)]
+
+
+def _claimed(containers: tuple[Container, ...], host_network: bool) -> list[tuple[int, ContainerPort]]:
+    """The host ports a Pod with these containers takes, each with the port that declares it."""
+    out = []
+    for container in containers:
+        for cp in container.ports:
+            if host_network:
+                out.append((cp.host_port or cp.port, cp))
+            elif cp.host_port is not None:
+                out.append((cp.host_port, cp))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HostClaims:
+    """Every host port claim of the layout, found once for NM-LOOP-002..004."""
+
+    in_pod_order: tuple[HostPortClaim, ...]
+    by_node: dict[str, list[HostPortClaim]]  # each node's claims, in Pod order
+
+
+def host_claims(ctx: CheckContext) -> HostClaims:
+    """The layout's host port claims (computed once per context)."""
+    return ctx.derived(_host_claims)
+
+
+def _host_claims(ctx: CheckContext) -> HostClaims:
+    # Pods of a workload share their containers: their claimed ports are found once per template, not per Pod
+    # (150,000 Pods, a few thousand templates, almost none claiming a host port).
+    templates: dict[tuple[int, bool], tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]]] = {}
+    claims: list[HostPortClaim] = []
+    by_node: dict[str, list[HostPortClaim]] = {}
+    for pod in ctx.topology.pods:
+        key = (id(pod.containers), pod.host_network)
+        template = templates.get(key)
+        if template is None:  # the containers are kept with their id, so the id cannot be reused meanwhile
+            template = templates[key] = (pod.containers, _claimed(pod.containers, pod.host_network))
+        if template[1]:
+            mine = [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in template[1]]
+            claims += mine
+            by_node.setdefault(pod.node_name, []).extend(mine)
+    return HostClaims(tuple(claims), by_node)
 
 
 def _pod_label(pod: Pod, limit_owner: bool = True) -> str:
@@ -78,6 +116,8 @@ def _pod_label(pod: Pod, limit_owner: bool = True) -> str:
 
 def check_container_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-001: one Pod's containers declare one port twice."""
+    if not any(_declares_twice(c) for c in {id(p.containers): p.containers for p in ctx.topology.pods}.values()):
+        return  # no Pod template declares a port twice (Pods of a workload share one: thousands, not 150,000)
     seen: dict[str, list[Pod]] = {}
     for pod in ctx.topology.pods:
         seen.setdefault(_pod_label(pod), []).append(pod)
@@ -103,6 +143,11 @@ def check_container_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
                 unique_spans([pod.source] + [cp.source for _, cp in users]))
 
 
+def _declares_twice(containers: tuple[Container, ...]) -> bool:
+    ports = [(cp.port, cp.protocol) for c in containers for cp in c.ports]
+    return len(set(ports)) < len(ports)
+
+
 def _overlap(a: str, b: str) -> bool:
     return a in WILDCARD_HOST_IPS or b in WILDCARD_HOST_IPS or a == b
 
@@ -110,11 +155,11 @@ def _overlap(a: str, b: str) -> bool:
 def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-002: two Pods on one node claim one host port."""
     groups: dict[tuple[int, int, tuple[str, ...]], tuple[list[str], list[HostPortClaim]]] = {}
+    claimed = host_claims(ctx).by_node
     for node in ctx.topology.nodes:
         by_port: dict[tuple[int, int], list[HostPortClaim]] = {}
-        for pod in ctx.topology.pods_by_node.get(node.name, ()):
-            for claim in host_port_claims(pod):
-                by_port.setdefault((claim.port, claim.protocol), []).append(claim)
+        for claim in claimed.get(node.name, ()):
+            by_port.setdefault((claim.port, claim.protocol), []).append(claim)
         for (port, protocol), claims in by_port.items():
             clashing = [c for c in claims if any(o.pod is not c.pod and _overlap(o.host_ip, c.host_ip)
                                                  for o in claims)]
@@ -163,16 +208,16 @@ def check_node_component_clashes(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-003: a host port that a node component binds on that node."""
     components = node_components(ctx)
     groups: dict[tuple[str, int, int, str], tuple[list[str], HostPortClaim]] = {}
+    claimed = host_claims(ctx).by_node
     for node in ctx.topology.nodes:
-        for pod in ctx.topology.pods_by_node.get(node.name, ()):
-            for claim in host_port_claims(pod):
-                for comp in components:
-                    if comp.control_plane_only and not node.is_control_plane:
-                        continue
-                    if claim.protocol != comp.protocol or claim.port not in comp.ports or _is_component(pod, comp):
-                        continue
-                    key = (comp.name, claim.port, claim.protocol, claim.claimant)
-                    groups.setdefault(key, ([], claim))[0].append(node.name)
+        for claim in claimed.get(node.name, ()):
+            for comp in components:
+                if comp.control_plane_only and not node.is_control_plane:
+                    continue
+                if claim.protocol != comp.protocol or claim.port not in comp.ports or _is_component(claim.pod, comp):
+                    continue
+                key = (comp.name, claim.port, claim.protocol, claim.claimant)
+                groups.setdefault(key, ([], claim))[0].append(node.name)
     for (comp_name, port, protocol, claimant), (nodes, claim) in sorted(groups.items()):
         comp = next(c for c in components if c.name == comp_name)
         yield Finding(
@@ -188,11 +233,10 @@ def check_host_ports_in_node_port_range(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-004: a host port inside the NodePort range."""
     node_ports = ctx.topology.cluster.node_port_range
     groups: dict[tuple[str, int, int], tuple[list[str], HostPortClaim]] = {}
-    for pod in ctx.topology.pods:
-        for claim in host_port_claims(pod):
-            if claim.port in node_ports:
-                key = (claim.claimant, claim.port, claim.protocol)
-                groups.setdefault(key, ([], claim))[0].append(claim.pod.node_name)
+    for claim in host_claims(ctx).in_pod_order:
+        if claim.port in node_ports:
+            key = (claim.claimant, claim.port, claim.protocol)
+            groups.setdefault(key, ([], claim))[0].append(claim.pod.node_name)
     for (claimant, port, protocol), (nodes, claim) in sorted(groups.items()):
         yield Finding(
             "NM-LOOP-004", Severity.WARNING, REQUIREMENT,

@@ -29,7 +29,7 @@ from netmodel.analyze.checks.common import (
 from netmodel.analyze.checks.traffic import NodePairBlock, blocked_between
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import NodeFlow, node_flows, routes_pod_cidrs
-from netmodel.compile.context import CheckContext, describe_nodes
+from netmodel.compile.context import CheckContext, describe_node_list, describe_nodes
 from netmodel.errors import SourceSpan
 from netmodel.model.ipam import judged_per_node, node_ranges_bind, pod_ranges_of
 from netmodel.model.objects import Node, Pod
@@ -153,14 +153,20 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
     nodes = ctx.topology.node_by_name
     cluster = ctx.topology.cluster
-    claims: FirstClaims[IPAddress, Pod] = FirstClaims()
+    # Keyed by (family, integer): equal exactly when the addresses are, and hashed in C (150,000 Pods).
+    claims: FirstClaims[tuple[int, int], Pod] = FirstClaims()
+    binding: dict[str, AddressSet] = {}  # per node, the addresses its Pods' IPs must be in
     for pod in ctx.topology.pods:
         if pod.host_network:
             continue
-        node = nodes[pod.node_name]
-        allowed = pod_ranges_of(ctx.topology, node)
+        within = binding.get(pod.node_name)
+        if within is None:
+            within = binding[pod.node_name] = AddressSet.of_networks(
+                pod_ranges_of(ctx.topology, nodes[pod.node_name]))
         for ip in pod.ips:
-            if not any(ip.version == c.version and ip in c for c in allowed):
+            if not within.contains(ip):
+                node = nodes[pod.node_name]
+                allowed = pod_ranges_of(ctx.topology, node)
                 ranges = ", ".join(map(str, allowed)) or "none"
                 if judged_per_node(ctx.topology, node):
                     why = (f"outside its node {node.name}'s pod CIDR ({ranges}); replies to it are routed to "
@@ -175,7 +181,7 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
                     (str(pod.ref), str(node.ref)),
                     unique_spans([pod.source, node.source if judged_per_node(ctx.topology, node)
                                   else cluster.source]))
-            other = claims.earlier(ip, pod)
+            other = claims.earlier((ip.version, int(ip)), pod)
             if other is not None:
                 yield Finding(
                     "NM-P2P-006", Severity.ERROR, REQUIREMENT,
@@ -212,8 +218,8 @@ def _flow_finding(check_id: str, what: str, block: NodePairBlock) -> Finding:
     peer = f"{toward} {block.peer}"
     return Finding(
         check_id, Severity.ERROR, REQUIREMENT,
-        f"{what} from node {describe_nodes([n.name for n in block.senders])} to node "
-        f"{describe_nodes([n.name for n in block.receivers])} is blocked in {block.direction} on "
+        f"{what} from node {describe_node_list(block.senders)} to node "
+        f"{describe_node_list(block.receivers)} is blocked in {block.direction} on "
         f"{deciding_node.name} (e.g. {label}{port} {peer}) by "
         f"{describe_decisions(block.decisions, block.direction)}. Fix: allow it in Firewall "
         f"{', '.join(f.name for f in firewalls)} {block.direction} {toward} every node.",

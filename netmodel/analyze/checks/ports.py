@@ -25,7 +25,7 @@ from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.portmatrix import Cell, CellStatus, PortKind, port_matrix
 from netmodel.analyze.portmatrix_sources import SenderKind
 from netmodel.compile.cni import routes_pod_cidrs
-from netmodel.compile.context import CheckContext, describe_nodes
+from netmodel.compile.context import CheckContext, describe_node_list, describe_nodes
 from netmodel.compile.firewalls import Decision
 from netmodel.errors import SourceSpan
 from netmodel.model.objects import Firewall
@@ -217,7 +217,7 @@ def check_external_etcd(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(
                 "NM-PORT-001", Severity.ERROR, REQUIREMENT,
                 f"external etcd {address}:{port} is blocked from control-plane node "
-                f"{describe_nodes([n.name for n in nodes])} by {describe_decisions(verdict.denials, 'egress')}; "
+                f"{describe_node_list(nodes)} by {describe_decisions(verdict.denials, 'egress')}; "
                 f"the API server cannot store anything. Fix: allow TCP {port} to {address} in the egress of "
                 f"{', '.join('Firewall ' + d.firewall.name for d in verdict.denials)}.",
                 tuple(f"Node/{n.name}" for n in nodes[:3]) + tuple(str(d.firewall.ref) for d in verdict.denials),
@@ -234,7 +234,7 @@ def check_unfiltered_nodes(ctx: CheckContext) -> Iterator[Finding]:
     open_text = f"; open to every Pod and node: {', '.join(sensitive)}" if sensitive else ""
     yield Finding(
         "NM-PORT-007", Severity.INFO, REQUIREMENT,
-        f"no Firewall selects node {describe_nodes([n.name for n in nodes])}, so it filters nothing{open_text}. "
+        f"no Firewall selects node {describe_node_list(nodes)}, so it filters nothing{open_text}. "
         f"Add a Firewall for it if its host firewall or security group matters.",
         tuple(f"Node/{n.name}" for n in nodes[:3]), unique_spans([n.source for n in nodes[:3]]))
 
