@@ -125,7 +125,7 @@ class _ChainIndex:
     one-port rules judged for a thousand NodePorts walked every rule each time).
     """
 
-    __slots__ = ("chain", "cuts", "candidates")
+    __slots__ = ("candidates", "chain", "cuts")
 
     def __init__(self, chain: tuple[CompiledRule, ...]) -> None:
         self.chain = chain  # kept alive: the index is cached under the chain's id

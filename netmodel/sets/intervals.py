@@ -34,8 +34,7 @@ def _normalize(ranges: Iterable[Range]) -> tuple[Range, ...]:
         if lo > hi:
             raise ValueError(f"empty range ({lo}, {hi})")
         if lo <= cur_hi + 1:
-            if hi > cur_hi:
-                cur_hi = hi
+            cur_hi = max(cur_hi, hi)
         else:
             merged.append((cur_lo, cur_hi))
             cur_lo, cur_hi = lo, hi
@@ -162,8 +161,8 @@ class IntervalSet:
         while i < len_a and j < len_b:
             a_lo, a_hi = a[i]
             b_lo, b_hi = b[j]
-            lo = a_lo if a_lo > b_lo else b_lo
-            hi = a_hi if a_hi < b_hi else b_hi
+            lo = max(b_lo, a_lo)
+            hi = min(b_hi, a_hi)
             if lo <= hi:
                 out.append((lo, hi))
             if a_hi < b_hi:
@@ -193,8 +192,7 @@ class IntervalSet:
                     break
                 if b_lo > cur:
                     out.append((cur, b_lo - 1))
-                if b_hi + 1 > cur:
-                    cur = b_hi + 1
+                cur = max(cur, b_hi + 1)
                 if cur > hi:
                     break
                 k += 1

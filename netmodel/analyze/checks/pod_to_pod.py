@@ -38,7 +38,6 @@ from netmodel.sets import (
     ALL_PROTOCOLS,
     AddressSet,
     IntervalSet,
-    IPAddress,
     IPNetwork,
     network_within,
     networks_overlap,
