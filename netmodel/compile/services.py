@@ -15,6 +15,7 @@ Who proxies Services: kube-proxy unless its mode is ``none``, or a CNI that repl
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from netmodel.compile.addresses import AddressBook
@@ -51,6 +52,16 @@ def selects_pods(service: Service) -> bool:
     return bool(service.selector)
 
 
+def endpoints_key(service: Service, port: ServicePort) -> Hashable:
+    """Everything :func:`service_endpoints` reads of ``service`` and ``port``: two Service ports with equal keys
+    in one topology have equal endpoints (Services sharing a selector share their Pods), so callers asking for
+    every Service port can compute each distinct one once."""
+    if selects_pods(service):
+        assert service.selector is not None
+        return True, service.namespace, frozenset(service.selector.items()), port.target_port, port.protocol
+    return False, service.namespace, service.name, port.name, port.protocol, port.target_port
+
+
 def service_endpoints(topology: Topology, service: Service, port: ServicePort, pod_index: PodIndex | None = None,
                       addresses: AddressBook | None = None) -> tuple[ServiceEndpoint, ...]:
     """The endpoints of one Service port (see the module docstring). ``pod_index`` and ``addresses`` are built
@@ -85,4 +96,4 @@ def service_endpoints(topology: Topology, service: Service, port: ServicePort, p
     return tuple(out)
 
 
-__all__ = ["ServiceEndpoint", "proxies_services", "selects_pods", "service_endpoints"]
+__all__ = ["ServiceEndpoint", "endpoints_key", "proxies_services", "selects_pods", "service_endpoints"]

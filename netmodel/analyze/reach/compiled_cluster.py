@@ -13,6 +13,7 @@ What listens on a node (a packet to any other port of a node address ends as ``p
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -26,7 +27,7 @@ from netmodel.compile.gateway import Gateways
 from netmodel.compile.ingress import IngressControllers
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
-from netmodel.compile.services import proxies_services, service_endpoints
+from netmodel.compile.services import endpoints_key, proxies_services, service_endpoints
 from netmodel.errors import SourceSpan
 from netmodel.model.objects import NOWHERE, CniSpec, Node, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
@@ -104,7 +105,7 @@ class CompiledCluster:
         self.pod_index = pod_index or PodIndex.of(topology)
         self.tunnel = tunnel(topology.cluster.cni)
         self._listeners: dict[str, tuple[Listener, ...]] = {}
-        self._backends: dict[tuple[str, str], tuple[Backend, ...]] = {}
+        self._backends: dict[Hashable, tuple[Backend, ...]] = {}
 
     def class_of(self, pod: Pod) -> PodClass:
         """The policy class of ``pod``."""
@@ -148,15 +149,19 @@ class CompiledCluster:
     # -- Services ----------------------------------------------------------------------------------------------
     def backends(self, service: Service, port: ServicePort) -> tuple[Backend, ...]:
         """The endpoints of one Service port, with targetPort resolved per endpoint (by number or name)."""
-        key = (service.qualified_name, f"{port.name}/{port.port}/{port.protocol}")
-        if key in self._backends:
-            return self._backends[key]
+        # Keyed by what the endpoints depend on, not by the Service: Services sharing a selector (and targetPort)
+        # share one computation and one tuple.
+        key = endpoints_key(service, port)
+        found = self._backends.get(key)
+        if found is not None:
+            return found
         # What backs a Service is one rule, shared with emulate (netmodel.compile.services).
-        self._backends[key] = tuple(
-            Backend(ep.addresses[0], ep.pod, self.node_of(ep.pod) if ep.pod
-                    else self.topology.node_by_name.get(ep.node_name), ep.port, ep.source)
+        node_at = self.topology.node_by_name.get
+        found = self._backends[key] = tuple(
+            Backend(ep.addresses[0], ep.pod, node_at(ep.pod.node_name if ep.pod else ep.node_name), ep.port,
+                    ep.source)
             for ep in service_endpoints(self.topology, service, port, self.pod_index, self.addresses))
-        return self._backends[key]
+        return found
 
     # -- what listens on a node --------------------------------------------------------------------------------
     def listeners(self, node: Node) -> tuple[Listener, ...]:
