@@ -55,7 +55,8 @@ class ObjectRef(Namespaced):
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.qualified_name}"
+        # qualified_name written out: references are printed about half a million times at the envelope.
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
 
 # -- nodes ---------------------------------------------------------------------------------------------------------
@@ -245,16 +246,19 @@ class Pod(Namespaced):
     # A Pending Pod's PodScheduled=False condition message: the cluster's scheduler placed it nowhere.
     scheduler_refusal: str = ""
     service_account: str = "default"  # spec.serviceAccountName (PodTemplate.service_account)
+    # Every declared port of every container, derived from ``containers`` once (the checks read it over a
+    # million times at the envelope): not an argument, and left out of equality, hashing and repr.
+    ports: tuple[ContainerPort, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        containers = self.containers
+        ports = containers[0].ports if len(containers) == 1 else tuple(p for c in containers for p in c.ports)
+        object.__setattr__(self, "ports", ports)
 
     @property
     def ref(self) -> ObjectRef:
         """``Pod/NAMESPACE/NAME``."""
         return ObjectRef("Pod", self.namespace, self.name)
-
-    @property
-    def ports(self) -> tuple[ContainerPort, ...]:
-        """Every declared port of every container."""
-        return tuple(p for c in self.containers for p in c.ports)
 
     def named_port(self, name: str, protocol: int | None = None) -> ContainerPort | None:
         """The container port called ``name`` (of ``protocol`` when given), or None."""
