@@ -38,10 +38,25 @@ class PodIndex:
         """The index of (namespace, labels) pairs, positions in their order."""
         namespaces: dict[str, set[int]] = {}
         labels: dict[tuple[str, str, str], set[int]] = {}
-        for i, (namespace, pod_labels) in enumerate(pods):
-            namespaces.setdefault(namespace, set()).add(i)
+
+        def add(namespace: str, pod_labels: Mapping[str, str], numbers: range) -> None:
+            namespaces.setdefault(namespace, set()).update(numbers)
             for key, value in pod_labels.items():
-                labels.setdefault((namespace, key, value), set()).add(i)
+                labels.setdefault((namespace, key, value), set()).update(numbers)
+
+        # The Pods of one workload come in a row and share one labels object: each such run is indexed at once
+        # (a run ends where the labels object or the namespace changes; equal labels in another object start
+        # a new run, which only costs time).
+        run: tuple[str, Mapping[str, str]] | None = None
+        start = end = 0
+        for end, (namespace, pod_labels) in enumerate(pods):
+            if run is not None and pod_labels is run[1] and namespace == run[0]:
+                continue
+            if run is not None:
+                add(*run, range(start, end))
+            run, start = (namespace, pod_labels), end
+        if run is not None:
+            add(*run, range(start, end + 1))
         return cls({k: frozenset(v) for k, v in namespaces.items()},
                    {k: frozenset(v) for k, v in labels.items()})
 
