@@ -276,12 +276,17 @@ def _egress_legs(ctx: CheckContext, source: SourceClass, destinations: AddressSe
     return tuple(legs)
 
 
-def _judge(required: bool, forbidden: str, source: SourceClass, effective: AddressSet, local: AddressSet,
-           destination: AddressSet, ingress: IngressView, legs: tuple[EgressLeg, ...],
-           unsent: AddressSet) -> Judgement:
-    """One node's cell: the receiver's ingress and, for sources inside the cluster, the senders' egress."""
+def _judge(required: bool, forbidden: str, local: AddressSet, destination: AddressSet, ingress: IngressView,
+           legs: tuple[EgressLeg, ...], unsent: AddressSet, blocked_from: AddressSet,
+           allowed_from: AddressSet) -> Judgement:
+    """One node's cell: the receiver's ingress and, for sources inside the cluster, the senders' egress.
+
+    ``blocked_from`` and ``allowed_from`` are the ingress's blocked and allowed peers within the source class,
+    found once per row: the node's own share of them is that minus ``local`` (the source's addresses that do
+    cross this node's firewall), without building the source class minus ``local`` for each of 5,000 nodes.
+    """
     if required:
-        if not ingress.blocked_peers.isdisjoint(effective):
+        if not blocked_from.issubset(local):
             return Judgement(False, CellStatus.BLOCKED, None)
         for i, leg in enumerate(legs):
             if leg.whole:
@@ -290,7 +295,7 @@ def _judge(required: bool, forbidden: str, source: SourceClass, effective: Addre
             if senders and not leg.blocked_peers.isdisjoint(_family(destination, senders)):
                 return Judgement(False, CellStatus.BLOCKED, i)
         return Judgement(True, CellStatus.OK, None)
-    reachable = ingress.allowed_peers & effective
+    reachable = allowed_from - local
     if not reachable:
         return Judgement(False, CellStatus.OK, None)
     status = CellStatus.EXPOSED if forbidden else CellStatus.OK
@@ -349,21 +354,23 @@ def _row_cells(ctx: CheckContext, nodes: list[Node], row: PortRow, source: Sourc
     for leg in legs:
         sent = sent | leg.sender.addresses
     unsent = source.addresses - sent
+    blocked_from = ingress.blocked_peers & source.addresses
+    allowed_from = ingress.allowed_peers & source.addresses
     out: list[Cell] = []
     previous: tuple[Judgement, Cell] | None = None  # nodes of a class agree: reuse the last example when it holds
     for n in nodes:
         local = ctx.local_addresses(n)
-        effective = source.addresses - local
-        if effective.is_empty():
-            continue
+        if source.addresses.issubset(local):
+            continue  # every address of the source is the node's own: nothing crosses its firewall
         destination = ctx.underlay_addresses(n)
-        judgement = _judge(required, forbidden, source, effective, local, destination, ingress, legs, unsent)
+        judgement = _judge(required, forbidden, local, destination, ingress, legs, unsent, blocked_from,
+                           allowed_from)
         cell = None
         if previous is not None and previous[0] == judgement:
             cell = _reuse(previous[1], n, local, destination, legs, judgement)
         if cell is None:
-            cell = _cell(ctx, n, row, source, required, forbidden, effective, local, destination, ingress, legs,
-                         judgement, unsent)
+            cell = _cell(ctx, n, row, source, required, forbidden, source.addresses - local, local, destination,
+                         ingress, legs, judgement, unsent)
             previous = (judgement, cell)
         out.append(cell)
     return out
@@ -517,7 +524,8 @@ def _all_cells(ctx: CheckContext) -> tuple[Cell, ...]:
     sources = {False: source_classes(ctx, False)}
     if ctx.masquerade.rules:
         sources[True] = source_classes(ctx, True)
-    order = {n.name: i for i, n in enumerate(ctx.topology.nodes)}
-    cells = [c for node_class in ctx.node_classes for c in class_cells(ctx, node_class, sources)]
-    position = {id(c): i for i, c in enumerate(cells)}
-    return tuple(sorted(cells, key=lambda c: (order[c.node.name], position[id(c)])))
+    by_node: dict[str, list[Cell]] = {n.name: [] for n in ctx.topology.nodes}
+    for node_class in ctx.node_classes:
+        for cell in class_cells(ctx, node_class, sources):
+            by_node[cell.node.name].append(cell)  # each node's cells keep the order they were made in
+    return tuple(c for cells in by_node.values() for c in cells)
