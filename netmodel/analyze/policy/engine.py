@@ -584,6 +584,9 @@ class PolicyEngine:
             space = self.resolve_ports(rule.rule.ports, destination)
             if not space:
                 continue
+            # Canonical, as _op's results are: _grouped merges groups by the identity of their space, so an equal
+            # space resolved afresh must be the same object or one group splits in two.
+            space = self._canonical.setdefault(space, space)
             named = rule.peer_classes
             split: list[tuple[int, PortSpace]] = []
             for peers, allowed in groups:
