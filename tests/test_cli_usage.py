@@ -6,6 +6,7 @@ that names the mistake: a case must not pass because some other error (a missing
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,3 +37,20 @@ def test_usage_errors_exit_2_without_traceback(argv: list[str], says: str, tmp_p
     assert "Traceback" not in proc.stderr
     assert says in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == [], "a usage error writes nothing"
+
+
+@pytest.mark.parametrize("layout", ["flannel-vxlan.yaml", "broken-kubelet-blocked.yaml"])
+def test_output_is_whole_though_the_process_skips_teardown(layout: str, tmp_path: Path) -> None:
+    """The console script ends with ``os._exit`` (netmodel.cli.main.run): what was written to stdout and to an
+    ``--output`` file must still arrive whole, and the exit code must be the command's."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = str(ROOT / "topologies" / layout)
+    piped = subprocess.run([sys.executable, "-m", "netmodel", "check", path, "-f", "json"], capture_output=True,
+                           text=True, timeout=300, check=False, cwd=tmp_path, env=env)
+    written = subprocess.run([sys.executable, "-m", "netmodel", "check", path, "-f", "json", "-o", "out.json"],
+                             capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path, env=env)
+    expected = 1 if layout.startswith("broken-") else 0
+    assert (piped.returncode, written.returncode) == (expected, expected), piped.stderr + written.stderr
+    report = json.loads(piped.stdout)  # a truncated stream would not parse
+    assert report["findings"] if expected else report["summary"]
+    assert (tmp_path / "out.json").read_text() == piped.stdout

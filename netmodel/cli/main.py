@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -93,8 +94,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``netmodel`` console script: :func:`main` on ``sys.argv``, exiting with its code."""
-    sys.exit(main())
+    """The ``netmodel`` console script: :func:`main` on ``sys.argv``, exiting with its code.
+
+    The process ends without the interpreter's teardown: a check at the Kubernetes envelope leaves millions of
+    small objects whose one-by-one release (and the collector's last pass over them) costs most of a second,
+    for nothing, since the process is ending. Every output file is closed by then (each is written inside a
+    ``with`` block) and netmodel registers no exit handlers; the standard streams are flushed here.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``netmodel ... | head``): nothing left to deliver
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
