@@ -473,7 +473,9 @@ def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
     """NM-POL-004: rules shadowed by a rule of the same (or a broader) policy that already allows all they
     allow."""
     engine = compiled_cluster_of(ctx).policies
-    order = {p: i for i, p in enumerate(ctx.topology.network_policies)}
+    # By identity: hashing a policy would look up every source span in it, reading its document again (for
+    # thousands of policies whose locations no finding shows).
+    order = {id(p): i for i, p in enumerate(ctx.topology.network_policies)}
     by_namespace: dict[tuple[str, str], list[CompiledRule]] = {}
     for policy, policy_rules in engine.rules.items():
         for rule in policy_rules:
@@ -491,7 +493,7 @@ def check_shadowed_rules(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 mutual = _covers(engine, narrow, broad, destinations) and \
                     engine.selected[broad.policy] == selected
-                if mutual and (order[broad.policy], broad.index) > (order[narrow.policy], narrow.index):
+                if mutual and (order[id(broad.policy)], broad.index) > (order[id(narrow.policy)], narrow.index):
                     continue  # identical rules: report only the later one
                 spans: tuple[SourceSpan, ...] = (narrow.rule.source, broad.rule.source)
                 yield Finding("NM-POL-004", Severity.INFO, "pod-to-pod",
