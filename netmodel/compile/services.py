@@ -57,9 +57,32 @@ def endpoints_key(service: Service, port: ServicePort) -> Hashable:
     in one topology have equal endpoints (Services sharing a selector share their Pods), so callers asking for
     every Service port can compute each distinct one once."""
     if selects_pods(service):
-        assert service.selector is not None
-        return True, service.namespace, frozenset(service.selector.items()), port.target_port, port.protocol
+        return True, selection_key(service), port.target_port, port.protocol
     return False, service.namespace, service.name, port.name, port.protocol, port.target_port
+
+
+def selection_key(service: Service) -> Hashable:
+    """Everything :func:`endpoint_pods` reads of a selector Service: Services with equal keys are backed by the
+    same Pods (each of their ports resolves its targetPort on them)."""
+    assert service.selector is not None
+    return service.namespace, frozenset(service.selector.items())
+
+
+def endpoint_pods(topology: Topology, service: Service, pod_index: PodIndex | None = None) -> list[int]:
+    """The Pods backing a selector Service, by position in ``topology.pods`` (ascending): those of its namespace
+    whose labels include the selector and that have an address."""
+    index = pod_index or PodIndex.of(topology)
+    pods = topology.pods
+    return [i for i in sorted(index.select(service.namespace, service.selector)) if pods[i].ips]
+
+
+def target_port_on(pod: Pod, port: ServicePort) -> int | None:
+    """``port``'s targetPort on one endpoint Pod: a number as it is; a name by name and protocol among the Pod's
+    container ports, None when the Pod lacks it."""
+    if isinstance(port.target_port, int):
+        return port.target_port
+    found = pod.named_port(port.target_port, port.protocol)
+    return found.port if found is not None else None
 
 
 def service_endpoints(topology: Topology, service: Service, port: ServicePort, pod_index: PodIndex | None = None,
@@ -68,17 +91,10 @@ def service_endpoints(topology: Topology, service: Service, port: ServicePort, p
     from ``topology`` when not given; pass them when asking for many Services."""
     out: list[ServiceEndpoint] = []
     if selects_pods(service):
-        index = pod_index or PodIndex.of(topology)
-        for i in sorted(index.select(service.namespace, service.selector)):
-            pod = topology.pods[i]
-            if not pod.ips:
-                continue
-            if isinstance(port.target_port, int):
-                number: int | None = port.target_port
-            else:
-                found = pod.named_port(port.target_port, port.protocol)
-                number = found.port if found is not None else None
-            out.append(ServiceEndpoint(pod.ips, pod, pod.node_name, number, pod.source))
+        pods = topology.pods
+        for i in endpoint_pods(topology, service, pod_index):
+            pod = pods[i]
+            out.append(ServiceEndpoint(pod.ips, pod, pod.node_name, target_port_on(pod, port), pod.source))
         return tuple(out)
     book = addresses or AddressBook(topology)
     for eps in topology.endpoint_slices:
@@ -96,4 +112,5 @@ def service_endpoints(topology: Topology, service: Service, port: ServicePort, p
     return tuple(out)
 
 
-__all__ = ["ServiceEndpoint", "endpoints_key", "proxies_services", "selects_pods", "service_endpoints"]
+__all__ = ["ServiceEndpoint", "endpoint_pods", "endpoints_key", "proxies_services", "selection_key", "selects_pods",
+           "service_endpoints", "target_port_on"]

@@ -266,22 +266,9 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     # Whether a class has a client on a port depends on the class alone: answered once per (class, port), not
     # once per endpoint (a Service's endpoints are mostly Pods of one class).
     has_client: dict[tuple[int, int, int], bool] = {}
-    # Service ports with the same endpoints share one backends tuple (CompiledCluster.backends), and a Pod backs
-    # several Service ports: the (class, port) pairs are gathered once per tuple, each Pod's class asked once.
-    served_by: dict[int, dict[tuple[int, int], PodClass]] = {}
-    class_by_pod: dict[int, PodClass] = {}
     for svc in compiled.topology.services:
         for sp in svc.ports:
-            backends = compiled.backends(svc, sp)
-            served = served_by.get(id(backends))  # the tuples live in ``compiled``: their ids stay theirs
-            if served is None:
-                served = served_by[id(backends)] = {}
-                for b in backends:
-                    if b.pod is not None and b.port is not None:
-                        cls = class_by_pod.get(id(b.pod))
-                        if cls is None:
-                            cls = class_by_pod[id(b.pod)] = compiled.class_of(b.pod)
-                        served.setdefault((cls.id, b.port), cls)
+            served = compiled.endpoint_classes(svc, sp)
             if not served:
                 continue
             found = False

@@ -170,3 +170,14 @@ class PodClasses:
         """The class of ``pod``."""
         return self.classes[self.class_of_pod[self.topology.pod_position[(pod.namespace, pod.name)]]]
 
+    @cached_property
+    def class_at(self) -> list[int]:
+        """For each position in ``topology.pods``, the id of the class :meth:`class_of` gives that Pod, without
+        looking it up by name: its own class, unless another Pod has its namespace and name (two workloads of
+        different kinds may name their Pods alike), since :meth:`class_of` finds Pods by name."""
+        pods = self.topology.pods
+        position = self.topology.pod_position
+        if len(position) == len(pods):
+            return self.class_of_pod
+        return [self.class_of_pod[position[(p.namespace, p.name)]] for p in pods]
+

@@ -13,7 +13,7 @@ What listens on a node (a packet to any other port of a node address ends as ``p
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -27,7 +27,15 @@ from netmodel.compile.gateway import Gateways
 from netmodel.compile.ingress import IngressControllers
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
-from netmodel.compile.services import endpoints_key, proxies_services, service_endpoints
+from netmodel.compile.services import (
+    endpoint_pods,
+    endpoints_key,
+    proxies_services,
+    selection_key,
+    selects_pods,
+    service_endpoints,
+    target_port_on,
+)
 from netmodel.errors import SourceSpan
 from netmodel.model.objects import NOWHERE, CniSpec, Node, Pod, Service, ServicePort
 from netmodel.model.topology import Topology
@@ -106,6 +114,8 @@ class CompiledCluster:
         self.tunnel = tunnel(topology.cluster.cni)
         self._listeners: dict[str, tuple[Listener, ...]] = {}
         self._backends: dict[Hashable, tuple[Backend, ...]] = {}
+        self._endpoint_classes: dict[Hashable, dict[tuple[int, int], PodClass]] = {}
+        self._endpoint_groups: dict[Hashable, list[tuple[PodClass, Pod]]] = {}
 
     def class_of(self, pod: Pod) -> PodClass:
         """The policy class of ``pod``."""
@@ -161,6 +171,47 @@ class CompiledCluster:
             Backend(ep.addresses[0], ep.pod, node_at(ep.pod.node_name if ep.pod else ep.node_name), ep.port,
                     ep.source)
             for ep in service_endpoints(self.topology, service, port, self.pod_index, self.addresses))
+        return found
+
+    def endpoint_classes(self, service: Service, port: ServicePort) -> Mapping[tuple[int, int], PodClass]:
+        """The policy classes of the Pod endpoints of one Service port that have its targetPort, keyed by (class
+        id, resolved targetPort), in endpoint order: what :meth:`backends` would give, class by class. For class-level
+        questions (may anyone reach this Service port?) without one :class:`Backend` per Pod."""
+        key = endpoints_key(service, port)
+        found = self._endpoint_classes.get(key)
+        if found is not None:
+            return found
+        found = self._endpoint_classes[key] = {}
+        if selects_pods(service):
+            # A targetPort resolves alike on Pods of one class with one container-port tuple (a workload's).
+            for cls, pod in self._endpoint_pod_groups(service):
+                number = target_port_on(pod, port)
+                if number is not None:
+                    found.setdefault((cls.id, number), cls)
+        else:
+            for b in self.backends(service, port):
+                if b.pod is not None and b.port is not None:
+                    cls = self.class_of(b.pod)
+                    found.setdefault((cls.id, b.port), cls)
+        return found
+
+    def _endpoint_pod_groups(self, service: Service) -> list[tuple[PodClass, Pod]]:
+        """A selector Service's endpoint Pods grouped by class and container-port tuple, in endpoint order: each
+        group's class and first Pod. Found once per selector, for every port of every Service with it."""
+        key = selection_key(service)
+        found = self._endpoint_groups.get(key)
+        if found is not None:
+            return found
+        classes = self.policies.classes
+        class_at = classes.class_at
+        pods = self.topology.pods
+        groups: dict[tuple[int, int], tuple[PodClass, Pod]] = {}
+        for i in endpoint_pods(self.topology, service, self.pod_index):
+            pod = pods[i]
+            group = (class_at[i], id(pod.ports))  # by identity: a tuple of ports compares by value, spans too
+            if group not in groups:
+                groups[group] = (classes.classes[group[0]], pod)
+        found = self._endpoint_groups[key] = list(groups.values())
         return found
 
     # -- what listens on a node --------------------------------------------------------------------------------
