@@ -17,13 +17,13 @@ Pods of one workload declare the same ports, so each Service looks at one Pod pe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 from netmodel.analyze.checks.common import FirstClaims, unique, unique_spans
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.classes import listens_on, port_signature
 from netmodel.compile.context import CheckContext
-from netmodel.compile.services import proxies_services
+from netmodel.compile.services import proxies_services, selection_key
 from netmodel.errors import SourceSpan, UsageError
 from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IPAddress, protocol_label
@@ -90,10 +90,15 @@ def _distinct_port_lists(pods: list[Pod]) -> list[Pod]:
     """One Pod per distinct declared port list (name, number, protocol), the first in input order.
 
     The key leaves source spans out: hashing them would locate every Pod in its file (seconds at 150,000 Pods).
+    The Pods of one workload share one ports tuple: a tuple already seen is not keyed again.
     """
     seen: dict[tuple[tuple[str, int, int], ...], Pod] = {}
+    keyed: set[int] = set()  # ids of the ports tuples keyed so far (the Pods hold them, so the ids stay theirs)
     for pod in pods:
-        seen.setdefault(tuple((cp.name, cp.port, cp.protocol) for cp in pod.ports), pod)
+        ports = pod.ports
+        if id(ports) not in keyed:
+            keyed.add(id(ports))
+            seen.setdefault(tuple((cp.name, cp.port, cp.protocol) for cp in ports), pod)
     return list(seen.values())
 
 
@@ -133,10 +138,14 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
 
 def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-002 and NM-SVC-003."""
+    by_selection: dict[Hashable, list[Pod]] = {}  # Services with one selector in one namespace select alike
     for svc in ctx.topology.services:
         if not _has_selector(svc):
             continue
-        pods = _distinct_port_lists(ctx.selected(svc))
+        key = selection_key(svc)
+        pods = by_selection.get(key)
+        if pods is None:
+            pods = by_selection[key] = _distinct_port_lists(ctx.selected(svc))
         if not pods:
             continue  # NM-SVC-001 already says it
         for port in svc.ports:
