@@ -6,6 +6,7 @@ import ipaddress
 
 from netmodel.load import parse_text
 from netmodel.model.build import build_topology
+from netmodel.model.objects import Pod
 from netmodel.model.topology import Topology
 
 
@@ -218,3 +219,21 @@ def test_pod_addresses_are_unique_across_many_pods() -> None:
     assert len(ips) == len(set(ips)) == 61  # .2 … .62 of a /26
     assert all(ip in ipaddress.ip_network("10.244.0.0/26") for ip in ips)
     assert any(n.id == "NM-INPUT-008" and "9 Pod address(es)" in n.message for n in t.notes)
+
+
+def test_a_workloads_replicas_are_twins_of_its_first_pod() -> None:
+    """Pod.twin sets each field by name: every field (the derived ``ports`` too) equals what the dataclass's own
+    ``replace`` gives, so a field added to Pod but not to twin fails here."""
+    import dataclasses
+
+    t = topo(NODES + workload("Deployment", "web", "  replicas: 3\n").replace(
+        "[{name: c}]", "[{name: c, ports: [{containerPort: 80}]}]"))
+    first, *others = [p for p in t.pods if p.name.startswith("web-")]
+    assert len(others) == 2 and [p.port for p in first.ports] == [80]
+    for pod in others:
+        want = dataclasses.replace(first, name=pod.name, node_name=pod.node_name, ips=pod.ips)
+        for f in dataclasses.fields(Pod):
+            assert getattr(pod, f.name) == getattr(want, f.name), f.name
+        assert pod == want and hash(pod) == hash(want) and repr(pod) == repr(want)
+    twin = first.twin("web-9", "w-2", ())
+    assert twin == dataclasses.replace(first, name="web-9", node_name="w-2", ips=())

@@ -260,6 +260,34 @@ class Pod(Namespaced):
         """``Pod/NAMESPACE/NAME``."""
         return ObjectRef("Pod", self.namespace, self.name)
 
+    def twin(self, name: str, node_name: str, ips: tuple[IPAddress, ...]) -> Pod:
+        """This Pod as another replica of its workload: named ``name``, on ``node_name`` with ``ips``, every
+        other field (``ports`` too) shared. Equal to ``dataclasses.replace(self, name=name, node_name=node_name,
+        ips=ips)``.
+
+        A workload's replicas differ only there, and there are 150,000 at the envelope: the dataclass's
+        ``__init__`` (every field set by keyword, then ``ports`` derived again) costs twice as much. Every field
+        is set here by name, so a field added to Pod must be added here too (tests/test_ownership.py compares
+        each field with ``replace``'s).
+        """
+        pod = _new_object(Pod)
+        _set_slot(pod, "namespace", self.namespace)
+        _set_slot(pod, "name", name)
+        _set_slot(pod, "labels", self.labels)
+        _set_slot(pod, "annotations", self.annotations)
+        _set_slot(pod, "node_name", node_name)
+        _set_slot(pod, "ips", ips)
+        _set_slot(pod, "host_network", self.host_network)
+        _set_slot(pod, "containers", self.containers)
+        _set_slot(pod, "owner", self.owner)
+        _set_slot(pod, "source", self.source)
+        _set_slot(pod, "ips_allocated", self.ips_allocated)
+        _set_slot(pod, "phase", self.phase)
+        _set_slot(pod, "scheduler_refusal", self.scheduler_refusal)
+        _set_slot(pod, "service_account", self.service_account)
+        _set_slot(pod, "ports", self.ports)
+        return pod
+
     def named_port(self, name: str, protocol: int | None = None) -> ContainerPort | None:
         """The container port called ``name`` (of ``protocol`` when given), or None."""
         for port in self.ports:
@@ -267,6 +295,9 @@ class Pod(Namespaced):
                 return port
         return None
 
+
+_new_object = object.__new__
+_set_slot = object.__setattr__  # a frozen dataclass's own fields are set so, as its generated __init__ does
 
 # Pods in these phases have terminated: they hold no address and take no traffic (Pod lifecycle: "all containers
 # in the Pod have terminated").

@@ -288,31 +288,36 @@ def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:
 def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses) -> Iterator[Pod]:
     """The Pods a workload makes, placed and addressed; the names of those that fit no node go to ``unplaced``."""
     t = w.template
-    owner = w.ref
-
-    def make(name: str, node_name: str) -> Pod:
-        # Each Pod is made once, with its final addresses (150,000 Pods at the envelope).
-        if t.host_network:
-            return Pod(w.namespace, name, t.labels, t.annotations, node_name, addresses.host(node_name), True,
-                       t.containers, owner, t.source, service_account=t.service_account)
-        return Pod(w.namespace, name, t.labels, t.annotations, node_name, addresses.allocate(node_name), False,
-                   t.containers, owner, t.source, ips_allocated=True, service_account=t.service_account)
-
     if w.kind == "DaemonSet":
-        for eligible in scheduler.eligible_nodes(t, daemon=True):
-            yield make(f"{w.name}-{eligible.name}", eligible.name)
+        nodes = [n.name for n in scheduler.eligible_nodes(t, daemon=True)]
+        names = [f"{w.name}-{n}" for n in nodes]
+    else:
+        replicas = w.replicas or 0
+        names = [f"{w.name}-{i}" for i in range(replicas)]
+        if t.node_name:
+            nodes = [t.node_name] * replicas
+        else:
+            # One constraint for every replica: either each lands on a node or none does.
+            placed = scheduler.place_many(t, replicas)
+            if replicas and placed[0] is None:
+                why = scheduler.why_not(t)
+                unplaced.extend(Unscheduled(w.namespace, name, why) for name in names)
+                return
+            nodes = [node.name for node in placed if node is not None]
+    if not names:
         return
-    replicas = w.replicas or 0
-    if t.node_name:
-        for i in range(replicas):
-            yield make(f"{w.name}-{i}", t.node_name)
-        return
-    for i, node in enumerate(scheduler.place_many(t, replicas)):
-        name = f"{w.name}-{i}"
-        if node is None:
-            unplaced.append(Unscheduled(w.namespace, name, scheduler.why_not(t)))
-            continue
-        yield make(name, node.name)
+    # Replicas share everything but their name, node and addresses: the first is made in full, the others as its
+    # twins (each Pod made once, with its final addresses: 150,000 Pods at the envelope).
+    if t.host_network:
+        ips = [addresses.host(node) for node in nodes]
+    else:
+        ips = addresses.allocate_each(nodes)
+    first = Pod(w.namespace, names[0], t.labels, t.annotations, nodes[0], ips[0], t.host_network, t.containers,
+                w.ref, t.source, ips_allocated=not t.host_network, service_account=t.service_account)
+    yield first
+    twin = first.twin
+    for k in range(1, len(names)):
+        yield twin(names[k], nodes[k], ips[k])
 
 
 # -- addresses -----------------------------------------------------------------------------------------------------
@@ -372,18 +377,36 @@ class Addresses:
 
     def allocate(self, node_name: str) -> tuple[IPAddress, ...]:
         """The next free address of each pod range of ``node_name``."""
-        pools = self._node_pools.get(node_name)
-        if pools is None:
-            pools = self._node_pools[node_name] = [self._pool(cidr) for cidr in self.nodes[node_name].pod_cidrs]
-        ips: list[IPAddress] = []
-        for pool in pools:
-            ip = pool.take()
-            if ip is None:
-                self.exhausted += 1
-            else:
-                ips.append(ip)
-        self.allocated += 1
-        return tuple(ips)
+        return self.allocate_each([node_name])[0]
+
+    def allocate_each(self, node_names: Sequence[str]) -> list[tuple[IPAddress, ...]]:
+        """:meth:`allocate` for each of ``node_names`` in turn (a workload's replicas)."""
+        node_pools = self._node_pools
+        out: list[tuple[IPAddress, ...]] = []
+        exhausted = 0
+        for node_name in node_names:
+            pools = node_pools.get(node_name)
+            if pools is None:
+                pools = node_pools[node_name] = [self._pool(cidr) for cidr in self.nodes[node_name].pod_cidrs]
+            if len(pools) == 1:  # the usual single-stack node
+                ip = pools[0].take()
+                if ip is None:
+                    exhausted += 1
+                    out.append(())
+                else:
+                    out.append((ip,))
+                continue
+            ips: list[IPAddress] = []
+            for pool in pools:
+                ip = pool.take()
+                if ip is None:
+                    exhausted += 1
+                else:
+                    ips.append(ip)
+            out.append(tuple(ips))
+        self.exhausted += exhausted
+        self.allocated += len(node_names)
+        return out
 
     def address(self, pod: Pod) -> Pod:
         """``pod`` with its addresses: given ones are left alone."""
