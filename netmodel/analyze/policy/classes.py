@@ -96,19 +96,39 @@ class PodClasses:
                 signature.setdefault(position, []).append(block_id)
         # Calico selectors see a Pod's service account (a label Calico adds, and the account's own labels).
         accounts = bool(topology.calico_policies)
-        # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching, service account) -> positions
+        # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching, service account) -> positions;
+        # a class's id is the order its first Pod comes in.
         groups: dict[tuple[str, Labels, PortSignature, bool, bool, tuple[int, ...], str], list[int]] = {}
+        class_of_pod: list[int] = [0] * len(topology.pods)
+        # A workload's Pods come in a run and share their labels and ports objects: a Pod that shares them (and
+        # the rest of the key) with the Pod before it joins that Pod's class without its key being built.
+        before: Pod | None = None
+        before_blocks: list[int] | None = None
+        members: list[int] = []
+        class_id = 0
         for position, pod in enumerate(topology.pods):
+            blocks_in = signature.get(position)
+            if before is not None and pod.labels is before.labels and pod.ports is before.ports \
+                    and blocks_in == before_blocks and pod.namespace == before.namespace \
+                    and pod.host_network == before.host_network and bool(pod.ips) == bool(before.ips) \
+                    and (not accounts or pod.service_account == before.service_account):
+                members.append(position)
+                class_of_pod[position] = class_id
+                continue
             key = (pod.namespace, pod.labels, port_signature(pod), pod.host_network, bool(pod.ips),
-                   tuple(signature.get(position, ())), pod.service_account if accounts else "")
-            groups.setdefault(key, []).append(position)
+                   tuple(blocks_in or ()), pod.service_account if accounts else "")
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = []
+            members = found
+            class_id = class_of_pod[found[0]] if found else len(groups) - 1
+            members.append(position)
+            class_of_pod[position] = class_id
+            before, before_blocks = pod, blocks_in
         self.classes: tuple[PodClass, ...] = tuple(
             PodClass(i, key[0], key[1], key[2], key[3], key[4], tuple(positions), key[6])
             for i, (key, positions) in enumerate(groups.items()))
-        self.class_of_pod: list[int] = [0] * len(topology.pods)
-        for cls in self.classes:
-            for position in cls.pods:
-                self.class_of_pod[position] = cls.id
+        self.class_of_pod: list[int] = class_of_pod
         # Which classes each ipBlock matches (as a peer), over class ids.
         self._block_classes = {b: bitset({self.class_of_pod[p] for p in iter_members(pods)})
                                for b, pods in zip(blocks, in_blocks)}
