@@ -35,6 +35,11 @@ class Labels(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
+    # Mapping's own ``in`` goes through __getitem__ and catches KeyError for a missing key: asked hundreds of
+    # thousands of times (node roles, selectors), the dict answers directly.
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
     def __hash__(self) -> int:
         if self._hash is None:
             self._hash = hash(frozenset(self._items.items()))
