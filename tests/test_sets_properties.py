@@ -281,3 +281,17 @@ def test_space_union_difference_intersection_and_covers(xs: list[Box], ys: list[
     for y in ys:
         assert a.covers(y) == (naive_box(y) <= ma)
     assert address_members(a.peers()) == {(4, int(pkt[0])) for pkt in ma}
+
+
+@given(st.lists(st.tuples(st.sampled_from([4, 6]), st.integers(0, UNIVERSE - 1)), max_size=40))
+def test_a_set_of_single_addresses_is_the_set_of_their_networks(picked: list[tuple[int, int]]) -> None:
+    addresses = [ipaddress.IPv4Address(V4_BASE + n) if version == 4 else ipaddress.IPv6Address(V6_BASE + n)
+                 for version, n in picked]
+    got = AddressSet.of_addresses(addresses)
+    assert got == AddressSet.of_networks(addresses)
+    assert got.v4.ranges == AddressSet.of_networks(addresses).v4.ranges
+    assert got.v6.ranges == AddressSet.of_networks(addresses).v6.ranges
+    assert_normal(got.v4)
+    assert_normal(got.v6)
+    values = [n for _, n in picked]
+    assert IntervalSet.of_values(values) == IntervalSet((v, v) for v in values)

@@ -29,16 +29,23 @@ class AddressBook:
 
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
-        self._pods: dict[IPAddress, Pod] = {}
-        for pod in topology.pods:
-            if not pod.host_network:
-                for ip in pod.ips:
-                    self._pods.setdefault(ip, pod)
         self._nodes: dict[IPAddress, Node] = {ip: n for n in topology.nodes for ip in n.ips}
         self._services: dict[IPAddress, Service] = {}
         for svc in topology.services:
             for ip in svc.cluster_ips + svc.external_ips + svc.load_balancer_ips:
                 self._services.setdefault(ip, svc)
+
+    @cached_property
+    def _pods(self) -> dict[IPAddress, Pod]:
+        """Each Pod address (not hostNetwork) → the first Pod holding it; built when an address's owner is first
+        asked for (a whole check may never ask, and hashing the envelope's 150,000 addresses costs a tenth of a
+        second)."""
+        out: dict[IPAddress, Pod] = {}
+        for pod in self.topology.pods:
+            if not pod.host_network:
+                for ip in pod.ips:
+                    out.setdefault(ip, pod)
+        return out
 
     @cached_property
     def pod_ranges(self) -> AddressSet:
@@ -61,7 +68,8 @@ class AddressBook:
     def cluster(self) -> AddressSet:
         """Every address that belongs to the cluster rather than to an outside network."""
         return (self.pod_ranges | self.service_ranges | self.node_addresses
-                | AddressSet.of_networks(self._pods) | AddressSet.of_networks(self._services))
+                | AddressSet.of_addresses(ip for pod in self.topology.pods if not pod.host_network for ip in pod.ips)
+                | AddressSet.of_networks(self._services))
 
     @cached_property
     def networks(self) -> dict[str, AddressSet]:

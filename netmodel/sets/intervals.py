@@ -75,6 +75,28 @@ class IntervalSet:
         return cls(ranges)
 
     @classmethod
+    def of_values(cls, values: Iterable[int]) -> IntervalSet:
+        """The set of the given integers: ``IntervalSet((v, v) for v in values)``, with the integers sorted as
+        such and each run of consecutive ones made one range as it is met (a node's Pod addresses, allocated in
+        order, are long runs).
+
+        >>> IntervalSet.of_values([7, 3, 4, 5, 9, 4]).ranges
+        ((3, 5), (7, 7), (9, 9))
+        """
+        ordered = sorted(set(values))
+        if not ordered:
+            return cls._trusted(())
+        merged: list[Range] = []
+        lo = hi = ordered[0]
+        for value in ordered:
+            if value > hi + 1:
+                merged.append((lo, hi))
+                lo = value
+            hi = value
+        merged.append((lo, hi))
+        return cls._trusted(tuple(merged))
+
+    @classmethod
     def single(cls, value: int) -> IntervalSet:
         """The set holding only ``value``."""
         return cls._trusted(((value, value),))
