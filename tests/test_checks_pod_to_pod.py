@@ -1,6 +1,10 @@
 """Pod-to-pod checks NM-P2P-001..010 on small inline topologies: exact (object, ID) pairs."""
 
+import ipaddress
+
 from checkkit import CLUSTER, COMMON_RULES, CP_RULES, NODES, base, findings, firewall, pairs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def test_node_range_outside_cluster_range():
@@ -45,6 +49,39 @@ spec: {nodeName: w-2, containers: [{name: c}]}
 status: {podIP: 10.244.2.9}
 """
     assert pairs(base(pods), "NM-P2P") == {("Pod/default/a", "NM-P2P-005"), ("Pod/default/a", "NM-P2P-006")}
+
+
+NODE_RANGES = {"w-1": ipaddress.ip_network("10.244.1.0/24"), "w-2": ipaddress.ip_network("10.244.2.0/24")}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(NODE_RANGES)),
+                          st.lists(st.sampled_from(["10.244.1.5", "10.244.1.6", "10.244.2.5", "10.250.0.1",
+                                                    "fd00::5"]), min_size=1, max_size=2, unique=True)),
+                min_size=1, max_size=5))
+def test_pod_ip_findings_are_each_address_outside_its_node_or_held_before(placed):
+    """check_pod_ips judges per node first (the Pods' addresses as a set within the node's range, none held
+    twice) and walks the Pods only when that fails: its findings are still exactly the per-address ones, in
+    Pod order."""
+    pods = "".join(f"""---
+apiVersion: v1
+kind: Pod
+metadata: {{name: p{i}, namespace: default}}
+spec: {{nodeName: {node}, containers: [{{name: c}}]}}
+status: {{podIPs: [{", ".join(f"{{ip: '{ip}'}}" for ip in ips)}]}}
+""" for i, (node, ips) in enumerate(placed))
+    want = []
+    held: set[str] = set()
+    for i, (node, ips) in enumerate(placed):
+        for ip in ips:
+            if ipaddress.ip_address(ip) not in NODE_RANGES[node]:
+                want.append((f"Pod/default/p{i}", "NM-P2P-005"))
+            if ip in held:
+                want.append((f"Pod/default/{next(f'p{j}' for j, (_, o) in enumerate(placed) if ip in o)}",
+                             "NM-P2P-006"))
+            held.add(ip)
+    got = [(f.objects[0], f.id) for f in findings(base(pods), "NM-P2P-00") if f.id in ("NM-P2P-005", "NM-P2P-006")]
+    assert sorted(got) == sorted(want)
 
 
 def test_masquerade_must_cover_pod_cidrs():

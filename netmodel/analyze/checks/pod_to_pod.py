@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from netmodel.analyze.checks.common import (
@@ -152,16 +152,21 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
     """NM-P2P-005 (outside the node's range) and NM-P2P-006 (shared)."""
     nodes = ctx.topology.node_by_name
     cluster = ctx.topology.cluster
+    binding: dict[str, AddressSet] = {}  # per node, the addresses its Pods' IPs must be in
+
+    def binding_of(node_name: str) -> AddressSet:
+        found = binding.get(node_name)
+        if found is None:
+            found = binding[node_name] = AddressSet.of_networks(pod_ranges_of(ctx.topology, nodes[node_name]))
+        return found
+
+    pods = [pod for pod in ctx.topology.pods if not pod.host_network]
+    if _each_address_held_once_within(pods, binding_of):
+        return
     # Keyed by (family, integer): equal exactly when the addresses are, and hashed in C (150,000 Pods).
     claims: FirstClaims[tuple[int, int], Pod] = FirstClaims()
-    binding: dict[str, AddressSet] = {}  # per node, the addresses its Pods' IPs must be in
-    for pod in ctx.topology.pods:
-        if pod.host_network:
-            continue
-        within = binding.get(pod.node_name)
-        if within is None:
-            within = binding[pod.node_name] = AddressSet.of_networks(
-                pod_ranges_of(ctx.topology, nodes[pod.node_name]))
+    for pod in pods:
+        within = binding_of(pod.node_name)
         for ip in pod.ips:
             if not within.contains(ip):
                 node = nodes[pod.node_name]
@@ -187,6 +192,34 @@ def check_pod_ips(ctx: CheckContext) -> Iterator[Finding]:
                     f"Pods {other.qualified_name} and {pod.qualified_name} share IP {ip}; "
                     f"traffic to it reaches only one. Fix: give each Pod its own status.podIP.",
                     (str(other.ref), str(pod.ref)), unique_spans([other.source, pod.source]))
+
+
+def _each_address_held_once_within(pods: list[Pod], binding_of: Callable[[str], AddressSet]) -> bool:
+    """Whether no Pod address lies outside what its node binds (NM-P2P-005) and none is held twice (NM-P2P-006).
+
+    Judged per node, not per address: the addresses of a node's Pods, as one set, must be a subset of what the
+    node binds, and the addresses of all Pods must be as many as the distinct ones. When that holds (a layout
+    without these errors) there is nothing to report; otherwise :func:`check_pod_ips` walks the Pods one by one
+    to say which and in what order.
+    """
+    by_node: dict[str, tuple[list[int], list[int]]] = {}  # node → its Pods' IPv4 and IPv6 addresses
+    for pod in pods:
+        families = by_node.get(pod.node_name)
+        if families is None:
+            families = by_node[pod.node_name] = ([], [])
+        for ip in pod.ips:
+            families[0 if ip.version == 4 else 1].append(int(ip))
+    every_v4: set[int] = set()
+    every_v6: set[int] = set()
+    count = 0
+    for node_name, (v4, v6) in by_node.items():
+        within = binding_of(node_name)
+        if not (IntervalSet.of_values(v4) <= within.v4 and IntervalSet.of_values(v6) <= within.v6):
+            return False
+        every_v4.update(v4)
+        every_v6.update(v6)
+        count += len(v4) + len(v6)
+    return len(every_v4) + len(every_v6) == count
 
 
 def check_masquerade(ctx: CheckContext) -> Iterator[Finding]:
