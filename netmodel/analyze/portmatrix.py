@@ -20,7 +20,9 @@ traffic and its own Pods' traffic never cross its firewall, so those addresses a
 
 Cost: one ingress evaluation per (receiving firewall class, role, row, source class) and one egress evaluation
 per sending firewall class of it; per node only set intersections, and a judged example is reused by the next
-node of the class while it still holds there.
+node of the class while it still holds there. Where the node plays no part in the judgement (a required cell
+nothing blocks, a cell nothing admits; or, with no egress rule about the ports, a node whose own addresses are
+apart from the source's and its senders') it is judged once for all such nodes.
 
 Which cells are required or forbidden (:func:`expectation`): apiserver from all nodes, Pods and networks using
 ``api`` (other networks: NM-PORT-005); etcd from the other control-plane nodes only (NM-PORT-002 for anyone
@@ -34,7 +36,7 @@ the healthCheckNodePorts it must probe, judged by NM-EXT-004).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -92,10 +94,17 @@ class PortRow:
     purpose: str
     protocol: int
     ports: IntervalSet
+    # The report's words for protocol and ports, made once per row rather than for each of its 5,000 nodes' cells.
+    protocol_text: str = field(init=False, compare=False, repr=False)
+    ports_text: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "protocol_text", protocol_label(self.protocol))
+        object.__setattr__(self, "ports_text", format_ports(self.ports))
 
     def describe(self) -> str:
         """The row's purpose with its protocol and ports."""
-        return f"{self.purpose} ({protocol_label(self.protocol)} {format_ports(self.ports)})"
+        return f"{self.purpose} ({self.protocol_text} {self.ports_text})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +135,8 @@ class Cell:
     def to_json(self) -> dict[str, object]:
         """The cell as a port-matrix entry of check.schema.json."""
         out: dict[str, object] = {
-            "node": self.node.name, "role": self.node.role, "ports": format_ports(self.row.ports),
-            "protocol": protocol_label(self.row.protocol), "purpose": self.row.purpose,
+            "node": self.node.name, "role": self.node.role, "ports": self.row.ports_text,
+            "protocol": self.row.protocol_text, "purpose": self.row.purpose,
             "source": self.source.name, "required": self.required, "allowed": self.allowed, "status": self.status,
         }
         if self.example is not None:
@@ -330,8 +339,9 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
     for (_, _, masqueraded), nodes in groups.items():
         representative = nodes[0]
         destinations = AddressSet.of_networks(ip for n in nodes for ip in n.internal_ips or n.ips)
+        receivers: dict[int, _Receivers] = {}  # by source
         for row in rows_for(ctx, representative):
-            for source in sources[masqueraded]:
+            for i, source in enumerate(sources[masqueraded]):
                 required, forbidden = expectation(row, source, representative)
                 if source.name == SELF:
                     cells.extend(Cell(n, row, source, True, "", True, CellStatus.OK, None, ()) for n in nodes)
@@ -339,34 +349,84 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
                 ports = judged_ports(ctx, row, forbidden, source, probed)
                 if source.addresses.is_empty() or ports.is_empty():
                     continue
-                cells.extend(_row_cells(ctx, nodes, row, source, required, forbidden, ports, destinations))
+                if i not in receivers:
+                    receivers[i] = _Receivers(ctx, nodes, source)
+                if receivers[i].nodes:
+                    cells.extend(_row_cells(ctx, representative, receivers[i], row, source, required, forbidden,
+                                            ports, destinations))
     return cells
 
 
-def _row_cells(ctx: CheckContext, nodes: list[Node], row: PortRow, source: SourceClass, required: bool,
-               forbidden: str, ports: IntervalSet, destinations: AddressSet) -> list[Cell]:
+class _Receivers:
+    """The nodes of a group some address of a source reaches across their firewall, each with its local
+    addresses (a source all of whose addresses are the node's own has no cell there); the same for every row."""
+
+    def __init__(self, ctx: CheckContext, nodes: list[Node], source: SourceClass) -> None:
+        self.source = source
+        self.nodes = [(n, local) for n in nodes
+                      if not source.addresses.issubset(local := ctx.local_addresses(n))]
+        self._apart: list[bool] | None = None
+
+    def apart(self) -> list[bool]:
+        """For each node, whether none of its local addresses is the source's or a sender's: :func:`_judge`
+        looks at a node's local addresses only within those, so it judges every such node alike."""
+        if self._apart is None:
+            involved = AddressSet.union_all([self.source.addresses, *(s.addresses for s in self.source.senders)])
+            self._apart = [local.isdisjoint(involved) for _, local in self.nodes]
+        return self._apart
+
+
+def _same_for_every_node(required: bool, legs: tuple[EgressLeg, ...], blocked_from: AddressSet,
+                         allowed_from: AddressSet) -> Judgement | None:
+    """The judgement of every node, when :func:`_judge` does not look at the node: a required cell no ingress
+    rule blocks within the source and no sender's egress rule is about, or a cell no source address is admitted
+    to. Either is ``ok`` and has no example, so each node's cell is the same but for the node."""
+    if required and blocked_from.is_empty() and all(leg.whole for leg in legs):
+        return Judgement(True, CellStatus.OK, None)
+    if not required and allowed_from.is_empty():
+        return Judgement(False, CellStatus.OK, None)
+    return None
+
+
+def _row_cells(ctx: CheckContext, representative: Node, receivers: _Receivers, row: PortRow, source: SourceClass,
+               required: bool, forbidden: str, ports: IntervalSet, destinations: AddressSet) -> list[Cell]:
     query = Box(source.addresses, IntervalSet.single(row.protocol), ports)
-    allowed = ctx.firewalls.allowed_space(nodes[0], "ingress", query)
+    allowed = ctx.firewalls.allowed_space(representative, "ingress", query)
     blocked = Space.of(query) - allowed
     ingress = IngressView(allowed, blocked, allowed.peers(), blocked.peers())
     legs = _egress_legs(ctx, source, destinations, row.protocol, ports)
+    blocked_from = ingress.blocked_peers & source.addresses
+    allowed_from = ingress.allowed_peers & source.addresses
+    same = _same_for_every_node(required, legs, blocked_from, allowed_from)
+    if same is not None:
+        return [Cell(n, row, source, required, forbidden, same.allowed, same.status, None, ())
+                for n, _ in receivers.nodes]
     sent = AddressSet()
     for leg in legs:
         sent = sent | leg.sender.addresses
     unsent = source.addresses - sent
-    blocked_from = ingress.blocked_peers & source.addresses
-    allowed_from = ingress.allowed_peers & source.addresses
+    # Without a sender egress rule about the ports the destination plays no part in the judgement either: the
+    # nodes apart from the source then share one.
+    apart = receivers.apart() if all(leg.whole for leg in legs) else [False] * len(receivers.nodes)
+    apart_judgement: Judgement | None = None
     out: list[Cell] = []
     previous: tuple[Judgement, Cell] | None = None  # nodes of a class agree: reuse the last example when it holds
-    for n in nodes:
-        local = ctx.local_addresses(n)
-        if source.addresses.issubset(local):
-            continue  # every address of the source is the node's own: nothing crosses its firewall
+    for (n, local), alike in zip(receivers.nodes, apart):
         destination = ctx.underlay_addresses(n)
-        judgement = _judge(required, forbidden, local, destination, ingress, legs, unsent, blocked_from,
-                           allowed_from)
+        if alike:
+            if apart_judgement is None:
+                apart_judgement = _judge(required, forbidden, AddressSet(), destination, ingress, legs, unsent,
+                                         blocked_from, allowed_from)
+            judgement = apart_judgement
+            if previous is not None and previous[0] == judgement and judgement.egress_leg is None:
+                # What _reuse finds: the example (an address of the source or a sender) is not this node's own.
+                out.append(_moved(previous[1], n))
+                continue
+        else:
+            judgement = _judge(required, forbidden, local, destination, ingress, legs, unsent, blocked_from,
+                               allowed_from)
         cell = None
-        if previous is not None and previous[0] == judgement:
+        if previous is not None and (previous[0] is judgement or previous[0] == judgement):
             cell = _reuse(previous[1], n, local, destination, legs, judgement)
         if cell is None:
             cell = _cell(ctx, n, row, source, required, forbidden, source.addresses - local, local, destination,
