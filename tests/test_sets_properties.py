@@ -295,3 +295,12 @@ def test_a_set_of_single_addresses_is_the_set_of_their_networks(picked: list[tup
     assert_normal(got.v6)
     values = [n for _, n in picked]
     assert IntervalSet.of_values(values) == IntervalSet((v, v) for v in values)
+
+
+@given(st.lists(address_sets, max_size=6))
+def test_union_all_is_the_union_of_each(sets: list[AddressSet]) -> None:
+    folded = AddressSet()
+    for s in sets:
+        folded = folded | s
+    got = AddressSet.union_all(sets)
+    assert got == folded and got.v4.ranges == folded.v4.ranges and got.v6.ranges == folded.v6.ranges

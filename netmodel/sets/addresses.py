@@ -168,10 +168,13 @@ class AddressSet:
         >>> str(AddressSet.union_all(halves))
         '10.0.0.0/24'
         """
-        out = cls()
+        # Every range gathered and normalized once: folding with | would re-walk the growing union per set.
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
         for s in sets:
-            out = out | s
-        return out
+            v4.extend(s.v4.ranges)
+            v6.extend(s.v6.ranges)
+        return cls(IntervalSet(v4), IntervalSet(v6))
 
     @classmethod
     def of_address(cls, address: IPAddress) -> AddressSet:
