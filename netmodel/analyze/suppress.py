@@ -117,10 +117,15 @@ def annotation_suppressions(topology: Topology) -> dict[str, tuple[Suppression, 
     """
     by_object: dict[str, list[Suppression]] = {}
     problems: list[Problem] = []
+    # A workload's Pods share one annotations object: it is read once per run of them, not once per Pod.
+    read: Labels | None = None
+    skip: list[str] = []
     for group in (topology.nodes, topology.services, topology.network_policies, topology.firewalls,
                   topology.workloads, topology.pods):
         for obj in group:
-            values = _skip_values(obj.annotations)
+            if obj.annotations is not read:
+                read, skip = obj.annotations, _skip_values(obj.annotations)
+            values = skip
             if not values:  # naming the object (str of its ref) costs more than reading its annotations
                 continue
             ref = str(obj.ref)
