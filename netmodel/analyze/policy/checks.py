@@ -19,6 +19,7 @@ Findings are grouped (per policy set, per Service port) so a 5,000-Pod namespace
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.admin_checks import ADMIN_CHECKS
@@ -87,9 +88,10 @@ def _deciders(verdict: PolicyVerdict) -> tuple[Decider, ...]:
 
 
 def _pods_text(compiled: CompiledCluster, classes: list[PodClass], limit: int = 3) -> str:
-    pods = [compiled.topology.pods[i] for c in classes for i in c.pods]
-    names = [p.qualified_name for p in pods[:limit]]
-    more = f" and {len(pods) - limit} more" if len(pods) > limit else ""
+    pods = compiled.topology.pods
+    count = sum(len(c.pods) for c in classes)
+    names = [pods[i].qualified_name for i in islice((i for c in classes for i in c.pods), limit)]
+    more = f" and {count - limit} more" if count > limit else ""
     return ", ".join(names) + more
 
 
@@ -282,7 +284,8 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
             if found:
                 continue
             classes = list({cls.id: cls for cls in served.values()}.values())
-            policies = list(dict.fromkeys(p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)))
+            # Told apart by identity: hashing a policy hashes every field of it, rules and spans included.
+            policies = list({id(p): p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)}.values())
             cilium = compiled.policies.cilium
             admins: list[AdminNetworkPolicy | CalicoPolicy | CiliumPolicy] = list(dict.fromkeys(
                 r.policy for c in classes for tier in compiled.policies.tiers
