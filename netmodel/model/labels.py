@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+T = TypeVar("T")
 
 
 class Labels(Mapping[str, str]):
@@ -39,6 +41,19 @@ class Labels(Mapping[str, str]):
     # thousands of times (node roles, selectors), the dict answers directly.
     def __contains__(self, key: object) -> bool:
         return key in self._items
+
+    @overload
+    def get(self, key: str, /) -> str | None:
+        """The value at ``key``, or None."""
+
+    @overload
+    def get(self, key: str, /, default: str | T) -> str | T:
+        """The value at ``key``, or ``default``."""
+
+    def get(self, key: str, /, default: object = None) -> object:
+        """The value at ``key``, else ``default``: the dict's own answer (Mapping's raises and catches KeyError
+        for a missing key; load-balancer exclusions, node selectors and ingress classes ask 40,000 times)."""
+        return self._items.get(key, default)
 
     def items(self) -> ItemsView[str, str]:
         """The (key, value) pairs: the dict's own view (Mapping's walks the keys in Python and looks each up;
