@@ -18,7 +18,7 @@ Findings are grouped (per policy set, per Service port) so a 5,000-Pod namespace
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import islice
 
 from netmodel.analyze.findings import Finding, Severity
@@ -37,7 +37,6 @@ from netmodel.analyze.policy.engine import (
     PolicyEngine,
     PolicyVerdict,
 )
-from netmodel.analyze.policy.portspace import PortSpace
 from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, compiled_cluster_of
 from netmodel.compile.context import CheckContext
@@ -56,7 +55,7 @@ from netmodel.model.objects import (
     ServicePort,
 )
 from netmodel.model.read_kubernetes import NAMESPACE_NAME_LABEL
-from netmodel.sets import ALL_ADDRESSES, IntervalSet, protocol_label
+from netmodel.sets import ALL_ADDRESSES, protocol_label
 from netmodel.sets.ports import TCP, UDP
 
 DNS_NAMESPACE = "kube-system"
@@ -238,18 +237,18 @@ def _has_client(compiled: CompiledCluster, backend_class: PodClass, protocol: in
     engine = compiled.policies
     if not backend_class.subject_to_policy:
         return True
-    single = PortSpace.of({protocol: IntervalSet.single(port)})
     if engine.admin_touched(INGRESS, backend_class.id):
         # Through every tier: some Pod class let in whose egress lets it out, or some address let in.
         spaces = engine.ingress_spaces(backend_class) or {}
-        if any(space & single and engine.verdict(EGRESS, source, backend_class.id, backend_class, protocol,
-                                                 port).allowed for source, space in spaces.items()):
+        if any(space.contains(protocol, port) and engine.verdict(EGRESS, source, backend_class.id, backend_class,
+                                                                 protocol, port).allowed
+               for source, space in spaces.items()):
             return True
-        return bool(engine.address_space(INGRESS, backend_class, ALL_ADDRESSES)[0] & single)
+        return engine.address_space(INGRESS, backend_class, ALL_ADDRESSES)[0].contains(protocol, port)
     if not engine.isolating(backend_class.id, INGRESS):
         return True
     for rule in engine.ingress_rules(backend_class.id):
-        if not engine.resolve_ports(rule.rule.ports, backend_class) & single:
+        if not engine.resolve_ports(rule.rule.ports, backend_class).contains(protocol, port):
             continue
         if rule.peer_addresses:
             return True  # nodes or outside clients an ipBlock admits
@@ -257,6 +256,37 @@ def _has_client(compiled: CompiledCluster, backend_class: PodClass, protocol: in
             if engine.verdict(EGRESS, source, backend_class.id, backend_class, protocol, port).allowed:
                 return True
     return False
+
+
+# What an NM-SVC-009 finding says of endpoints without a client: its text after the Service port's name (up to
+# the unseen-Pods hint), and the objects and sources after the Service's own.
+_Unserved = tuple[str, tuple[str, ...], tuple[SourceSpan, ...]]
+
+
+def _unserved(compiled: CompiledCluster, served: Mapping[tuple[int, int], PodClass], protocol: int,
+              has_client: dict[tuple[int, int, int], bool]) -> _Unserved | None:
+    """None when some endpoint class of ``served`` (by (class id, targetPort)) has a client on ``protocol``,
+    else what the finding says of them."""
+    for (_, port), cls in served.items():
+        key = (cls.id, protocol, port)
+        found = has_client.get(key)
+        if found is None:
+            found = has_client[key] = _has_client(compiled, cls, protocol, port)
+        if found:
+            return None
+    classes = list({cls.id: cls for cls in served.values()}.values())
+    # Told apart by identity: hashing a policy hashes every field of it, rules and spans included.
+    policies = list({id(p): p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)}.values())
+    cilium = compiled.policies.cilium
+    admins: list[AdminNetworkPolicy | CalicoPolicy | CiliumPolicy] = list(dict.fromkeys(
+        r.policy for c in classes for tier in compiled.policies.tiers
+        if tier.first_match for r in tier.rules(INGRESS, c.id)
+        if isinstance(r, (TierRule, CalicoTierRule, CiliumTierRule))))
+    admins += dict.fromkeys(p for c in classes for p in cilium.default_deny(INGRESS, c.id) if p not in admins)
+    named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + [p.label for p in admins]
+    return (f"{' and '.join(named)} leave its endpoints ({_pods_text(compiled, classes)}) with no allowed client",
+            tuple(str(p.ref) for p in policies) + tuple(str(p.ref) for p in admins),
+            tuple(p.source for p in policies) + tuple(p.source for p in admins))
 
 
 def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
@@ -268,40 +298,26 @@ def check_service_clients(ctx: CheckContext) -> Iterator[Finding]:
     # Whether a class has a client on a port depends on the class alone: answered once per (class, port), not
     # once per endpoint (a Service's endpoints are mostly Pods of one class).
     has_client: dict[tuple[int, int, int], bool] = {}
+    # Service ports with equal endpoints share one endpoint_classes mapping (Services sharing a selector): what
+    # their findings say is worked out once per mapping (``compiled`` keeps them, so their ids stay theirs).
+    unserved: dict[int, _Unserved | None] = {}
     for svc in compiled.topology.services:
         for sp in svc.ports:
             served = compiled.endpoint_classes(svc, sp)
             if not served:
                 continue
-            found = False
-            for (_, port), cls in served.items():
-                key = (cls.id, sp.protocol, port)
-                if key not in has_client:
-                    has_client[key] = _has_client(compiled, cls, sp.protocol, port)
-                if has_client[key]:
-                    found = True
-                    break
-            if found:
+            if id(served) in unserved:
+                found = unserved[id(served)]
+            else:
+                found = unserved[id(served)] = _unserved(compiled, served, sp.protocol, has_client)
+            if found is None:
                 continue
-            classes = list({cls.id: cls for cls in served.values()}.values())
-            # Told apart by identity: hashing a policy hashes every field of it, rules and spans included.
-            policies = list({id(p): p for c in classes for p in compiled.policies.isolating(c.id, INGRESS)}.values())
-            cilium = compiled.policies.cilium
-            admins: list[AdminNetworkPolicy | CalicoPolicy | CiliumPolicy] = list(dict.fromkeys(
-                r.policy for c in classes for tier in compiled.policies.tiers
-                if tier.first_match for r in tier.rules(INGRESS, c.id)
-                if isinstance(r, (TierRule, CalicoTierRule, CiliumTierRule))))
-            admins += dict.fromkeys(p for c in classes for p in cilium.default_deny(INGRESS, c.id) if p not in admins)
-            named = ([f"NetworkPolicies {_policy_names(policies)}"] if policies else []) + \
-                [p.label for p in admins]
+            text, objects, sources = found
             yield Finding(
                 "NM-SVC-009", Severity.WARNING, "pod-to-service",
                 f"Service {svc.qualified_name} port {sp.name or sp.port} ({protocol_label(sp.protocol)}): "
-                f"{' and '.join(named)} leave its endpoints ({_pods_text(compiled, classes)}) with "
-                f"no allowed client{compiled.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the "
-                f"clients that should use it",
-                (str(svc.ref),) + tuple(str(p.ref) for p in policies) + tuple(str(p.ref) for p in admins),
-                (sp.source,) + tuple(p.source for p in policies) + tuple(p.source for p in admins))
+                f"{text}{compiled.topology.unseen_pods_hint(svc.namespace)}. Add an ingress rule for the clients "
+                f"that should use it", (str(svc.ref),) + objects, (sp.source,) + sources)
 
 
 def check_ingress_controller_policies(ctx: CheckContext) -> Iterator[Finding]:
