@@ -139,7 +139,7 @@ class AddressSet:
             else:
                 lo, hi = int(net.network_address), int(net.broadcast_address)
             (v4 if net.version == 4 else v6).append((lo, hi))
-        return cls(IntervalSet(v4), IntervalSet(v6))
+        return cls(IntervalSet(v4) if v4 else _EMPTY_INTERVALS, IntervalSet(v6) if v6 else _EMPTY_INTERVALS)
 
     @classmethod
     def of_addresses(cls, addresses: Iterable[IPAddress]) -> AddressSet:

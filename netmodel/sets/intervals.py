@@ -28,6 +28,11 @@ def _normalize(ranges: Iterable[Range]) -> tuple[Range, ...]:
     ordered = sorted(ranges)
     if not ordered:
         return ()
+    if len(ordered) == 1:  # one address or network: most sets a node or a rule makes
+        lo, hi = ordered[0]
+        if lo > hi:
+            raise ValueError(f"empty range ({lo}, {hi})")
+        return ((lo, hi),)
     merged: list[Range] = []
     cur_lo, cur_hi = ordered[0]
     for lo, hi in ordered:  # the current merged range is kept in locals (150,000 Pod addresses go through here)
