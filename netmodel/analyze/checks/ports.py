@@ -119,11 +119,23 @@ def _evidence(cells: list[Cell], nodes: str, example: str, egress: list[Decision
         why = "no Firewall (the node filters nothing)"
     if egress:
         why += f" and the sending node's {describe_decisions(egress, 'egress')}"
-    firewalls = list(dict.fromkeys([d.firewall for d in first.decisions] + [d.firewall for d in egress]))
+    firewalls = _distinct([d.firewall for d in first.decisions] + [d.firewall for d in egress])
     objects = tuple(dict.fromkeys([f"Node/{c.node.name}" for c in cells[:3]] + [str(f.ref) for f in firewalls]))
     sources = unique_spans([decision_span(d, direction) for d in first.decisions]
                            + [decision_span(d, "egress") for d in egress] + [first.node.source])
     return _Evidence(first, nodes, example, egress, why, firewalls, objects, sources)
+
+
+def _distinct(firewalls: list[Firewall]) -> list[Firewall]:
+    """Each firewall once, in first-seen order, as ``dict.fromkeys`` would keep them, without hashing one: a
+    Firewall's hash walks every rule and its source location (0.15 s the first time on 2,000 rules, 3 ms each
+    time after). Equal ones are found by comparing with the few kept; firewalls of different names differ at
+    their first field."""
+    out: list[Firewall] = []
+    for firewall in firewalls:
+        if not any(firewall is kept or firewall == kept for kept in out):
+            out.append(firewall)
+    return out
 
 
 def _ingress_blocked(e: _Evidence) -> Finding:
@@ -186,7 +198,7 @@ def _inherited(ctx: CheckContext, first: Cell, nodes: str, why: str, objects: tu
 
 def _egress_blocked(first: Cell, nodes: str, example: str) -> Finding:
     """NM-PORT-001 where the sending node's own egress firewall drops the required flow."""
-    firewalls = list(dict.fromkeys(d.firewall for d in first.egress))
+    firewalls = _distinct([d.firewall for d in first.egress])
     sender = first.sender
     assert sender is not None
     objects = tuple(dict.fromkeys([f"Node/{n}" for n in nodes.split(", ")[:3] if " " not in n]
