@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from checkkit import COMMON_RULES, CP_RULES, base, firewall, pairs
 
+from netmodel.analyze.policy.classes import PodClass
 from netmodel.analyze.reach import CompiledCluster
 from netmodel.cli.main import main
 from netmodel.emulate.services import nat_ruleset, service_backends
 from netmodel.load import parse_text
-from netmodel.model.build import build_topology
+from netmodel.model.build import build_topology, load_topology
+from netmodel.model.objects import Service, ServicePort
 from netmodel.model.topology import Topology
 
 # A Service with `selector: {}` (the API server treats an empty selector as none: the user manages the
@@ -130,3 +132,100 @@ endpoints: [{addresses: [10.244.1.5], nodeName: w-1, conditions: {ready: true}}]
     workers_closed = firewall("control-plane", "control-plane", CP_RULES + COMMON_RULES) + "---" + firewall(
         "workers", "worker", closed)
     assert pairs(base(app, firewalls=workers_closed), "NM-EXT") == {("Service/shop/a", "NM-EXT-003")}
+
+
+# Pods whose names repeat (a Deployment and a StatefulSet of one name make Pods web-0 alike), and Pods of one class
+# whose containers name one port twice in opposite orders (a named targetPort resolves on the first).
+TWINS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: {containers: [{name: c, image: x, ports: [{containerPort: 80, name: http}]}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: b}}
+  template:
+    metadata: {labels: {app: b}}
+    spec: {containers: [{name: c, image: x, ports: [{containerPort: 81, name: http}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: first, namespace: shop, labels: {app: c}}
+spec:
+  containers:
+  - {name: one, image: x, ports: [{containerPort: 8080, name: http}]}
+  - {name: two, image: x, ports: [{containerPort: 9090, name: http}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: second, namespace: shop, labels: {app: c}}
+spec:
+  containers:
+  - {name: two, image: x, ports: [{containerPort: 9090, name: http}]}
+  - {name: one, image: x, ports: [{containerPort: 8080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: shop}
+spec: {selector: {app: a}, ports: [{name: http, port: 80, targetPort: http}, {name: raw, port: 81, targetPort: 81}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: shop}
+spec: {selector: {app: b}, ports: [{name: http, port: 80, targetPort: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: c, namespace: shop}
+spec: {selector: {app: c}, ports: [{name: http, port: 80, targetPort: http}, {name: gone, port: 81, targetPort: nope}]}
+"""
+
+
+def _classes_of_backends(compiled: CompiledCluster, svc: Service, port: ServicePort) -> dict[tuple[int, int], PodClass]:
+    out: dict[tuple[int, int], PodClass] = {}
+    for b in compiled.backends(svc, port):
+        if b.pod is not None and b.port is not None:
+            cls = compiled.class_of(b.pod)
+            out.setdefault((cls.id, b.port), cls)
+    return out
+
+
+@pytest.mark.parametrize("layout", [LAYOUT, TWINS], ids=["slices", "twins"])
+def test_endpoint_classes_are_the_classes_of_the_backends(layout: str) -> None:
+    """CompiledCluster.endpoint_classes (a selector's Pods grouped by class and ports tuple) gives what gathering
+    the classes of every backend gives, in the same order."""
+    t = build_topology(parse_text(layout, "l.yaml"))
+    compiled = CompiledCluster(t)
+    for svc in t.services:
+        for port in svc.ports:
+            assert list(compiled.endpoint_classes(svc, port).items()) == \
+                list(_classes_of_backends(compiled, svc, port).items())
+
+
+def test_twin_layout_covers_repeated_names_and_ports() -> None:
+    t = build_topology(parse_text(TWINS, "l.yaml"))
+    assert len(t.pod_position) < len(t.pods)  # two Pods named shop/web-0
+    compiled = CompiledCluster(t)
+    c = t.service_by_key[("shop", "c")]
+    assert sorted(port for _, port in compiled.endpoint_classes(c, c.ports[0])) == [8080, 9090]
+    assert not compiled.endpoint_classes(c, c.ports[1])
+
+
+@pytest.mark.parametrize("layout", sorted(p.name for p in (Path(__file__).parent.parent / "topologies").iterdir()
+                                          if p.suffix == ".yaml"))
+def test_endpoint_classes_on_the_example_topologies(layout: str) -> None:
+    t = load_topology([str(Path(__file__).parent.parent / "topologies" / layout)])
+    compiled = CompiledCluster(t)
+    for svc in t.services:
+        for port in svc.ports:
+            assert list(compiled.endpoint_classes(svc, port).items()) == \
+                list(_classes_of_backends(compiled, svc, port).items())
