@@ -11,20 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar, cast
-
-import networkx as nx
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from netmodel.compile.addresses import AddressBook
 from netmodel.compile.firewalls import FirewallSet
 from netmodel.compile.gateway import Gateways
-from netmodel.compile.graph import build_graph
 from netmodel.compile.ingress import IngressControllers, IngressEntry
 from netmodel.compile.masquerade import Masquerade, masquerade_of
 from netmodel.compile.pod_index import PodIndex
 from netmodel.model.objects import Firewall, Node, Pod, Service
 from netmodel.model.topology import Topology
 from netmodel.sets import AddressSet, IPAddress, IPNetwork
+
+if TYPE_CHECKING:  # networkx is imported when a graph is built (the diagrams), not by every check
+    import networkx as nx
 
 T = TypeVar("T")
 
@@ -93,6 +93,8 @@ class CheckContext:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The compiled graph of the topology (what the diagrams draw)."""
+        from netmodel.compile.graph import build_graph
+
         return build_graph(self.topology, self.pod_index)
 
     @cached_property
