@@ -285,14 +285,24 @@ def _egress_legs(ctx: CheckContext, source: SourceClass, destinations: AddressSe
     return tuple(legs)
 
 
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """The source addresses the receiver's ingress admits (the allowed peers within the source class), and their
+    shares that each sender leg sends and that no netmodel firewall sends (``unsent``), found once per row."""
+
+    addresses: AddressSet
+    by_leg: tuple[AddressSet, ...]
+    unsent: AddressSet
+
+
 def _judge(required: bool, forbidden: str, local: AddressSet, destination: AddressSet, ingress: IngressView,
-           legs: tuple[EgressLeg, ...], unsent: AddressSet, blocked_from: AddressSet,
-           allowed_from: AddressSet) -> Judgement:
+           legs: tuple[EgressLeg, ...], blocked_from: AddressSet, admitted: Admitted) -> Judgement:
     """One node's cell: the receiver's ingress and, for sources inside the cluster, the senders' egress.
 
-    ``blocked_from`` and ``allowed_from`` are the ingress's blocked and allowed peers within the source class,
-    found once per row: the node's own share of them is that minus ``local`` (the source's addresses that do
-    cross this node's firewall), without building the source class minus ``local`` for each of 5,000 nodes.
+    ``blocked_from`` and ``admitted`` are the ingress's blocked and allowed peers within the source class, found
+    once per row: the node's own share of each is that minus ``local`` (the source's addresses that do cross
+    this node's firewall), and whether that share is empty is whether it lies within ``local``: a subset test,
+    without building the source class minus ``local`` for each of 5,000 nodes.
     """
     if required:
         if not blocked_from.issubset(local):
@@ -304,17 +314,15 @@ def _judge(required: bool, forbidden: str, local: AddressSet, destination: Addre
             if senders and not leg.blocked_peers.isdisjoint(_family(destination, senders)):
                 return Judgement(False, CellStatus.BLOCKED, i)
         return Judgement(True, CellStatus.OK, None)
-    reachable = allowed_from - local
-    if not reachable:
-        return Judgement(False, CellStatus.OK, None)
+    if admitted.addresses.issubset(local):
+        return Judgement(False, CellStatus.OK, None)  # nothing admitted crosses the node's firewall
     status = CellStatus.EXPOSED if forbidden else CellStatus.OK
     for i, leg in enumerate(legs):
-        senders = reachable & leg.sender.addresses
-        if not senders:
-            continue
-        if leg.whole or _passes_both(ingress.allowed, senders, leg.allowed, destination):
+        if admitted.by_leg[i].issubset(local):
+            continue  # none of the leg's admitted senders crosses the node's firewall
+        if leg.whole or _passes_both(ingress.allowed, admitted.by_leg[i] - local, leg.allowed, destination):
             return Judgement(True, status, i)
-    if not reachable.isdisjoint(unsent):
+    if not admitted.unsent.issubset(local):
         return Judgement(True, status, None)  # an address no netmodel firewall sends from (outside, unplaced Pods)
     return Judgement(False, CellStatus.OK, None)
 
@@ -377,13 +385,13 @@ class _Receivers:
 
 
 def _same_for_every_node(required: bool, legs: tuple[EgressLeg, ...], blocked_from: AddressSet,
-                         allowed_from: AddressSet) -> Judgement | None:
+                         admitted: AddressSet) -> Judgement | None:
     """The judgement of every node, when :func:`_judge` does not look at the node: a required cell no ingress
     rule blocks within the source and no sender's egress rule is about, or a cell no source address is admitted
     to. Either is ``ok`` and has no example, so each node's cell is the same but for the node."""
     if required and blocked_from.is_empty() and all(leg.whole for leg in legs):
         return Judgement(True, CellStatus.OK, None)
-    if not required and allowed_from.is_empty():
+    if not required and admitted.is_empty():
         return Judgement(False, CellStatus.OK, None)
     return None
 
@@ -405,6 +413,8 @@ def _row_cells(ctx: CheckContext, representative: Node, receivers: _Receivers, r
     for leg in legs:
         sent = sent | leg.sender.addresses
     unsent = source.addresses - sent
+    admitted = Admitted(allowed_from, tuple(allowed_from & leg.sender.addresses for leg in legs),
+                        allowed_from & unsent)
     # Without a sender egress rule about the ports the destination plays no part in the judgement either: the
     # nodes apart from the source then share one.
     apart = receivers.apart() if all(leg.whole for leg in legs) else [False] * len(receivers.nodes)
@@ -415,16 +425,15 @@ def _row_cells(ctx: CheckContext, representative: Node, receivers: _Receivers, r
         destination = ctx.underlay_addresses(n)
         if alike:
             if apart_judgement is None:
-                apart_judgement = _judge(required, forbidden, AddressSet(), destination, ingress, legs, unsent,
-                                         blocked_from, allowed_from)
+                apart_judgement = _judge(required, forbidden, AddressSet(), destination, ingress, legs,
+                                         blocked_from, admitted)
             judgement = apart_judgement
             if previous is not None and previous[0] == judgement and judgement.egress_leg is None:
                 # What _reuse finds: the example (an address of the source or a sender) is not this node's own.
                 out.append(_moved(previous[1], n))
                 continue
         else:
-            judgement = _judge(required, forbidden, local, destination, ingress, legs, unsent, blocked_from,
-                               allowed_from)
+            judgement = _judge(required, forbidden, local, destination, ingress, legs, blocked_from, admitted)
         cell = None
         if previous is not None and (previous[0] is judgement or previous[0] == judgement):
             cell = _reuse(previous[1], n, local, destination, legs, judgement)
