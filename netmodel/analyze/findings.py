@@ -20,7 +20,11 @@ class Severity(str, Enum):
     @property
     def rank(self) -> int:
         """3 for error, 2 for warning, 1 for info."""
-        return {"error": 3, "warning": 2, "info": 1}[self.value]
+        return _RANK[self]
+
+
+# Made once: the result sorts its findings by rank (twice with suppressions) and the exit code reads each one's.
+_RANK = {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}
 
 
 # The five requirement families of docs/checks.md, in report order; "input" collects notes about the input.
