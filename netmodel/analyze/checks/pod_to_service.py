@@ -102,11 +102,11 @@ def _distinct_port_lists(pods: list[Pod]) -> list[Pod]:
     return list(seen.values())
 
 
-def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[str, Severity, str] | None:
-    """``(check id, severity, message)`` for a service port none of ``pods`` can serve, else None."""
+def _target_problem(port: ServicePort, pods: list[Pod]) -> tuple[str, Severity, str] | None:
+    """``(check id, severity, message)`` for a service port none of ``pods`` can serve, else None. The message
+    follows the Service port's label (:func:`_port_label`): it depends on the Pods, targetPort and protocol alone."""
     target = port.target_port
     proto = protocol_label(port.protocol)
-    label = f"Service {svc.qualified_name} port {port.name or port.port} ({port.port}/{proto})"
     if isinstance(target, str):
         named = [cp for pod in pods for cp in pod.ports if cp.name == target]
         if any(cp.protocol == port.protocol for cp in named):
@@ -114,12 +114,12 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
         if named:
             other = protocol_label(named[0].protocol)
             return ("NM-SVC-003", Severity.ERROR,
-                    (f"{label} targets port {target!r} over {proto}, but the selected Pods declare {target!r} as "
+                    (f" targets port {target!r} over {proto}, but the selected Pods declare {target!r} as "
                      f"{named[0].port}/{other}. Fix: set the Service port's protocol to {other} or fix the "
                      f"container port."))
         names = sorted({cp.name for pod in pods for cp in pod.ports if cp.name})
         return ("NM-SVC-002", Severity.ERROR,
-                (f"{label} targets the named port {target!r}, which no selected Pod declares "
+                (f" targets the named port {target!r}, which no selected Pod declares "
                  f"(they name: {', '.join(names) or 'no ports'}); the Service gets no endpoints. Fix: set "
                  f"targetPort to one of those names or a number, or name the container port {target!r}."))
     if any(listens_on(port_signature(pod), port.protocol, target) for pod in pods):
@@ -128,17 +128,24 @@ def _target_problem(svc: Service, port: ServicePort, pods: list[Pod]) -> tuple[s
     if numbered:
         other = protocol_label(numbered[0].protocol)
         return ("NM-SVC-003", Severity.ERROR,
-                (f"{label} sends {proto} to targetPort {target}, but the selected Pods declare {target}/{other}. "
+                (f" sends {proto} to targetPort {target}, but the selected Pods declare {target}/{other}. "
                  f"Fix: make the protocols agree."))
     return ("NM-SVC-002", Severity.WARNING,
-            (f"{label} targets port {target}/{proto}, which no selected Pod declares as a containerPort; "
+            (f" targets port {target}/{proto}, which no selected Pod declares as a containerPort; "
              f"connections fail unless a container listens there anyway. Fix: declare containerPort {target} or "
              f"correct targetPort."))
 
 
+def _port_label(svc: Service, port: ServicePort) -> str:
+    return f"Service {svc.qualified_name} port {port.name or port.port} ({port.port}/{protocol_label(port.protocol)})"
+
+
 def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:
     """NM-SVC-002 and NM-SVC-003."""
-    by_selection: dict[Hashable, list[Pod]] = {}  # Services with one selector in one namespace select alike
+    # Services with one selector in one namespace select alike, and what their ports' targetPorts lack depends
+    # on the selected Pods, the targetPort and the protocol: each is worked out once.
+    by_selection: dict[Hashable, list[Pod]] = {}
+    problems: dict[tuple[Hashable, int | str, int], tuple[str, Severity, str] | None] = {}
     for svc in ctx.topology.services:
         if not _has_selector(svc):
             continue
@@ -149,10 +156,14 @@ def check_target_ports(ctx: CheckContext) -> Iterator[Finding]:
         if not pods:
             continue  # NM-SVC-001 already says it
         for port in svc.ports:
-            problem = _target_problem(svc, port, pods)
+            asked = (key, port.target_port, port.protocol)
+            if asked in problems:
+                problem = problems[asked]
+            else:
+                problem = problems[asked] = _target_problem(port, pods)
             if problem is not None:
                 check_id, severity, message = problem
-                yield Finding(check_id, severity, REQUIREMENT, message, (str(svc.ref),),
+                yield Finding(check_id, severity, REQUIREMENT, _port_label(svc, port) + message, (str(svc.ref),),
                               unique_spans([port.source, svc.source]))
 
 
