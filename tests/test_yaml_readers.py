@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from netmodel.load import yaml_fast
 from netmodel.load.files import decode
 from netmodel.load.yaml_reader import parse_yaml_events
 from netmodel.load.yaml_text import parse_yaml
+from netmodel.load.yaml_tree_marks import UNSURE
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for folder in ("topologies", "tests") for p in (ROOT / folder).rglob("*")
@@ -69,11 +71,65 @@ def _compare(text: str, file: str = "in.yaml") -> bool:
         assert _run(parse_yaml, text, file) == events
         return False
     assert fast == events
+    if fast[0] == "documents":
+        _tree_marks_agree(text, file)
     return True
+
+
+def _probes(value: Any, path: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Paths next to ``path`` that name nothing (or name an entry through a bool index, as a dict key would)."""
+    if isinstance(value, dict):
+        return [path + ("no such key",), path + (0,)]
+    if isinstance(value, list):
+        return [path + (len(value),), path + (True,)]
+    return [path + ("x",)]
+
+
+TREE_ANSWERS: Counter[str] = Counter()  # over every call of _tree_marks_agree: lookups the trees answered, asked
+
+
+def _tree_marks_agree(text: str, file: str) -> None:
+    """Every path of every document the fast path locates lazily, its value and its key, and paths next to them
+    that name nothing: rapidyaml's tree (TreeMarks) answers what the event reader recorded, or declines (UNSURE).
+    Counts, in TREE_ANSWERS, how many of the documents' own paths' lookups it answered and how many there were."""
+    answered = asked = 0
+    try:
+        documents = yaml_fast.parse_fast(text, file) or []
+    except LoadError:
+        return
+    for doc in documents:
+        index = doc.spans
+        if not isinstance(index, yaml_fast.LazyYamlSpanIndex):
+            continue
+        marks, events = index._marks(), index._ensure()  # the index's two sources of answers, compared
+        assert marks is not None and events
+        paths = _paths(doc.data)
+        probes = [q for p, v in _paths_and_values(doc.data) for q in _probes(v, p)]
+        for n, path in enumerate(paths + probes):
+            full = doc.base + path
+            for found, recorded in ((marks.value(full), events.lookup(full)), (marks.key(full), events.lookup_key(full))):
+                if found is not UNSURE:
+                    assert found == recorded, (text, full)
+                if n < len(paths):
+                    asked += 1
+                    answered += found is not UNSURE
+    TREE_ANSWERS.update(answered=answered, asked=asked)
+
+
+def _paths_and_values(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    found = [(path, value)]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.extend(_paths_and_values(v, path + (k if isinstance(k, (str, int)) else str(k),)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_paths_and_values(v, path + (i,)))
+    return found
 
 
 def test_every_yaml_file_of_the_repository_reads_the_same_with_both_readers() -> None:
     assert len(FILES) > 200  # the corpus is there
+    answered_before, asked_before = TREE_ANSWERS["answered"], TREE_ANSWERS["asked"]
     fast = 0
     not_text = []
     for path in FILES:
@@ -87,6 +143,22 @@ def test_every_yaml_file_of_the_repository_reads_the_same_with_both_readers() ->
     assert not_text == ["tests/bad_inputs/not-utf8.yaml"]
     # The fast path must really be what reads the corpus, or this test compares PyYAML with itself.
     assert fast >= 0.9 * len(FILES), f"only {fast} of {len(FILES)} files took the fast path"
+    # ... and rapidyaml's trees must answer the locations themselves: declining every one would pass the
+    # comparison in _tree_marks_agree and leave every lookup to the event reader.
+    answered, asked = TREE_ANSWERS["answered"] - answered_before, TREE_ANSWERS["asked"] - asked_before
+    assert asked > 20_000
+    assert answered >= 0.99 * asked, f"the trees answered {answered} of {asked} lookups"
+
+
+def test_paths_of_other_types_are_located_as_the_event_reader_locates_them() -> None:
+    text = "a:\n- x\n- y\nb: {c: 1}\n"
+    index = yaml_fast.parse_fast(text, "in.yaml")[0].spans
+    marks, events = index._marks(), index._ensure()
+    for path in [("a", -1), ("a", "0"), ("a", 1.0), ("a", None), ("b", None), ("b", 0), ("b", 1.5), (None,),
+                 ("a", 0, 0), ("b", "c", "d"), ("a", 2), ("a", 10**30)]:
+        for found, recorded in ((marks.value(path), events.lookup(path)), (marks.key(path), events.lookup_key(path))):
+            assert found is UNSURE or found == recorded, path
+    assert marks.value(("a", True)) == events.lookup(("a", 1)) == (3, 3)
 
 
 def test_the_bad_inputs_are_refused_alike_and_located() -> None:
@@ -189,6 +261,69 @@ def stream(draw: Any) -> str:
 @example("a: 1\n---\n---\nb: [0x10, 1]\n")
 def test_generated_yaml_reads_the_same_with_both_readers(text: str) -> None:
     _compare(text)
+
+
+# Layouts whose locations are read off rapidyaml's tree (yaml_tree_marks) by rules of the syntax, or declined:
+# compact nested entries (`- - x`, `- k: v`), indentless sequences, entries on the line after their indicator,
+# comments in between, explicit keys, empty values and collections, multi-line scalars and flow collections,
+# text before a value that is not ASCII.
+LAYOUT_KEYS = ["a", "b", "name", "'q k'", '"d q"', "é", "日本", "k-1", "x.y/z"]
+inline = st.one_of(
+    scalar.filter(lambda s: s not in ("", "#c", "...", "---")),
+    st.sampled_from(["{}", "[]", "{ }", "[ ]", "{a: 1}", "[1, 2]", "{é: [x, 'y']}", "[[], {}]", "[a: 1]",
+                     "[\n  a, b]", "{\n  a: 1}", '"two\n  lines"', "'two\n  lines'", "plain\n  folded",
+                     "# only a comment"]))
+
+
+@st.composite
+def layout_mapping(draw: Any, indent: int, depth: int) -> str:
+    pad = " " * indent
+    keys = draw(st.lists(st.sampled_from(LAYOUT_KEYS), min_size=1, max_size=3, unique=True))
+    out = []
+    for k in keys:
+        head = f"{pad}? {k}\n{pad}:" if draw(st.integers(0, 9)) == 0 else f"{pad}{k}{draw(st.sampled_from([':', ':', ' :']))}"
+        out.append(head + draw(layout_value(indent, depth, in_sequence=False)))
+    return "".join(out)
+
+
+@st.composite
+def layout_sequence(draw: Any, indent: int, depth: int) -> str:
+    pad = " " * indent
+    return "".join(f"{pad}-" + draw(layout_value(indent, depth, in_sequence=True))
+                   for _ in range(draw(st.integers(1, 3))))
+
+
+@st.composite
+def layout_value(draw: Any, indent: int, depth: int, in_sequence: bool) -> str:
+    """What follows a key's `:` or an entry's `-`, up to and including the line break."""
+    pad = " " * indent
+    choice = draw(st.integers(0, 9 if depth < 3 else 3))
+    if choice == 0:
+        return "\n"  # an empty value
+    if choice <= 2:
+        return " " + draw(inline).replace("\n", "\n" + pad) + "\n"
+    if choice == 3:
+        return " |\n" + pad + "  text\n"
+    nested = draw(st.booleans())
+    inner = layout_mapping(indent + 2, depth + 1) if nested else layout_sequence(indent + 2, depth + 1)
+    body = draw(inner)
+    if choice <= 5 and in_sequence:  # compact: the nested collection starts on the entry's line
+        return " " + body[indent + 2:]
+    if choice == 6 and not in_sequence and not nested:  # an indentless sequence
+        return "\n" + draw(layout_sequence(indent, depth + 1))
+    return draw(st.sampled_from(["", " # c", "\n" + pad + "  # c"])) + "\n" + body
+
+
+@settings(max_examples=400)
+@given(st.lists(st.one_of(layout_mapping(0, 0), layout_sequence(0, 0)), min_size=1, max_size=3),
+       st.sampled_from(["", "---\n", "# c\n---\n"]))
+@example(["- - x\n  - y\n- a: 1\n  b: 2\n"], "")
+@example(["a:\n- x\n- {}\nb: []\nc : {}\n'q k': [\n  1]\n"], "---\n")
+@example(["- ? a\n  : b\n-\n  c: d\n- # c\n  e\n"], "")
+@example(["é: [x, 'y']\n日本: {a: \"b\"}\n"], "")
+def test_generated_layouts_are_located_alike(documents: list[str], head: str) -> None:
+    _compare(head + "---\n".join(documents))
+    _compare("--- {a: [1, {}], 'b': ''}\n--- [x, [y]]\n--- plain\n")
 
 
 @given(st.lists(st.tuples(key, scalar), min_size=1, max_size=6))

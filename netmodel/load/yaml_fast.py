@@ -19,9 +19,10 @@ turns into Python values about ten times faster. What that pipeline does not giv
   send the whole file to PyYAML's event reader, which then reports the located error (or reads it, when only
   this path was more cautious).
 * **Locations, found lazily.** A file is split at its ``---`` lines; each document keeps the span of its own text
-  and the line it starts on. The first time a location inside a document is read, that document alone is read
-  by the event reader to record its spans (see :class:`LazyYamlSpanIndex`), so a 150,000-Pod file pays for the
-  handful of documents its findings cite, not for all of them.
+  and the line it starts on. When a location inside a document is read, that document alone is parsed again by
+  rapidyaml and the location read off its tree where the syntax settles what PyYAML would say, else the document
+  is read by the event reader to record its spans (see :class:`LazyYamlSpanIndex`), so a 150,000-Pod file pays
+  for the handful of documents its findings cite, not for all of them.
 
 Without the ``ryml`` module, or with ``NETMODEL_YAML_READER=pyyaml`` in the environment, every file is read by
 the event reader.
@@ -34,8 +35,9 @@ import json
 import os
 import re
 import sys
+import weakref
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -43,6 +45,7 @@ from typing import Any
 from netmodel.errors import LoadError, Problem
 from netmodel.load.document import Document, Path
 from netmodel.load.yaml_reader import MAX_DEPTH, parse_yaml_events
+from netmodel.load.yaml_tree_marks import UNSURE, TreeMarks
 
 try:
     import ryml as _ryml
@@ -315,13 +318,18 @@ def _quiet_stderr() -> Iterator[None]:
         yield
         return
     try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
+        if not _devnull:
+            _devnull.append(os.open(os.devnull, os.O_WRONLY))
+        os.dup2(_devnull[0], 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+# A descriptor on os.devnull, opened on first use and kept (not inherited by child processes): this runs for
+# every document a location is read from, and opening the device costs more than parsing a small document.
+_devnull: list[int] = []
 
 
 def _shifted_documents(parse: Any, text: str, file: str, lines: int) -> list[Document]:
@@ -358,14 +366,16 @@ class _ShiftedSpans:
 
 
 class LazyYamlSpanIndex:
-    """Spans of one YAML document, recorded the first time one is asked for.
+    """Spans of one YAML document, found when asked for.
 
-    The document's text (``text[start:end]``, which begins at a line start) is then read by the event reader,
-    which records where every value and key starts; its lines are shifted by the lines before the document.
+    The document's text (``text[start:end]``, which begins at a line start) is parsed by rapidyaml, and a span
+    is read off its tree (:class:`TreeMarks`, a few microseconds). Where the tree cannot say for certain what
+    PyYAML would, the text is read by the event reader, which records where every value and key starts, and
+    that answers from then on. Lines are shifted by the lines before the document.
     """
 
     lazy = True  # Document.span hands out DeferredSpans for this index
-    __slots__ = ("_end", "_file", "_index", "_lines", "_start", "_text")
+    __slots__ = ("__weakref__", "_end", "_file", "_index", "_lines", "_start", "_text")
 
     def __init__(self, text: str, start: int, end: int, lines: int, file: str) -> None:
         self._text = text
@@ -384,13 +394,42 @@ class LazyYamlSpanIndex:
             self._index = _ShiftedSpans(documents[0].spans, self._lines) if documents else False
         return self._index
 
+    def _marks(self) -> TreeMarks | None:
+        """This document's rapidyaml tree: the one read last, kept while lookups stay in this document (they
+        come in runs: a finding's spans, an object's fields), so a file's trees are not all held at once."""
+        held, marks = _recent_marks[0]
+        if held() is self:
+            return marks
+        marks = TreeMarks.read(self._text[self._start:self._end], self._lines, _parse_quietly)
+        _recent_marks[0] = (weakref.ref(self), marks)
+        return marks
+
     def lookup(self, path: Path) -> tuple[int, int] | None:
-        """(line, column) of the value at ``path``, the file's spans read on first use; None when not
-        found."""
+        """(line, column) of the value at ``path``; None when not found."""
+        if self._index is None:
+            marks = self._marks()
+            found = marks.value(path) if marks is not None else UNSURE
+            if found is not UNSURE:
+                return found
         index = self._ensure()
         return index.lookup(path) if index else None
 
     def lookup_key(self, path: Path) -> tuple[int, int] | None:
-        """(line, column) of the key at ``path``, the file's spans read on first use; None when not found."""
+        """(line, column) of the key at ``path``; None when not found."""
+        if self._index is None:
+            marks = self._marks()
+            found = marks.key(path) if marks is not None else UNSURE
+            if found is not UNSURE:
+                return found
         index = self._ensure()
         return index.lookup_key(path) if index else None
+
+
+# The last document whose rapidyaml tree was read for spans: (a weak reference to its index, its TreeMarks), one
+# tuple replaced at once.
+_recent_marks: list[tuple[Callable[[], LazyYamlSpanIndex | None], TreeMarks | None]] = [(lambda: None, None)]
+
+
+def _parse_quietly(buffer: bytearray) -> Any:
+    with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
+        return _ryml.parse_in_place(buffer)
