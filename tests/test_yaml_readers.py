@@ -370,3 +370,56 @@ def test_a_percent_sign_starting_a_scalar_is_read_as_pyyaml_reads_it() -> None:
     for text in ("{%x: 1}\n", "[%x]\n", "a: [1, %x]\n", "a: {b: %x}\n"):
         _compare(text)
     assert _compare("maxSurge: 25%\n")  # inside a scalar it is plain text, and the fast path keeps reading it
+
+
+# A mapping holding a key twice ({k} and {j} the same), at each depth and in each style, in a stream among plain
+# documents; with {j} another key, it must stay on the fast path. Keys and strings holding `":` and backslashes are
+# there because the fast path counts the JSON's `":` to prove that no key was lost (yaml_fast._decode).
+DUPLICATES = [
+    "{k}: 1\n{j}: 2\n",
+    "{{{k}: 1, {j}: 2}}\n",
+    "a:\n  b:\n    {k}: 1\n    c: x\n    {j}: 2\n",
+    "a: [1, {{b: {{{k}: 1, {j}: 2}}}}]\n",
+    "- x\n- {k}: 1\n  {j}: [1]\n",
+    "a:\n- - {k}: {{}}\n    {j}: null\n",
+    "s: 'x\": y'\nt: \"\\\\\"\na:\n  {k}: 1\n  {j}: 2\n",
+    "last: |\n  {{\"{k}\":1,\"b\":{{\"c\":\"d\\\\\"}}}}\nm: {{{k}: 1, {j}: 1}}\n",
+]
+DUPLICATED_KEYS = ["k", "'k'", "\"k\"", "name", "'a\": b'", "\"a\\\\\"", "\"a\\\\\\\"\"", "1", "'1'", "yes", "''"]
+
+
+@pytest.mark.parametrize("shape", DUPLICATES)
+def test_duplicate_keys_at_every_depth_are_refused_alike(shape: str) -> None:
+    plain = "kind: Pod\nmetadata: {name: p, labels: {'a\": b': '\\', 'x\\': 1}}\n"
+    for key in DUPLICATED_KEYS:
+        duplicated = shape.format(k=key, j=key)
+        for text in (duplicated, f"---\n{plain}---\n{duplicated}---\n{plain}", f"{plain}---\n{duplicated}"):
+            _compare(text)
+            assert _run(parse_yaml_events, text, "in.yaml")[0] == "error"
+        unique = f"---\n{plain}---\n" + shape.format(k=key, j="other")
+        assert _compare(unique) or key in ("1", "yes", "''")  # (typed keys: those documents go to PyYAML)
+
+
+def test_unique_keys_with_quotes_in_strings_are_decoded_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # kubectl's last-applied-configuration annotation: JSON inside a block scalar, written back with `\"`.
+    text = "".join(f"---\nkind: Pod\nmetadata:\n  name: p{i}\n  annotations:\n    last: |\n"
+                   f"      {{\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{i}\",\"x\":\"a\\\\\\\\\"}}}}\n"
+                   for i in range(3))
+    pairs: list[int] = []
+    monkeypatch.setattr(yaml_fast, "_unique_keys", lambda p: pairs.append(len(p)) or dict(p))
+    documents = yaml_fast.parse_fast(text, "in.yaml")
+    assert documents is not None and len(documents) == 3
+    assert documents[2].data["metadata"]["annotations"]["last"].startswith('{"kind":"Pod"')
+    assert pairs == []  # no second decoding, pair by pair
+    assert _compare(text)
+
+
+@pytest.mark.parametrize("number", ["999999999999999999", "9223372036854775807", "-9223372036854775808",
+                                    "9223372036854775808", "-9223372036854775809", "123456789012345678901234",
+                                    "0000000000000000000001", "1234567890123456789.5", "'12345678901234567890'"])
+def test_integers_beyond_64_bits_are_refused_alike_in_keys_and_values(number: str) -> None:
+    plain = "kind: Namespace\nmetadata: {name: n}\n"
+    for doc in (f"a: {number}\n", f"a: [1, {number}]\n", f"- {number}\n", f"{number}: a\n", f"{{{number}: a}}\n",
+                f"a:\n  b: {{c: {number}}}\n"):
+        for text in (doc, f"---\n{plain}---\n{doc}---\n{plain}"):
+            _compare(text)

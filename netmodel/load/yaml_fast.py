@@ -110,6 +110,9 @@ _DOUBTFUL = (
     # a tab (PyYAML and rapidyaml differ on where one may be)
     ("\t", re.compile(r"\t")),
 )
+# Every digit as a zero, to find a run of _LONG_DIGITS (the shortest integer that may not fit in 64 bits) in bytes.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
 _EMPTY_KEY = re.compile(r"(?:^|[\n\[{,?-])[ \t]*:(?=\s|\Z)")
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
 
@@ -248,10 +251,13 @@ def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any]
         raise _Unsure from None
     if emitted is None:  # nothing but comments and blank lines
         return [], ""
-    del tree, data
+    del tree
+    # An integer beyond 64 bits has 19 digits or more, and rapidyaml writes an integer's digits as the YAML text
+    # has them (it rewrites floats only: `.5` becomes `0.5`): without such a run, json's own int() reads them.
+    parse_int = _int if _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO) else None
+    del data
     try:
-        value = json.loads(emitted, object_pairs_hook=_unique_keys, parse_float=_float, parse_int=_int,
-                           parse_constant=_refuse)
+        value = _decode(emitted, parse_int)
     except (ValueError, RecursionError, _Unsure):
         raise _Unsure from None
     # Nesting: rapidyaml writes block collections two spaces deeper each and flow ones inline (each from a
@@ -268,6 +274,32 @@ def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any]
 def _open_brackets(text: str) -> int:
     """How many flow collections ``text`` can open at most (an empty ``{}`` or ``[]`` nests nothing)."""
     return text.count("[") + text.count("{") - text.count("[]") - text.count("{}")
+
+
+def _decode(emitted: str, parse_int: Any) -> Any:
+    """``json.loads`` of rapidyaml's JSON, refusing (:class:`_Unsure`) a duplicate key and what PyYAML types
+    differently.
+
+    Finding a duplicate object by object costs json a list of pairs and a call for each object (about as much
+    again as the decoding), so the objects are decoded as dicts and only their sizes gathered. rapidyaml writes
+    every key as a quoted string followed by the colon, so each key ends in `":`; of the other `":`, those of an
+    escaped quote (`\\":`, when no backslash precedes that backslash) are not counted either. What is left is at
+    least the number of keys, which is at least the sum of the dicts' sizes, and the two are equal only when no
+    key was lost to a duplicate. When they differ (a duplicate, or a string starting with `:`), the JSON is
+    decoded again pair by pair.
+    """
+    sizes: list[int] = []
+    add = sizes.append
+    value = json.loads(emitted, object_hook=lambda obj: add(len(obj)) or obj, parse_float=_float,
+                       parse_int=parse_int, parse_constant=_refuse)
+    kept = sum(sizes)
+    keys = emitted.count('":')
+    if kept != keys and '\\\\":' not in emitted:
+        keys -= emitted.count('\\":')
+    if kept != keys:
+        value = json.loads(emitted, object_pairs_hook=_unique_keys, parse_float=_float, parse_int=parse_int,
+                           parse_constant=_refuse)
+    return value
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
