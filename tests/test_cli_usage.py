@@ -54,3 +54,13 @@ def test_output_is_whole_though_the_process_skips_teardown(layout: str, tmp_path
     report = json.loads(piped.stdout)  # a truncated stream would not parse
     assert report["findings"] if expected else report["summary"]
     assert (tmp_path / "out.json").read_text() == piped.stdout
+
+
+def test_a_profiler_still_gets_to_write_its_results(tmp_path: Path) -> None:
+    """``python -m cProfile -o FILE -m netmodel ...`` (how benchmarks/README.md profiles a check) writes FILE when
+    the command ends: the console script leaves by ``sys.exit`` while a profiler or tracer is installed."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", "check.prof", "-m", "netmodel", "check", LAYOUT],
+                          capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "check.prof").stat().st_size > 0

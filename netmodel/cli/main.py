@@ -102,6 +102,8 @@ def run() -> None:
     ``with`` block) and netmodel registers no exit handlers; the standard streams are flushed here.
     """
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage tool writes its results at exit: let it
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
