@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from netmodel.analyze.checks.common import decision_text, network_example
@@ -336,10 +337,14 @@ def _passes_both(ingress: Space, senders: AddressSet, egress: Space, destination
 
 
 def class_cells(ctx: CheckContext, node_class: NodeClass,
-                sources: dict[bool, list[SourceClass]]) -> list[Cell]:
+                sources: dict[bool, list[SourceClass]]) -> list[tuple[list[Node], list[list[Cell]]]]:
     """Every cell of every node in ``node_class``: one firewall evaluation per (role, row, source), plus one
-    egress evaluation per sender class for sources inside the cluster."""
-    cells: list[Cell] = []
+    egress evaluation per sender class for sources inside the cluster.
+
+    Per group of nodes judged together, the group's nodes and its (row, source) cell lists in the order made;
+    a list has one cell per node of the group, in its order, unless the source is all of some node's own
+    addresses (that node has no such cell)."""
+    out: list[tuple[list[Node], list[list[Cell]]]] = []
     probed = probed_health_check_ports(ctx)
     groups: dict[tuple[bool, bool, bool], list[Node]] = {}
     for n in node_class.nodes:
@@ -348,11 +353,13 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
         representative = nodes[0]
         destinations = AddressSet.of_networks(ip for n in nodes for ip in n.internal_ips or n.ips)
         receivers: dict[int, _Receivers] = {}  # by source
+        cells: list[list[Cell]] = []
+        out.append((nodes, cells))
         for row in rows_for(ctx, representative):
             for i, source in enumerate(sources[masqueraded]):
                 required, forbidden = expectation(row, source, representative)
                 if source.name == SELF:
-                    cells.extend(Cell(n, row, source, True, "", True, CellStatus.OK, None, ()) for n in nodes)
+                    cells.append([Cell(n, row, source, True, "", True, CellStatus.OK, None, ()) for n in nodes])
                     continue
                 ports = judged_ports(ctx, row, forbidden, source, probed)
                 if source.addresses.is_empty() or ports.is_empty():
@@ -360,9 +367,9 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
                 if i not in receivers:
                     receivers[i] = _Receivers(ctx, nodes, source)
                 if receivers[i].nodes:
-                    cells.extend(_row_cells(ctx, representative, receivers[i], row, source, required, forbidden,
+                    cells.append(_row_cells(ctx, representative, receivers[i], row, source, required, forbidden,
                                             ports, destinations))
-    return cells
+    return out
 
 
 class _Receivers:
@@ -595,6 +602,14 @@ def _all_cells(ctx: CheckContext) -> tuple[Cell, ...]:
         sources[True] = source_classes(ctx, True)
     by_node: dict[str, list[Cell]] = {n.name: [] for n in ctx.topology.nodes}
     for node_class in ctx.node_classes:
-        for cell in class_cells(ctx, node_class, sources):
-            by_node[cell.node.name].append(cell)  # each node's cells keep the order they were made in
-    return tuple(c for cells in by_node.values() for c in cells)
+        for nodes, cells in class_cells(ctx, node_class, sources):
+            # Each node's cells keep the order they were made in: when every list has a cell for each node of
+            # the group, a node's cells are its column of them.
+            if all(len(row) == len(nodes) for row in cells):
+                for n, column in zip(nodes, zip(*cells)):
+                    by_node[n.name].extend(column)
+            else:
+                for row in cells:
+                    for cell in row:
+                        by_node[cell.node.name].append(cell)
+    return tuple(chain.from_iterable(by_node.values()))
