@@ -36,7 +36,7 @@ the healthCheckNodePorts it must probe, judged by NM-EXT-004).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from itertools import chain
 from typing import TYPE_CHECKING
@@ -359,7 +359,8 @@ def class_cells(ctx: CheckContext, node_class: NodeClass,
             for i, source in enumerate(sources[masqueraded]):
                 required, forbidden = expectation(row, source, representative)
                 if source.name == SELF:
-                    cells.append([Cell(n, row, source, True, "", True, CellStatus.OK, None, ()) for n in nodes])
+                    first = Cell(nodes[0], row, source, True, "", True, CellStatus.OK, None, ())
+                    cells.append([_moved(first, n) for n in nodes])
                     continue
                 ports = judged_ports(ctx, row, forbidden, source, probed)
                 if source.addresses.is_empty() or ports.is_empty():
@@ -414,8 +415,8 @@ def _row_cells(ctx: CheckContext, representative: Node, receivers: _Receivers, r
     allowed_from = ingress.allowed_peers & source.addresses
     same = _same_for_every_node(required, legs, blocked_from, allowed_from)
     if same is not None:
-        return [Cell(n, row, source, required, forbidden, same.allowed, same.status, None, ())
-                for n, _ in receivers.nodes]
+        first = Cell(receivers.nodes[0][0], row, source, required, forbidden, same.allowed, same.status, None, ())
+        return [_moved(first, n) for n, _ in receivers.nodes]
     sent = AddressSet()
     for leg in legs:
         sent = sent | leg.sender.addresses
@@ -470,9 +471,32 @@ def _reuse(previous: Cell, node: Node, local: AddressSet, destination: AddressSe
 
 
 def _moved(cell: Cell, node: Node) -> Cell:
-    """``cell`` for another node (dataclasses.replace costs 15 µs, this 1; it runs once per node and cell)."""
-    return Cell(node, cell.row, cell.source, cell.required, cell.forbidden, cell.allowed, cell.status, cell.example,
-                cell.decisions, cell.egress, cell.sender, cell.admitted)
+    """``cell`` for another node, its slots set directly: most of the matrix's 60,000 cells are made so, and a
+    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (2.4 µs a cell, this 1.2)."""
+    moved = _new_cell(Cell)
+    _set_node(moved, node)
+    _set_row(moved, cell.row)
+    _set_source(moved, cell.source)
+    _set_required(moved, cell.required)
+    _set_forbidden(moved, cell.forbidden)
+    _set_allowed(moved, cell.allowed)
+    _set_status(moved, cell.status)
+    _set_example(moved, cell.example)
+    _set_decisions(moved, cell.decisions)
+    _set_egress(moved, cell.egress)
+    _set_sender(moved, cell.sender)
+    _set_admitted(moved, cell.admitted)
+    return moved
+
+
+_new_cell = object.__new__
+(_set_node, _set_row, _set_source, _set_required, _set_forbidden, _set_allowed, _set_status, _set_example,
+ _set_decisions, _set_egress, _set_sender, _set_admitted) = (getattr(Cell, name).__set__ for name in (
+    "node", "row", "source", "required", "forbidden", "allowed", "status", "example", "decisions", "egress",
+    "sender", "admitted"))
+# _moved sets every field: a field added to Cell must be added there too.
+assert [f.name for f in fields(Cell)] == ["node", "row", "source", "required", "forbidden", "allowed", "status",
+                                          "example", "decisions", "egress", "sender", "admitted"]
 
 
 def _first_in(space: Space, addresses: AddressSet, ports: IntervalSet | None = None) -> tuple[IPAddress, int] | None:
