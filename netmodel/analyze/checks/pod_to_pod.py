@@ -214,12 +214,23 @@ def _each_address_held_once_within(pods: list[Pod], binding_of: Callable[[str], 
     count = 0
     for node_name, (v4, v6) in by_node.items():
         within = binding_of(node_name)
-        if not (IntervalSet.of_values(v4) <= within.v4 and IntervalSet.of_values(v6) <= within.v6):
+        if not (_all_in(v4, within.v4) and _all_in(v6, within.v6)):
             return False
         every_v4.update(v4)
         every_v6.update(v6)
         count += len(v4) + len(v6)
     return len(every_v4) + len(every_v6) == count
+
+
+def _all_in(values: list[int], allowed: IntervalSet) -> bool:
+    """Whether every one of ``values`` is in ``allowed``; against one range (a node's pod CIDR), the least and the
+    greatest decide."""
+    if not values:
+        return True
+    if len(allowed.ranges) == 1:
+        lo, hi = allowed.ranges[0]
+        return lo <= min(values) and max(values) <= hi
+    return IntervalSet.of_values(values) <= allowed
 
 
 def check_masquerade(ctx: CheckContext) -> Iterator[Finding]:
