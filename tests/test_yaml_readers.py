@@ -9,6 +9,7 @@ directly, and the corpus test fails if it leaves too many files to PyYAML.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -423,3 +424,22 @@ def test_integers_beyond_64_bits_are_refused_alike_in_keys_and_values(number: st
                 f"a:\n  b: {{c: {number}}}\n"):
         for text in (doc, f"---\n{plain}---\n{doc}---\n{plain}"):
             _compare(text)
+
+
+@pytest.mark.parametrize("doc", ["'': 1\n", "\"\": 1\n", ": 1\n", "{'': a, b: ''}\n", "a: ''\nb: [\"\", '']\n",
+                                 "a:\n  '': {'': ''}\n", "- {\"\": \"\"}\n", "a: '\"\"'\nb: '\"\":'\n"])
+def test_empty_keys_and_strings_read_the_same(doc: str) -> None:
+    # An empty key is null for PyYAML and "" in rapidyaml's JSON: the suspect-string search finds `"":`.
+    plain = "kind: Namespace\nmetadata: {name: n}\n"
+    for text in (doc, f"---\n{plain}---\n{doc}---\n{plain}"):
+        _compare(text)
+
+
+@settings(max_examples=500)
+@given(st.from_regex(yaml_fast._TYPED_FULL, fullmatch=True), st.sampled_from(["", "x", "a b", "10.0.0.1", "7d9f"]))
+def test_the_suspect_string_search_finds_every_text_pyyaml_types(token: str, other: str) -> None:
+    # Each YAML 1.1 typed form (yaml_fast._TYPED), written as a JSON string or key among others, is found by
+    # _SUSPECT_JSON, whatever precedes it: the search's shapes may be looser than _TYPED, never narrower.
+    emitted = json.dumps([other, token, {token: other, other: [token]}, f"{other}\"{token}"], indent=2)
+    found = set(yaml_fast._SUSPECT_JSON.findall(emitted))
+    assert (token, "") in found and (token, ":") in found

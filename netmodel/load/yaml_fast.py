@@ -72,14 +72,16 @@ _VALUE_HERE = re.compile(rf"(?:(?<=: )[^\s,\]}}]+(?={_END}|[ \t]*[,\]}}])"
                          rf"|(?<=- )[^\s]+(?={_END})"
                          rf"|(?<=\[)[^\s,\]]+(?=[ \t]*[,\]]))")
 # JSON strings (and keys) that may hold exactly such a text — the words, and anything shaped like a YAML 1.1
-# number (checked against _TYPED afterwards). They came from a quoted scalar, a block scalar, or a plain one
-# rapidyaml typed differently from PyYAML; which, the YAML text tells.
-# (The lookahead, the first characters of the alternatives, lets the search pass most strings at once.)
+# number (checked against _TYPED afterwards: the shapes here are looser, but hold each of its numbers; not an
+# address with three dots or a hash with letters, which would only be checked and dropped). They came from a
+# quoted scalar, a block scalar, or a plain one rapidyaml typed differently from PyYAML; which, the YAML text
+# tells. (The lookahead, the first characters of the alternatives, lets the search pass most strings at once.)
 _SUSPECT_JSON = re.compile(
     r'"(?=[yYnNtTfFoO~<+.0-9-])'
     r'((?:y(?:es)|Y(?:es|ES)|n(?:o|ull)|N(?:o|O|ull|ULL)|t(?:rue)|T(?:rue|RUE)|f(?:alse)|F(?:alse|ALSE)'
     r'|o(?:n|ff)|O(?:n|N|ff|FF)|~|<<'
-    r'|[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)|(?:\.[0-9]|[0-9])[0-9a-fA-FxX_:.+-]*)))"(:?)')
+    r'|[-+]?(?:\.(?:inf|Inf|INF|nan|NaN|NAN)|0x[0-9a-fA-F_]+|0b[01_]+'
+    r'|(?:\.[0-9]|[0-9])[0-9_:]*(?:\.[0-9_]*)?(?:[eE][-+][0-9]+)?)))"(:?)')
 _TYPED_FULL = re.compile(_TYPED)
 _SCALAR_END = r"(?=[\s\[\]{},:\#]|\Z)"
 _PLAIN_START = " \n[]{},"
