@@ -443,3 +443,9 @@ def test_the_suspect_string_search_finds_every_text_pyyaml_types(token: str, oth
     emitted = json.dumps([other, token, {token: other, other: [token]}, f"{other}\"{token}"], indent=2)
     found = set(yaml_fast._SUSPECT_JSON.findall(emitted))
     assert (token, "") in found and (token, ":") in found
+
+
+@given(st.text(alphabet="[]{} a\n", max_size=60), st.integers(0, 8))
+def test_open_brackets_are_counted_up_to_the_limit(text: str, limit: int) -> None:
+    opened = text.count("[") + text.count("{") - text.count("[]") - text.count("{}")
+    assert yaml_fast._open_brackets(text, limit) == min(opened, limit)

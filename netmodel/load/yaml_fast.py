@@ -118,6 +118,8 @@ _DOUBTFUL = (
 # Every digit as a zero, to find a run of _LONG_DIGITS (the shortest integer that may not fit in 64 bits) in bytes.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * 19
+# A bracket opening a flow collection that is not empty (a search for one character, then one more).
+_OPENING = (("[", re.compile(r"\[(?!\])")), ("{", re.compile(r"\{(?!\})")))
 _EMPTY_KEY = re.compile(r"(?:^|[\n\[{,?-])[ \t]*:(?=\s|\Z)")
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
 
@@ -157,7 +159,7 @@ def parse_fast(text: str, file: str) -> list[Document] | None:
     source = "".join("---\n" if i in careful else text[s:e] for i, (s, e, _) in enumerate(segments)) \
         if careful else text
     try:
-        values, emitted = _read(source if careful else data, MAX_DEPTH, _open_brackets(text))
+        values, emitted = _read(source if careful else data, MAX_DEPTH, _open_brackets(text, MAX_DEPTH // 2))
     except _Unsure:
         return None
     # Documents: every `---` starts one; the text before the first `---` is one if it holds more than comments.
@@ -267,8 +269,8 @@ def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any]
     except (ValueError, RecursionError, _Unsure):
         raise _Unsure from None
     # Nesting: rapidyaml writes block collections two spaces deeper each and flow ones inline (each from a
-    # `[` or `{` of the YAML text: there are `brackets`); when neither the indentation nor the inline brackets
-    # rule out more than `max_depth` levels, count them.
+    # `[` or `{` of the YAML text: there are `brackets`, counted up to max_depth // 2); when neither the
+    # indentation nor the inline brackets rule out more than `max_depth` levels, count them.
     if brackets >= max_depth // 2:
         brackets = sum(emitted.count(c) - emitted.count(c + "\n") - emitted.count(c + e) for c, e in ("{}", "[]"))
     if (brackets >= max_depth // 2 or ("\n" + " " * (max_depth - 2)) in emitted) \
@@ -277,10 +279,14 @@ def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any]
     return (value if stream else [value]), emitted
 
 
-def _open_brackets(text: str) -> int:
-    """How many flow collections ``text`` can open at most (an empty ``{}`` or ``[]`` nests nothing; a bracket
-    absent, its pair is not searched for)."""
-    return sum(text.count(c) - text.count(c + e) for c, e in ("[]", "{}") if c in text)
+def _open_brackets(text: str, limit: int) -> int:
+    """How many flow collections ``text`` can open at most (an empty ``{}`` or ``[]`` nests nothing), counted up
+    to ``limit`` (the search stops there: a text of flow collections is not walked to its end)."""
+    found = 0
+    for bracket, opening in _OPENING:
+        if bracket in text:
+            found += sum(1 for _ in itertools.islice(opening.finditer(text), limit - found))
+    return found
 
 
 def _decode(emitted: str, parse_int: Any) -> Any:
