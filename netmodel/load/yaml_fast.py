@@ -120,6 +120,7 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * 19
 # A bracket opening a flow collection that is not empty (a search for one character, then one more).
 _OPENING = (("[", re.compile(r"\[(?!\])")), ("{", re.compile(r"\{(?!\})")))
+_EMPTY_KEY_JSON = re.compile('"":')  # (re's search for a literal beats str's `in` here: `:` is everywhere in JSON)
 _EMPTY_KEY = re.compile(r"(?:^|[\n\[{,?-])[ \t]*:(?=\s|\Z)")
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
 
@@ -230,7 +231,7 @@ def _typed_differently(text: str, emitted: str) -> Iterator[int]:
                 if value is not None and value.end() == m.end():
                     continue  # a value rapidyaml's JSON carries as PyYAML types it
             yield s
-    if '"":' in emitted:  # an empty key: null for PyYAML, "" in JSON (unless the YAML wrote "")
+    if _EMPTY_KEY_JSON.search(emitted):  # an empty key: null for PyYAML, "" in JSON (unless the YAML wrote "")
         yield from (m.end() - 1 for m in _EMPTY_KEY.finditer(text))
 
 
