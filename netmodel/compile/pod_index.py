@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 from netmodel.model.objects import Pod
 from netmodel.model.topology import Topology
@@ -36,13 +37,14 @@ class PodIndex:
     @classmethod
     def from_pods(cls, pods: Iterable[tuple[str, Mapping[str, str]]]) -> PodIndex:
         """The index of (namespace, labels) pairs, positions in their order."""
-        namespaces: dict[str, set[int]] = {}
-        labels: dict[tuple[str, str, str], set[int]] = {}
+        # The runs of numbers of each namespace and label, made into one frozenset each at the end.
+        namespaces: dict[str, list[range]] = {}
+        labels: dict[tuple[str, str, str], list[range]] = {}
 
         def add(namespace: str, pod_labels: Mapping[str, str], numbers: range) -> None:
-            namespaces.setdefault(namespace, set()).update(numbers)
+            namespaces.setdefault(namespace, []).append(numbers)
             for key, value in pod_labels.items():
-                labels.setdefault((namespace, key, value), set()).update(numbers)
+                labels.setdefault((namespace, key, value), []).append(numbers)
 
         # The Pods of one workload come in a row and share one labels object: each such run is indexed at once
         # (a run ends where the labels object or the namespace changes; equal labels in another object start
@@ -57,8 +59,8 @@ class PodIndex:
             run, start = (namespace, pod_labels), end
         if run is not None:
             add(*run, range(start, end + 1))
-        return cls({k: frozenset(v) for k, v in namespaces.items()},
-                   {k: frozenset(v) for k, v in labels.items()})
+        return cls({k: frozenset(chain.from_iterable(v)) for k, v in namespaces.items()},
+                   {k: frozenset(chain.from_iterable(v)) for k, v in labels.items()})
 
     @classmethod
     def of(cls, topology: Topology) -> PodIndex:
