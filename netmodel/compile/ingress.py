@@ -155,12 +155,17 @@ class IngressControllers:
         by_containers: dict[int, ControllerIdentity | None] = {}
         pods: dict[str, list[int]] = {}
         legacy: dict[str, set[str]] = {}
+        containers: tuple[Container, ...] | None = None  # the Pod before's, whose identity is ``identity``
+        identity: ControllerIdentity | None = None
         for position, pod in enumerate(topology.pods):
-            # Pods of one template share their containers tuple: identify it once.
-            key = id(pod.containers)
-            if key not in by_containers:
-                by_containers[key] = identify_pod(pod)
-            identity = by_containers[key]
+            # Pods of one template share their containers tuple: identify it once (and a run of them, a
+            # workload's Pods, without a lookup).
+            if pod.containers is not containers:
+                containers = pod.containers
+                key = id(containers)
+                if key not in by_containers:
+                    by_containers[key] = identify_pod(pod)
+                identity = by_containers[key]
             if identity is None:
                 continue
             pods.setdefault(identity.controller, []).append(position)

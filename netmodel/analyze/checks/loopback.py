@@ -98,11 +98,16 @@ def _host_claims(ctx: CheckContext) -> HostClaims:
     templates: dict[tuple[int, bool], tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]]] = {}
     claims: list[HostPortClaim] = []
     by_node: dict[str, list[HostPortClaim]] = {}
+    before: Pod | None = None
+    template: tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]] = ((), [])
     for pod in ctx.topology.pods:
-        key = (id(pod.containers), pod.host_network)
-        template = templates.get(key)
-        if template is None:  # the containers are kept with their id, so the id cannot be reused meanwhile
-            template = templates[key] = (pod.containers, _claimed(pod.containers, pod.host_network))
+        # A workload's Pods come in a run: the template of the Pod before is theirs too.
+        if before is None or pod.containers is not before.containers or pod.host_network != before.host_network:
+            key = (id(pod.containers), pod.host_network)
+            found = templates.get(key)
+            if found is None:  # the containers are kept with their id, so the id cannot be reused meanwhile
+                found = templates[key] = (pod.containers, _claimed(pod.containers, pod.host_network))
+            template, before = found, pod
         if template[1]:
             mine = [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in template[1]]
             claims += mine
