@@ -19,6 +19,7 @@ from netmodel.sets import (
     IntervalSet,
     Space,
     format_ports,
+    parse_address,
     parse_ports,
 )
 
@@ -304,3 +305,31 @@ def test_union_all_is_the_union_of_each(sets: list[AddressSet]) -> None:
         folded = folded | s
     got = AddressSet.union_all(sets)
     assert got == folded and got.v4.ranges == folded.v4.ranges and got.v6.ranges == folded.v6.ranges
+
+
+
+# Text near the dotted-quad form: octets with leading zeros, above 255, non-ASCII digits, signs; too few or too many
+# octets; trailing newlines, prefixes and zones.
+_octet_texts = st.one_of(st.integers(0, 300).map(str),
+                         st.sampled_from(["", "00", "01", "007", "0x1", "\u0663", "1 ", " 1", "+1", "-0", "1e2", "\u00b2"]))
+_address_texts = st.one_of(
+    st.tuples(st.lists(_octet_texts, min_size=3, max_size=5).map(".".join),
+              st.sampled_from(["", "\n", " ", "/32", "%eth0", "."])).map("".join),
+    st.text(alphabet="0123456789.:abcdefABCDEF% \n/x", max_size=24),
+    st.ip_addresses().map(str),
+)
+
+
+@given(_address_texts)
+def test_parse_address_accepts_and_reads_what_ipaddress_does(text: str) -> None:
+    """parse_address's fast dotted-quad path accepts exactly what ipaddress accepts, with the same value."""
+    stripped = text.strip()
+    try:
+        expected = ipaddress.ip_address(stripped) if "%" not in stripped else None
+    except ValueError:
+        expected = None
+    try:
+        got = parse_address(text)
+    except ValueError:
+        got = None
+    assert got == expected and type(got) is type(expected)

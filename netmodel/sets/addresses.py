@@ -13,6 +13,8 @@ False
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from collections.abc import Iterable, Iterator
 
 from netmodel.sets.intervals import EMPTY as _EMPTY_INTERVALS
@@ -67,9 +69,19 @@ def parse_network_loose(text: str) -> IPNetwork | None:
         return None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+# Exactly the dotted quads ipaddress accepts (four ASCII decimal octets 0-255, no leading zeros), which
+# inet_aton then reads to the same value: Pods and Nodes carry hundreds of thousands of them, and ipaddress
+# parses each octet in Python. Anything else takes ipaddress's own path, with its errors.
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def parse_address(text: str) -> IPAddress:
     """Parse one IPv4 or IPv6 address; raise ValueError for anything else, a zone ID included."""
-    return ipaddress.ip_address(_no_zone(text))
+    stripped = _no_zone(text)
+    if _DOTTED_QUAD.fullmatch(stripped):
+        return ipaddress.IPv4Address(socket.inet_aton(stripped))
+    return ipaddress.ip_address(stripped)
 
 
 def networks_overlap(a: IPNetwork, b: IPNetwork) -> bool:
