@@ -52,6 +52,7 @@ from netmodel.model.read_gateway import (
     read_route,
 )
 from netmodel.model.read_kubernetes import (
+    ContainerShapes,
     read_endpoint_slice,
     read_ingress,
     read_ingress_class,
@@ -123,6 +124,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     problems = Problems()
     first_of: dict[tuple[str, str, str, str], Document] = {}
     native: list[tuple[Document, str]] = []
+    containers: ContainerShapes = {}  # the containers read so far (the Pods of a workload share them)
     for doc in documents:
         fmt = native_format(doc.data)
         if fmt:
@@ -159,7 +161,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "Node":
             inv.nodes.append(read_node(doc, problems))
         elif kind == "Pod":
-            pod, template, _ = read_pod(doc, problems)
+            pod, template, _ = read_pod(doc, problems, containers)
             inv.pods.append((pod, template, doc))
         elif kind in WORKLOAD_KINDS:
             workload = read_workload(doc, problems, kind)

@@ -134,8 +134,47 @@ def read_node(doc: Document, problems: Problems) -> Node:
 # -- Pods and workloads --------------------------------------------------------------------------------------------
 
 
-def _read_containers(spec: Fields) -> tuple[Container, ...]:
-    containers = []
+# A container as read, without its locations: (list key, index in it, name, image, command and args, ports), each
+# port (index, name, number, protocol, hostPort, hostIP). The locations are the reading Pod's own (`_containers_at`).
+_PortShape = tuple[str | int, str, int, int, int | None, str]
+_ContainerShape = tuple[str, str | int, str, str, tuple[str, ...], tuple[_PortShape, ...]]
+ContainerShapes = dict[str, tuple[_ContainerShape, ...]]
+
+
+def _read_containers(spec: Fields, known: ContainerShapes | None = None) -> tuple[Container, ...]:
+    """The containers (and sidecar init containers) of a Pod spec.
+
+    ``known`` holds the containers read so far, by the text (``repr``) of the ``containers`` and
+    ``initContainers`` values they were read from: the Pods of one ReplicaSet repeat the same container specs
+    word for word, and reading depends on nothing else. ``repr`` tells apart every value the reading tells apart
+    (``1``, ``1.0``, ``True`` and ``"1"`` included), where ``==`` would not. Containers whose reading recorded a
+    problem or a warning are not kept: the messages name their Pod.
+    """
+    if known is None:
+        return _containers_at(spec, _container_shapes(spec))
+    text = repr((spec.data.get("containers"), spec.data.get("initContainers")))
+    shapes = known.get(text)
+    if shapes is None:
+        problems = spec.problems
+        before = len(problems.items), len(problems.notes)
+        shapes = _container_shapes(spec)
+        if (len(problems.items), len(problems.notes)) == before:
+            known[text] = shapes
+    return _containers_at(spec, shapes)
+
+
+def _containers_at(spec: Fields, shapes: tuple[_ContainerShape, ...]) -> tuple[Container, ...]:
+    """The containers of ``shapes``, located in ``spec``'s document."""
+    doc, path = spec.doc, spec.path
+    return tuple(Container(name, tuple(ContainerPort(port_name, number, protocol, host_port, host_ip,
+                                                     doc.span((*path, key, i, "ports", j)))
+                                       for j, port_name, number, protocol, host_port, host_ip in ports),
+                           doc.span((*path, key, i)), image, args)
+                 for key, i, name, image, args, ports in shapes)
+
+
+def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
+    containers: list[_ContainerShape] = []
     keys = ["containers"]
     if spec.is_list_present("initContainers"):
         keys.append("initContainers")
@@ -143,7 +182,7 @@ def _read_containers(spec: Fields) -> tuple[Container, ...]:
         for c in spec.each_mapping(key, required=key == "containers"):
             if key == "initContainers" and c.string("restartPolicy") != "Always":
                 continue  # only sidecar init containers keep running and listening
-            ports = []
+            ports: list[_PortShape] = []
             if c.data.get("ports") == {}:
                 # NCA's test inputs write "no ports" as {}; the API server would refuse it (ports is a list).
                 c.problems.warn("NM-INPUT-013", f"{c.what}: {c.dotted('ports')}: an empty mapping where the API "
@@ -157,8 +196,7 @@ def _read_containers(spec: Fields) -> tuple[Container, ...]:
                     p.error("name", f"{name!r} is not a valid port name",
                             "use at most 15 lower-case letters, digits and '-', with at least one letter")
                 if number is not None:
-                    ports.append(ContainerPort(name, number, _protocol(p), host_port or None, p.string("hostIP"),
-                                               p.span()))
+                    ports.append((p.path[-1], name, number, _protocol(p), host_port or None, p.string("hostIP")))
             name = c.string("name")
             if not name:
                 # The API server requires a name; only messages use it, so the container is read as key[index].
@@ -169,7 +207,7 @@ def _read_containers(spec: Fields) -> tuple[Container, ...]:
             args = tuple(a for field in ("command", "args") if isinstance(c.data.get(field), list)
                          for a in c.data[field] if isinstance(a, str))
             image = c.data.get("image")
-            containers.append(Container(name, tuple(ports), c.span(), image if isinstance(image, str) else "", args))
+            containers.append((key, c.path[-1], name, image if isinstance(image, str) else "", args, tuple(ports)))
     return tuple(containers)
 
 
@@ -200,8 +238,10 @@ def _read_node_affinity(spec: Fields) -> tuple[LabelSelector, ...]:
     return tuple(terms)
 
 
-def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemplate:
-    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's)."""
+def read_pod_template(f: Fields, labels: Labels, annotations: Labels,
+                      known: ContainerShapes | None = None) -> PodTemplate:
+    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's); ``known``: the
+    containers read so far (`_read_containers`)."""
     spec = f.mapping("spec", required=True)
     if spec is None:
         return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span())
@@ -217,7 +257,7 @@ def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemp
         node_affinity=_read_node_affinity(spec),
         tolerations=tuple(tolerations),
         host_network=spec.boolean("hostNetwork"),
-        containers=_read_containers(spec),
+        containers=_read_containers(spec, known),
         source=spec.span(),
         # serviceAccount is the deprecated alias the API server still fills in; "default" when neither is set.
         service_account=spec.string("serviceAccountName") or spec.string("serviceAccount") or "default",
@@ -243,10 +283,12 @@ def _scheduler_refusal(status: Fields) -> str:
     return ""
 
 
-def read_pod(doc: Document, problems: Problems) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
-    """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs."""
+def read_pod(doc: Document, problems: Problems, known: ContainerShapes | None = None
+             ) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
+    """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs; ``known``:
+    the containers read so far, which the Pods of one workload share (`_read_containers`)."""
     meta = Meta(doc, problems, "Pod", namespaced=True)
-    template = read_pod_template(meta.fields, meta.labels, meta.annotations)
+    template = read_pod_template(meta.fields, meta.labels, meta.annotations, known)
     ips: list[IPAddress] = []
     status = meta.fields.mapping("status")
     if status is not None:
