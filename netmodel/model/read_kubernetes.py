@@ -292,14 +292,18 @@ def read_pod(doc: Document, problems: Problems, known: ContainerShapes | None = 
     ips: list[IPAddress] = []
     status = meta.fields.mapping("status")
     if status is not None:
+        read: dict[str, IPAddress] = {}  # podIP repeats podIPs[0]: its text is read once
         for i, item in status.items("podIPs"):
             if isinstance(item, dict) and item.get("ip"):
                 sub = Fields(doc, status.path + ("podIPs", i), item, problems, meta.fields.what)
                 ip = sub.address("ip", item["ip"])
-                if ip is not None and ip not in ips:
-                    ips.append(ip)
+                if ip is not None:
+                    read[str(item["ip"])] = ip
+                    if ip not in ips:
+                        ips.append(ip)
         if status.has("podIP"):
-            ip = status.address("podIP", status.string("podIP"))
+            text = status.string("podIP")
+            ip = read[text] if text in read else status.address("podIP", text)
             if ip is not None and ip not in ips:
                 ips.insert(0, ip)
     phase = status.string("phase", choices=POD_PHASES) if status is not None else ""
