@@ -287,3 +287,18 @@ def test_an_except_outside_its_cidr_is_read_as_the_difference_with_a_warning() -
     assert "removes nothing" in next(n.message for n in topo.notes if n.id == "NM-INPUT-013")
     line, column, message, _ = the_problem(POLICY_WITH_EXCEPT.replace("172.21.0.0/16", "fd00::/64"))
     assert (line, column) == (10, 18) and "is not inside cidr" in message
+
+
+def test_pods_repeating_a_spec_are_each_read_and_located_on_their_own() -> None:
+    """Pods' labels and containers are read once per distinct value (read_kubernetes.PodsRead): values equal by
+    ``==`` but read differently (8080 and 8080.0, 1 and true) are not mixed up, and a problem in a repeated value
+    is reported at every Pod that has it."""
+    def pod(name: str, port: str, label: str) -> str:
+        return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels: {{app: {label}}}\nspec:\n"
+                f"  nodeName: n1\n  containers:\n  - name: web\n    ports:\n    - containerPort: {port}\n---\n")
+    text = NODE + pod("pa", "8080", "web") + pod("pb", "8080.0", "web") + pod("pc", "8080", "[x]") + \
+        pod("pd", "8080.0", "[x]") + pod("pe", "true", "web")
+    line = {name: at(text, f"name: {name}\n")[0] for name in ("pb", "pc", "pd", "pe")}
+    assert [(line, message.split(":")[0]) for line, _, message, _ in problems_of(text)] == [
+        (line["pb"] + 7, "Pod pb"), (line["pc"] + 1, "Pod pc"), (line["pd"] + 1, "Pod pd"), (line["pd"] + 7, "Pod pd"),
+        (line["pe"] + 7, "Pod pe")]

@@ -52,7 +52,7 @@ from netmodel.model.read_gateway import (
     read_route,
 )
 from netmodel.model.read_kubernetes import (
-    ContainerShapes,
+    PodsRead,
     read_endpoint_slice,
     read_ingress,
     read_ingress_class,
@@ -124,7 +124,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     problems = Problems()
     first_of: dict[tuple[str, str, str, str], Document] = {}
     native: list[tuple[Document, str]] = []
-    containers: ContainerShapes = {}  # the containers read so far (the Pods of a workload share them)
+    pods_read = PodsRead()  # what the Pods read so far share
     for doc in documents:
         fmt = native_format(doc.data)
         if fmt:
@@ -161,7 +161,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "Node":
             inv.nodes.append(read_node(doc, problems))
         elif kind == "Pod":
-            pod, template, _ = read_pod(doc, problems, containers)
+            pod, template, _ = read_pod(doc, problems, pods_read)
             inv.pods.append((pod, template, doc))
         elif kind in WORKLOAD_KINDS:
             workload = read_workload(doc, problems, kind)

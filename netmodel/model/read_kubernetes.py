@@ -6,7 +6,9 @@ yaml`` output carries many fields netmodel has no use for); wrong types in field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from netmodel.load.document import Document
 from netmodel.model.fields import Fields, Problems, is_port_name
@@ -50,7 +52,8 @@ class Meta:
 
     __slots__ = ("annotations", "fields", "labels", "name", "namespace")
 
-    def __init__(self, doc: Document, problems: Problems, kind: str, namespaced: bool) -> None:
+    def __init__(self, doc: Document, problems: Problems, kind: str, namespaced: bool,
+                 shared: PodsRead | None = None) -> None:
         top = Fields(doc, (), doc.data, problems, kind)
         meta = top.mapping("metadata", required=True)
         self.fields = top
@@ -58,8 +61,11 @@ class Meta:
             self.name, self.namespace = "", ""
             self.labels = self.annotations = Labels()
             return
-        key = "name" if meta.string("name") else "generateName"
+        key = "name"
         self.name = meta.string(key)
+        if not self.name:
+            key = "generateName"
+            self.name = meta.string(key)
         valid = True
         if not self.name:
             meta.error("name", "is required", "add `metadata.name`")
@@ -71,7 +77,8 @@ class Meta:
         if namespaced:
             self.namespace = meta.string("namespace") or "default"
             meta.check_name("namespace", self.namespace, object_name_rule("Namespace"))
-        self.labels = meta.labels("labels")
+        self.labels = (meta.labels("labels") if shared is None
+                       else _read_once(shared.labels, meta.data.get("labels"), problems, lambda: meta.labels("labels")))
         self.annotations = meta.labels("annotations", annotations=True)
 
 
@@ -138,39 +145,57 @@ def read_node(doc: Document, problems: Problems) -> Node:
 # port (index, name, number, protocol, hostPort, hostIP). The locations are the reading Pod's own (`_containers_at`).
 _PortShape = tuple[str | int, str, int, int, int | None, str]
 _ContainerShape = tuple[str, str | int, str, str, tuple[str, ...], tuple[_PortShape, ...]]
-ContainerShapes = dict[str, tuple[_ContainerShape, ...]]
+T = TypeVar("T")
 
 
-def _read_containers(spec: Fields, known: ContainerShapes | None = None) -> tuple[Container, ...]:
-    """The containers (and sidecar init containers) of a Pod spec.
+class PodsRead:
+    """What the Pods read so far share: the Pods of one ReplicaSet repeat its labels and container specs word for
+    word, so each distinct value is read once (`_read_once`). Labels are immutable, so Pods share them."""
 
-    ``known`` holds the containers read so far, by the text (``repr``) of the ``containers`` and
-    ``initContainers`` values they were read from: the Pods of one ReplicaSet repeat the same container specs
-    word for word, and reading depends on nothing else. ``repr`` tells apart every value the reading tells apart
-    (``1``, ``1.0``, ``True`` and ``"1"`` included), where ``==`` would not. Containers whose reading recorded a
-    problem or a warning are not kept: the messages name their Pod.
+    __slots__ = ("containers", "labels")
+
+    def __init__(self) -> None:
+        self.containers: dict[str, tuple[_ContainerShape, ...]] = {}
+        self.labels: dict[str, Labels] = {}
+
+
+def _read_once(seen: dict[str, T], value: object, problems: Problems, read: Callable[[], T]) -> T:
+    """``read()``, or what it gave for a value of the same ``repr`` before.
+
+    Reading depends on the value alone, and ``repr`` tells apart every value the reading tells apart (``1``,
+    ``1.0``, ``True`` and ``"1"`` included), where ``==`` would not. What a reading that recorded a problem or a
+    warning gave is not kept: the messages name the object read.
     """
-    if known is None:
-        return _containers_at(spec, _container_shapes(spec))
-    text = repr((spec.data.get("containers"), spec.data.get("initContainers")))
-    shapes = known.get(text)
-    if shapes is None:
-        problems = spec.problems
+    text = repr(value)
+    found = seen.get(text)
+    if found is None:
         before = len(problems.items), len(problems.notes)
-        shapes = _container_shapes(spec)
+        found = read()
         if (len(problems.items), len(problems.notes)) == before:
-            known[text] = shapes
-    return _containers_at(spec, shapes)
+            seen[text] = found
+    return found
+
+
+def _read_containers(spec: Fields, shared: PodsRead | None = None) -> tuple[Container, ...]:
+    """The containers (and sidecar init containers) of a Pod spec; each distinct spec read once with
+    ``shared``."""
+    if shared is None:
+        return _containers_at(spec, _container_shapes(spec))
+    value = (spec.data.get("containers"), spec.data.get("initContainers"))
+    return _containers_at(spec, _read_once(shared.containers, value, spec.problems, lambda: _container_shapes(spec)))
 
 
 def _containers_at(spec: Fields, shapes: tuple[_ContainerShape, ...]) -> tuple[Container, ...]:
     """The containers of ``shapes``, located in ``spec``'s document."""
-    doc, path = spec.doc, spec.path
-    return tuple(Container(name, tuple(ContainerPort(port_name, number, protocol, host_port, host_ip,
-                                                     doc.span((*path, key, i, "ports", j)))
-                                       for j, port_name, number, protocol, host_port, host_ip in ports),
-                           doc.span((*path, key, i)), image, args)
-                 for key, i, name, image, args, ports in shapes)
+    span, path = spec.doc.span, spec.path
+    containers = []
+    for key, i, name, image, args, ports in shapes:
+        at = (*path, key, i)
+        containers.append(Container(name, tuple([ContainerPort(port_name, number, protocol, host_port, host_ip,
+                                                               span((*at, "ports", j)))
+                                                 for j, port_name, number, protocol, host_port, host_ip in ports]),
+                                    span(at), image, args))
+    return tuple(containers)
 
 
 def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
@@ -238,10 +263,10 @@ def _read_node_affinity(spec: Fields) -> tuple[LabelSelector, ...]:
     return tuple(terms)
 
 
-def read_pod_template(f: Fields, labels: Labels, annotations: Labels,
-                      known: ContainerShapes | None = None) -> PodTemplate:
-    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's); ``known``: the
-    containers read so far (`_read_containers`)."""
+def read_pod_template(f: Fields, labels: Labels, annotations: Labels, shared: PodsRead | None = None
+                      ) -> PodTemplate:
+    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's); ``shared``:
+    what the Pods read so far share."""
     spec = f.mapping("spec", required=True)
     if spec is None:
         return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span())
@@ -257,7 +282,7 @@ def read_pod_template(f: Fields, labels: Labels, annotations: Labels,
         node_affinity=_read_node_affinity(spec),
         tolerations=tuple(tolerations),
         host_network=spec.boolean("hostNetwork"),
-        containers=_read_containers(spec, known),
+        containers=_read_containers(spec, shared),
         source=spec.span(),
         # serviceAccount is the deprecated alias the API server still fills in; "default" when neither is set.
         service_account=spec.string("serviceAccountName") or spec.string("serviceAccount") or "default",
@@ -283,12 +308,12 @@ def _scheduler_refusal(status: Fields) -> str:
     return ""
 
 
-def read_pod(doc: Document, problems: Problems, known: ContainerShapes | None = None
+def read_pod(doc: Document, problems: Problems, shared: PodsRead | None = None
              ) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
-    """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs; ``known``:
-    the containers read so far, which the Pods of one workload share (`_read_containers`)."""
-    meta = Meta(doc, problems, "Pod", namespaced=True)
-    template = read_pod_template(meta.fields, meta.labels, meta.annotations, known)
+    """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs; ``shared``:
+    what the Pods read so far share (`PodsRead`)."""
+    meta = Meta(doc, problems, "Pod", namespaced=True, shared=shared)
+    template = read_pod_template(meta.fields, meta.labels, meta.annotations, shared)
     ips: list[IPAddress] = []
     status = meta.fields.mapping("status")
     if status is not None:
@@ -590,6 +615,6 @@ def read_network_policy(doc: Document, problems: Problems) -> NetworkPolicy:
 
 
 __all__ = [
-    "read_endpoint_slice", "read_ingress", "read_ingress_class", "read_namespace", "read_network_policy",
+    "PodsRead", "read_endpoint_slice", "read_ingress", "read_ingress_class", "read_namespace", "read_network_policy",
     "read_node", "read_pod", "read_pod_template", "read_service", "read_workload",
 ]
