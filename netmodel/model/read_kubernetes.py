@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from netmodel.load.document import Document
 from netmodel.model.fields import Fields, Problems, is_port_name
@@ -176,12 +176,25 @@ def _read_once(seen: dict[str, T], value: object, problems: Problems, read: Call
     return found
 
 
+# The fields of a container that `_container_shapes` reads (an absent field and a null one are read alike).
+_CONTAINER_FIELDS = ("name", "image", "command", "args", "ports", "restartPolicy")
+
+
+def _read_fields(containers: Any) -> Any:
+    """Of a containers list, what reading it depends on: real Pods' containers differ in fields netmodel does not
+    read (the ``kube-api-access-xxxxx`` volume mount of each Pod's token), which must not keep them apart."""
+    if not isinstance(containers, list):
+        return containers
+    return [tuple(map(c.get, _CONTAINER_FIELDS)) if isinstance(c, dict) else ("not a mapping", c)
+            for c in containers]
+
+
 def _read_containers(spec: Fields, shared: PodsRead | None = None) -> tuple[Container, ...]:
     """The containers (and sidecar init containers) of a Pod spec; each distinct spec read once with
     ``shared``."""
     if shared is None:
         return _containers_at(spec, _container_shapes(spec))
-    value = (spec.data.get("containers"), spec.data.get("initContainers"))
+    value = (_read_fields(spec.data.get("containers")), _read_fields(spec.data.get("initContainers")))
     return _containers_at(spec, _read_once(shared.containers, value, spec.problems, lambda: _container_shapes(spec)))
 
 
@@ -199,6 +212,8 @@ def _containers_at(spec: Fields, shapes: tuple[_ContainerShape, ...]) -> tuple[C
 
 
 def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
+    """The containers of ``spec`` as read, without their locations. A container field read here must be in
+    `_CONTAINER_FIELDS`, which tells which specs read alike."""
     containers: list[_ContainerShape] = []
     keys = ["containers"]
     if spec.is_list_present("initContainers"):
