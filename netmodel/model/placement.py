@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from netmodel.errors import SourceSpan
 from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import classify
 from netmodel.model.objects import (
@@ -242,11 +243,12 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
         placed.append(pod)
     addresses = Addresses({n.name: n for n in nodes}, placed)
     placed = [addresses.address(pod) for pod in placed]
-    for w, _ in inv.workloads:
-        key = (w.kind, w.namespace, w.name)
-        if key in given_owners or key in controlled:
-            continue  # its Pods are in the input already, or its owner expands them
-        placed.extend(expand(w, scheduler, unplaced, addresses))
+    expanded = [w for w, _ in inv.workloads
+                if (w.kind, w.namespace, w.name) not in given_owners and (w.kind, w.namespace, w.name) not in controlled]
+    names = PodNames(inv, expanded)
+    for w in expanded:
+        placed.extend(expand(w, scheduler, unplaced, addresses, names))
+    names.note(notes)
     if finished:
         shown = ", ".join(f"{ns}/{name}" for ns, name in finished[:5]) + (f" and {len(finished) - 5} more" if len(finished) > 5 else "")
         notes.append(Note("NM-INPUT-010", f"{len(finished)} finished Pod(s) (status.phase Succeeded or Failed) "
@@ -285,15 +287,63 @@ def unscheduled_summary(pods: Sequence[Unscheduled], shown: int = 3) -> str:
                      for reason, names in by_reason.items())
 
 
-def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses) -> Iterator[Pod]:
+class PodNames:
+    """The names netmodel gives the Pods it makes for workloads, none taken twice in a namespace.
+
+    A StatefulSet's Pods are ``<name>-<ordinal>`` in a cluster, and users name them so (``mysql-0``): they keep
+    those names, as do the Pods given in the input. The Pods of every other workload have generated names in a
+    cluster (``<deployment>-<template hash>-<random>``, ``<daemonset>-<random>``) that no two objects share;
+    netmodel writes them ``<name>-<replica>`` (``<name>-<node>`` for a DaemonSet), which can meet a
+    StatefulSet's or a given Pod's name when a Deployment and a StatefulSet share a name. Two Pods of one name
+    would be one Pod to every question that names a Pod, so such a Pod is named ``<name>-<kind>-<replica>``
+    instead, and a note says so.
+    """
+
+    def __init__(self, inv: Inventory, workloads: Sequence[Workload]) -> None:
+        self._taken: set[tuple[str, str]] = {(pod.namespace, pod.name) for pod, _, _ in inv.pods}
+        for w in workloads:
+            if w.kind == "StatefulSet":
+                self._taken.update((w.namespace, f"{w.name}-{i}") for i in range(w.replicas or 0))
+        self._renamed: list[str] = []
+        self._sources: dict[int, SourceSpan] = {}  # the renamed workloads' (by identity: spans hash by location)
+
+    def of(self, w: Workload, suffixes: Sequence[object]) -> list[str]:
+        """The names of ``w``'s Pods, one per suffix (a replica number, or a DaemonSet's node)."""
+        names = [f"{w.name}-{x}" for x in suffixes]
+        if w.kind == "StatefulSet":
+            return names  # claimed in __init__
+        taken = self._taken
+        clash = next((name for name in names if (w.namespace, name) in taken), None)
+        if clash is not None:  # all of the workload's Pods renamed alike, not only the one that clashed
+            self._renamed.append(f"{w.kind} {w.namespace}/{w.name}: {clash}")
+            self._sources.setdefault(id(w), w.source)
+            names = [f"{w.name}-{w.kind.lower()}-{x}" for x in suffixes]
+            for k, name in enumerate(names):
+                while (w.namespace, name) in taken:
+                    name += "-x"
+                names[k] = name
+        taken.update((w.namespace, name) for name in names)
+        return names
+
+    def note(self, notes: list[Note]) -> None:
+        """An NM-INPUT-047 note naming the workloads whose Pods were renamed, if any."""
+        if self._renamed:
+            notes.append(Note("NM-INPUT-047", f"{len(self._renamed)} workload(s) would give a Pod the name of another "
+                              "Pod of its namespace (a StatefulSet's or one in the input): their Pods are named "
+                              "<name>-<kind>-<replica> instead, as a cluster gives them names of their own "
+                              f"({_first(self._renamed)})", (), tuple(self._sources.values())[:5]))
+
+
+def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses,
+           pod_names: PodNames) -> Iterator[Pod]:
     """The Pods a workload makes, placed and addressed; the names of those that fit no node go to ``unplaced``."""
     t = w.template
     if w.kind == "DaemonSet":
         nodes = [n.name for n in scheduler.eligible_nodes(t, daemon=True)]
-        names = [f"{w.name}-{n}" for n in nodes]
+        names = pod_names.of(w, nodes)
     else:
         replicas = w.replicas or 0
-        names = [f"{w.name}-{i}" for i in range(replicas)]
+        names = pod_names.of(w, range(replicas))
         if t.node_name:
             nodes = [t.node_name] * replicas
         else:
