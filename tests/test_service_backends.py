@@ -134,8 +134,9 @@ endpoints: [{addresses: [10.244.1.5], nodeName: w-1, conditions: {ready: true}}]
     assert pairs(base(app, firewalls=workers_closed), "NM-EXT") == {("Service/shop/a", "NM-EXT-003")}
 
 
-# Pods whose names repeat (a Deployment and a StatefulSet of one name make Pods web-0 alike), and Pods of one class
-# whose containers name one port twice in opposite orders (a named targetPort resolves on the first).
+# Pods whose names repeat (a StatefulSet's web-0 and a Pod of the input named web-0; a Deployment of the same name
+# has its Pods renamed, NM-INPUT-047), and Pods of one class whose containers name one port twice in opposite
+# orders (a named targetPort resolves on the first).
 TWINS = """
 apiVersion: apps/v1
 kind: Deployment
@@ -156,6 +157,11 @@ spec:
   template:
     metadata: {labels: {app: b}}
     spec: {containers: [{name: c, image: x, ports: [{containerPort: 81, name: http}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: z}}
+spec: {containers: [{name: c, image: x, ports: [{containerPort: 82, name: http}]}]}
 ---
 apiVersion: v1
 kind: Pod
@@ -213,7 +219,9 @@ def test_endpoint_classes_are_the_classes_of_the_backends(layout: str) -> None:
 
 def test_twin_layout_covers_repeated_names_and_ports() -> None:
     t = build_topology(parse_text(TWINS, "l.yaml"))
-    assert len(t.pod_position) < len(t.pods)  # two Pods named shop/web-0
+    assert len(t.pod_position) < len(t.pods)  # two Pods named shop/web-0: the StatefulSet's and the input's
+    assert sorted(p.name for p in t.pods if p.owner is not None and p.owner.kind == "Deployment") == \
+        ["web-deployment-0", "web-deployment-1"]
     compiled = CompiledCluster(t)
     c = t.service_by_key[("shop", "c")]
     assert sorted(port for _, port in compiled.endpoint_classes(c, c.ports[0])) == [8080, 9090]
