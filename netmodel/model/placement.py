@@ -32,7 +32,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from netmodel.errors import SourceSpan
 from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import classify
 from netmodel.model.objects import (
@@ -300,12 +299,13 @@ class PodNames:
     """
 
     def __init__(self, inv: Inventory, workloads: Sequence[Workload]) -> None:
-        self._taken: set[tuple[str, str]] = {(pod.namespace, pod.name) for pod, _, _ in inv.pods}
+        # Without workloads to name, the input's Pods (150,000 in a kubectl dump) need not be gathered.
+        self._taken: set[tuple[str, str]] = {(pod.namespace, pod.name) for pod, _, _ in inv.pods} if workloads \
+            else set()
         for w in workloads:
             if w.kind == "StatefulSet":
                 self._taken.update((w.namespace, f"{w.name}-{i}") for i in range(w.replicas or 0))
-        self._renamed: list[str] = []
-        self._sources: dict[int, SourceSpan] = {}  # the renamed workloads' (by identity: spans hash by location)
+        self._renamed: list[tuple[Workload, str]] = []  # each renamed workload (once) and the name that clashed
 
     def of(self, w: Workload, suffixes: Sequence[object]) -> list[str]:
         """The names of ``w``'s Pods, one per suffix (a replica number, or a DaemonSet's node)."""
@@ -315,8 +315,7 @@ class PodNames:
         taken = self._taken
         clash = next((name for name in names if (w.namespace, name) in taken), None)
         if clash is not None:  # all of the workload's Pods renamed alike, not only the one that clashed
-            self._renamed.append(f"{w.kind} {w.namespace}/{w.name}: {clash}")
-            self._sources.setdefault(id(w), w.source)
+            self._renamed.append((w, clash))
             names = [f"{w.name}-{w.kind.lower()}-{x}" for x in suffixes]
             for k, name in enumerate(names):
                 while (w.namespace, name) in taken:
@@ -328,10 +327,11 @@ class PodNames:
     def note(self, notes: list[Note]) -> None:
         """An NM-INPUT-047 note naming the workloads whose Pods were renamed, if any."""
         if self._renamed:
-            notes.append(Note("NM-INPUT-047", f"{len(self._renamed)} workload(s) would give a Pod the name of another "
+            clashes = [f"{w.kind} {w.namespace}/{w.name}: {clash}" for w, clash in self._renamed]
+            notes.append(Note("NM-INPUT-047", f"{len(clashes)} workload(s) would give a Pod the name of another "
                               "Pod of its namespace (a StatefulSet's or one in the input): their Pods are named "
                               "<name>-<kind>-<replica> instead, as a cluster gives them names of their own "
-                              f"({_first(self._renamed)})", (), tuple(self._sources.values())[:5]))
+                              f"({_first(clashes)})", (), tuple(w.source for w, _ in self._renamed[:5])))
 
 
 def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses,
