@@ -106,13 +106,38 @@ def test_l7_rules_are_marked_on_every_answer_they_could_change(tmp_path: Path) -
     "  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",
     "  ingress:\n  - fromEndpoints: [{matchLabels: {role: frontend}}]\n    fromRequires: [{matchLabels: {env: prod}}]\n",
     "  ingress:\n  - fromEntities: [health]\n",
-    "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.serviceaccount: web}}]\n",
+    "  ingress:\n  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.cluster: cluster1}}]\n",
 ])
 def test_what_cannot_be_judged_offline_is_reported(rule: str) -> None:
     f = fabric(CNP + "metadata: {name: p, namespace: prod}\nspec:\n  endpointSelector: {matchLabels: {role: backend}}\n"
                + rule)
     assert [n.id for n in f.topology.notes if n.id == "NM-INPUT-045"] == ["NM-INPUT-045"]
     assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
+
+
+def test_service_account_key_is_the_pods_service_account() -> None:
+    """Cilium labels every endpoint io.cilium.k8s.policy.serviceaccount=<spec.serviceAccountName> (cilium/cilium
+    pkg/k8s/utils/utils.go, SanitizePodLabels; examples/policies/kubernetes/serviceaccount: luke reaches leia, vader
+    does not). Pods without serviceAccountName run as `default`."""
+    policy = CNP + """metadata: {name: sa, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {io.cilium.k8s.policy.serviceaccount: db}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {io.cilium.k8s.policy.serviceaccount: api}}]
+"""
+    accounts = BASE.replace("metadata: {name: backend, namespace: prod, labels: {role: backend}}\nspec:\n",
+                            "metadata: {name: backend, namespace: prod, labels: {role: backend}}\nspec:\n"
+                            "  serviceAccountName: db\n")
+    accounts = accounts.replace("metadata: {name: frontend, namespace: prod, labels: {role: frontend}}\n"
+                                "spec: {nodeName: w1,", "metadata: {name: frontend, namespace: prod, labels: "
+                                "{role: frontend}}\nspec: {serviceAccountName: api, nodeName: w1,")
+    assert accounts.count("serviceAccountName") == 2
+    f = CompiledCluster(build_topology(parse_text(accounts + "\n---\n" + policy, "t.yaml")))
+    assert not [n for n in f.topology.notes if n.id == "NM-INPUT-045"]
+    assert Unevaluated.of(f.topology).affecting(["prod"]) == ()
+    assert allowed(f, "prod/frontend", "prod/backend", 80)
+    assert not allowed(f, "prod/other", "prod/backend", 80)  # runs as default
+    assert allowed(f, "prod/other", "prod/public", 80)  # not selected: runs as default
 
 
 def test_a_host_policy_is_evaluated_and_its_egress_marked_clusterwide() -> None:

@@ -9,8 +9,10 @@ a user's would. What must hold (issue "Real inputs as they come", Done when):
   matrix;
 * the Calico cluster dump checks clean;
 * NCA's plain-Kubernetes inputs load without edits (exit 0 or 1, never 2);
-* the NetworkPolicies of Online Boutique and of the network-policy recipes give the verdicts their
-  authors state (derived here by reading the policies, not by running netmodel).
+* the NetworkPolicies of Online Boutique and of the network-policy recipes, and Cilium's own policy examples
+  (tests/corpus/cilium), give the verdicts their authors state (derived here by reading the policies and their
+  documentation, not by running netmodel); what netmodel cannot judge offline is said on the answers it could
+  change, and nowhere else.
 """
 
 from __future__ import annotations
@@ -301,6 +303,88 @@ def test_recipe_dns_egress_on_a_cluster() -> None:
     _, report, _ = check(*deny_all)
     dns = findings(report, "NM-SVC-008", severity="error")
     assert len(dns) == 1 and "default/foo" in dns[0]["message"] and "53" in dns[0]["message"], _brief(dns)
+
+
+# -- Cilium's own policy examples -------------------------------------------------------------------------
+
+CILIUM = CORPUS / "cilium"
+STAR_WARS = CILIUM / "star-wars"
+
+
+def not_evaluated(answer: dict[str, Any]) -> list[str]:
+    return list((answer.get("notEvaluated") or {}).get("kinds", []))
+
+
+def test_star_wars_without_policy_every_ship_lands() -> None:
+    """The guide's first step: before any policy, both the tiefighter and the xwing reach the deathstar."""
+    for ship in ("tiefighter", "xwing"):
+        answer = query((STAR_WARS / "http-sw-app.yaml",), f"pod:default/{ship}", "service:default/deathstar", 80)
+        assert answer["verdict"] == "allowed" and not not_evaluated(answer)
+
+
+def test_star_wars_l3_l4_policy() -> None:
+    """rule1 (sw_l3_l4_policy.yaml) admits org=empire on TCP 80 and puts the deathstar in default deny: the
+    tiefighter lands, the xwing's request hangs (the guide: "Apply an L3/L4 Policy"). All of it is L3/L4, so
+    nothing is left unjudged."""
+    paths = (STAR_WARS / "http-sw-app.yaml", STAR_WARS / "sw_l3_l4_policy.yaml")
+    tiefighter = query(paths, "pod:default/tiefighter", "service:default/deathstar", 80)
+    assert tiefighter["verdict"] == "allowed" and not not_evaluated(tiefighter)
+    xwing = query(paths, "pod:default/xwing", "service:default/deathstar", 80)
+    assert xwing["verdict"] == "denied" and xwing["disposition"] == "denied-by-policy"
+    assert not not_evaluated(xwing)
+    _, report, _ = check(*paths)
+    assert not findings(report, "NM-INPUT-045")
+
+
+def test_star_wars_l7_policy_is_judged_at_l4_and_says_so() -> None:
+    """With the L7 rule (POST /v1/request-landing only) the tiefighter still reaches port 80 — its PUT
+    /v1/exhaust-port is refused by Cilium's proxy, which netmodel cannot judge offline: the allowed answer says so
+    and NM-INPUT-045 names the rule's toPorts.rules at its line."""
+    paths = (STAR_WARS / "http-sw-app.yaml", STAR_WARS / "sw_l3_l4_l7_policy.yaml")
+    tiefighter = query(paths, "pod:default/tiefighter", "service:default/deathstar", 80)
+    assert tiefighter["verdict"] == "allowed"
+    assert not_evaluated(tiefighter) == ["CiliumNetworkPolicy (cilium.io)"]
+    assert query(paths, "pod:default/xwing", "service:default/deathstar", 80)["verdict"] == "denied"
+    _, report, _ = check(*paths)
+    l7 = findings(report, "NM-INPUT-045")
+    assert len(l7) == 1 and "toPorts.rules" in l7[0]["message"], _brief(l7)
+    assert l7[0]["sources"][0]["file"].endswith("sw_l3_l4_l7_policy.yaml") and l7[0]["sources"][0]["line"] == 14
+
+
+def test_star_wars_default_deny() -> None:
+    """empire-default-deny (`ingress: [{}]`) isolates every org=empire Pod and admits nothing: the deathstar's
+    Service is left with no allowed client (NM-SVC-009), and the tiefighter no longer lands."""
+    paths = (STAR_WARS / "http-sw-app.yaml", STAR_WARS / "sw_deny_policy.yaml")
+    assert query(paths, "pod:default/tiefighter", "service:default/deathstar", 80)["verdict"] == "denied"
+    assert query(paths, "pod:default/xwing", "pod:default/tiefighter", 80)["verdict"] == "denied"
+    _, report, _ = check(*paths)
+    said = findings(report, "NM-SVC-009")
+    assert len(said) == 1 and "default/deathstar" in said[0]["message"], _brief(said)
+
+
+def test_cilium_service_account_example() -> None:
+    """examples/policies/kubernetes/serviceaccount/README: Pods of ServiceAccount luke reach leia's, vader's
+    requests time out. Cilium labels each endpoint with its service account
+    (io.cilium.k8s.policy.serviceaccount), which netmodel reads from spec.serviceAccountName."""
+    paths = (CILIUM / "serviceaccount",)
+    luke = query(paths, "pod:default/luke-pod", "service:default/leia", 80)
+    assert luke["verdict"] == "allowed" and not not_evaluated(luke)
+    vader = query(paths, "pod:default/vader-pod", "service:default/leia", 80)
+    assert vader["verdict"] == "denied" and not not_evaluated(vader)
+    _, report, _ = check(*paths)
+    assert not findings(report, "NM-INPUT-045", "NM-POL-016"), _brief(findings(report, "NM-INPUT-045", "NM-POL-016"))
+
+
+def test_cilium_namespace_examples() -> None:
+    """namespace-policy.yaml exposes leia (ns1) to luke of ns2 only; isolate-namespaces.yaml admits, in each
+    namespace, only Pods of that namespace (`fromEndpoints: [{}]` is limited to the policy's namespace)."""
+    pods = CILIUM / "namespace" / "demo-pods.yaml"
+    across = (pods, CILIUM / "namespace" / "namespace-policy.yaml")
+    assert query(across, "pod:ns2/luke-pod", "service:ns1/leia", 80)["verdict"] == "allowed"
+    assert query(across, "pod:ns2/vader-pod", "service:ns1/leia", 80)["verdict"] == "denied"
+    isolated = (pods, CILIUM / "namespace" / "isolate-namespaces.yaml")
+    assert query(isolated, "pod:ns2/luke-pod", "service:ns1/leia", 80)["verdict"] == "denied"
+    assert query(isolated, "pod:ns2/luke-pod", "pod:ns2/vader-pod", 80)["verdict"] == "allowed"
 
 
 # -- a live Calico cluster, as `kubectl get -A -o json` prints it --------------------------------------------

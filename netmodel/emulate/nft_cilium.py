@@ -46,7 +46,8 @@ class CiliumLines:
         self.cluster = book.cluster
         self.world = ALL_ADDRESSES - book.cluster
         self.nodes = book.node_addresses
-        self.labels = {id(p): endpoint_labels(topology, p) for p in policy_pods(topology)}
+        self.labels = {id(p): endpoint_labels(topology, p.namespace, p.labels, p.service_account)
+                       for p in policy_pods(topology)}
 
     def _matching(self, selector: LabelSelector) -> list[Pod]:
         return [p for p in policy_pods(self.topology) if selector.matches(self.labels[id(p)])]

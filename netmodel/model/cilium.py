@@ -18,7 +18,9 @@ from netmodel.sets import IPNetwork
 CNP = "CiliumNetworkPolicy"
 CCNP = "CiliumClusterwideNetworkPolicy"
 
-# The label keys Cilium gives every Kubernetes endpoint besides the Pod's own labels.
+# The label keys Cilium gives every Kubernetes endpoint besides the Pod's own labels (cilium/cilium
+# pkg/k8s/utils/utils.go, SanitizePodLabels: the namespace's name and labels, the Pod's spec.serviceAccountName and
+# the agent's cluster name, which the input does not give).
 NAMESPACE_KEY = "io.kubernetes.pod.namespace"
 NAMESPACE_LABELS_PREFIX = "io.cilium.k8s.namespace.labels."
 SERVICE_ACCOUNT_KEY = "io.cilium.k8s.policy.serviceaccount"
@@ -120,6 +122,15 @@ class CiliumPolicy:
     specs: tuple[CiliumSpec, ...]
     source: SourceSpan
     priority: None = None  # the tier trace reads it; Cilium policies have no priority
+
+    @property
+    def selects_by_service_account(self) -> bool:
+        """Whether an endpoint selector of the policy (its subjects' or a rule's peers') names the service account
+        key, so that Pods of different accounts must be told apart."""
+        selectors = [s.endpoint_selector for s in self.specs if s.endpoint_selector is not None]
+        selectors += [sel for s in self.specs for r in s.rules for sel in r.endpoints or ()]
+        return any(k == SERVICE_ACCOUNT_KEY for sel in selectors for k, _ in sel.match_labels) or \
+            any(r.key == SERVICE_ACCOUNT_KEY for sel in selectors for r in sel.match_expressions)
 
     @property
     def qualified_name(self) -> str:

@@ -37,6 +37,7 @@ from netmodel.errors import SourceSpan
 from netmodel.model.cilium import (
     NAMESPACE_KEY,
     NAMESPACE_LABELS_PREFIX,
+    SERVICE_ACCOUNT_KEY,
     CiliumPolicy,
     CiliumRule,
     CiliumSpec,
@@ -68,14 +69,19 @@ from netmodel.sets.ports import PORTED_PROTOCOLS
 PREFIX = "cilium-host:"
 
 
-def endpoint_labels(topology: Topology, pod: Pod) -> dict[str, str]:
-    """The labels Cilium gives a Pod's endpoint: its own, its namespace under ``io.kubernetes.pod.namespace`` and
-    the namespace's labels under ``io.cilium.k8s.namespace.labels.``."""
-    out = dict(pod.labels.items())
-    out[NAMESPACE_KEY] = pod.namespace
-    namespace = topology.namespace_by_name.get(pod.namespace)
-    for key, value in namespace.labels.items() if namespace is not None else ():
+def endpoint_labels(topology: Topology, namespace: str, labels: Labels, service_account: str = "") -> dict[str, str]:
+    """The labels Cilium gives a Pod's endpoint (cilium/cilium pkg/k8s/utils/utils.go, SanitizePodLabels): its own,
+    its namespace under ``io.kubernetes.pod.namespace``, the namespace's labels under
+    ``io.cilium.k8s.namespace.labels.`` and its ``spec.serviceAccountName`` under
+    ``io.cilium.k8s.policy.serviceaccount`` ("" leaves that out: callers that judge Pod classes tell accounts apart
+    only when some selector names the key)."""
+    out = dict(labels.items())
+    out[NAMESPACE_KEY] = namespace
+    found = topology.namespace_by_name.get(namespace)
+    for key, value in found.labels.items() if found is not None else ():
         out[NAMESPACE_LABELS_PREFIX + key] = value
+    if service_account:
+        out[SERVICE_ACCOUNT_KEY] = service_account
     return out
 
 
@@ -149,7 +155,8 @@ class _Rules:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         self.endpoints = [p for p in topology.pods if not p.host_network and p.ips]
-        self.labels = {id(p): endpoint_labels(topology, p) for p in self.endpoints}
+        self.labels = {id(p): endpoint_labels(topology, p.namespace, p.labels, p.service_account)
+                       for p in self.endpoints}
 
     def chain(self, selecting: list[tuple[CiliumPolicy, CiliumSpec]], direction: str) -> FirewallChain:
         """Deny rules, allow rules, then the default deny of what is addressed to the node; the rest passes."""

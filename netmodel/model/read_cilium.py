@@ -18,7 +18,6 @@ from netmodel.model.cilium import (
     CNP,
     ENTITIES,
     NAMESPACE_KEY,
-    SERVICE_ACCOUNT_KEY,
     CiliumCIDR,
     CiliumPolicy,
     CiliumRule,
@@ -86,8 +85,8 @@ def _selector(f: Fields, unjudged: list[str]) -> LabelSelector | None:
     for key in list(labels) + [r.key for r in requirements]:
         if ":" in key:
             unjudged.append(f"selector key {key!r} (a label source no Pod label carries)")
-        elif key in (SERVICE_ACCOUNT_KEY, CLUSTER_KEY):
-            unjudged.append(f"selector key {key!r} (the input does not give it)")
+        elif key == CLUSTER_KEY:
+            unjudged.append(f"selector key {key!r} (the cluster's name in Cilium, which the input does not give)")
     return LabelSelector.of(labels, requirements)
 
 

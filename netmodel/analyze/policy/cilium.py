@@ -37,13 +37,12 @@ from netmodel.analyze.policy.tiers import ALLOW, DENY
 from netmodel.compile.addresses import AddressBook
 from netmodel.errors import SourceSpan
 from netmodel.model.cilium import (
-    NAMESPACE_KEY,
-    NAMESPACE_LABELS_PREFIX,
     CiliumPolicy,
     CiliumRule,
     CiliumServiceRef,
     CiliumSpec,
 )
+from netmodel.model.cilium_host import endpoint_labels
 from netmodel.model.labels import Labels, LabelSelector
 from netmodel.model.objects import PolicyPort
 from netmodel.model.read_cilium import normalize_key
@@ -128,18 +127,9 @@ class CiliumPolicies:
     # -- what Cilium knows of an endpoint ----------------------------------------------------------------------
     @cached_property
     def labels(self) -> LabelIndex:
-        """Each class's labels as Cilium sees the endpoint: the Pod's labels, the namespace name under
-        ``io.kubernetes.pod.namespace`` and each namespace label under ``io.cilium.k8s.namespace.labels.``."""
-        by_name = self.topology.namespace_by_name
-        out = []
-        for c in self.classes.classes:
-            ns = by_name.get(c.namespace)
-            merged = dict(c.labels.items())
-            merged[NAMESPACE_KEY] = c.namespace
-            for k, v in (ns.labels.items() if ns is not None else ()):
-                merged[NAMESPACE_LABELS_PREFIX + k] = v
-            out.append(Labels(merged))
-        return LabelIndex(out)
+        """Each class's labels as Cilium sees the endpoint (model/cilium_host.py, ``endpoint_labels``)."""
+        return LabelIndex([Labels(endpoint_labels(self.topology, c.namespace, c.labels, c.service_account))
+                           for c in self.classes.classes])
 
     @cached_property
     def book(self) -> AddressBook:

@@ -2,8 +2,9 @@
 
 Two Pods fall in one class when they share namespace, labels, container ports (name, number, protocol),
 hostNetwork, whether they have an address at all, and — because netmodel lets ``ipBlock`` match Pod IPs — the
-same membership in every ``ipBlock`` of every policy; with Calico policies, also their service account. Selectors and named ports only see those fields, so every
-policy decision about a Pod is a decision about its class. The node a Pod runs on is *not* part of the class:
+same membership in every ``ipBlock`` of every policy; with Calico policies, or Cilium selectors naming the account,
+also their service account. Selectors and named ports only see those fields, so every policy decision about a Pod is
+a decision about its class. The node a Pod runs on is *not* part of the class:
 node firewalls are applied per path, on top of class-level policy results.
 """
 
@@ -37,8 +38,9 @@ class PodClass:
     host_network: bool
     addressed: bool  # False for Pending Pods without an IP: they neither send nor receive
     pods: tuple[int, ...]
-    # The Pods' service account when a Calico policy could match it (Calico's serviceAccountSelector and
-    # serviceAccounts; docs/reachability.md, "Calico service accounts"); "" when no policy can tell.
+    # The Pods' service account when a policy could match it (Calico's serviceAccountSelector and serviceAccounts,
+    # docs/reachability.md "Calico service accounts"; Cilium's io.cilium.k8s.policy.serviceaccount key); "" when no
+    # policy can tell.
     service_account: str = ""
 
     @property
@@ -94,8 +96,10 @@ class PodClasses:
         for block_id, pods in enumerate(in_blocks):
             for position in iter_members(pods):
                 signature.setdefault(position, []).append(block_id)
-        # Calico selectors see a Pod's service account (a label Calico adds, and the account's own labels).
-        accounts = bool(topology.calico_policies)
+        # Calico selectors see a Pod's service account (a label Calico adds, and the account's own labels), and so
+        # do Cilium selectors naming io.cilium.k8s.policy.serviceaccount (a label Cilium adds).
+        accounts = bool(topology.calico_policies) or \
+            any(p.selects_by_service_account for p in topology.cilium_policies)
         # (namespace, labels, ports, hostNetwork, addressed, ipBlocks matching, service account) -> positions;
         # a class's id is the order its first Pod comes in.
         groups: dict[tuple[str, Labels, PortSignature, bool, bool, tuple[int, ...], str], list[int]] = {}
