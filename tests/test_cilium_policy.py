@@ -115,6 +115,22 @@ def test_what_cannot_be_judged_offline_is_reported(rule: str) -> None:
     assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
 
 
+@pytest.mark.parametrize("key", ["'reserved:health'", "reserved.init", "io.cilium.k8s.policy.cluster"])
+def test_a_subject_netmodel_cannot_select_is_reported_at_its_selector(tmp_path: Path, key: str) -> None:
+    """An endpointSelector naming a reserved identity (Cilium's examples select `reserved:health`, and
+    `reserved.init`, which Cilium reads as reserved:init) or the cluster name selects no Pod netmodel models: the
+    warning says why at the selector, the answers its rules could change are marked, and NM-POL-016 does not
+    advise checking the labels."""
+    policy = CCNP + f"metadata: {{name: p}}\nspec:\n  endpointSelector: {{matchLabels: {{{key}: ''}}}}\n" \
+        "  ingress:\n  - fromEntities: [remote-node]\n"
+    report = json.loads(run(tmp_path, policy, "check", "--format", "json").stdout)
+    said = [f for f in report["findings"] if f["id"] in ("NM-INPUT-045", "NM-POL-016")]
+    assert [f["id"] for f in said] == ["NM-INPUT-045"], said
+    assert "endpointSelector" in said[0]["message"] and said[0]["sources"][0]["line"] > 1
+    f = fabric(policy)
+    assert [s.ref for s in Unevaluated.of(f.topology).cluster] == ["CiliumClusterwideNetworkPolicy/p"]
+
+
 def test_service_account_key_is_the_pods_service_account() -> None:
     """Cilium labels every endpoint io.cilium.k8s.policy.serviceaccount=<spec.serviceAccountName> (cilium/cilium
     pkg/k8s/utils/utils.go, SanitizePodLabels; examples/policies/kubernetes/serviceaccount: luke reaches leia, vader

@@ -387,6 +387,14 @@ def test_cilium_namespace_examples() -> None:
     assert query(isolated, "pod:ns2/luke-pod", "pod:ns2/vader-pod", 80)["verdict"] == "allowed"
 
 
+def test_cilium_health_policy_is_reported_not_silently_empty() -> None:
+    """clusterwide/health.yaml selects the reserved `health` identity (Cilium's health endpoints), which netmodel
+    does not model: NM-INPUT-045 says so at the selector, not NM-POL-016's "check its labels"."""
+    _, report, _ = check(CILIUM / "namespace" / "demo-pods.yaml", CILIUM / "health.yaml")
+    said = findings(report, "NM-INPUT-045", "NM-POL-016")
+    assert [f["id"] for f in said] == ["NM-INPUT-045"] and "reserved:health" in said[0]["message"], _brief(said)
+
+
 # -- a live Calico cluster, as `kubectl get -A -o json` prints it --------------------------------------------
 
 DUMP = CORPUS / "calico-dump" / "cluster.json"

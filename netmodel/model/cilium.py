@@ -110,6 +110,9 @@ class CiliumSpec:
     has_ingress: bool  # ingress or ingressDeny holds a rule
     has_egress: bool
     source: SourceSpan
+    # What in endpointSelector netmodel cannot judge offline (a reserved or cluster-name key): it selects no Pod
+    # netmodel models, and NM-INPUT-045 says so at the selector.
+    subject_unjudged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,14 +47,22 @@ UNMODELED_ENTITIES = ("ingress", "init", "health", "unmanaged")
 def normalize_key(key: str) -> str:
     """A Cilium selector key as netmodel matches it: the ``k8s:`` and ``any:`` sources name the Pod's
     Kubernetes labels (and the labels Cilium derives from them), so the prefix goes; other sources
-    (``reserved:``, ``container:``, ...) stay, and no Pod carries them.
+    (``reserved:``, ``container:``, ...) stay, and no Pod carries them. Cilium also reads a key with no ``:``
+    that starts with ``reserved.`` or ``$`` as a reserved label (cilium/cilium pkg/labels, ParseSource: its
+    examples/policies/l4/init.yaml selects ``reserved.init``), so those are written ``reserved:`` here.
 
     >>> normalize_key("k8s:io.kubernetes.pod.namespace"), normalize_key("any:app"), normalize_key("reserved:host")
     ('io.kubernetes.pod.namespace', 'app', 'reserved:host')
+    >>> normalize_key("reserved.init"), normalize_key("$host"), normalize_key("reserved-app")
+    ('reserved:init', 'reserved:host', 'reserved-app')
     """
     for prefix in ("k8s:", "any:"):
         if key.startswith(prefix):
             return key[len(prefix):]
+    if ":" not in key:
+        for prefix in ("reserved.", "$"):
+            if key.startswith(prefix):
+                return "reserved:" + key[len(prefix):]
     return key
 
 
@@ -335,6 +343,13 @@ def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> Ciliu
         s.error("nodeSelector", "is for CiliumClusterwideNetworkPolicy only",
                 "make it a CiliumClusterwideNetworkPolicy, or select Pods with endpointSelector")
     endpoint_selector = _selector(endpoint, unjudged) if endpoint is not None else None
+    if unjudged and endpoint is not None:
+        # The subject names labels no Pod netmodel models carries (a reserved identity such as health or init,
+        # another cluster's name): it selects no Pod here, and every answer its rules could change is marked.
+        s.problems.warn("NM-INPUT-045", f"{s.what}: {s.dotted('endpointSelector')}: not judged offline: "
+                        f"{'; '.join(dict.fromkeys(unjudged))}, so it selects no Pod netmodel models; every query, "
+                        "matrix row and --expect answer its rules could change says so (notEvaluated)",
+                        _ref(s, namespace), s.span("endpointSelector"))
     if endpoint_selector is not None and namespace:
         # A CNP selects endpoints of its own namespace only (Cilium adds the namespace label to its subject): AND
         # it, so a selector naming another namespace selects nothing.
@@ -365,7 +380,7 @@ def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> Ciliu
     if len(s.problems.items) > reported:
         return None
     return CiliumSpec(endpoint_selector, node_selector, tuple(rules), deny["ingress"], deny["egress"],
-                      has["ingress"], has["egress"], s.span())
+                      has["ingress"], has["egress"], s.span(), tuple(dict.fromkeys(unjudged)))
 
 
 def _ref(f: Fields, namespace: str) -> str:

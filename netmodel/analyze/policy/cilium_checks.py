@@ -45,14 +45,15 @@ def check_cilium_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
     compiled = compiled_cluster_of(ctx)
     cilium = compiled.policies.cilium
     for policy in compiled.topology.cilium_policies:
+        # A subject naming a key netmodel has no value for (a reserved identity, a cluster name) is NM-INPUT-045's.
         if not enforced(compiled.topology) or cilium.selected.get(policy) or \
-                all(s.endpoint_selector is None for s in policy.specs):
+                all(s.endpoint_selector is None or s.subject_unjudged for s in policy.specs):
             continue
         yield Finding(
             "NM-POL-016", Severity.WARNING, "pod-to-pod",
             f"{policy.label} selects no Pod (its endpointSelector matches no Pod that is not hostNetwork"
-            + (f" in namespace {policy.namespace}" if policy.namespace else "")
-            + "); check its labels (a CiliumNetworkPolicy selects Pods of its own namespace only)",
+            + (f" in namespace {policy.namespace}); check its labels (a CiliumNetworkPolicy selects Pods of its own "
+               "namespace only)" if policy.namespace else "); check its labels"),
             (policy.ref,), (policy.source,))
 
 
