@@ -65,9 +65,21 @@ def _run(read: Any, text: str, file: str) -> tuple[str, Any]:
 
 
 def _compare(text: str, file: str = "in.yaml") -> bool:
-    """Assert both readers agree on ``text``; True if the fast path read (part of) it."""
+    """Assert both readers agree on ``text``; True if the fast path read (part of) it.
+
+    The fast path is run twice: as the command line runs it, and with rapidyaml given one document at a time,
+    each into a tree reserved beforehand (``_RESERVE_FROM`` 0), so that every way it can cut the text and size
+    its tree is held to the event reader's answer, and the two ways make the same choice of reader.
+    """
     events = _run(parse_yaml_events, text, file)
     fast = _run(yaml_fast.parse_fast, text, file)
+    reserve_from = yaml_fast._RESERVE_FROM
+    yaml_fast._RESERVE_FROM = 0
+    try:
+        by_document = _run(lambda t, f: yaml_fast.parse_fast(t, f, chunk_bytes=1), text, file)
+    finally:
+        yaml_fast._RESERVE_FROM = reserve_from
+    assert by_document == fast
     if fast[0] == "left to PyYAML":
         assert _run(parse_yaml, text, file) == events
         return False
@@ -449,3 +461,34 @@ def test_the_suspect_string_search_finds_every_text_pyyaml_types(token: str, oth
 def test_open_brackets_are_counted_up_to_the_limit(text: str, limit: int) -> None:
     opened = text.count("[") + text.count("{") - text.count("[]") - text.count("{}")
     assert yaml_fast._open_brackets(text, limit) == min(opened, limit)
+
+
+def test_a_stream_is_parsed_a_piece_at_a_time_with_the_same_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "".join(f"---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{port: {i}}}\n" for i in range(200))
+    whole = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=len(text) + 1)
+    pieces: list[int] = []
+    read = yaml_fast._read
+    monkeypatch.setattr(yaml_fast, "_read", lambda source, *rest: pieces.append(len(source)) or read(source, *rest))
+    cut = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=1000)
+    assert whole is not None and cut is not None
+    assert [d.data for d in cut] == [d.data for d in whole]
+    assert len(pieces) == len(text) // 1000 + 1 and max(pieces) < 1100  # whole documents, about 1000 bytes each
+    assert str(cut[150].span(("spec", "port"))) == str(whole[150].span(("spec", "port"))) == "in.yaml:604:14"
+
+
+def test_the_node_estimate_reserves_enough_for_every_yaml_file_of_the_repository() -> None:
+    # A tree that grows while rapidyaml parses costs more than the parse (see yaml_fast.CHUNK_BYTES): the
+    # estimate a large document's tree is reserved from must not fall short.
+    import ryml
+
+    checked = 0
+    for path in FILES:
+        data = path.read_bytes()
+        try:
+            with yaml_fast._quiet_stderr():
+                tree = ryml.parse_in_arena(data)
+        except Exception:  # noqa: BLE001, S112 - files rapidyaml refuses are left to PyYAML, nothing is reserved
+            continue
+        assert yaml_fast._node_estimate(data) >= tree.size(), path
+        checked += 1
+    assert checked > 200

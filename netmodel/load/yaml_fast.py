@@ -2,7 +2,9 @@
 
 Walking a YAML event stream in Python (``yaml_reader``) costs about a microsecond per value; rapidyaml (the
 ``ryml`` module of PyPI ``rapidyaml``) parses in C++ and emits the whole stream as JSON, which ``json.loads``
-turns into Python values about ten times faster. What that pipeline does not give by itself, this module adds:
+turns into Python values about ten times faster. A stream is handed to rapidyaml a megabyte of whole documents
+at a time, into one reused tree (see CHUNK_BYTES: a growing tree is what costs). What that pipeline does not give
+by itself, this module adds:
 
 * **Exactly PyYAML's typing.** rapidyaml types scalars the JSON way (YAML 1.2 core), netmodel the YAML 1.1 way
   PyYAML resolves them (``yes``/``on``/``off`` are booleans, ``0755`` is octal, ``1:30`` is sexagesimal, ``~``
@@ -135,8 +137,23 @@ def enabled() -> bool:
     return _ryml is not None and os.environ.get(ENV_READER, "").lower() != "pyyaml"
 
 
-def parse_fast(text: str, file: str) -> list[Document] | None:
-    """The documents of ``text`` read by rapidyaml, or None when the event reader must read the whole file."""
+# Text handed to rapidyaml at once: whole documents, about this much of them. A tree that grows costs rapidyaml
+# far more than its parse (each growth moves every node: 5.9 million nodes for a 95 MB file took 2-3 s to grow,
+# 0.5 s to parse into a tree reserved beforehand), so the stream is parsed a megabyte at a time into one tree that
+# is cleared and reused, whose size soon stops changing; the JSON of each piece is small too, and json reads it
+# from the cache. A single document larger than this is parsed whole, into a tree reserved for it.
+CHUNK_BYTES = 1 << 20
+# ... a tree for more text than this is reserved first, from an estimate of its nodes (growing a smaller one is
+# cheap).
+_RESERVE_FROM = 8 << 20
+
+
+def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Document] | None:
+    """The documents of ``text`` read by rapidyaml, or None when the event reader must read the whole file.
+
+    ``chunk_bytes``: how much text rapidyaml parses at once (whole documents; see CHUNK_BYTES). The documents
+    read are the same for every value; tests read with 1 (each document on its own) as well.
+    """
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: PyYAML refuses it with its location
@@ -157,26 +174,59 @@ def parse_fast(text: str, file: str) -> list[Document] | None:
             _mark_matches(careful, segments, starts, pattern, text)
     if text.startswith(("?", ":", "-.", "+.", "@", "`", "!", "%")):
         careful.add(0)
-    source = "".join("---\n" if i in careful else text[s:e] for i, (s, e, _) in enumerate(segments)) \
-        if careful else text
+    # Documents: every `---` starts one; the text before the first `---` is one if it holds more than comments.
+    is_document = [i > 0 or not implicit or i in careful or _CONTENT.search(text, s, e) is not None
+                   for i, (s, e, _) in enumerate(segments)]
+    # The text's bytes are sliced when they are its characters (ASCII), else each piece is encoded again.
+    ascii_bytes = data if len(data) == len(text) else None
+    del data
+    brackets = _open_brackets(text, MAX_DEPTH // 2)
+    tree = _ryml.Tree()
+    values: list[tuple[int, Any]] = []
+    suspects: set[str] = set()
+    empty_key = False
     try:
-        values, emitted = _read(source if careful else data, MAX_DEPTH, _open_brackets(text, MAX_DEPTH // 2))
+        for first, last in _chunks(segments, chunk_bytes):
+            start, end = segments[first][0], segments[last - 1][1]
+            if careful.isdisjoint(range(first, last)):
+                source: str | bytes = text[start:end] if ascii_bytes is None else ascii_bytes[start:end]
+            else:
+                source = "".join("---\n" if i in careful else text[s:e]
+                                 for i, (s, e, _) in enumerate(segments[first:last], first))
+            read, emitted = _read(source, tree, MAX_DEPTH, brackets)
+            documents_here = [i for i in range(first, last) if is_document[i]]
+            if len(read) != len(documents_here):
+                return None
+            values.extend(zip(documents_here, read, strict=True))
+            suspects |= _suspects(emitted)
+            empty_key = empty_key or _EMPTY_KEY_JSON.search(emitted) is not None
+            del emitted, source
     except _Unsure:
         return None
-    # Documents: every `---` starts one; the text before the first `---` is one if it holds more than comments.
-    expected = [i for i, (s, e, _) in enumerate(segments)
-                if i > 0 or not implicit or i in careful or _CONTENT.search(text, s, e)]
-    if len(values) != len(expected):
-        return None
-    _mark(careful, starts, _typed_differently(text, emitted))
+    del tree
+    _mark(careful, starts, _typed_differently(text, suspects, empty_key))
     documents: list[Document] = []
-    for index, value in zip(expected, values, strict=True):
+    for index, value in values:
         start, end, first = segments[index]
         if index in careful:
             documents.extend(_shifted_documents(parse_yaml_events, text[start:end], file, first))
         elif value is not None:
             documents.append(Document(file, value, LazyYamlSpanIndex(text, start, end, first, file)))
     return documents
+
+
+def _chunks(segments: list[tuple[int, int, int]], chunk_bytes: int) -> Iterator[tuple[int, int]]:
+    """(first, last + 1) segment indexes of consecutive pieces of about ``chunk_bytes`` of text (at least one
+    segment each)."""
+    first = 0
+    bound = segments[0][0] + chunk_bytes
+    for i, (_, end, _) in enumerate(segments):
+        if end >= bound:
+            yield first, i + 1
+            first = i + 1
+            bound = end + chunk_bytes
+    if first < len(segments):
+        yield first, len(segments)
 
 
 def _segments(text: str) -> tuple[list[tuple[int, int, int]], bool]:
@@ -209,10 +259,15 @@ def _mark(careful: set[int], starts: list[int], offsets: Iterator[int]) -> None:
         careful.add(bisect_right(starts, offset) - 1)
 
 
-def _typed_differently(text: str, emitted: str) -> Iterator[int]:
-    """Offsets in ``text`` of plain scalars (and empty keys) PyYAML types differently from rapidyaml's JSON."""
-    suspects = {token for token, key in set(_SUSPECT_JSON.findall(emitted))
-                if _TYPED_FULL.fullmatch(token) and (key or not _AGREED.fullmatch(token))}
+def _suspects(emitted: str) -> set[str]:
+    """The strings (and keys) of rapidyaml's JSON that PyYAML may type differently, as written in the YAML text."""
+    return {token for token, key in set(_SUSPECT_JSON.findall(emitted))
+            if _TYPED_FULL.fullmatch(token) and (key or not _AGREED.fullmatch(token))}
+
+
+def _typed_differently(text: str, suspects: set[str], empty_key: bool) -> Iterator[int]:
+    """Offsets in ``text`` of plain scalars (and empty keys) PyYAML types differently from rapidyaml's JSON,
+    given the JSON's ``suspects`` (:func:`_suspects`) and whether it held an empty key."""
     for token in [t for t in suspects if t.lstrip("-+").lower() in (".inf", ".nan")]:
         # rapidyaml writes `.Inf`, `.NaN`, `-.INF` in lower case: look for every spelling PyYAML reads.
         sign = token[0] if token[0] in "-+" else ""
@@ -231,7 +286,7 @@ def _typed_differently(text: str, emitted: str) -> Iterator[int]:
                 if value is not None and value.end() == m.end():
                     continue  # a value rapidyaml's JSON carries as PyYAML types it
             yield s
-    if _EMPTY_KEY_JSON.search(emitted):  # an empty key: null for PyYAML, "" in JSON (unless the YAML wrote "")
+    if empty_key:  # an empty key: null for PyYAML, "" in JSON (unless the YAML wrote "")
         yield from (m.end() - 1 for m in _EMPTY_KEY.finditer(text))
 
 
@@ -248,19 +303,25 @@ def _document_starts(text: str) -> list[int]:
     return found
 
 
-def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any], str]:
-    """rapidyaml, JSON, ``json.loads``: one value per document and the JSON; :class:`_Unsure` if in doubt."""
+def _read(source: str | bytes, tree: Any, max_depth: int, brackets: int) -> tuple[list[Any], str]:
+    """rapidyaml (into ``tree``, cleared first), JSON, ``json.loads``: one value per document and the JSON;
+    :class:`_Unsure` if in doubt."""
     try:
         data = source.encode("utf-8") if isinstance(source, str) else source
+        tree.clear()
+        tree.clear_arena()
+        if len(data) > _RESERVE_FROM:
+            nodes = _node_estimate(data)
+            if nodes > tree.capacity():
+                tree.reserve(nodes)
         with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
-            tree = _ryml.parse_in_arena(data)
+            _ryml.parse_in_arena(data, tree=tree)
             emitted = _ryml.emit_json(tree)
         stream = tree.is_stream(tree.root_id())
     except Exception:  # noqa: BLE001 - rapidyaml's exceptions (ExceptionParse, ...) share no useful base
         raise _Unsure from None
     if emitted is None:  # nothing but comments and blank lines
         return [], ""
-    del tree
     # An integer beyond 64 bits has 19 digits or more, and rapidyaml writes an integer's digits as the YAML text
     # has them (it rewrites floats only: `.5` becomes `0.5`): without such a run, json's own int() reads them.
     parse_int = _int if _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO) else None
@@ -278,6 +339,16 @@ def _read(source: str | bytes, max_depth: int, brackets: int) -> tuple[list[Any]
             and _depth(value) > max_depth + (1 if stream else 0):
         raise _Unsure
     return (value if stream else [value]), emitted
+
+
+def _node_estimate(data: bytes) -> int:
+    """About as many tree nodes as rapidyaml makes of ``data``, rarely fewer: one per key (`: ` or `:` ending a
+    line), sequence entry (`- `, `-` ending a line) and flow item (`,`, and a bracket opening a collection), and
+    the stream's own; at most one per eight bytes (a manifest has one per fifteen to twenty), so that commas in
+    long strings reserve no more than that."""
+    indicators = (data.count(b": ") + data.count(b":\n") + data.count(b"- ") + data.count(b"-\n")
+                  + data.count(b",") + data.count(b"[") + data.count(b"{") + data.count(b"\n---") + 16)
+    return min(indicators, len(data) // 8)
 
 
 def _open_brackets(text: str, limit: int) -> int:
