@@ -47,6 +47,28 @@ def test_the_implicit_node_carries_the_kubelet_labels() -> None:
         {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": "node-1"}
 
 
+def test_a_manifest_pinned_with_the_beta_os_label_schedules_on_the_implicit_node(tmp_path: Path) -> None:
+    """The kubelet still sets the deprecated beta.kubernetes.io/os and /arch labels; sock-shop's complete-demo.yaml
+    pins every Deployment with `beta.kubernetes.io/os: linux`, so on the implicit node its Pods must run (they
+    stayed Pending, and every Service of the demo was called empty)."""
+    path = tmp_path / "beta.yaml"
+    path.write_text("""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: carts, namespace: sock-shop}
+spec:
+  selector: {matchLabels: {name: carts}}
+  template:
+    metadata: {labels: {name: carts}}
+    spec:
+      nodeSelector: {beta.kubernetes.io/os: linux, beta.kubernetes.io/arch: amd64}
+      containers: [{name: carts, image: x, ports: [{containerPort: 80}]}]
+""")
+    t = load_topology([str(path)])
+    assert t.unscheduled == ()
+    assert [(p.name, p.node_name) for p in t.pods] == [("carts-0", "node-1")]
+
+
 def test_a_chart_pinned_to_linux_schedules_on_the_implicit_node(capsys: pytest.CaptureFixture[str]) -> None:
     t = load_topology([INGRESS_NGINX])
     assert t.unscheduled == ()

@@ -82,6 +82,10 @@ from netmodel.sets import (
 # Annotations and Taints": kubernetes.io/os from runtime.GOOS, kubernetes.io/arch from runtime.GOARCH,
 # kubernetes.io/hostname the node's host name). Nodes netmodel makes up carry them, so charts pinned with
 # `nodeSelector: {kubernetes.io/os: linux}` schedule; Linux on amd64 is the assumption, said in the note.
+# The kubelet still sets the deprecated beta.kubernetes.io/os and beta.kubernetes.io/arch beside them
+# (kubernetes/kubernetes pkg/kubelet/kubelet_node_status.go, initialNode: kubeletapis.LabelOS/LabelArch from
+# pkg/kubelet/apis/well_known_labels.go), and older manifests still pin with them (sock-shop's complete-demo.yaml:
+# `nodeSelector: {beta.kubernetes.io/os: linux}`), so made-up nodes carry those too.
 DEFAULT_NODE_OS, DEFAULT_NODE_ARCH = "linux", "amd64"
 
 
@@ -90,8 +94,11 @@ def kubelet_labels(name: str) -> dict[str, str]:
 
     >>> kubelet_labels("node-1")["kubernetes.io/os"]
     'linux'
+    >>> kubelet_labels("node-1")["beta.kubernetes.io/os"]
+    'linux'
     """
     return {"kubernetes.io/os": DEFAULT_NODE_OS, "kubernetes.io/arch": DEFAULT_NODE_ARCH,
+            "beta.kubernetes.io/os": DEFAULT_NODE_OS, "beta.kubernetes.io/arch": DEFAULT_NODE_ARCH,
             "kubernetes.io/hostname": name}
 
 
