@@ -137,3 +137,37 @@ def test_a_query_naming_a_pending_pod_says_why_it_has_no_address(tmp_path: Path,
     code = main(["query", _layout(tmp_path), "--from", "shop/web", "--to", "shop/win-0", "--port", "80"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "Pod shop/win-0 fits no node and stays Pending" in err and "kubernetes.io/os: windows" in err
+
+
+def test_a_selector_matching_only_pending_pods_is_not_called_wrong(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A Service and a NetworkPolicy whose selectors match the Windows Deployment's Pods, which fit no node: both
+    have nothing to act on, but the labels are right. The findings must name the Pending Pods and the scheduler's
+    reason, not advise to fix the selector (sock-shop's 14 Services got that advice while their Pods were Pending
+    for a node label the implicit node lacked)."""
+    path = tmp_path / "l.yaml"
+    path.write_text(MIXED + """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: win, namespace: shop}
+spec: {selector: {app: win}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: win, namespace: shop}
+spec: {podSelector: {matchLabels: {app: win}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: typo, namespace: shop}
+spec: {selector: {app: wim}, ports: [{port: 80}]}
+""")
+    assert main(["check", str(path), "--format", "json"]) == 0
+    found = {(f["id"], f["objects"][0]): f["message"] for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["objects"]}
+    for key in (("NM-SVC-001", "Service/shop/win"), ("NM-POL-001", "NetworkPolicy/shop/win")):
+        message = found[key]
+        assert "selects no running Pod" in message and "shop/win-0" in message and WHY in message, message
+        assert "match the Pod template labels" not in message and "check its labels" not in message, message
+    assert "make spec.selector match the Pod template labels" in found[("NM-SVC-001", "Service/shop/typo")]

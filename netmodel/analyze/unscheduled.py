@@ -28,9 +28,24 @@ def unscheduled_json(pods: Sequence[Unscheduled]) -> dict[str, Any]:
 
 def unscheduled_line(data: dict[str, Any]) -> str:
     """One line for a table, from :func:`unscheduled_json`: how many Pods are missing from the answer and why."""
-    reasons = "; ".join(f"{r['reason']}: {', '.join(r['pods'][:3])}"
-                        + (f" and {len(r['pods']) - 3} more" if len(r["pods"]) > 3 else "") for r in data["reasons"])
-    return f"{data['count']} Pod(s) fit no node, stay Pending and are not in this answer — {reasons}"
+    return f"{data['count']} Pod(s) fit no node, stay Pending and are not in this answer — {_reasons(data)}"
 
 
-__all__ = ["unscheduled_json", "unscheduled_line"]
+def _reasons(data: dict[str, Any]) -> str:
+    """Each reason of :func:`unscheduled_json` with the first three of its Pods."""
+    return "; ".join(f"{r['reason']}: {', '.join(r['pods'][:3])}"
+                     + (f" and {len(r['pods']) - 3} more" if len(r["pods"]) > 3 else "") for r in data["reasons"])
+
+
+def pending_clause(pods: Sequence[Unscheduled]) -> str:
+    """For a finding about a selector that matches no Pod of the model although it matches ``pods`` (Pending: they
+    fit no node): the clause saying so, so the finding does not send the reader to fix labels that are right.
+
+    >>> pending_clause([Unscheduled("a", "x-0", "0/1 nodes are available")])
+    'the 1 Pod(s) it selects fit no node and stay Pending (0/1 nodes are available: a/x-0)'
+    """
+    data = unscheduled_json(pods)
+    return f"the {data['count']} Pod(s) it selects fit no node and stay Pending ({_reasons(data)})"
+
+
+__all__ = ["pending_clause", "unscheduled_json", "unscheduled_line"]

@@ -225,18 +225,19 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
             continue
         if not pod.node_name and pod.scheduler_refusal:
             # A live cluster's scheduler already tried: its word stands (the Pod has no node and no address).
-            unplaced.append(Unscheduled(pod.namespace, pod.name, f"the cluster's scheduler: {pod.scheduler_refusal}"))
+            unplaced.append(Unscheduled(pod.namespace, pod.name, f"the cluster's scheduler: {pod.scheduler_refusal}",
+                                        pod.labels))
             continue
         if pod.node_name and pod.phase == "Pending" and not pod.ips and not pod.host_network:
             # On its node, sandbox not up: the CNI has given it no address yet, so nothing can reach it.
             starting.append(pod.qualified_name)
             unplaced.append(Unscheduled(pod.namespace, pod.name, f"Pending on node {pod.node_name} with no "
-                                        "address yet (status.podIP empty)"))
+                                        "address yet (status.podIP empty)", pod.labels))
             continue
         if not pod.node_name:
             node = scheduler.place(template)
             if node is None:
-                unplaced.append(Unscheduled(pod.namespace, pod.name, scheduler.why_not(template)))
+                unplaced.append(Unscheduled(pod.namespace, pod.name, scheduler.why_not(template), pod.labels))
                 continue
             pod = replace(pod, node_name=node.name)
         placed.append(pod)
@@ -351,7 +352,7 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addre
             placed = scheduler.place_many(t, replicas)
             if replicas and placed[0] is None:
                 why = scheduler.why_not(t)
-                unplaced.extend(Unscheduled(w.namespace, name, why) for name in names)
+                unplaced.extend(Unscheduled(w.namespace, name, why, t.labels) for name in names)
                 return
             nodes = [node.name for node in placed if node is not None]
     if not names:

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from netmodel.errors import SourceSpan
 from netmodel.model.cilium import CiliumPolicy
 from netmodel.model.gateway import GatewayAPI
+from netmodel.model.labels import NO_LABELS, Labels, LabelSelector
 from netmodel.model.objects import (
     AdminNetworkPolicy,
     CalicoNetworkSet,
@@ -57,6 +58,8 @@ class Unscheduled(Namespaced):
     namespace: str
     name: str
     reason: str  # worded as kube-scheduler's FailedScheduling event: "0/3 nodes are available: ..."
+    # Its labels: a selector matching only Pending Pods is told so, not called wrong (NM-SVC-001, NM-POL-001).
+    labels: Labels = NO_LABELS
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,11 @@ class Topology:
             if s.category == "creates-pods":
                 out.setdefault(s.namespace, []).append(s)
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
+
+    def pending_selected(self, namespace: str, selector: LabelSelector) -> tuple[Unscheduled, ...]:
+        """The Pods of ``namespace`` whose labels ``selector`` matches but that fit no node (Pending, in no answer):
+        for a finding about a selector that matches no Pod, which then must not blame the selector."""
+        return tuple(u for u in self.unscheduled if u.namespace == namespace and selector.matches(u.labels))
 
     def unseen_pods_hint(self, namespace: str) -> str:
         """For a finding about selectors that match no Pod in ``namespace``: the custom resources there whose Pods

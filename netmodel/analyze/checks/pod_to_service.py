@@ -22,9 +22,11 @@ from collections.abc import Hashable, Iterator
 from netmodel.analyze.checks.common import FirstClaims, unique, unique_spans
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.policy.classes import listens_on, port_signature
+from netmodel.analyze.unscheduled import pending_clause
 from netmodel.compile.context import CheckContext
 from netmodel.compile.services import proxies_services, selection_key
 from netmodel.errors import SourceSpan, UsageError
+from netmodel.model.labels import LabelSelector
 from netmodel.model.objects import Pod, Service, ServicePort
 from netmodel.sets import IPAddress, protocol_label
 
@@ -70,9 +72,16 @@ def check_selectors_match(ctx: CheckContext) -> Iterator[Finding]:
     routed = _routes_to(ctx, empty) if empty else {}
     for svc in empty:
         routes = routed.get((svc.namespace, svc.name), [])
-        what = (f"Service {svc.qualified_name} selects no Pod: no Pod in namespace {svc.namespace} has all "
-                f"labels {svc.selector}; the Service has no endpoints{ctx.topology.unseen_pods_hint(svc.namespace)}")
-        fix = "Fix: make spec.selector match the Pod template labels."
+        pending = ctx.topology.pending_selected(svc.namespace, LabelSelector.of(svc.selector))
+        if pending:  # the selector is right: its Pods are not placed
+            what = (f"Service {svc.qualified_name} selects no running Pod: {pending_clause(pending)}; the Service "
+                    "has no endpoints")
+            fix = "Fix: the selector is right; let those Pods run (the reason above says what keeps them Pending)."
+        else:
+            what = (f"Service {svc.qualified_name} selects no Pod: no Pod in namespace {svc.namespace} has all "
+                    f"labels {svc.selector}; the Service has no endpoints"
+                    f"{ctx.topology.unseen_pods_hint(svc.namespace)}")
+            fix = "Fix: make spec.selector match the Pod template labels."
         if not routes:
             yield Finding("NM-SVC-001", Severity.WARNING, REQUIREMENT, f"{what}. {fix}", (str(svc.ref),),
                           unique_spans([svc.source]))

@@ -39,6 +39,7 @@ from netmodel.analyze.policy.engine import (
 )
 from netmodel.analyze.policy.tiers import TierRule
 from netmodel.analyze.reach.compiled_cluster import Backend, CompiledCluster, compiled_cluster_of
+from netmodel.analyze.unscheduled import pending_clause
 from netmodel.compile.context import CheckContext
 from netmodel.errors import SourceSpan
 from netmodel.model.cilium import CiliumPolicy
@@ -396,10 +397,12 @@ def check_policies_select_pods(ctx: CheckContext) -> Iterator[Finding]:
     for policy in ctx.topology.network_policies:
         if c.in_namespace.get(policy.namespace, 0) & c.pod_labels.select(policy.pod_selector):
             continue
+        pending = ctx.topology.pending_selected(policy.namespace, policy.pod_selector)
+        why = (f": {pending_clause(pending)}; the selector is right, let them run" if pending  # the selector is right
+               else f"{ctx.topology.unseen_pods_hint(policy.namespace)}; check its labels and namespace")
         yield Finding("NM-POL-001", Severity.WARNING, "pod-to-pod",
-                      f"NetworkPolicy {policy.qualified_name} selects no Pod (podSelector "
-                      f"{policy.pod_selector} in namespace {policy.namespace})"
-                      f"{ctx.topology.unseen_pods_hint(policy.namespace)}; check its labels and namespace",
+                      f"NetworkPolicy {policy.qualified_name} selects no {'running ' if pending else ''}Pod "
+                      f"(podSelector {policy.pod_selector} in namespace {policy.namespace}){why}",
                       (str(policy.ref),), (policy.source,))
 
 
