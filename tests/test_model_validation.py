@@ -270,6 +270,23 @@ def test_an_object_given_twice_with_the_same_content_is_read_once() -> None:
     assert "in.yaml:1:1" in repeats[0].message
 
 
+def test_a_namespace_given_again_with_the_same_labels_is_read_once() -> None:
+    """sock-shop's manifests-policy/netpol-default-deny.yaml declares its Namespace again, with an annotation
+    complete-demo.yaml's lacks; `kubectl apply` of both leaves one Namespace, and netmodel reads only a Namespace's
+    name and labels: read once, info NM-INPUT-014 at the repeat. Other labels stay an error (a namespaceSelector
+    would see one set or the other depending on the order of apply)."""
+    first = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n"
+    again = ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {team: a}\n"
+             "  annotations: {net.beta.kubernetes.io/network-policy: '{\"ingress\": {\"isolation\": \"DefaultDeny\"}}'}\n")
+    topo = build_topology(parse_text(first + "---\n" + again, "in.yaml"))
+    assert [n.name for n in topo.namespaces if not n.implicit] == ["shop"]
+    repeats = [n for n in topo.notes if n.id == "NM-INPUT-014"]
+    assert [(n.severity, n.sources[0].line, n.objects) for n in repeats] == [("info", 5, ("Namespace/shop",))]
+    assert "in.yaml:1:1" in repeats[0].message and "same labels" in repeats[0].message
+    line, _, message, _ = the_problem(first + "---\n" + again.replace("team: a", "team: b"))
+    assert line == 5 and "Namespace shop is defined twice (first at in.yaml:1:1)" in message
+
+
 POLICY_WITH_EXCEPT = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: x}\n"
                       "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n"
                       "        cidr: 128.0.0.0/5\n        except: [172.21.0.0/16, 130.1.0.0/16]\n")

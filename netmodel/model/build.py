@@ -32,6 +32,7 @@ from netmodel.model.limits import check_input_size, check_pod_expansion
 from netmodel.model.objects import (
     WORKLOAD_KINDS,
     CalicoPolicy,
+    Namespace,
     SkippedObject,
     qualified_name,
 )
@@ -123,6 +124,7 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
     inv = Inventory()
     problems = Problems()
     first_of: dict[tuple[str, str, str, str], Document] = {}
+    first_namespace: dict[str, Namespace] = {}
     native: list[tuple[Document, str]] = []
     pods_read = PodsRead()  # what the Pods read so far share
     for doc in documents:
@@ -157,7 +159,9 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         if known.name != "read":
             inv.skipped.append(_skipped(doc, api, kind, known))
         elif kind == "Namespace":
-            inv.namespaces.append(read_namespace(doc, problems))
+            namespace = read_namespace(doc, problems)
+            if not _namespace_repeats(namespace, first_namespace, problems):
+                inv.namespaces.append(namespace)
         elif kind == "Node":
             inv.nodes.append(read_node(doc, problems))
         elif kind == "Pod":
@@ -310,6 +314,23 @@ def _repeats(doc: Document, api: str, kind: str, first_of: dict[tuple[str, str, 
     where = qualified_name(namespace, key[3])
     problems.notes.append(Note("NM-INPUT-014", f"{kind} {where} is given again with the same content (first at "
                                f"{first.span()}): read once", (f"{kind}/{where}",), (doc.span(),)))
+    return True
+
+
+def _namespace_repeats(namespace: Namespace, first_namespace: dict[str, Namespace], problems: Problems) -> bool:
+    """True when an earlier Namespace of the same name has the same labels: it is then read once, with an info
+    note, whatever else differs (annotations, say). netmodel reads nothing of a Namespace but its name and labels,
+    so both documents mean the same to every answer, and bundles applied one after the other often declare their
+    Namespace again: sock-shop's manifests-policy/netpol-default-deny.yaml repeats complete-demo.yaml's
+    `sock-shop` with an annotation (the pre-1.7 `net.beta.kubernetes.io/network-policy`, which no current
+    cluster reads); `kubectl apply` of both leaves one Namespace. Other labels stay an error (which labels a
+    namespaceSelector sees would depend on the order of apply: see `_check_duplicates`)."""
+    first = first_namespace.setdefault(namespace.name, namespace)
+    if first is namespace or first.labels != namespace.labels:
+        return False
+    problems.notes.append(Note("NM-INPUT-014", f"Namespace {namespace.name} is given again with the same labels "
+                               f"(first at {first.source}); its other fields have no network meaning: read once",
+                               (f"Namespace/{namespace.name}",), (namespace.source,)))
     return True
 
 
