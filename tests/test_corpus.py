@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 CLUSTER = CORPUS / "_cluster"
 
-APPS = ("online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "bookinfo")
+APPS = ("online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "bookinfo", "sock-shop")
 
 # The kinds netmodel reads (docs/input.md, "Standard kinds" and "netmodel kinds"), by API group. Every other
 # kind in an input must be named by some finding (NM-INPUT-001 or a summary of skipped kinds).
@@ -249,6 +249,89 @@ def test_online_boutique_without_its_policies_is_open() -> None:
     answer = query((CORPUS / "online-boutique" / "kubernetes-manifests.yaml",), "deployment:default/loadgenerator",
                    "deployment:default/cartservice", 7070)
     assert answer["verdict"] == "allowed"
+
+
+# -- sock-shop's NetworkPolicies ---------------------------------------------------------------------------
+
+SOCK_SHOP = CORPUS / "sock-shop"
+SOCK_SHOP_DEMO = (SOCK_SHOP / "complete-demo.yaml",)
+# Read from manifests-policy (tests/corpus/sock-shop/SOURCE.md): cortex-access isolates every Pod for ingress;
+# each service's policy admits its port from the callers it lists; cart-access and carts-db-access name
+# `name: cart` while the Pods are `name: carts`, and nothing admits session-db's or queue-master's clients.
+SOCK_SHOP_FLOWS = [
+    ("front-end", "catalogue", 80, True),
+    ("catalogue", "catalogue-db", 3306, True),
+    ("front-end", "user", 80, True),
+    ("orders", "user", 80, True),
+    ("user", "user-db", 27017, True),
+    ("front-end", "orders", 80, True),
+    ("orders", "payment", 80, True),
+    ("orders", "shipping", 80, True),
+    ("orders", "orders-db", 27017, True),
+    ("shipping", "rabbitmq", 5672, True),
+    ("queue-master", "rabbitmq", 5672, True),
+    ("carts", "front-end", 8079, True),
+    ("front-end", "carts", 80, False),  # cart-access selects name=cart: nothing admits carts' callers
+    ("orders", "carts", 80, False),
+    ("carts", "carts-db", 27017, False),  # carts-db-access admits name=cart only
+    ("front-end", "session-db", 6379, False),  # no policy admits it
+    ("front-end", "payment", 80, False),
+    ("user", "catalogue-db", 3306, False),
+    ("front-end", "rabbitmq", 5672, False),
+]
+
+
+@pytest.mark.parametrize("with_cluster", [False, True], ids=["alone", "on-cluster"])
+@pytest.mark.parametrize(("source", "destination", "port", "allowed"), SOCK_SHOP_FLOWS,
+                         ids=[f"{s}->{d}:{p}" for s, d, p, _ in SOCK_SHOP_FLOWS])
+def test_sock_shop_policies(with_cluster: bool, source: str, destination: str, port: int, allowed: bool) -> None:
+    answer = query(app_inputs("sock-shop", with_cluster), f"deployment:sock-shop/{source}",
+                   f"deployment:sock-shop/{destination}", port)
+    assert answer["verdict"] == ("allowed" if allowed else "denied"), answer["disposition"]
+    if not allowed:
+        assert answer["disposition"] == "denied-by-policy"
+
+
+@pytest.mark.parametrize("with_cluster", [False, True], ids=["alone", "on-cluster"])
+def test_sock_shop_policy_mistakes_are_reported(with_cluster: bool) -> None:
+    """The upstream policies' mistakes are real and reported as warnings (the demo's Services are cut off);
+    nothing else is, and the Namespace the policy folder declares again is read once."""
+    _, report, _ = check(*app_inputs("sock-shop", with_cluster))
+    warned = sorted((f["id"], f["objects"][0]) for f in findings(report, severity="warning"))
+    assert warned == [
+        ("NM-POL-001", "NetworkPolicy/sock-shop/cart-access"),
+        ("NM-POL-002", "NetworkPolicy/sock-shop/carts-db-access"),
+        ("NM-POL-002", "NetworkPolicy/sock-shop/cortex-access"),
+        ("NM-SVC-009", "Service/sock-shop/carts"),
+        ("NM-SVC-009", "Service/sock-shop/carts-db"),
+        ("NM-SVC-009", "Service/sock-shop/queue-master"),
+        ("NM-SVC-009", "Service/sock-shop/rabbitmq"),
+        ("NM-SVC-009", "Service/sock-shop/session-db"),
+    ], _brief(findings(report, severity="warning"))
+    rabbitmq = [f["message"] for f in findings(report, "NM-SVC-009") if "sock-shop/rabbitmq " in f["message"]]
+    assert rabbitmq and "port exporter" in rabbitmq[0]  # 5672 is admitted; the metrics port is not
+    again = findings(report, "NM-INPUT-014")
+    assert [f["objects"] for f in again] == [["Namespace/sock-shop"]], _brief(again)
+
+
+def test_sock_shop_without_its_policies_schedules_and_is_open() -> None:
+    """complete-demo.yaml alone: its Deployments pin `beta.kubernetes.io/os: linux`, which the implicit node
+    carries as a kubelet's does, so every Pod runs, every Service has endpoints and the carts flow is open."""
+    code, report, _ = check(*SOCK_SHOP_DEMO)
+    assert code == 0 and not findings(report, "NM-INPUT-007") and not findings(report, severity="warning"), \
+        _brief(findings(report, "NM-INPUT-007", "NM-SVC-001"))
+    answer = query(SOCK_SHOP_DEMO, "deployment:sock-shop/front-end", "service:sock-shop/carts", 80)
+    assert answer["verdict"] == "allowed"
+
+
+def test_sock_shop_front_end_is_exposed_on_its_node_port() -> None:
+    """front-end is a NodePort Service (30001 → 8079) and front-end-access admits 8079 from anyone: the internet
+    reaches it through the workers, which admit NodePorts; the control-plane node's firewall does not."""
+    answer = query((CLUSTER, SOCK_SHOP), "network:internet", "service:sock-shop/front-end", 80)
+    assert answer["verdict"] == "partial", answer["disposition"]
+    outcomes = {(p["destination"].split(" ")[0], p["disposition"]) for p in answer["paths"]}
+    assert ("node:cp-1", "denied-by-firewall") in outcomes and ("node:worker-1", "delivered") in outcomes
+    assert all(d == "delivered" for n, d in outcomes if n != "node:cp-1"), outcomes
 
 
 # -- the network-policy recipes -----------------------------------------------------------------------------
