@@ -6,22 +6,29 @@ The pipeline (docs/architecture.md): ``load`` (files â†’ documents with spans) â
 :func:`check_topology` for a topology already loaded.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netmodel.errors import LoadError, NetmodelError, UsageError, ValidationError
-from netmodel.model.build import build_topology, load_topology
+
+if TYPE_CHECKING:
+    from netmodel.model.build import build_topology, load_topology
+    from netmodel.pipeline import check_topology, run_check
 
 __version__ = "0.1.0"
 
 __all__ = ["LoadError", "NetmodelError", "UsageError", "ValidationError", "build_topology", "check_topology",
            "load_topology", "run_check"]
 
+# Where each function this package exports lives. They are imported on first use: every netmodel module (the
+# emulator's in-namespace agent and ``netmodel --help`` among them) runs this file, and most never build or
+# check anything (importing the model builder alone took a quarter of a second).
+_LAZY = {"build_topology": "netmodel.model.build", "load_topology": "netmodel.model.build",
+         "check_topology": "netmodel.pipeline", "run_check": "netmodel.pipeline"}
+
 
 def __getattr__(name: str) -> Any:
-    # The check pipeline is imported on first use: every netmodel module (the emulator's in-namespace agent
-    # among them) runs this file, and most never check anything.
-    if name in ("check_topology", "run_check"):
-        from netmodel import pipeline
+    if name in _LAZY:
+        import importlib
 
-        return getattr(pipeline, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'netmodel' has no attribute {name!r}")
