@@ -10,7 +10,7 @@ import typer
 from netmodel.analyze.result import FAIL_ON, exit_code
 from netmodel.analyze.suppress import read_baseline
 from netmodel.analyze.suppress import write_baseline as write_baseline_file
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.load.files import paused_gc
@@ -51,7 +51,7 @@ def _collect_promoted() -> None:
         gc.collect()
 
 
-@app.command("check")
+@command("check")
 def check_command(
     paths: list[str] = typer.Argument(..., help="Files, folders (read recursively) or - (stdin)."),
     output_format: str = format_option(),
@@ -67,11 +67,6 @@ def check_command(
     verbose: bool = typer.Option(False, "--verbose", help="Table: list every port-matrix line, not only "
                                  "the blocked or exposed ones (JSON always holds every cell)."),
 ) -> None:
-    """Check the Kubernetes network model (loopback, pod-to-pod, pod-to-service, external-to-service) and the
-    control-plane/worker port matrix.
-
-    Exit codes: 0 no finding at or above --fail-on, 1 some finding is, 2 input or usage error.
-    """
     output_format, output = resolve("check", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown --fail-on {fail_on!r}", None, f"use one of: {', '.join(FAIL_ON)}")])

@@ -8,13 +8,13 @@ import typer
 
 from netmodel.analyze.reach import CompiledCluster
 from netmodel.analyze.reach.refs import resolve
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.errors import Problem, UsageError
 from netmodel.pipeline import connectivity_payload, run_check
 from netmodel.report.progress import progress
 
 
-@app.command("diagram")
+@command("diagram")
 def diagram_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     output: str = typer.Option(..., "--output", "-o", help="Image file to write: FILE.png or FILE.svg."),
@@ -27,11 +27,6 @@ def diagram_command(
     by: str = typer.Option("workload", "--by", help="matrix view: aggregate by workload or namespace."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
-    """Draw a diagram. [bold]topology[/bold]: outside networks, nodes by role, Pods folded into one box per
-    workload, Services and Ingresses; edges coloured allowed / blocked / exposed; findings marked on the
-    objects at fault. [bold]ports[/bold]: the port matrix heat map. [bold]matrix[/bold]: who may connect to
-    whom (workloads or namespaces).
-    """
     # Imported here so that commands which never draw do not pay for importing matplotlib.
     from netmodel.report.diagrams import (
         FORMATS,

@@ -17,7 +17,7 @@ from netmodel.analyze.diff import (
     locate,
 )
 from netmodel.analyze.result import FAIL_ON
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.pipeline import run_check
@@ -41,7 +41,7 @@ def fold_flows(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "flows": folded}
 
 
-@app.command("diff")
+@command("diff")
 def diff_command(
     old: str = typer.Argument(..., help="The layout before the change: a file or folder."),
     new: str = typer.Argument(..., help="The layout after the change: a file or folder."),
@@ -57,13 +57,6 @@ def diff_command(
                                                                     "prefer Expectations (docs/ci.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
-    """Compare two layouts: findings introduced and fixed, port-matrix cells that change (with the rule that
-    decides them now), and flows (workload, outside network, protocol, ports) opened and closed.
-
-    Exit codes: 0 nothing got worse, 1 the change introduces a finding at --fail-on, a new exposure or an
-    opened flow that is not accepted (--allow-opened, or Expectations in NEW asserting it allowed),
-    2 input or usage error.
-    """
     output_format, output = resolve("diff", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown severity {fail_on!r}", hint=f"use one of: {', '.join(FAIL_ON)}")])

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.emulate import EmulateError, Lab, cleanup_leftovers, detect_features, host
 from netmodel.emulate.flows import parse_selection
@@ -105,7 +105,7 @@ def _hold(lab: Lab) -> None:
         pass
 
 
-@app.command("emulate")
+@command("emulate")
 def emulate_command(
     paths: list[str] = typer.Argument(
         None, help="Files, folders or - (stdin) describing the cluster."),
@@ -116,11 +116,6 @@ def emulate_command(
     cleanup: bool = typer.Option(False, "--cleanup", help="Remove namespaces left by a killed run, then exit."),
     timeout: float = typer.Option(0.5, "--timeout", help="Seconds each probe waits."),
 ) -> None:
-    """Replay the topology in Linux network namespaces and check every verdict with real packets.
-
-    Needs Linux and root. Exit codes: 0 solver and kernel agree on every flow, 1 they disagree on some,
-    2 input, usage or environment error (not root, a CNI mode the kernel cannot build).
-    """
     if cleanup:
         removed = cleanup_leftovers()
         print(f"removed {len(removed)} leftover namespaces" + (f": {', '.join(removed)}" if removed else ""))

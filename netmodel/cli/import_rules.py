@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.errors import LoadError, Problem, UsageError
 from netmodel.load.files import MAX_INPUT_BYTES, decode
 from netmodel.model.cloud_formats import CLOUD_FORMATS, import_cloud
@@ -38,7 +38,7 @@ def _read(path: str) -> str:
     return decode(raw, path)
 
 
-@app.command("import")
+@command("import")
 def import_command(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="aws-sg (aws ec2 describe-security-groups JSON), "
                               "gcp-firewall (gcloud compute firewall-rules list --format=json), iptables-save, "
@@ -53,11 +53,6 @@ def import_command(
     name: str = typer.Option("", "--name", help="metadata.name of the Firewall written (default: from the "
                              "groups or the format)."),
 ) -> None:
-    """Write the netmodel Firewall equivalent to a cloud firewall export to stdout, each rule with the line it
-    came from and the assumptions the export needs at the top (docs/input.md, "Cloud firewalls").
-
-    Exit codes: 0 written, 2 unreadable export or usage error (located).
-    """
     if fmt not in IMPORT_FORMATS:
         raise UsageError([Problem(f"unknown import format {fmt!r}", hint=f"use one of: {', '.join(IMPORT_FORMATS)}")])
     if fmt in HOST_FORMATS:

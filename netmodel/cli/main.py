@@ -1,4 +1,4 @@
-"""Entry point of the ``netmodel`` command: registers the commands and turns errors into exit code 2.
+"""Entry point of the ``netmodel`` command: runs the command asked for and turns errors into exit code 2.
 
 Every error netmodel raises on purpose is a :class:`NetmodelError` carrying located problems; they are printed
 to stderr, one block per problem, and the process exits 2. No traceback reaches the user.
@@ -17,13 +17,6 @@ import typer.main
 
 from netmodel.cli.app import app
 from netmodel.errors import NetmodelError
-
-# Each module adds its command(s) to ``app`` when imported. Order = order in ``netmodel --help``.
-COMMAND_MODULES: tuple[str, ...] = ("check", "query", "matrix", "diff", "diagram", "report", "emulate",
-                                   "import_rules")
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(f"netmodel.cli.{_module}")
 
 
 def print_problems(error: NetmodelError) -> None:
@@ -56,12 +49,14 @@ _ABORT = _click_exceptions("Abort")
 
 @functools.cache
 def _command() -> Any:
-    """The click command typer builds from ``app``, built once per process.
+    """The click group typer builds from ``app``, built once per process.
 
-    ``app(...)`` rebuilds it on every call (about 0.1 s of signature inspection), which the test suite and the
-    fuzzer, calling :func:`main` thousands of times in one process, would pay each time.
+    ``app(...)`` rebuilds it, and every command registered so far, on every call (signature inspection), which
+    the test suite and the fuzzer, calling :func:`main` thousands of times in one process, would pay each time.
+    Always a group (typer's get_command makes a lone registered command the whole program): the commands are
+    registered when first looked up (netmodel.cli.app.CommandGroup), so none or one may be registered yet.
     """
-    return typer.main.get_command(app)
+    return typer.main.get_group(app)
 
 
 def main(argv: list[str] | None = None) -> int:

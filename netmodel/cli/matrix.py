@@ -30,7 +30,7 @@ from netmodel.analyze.grouped import LOOPBACK, grouped_json
 from netmodel.analyze.reach import CompiledCluster
 from netmodel.analyze.unevaluated import Unevaluated, kinds, matrix_json
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.cli.outputs import TABLE_ROWS, fold_note, format_option, output_option, resolve, write
 from netmodel.errors import Problem, UsageError
 from netmodel.load.files import paused_gc
@@ -276,7 +276,7 @@ def render_table(payload: dict[str, Any], console: Console, limit: int = TABLE_R
     _notes(payload, console)
 
 
-@app.command("matrix")
+@command("matrix")
 def matrix_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     by: str = typer.Option("group", "--by", help="group (default): the grouped map, rules that expand exactly to "
@@ -284,10 +284,6 @@ def matrix_command(
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:
-    """List every allowed connection (NetworkPolicy, listening ports, node firewalls, NodePorts), with
-    outside networks as sources and destinations: by default as a few grouped rules that expand exactly to
-    them, with --by pod|workload|namespace pair by pair. "partial" marks connections only some members get.
-    """
     if by not in VIEWS:
         raise UsageError([Problem(f"unknown grouping {by!r}", None, f"use one of: {', '.join(VIEWS)}")])
     output_format, output = resolve("matrix", output_format, output)

@@ -14,7 +14,7 @@ from netmodel.analyze.reach import Answer, CompiledCluster, query
 from netmodel.analyze.reach.query import check_port_name, parse_port
 from netmodel.analyze.unevaluated import Unevaluated
 from netmodel.analyze.unscheduled import unscheduled_json, unscheduled_line
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.cli.outputs import format_option, output_option, resolve, write
 from netmodel.model.build import load_topology
 from netmodel.report.json_text import dumps_indented
@@ -53,7 +53,7 @@ def render_table(answer: Answer, console: Console, not_evaluated: str = "") -> N
         console.print(f"[yellow]{not_evaluated}[/yellow]", markup=True)
 
 
-@app.command("query")
+@command("query")
 def query_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     source: str = typer.Option(..., "--from", help="Source reference: NS/NAME, pod:, deployment:, service:, "
@@ -68,11 +68,6 @@ def query_command(
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:
-    """Trace FROM → TO on PORT through policies, firewalls, Services and NAT; say what blocks it.
-
-    Exit codes (like `kubectl auth can-i`): 0 allowed, 1 denied or partial (a reference standing for many
-    addresses with some allowed and some not), 2 input or usage error.
-    """
     output_format, output = resolve("query", output_format, output)
     number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)

@@ -6,23 +6,18 @@ import sys
 
 import typer
 
-from netmodel.cli.app import app
+from netmodel.cli.app import command
 from netmodel.errors import Problem, UsageError
 from netmodel.report.bundle import write_bundle
 from netmodel.report.progress import progress
 
 
-@app.command("report")
+@command("report")
 def report_command(
     paths: list[str] = typer.Argument(..., help="Files, folders or - (stdin) describing the cluster."),
     output: str = typer.Option(..., "--output", "-o", help="Folder to write the bundle into (created)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display or file list."),
 ) -> None:
-    """Write report.md, report.html (self-contained), check.json, matrix.json, check.sarif, check.junit.xml
-    and the diagrams (topology.png, port-matrix.png, connectivity-by-workload.png) into a folder.
-
-    Always exits 0 when the input is valid: the verdict is in the reports (use `netmodel check` to gate).
-    """
     try:
         with progress("writing the report bundle", quiet=quiet):
             written = write_bundle(paths, output)
