@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from netmodel.errors import Problem, SourceSpan
 from netmodel.load.document import Document, Path
-from netmodel.model.labels import OPERATORS, Labels, LabelSelector, SelectorRequirement
+from netmodel.model.labels import NO_LABELS, OPERATORS, Labels, LabelSelector, SelectorRequirement
 from netmodel.model.names import (
     LABEL_VALUE,
     QUALIFIED_NAME,
@@ -119,6 +119,8 @@ class Fields:
         """A string field (``default`` when absent); a problem when required and missing, not text, or not
         among ``choices``."""
         value = self.data.get(key)
+        if type(value) is str and (choices is None or value in choices):
+            return value  # the common case, as the lines below would read it (read a million times per envelope)
         if value is None:
             if required:
                 self.error(key, "is required", f"add `{key}:`")
@@ -251,11 +253,11 @@ class Fields:
         annotation values are free text.
         """
         value = self.data.get(key)
-        if value is None:
-            return Labels()
+        if value is None or value == {}:
+            return NO_LABELS  # one shared empty map: most Pods have no annotations and no nodeSelector
         if not isinstance(value, dict):
             self.error(key, f"must be a mapping of strings, not {_type_name(value)}", "write `key: value` pairs")
-            return Labels()
+            return NO_LABELS
         out: dict[str, str] = {}
         for k, v in value.items():
             if isinstance(v, (dict, list)):

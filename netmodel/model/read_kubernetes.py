@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from netmodel.load.document import Document
+from netmodel.load.document import Document, Path
 from netmodel.model.fields import Fields, Problems, is_port_name
 from netmodel.model.labels import Labels, LabelSelector, SelectorRequirement
 from netmodel.model.names import object_name_rule
@@ -141,10 +141,11 @@ def read_node(doc: Document, problems: Problems) -> Node:
 # -- Pods and workloads --------------------------------------------------------------------------------------------
 
 
-# A container as read, without its locations: (list key, index in it, name, image, command and args, ports), each
-# port (index, name, number, protocol, hostPort, hostIP). The locations are the reading Pod's own (`_containers_at`).
-_PortShape = tuple[str | int, str, int, int, int | None, str]
-_ContainerShape = tuple[str, str | int, str, str, tuple[str, ...], tuple[_PortShape, ...]]
+# A container as read, without its locations: (its path in the document, name, image, command and args, ports),
+# each port (its path, name, number, protocol, hostPort, hostIP). The locations are the reading Pod's own
+# (`_containers_at`); the paths are shared by the Pods that read alike.
+_PortShape = tuple[Path, str, int, int, int | None, str]
+_ContainerShape = tuple[Path, str, str, tuple[str, ...], tuple[_PortShape, ...]]
 T = TypeVar("T")
 
 
@@ -194,21 +195,18 @@ def _read_containers(spec: Fields, shared: PodsRead | None = None) -> tuple[Cont
     ``shared``."""
     if shared is None:
         return _containers_at(spec, _container_shapes(spec))
-    value = (_read_fields(spec.data.get("containers")), _read_fields(spec.data.get("initContainers")))
+    # The paths are part of the shapes, so the spec's own path is part of the key.
+    value = (spec.path, _read_fields(spec.data.get("containers")), _read_fields(spec.data.get("initContainers")))
     return _containers_at(spec, _read_once(shared.containers, value, spec.problems, lambda: _container_shapes(spec)))
 
 
 def _containers_at(spec: Fields, shapes: tuple[_ContainerShape, ...]) -> tuple[Container, ...]:
     """The containers of ``shapes``, located in ``spec``'s document."""
-    span, path = spec.doc.span, spec.path
-    containers = []
-    for key, i, name, image, args, ports in shapes:
-        at = (*path, key, i)
-        containers.append(Container(name, tuple([ContainerPort(port_name, number, protocol, host_port, host_ip,
-                                                               span((*at, "ports", j)))
-                                                 for j, port_name, number, protocol, host_port, host_ip in ports]),
-                                    span(at), image, args))
-    return tuple(containers)
+    span = spec.doc.span
+    return tuple([Container(name, tuple([ContainerPort(port_name, number, protocol, host_port, host_ip, span(port_at))
+                                         for port_at, port_name, number, protocol, host_port, host_ip in ports]),
+                            span(at), image, args)
+                  for at, name, image, args, ports in shapes])
 
 
 def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
@@ -236,7 +234,7 @@ def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
                     p.error("name", f"{name!r} is not a valid port name",
                             "use at most 15 lower-case letters, digits and '-', with at least one letter")
                 if number is not None:
-                    ports.append((p.path[-1], name, number, _protocol(p), host_port or None, p.string("hostIP")))
+                    ports.append((p.path, name, number, _protocol(p), host_port or None, p.string("hostIP")))
             name = c.string("name")
             if not name:
                 # The API server requires a name; only messages use it, so the container is read as key[index].
@@ -247,7 +245,7 @@ def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
             args = tuple(a for field in ("command", "args") if isinstance(c.data.get(field), list)
                          for a in c.data[field] if isinstance(a, str))
             image = c.data.get("image")
-            containers.append((key, c.path[-1], name, image if isinstance(image, str) else "", args, tuple(ports)))
+            containers.append((c.path, name, image if isinstance(image, str) else "", args, tuple(ports)))
     return tuple(containers)
 
 
