@@ -101,6 +101,29 @@ def test_l7_rules_are_marked_on_every_answer_they_could_change(tmp_path: Path) -
     assert len(notes) == 1 and "toPorts.rules" in notes[0]["message"]
 
 
+@pytest.mark.parametrize(("rule", "denied_marked"), [
+    (L7, False),  # the HTTP rule only narrows port 80 from frontend: other's denial stands
+    (L7.replace("      rules:", "      serverNames: [a.example]\n      rules:"), False),
+    (L7.replace("    toPorts:", "    fromRequires: [{matchLabels: {env: prod}}]\n    toPorts:"), False),
+    (L7.replace("    toPorts:", "    authentication: {mode: required}\n    toPorts:"), False),
+    # Read as matching none, a toFQDNs or unmodelled-entity rule may allow what netmodel denies.
+    (L7 + "  - fromEntities: [health]\n", True),
+    # Ignored, a deny rule's requirement makes netmodel deny more than Cilium: denials may change.
+    (L7 + "  ingressDeny:\n  - fromEndpoints: [{matchLabels: {role: other}}]\n"
+     "    fromRequires: [{matchLabels: {env: prod}}]\n", True),
+])
+def test_what_only_narrows_marks_no_denied_answer(tmp_path: Path, rule: str, denied_marked: bool) -> None:
+    """An allow rule's L7 and TLS fields, authentication and requirements can only take away from what netmodel
+    lets the rule allow (the Star Wars demo's L7 rule: the xwing stays denied whatever the HTTP rule says), so a
+    denied answer is certain; allowed answers stay marked."""
+    def marks(source: str) -> list[str]:
+        done = run(tmp_path, rule, "query", "--from", source, "--to", "prod/backend", "--port", "80",
+                   "--format", "json")
+        return list((json.loads(done.stdout).get("notEvaluated") or {}).get("kinds", []))
+    assert marks("prod/frontend") == ["CiliumNetworkPolicy (cilium.io)"]
+    assert bool(marks("prod/other")) is denied_marked
+
+
 @pytest.mark.parametrize("rule", [
     "  egress:\n  - toFQDNs: [{matchName: api.example.com}]\n",
     "  egress:\n  - toGroups: [{aws: {securityGroupsIds: [sg-1]}}]\n",

@@ -30,6 +30,9 @@ from netmodel.model.cilium_host import enforced as host_enforced
 from netmodel.model.objects import SkippedObject
 from netmodel.model.topology import Topology
 
+# The category of an object that can only take away from what netmodel allows: it changes no denied answer.
+NARROWS_ONLY = "narrows-only"
+
 
 @dataclass(frozen=True, slots=True)
 class Unevaluated:
@@ -47,7 +50,7 @@ class Unevaluated:
         firewalls: dict[str, list[SkippedObject]] = {}
         cluster = []
         for s in list(topology.skipped) + cilium_unjudged(topology):
-            if s.category not in ("not-evaluated", "partly-evaluated"):
+            if s.category not in ("not-evaluated", "partly-evaluated", NARROWS_ONLY):
                 continue
             if s.scope == "cluster":
                 cluster.append(s)
@@ -99,7 +102,10 @@ class Unevaluated:
         out = list(self.cluster)
         for ns in sorted(namespaces):
             out.extend(self.by_namespace.get(ns, ()))
-        return tuple(out + self._firewall_objects(judged))
+        out += self._firewall_objects(judged)
+        if answer.denied:  # what can only take away from allowed traffic cannot change a denial
+            out = [s for s in out if s.category != NARROWS_ONLY]
+        return tuple(out)
 
     def for_groups(self, *groups: str, by: str) -> tuple[SkippedObject, ...]:
         """For a matrix row: its groups are ``NS/NAME...`` (by pod or workload), ``NS`` (by namespace) or
@@ -121,10 +127,13 @@ def _layers(topology: Topology, skipped: SkippedObject) -> list[str]:
 def cilium_unjudged(topology: Topology) -> list[SkippedObject]:
     """The parts of Cilium policies netmodel cannot judge offline (L7 rules, toFQDNs, host policies, ...), one
     entry per policy: a CiliumNetworkPolicy's can change flows of Pods in its namespace (it selects those only),
-    a CiliumClusterwideNetworkPolicy's any flow (NM-INPUT-045)."""
+    a CiliumClusterwideNetworkPolicy's any flow (NM-INPUT-045). A policy whose every such part only narrows what
+    netmodel lets its rules allow (L7 rules, authentication, ...: CiliumRule.narrows_only) is NARROWS_ONLY: it
+    cannot change a denied answer."""
     out = []
     for policy in topology.cilium_policies:
         reasons: dict[str, None] = {}
+        narrows_only = True
         source = None
         for spec in policy.specs:
             if spec.node_selector is not None and spec.has_egress and host_enforced(topology):
@@ -134,13 +143,16 @@ def cilium_unjudged(topology: Topology) -> list[SkippedObject]:
                 reasons.setdefault("host policy egress (it may also judge Pod traffic masqueraded to the node's "
                                    "address)", None)
                 source = source or spec.source
+                narrows_only = False
             for rule in spec.rules:
                 for why in rule.unjudged:
                     reasons.setdefault(f"{rule.label}: {why}", None)
                     source = source or rule.source
+                if rule.unjudged and not rule.narrows_only:
+                    narrows_only = False
         if reasons and source is not None:
             out.append(SkippedObject("cilium.io/v2", policy.kind, policy.namespace, policy.name,
-                                     "; ".join(reasons), source, "partly-evaluated",
+                                     "; ".join(reasons), source, NARROWS_ONLY if narrows_only else "partly-evaluated",
                                      "namespace" if policy.namespace else "cluster", "Cilium"))
     return out
 
@@ -204,4 +216,4 @@ def matrix_json(connections: Iterable[Connection], by: str, skipped: Unevaluated
     return out
 
 
-__all__ = ["Unevaluated", "kinds", "matrix_json", "message", "to_json"]
+__all__ = ["NARROWS_ONLY", "Unevaluated", "kinds", "matrix_json", "message", "to_json"]

@@ -80,6 +80,9 @@ class CiliumRule:
     # The IP protocols (ICMP 1, ICMPv6 58) whose echo request ``icmps`` names; netmodel judges ICMP only at node
     # Firewalls (host policies, model/cilium_host.py): Pod flows are TCP, UDP and SCTP.
     icmp_echo: tuple[int, ...] = ()
+    # Whether everything ``unjudged`` can only narrow what netmodel lets the rule allow (an allow rule's L7 rules,
+    # TLS and listener fields, authentication, requirements): then no answer netmodel denies can change.
+    narrows_only: bool = False
 
     @property
     def direction(self) -> str:

@@ -238,7 +238,7 @@ def _port(f: Fields) -> tuple[PolicyPort, ...]:
 _L7_FIELDS = ("rules", "serverNames", "listener", "terminatingTLS", "originatingTLS")
 
 
-def _ports(rule: Fields, deny: bool, unjudged: list[str]) -> tuple[PolicyPort, ...] | None:
+def _ports(rule: Fields, deny: bool, unjudged: list[str], narrowing: list[str]) -> tuple[PolicyPort, ...] | None:
     """The rule's toPorts (None: every port) and icmps (ICMP only: no TCP, UDP or SCTP port)."""
     ports: list[PolicyPort] | None = None
     if rule.is_list_present("toPorts"):
@@ -253,8 +253,10 @@ def _ports(rule: Fields, deny: bool, unjudged: list[str]) -> tuple[PolicyPort, .
                     if deny:
                         entry.error(key, "a deny rule's toPorts takes ports only", f"remove `{key}`")
                     else:
-                        unjudged.append(f"toPorts.{key} (judged only at run time by Cilium's L7 proxy; netmodel "
-                                        "reads the ports as allowed)")
+                        why = f"toPorts.{key} (judged only at run time by Cilium's L7 proxy; netmodel reads the ports " \
+                              "as allowed)"
+                        unjudged.append(why)
+                        narrowing.append(why)
     if rule.is_list_present("icmps") and ports is None:
         ports = []  # ICMP only: netmodel's ports are TCP, UDP and SCTP
     return tuple(ports) if ports is not None else None
@@ -287,6 +289,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     direction = "ingress" if section.startswith("ingress") else "egress"
     deny = section.endswith("Deny")
     unjudged: list[str] = []
+    narrowing: list[str] = []  # the reasons that can only take away from what the rule allows (an allow rule's)
     peers = [k for k in _PEERS[direction] if k in r.data]
     if deny:
         for key in _NOT_IN_DENY:
@@ -297,9 +300,12 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
                 "split it into one rule per peer field")
     for key in ("fromRequires", "toRequires"):
         if key in r.data:
-            unjudged.append(f"{key} (netmodel ignores it, so it may allow more than Cilium does)")
+            unjudged.append(f"{key} (netmodel ignores it, so it may {'deny' if deny else 'allow'} more than Cilium "
+                            "does)")
+            narrowing.append(unjudged[-1])
     if "authentication" in r.data:
         unjudged.append("authentication (decided by mutual authentication at run time)")
+        narrowing.append(unjudged[-1])
     side = "from" if direction == "ingress" else "to"
     endpoints = _selectors(r, f"{side}Endpoints", namespace, unjudged) if f"{side}Endpoints" in r.data else None
     entities = _entities(r, f"{side}Entities", unjudged) if f"{side}Entities" in r.data else None
@@ -312,7 +318,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     for key in (f"{side}Groups", "toFQDNs"):
         if key in r.data and (key != "toFQDNs" or direction == "egress"):
             unjudged.append(f"{key} (its addresses are known only at run time; read as matching none)")
-    ports = _ports(r, deny, unjudged)
+    ports = _ports(r, deny, unjudged, narrowing)
     icmp_echo = _icmp_echo(r)
     if len(r.problems.items) > reported:
         return None
@@ -326,8 +332,11 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     # (denies) nothing. Requirements (fromRequires/toRequires) are folded into fromEndpoints/toEndpoints only, so
     # they neither make nor unmake the wildcard.
     wildcard = not peers and (ports is not None)
+    # In an allow rule, L7 and TLS rules, authentication and requirements only take away from what netmodel lets
+    # the rule allow; in a deny rule, ignored requirements make it deny more than Cilium does.
+    narrows_only = not deny and bool(unjudged) and set(unjudged) == set(narrowing)
     return CiliumRule(section, index, spec_index, endpoints, entities, cidrs, services, nodes, ports,
-                      tuple(dict.fromkeys(unjudged)), wildcard, r.span(), icmp_echo)
+                      tuple(dict.fromkeys(unjudged)), wildcard, r.span(), icmp_echo, narrows_only)
 
 
 def _spec(s: Fields, kind: str, namespace: str, spec_index: int | None) -> CiliumSpec | None:
@@ -391,7 +400,8 @@ def _ref(f: Fields, namespace: str) -> str:
 
 
 def _with_unjudged(rule: CiliumRule, more: list[str]) -> CiliumRule:
-    return replace(rule, unjudged=tuple(dict.fromkeys(rule.unjudged + tuple(more))))
+    """The rule of a spec whose subject netmodel cannot select: it may select Pods, so it may allow or deny."""
+    return replace(rule, unjudged=tuple(dict.fromkeys(rule.unjudged + tuple(more))), narrows_only=False)
 
 
 def read_cilium_policy(doc: Document, problems: Problems, kind: str) -> CiliumPolicy | None:
