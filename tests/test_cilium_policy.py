@@ -425,3 +425,27 @@ def test_host_policy_icmp_echo_rules_are_judged_at_the_node(tmp_path: Path) -> N
     assert not f.firewalls.decide(w2, "ingress", parse_network("192.0.2.9").network_address, 1, 0).allowed
     other = fabric(echo.replace("type: EchoRequest", "type: DestinationUnreachable"))
     assert not other.firewalls.decide(w2, "ingress", other.topology.node_by_name["cp"].ips[0], 1, 0).allowed
+
+
+def test_a_field_cilium_does_not_have_is_reported_not_read_as_absent() -> None:
+    """Cilium's own examples/policies/auth/auth.yaml uses `auth:`, a field of a Cilium version that renamed it
+    `authentication:`; a misspelt peer (`fromEndpoint:`) would leave a rule with only ports, which allows every
+    peer. Neither is silently read as absent: NM-INPUT-045 names the field and the answers are marked."""
+    f = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoint: [{matchLabels: {role: frontend}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP, portt: "81"}]
+      rulez: {}
+  egress:
+  - toEndpoints: [{matchLabels: {role: other}}]
+    auth: {type: "null"}
+""")
+    notes = [n.message for n in f.topology.notes if n.id == "NM-INPUT-045"]
+    assert len(notes) == 2, notes
+    for field in ("spec.ingress[0].fromEndpoint", "spec.ingress[0].toPorts[0].ports[0].portt",
+                  "spec.ingress[0].toPorts[0].rulez", "spec.egress[0].auth"):
+        assert any(field in n for n in notes), (field, notes)
+    assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]

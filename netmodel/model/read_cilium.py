@@ -236,6 +236,19 @@ def _port(f: Fields) -> tuple[PolicyPort, ...]:
 
 
 _L7_FIELDS = ("rules", "serverNames", "listener", "terminatingTLS", "originatingTLS")
+# The other fields of a rule besides its peers (Cilium's IngressRule/EgressRule, their deny forms and PortRule).
+_RULE_FIELDS = {"ingress": ("fromRequires", "toPorts", "icmps", "authentication"),
+                "egress": ("toRequires", "toPorts", "icmps", "authentication")}
+
+
+def _unknown_fields(f: Fields, known: tuple[str, ...], unjudged: list[str]) -> None:
+    """A field Cilium's API does not have (a typo, another version's field: the API server drops it or, with
+    kubectl's strict field validation, refuses the object) is not silently read as absent: the rule is read without
+    it and reported, since it may have meant a peer or port the answers depend on."""
+    for key in f.data:
+        if key not in known:
+            unjudged.append(f"unknown field {f.dotted(str(key))!r} (not a field of Cilium's API: netmodel reads the "
+                            "rule without it)")
 
 
 def _ports(rule: Fields, deny: bool, unjudged: list[str], narrowing: list[str]) -> tuple[PolicyPort, ...] | None:
@@ -246,7 +259,9 @@ def _ports(rule: Fields, deny: bool, unjudged: list[str], narrowing: list[str]) 
         for entry in rule.each_mapping("toPorts"):
             if not entry.is_list_present("ports") or not entry.items("ports"):
                 ports.extend(PolicyPort(protocol_number(p), None, None, entry.span()) for p in ("TCP", "UDP", "SCTP"))
+            _unknown_fields(entry, ("ports", *_L7_FIELDS), unjudged)
             for p in entry.each_mapping("ports"):
+                _unknown_fields(p, ("port", "endPort", "protocol"), unjudged)
                 ports.extend(_port(p))
             for key in _L7_FIELDS:
                 if entry.has(key):
@@ -291,6 +306,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     unjudged: list[str] = []
     narrowing: list[str] = []  # the reasons that can only take away from what the rule allows (an allow rule's)
     peers = [k for k in _PEERS[direction] if k in r.data]
+    _unknown_fields(r, (*_PEERS[direction], *_RULE_FIELDS[direction]), unjudged)
     if deny:
         for key in _NOT_IN_DENY:
             if key in r.data:
