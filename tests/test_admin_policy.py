@@ -373,3 +373,44 @@ def test_diff_names_the_flows_an_admin_deny_closes() -> None:
     # Every workload outside kube-system loses DNS to CoreDNS; nothing inside kube-system changes.
     assert ("blog/wordpress[Deployment]", "kube-system/coredns[Deployment]", "UDP") in closed
     assert all(not src.startswith("kube-system/") and dst.startswith("kube-system/") for src, dst, _ in closed)
+
+
+FIRST_SHAPE = ANP + """metadata: {name: first-shape}
+spec:
+  priority: 5
+  subject: {namespaces: {matchLabels: {team: x}}}
+  ingress:
+  - name: deny-from-y
+    action: Deny
+    from:
+    - namespaces: {namespaceSelector: {matchLabels: {team: y}}}
+    - pods: {namespaces: {namespaceSelector: {matchLabels: {team: y}}}, podSelector: {}}
+"""
+
+
+def test_the_apis_first_peer_shape_is_read() -> None:
+    """v0.1.0-v0.1.2 of network-policy-api (the same v1alpha1) wrote a peer's namespaces as a NamespacedPeer
+    (`namespaces: {namespaceSelector: S}`, `pods: {namespaces: {namespaceSelector: S}, podSelector: P}`;
+    apis/v1alpha1/shared_types.go at v0.1.1); the policy-assistant walkthrough still does. It means S."""
+    c = compiled(FIRST_SHAPE)
+    assert not query(c, "y/c", "x/a", 80, "TCP").allowed
+    assert query(c, "x/b", "x/a", 80, "TCP").allowed
+    assert [p.name for p in c.topology.admin_policies] == ["first-shape"]
+
+
+@pytest.mark.parametrize("field", ["sameLabels", "notSameLabels"])
+def test_same_labels_peers_leave_the_policy_out_and_say_so(tmp_path: Path, field: str) -> None:
+    """sameLabels/notSameLabels (namespaces relative to the subject's, API v0.1.0-v0.1.2) are not evaluated: the
+    policy is left out with NM-INPUT-015, and every answer is marked."""
+    policy = FIRST_SHAPE.replace("- namespaces: {namespaceSelector: {matchLabels: {team: y}}}",
+                                 f"- namespaces: {{{field}: [team]}}")
+    c = compiled(policy)
+    assert c.topology.admin_policies == ()
+    said = [n for n in c.topology.notes if n.id == "NM-INPUT-015"]
+    assert len(said) == 1 and field in said[0].message and "left out" in said[0].message
+    path = tmp_path / "t.yaml"
+    path.write_text(BASE + "\n---\n" + policy)
+    done = subprocess.run([sys.executable, "-m", "netmodel", "query", str(path), "--from", "y/c", "--to", "x/a",
+                           "--port", "80", "--format", "json"], capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert json.loads(done.stdout)["notEvaluated"]["kinds"] == ["AdminNetworkPolicy (policy.networking.k8s.io)"]

@@ -481,6 +481,29 @@ def test_cilium_health_policy_is_reported_not_silently_empty() -> None:
     assert [f["id"] for f in said] == ["NM-INPUT-045"] and "reserved:health" in said[0]["message"], _brief(said)
 
 
+# -- the AdminNetworkPolicy API's own walkthrough (policy-assistant) ----------------------------------------
+
+WALKTHROUGH = (CORPUS / "network-policy-api" / "walkthrough",)
+# cmd/policy-assistant/examples/demos/walkthrough/README.md, "Walk through Traffic": source, destination, port,
+# verdict, and the decisions that reach it.
+WALKTHROUGH_FLOWS = [
+    ("deployment:demo/a", "pod:demo/b", 80, "allowed"),  # [ANP] Allow (allow-80)
+    ("deployment:demo/a", "pod:demo/b", 81, "denied"),  # [ANP] No-Op -> [BANP] Deny (baseline-deny)
+    ("pod:demo2/nginx", "deployment:demo/a", 81, "denied"),  # [ANP] Pass -> [NPv1] Dropped
+    ("pod:demo2/nginx", "deployment:demo/a", 80, "allowed"),  # anp1 (priority 1) before anp2's Pass
+]
+
+
+@pytest.mark.parametrize(("source", "destination", "port", "verdict"), WALKTHROUGH_FLOWS,
+                         ids=[f"{s}->{d}:{p}" for s, d, p, _ in WALKTHROUGH_FLOWS])
+def test_admin_policy_walkthrough(source: str, destination: str, port: int, verdict: str) -> None:
+    """The walkthrough's ANPs write their peers in the API's first shape (`namespaces: {namespaceSelector: …}`,
+    v0.1.0-v0.1.2 of the same v1alpha1), which netmodel refused (exit 2) before reading both shapes."""
+    answer = query(WALKTHROUGH, source, destination, port)
+    assert answer["verdict"] == verdict, answer["disposition"]
+    assert not not_evaluated(answer)
+
+
 # -- a live Calico cluster, as `kubectl get -A -o json` prints it --------------------------------------------
 
 DUMP = CORPUS / "calico-dump" / "cluster.json"

@@ -203,7 +203,14 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         elif kind == "ReferenceGrant":
             inv.reference_grants.append(read_reference_grant(doc, problems))
         elif kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
-            if (admin := read_admin_network_policy(doc, problems, kind)) is not None:
+            if (admin := read_admin_network_policy(doc, problems, kind)) is None:
+                pass
+            elif admin.unevaluated:
+                # Left out, and every answer marked (NM-INPUT-015): its peers depend on what netmodel cannot read.
+                inv.skipped.append(SkippedObject(
+                    api, kind, "", admin.name, f"uses {', '.join(admin.unevaluated)}, which netmodel does not "
+                    "evaluate: the policy is left out", admin.source, "not-evaluated", "cluster", "AdminNetworkPolicy API"))
+            else:
                 inv.admin_policies.append(admin)
         elif kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
             if (cilium := read_cilium_policy(doc, problems, kind)) is not None:

@@ -573,6 +573,9 @@ class AdminNetworkPolicy:
     ingress: tuple[AdminRule, ...]
     egress: tuple[AdminRule, ...]
     source: SourceSpan
+    # Fields netmodel does not evaluate (sameLabels/notSameLabels peers of the API's v0.1.0-v0.1.2): such a policy
+    # is left out and every answer says so (model/build.py).
+    unevaluated: tuple[str, ...] = ()
 
     @property
     def ref(self) -> ObjectRef:

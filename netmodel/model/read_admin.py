@@ -40,15 +40,42 @@ def _one_of(f: Fields, names: tuple[str, ...], what: str) -> str | None:
     return None
 
 
-def _namespaced_pod(f: Fields) -> tuple[LabelSelector, LabelSelector] | None:
-    """A ``pods`` entry: namespaceSelector AND podSelector, both required (empty selects all)."""
-    ns, pod = f.mapping("namespaceSelector", required=True), f.mapping("podSelector", required=True)
+# The API's first releases (v0.1.0-v0.1.2, the same apiVersion v1alpha1) wrote a peer's namespaces as a
+# NamespacedPeer holding exactly one of these (apis/v1alpha1/shared_types.go at tag v0.1.1); v0.1.3 made it a
+# plain label selector. CRDs of those releases are still installed (OVN-Kubernetes shipped them), so both are read.
+_NAMESPACED_PEER = ("namespaceSelector", "sameLabels", "notSameLabels")
+
+
+def _namespaces(f: Fields, key: str, unevaluated: list[str]) -> LabelSelector | None:
+    """A peer's namespaces at ``key``: a label selector, or a v0.1.0-v0.1.2 NamespacedPeer. Its
+    ``namespaceSelector`` is that selector; ``sameLabels``/``notSameLabels`` (namespaces sharing, or not, the
+    subject's values of those labels) are not evaluated: the policy is left out (``unevaluated``)."""
+    sub = f.mapping(key, required=True)
+    if sub is None:
+        return None
+    if not any(k in sub.data for k in _NAMESPACED_PEER):
+        return read_selector(sub)
+    field = _one_of(sub, _NAMESPACED_PEER, "namespaces (a NamespacedPeer of the API's v0.1.0-v0.1.2)")
+    if field == "namespaceSelector":
+        return sub.selector("namespaceSelector")
+    if field is not None:
+        unevaluated.append(f"{sub.dotted(field)} (namespaces relative to the subject's, API v0.1.0-v0.1.2)")
+    return LabelSelector.everything()  # a placeholder: a policy with an unevaluated field is left out
+
+
+def _namespaced_pod(f: Fields, unevaluated: list[str]) -> tuple[LabelSelector, LabelSelector] | None:
+    """A ``pods`` entry: namespaceSelector AND podSelector, both required (empty selects all); in a peer of the
+    API's v0.1.0-v0.1.2, ``namespaces`` (a NamespacedPeer) in place of namespaceSelector."""
+    old = "namespaces" in f.data and "namespaceSelector" not in f.data
+    ns = _namespaces(f, "namespaces", unevaluated) if old else f.selector("namespaceSelector") \
+        if f.mapping("namespaceSelector", required=True) is not None else None
+    pod = f.mapping("podSelector", required=True)
     if ns is None or pod is None:
         return None
-    return read_selector(ns), read_selector(pod)
+    return ns, read_selector(pod)
 
 
-def _read_peer(p: Fields, direction: str) -> AdminPeer | None:
+def _read_peer(p: Fields, direction: str, unevaluated: list[str]) -> AdminPeer | None:
     allowed = _PEER_FIELDS[direction]
     present = [n for n in ("namespaces", "pods", "nodes", "networks", "domainNames") if p.data.get(n) is not None]
     wrong = [n for n in present if n not in allowed]
@@ -59,11 +86,11 @@ def _read_peer(p: Fields, direction: str) -> AdminPeer | None:
     if field is None:
         return None
     if field == "namespaces":
-        sel = p.selector("namespaces")
+        sel = _namespaces(p, "namespaces", unevaluated)
         return AdminPeer(field, sel, None, None, (), p.span()) if sel is not None else None
     if field == "pods":
         sub = p.mapping("pods")
-        both = _namespaced_pod(sub) if sub is not None else None
+        both = _namespaced_pod(sub, unevaluated) if sub is not None else None
         return AdminPeer(field, both[0], both[1], None, (), p.span()) if both is not None else None
     if field == "nodes":
         sel = p.selector("nodes")
@@ -117,7 +144,7 @@ def _read_port(f: Fields) -> tuple[PolicyPort, ...]:
     return ()
 
 
-def _read_rule(r: Fields, kind: str, direction: str, index: int) -> AdminRule | None:
+def _read_rule(r: Fields, kind: str, direction: str, index: int, unevaluated: list[str]) -> AdminRule | None:
     reported = len(r.problems.items)
     actions = ("Allow", "Deny", "Pass") if kind == ANP else ("Allow", "Deny")
     action = r.string("action", required=True, choices=actions)
@@ -132,7 +159,8 @@ def _read_rule(r: Fields, kind: str, direction: str, index: int) -> AdminRule | 
     if len(entries) > MAX_RULES:
         r.error(peers_key, f"lists {len(entries)} peers; the API allows at most {MAX_RULES}",
                 "split the rule into several rules")
-    peers = tuple(peer for p in r.each_mapping(peers_key) if (peer := _read_peer(p, direction)) is not None)
+    peers = tuple(peer for p in r.each_mapping(peers_key)
+                  if (peer := _read_peer(p, direction, unevaluated)) is not None)
     ports: tuple[PolicyPort, ...] | None = None
     if r.data.get("ports") is not None:
         port_entries = r.items("ports")
@@ -173,21 +201,22 @@ def read_admin_network_policy(doc: Document, problems: Problems, kind: str) -> A
             selectors = (sel, LabelSelector.everything()) if sel is not None else None
         elif field == "pods":
             sub = subject.mapping("pods")
-            selectors = _namespaced_pod(sub) if sub is not None else None
+            selectors = _namespaced_pod(sub, []) if sub is not None else None
     rules: dict[str, list[AdminRule]] = {"ingress": [], "egress": []}
+    unevaluated: list[str] = []
     for direction in ("ingress", "egress"):
         entries = spec.items(direction)
         if len(entries) > MAX_RULES:
             spec.error(direction, f"lists {len(entries)} rules; the API allows at most {MAX_RULES}",
                        "merge rules or split the policy")
         for i, r in enumerate(spec.each_mapping(direction)):
-            rule = _read_rule(r, kind, direction, i)
+            rule = _read_rule(r, kind, direction, i, unevaluated)
             if rule is not None:
                 rules[direction].append(rule)
     if selectors is None or (kind == ANP and priority is None):
         return None
     return AdminNetworkPolicy(kind, meta.name, priority, selectors[0], selectors[1], tuple(rules["ingress"]),
-                              tuple(rules["egress"]), doc.span())
+                              tuple(rules["egress"]), doc.span(), tuple(unevaluated))
 
 
 __all__ = ["ANP", "BANP", "read_admin_network_policy"]
