@@ -134,9 +134,10 @@ endpoints: [{addresses: [10.244.1.5], nodeName: w-1, conditions: {ready: true}}]
     assert pairs(base(app, firewalls=workers_closed), "NM-EXT") == {("Service/shop/a", "NM-EXT-003")}
 
 
-# Pods whose names repeat (a StatefulSet's web-0 and a Pod of the input named web-0; a Deployment of the same name
-# has its Pods renamed, NM-INPUT-047), and Pods of one class whose containers name one port twice in opposite
-# orders (a named targetPort resolves on the first).
+# Pod names that would repeat (a StatefulSet's web-0 and a Pod of the input named web-0, which the StatefulSet
+# cannot adopt, so it makes no Pod, NM-INPUT-048; a Deployment of the same name has its Pods renamed, NM-INPUT-047),
+# and Pods of one class whose containers name one port twice in opposite orders (a named targetPort resolves on
+# the first).
 TWINS = """
 apiVersion: apps/v1
 kind: Deployment
@@ -219,7 +220,9 @@ def test_endpoint_classes_are_the_classes_of_the_backends(layout: str) -> None:
 
 def test_twin_layout_covers_repeated_names_and_ports() -> None:
     t = build_topology(parse_text(TWINS, "l.yaml"))
-    assert len(t.pod_position) < len(t.pods)  # two Pods named shop/web-0: the StatefulSet's and the input's
+    assert len(t.pod_position) == len(t.pods)  # one Pod named shop/web-0: the input's
+    assert [p.labels.get("app") for p in t.pods if p.name == "web-0"] == ["z"]
+    assert [n.id for n in t.notes if n.id in ("NM-INPUT-047", "NM-INPUT-048")] == ["NM-INPUT-047", "NM-INPUT-048"]
     assert sorted(p.name for p in t.pods if p.owner is not None and p.owner.kind == "Deployment") == \
         ["web-deployment-0", "web-deployment-1"]
     compiled = CompiledCluster(t)

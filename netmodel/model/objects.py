@@ -319,6 +319,12 @@ class Workload(Namespaced):
     template: PodTemplate
     source: SourceSpan
     annotations: Labels = NO_LABELS  # the workload's own metadata (the template's are its Pods')
+    # What a StatefulSet's controller does with a Pod of the input that has one of its Pods' names
+    # (placement.PodNames): it adopts it when no controller owns it and its labels match ``selector`` (None when
+    # the input gives none); else it cannot make that Pod, and when ``ordered`` (podManagementPolicy
+    # OrderedReady, the default; Parallel is not) none of the later ordinals either.
+    selector: LabelSelector | None = None
+    ordered: bool = True
 
     @property
     def ref(self) -> ObjectRef:

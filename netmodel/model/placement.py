@@ -34,6 +34,7 @@ from typing import Any
 
 from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import classify
+from netmodel.model.labels import LabelSelector
 from netmodel.model.objects import (
     FINISHED_PHASES,
     Node,
@@ -246,6 +247,9 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
     expanded = [w for w, _ in inv.workloads
                 if (w.kind, w.namespace, w.name) not in given_owners and (w.kind, w.namespace, w.name) not in controlled]
     names = PodNames(inv, expanded)
+    if names.adopted:  # Pods of the input a StatefulSet adopts are its Pods
+        placed = [replace(pod, owner=names.adopted[key]) if (key := (pod.namespace, pod.name)) in names.adopted
+                  else pod for pod in placed]
     for w in expanded:
         placed.extend(expand(w, scheduler, unplaced, addresses, names))
     names.note(notes)
@@ -296,23 +300,67 @@ class PodNames:
     netmodel writes them ``<name>-<replica>`` (``<name>-<node>`` for a DaemonSet), which can meet a
     StatefulSet's or a given Pod's name when a Deployment and a StatefulSet share a name. Two Pods of one name
     would be one Pod to every question that names a Pod, so such a Pod is named ``<name>-<kind>-<replica>``
-    instead, and a note says so.
+    instead, and a note says so (NM-INPUT-047).
+
+    A Pod of the input can also have a StatefulSet's Pod's name (a StatefulSet that owns Pods of the input is
+    not expanded at all: they are its Pods). The API server holds one Pod per name, so the StatefulSet's
+    controller either adopts that Pod, when no controller owns it and its labels match the StatefulSet's
+    selector (it claims such orphans as its own), or cannot make its Pod of that ordinal: the create is refused
+    (AlreadyExists), and under podManagementPolicy OrderedReady, the default, the controller stops there, making
+    no later ordinal either (NM-INPUT-048). Either way the input's Pod is the one of that name.
     """
 
     def __init__(self, inv: Inventory, workloads: Sequence[Workload]) -> None:
         # Without workloads to name, the input's Pods (150,000 in a kubectl dump) need not be gathered.
-        self._taken: set[tuple[str, str]] = {(pod.namespace, pod.name) for pod, _, _ in inv.pods} if workloads \
-            else set()
+        given = {(pod.namespace, pod.name): (pod, doc.data) for pod, _, doc in inv.pods} if workloads else {}
+        self._taken: set[tuple[str, str]] = set(given)
+        self._renamed: list[tuple[Workload, str]] = []  # each renamed workload (once) and the name that clashed
+        # Pods of the input a StatefulSet adopts ((namespace, name) -> the StatefulSet), and the StatefulSets
+        # that cannot make a Pod (the StatefulSet, the input's Pod in the way, the later ordinals not made).
+        self.adopted: dict[tuple[str, str], ObjectRef] = {}
+        self._blocked: list[tuple[Workload, Pod, str, list[str]]] = []
+        self._stateful: dict[tuple[str, str], list[str]] = {}  # each StatefulSet's (namespace, name) -> its Pods
         for w in workloads:
             if w.kind == "StatefulSet":
-                self._taken.update((w.namespace, f"{w.name}-{i}") for i in range(w.replicas or 0))
-        self._renamed: list[tuple[Workload, str]] = []  # each renamed workload (once) and the name that clashed
+                names = self._stateful_names(w, given)
+                self._stateful[(w.namespace, w.name)] = names
+                self._taken.update((w.namespace, name) for name in names)
+
+    def _stateful_names(self, w: Workload, given: dict[tuple[str, str], tuple[Pod, Any]]) -> list[str]:
+        """The Pods StatefulSet ``w`` makes, by name: every ordinal but those a Pod of the input has the name of
+        (adopted, or in the way), and under OrderedReady none after one in the way."""
+        names: list[str] = []
+        stopped_at: tuple[Pod, str, list[str]] | None = None
+        for i in range(w.replicas or 0):
+            name = f"{w.name}-{i}"
+            found = given.get((w.namespace, name))
+            if found is None:
+                if stopped_at is None:
+                    names.append(name)
+                else:
+                    stopped_at[2].append(name)
+                continue
+            pod, data = found
+            controller = _controller_of(data)
+            selector = w.selector if w.selector is not None else LabelSelector.of(w.template.labels)
+            if controller is None and selector.matches(pod.labels):
+                # Adopted (the controller claims it whatever else happens): the input's Pod is this ordinal's.
+                self.adopted[(w.namespace, name)] = w.ref
+            elif stopped_at is None:
+                why = (f"{controller} controls it" if controller is not None
+                       else f"its labels do not match the StatefulSet's selector {selector}")
+                blocked: tuple[Pod, str, list[str]] = (pod, why, [])
+                self._blocked.append((w, *blocked))
+                if w.ordered:
+                    stopped_at = blocked
+        return names
 
     def of(self, w: Workload, suffixes: Sequence[object]) -> list[str]:
-        """The names of ``w``'s Pods, one per suffix (a replica number, or a DaemonSet's node)."""
-        names = [f"{w.name}-{x}" for x in suffixes]
+        """The names of ``w``'s Pods, one per suffix (a replica number, or a DaemonSet's node); a StatefulSet's
+        leave out those it does not make (see the class)."""
         if w.kind == "StatefulSet":
-            return names  # claimed in __init__
+            return self._stateful[(w.namespace, w.name)]  # decided in __init__
+        names = [f"{w.name}-{x}" for x in suffixes]
         taken = self._taken
         clash = next((name for name in names if (w.namespace, name) in taken), None)
         if clash is not None:  # all of the workload's Pods renamed alike, not only the one that clashed
@@ -326,13 +374,34 @@ class PodNames:
         return names
 
     def note(self, notes: list[Note]) -> None:
-        """An NM-INPUT-047 note naming the workloads whose Pods were renamed, if any."""
+        """An NM-INPUT-047 note naming the workloads whose Pods were renamed, if any, and an NM-INPUT-048 note
+        for each StatefulSet that cannot make a Pod, located at the StatefulSet and at the Pod in the way."""
         if self._renamed:
             clashes = [f"{w.kind} {w.namespace}/{w.name}: {clash}" for w, clash in self._renamed]
             notes.append(Note("NM-INPUT-047", f"{len(clashes)} workload(s) would give a Pod the name of another "
                               "Pod of its namespace (a StatefulSet's or one in the input): their Pods are named "
                               "<name>-<kind>-<replica> instead, as a cluster gives them names of their own "
                               f"({_first(clashes)})", (), tuple(w.source for w, _ in self._renamed[:5])))
+        for w, pod, why, later in self._blocked:
+            then = (f"; under podManagementPolicy OrderedReady it makes no later Pod either ({_first(later)})"
+                    if later else "")
+            notes.append(Note("NM-INPUT-048", f"StatefulSet {w.namespace}/{w.name} cannot create its Pod "
+                              f"{pod.name}: the input's Pod {pod.namespace}/{pod.name} has that name and is not "
+                              f"the StatefulSet's ({why}), and the API server refuses a second Pod of one name"
+                              f"{then}; netmodel keeps the input's Pod",
+                              (str(w.ref), str(ObjectRef("Pod", pod.namespace, pod.name))), (w.source, pod.source),
+                              "warning"))
+
+
+def _controller_of(data: Any) -> str | None:
+    """``KIND NAME`` of the controller a Pod's ownerReferences name (the entry with ``controller: true``, as
+    metav1.GetControllerOf reads them), or None."""
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    refs = meta.get("ownerReferences") if isinstance(meta, dict) else None
+    for r in refs if isinstance(refs, list) else ():
+        if isinstance(r, dict) and r.get("controller") is True:
+            return f"{r.get('kind', '')} {r.get('name', '')}"
+    return None
 
 
 def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addresses: Addresses,
@@ -343,8 +412,8 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addre
         nodes = [n.name for n in scheduler.eligible_nodes(t, daemon=True)]
         names = pod_names.of(w, nodes)
     else:
-        replicas = w.replicas or 0
-        names = pod_names.of(w, range(replicas))
+        names = pod_names.of(w, range(w.replicas or 0))
+        replicas = len(names)  # a StatefulSet may not make them all (PodNames)
         if t.node_name:
             nodes = [t.node_name] * replicas
         else:

@@ -385,8 +385,10 @@ def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | No
     if selector is not None and not selector.matches(labels) and kind not in ("Job", "CronJob"):
         spec.error("selector", f"selector {selector} does not match the Pod template labels {labels or '(none)'}",
                    "make spec.selector match spec.template.metadata.labels (the API server rejects this)")
+    ordered = kind != "StatefulSet" or spec.string("podManagementPolicy", default="OrderedReady",
+                                                   choices=("OrderedReady", "Parallel")) == "OrderedReady"
     return Workload(kind, meta.namespace, meta.name, meta.labels, replicas, template, doc.span(),
-                    annotations=meta.annotations)
+                    annotations=meta.annotations, selector=selector, ordered=ordered)
 
 
 # -- Services and endpoints ----------------------------------------------------------------------------------------

@@ -197,9 +197,9 @@ class PodClasses:
     @cached_property
     def class_at(self) -> list[int]:
         """For each position in ``topology.pods``, the id of the class :meth:`class_of` gives that Pod, without
-        looking it up by name: its own class, unless another Pod has its namespace and name (a StatefulSet's Pod and
-        a Pod of the input named alike: placement.PodNames renames only other workloads' Pods), since
-        :meth:`class_of` finds Pods by name."""
+        looking it up by name: its own class, unless another Pod has its namespace and name, since :meth:`class_of`
+        finds Pods by name (placement.PodNames names no two Pods of a load alike, NM-INPUT-047 and 048; a topology
+        built otherwise may)."""
         pods = self.topology.pods
         position = self.topology.pod_position
         if len(position) == len(pods):
