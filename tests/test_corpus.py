@@ -481,6 +481,51 @@ def test_cilium_health_policy_is_reported_not_silently_empty() -> None:
     assert [f["id"] for f in said] == ["NM-INPUT-045"] and "reserved:health" in said[0]["message"], _brief(said)
 
 
+# -- Calico's stars demo (Kubernetes NetworkPolicy) -------------------------------------------------------------
+
+STARS = CORPUS / "calico-stars"
+STARS_STEPS = {  # the tutorial's steps, each with the policies applied so far
+    "isolated": ("default-deny-stars-client.yaml",),
+    "ui": ("default-deny-stars-client.yaml", "policies/allow-ui.yaml", "policies/allow-ui-client.yaml"),
+}
+STARS_STEPS["backend"] = STARS_STEPS["ui"] + ("policies/backend-policy.yaml",)
+STARS_STEPS["frontend"] = STARS_STEPS["backend"] + ("policies/frontend-policy.yaml",)
+UI, FRONTEND, BACKEND, CLIENT = ("deployment:management-ui/management-ui", "deployment:stars/frontend",
+                                 "deployment:stars/backend", "deployment:client/client")
+STARS_FLOWS = [  # step, from, to, port, allowed — as the tutorial (kubernetes-demo.md) states
+    ("isolated", UI, "service:stars/backend", 6379, False),  # "the UI can no longer access the pods"
+    ("isolated", UI, "service:client/client", 9000, False),
+    ("ui", UI, "service:stars/backend", 6379, True),  # "it should now show the Services"
+    ("ui", UI, "service:stars/frontend", 80, True),
+    ("ui", UI, "service:client/client", 9000, True),
+    ("ui", FRONTEND, "service:stars/backend", 6379, False),  # "not able to access each other any more"
+    ("backend", FRONTEND, "service:stars/backend", 6379, True),  # "on TCP port 6379 only"
+    ("backend", BACKEND, "service:stars/frontend", 80, False),
+    ("backend", CLIENT, "service:stars/frontend", 80, False),
+    ("backend", CLIENT, "service:stars/backend", 6379, False),
+    ("frontend", CLIENT, "service:stars/frontend", 80, True),  # "The client can now access the frontend"
+    ("frontend", CLIENT, "service:stars/backend", 6379, False),
+    ("frontend", FRONTEND, "service:client/client", 9000, False),  # nor initiate connections to the client
+    ("frontend", BACKEND, "service:client/client", 9000, False),
+    ("frontend", FRONTEND, "service:stars/backend", 6379, True),
+]
+
+
+@pytest.mark.parametrize(("step", "source", "destination", "port", "allowed"), STARS_FLOWS,
+                         ids=[f"{st}:{s.split('/')[-1]}->{d}:{p}" for st, s, d, p, _ in STARS_FLOWS])
+def test_calico_stars_demo(step: str, source: str, destination: str, port: int, allowed: bool) -> None:
+    paths = (STARS / "manifests", *(STARS / p for p in STARS_STEPS[step]))
+    answer = query(paths, source, destination, port)
+    assert answer["verdict"] == ("allowed" if allowed else "denied"), answer["disposition"]
+
+
+def test_calico_stars_demo_checks_clean() -> None:
+    """The whole demo, every policy applied, is a healthy layout: no warning, no error."""
+    code, report, _ = check(STARS / "manifests", *(STARS / p for p in STARS_STEPS["frontend"]))
+    said = [f for f in report["findings"] if f["severity"] != "info"]
+    assert code == 0 and not said, _brief(said)
+
+
 # -- the AdminNetworkPolicy API's own walkthrough (policy-assistant) ----------------------------------------
 
 WALKTHROUGH = (CORPUS / "network-policy-api" / "walkthrough",)
