@@ -449,3 +449,22 @@ spec:
                   "spec.ingress[0].toPorts[0].rulez", "spec.egress[0].auth"):
         assert any(field in n for n in notes), (field, notes)
     assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
+
+
+def test_a_cidr_group_reference_is_reported_not_refused(tmp_path: Path) -> None:
+    """`toCIDRSet: [{cidrGroupRef: NAME}]` is valid Cilium (the addresses of a CiliumCIDRGroup); netmodel does not
+    read CiliumCIDRGroup objects, so it reports the entry (NM-INPUT-045, answers marked) and reads it as matching
+    no address, instead of refusing the input (exit 2)."""
+    policy = CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  egress:
+  - toCIDRSet: [{cidrGroupRef: partners}]
+"""
+    done = run(tmp_path, policy, "check", "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    said = [f for f in json.loads(done.stdout)["findings"] if f["id"] == "NM-INPUT-045"]
+    assert len(said) == 1 and "cidrGroupRef" in said[0]["message"]
+    f = fabric(policy)
+    assert not allowed(f, "prod/backend", "network:partner", 443)  # egress default deny, the group unread
+    assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]

@@ -121,7 +121,7 @@ def _selectors(f: Fields, key: str, namespace: str, unjudged: list[str]) -> tupl
     return tuple(out)
 
 
-def _cidrs(f: Fields, key: str) -> tuple[CiliumCIDR, ...]:
+def _cidrs(f: Fields, key: str, unjudged: list[str]) -> tuple[CiliumCIDR, ...]:
     out: list[CiliumCIDR] = []
     if key.endswith("CIDR"):
         for i, value in f.items(key):
@@ -131,9 +131,11 @@ def _cidrs(f: Fields, key: str) -> tuple[CiliumCIDR, ...]:
         return tuple(out)
     for sub in f.each_mapping(key):
         if sub.has("cidrGroupRef") or sub.has("cidrGroupSelector"):
+            # Valid Cilium (a CiliumCIDRGroup's externalCIDRs), but netmodel does not read CiliumCIDRGroup objects:
+            # reported and read as matching none, never refused.
             which = "cidrGroupRef" if sub.has("cidrGroupRef") else "cidrGroupSelector"
-            sub.error(which, "refers to a CiliumCIDRGroup, which netmodel does not read",
-                      "write the group's CIDRs as `cidr:` entries")
+            unjudged.append(f"{sub.dotted(which)} (the addresses of a CiliumCIDRGroup, which netmodel does not read: "
+                            "read as matching none; write the group's CIDRs as `cidr:` entries to have them judged)")
             continue
         value = sub.data.get("cidr")
         if value is None:
@@ -328,7 +330,7 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     cidrs: tuple[CiliumCIDR, ...] | None = None
     for key in (f"{side}CIDR", f"{side}CIDRSet"):
         if key in r.data:
-            cidrs = (cidrs or ()) + _cidrs(r, key)
+            cidrs = (cidrs or ()) + _cidrs(r, key, unjudged)
     nodes = _selectors(r, f"{side}Nodes", "", unjudged) if f"{side}Nodes" in r.data else None
     services = _services(r, namespace) if direction == "egress" and "toServices" in r.data and not deny else None
     for key in (f"{side}Groups", "toFQDNs"):
