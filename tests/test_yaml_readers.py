@@ -481,7 +481,7 @@ def test_the_node_estimate_reserves_enough_for_every_yaml_file_of_the_repository
     # estimate a large document's tree is reserved from must not fall short.
     import ryml
 
-    checked = 0
+    checked = capped = 0
     for path in FILES:
         data = path.read_bytes()
         try:
@@ -489,6 +489,27 @@ def test_the_node_estimate_reserves_enough_for_every_yaml_file_of_the_repository
                 tree = ryml.parse_in_arena(data)
         except Exception:  # noqa: BLE001, S112 - files rapidyaml refuses are left to PyYAML, nothing is reserved
             continue
-        assert yaml_fast._node_estimate(data) >= tree.size(), path
+        estimate = yaml_fast._node_estimate(data)
+        # (short of the count only where it is capped, in texts denser than a manifest: tiny or flow-written files)
+        assert estimate >= tree.size() or estimate == len(data) // 12 < tree.size(), path
+        capped += estimate < tree.size()
         checked += 1
     assert checked > 200
+    assert capped < checked // 10
+
+
+def test_a_long_list_document_is_located_alike() -> None:
+    # `kubectl get pods -o yaml` writes one `kind: List`: its items past yaml_tree_marks._INDEX_ENTRIES_FROM are
+    # found through an index of the sequence, its lines counted per block of _COUNT_LINES_UP_TO bytes.
+    from netmodel.load import yaml_tree_marks
+
+    items = "".join(f"- kind: Pod\n  metadata: {{name: p{i}, labels: {{app: é{i}}}}}\n"
+                    f"  spec:\n    ports: [{i}, 8{i}]\n"
+                    "    notes: [" + ", ".join(f"n{j}" for j in range(i % 70)) + "]\n" for i in range(300))
+    text = f"# a dump\napiVersion: v1\nitems:\n{items}kind: List\nmetadata: {{resourceVersion: ''}}\n"
+    assert len(text.encode()) > 4 * yaml_tree_marks._COUNT_LINES_UP_TO
+    assert _compare(text)
+    document = yaml_fast.parse_fast(text, "in.yaml")[0]
+    at = text.index("8299")
+    line, column = text.count("\n", 0, at) + 1, at - text.rindex("\n", 0, at)
+    assert str(document.span(("items", 299, "spec", "ports", 1))) == f"in.yaml:{line}:{column}"

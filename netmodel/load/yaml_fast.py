@@ -342,13 +342,13 @@ def _read(source: str | bytes, tree: Any, max_depth: int, brackets: int) -> tupl
 
 
 def _node_estimate(data: bytes) -> int:
-    """About as many tree nodes as rapidyaml makes of ``data``, rarely fewer: one per key (`: ` or `:` ending a
-    line), sequence entry (`- `, `-` ending a line) and flow item (`,`, and a bracket opening a collection), and
-    the stream's own; at most one per eight bytes (a manifest has one per fifteen to twenty), so that commas in
-    long strings reserve no more than that."""
-    indicators = (data.count(b": ") + data.count(b":\n") + data.count(b"- ") + data.count(b"-\n")
-                  + data.count(b",") + data.count(b"[") + data.count(b"{") + data.count(b"\n---") + 16)
-    return min(indicators, len(data) // 8)
+    """About as many tree nodes as rapidyaml makes of ``data``, rarely fewer: one per line (a key, an entry, a
+    `---`), one more per sequence entry a line opens (`- `: `- k: v` is an entry and a key), one per flow item and
+    flow collection (`,`, `[`, `{`), and the stream's own. Lines are counted rather than keys: one byte is
+    counted several times faster than two. At most one per twelve bytes (a manifest has one per fifteen to twenty),
+    so that blank lines or commas in long strings reserve no more than that (a denser text grows its tree)."""
+    lines = data.count(b"\n") + data.count(b"- ") + data.count(b",") + data.count(b"[") + data.count(b"{")
+    return min(lines + 16, len(data) // 12)
 
 
 def _open_brackets(text: str, limit: int) -> int:
@@ -548,5 +548,8 @@ _recent_marks: list[tuple[Callable[[], LazyYamlSpanIndex | None], TreeMarks | No
 
 
 def _parse_quietly(buffer: bytearray) -> Any:
+    tree = _ryml.Tree()
+    if len(buffer) > _RESERVE_FROM:  # a large document (a `kind: List`): its tree reserved, not grown
+        tree.reserve(_node_estimate(bytes(buffer)))
     with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
-        return _ryml.parse_in_place(buffer)
+        return _ryml.parse_in_place(buffer, tree=tree)

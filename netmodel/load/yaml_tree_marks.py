@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
-import re
-from bisect import bisect_left
+import itertools
 from typing import Any, Final, Literal
 
 from netmodel.load.document import Path
@@ -53,8 +52,11 @@ if _ryml is not None:
     _KEY_STYLE, _VAL_STYLE = _ryml.KEY_STYLE, _ryml.VAL_STYLE
 
 _SPACE, _NEWLINE, _DASH = ord(" "), ord("\n"), ord("-")
-_NEWLINE_RE = re.compile(b"\n")
-_COUNT_LINES_UP_TO = 8192  # bytes: counting line breaks up to a point is cheaper than indexing them first
+# A sequence's entries from this position on are found through an index of them (see _sequence_entries).
+_INDEX_ENTRIES_FROM = 64
+# bytes: in a document up to this long, line breaks are counted up to the point asked about; a longer one has them
+# counted once per block of this size.
+_COUNT_LINES_UP_TO = 8192
 # What may stand right before a quoted scalar's opening quote in a document the fast path reads: the quote
 # then starts a token, so the view (which starts after it) did not start at an escaped quote inside the text.
 _BEFORE_QUOTE = frozenset(b" \n[{,:")
@@ -101,7 +103,8 @@ class TreeMarks:
     the column counted in characters as PyYAML counts it.
     """
 
-    __slots__ = ("_base", "_buffer", "_data", "_doc", "_doc_kind", "_lines", "_newlines", "_tree")
+    __slots__ = ("_base", "_breaks_before_block", "_buffer", "_data", "_doc", "_doc_kind", "_entries", "_lines",
+                 "_tree")
 
     def __init__(self, text: str, lines: int, parse: Any) -> None:
         """``parse`` reads a bytearray in place into a rapidyaml tree (the caller's, quieting rapidyaml's
@@ -113,7 +116,8 @@ class TreeMarks:
         self._tree = tree = parse(self._buffer)
         self._base = _address(self._buffer)
         self._lines = lines
-        self._newlines: list[int] | None = None
+        self._breaks_before_block: list[int] | None = None
+        self._entries: dict[int, list[int]] = {}
         doc = tree.root_id()
         if tree.is_stream(doc):
             if tree.num_children(doc) != 1:
@@ -178,6 +182,9 @@ class TreeMarks:
             raise _Unsure  # some other type: equality with a key cannot be told here
         if kind & _SEQ:
             if isinstance(part, int):  # bool included: True is 1, as in the event reader's dictionary
+                if part >= _INDEX_ENTRIES_FROM:
+                    entries = self._sequence_entries(node)
+                    return entries[part] if part < len(entries) else None
                 # (rapidyaml answers NONE past the last entry; no position reaches NONE, its largest id)
                 found = self._tree.child(node, part) if 0 <= part < _NONE else _NONE
                 return None if found == _NONE else found
@@ -185,6 +192,20 @@ class TreeMarks:
                 return None
             raise _Unsure
         return None  # inside a scalar
+
+    def _sequence_entries(self, node: int) -> list[int]:
+        """The ids of a sequence's entries in order, gathered once per sequence: rapidyaml finds the n-th child
+        by walking n siblings, milliseconds deep into a `kind: List` of 150,000 items, for every lookup."""
+        entries = self._entries.get(node)
+        if entries is None:
+            tree = self._tree
+            entries = []
+            child = tree.first_child(node)
+            while child != _NONE:
+                entries.append(child)
+                child = tree.next_sibling(child)
+            self._entries[node] = entries
+        return entries
 
     def _value_start(self, node: int, kind: int) -> int:
         tree = self._tree
@@ -265,10 +286,14 @@ class TreeMarks:
         data = self._data
         if len(data) <= _COUNT_LINES_UP_TO:
             line = data.count(b"\n", 0, offset)
-        else:  # a long document (a Firewall of thousands of rules) is asked many times: index its lines once
-            if self._newlines is None:
-                self._newlines = [m.start() for m in _NEWLINE_RE.finditer(data)]
-            line = bisect_left(self._newlines, offset)
+        else:  # a long document (a Firewall of thousands of rules, a `kind: List`) is asked many times: count
+            # its line breaks once per block of _COUNT_LINES_UP_TO bytes, then only within the offset's block
+            if self._breaks_before_block is None:
+                self._breaks_before_block = list(itertools.accumulate(
+                    (data.count(b"\n", at, at + _COUNT_LINES_UP_TO)
+                     for at in range(0, len(data), _COUNT_LINES_UP_TO)), initial=0))
+            block = offset // _COUNT_LINES_UP_TO
+            line = self._breaks_before_block[block] + data.count(b"\n", block * _COUNT_LINES_UP_TO, offset)
         line_start = data.rfind(b"\n", 0, offset) + 1
         before = data[line_start:offset]
         column = len(before) if before.isascii() else len(before.decode("utf-8"))
