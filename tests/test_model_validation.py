@@ -287,6 +287,29 @@ def test_a_namespace_given_again_with_the_same_labels_is_read_once() -> None:
     assert line == 5 and "Namespace shop is defined twice (first at in.yaml:1:1)" in message
 
 
+def test_zero_ports_the_api_server_reads_as_unset_are_read_so() -> None:
+    """`nodePort`, `healthCheckNodePort` and a container's `hostPort` are plain int32 fields with omitempty: 0 is
+    "not set" (the API server validates them only when non-zero; kubernetes/examples' openshift-origin
+    etcd-service.yaml writes `nodePort: 0`); a Service port's `targetPort` of 0 or "" is defaulted to `port`
+    (SetDefaults_Service). A cluster accepts all of them, so netmodel must not refuse them."""
+    text = ("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec:\n  type: NodePort\n"
+            "  selector: {app: a}\n  ports:\n  - {name: a, port: 80, targetPort: 0, nodePort: 0}\n"
+            "  - {name: b, port: 81, targetPort: \"\"}\n---\n"
+            "apiVersion: v1\nkind: Service\nmetadata: {name: c, namespace: x}\nspec:\n"
+            "  selector: {app: a}\n  ports: [{port: 82, nodePort: 0}]\n---\n"
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x, labels: {app: a}}\n"
+            "spec: {containers: [{name: c, ports: [{containerPort: 80, hostPort: 0}]}]}\n")
+    topo = build_topology(parse_text(text, "in.yaml"))
+    services = {s.name: s for s in topo.services}
+    assert [(p.port, p.target_port) for p in services["s"].ports] == [(80, 80), (81, 81)]
+    assert all(p.node_port is not None for p in services["s"].ports)  # allocated, as for an absent nodePort
+    assert [p.node_port for p in services["c"].ports] == [None]
+    assert [cp.host_port for c in topo.pods[0].containers for cp in c.ports] == [None]
+    # a boolean is still a type error, and a negative port still out of range
+    assert "must be an integer" in the_problem(text.replace("hostPort: 0", "hostPort: false"))[2]
+    assert "outside 1-65535" in the_problem(text.replace("targetPort: 0", "targetPort: -1"))[2]
+
+
 POLICY_WITH_EXCEPT = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: x}\n"
                       "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n"
                       "        cidr: 128.0.0.0/5\n        except: [172.21.0.0/16, 130.1.0.0/16]\n")

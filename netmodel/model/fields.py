@@ -167,13 +167,24 @@ class Fields:
             return default
         return value
 
-    def port(self, key: str, required: bool = False, allow_zero: bool = False) -> int | None:
-        """A port number field (1-65535, or 0 when ``allow_zero``)."""
-        return self.integer(key, required=required, low=0 if allow_zero else 1, high=65535)
+    def port(self, key: str, required: bool = False, zero_is_unset: bool = False) -> int | None:
+        """A port number field (1-65535). ``zero_is_unset``: 0 reads as absent (None), for the fields the API
+        declares as plain (not pointer) int32 with ``omitempty`` — a container's ``hostPort``, a Service port's
+        ``nodePort``, ``healthCheckNodePort``: Go cannot tell 0 from a missing field, and the API server validates
+        them only when non-zero (kubernetes/kubernetes pkg/apis/core/validation/validation.go: ``if
+        port.HostPort != 0``), so a cluster accepts ``nodePort: 0`` as "allocate one"."""
+        if zero_is_unset and _is_zero(self.data.get(key)):
+            return None
+        return self.integer(key, required=required, low=1, high=65535)
 
-    def port_or_name(self, key: str, required: bool = False) -> int | str | None:
-        """An IntOrString port: a number 1-65535 or an IANA_SVC_NAME (a container port name)."""
+    def port_or_name(self, key: str, required: bool = False, zero_is_unset: bool = False) -> int | str | None:
+        """An IntOrString port: a number 1-65535 or an IANA_SVC_NAME (a container port name). ``zero_is_unset``:
+        0 and "" read as absent (None), as the API server's defaulting takes a Service port's ``targetPort``
+        (kubernetes/kubernetes pkg/apis/core/v1/defaults.go, SetDefaults_Service: ``if sp.TargetPort ==
+        intstr.FromInt32(0) || sp.TargetPort == intstr.FromString("")`` it becomes ``port``)."""
         value = self.data.get(key)
+        if zero_is_unset and (_is_zero(value) or value == ""):
+            return None
         if value is None:
             if required:
                 self.error(key, "is required", f"add `{key}:`")
@@ -384,3 +395,8 @@ def is_port_name(text: str) -> bool:
     """
     return (len(text) <= 15 and _PORT_NAME.fullmatch(text) is not None and "--" not in text
             and any("a" <= c <= "z" for c in text))
+
+
+def _is_zero(value: object) -> bool:
+    """Whether ``value`` is the integer 0 (not ``false``, which YAML 1.1 reads from ``no``/``off``: a type error)."""
+    return type(value) is int and value == 0

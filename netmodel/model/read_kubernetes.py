@@ -228,7 +228,7 @@ def _container_shapes(spec: Fields) -> tuple[_ContainerShape, ...]:
                                 c.object_ref(), c.span("ports"))
             for p in c.each_mapping("ports") if c.data.get("ports") != {} else ():
                 number = p.port("containerPort", required=True)
-                host_port = p.port("hostPort")
+                host_port = p.port("hostPort", zero_is_unset=True)
                 name = p.string("name")
                 if name and not is_port_name(name):
                     p.error("name", f"{name!r} is not a valid port name",
@@ -419,8 +419,8 @@ def read_service(doc: Document, problems: Problems) -> Service:
     ports = []
     for p in spec.each_mapping("ports"):
         number = p.port("port", required=True)
-        target = p.port_or_name("targetPort")
-        node_port = p.port("nodePort")
+        target = p.port_or_name("targetPort", zero_is_unset=True)
+        node_port = p.port("nodePort", zero_is_unset=True)
         if node_port is not None and type_ not in ("NodePort", "LoadBalancer"):
             p.error("nodePort", f"a {type_} Service has no nodePort", "remove nodePort or set type: NodePort")
             node_port = None
@@ -448,7 +448,7 @@ def read_service(doc: Document, problems: Problems) -> Service:
                 ip = ing.address("ip", ing.string("ip"))
                 if ip is not None and ip not in lb_ips:
                     lb_ips.append(ip)
-    hc = spec.port("healthCheckNodePort")
+    hc = spec.port("healthCheckNodePort", zero_is_unset=True)
     return Service(
         namespace=meta.namespace, name=meta.name, labels=meta.labels, annotations=meta.annotations, type=type_,
         selector=selector, cluster_ips=tuple(cluster_ips), headless=headless, ports=tuple(ports),
