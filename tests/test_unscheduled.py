@@ -171,3 +171,78 @@ spec: {selector: {app: wim}, ports: [{port: 80}]}
         assert "selects no running Pod" in message and "shop/win-0" in message and WHY in message, message
         assert "match the Pod template labels" not in message and "check its labels" not in message, message
     assert "make spec.selector match the Pod template labels" in found[("NM-SVC-001", "Service/shop/typo")]
+
+
+HOST_PORT_DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker, namespace: storm}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec:
+      containers: [{name: w, image: x, ports: [{containerPort: 6700, hostPort: 6700}]}]
+"""
+TWO_WORKERS = """
+apiVersion: v1
+kind: Node
+metadata: {name: w-1}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: w-2}
+status: {addresses: [{type: InternalIP, address: 10.0.0.2}]}
+"""
+NO_FREE_PORTS = "didn't have free ports for the requested pod ports"
+
+
+def test_replicas_taking_a_host_port_land_on_distinct_nodes_or_stay_pending(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """kube-scheduler's NodePorts filter keeps two Pods that take one host port off one node: kubernetes/examples'
+    storm-worker-controller.yaml (hostPorts 6700-6703, 2 replicas) got a false NM-LOOP-002 error on the implicit
+    node, where a cluster runs one replica and keeps the other Pending."""
+    alone = tmp_path / "alone.yaml"
+    alone.write_text(HOST_PORT_DEPLOYMENT)
+    t = load_topology([str(alone)])
+    assert [(p.name, p.node_name) for p in t.pods] == [("worker-0", "node-1")]
+    assert [u.name for u in t.unscheduled] == ["worker-1", "worker-2"]
+    assert t.unscheduled[0].reason == f"0/1 nodes are available: 1 node(s) {NO_FREE_PORTS} (host ports 6700/TCP)"
+    assert main(["check", str(alone), "--format", "json"]) == 0
+    assert not [f for f in json.loads(capsys.readouterr().out)["findings"] if f["id"] == "NM-LOOP-002"]
+    spread = tmp_path / "spread.yaml"
+    spread.write_text(TWO_WORKERS + "---" + HOST_PORT_DEPLOYMENT)
+    t = load_topology([str(spread)])
+    assert sorted((p.name, p.node_name) for p in t.pods) == [("worker-0", "w-1"), ("worker-1", "w-2")]
+    assert [u.name for u in t.unscheduled] == ["worker-2"]
+
+
+def test_a_daemonset_pod_stays_pending_where_a_given_pod_holds_its_host_port(tmp_path: Path) -> None:
+    """Pods on a node given by spec.nodeName hold their host ports first; the DaemonSet's Pod on that node is
+    Pending (its Pods go through the scheduler too), on the other node it runs. Two Pods a nodeName puts on one
+    node with one host port are still both there (NM-LOOP-002: tests/test_checks_loopback.py)."""
+    path = tmp_path / "ds.yaml"
+    path.write_text(TWO_WORKERS + """---
+apiVersion: v1
+kind: Pod
+metadata: {name: exporter, namespace: mon}
+spec:
+  nodeName: w-1
+  containers: [{name: e, image: x, ports: [{containerPort: 9100, hostPort: 9100}]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: mon}
+spec:
+  selector: {matchLabels: {app: ne}}
+  template:
+    metadata: {labels: {app: ne}}
+    spec:
+      hostNetwork: true
+      containers: [{name: ne, image: x, ports: [{containerPort: 9100}]}]
+""")
+    t = load_topology([str(path)])
+    assert sorted((p.name, p.node_name) for p in t.pods) == [("exporter", "w-1"), ("node-exporter-w-2", "w-2")]
+    assert [(u.name, NO_FREE_PORTS in u.reason) for u in t.unscheduled] == [("node-exporter-w-1", True)]

@@ -187,6 +187,31 @@ class Container:
     args: tuple[str, ...] = ()  # command then args, the string items only (they name an ingress controller)
 
 
+# A hostIP that binds every address of the node: a host port claimed on it clashes with any claim of the port.
+WILDCARD_HOST_IPS = ("", "0.0.0.0", "::")
+
+
+def claimed_host_ports(containers: tuple[Container, ...], host_network: bool) -> list[tuple[int, ContainerPort]]:
+    """The ports a Pod with these containers takes on its node's own addresses, each with the port that declares
+    it: every container port of a hostNetwork Pod (its hostPort is its containerPort), else each hostPort. The
+    kubelet binds these, kube-scheduler's NodePorts filter keeps two claims of one port off one node
+    (placement.Scheduler), and NM-LOOP-002 reports the Pods placed on one node anyway."""
+    out = []
+    for container in containers:
+        for cp in container.ports:
+            if host_network:
+                out.append((cp.host_port or cp.port, cp))
+            elif cp.host_port is not None:
+                out.append((cp.host_port, cp))
+    return out
+
+
+def host_ips_overlap(a: str, b: str) -> bool:
+    """Whether two claims of one host port and protocol, on these hostIPs, clash: a wildcard clashes with
+    everything, two specific addresses only when equal (kube-scheduler's HostPortInfo)."""
+    return a in WILDCARD_HOST_IPS or b in WILDCARD_HOST_IPS or a == b
+
+
 @dataclass(frozen=True, slots=True)
 class Toleration:
     """A Pod toleration: which taints it tolerates (see :meth:`tolerates`)."""
@@ -971,6 +996,7 @@ __all__ = [
     "ADMIN_ACTIONS",
     "CALICO_ACTIONS",
     "NO_LABELS",
+    "WILDCARD_HOST_IPS",
     "AdminNetworkPolicy",
     "AdminPeer",
     "AdminRule",
@@ -1021,5 +1047,7 @@ __all__ = [
     "Taint",
     "Toleration",
     "Workload",
+    "claimed_host_ports",
+    "host_ips_overlap",
     "qualified_name",
 ]

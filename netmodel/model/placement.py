@@ -44,9 +44,11 @@ from netmodel.model.objects import (
     Taint,
     Toleration,
     Workload,
+    claimed_host_ports,
+    host_ips_overlap,
 )
 from netmodel.model.topology import Note, Unscheduled
-from netmodel.sets import IPAddress, IPNetwork
+from netmodel.sets import IPAddress, IPNetwork, protocol_label
 
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
 
@@ -91,11 +93,28 @@ def _failed_filter(template: PodTemplate, node: Node) -> str:
     return "didn't match Pod's node affinity/selector"
 
 
+# kube-scheduler's NodePorts filter, as its FailedScheduling event words a node it rejects
+# (pkg/scheduler/framework/plugins/nodeports/node_ports.go, ErrReason).
+NO_FREE_PORTS = "didn't have free ports for the requested pod ports"
+
+HostPortClaim = tuple[int, int, str]  # (port, protocol, hostIP)
+
+
+def host_port_claims(template: PodTemplate) -> list[HostPortClaim]:
+    """The host ports a Pod of ``template`` takes on its node (:func:`claimed_host_ports`)."""
+    return [(port, cp.protocol, cp.host_ip) for port, cp in claimed_host_ports(template.containers,
+                                                                               template.host_network)]
+
+
 class Scheduler:
     """Round-robin over the eligible nodes of each distinct placement constraint, in node order.
 
     Eligibility is computed once per constraint (node selector, affinity, tolerations), not once per Pod: the
-    thousands of Pods of one workload share it.
+    thousands of Pods of one workload share it. Pods that take host ports (a hostPort, or hostNetwork) also pass
+    kube-scheduler's NodePorts filter: a node where a Pod already holds one of those ports (same protocol,
+    overlapping hostIP) is skipped, and a Pod no eligible node has the ports for stays Pending, as in a cluster —
+    so two replicas of a hostPort Deployment never land on one node (which NM-LOOP-002 would call a clash) and
+    the replicas beyond the nodes stay Pending. The ports of Pods whose node is given are held first.
     """
 
     def __init__(self, nodes: list[Node]) -> None:
@@ -103,6 +122,17 @@ class Scheduler:
         self._cursors: dict[tuple[Any, ...], int] = {}
         self._eligible: dict[tuple[Any, ...], list[Node]] = {}
         self._why_not: dict[tuple[Any, ...], str] = {}
+        self._held: dict[str, list[HostPortClaim]] = {}  # the host ports held on each node, by node name
+
+    def hold(self, node_name: str, claims: list[HostPortClaim]) -> None:
+        """Record that a Pod on ``node_name`` holds these host ports."""
+        if claims:
+            self._held.setdefault(node_name, []).extend(claims)
+
+    def _ports_free(self, node_name: str, claims: list[HostPortClaim]) -> bool:
+        held = self._held.get(node_name, ())
+        return not any(port == p and protocol == q and host_ips_overlap(ip, i)
+                       for port, protocol, ip in claims for p, q, i in held)
 
     def eligible_nodes(self, template: PodTemplate, daemon: bool = False) -> list[Node]:
         """The nodes a Pod of ``template`` may run on (``daemon``: placed as a DaemonSet's Pod)."""
@@ -130,6 +160,18 @@ class Scheduler:
         self._why_not[key] = text
         return text
 
+    def why_no_ports(self, template: PodTemplate) -> str:
+        """Why a Pod of ``template`` fits no node once host ports count: the eligible nodes lack free ports, the
+        others fail their first filter (worded as :meth:`why_not`)."""
+        eligible_names = {n.name for n in self.eligible_nodes(template)}
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            why = NO_FREE_PORTS if node.name in eligible_names else _failed_filter(template, node)
+            counts[why] = counts.get(why, 0) + 1
+        parts = ", ".join(f"{n} node(s) {why}" for why, n in sorted(counts.items()))
+        ports = ", ".join(f"{port}/{protocol_label(protocol)}" for port, protocol, _ in host_port_claims(template))
+        return f"0/{len(self.nodes)} nodes are available: {parts} (host ports {ports})"
+
     def place(self, template: PodTemplate) -> Node | None:
         """The node the next Pod of ``template`` lands on (round-robin over the eligible nodes), or None."""
         return self.place_many(template, 1)[0]
@@ -142,9 +184,35 @@ class Scheduler:
             return [None] * count
         key = (template.node_selector, template.node_affinity, template.tolerations, False)
         i = self._cursors.get(key, 0)
-        self._cursors[key] = i + count
         n = len(candidates)
-        return [candidates[(i + k) % n] for k in range(count)]
+        claims = host_port_claims(template)
+        if not claims:
+            self._cursors[key] = i + count
+            return [candidates[(i + k) % n] for k in range(count)]
+        out: list[Node | None] = []
+        for _ in range(count):  # the next eligible node, in turn, that has the ports free
+            node = next((candidates[(i + k) % n] for k in range(n)
+                         if self._ports_free(candidates[(i + k) % n].name, claims)), None)
+            if node is not None:
+                self.hold(node.name, claims)
+                i = candidates.index(node) + 1
+            out.append(node)
+        self._cursors[key] = i
+        return out
+
+    def place_daemon(self, template: PodTemplate) -> list[Node]:
+        """The eligible nodes a DaemonSet's Pods run on: on the others, host ports another Pod holds keep its Pod
+        Pending (the DaemonSet controller's Pods go through kube-scheduler too)."""
+        nodes = self.eligible_nodes(template, daemon=True)
+        claims = host_port_claims(template)
+        if not claims:
+            return nodes
+        running = []
+        for node in nodes:
+            if self._ports_free(node.name, claims):
+                self.hold(node.name, claims)
+                running.append(node)
+        return running
 
 
 # -- owners --------------------------------------------------------------------------------------------------------
@@ -216,6 +284,9 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
     unplaced: list[Unscheduled] = []
     finished: list[tuple[str, str]] = []
     starting: list[str] = []
+    for pod, template, _ in inv.pods:  # Pods already on their node hold their host ports before any is placed
+        if pod.node_name and pod.phase not in FINISHED_PHASES:
+            scheduler.hold(pod.node_name, host_port_claims(template))
     for pod, template, doc in inv.pods:
         owner = owner_of(doc.data, pod.namespace, workload_keys, controlled)
         if owner is not None:
@@ -238,7 +309,9 @@ def place_pods(inv: Inventory, nodes: list[Node], notes: list[Note]
         if not pod.node_name:
             node = scheduler.place(template)
             if node is None:
-                unplaced.append(Unscheduled(pod.namespace, pod.name, scheduler.why_not(template), pod.labels))
+                why = scheduler.why_not(template) if not scheduler.eligible_nodes(template) \
+                    else scheduler.why_no_ports(template)
+                unplaced.append(Unscheduled(pod.namespace, pod.name, why, pod.labels))
                 continue
             pod = replace(pod, node_name=node.name)
         placed.append(pod)
@@ -409,20 +482,35 @@ def expand(w: Workload, scheduler: Scheduler, unplaced: list[Unscheduled], addre
     """The Pods a workload makes, placed and addressed; the names of those that fit no node go to ``unplaced``."""
     t = w.template
     if w.kind == "DaemonSet":
-        nodes = [n.name for n in scheduler.eligible_nodes(t, daemon=True)]
-        names = pod_names.of(w, nodes)
+        eligible_nodes = scheduler.eligible_nodes(t, daemon=True)
+        names = pod_names.of(w, [n.name for n in eligible_nodes])
+        running = scheduler.place_daemon(t)
+        if len(running) < len(eligible_nodes):
+            why = scheduler.why_no_ports(t)
+            unplaced.extend(Unscheduled(w.namespace, name, why, t.labels)
+                            for name, node in zip(names, eligible_nodes, strict=True) if node not in running)
+            names = [name for name, node in zip(names, eligible_nodes, strict=True) if node in running]
+        nodes = [n.name for n in running]
     else:
         names = pod_names.of(w, range(w.replicas or 0))
         replicas = len(names)  # a StatefulSet may not make them all (PodNames)
         if t.node_name:
             nodes = [t.node_name] * replicas
+            for _ in range(replicas):
+                scheduler.hold(t.node_name, host_port_claims(t))
         else:
-            # One constraint for every replica: either each lands on a node or none does.
+            # One constraint for every replica: either each lands on a node or none does — unless the Pods take
+            # host ports, when the replicas beyond the nodes with those ports free stay Pending.
             placed = scheduler.place_many(t, replicas)
-            if replicas and placed[0] is None:
+            if replicas and placed[0] is None and not scheduler.eligible_nodes(t):
                 why = scheduler.why_not(t)
                 unplaced.extend(Unscheduled(w.namespace, name, why, t.labels) for name in names)
                 return
+            if None in placed:
+                why = scheduler.why_no_ports(t)
+                unplaced.extend(Unscheduled(w.namespace, name, why, t.labels)
+                                for name, node in zip(names, placed, strict=True) if node is None)
+                names = [name for name, node in zip(names, placed, strict=True) if node is not None]
             nodes = [node.name for node in placed if node is not None]
     if not names:
         return

@@ -21,12 +21,17 @@ from netmodel.analyze.checks.common import unique, unique_spans
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.compile.cni import node_flows
 from netmodel.compile.context import CheckContext, describe_nodes
-from netmodel.model.objects import Container, ContainerPort, Pod
+from netmodel.model.objects import (
+    Container,
+    ContainerPort,
+    Pod,
+    claimed_host_ports,
+    host_ips_overlap,
+)
 from netmodel.sets import ALL_PORTS, IntervalSet, format_ports, protocol_label
 from netmodel.sets.ports import TCP
 
 REQUIREMENT = "loopback"
-WILDCARD_HOST_IPS = ("", "0.0.0.0", "::")
 
 # Label values by which a Pod says it is a node component (kubeadm static Pods, CNI agents).
 COMPONENT_LABEL_KEYS = ("component", "k8s-app", "app", "app.kubernetes.io/name", "name")
@@ -63,20 +68,8 @@ class NodeComponent:
 
 def host_port_claims(pod: Pod) -> list[HostPortClaim]:
     """Every port ``pod`` takes on its node: each container port of a hostNetwork Pod, else each hostPort."""
-    return [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in _claimed(pod.containers,
+    return [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in claimed_host_ports(pod.containers,
                                                                                           pod.host_network)]
-
-
-def _claimed(containers: tuple[Container, ...], host_network: bool) -> list[tuple[int, ContainerPort]]:
-    """The host ports a Pod with these containers takes, each with the port that declares it."""
-    out = []
-    for container in containers:
-        for cp in container.ports:
-            if host_network:
-                out.append((cp.host_port or cp.port, cp))
-            elif cp.host_port is not None:
-                out.append((cp.host_port, cp))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +99,7 @@ def _host_claims(ctx: CheckContext) -> HostClaims:
             key = (id(pod.containers), pod.host_network)
             found = templates.get(key)
             if found is None:  # the containers are kept with their id, so the id cannot be reused meanwhile
-                found = templates[key] = (pod.containers, _claimed(pod.containers, pod.host_network))
+                found = templates[key] = (pod.containers, claimed_host_ports(pod.containers, pod.host_network))
             template, before = found, pod
         if template[1]:
             mine = [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in template[1]]
@@ -153,10 +146,6 @@ def _declares_twice(containers: tuple[Container, ...]) -> bool:
     return len(set(ports)) < len(ports)
 
 
-def _overlap(a: str, b: str) -> bool:
-    return a in WILDCARD_HOST_IPS or b in WILDCARD_HOST_IPS or a == b
-
-
 def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-002: two Pods on one node claim one host port."""
     groups: dict[tuple[int, int, tuple[str, ...]], tuple[list[str], list[HostPortClaim]]] = {}
@@ -166,7 +155,7 @@ def check_host_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
         for claim in claimed.get(node.name, ()):
             by_port.setdefault((claim.port, claim.protocol), []).append(claim)
         for (port, protocol), claims in by_port.items():
-            clashing = [c for c in claims if any(o.pod is not c.pod and _overlap(o.host_ip, c.host_ip)
+            clashing = [c for c in claims if any(o.pod is not c.pod and host_ips_overlap(o.host_ip, c.host_ip)
                                                  for o in claims)]
             if len({id(c.pod) for c in clashing}) < 2:
                 continue
