@@ -468,3 +468,28 @@ spec:
     f = fabric(policy)
     assert not allowed(f, "prod/backend", "network:partner", 443)  # egress default deny, the group unread
     assert [s.ref for s in Unevaluated.of(f.topology).affecting(["prod"])] == ["CiliumNetworkPolicy/prod/p"]
+
+
+def test_a_null_peer_field_is_absent_and_an_empty_one_combines() -> None:
+    """A peer field written null (`fromEndpoints:` with nothing after it, as a template leaves it) is absent, as
+    Go's JSON decoding makes it: the rule with only toPorts allows every peer on those ports (it was read as an
+    explicitly empty list, allowing nothing). Cilium refuses two peer fields only when both list something
+    (Validate counts len() > 0), so an empty list beside a CIDR list is accepted and adds no peer."""
+    null = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoints:
+    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+""")
+    assert allowed(null, "prod/frontend", "prod/backend", 80)
+    assert not allowed(null, "prod/frontend", "prod/backend", 81)
+    both = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoints: []
+    fromCIDR: [198.51.100.0/24]
+""")
+    assert not allowed(both, "prod/frontend", "prod/backend", 80)
+    assert allowed(both, "network:other-net", "prod/backend", 80)

@@ -307,34 +307,40 @@ def _rule(r: Fields, section: str, index: int, spec_index: int | None, namespace
     deny = section.endswith("Deny")
     unjudged: list[str] = []
     narrowing: list[str] = []  # the reasons that can only take away from what the rule allows (an allow rule's)
-    peers = [k for k in _PEERS[direction] if k in r.data]
+    # A field written null is absent (Go's JSON decoding leaves the slice nil, as if omitted); an explicitly empty
+    # list is present and matches none (below). Cilium refuses only two peer fields that both list something
+    # (pkg/policy/api, IngressCommonRule/EgressCommonRule Validate: "combining %s and %s is not supported yet",
+    # counting len() > 0).
+    given = {k for k, v in r.data.items() if v is not None}
+    peers = [k for k in _PEERS[direction] if k in given]
+    listing = [k for k in peers if not (isinstance(r.data[k], list) and not r.data[k])]
     _unknown_fields(r, (*_PEERS[direction], *_RULE_FIELDS[direction]), unjudged)
     if deny:
         for key in _NOT_IN_DENY:
-            if key in r.data:
+            if key in given:
                 r.error(key, f"{section} rules cannot use {key}", f"move it to an `{direction}` rule")
-    if len(peers) > 1:
-        r.error(peers[1], f"combines {peers[0]} and {peers[1]}; Cilium accepts one peer field per rule",
+    if len(listing) > 1:
+        r.error(listing[1], f"combines {listing[0]} and {listing[1]}; Cilium accepts one peer field per rule",
                 "split it into one rule per peer field")
     for key in ("fromRequires", "toRequires"):
-        if key in r.data:
+        if key in given:
             unjudged.append(f"{key} (netmodel ignores it, so it may {'deny' if deny else 'allow'} more than Cilium "
                             "does)")
             narrowing.append(unjudged[-1])
-    if "authentication" in r.data:
+    if "authentication" in given:
         unjudged.append("authentication (decided by mutual authentication at run time)")
         narrowing.append(unjudged[-1])
     side = "from" if direction == "ingress" else "to"
-    endpoints = _selectors(r, f"{side}Endpoints", namespace, unjudged) if f"{side}Endpoints" in r.data else None
-    entities = _entities(r, f"{side}Entities", unjudged) if f"{side}Entities" in r.data else None
+    endpoints = _selectors(r, f"{side}Endpoints", namespace, unjudged) if f"{side}Endpoints" in given else None
+    entities = _entities(r, f"{side}Entities", unjudged) if f"{side}Entities" in given else None
     cidrs: tuple[CiliumCIDR, ...] | None = None
     for key in (f"{side}CIDR", f"{side}CIDRSet"):
-        if key in r.data:
+        if key in given:
             cidrs = (cidrs or ()) + _cidrs(r, key, unjudged)
-    nodes = _selectors(r, f"{side}Nodes", "", unjudged) if f"{side}Nodes" in r.data else None
-    services = _services(r, namespace) if direction == "egress" and "toServices" in r.data and not deny else None
+    nodes = _selectors(r, f"{side}Nodes", "", unjudged) if f"{side}Nodes" in given else None
+    services = _services(r, namespace) if direction == "egress" and "toServices" in given and not deny else None
     for key in (f"{side}Groups", "toFQDNs"):
-        if key in r.data and (key != "toFQDNs" or direction == "egress"):
+        if key in given and (key != "toFQDNs" or direction == "egress"):
             unjudged.append(f"{key} (its addresses are known only at run time; read as matching none)")
     ports = _ports(r, deny, unjudged, narrowing)
     icmp_echo = _icmp_echo(r)
