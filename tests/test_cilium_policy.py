@@ -493,3 +493,25 @@ spec:
 """)
     assert not allowed(both, "prod/frontend", "prod/backend", 80)
     assert allowed(both, "network:other-net", "prod/backend", 80)
+
+
+def test_extended_ip_protocols_are_read_not_refused(tmp_path: Path) -> None:
+    """Cilium's examples/policies/host/allow-extended-protocols.yaml lists `protocol: VRRP` (extended IP protocols:
+    VRRP, IGMP, GRE, IPIP, IPv6, ESP, AH; no ports). netmodel's flows are TCP, UDP and SCTP, so such an entry matches
+    none of them, like an `icmps` entry: the input loads and the TCP entries beside it keep their meaning."""
+    policy = CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  egress:
+  - toPorts:
+    - ports:
+      - {port: "443", protocol: TCP}
+      - {protocol: VRRP}
+      - {protocol: IGMP, port: "0"}
+"""
+    assert run(tmp_path, policy, "check").returncode in (0, 1)
+    f = fabric(policy)
+    assert allowed(f, "prod/backend", "network:partner", 443)
+    assert not allowed(f, "prod/backend", "network:partner", 80)
+    bad = run(tmp_path, policy.replace('{protocol: VRRP}', '{protocol: VRRP, port: "112"}'), "check")
+    assert bad.returncode == 2 and "VRRP has no ports" in bad.stderr

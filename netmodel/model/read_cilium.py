@@ -32,7 +32,11 @@ from netmodel.sets import protocol_number
 from netmodel.sets.numbers import is_decimal
 
 SECTIONS = ("ingress", "ingressDeny", "egress", "egressDeny")
-_PROTOCOLS = ("TCP", "UDP", "SCTP", "ANY")
+# Extended IP protocols (Cilium's enable-extended-ip-protocols; pkg/policy/api, isExtendedIPProtocol): they carry
+# no transport port, and netmodel's flows are TCP, UDP and SCTP, so an entry naming one matches no flow netmodel
+# asks about (as an `icmps` entry does), and changes no answer.
+_EXTENDED_PROTOCOLS = ("VRRP", "IGMP", "GRE", "IPIP", "IPv6", "ESP", "AH")
+_PROTOCOLS = ("TCP", "UDP", "SCTP", "ANY", *_EXTENDED_PROTOCOLS)
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 # Peer fields of each section (Cilium IngressCommonRule / EgressCommonRule and the allow-only extras).
 _PEERS = {
@@ -207,6 +211,10 @@ def _port(f: Fields) -> tuple[PolicyPort, ...]:
     port) and protocol (TCP, UDP, SCTP or ANY = the three; absent = ANY)."""
     protocol = f.string("protocol", default="ANY", choices=_PROTOCOLS)
     raw = f.data.get("port")
+    if protocol in _EXTENDED_PROTOCOLS:
+        if raw is not None and str(raw) not in ("", "0"):
+            f.error("port", f"{protocol} has no ports (Cilium: \"port must be empty or 0\")", "remove `port`")
+        return ()
     number: int | str | None = None
     if raw is not None:
         text = str(raw)
