@@ -515,3 +515,17 @@ spec:
     assert not allowed(f, "prod/backend", "network:partner", 80)
     bad = run(tmp_path, policy.replace('{protocol: VRRP}', '{protocol: VRRP, port: "112"}'), "check")
     assert bad.returncode == 2 and "VRRP has no ports" in bad.stderr
+
+
+def test_a_port_name_is_read_case_insensitively() -> None:
+    """Cilium lower-cases a named port (pkg/policy/api PortProtocol.Validate: IANA service names are
+    case-insensitive), so `port: HTTP` names the container port `http`; netmodel refused it (exit 2)."""
+    f = fabric(CNP + """metadata: {name: p, namespace: prod}
+spec:
+  endpointSelector: {matchLabels: {role: backend}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {role: frontend}}]
+    toPorts: [{ports: [{port: HTTP, protocol: TCP}]}]
+""")
+    assert allowed(f, "prod/frontend", "prod/backend", 80)
+    assert not allowed(f, "prod/frontend", "prod/backend", 81)

@@ -227,8 +227,10 @@ def _port(f: Fields) -> tuple[PolicyPort, ...]:
                 f.error("port", f"port {value} is outside 0-65535", "use a port from 1 to 65535 (0: every port)")
                 return ()
             number = value or None
-        elif is_port_name(text):
-            number = text
+        elif is_port_name(text.lower()):
+            # Cilium reads a port name as an IANA service name, case-insensitively (PortProtocol.Validate
+            # lower-cases it), and container port names are lower-case: `port: HTTP` names containerPort http.
+            number = text.lower()
         else:
             f.error("port", f"{text!r} is neither a port number nor a port name",
                     "use a number 1-65535 or a container port name (lower-case letters, digits, '-', max 15)")
