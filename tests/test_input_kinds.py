@@ -234,6 +234,33 @@ def test_clusterwide_policies_mark_every_answer(capsys: pytest.CaptureFixture[st
     assert code == 0 and json.loads(out)["notEvaluated"]["kinds"] == ["ClusterNetworkPolicy (crd.antrea.io)"]
 
 
+@pytest.mark.parametrize(("api_version", "kind", "scope"), [
+    ("security.antrea.tanzu.vmware.com/v1alpha1", "NetworkPolicy", "namespace"),  # Antrea before v1.0
+    ("security.antrea.tanzu.vmware.com/v1alpha1", "ClusterNetworkPolicy", "cluster"),
+    ("k8s.ovn.org/v1", "EgressFirewall", "namespace"),
+    ("network.openshift.io/v1", "EgressNetworkPolicy", "namespace"),
+    ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy", "namespace"),
+    ("cilium.io/v2", "CiliumEnvoyConfig", "cluster"),
+    ("cilium.io/v2", "CiliumLocalRedirectPolicy", "cluster"),
+    ("cilium.io/v2", "CiliumEgressGatewayPolicy", "cluster"),
+])
+def test_other_cnis_filtering_kinds_mark_the_answers_they_could_change(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, api_version: str, kind: str, scope: str) -> None:
+    """Kinds by which other CNIs (and Cilium besides its policies) filter or redirect Pod traffic were warned
+    about as unknown kinds but marked no answer: a flow they drop was a bare ALLOWED."""
+    layout = tmp_path / "other.yaml"
+    layout.write_text((KINDS / "antrea-deny.yaml").read_text(encoding="utf-8").replace(
+        "apiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy", f"apiVersion: {api_version}\nkind: {kind}"),
+        encoding="utf-8")
+    group = api_version.rpartition("/")[0]
+    code, out, _ = run(capsys, "query", str(layout), "--from", "web/client", "--to", "shop/api", "--port", "8080",
+                       "--format", "json")
+    assert code == 0 and json.loads(out)["notEvaluated"]["kinds"] == [f"{kind} ({group})"]
+    code, out, _ = run(capsys, "query", str(layout), "--from", "web/client", "--to", "data/cache", "--port", "6379",
+                       "--format", "json")
+    assert bool(json.loads(out).get("notEvaluated")) is (scope == "cluster")
+
+
 def test_matrix_marks_the_rows_it_could_change(capsys: pytest.CaptureFixture[str]) -> None:
     from netmodel.report.schemas import validate
 

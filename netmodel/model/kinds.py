@@ -163,6 +163,24 @@ NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     ("policy.networking.k8s.io", "ClusterNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("crd.antrea.io", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("crd.antrea.io", "NetworkPolicy"): ("namespace", "Antrea"),
+    # Antrea's policies before v1.0 (group security.antrea.tanzu.vmware.com, removed in v1.6: antrea-io/antrea
+    # docs/api.md, "Previously-supported API groups"): the same kinds, in clusters still running them.
+    ("security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
+    ("security.antrea.tanzu.vmware.com", "NetworkPolicy"): ("namespace", "Antrea"),
+    # Other CNIs' filters of a namespace's Pod traffic: OVN-Kubernetes' EgressFirewall and OpenShift SDN's
+    # EgressNetworkPolicy (the egress of the Pods of their namespace to outside addresses), the AWS VPC CNI's
+    # SecurityGroupPolicy (security groups on the Pods it selects in its namespace, both directions).
+    ("k8s.ovn.org", "EgressFirewall"): ("namespace", "OVN-Kubernetes"),
+    ("network.openshift.io", "EgressNetworkPolicy"): ("namespace", "OpenShift SDN"),
+    ("vpcresources.k8s.aws", "SecurityGroupPolicy"): ("namespace", "AWS VPC CNI"),
+    # Cilium objects that redirect or re-address traffic the policies netmodel reads let through: Envoy
+    # configurations (a Service's traffic through an Envoy listener), local redirect policies (a frontend address
+    # or Service to node-local backends) and egress gateway policies (Pod egress SNATed at a gateway node). Their
+    # frontends may be any address: any flow.
+    ("cilium.io", "CiliumEnvoyConfig"): ("cluster", "Cilium"),
+    ("cilium.io", "CiliumClusterwideEnvoyConfig"): ("cluster", "Cilium"),
+    ("cilium.io", "CiliumLocalRedirectPolicy"): ("cluster", "Cilium"),
+    ("cilium.io", "CiliumEgressGatewayPolicy"): ("cluster", "Cilium"),
     # Istio reads policies of its root namespace (istio-system unless meshConfig.rootNamespace says otherwise,
     # which the input does not tell) for the whole mesh: any namespace may be the root, so any flow.
     ("security.istio.io", "AuthorizationPolicy"): ("cluster", "Istio"),
