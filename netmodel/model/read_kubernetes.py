@@ -6,6 +6,7 @@ yaml`` output carries many fields netmodel has no use for); wrong types in field
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -41,7 +42,13 @@ from netmodel.model.objects import (
     Toleration,
     Workload,
 )
-from netmodel.sets import IPAddress, network_within, networks_overlap, protocol_number
+from netmodel.sets import (
+    IPAddress,
+    network_within,
+    networks_overlap,
+    parse_address,
+    protocol_number,
+)
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -151,13 +158,19 @@ T = TypeVar("T")
 
 class PodsRead:
     """What the Pods read so far share: the Pods of one ReplicaSet repeat its labels and container specs word for
-    word, so each distinct value is read once (`_read_once`). Labels are immutable, so Pods share them."""
+    word, so each distinct value is read once (`_read_once`). Labels are immutable, so Pods share them.
 
-    __slots__ = ("containers", "labels")
+    ``pods``: a Pod read without a problem, by what its reading depends on besides its own name, node and
+    addresses (`_pod_key`): its template and container shapes, namespace, phase and scheduler message, which
+    another Pod of the same key reads alike (`_pod_alike`).
+    """
+
+    __slots__ = ("containers", "labels", "pods")
 
     def __init__(self) -> None:
         self.containers: dict[str, tuple[_ContainerShape, ...]] = {}
         self.labels: dict[str, Labels] = {}
+        self.pods: dict[bytes, tuple[PodTemplate, tuple[_ContainerShape, ...], str, str, str]] = {}
 
 
 def _read_once(seen: dict[str, T], value: object, problems: Problems, read: Callable[[], T]) -> T:
@@ -190,19 +203,22 @@ def _read_fields(containers: Any) -> Any:
             for c in containers]
 
 
-def _read_containers(spec: Fields, shared: PodsRead | None = None) -> tuple[Container, ...]:
-    """The containers (and sidecar init containers) of a Pod spec; each distinct spec read once with
-    ``shared``."""
+def _read_containers(spec: Fields, shared: PodsRead | None = None
+                     ) -> tuple[tuple[Container, ...], tuple[_ContainerShape, ...]]:
+    """The containers (and sidecar init containers) of a Pod spec, and their shapes; each distinct spec read once
+    with ``shared``."""
     if shared is None:
-        return _containers_at(spec, _container_shapes(spec))
-    # The paths are part of the shapes, so the spec's own path is part of the key.
-    value = (spec.path, _read_fields(spec.data.get("containers")), _read_fields(spec.data.get("initContainers")))
-    return _containers_at(spec, _read_once(shared.containers, value, spec.problems, lambda: _container_shapes(spec)))
+        shapes = _container_shapes(spec)
+    else:
+        # The paths are part of the shapes, so the spec's own path is part of the key.
+        value = (spec.path, _read_fields(spec.data.get("containers")), _read_fields(spec.data.get("initContainers")))
+        shapes = _read_once(shared.containers, value, spec.problems, lambda: _container_shapes(spec))
+    return _containers_at(spec.doc, shapes), shapes
 
 
-def _containers_at(spec: Fields, shapes: tuple[_ContainerShape, ...]) -> tuple[Container, ...]:
-    """The containers of ``shapes``, located in ``spec``'s document."""
-    span = spec.doc.span
+def _containers_at(doc: Document, shapes: tuple[_ContainerShape, ...]) -> tuple[Container, ...]:
+    """The containers of ``shapes``, located in ``doc``."""
+    span = doc.span
     return tuple([Container(name, tuple([ContainerPort(port_name, number, protocol, host_port, host_ip, span(port_at))
                                          for port_at, port_name, number, protocol, host_port, host_ip in ports]),
                             span(at), image, args)
@@ -276,30 +292,43 @@ def _read_node_affinity(spec: Fields) -> tuple[LabelSelector, ...]:
     return tuple(terms)
 
 
-def read_pod_template(f: Fields, labels: Labels, annotations: Labels, shared: PodsRead | None = None
-                      ) -> PodTemplate:
-    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's); ``shared``:
-    what the Pods read so far share."""
+def read_pod_template(f: Fields, labels: Labels, annotations: Labels) -> PodTemplate:
+    """The networking and placement parts of a Pod spec (a Pod's own or a workload template's)."""
+    return _read_pod_template(f, labels, annotations, None)[0]
+
+
+def _read_pod_template(f: Fields, labels: Labels, annotations: Labels, shared: PodsRead | None
+                       ) -> tuple[PodTemplate, tuple[_ContainerShape, ...]]:
+    """`read_pod_template`, and the shapes of its containers; ``shared``: what the Pods read so far share."""
     spec = f.mapping("spec", required=True)
     if spec is None:
-        return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span())
+        return PodTemplate(labels, annotations, "", Labels(), (), (), False, (), f.span()), ()
     tolerations = []
     for t in spec.each_mapping("tolerations"):
         op = t.string("operator", default="Equal", choices=("Equal", "Exists"))
         tolerations.append(Toleration(t.string("key"), op, t.string("value"), t.string("effect")))
+    node_name = spec.string("nodeName")
+    node_selector = spec.labels("nodeSelector")
+    node_affinity = _read_node_affinity(spec)
+    host_network = spec.boolean("hostNetwork")
+    containers, shapes = _read_containers(spec, shared)
     return PodTemplate(
         labels=labels,
         annotations=annotations,
-        node_name=spec.string("nodeName"),
-        node_selector=spec.labels("nodeSelector"),
-        node_affinity=_read_node_affinity(spec),
+        node_name=node_name,
+        node_selector=node_selector,
+        node_affinity=node_affinity,
         tolerations=tuple(tolerations),
-        host_network=spec.boolean("hostNetwork"),
-        containers=_read_containers(spec, shared),
+        host_network=host_network,
+        containers=containers,
         source=spec.span(),
         # serviceAccount is the deprecated alias the API server still fills in; "default" when neither is set.
         service_account=spec.string("serviceAccountName") or spec.string("serviceAccount") or "default",
-    )
+    ), shapes
+
+
+# The fields of a Pod spec that `read_pod_template` reads, nodeName apart (each Pod's own): `_pod_key`.
+_SPEC_FIELDS = ("tolerations", "nodeSelector", "affinity", "hostNetwork", "serviceAccountName", "serviceAccount")
 
 
 POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
@@ -324,32 +353,109 @@ def _scheduler_refusal(status: Fields) -> str:
 def read_pod(doc: Document, problems: Problems, shared: PodsRead | None = None
              ) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]]:
     """A bare Pod: the Pod (placement and IPs may still be open) plus its template and status IPs; ``shared``:
-    what the Pods read so far share (`PodsRead`)."""
+    what the Pods read so far share (`PodsRead`): a Pod read alike with one read before is read by
+    `_pod_alike`."""
+    key = _pod_key(doc.data) if shared is not None else None
+    if key is not None and shared is not None and (alike := _pod_alike(doc, shared.pods.get(key))) is not None:
+        return alike
+    before = len(problems.items), len(problems.notes)
     meta = Meta(doc, problems, "Pod", namespaced=True, shared=shared)
-    template = read_pod_template(meta.fields, meta.labels, meta.annotations, shared)
+    template, shapes = _read_pod_template(meta.fields, meta.labels, meta.annotations, shared)
     ips: list[IPAddress] = []
     status = meta.fields.mapping("status")
     if status is not None:
-        read: dict[str, IPAddress] = {}  # podIP repeats podIPs[0]: its text is read once
-        for i, item in status.items("podIPs"):
-            if isinstance(item, dict) and item.get("ip"):
-                sub = Fields(doc, status.path + ("podIPs", i), item, problems, meta.fields.what)
-                ip = sub.address("ip", item["ip"])
-                if ip is not None:
-                    read[str(item["ip"])] = ip
-                    if ip not in ips:
-                        ips.append(ip)
-        if status.has("podIP"):
-            text = status.string("podIP")
-            ip = read[text] if text in read else status.address("podIP", text)
-            if ip is not None and ip not in ips:
-                ips.insert(0, ip)
+        ips = _status_ips(status)
     phase = status.string("phase", choices=POD_PHASES) if status is not None else ""
     refused = _scheduler_refusal(status) if status is not None and phase == "Pending" else ""
     pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
               template.host_network, template.containers, None, doc.span(), phase=phase,
               scheduler_refusal=refused, service_account=template.service_account)
+    if key is not None and shared is not None and (len(problems.items), len(problems.notes)) == before:
+        shared.pods[key] = (template, shapes, meta.namespace, phase, refused)
     return pod, template, tuple(ips)
+
+
+def _status_ips(status: Fields) -> list[IPAddress]:
+    """A Pod's addresses: ``status.podIPs``, with ``status.podIP`` first."""
+    ips: list[IPAddress] = []
+    read: dict[str, IPAddress] = {}  # podIP repeats podIPs[0]: its text is read once
+    for i, item in status.items("podIPs"):
+        if isinstance(item, dict) and item.get("ip"):
+            try:
+                ip: IPAddress | None = parse_address(str(item["ip"]))
+            except ValueError:  # reported, at the entry, by the one reading of an address (Fields.address)
+                sub = Fields(status.doc, status.path + ("podIPs", i), item, status.problems, status.what)
+                ip = sub.address("ip", item["ip"])
+            if ip is not None:
+                read[str(item["ip"])] = ip
+                if ip not in ips:
+                    ips.append(ip)
+    if status.has("podIP"):
+        text = status.string("podIP")
+        ip = read[text] if text in read else status.address("podIP", text)
+        if ip is not None and ip not in ips:
+            ips.insert(0, ip)
+    return ips
+
+
+def _pod_key(data: Any) -> bytes | None:
+    """What reading a Pod depends on besides its name, node and addresses: every other field `read_pod` reads
+    (`Meta`, `read_pod_template` (`_SPEC_FIELDS`, the containers as `_read_fields`), the phase, and the conditions
+    when Pending); None for a document of another layout, or holding a value marshal does not write (read in
+    full). A field read there must be here too.
+
+    The key is marshal's format 2 (no references, so equal values give equal bytes), which, like ``repr`` in
+    `_read_once`, tells ``1``, ``1.0``, ``True`` and ``"1"`` apart, and is made in half the time."""
+    meta, spec, status = data.get("metadata"), data.get("spec"), data.get("status")
+    if type(meta) is not dict or type(spec) is not dict or not (status is None or type(status) is dict):
+        return None
+    phase = status.get("phase") if status is not None else None
+    try:
+        return marshal.dumps((
+            meta.get("namespace"), meta.get("labels"), meta.get("annotations"), tuple(map(spec.get, _SPEC_FIELDS)),
+            _read_fields(spec.get("containers")), _read_fields(spec.get("initContainers")), status is None, phase,
+            status.get("conditions") if status is not None and phase == "Pending" else None), 2)
+    except ValueError:  # a value of a type marshal does not write (a timestamp PyYAML read, say)
+        return None
+
+
+_POD_NAME_RULE = object_name_rule("Pod")
+_STATUS: Path = ("status",)
+_SPEC: Path = ("spec",)
+
+
+def _pod_alike(doc: Document, read: tuple[PodTemplate, tuple[_ContainerShape, ...], str, str, str] | None
+               ) -> tuple[Pod, PodTemplate, tuple[IPAddress, ...]] | None:
+    """What `read_pod` gives for ``doc``, whose `_pod_key` is that of a Pod read before without a problem (``read``:
+    that Pod's template, container shapes, namespace, phase and scheduler message): only the name, the node and
+    the addresses are this Pod's own. None when one of them is not plainly valid (the Pod is then read in full,
+    which reports it)."""
+    if read is None:
+        return None
+    data = doc.data
+    meta, spec, status = data["metadata"], data["spec"], data.get("status")
+    name, node_name = meta.get("name"), spec.get("nodeName")
+    if type(name) is not str or not name or _POD_NAME_RULE.problem(name) is not None:
+        return None
+    if node_name is None:
+        node_name = ""
+    elif type(node_name) is not str:
+        return None
+    ips: list[IPAddress] = []
+    if status is not None:
+        unread = Problems()  # the addresses as `read_pod` reads them; a problem sends the Pod there
+        ips = _status_ips(Fields(doc, _STATUS, status, unread, "Pod"))
+        if unread.items or unread.notes:
+            return None
+    template, shapes, namespace, phase, refused = read
+    containers = _containers_at(doc, shapes)
+    template = PodTemplate(template.labels, template.annotations, node_name, template.node_selector,
+                           template.node_affinity, template.tolerations, template.host_network, containers,
+                           doc.span(_SPEC), template.service_account)
+    pod = Pod(namespace, name, template.labels, template.annotations, node_name, tuple(ips), template.host_network,
+              containers, None, doc.span(), phase=phase, scheduler_refusal=refused,
+              service_account=template.service_account)
+    return pod, template, pod.ips
 
 
 def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | None:
