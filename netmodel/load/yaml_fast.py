@@ -308,18 +308,19 @@ def _read(source: str | bytes, tree: Any, max_depth: int, brackets: int) -> tupl
     :class:`_Unsure` if in doubt."""
     try:
         data = source.encode("utf-8") if isinstance(source, str) else source
-        tree.clear()
-        tree.clear_arena()
-        if len(data) > _RESERVE_FROM:
-            nodes = _node_estimate(data)
-            if nodes > tree.capacity():
-                tree.reserve(nodes)
+        if len(data) > _RESERVE_FROM:  # one large document: a tree of its own, reserved, freed before decoding
+            tree = _ryml.Tree()
+            tree.reserve(_node_estimate(data))
+        else:
+            tree.clear()
+            tree.clear_arena()
         with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
             _ryml.parse_in_arena(data, tree=tree)
             emitted = _ryml.emit_json(tree)
         stream = tree.is_stream(tree.root_id())
     except Exception:  # noqa: BLE001 - rapidyaml's exceptions (ExceptionParse, ...) share no useful base
         raise _Unsure from None
+    del tree  # (the caller's tree stays for the next piece; a large document's goes before its JSON is decoded)
     if emitted is None:  # nothing but comments and blank lines
         return [], ""
     # An integer beyond 64 bits has 19 digits or more, and rapidyaml writes an integer's digits as the YAML text
