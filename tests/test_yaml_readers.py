@@ -68,17 +68,18 @@ def _compare(text: str, file: str = "in.yaml") -> bool:
     """Assert both readers agree on ``text``; True if the fast path read (part of) it.
 
     The fast path is run twice: as the command line runs it, and with rapidyaml given one document at a time,
-    each into a tree reserved beforehand (``_RESERVE_FROM`` 0), so that every way it can cut the text and size
-    its tree is held to the event reader's answer, and the two ways make the same choice of reader.
+    each into a tree reserved beforehand (``_RESERVE_FROM`` 0), every top-level sequence located entry by entry
+    as a large document's are (``_PIECES_FROM``, ``_ENTRIES_FROM``), so that every way it can cut the text and
+    size its tree is held to the event reader's answer, and the two ways make the same choice of reader.
     """
     events = _run(parse_yaml_events, text, file)
     fast = _run(yaml_fast.parse_fast, text, file)
-    reserve_from = yaml_fast._RESERVE_FROM
-    yaml_fast._RESERVE_FROM = 0
+    limits = yaml_fast._RESERVE_FROM, yaml_fast._PIECES_FROM, yaml_fast._ENTRIES_FROM
+    yaml_fast._RESERVE_FROM, yaml_fast._PIECES_FROM, yaml_fast._ENTRIES_FROM = 0, 0, 1
     try:
         by_document = _run(lambda t, f: yaml_fast.parse_fast(t, f, chunk_bytes=1), text, file)
     finally:
-        yaml_fast._RESERVE_FROM = reserve_from
+        yaml_fast._RESERVE_FROM, yaml_fast._PIECES_FROM, yaml_fast._ENTRIES_FROM = limits
     assert by_document == fast
     if fast[0] == "left to PyYAML":
         assert _run(parse_yaml, text, file) == events
@@ -498,9 +499,10 @@ def test_the_node_estimate_reserves_enough_for_every_yaml_file_of_the_repository
     assert capped < checked // 10
 
 
-def test_a_long_list_document_is_located_alike() -> None:
+def test_a_long_list_document_is_located_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     # `kubectl get pods -o yaml` writes one `kind: List`: its items past yaml_tree_marks._INDEX_ENTRIES_FROM are
-    # found through an index of the sequence, its lines counted per block of _COUNT_LINES_UP_TO bytes.
+    # found through an index of the sequence, its lines counted per block of _COUNT_LINES_UP_TO bytes; in a
+    # document larger than _PIECES_FROM, each item is located from its own lines.
     from netmodel.load import yaml_tree_marks
 
     items = "".join(f"- kind: Pod\n  metadata: {{name: p{i}, labels: {{app: é{i}}}}}\n"
@@ -513,3 +515,10 @@ def test_a_long_list_document_is_located_alike() -> None:
     at = text.index("8299")
     line, column = text.count("\n", 0, at) + 1, at - text.rindex("\n", 0, at)
     assert str(document.span(("items", 299, "spec", "ports", 1))) == f"in.yaml:{line}:{column}"
+    monkeypatch.setattr(yaml_fast, "_PIECES_FROM", 0)
+    pieces = yaml_fast.parse_fast("# a file\n---\n" + text, "in.yaml")[0]
+    assert isinstance(pieces.spans, yaml_fast._LargeYamlSpanIndex)
+    assert str(pieces.span(("items", 299, "spec", "ports", 1))) == f"in.yaml:{line + 2}:{column}"
+    assert str(pieces.span(("metadata", "resourceVersion"))) == f"in.yaml:{text.count(chr(10)) + 2}:29"
+    found = pieces.spans._entries["items"]
+    assert found is not None and len(found) == 301  # every item's first line, and where the last one ends

@@ -211,8 +211,17 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
         if index in careful:
             documents.extend(_shifted_documents(parse_yaml_events, text[start:end], file, first))
         elif value is not None:
-            documents.append(Document(file, value, LazyYamlSpanIndex(text, start, end, first, file)))
+            documents.append(Document(file, value, _span_index(text, start, end, first, file, value)))
     return documents
+
+
+def _span_index(text: str, start: int, end: int, lines: int, file: str, value: Any) -> LazyYamlSpanIndex:
+    if end - start > _PIECES_FROM and isinstance(value, dict):
+        lengths = {k: len(v) for k, v in value.items()
+                   if isinstance(k, str) and isinstance(v, list) and len(v) >= _ENTRIES_FROM}
+        if lengths:
+            return _LargeYamlSpanIndex(text, start, end, lines, file, lengths)
+    return LazyYamlSpanIndex(text, start, end, lines, file)
 
 
 def _chunks(segments: list[tuple[int, int, int]], chunk_bytes: int) -> Iterator[tuple[int, int]]:
@@ -541,6 +550,94 @@ class LazyYamlSpanIndex:
                 return found
         index = self._ensure()
         return index.lookup_key(path) if index else None
+
+
+class _LargeYamlSpanIndex(LazyYamlSpanIndex):
+    """Spans of a large document whose top-level mapping holds long block sequences (a `kind: List`: `items`).
+
+    Parsing a 100 MB document again to locate one Pod in it takes seconds and a gigabyte; the entries of such a
+    sequence are found in the text instead, and a path into one entry is answered by that entry's lines alone,
+    read as a one-entry sequence (its columns are the document's, its lines shifted). The text is trusted only
+    where the syntax leaves no doubt: the key written plainly at column 0 on a line of its own, once in the
+    document; its entries `- ` at column 0 up to the next line at column 0 that is neither an entry nor a
+    comment, as many as the sequence read has; each entry's lines read by rapidyaml as one entry. Anything else
+    is answered from the whole document, as for a small one.
+    """
+
+    __slots__ = ("_blocks", "_entries", "_last_piece", "_lengths")
+
+    def __init__(self, text: str, start: int, end: int, lines: int, file: str, lengths: dict[str, int]) -> None:
+        super().__init__(text, start, end, lines, file)
+        self._lengths = lengths  # key -> number of entries, for the top-level sequences long enough to index
+        self._entries: dict[str, list[int] | None] = {}  # key -> offsets of its entries and of their end
+        self._blocks: list[int] | None = None  # lines of the file before each _BLOCK of the document
+        self._last_piece: tuple[str, int, LazyYamlSpanIndex | None] | None = None
+
+    def lookup(self, path: Path) -> tuple[int, int] | None:
+        piece = self._piece(path)
+        return piece.lookup((0, *path[2:])) if piece is not None else super().lookup(path)
+
+    def lookup_key(self, path: Path) -> tuple[int, int] | None:
+        piece = self._piece(path)
+        return piece.lookup_key((0, *path[2:])) if piece is not None else super().lookup_key(path)
+
+    def _piece(self, path: Path) -> LazyYamlSpanIndex | None:
+        """The index of the entry's own lines when ``path`` leads into an entry of an indexed sequence."""
+        if len(path) < 2 or path[0] not in self._lengths or type(path[1]) is not int:  # (not bool: True is 1)
+            return None
+        key, position = path[0], path[1]
+        last = self._last_piece
+        if last is not None and last[0] == key and last[1] == position:
+            return last[2]
+        piece = None
+        if key not in self._entries:
+            self._entries[key] = self._find_entries(key)
+        found = self._entries[key]
+        if found is not None and 0 <= position < self._lengths[key]:
+            begin = found[position]
+            piece = LazyYamlSpanIndex(self._text, begin, found[position + 1], self._line_at(begin), self._file)
+            marks = piece._marks()
+            if marks is None or not marks.one_entry_sequence():
+                piece = None
+        self._last_piece = (key, position, piece)
+        return piece
+
+    def _find_entries(self, key: str) -> list[int] | None:
+        """Offsets of the entries' first lines, and where the last one ends; None when the text leaves doubt."""
+        text, start, end = self._text, self._start, self._end
+        head = "\n" + key + ":"  # (a literal is searched for far faster than a pattern anchored at line starts)
+        # (at: the line break before the key, or just before the document when the key is on its first line)
+        at = start - 1 if text.startswith(head[1:], start) else text.find(head, start, end)
+        if at == -1 and start > 0 or text.find(head, max(at + 1, start), end) != -1 \
+                or not _LINE_END.match(text, at + len(head)):
+            return None
+        after = text.index("\n", at + 1) + 1
+        stop = _TOP_LEVEL_LINE.search(text, after - 1, end)
+        region_end = stop.start() + 1 if stop is not None else end
+        offsets = [m.start() + 1 for m in _ENTRY_LINE.finditer(text, after - 1, region_end)]
+        if len(offsets) != self._lengths[key] or _CONTENT.search(text, after, offsets[0]) is not None:
+            return None  # (something other than blank lines and comments between the key and its first entry)
+        offsets.append(region_end)
+        return offsets
+
+    def _line_at(self, offset: int) -> int:
+        """Lines of the file before ``offset``: counted per block of the document once, then within one block."""
+        if self._blocks is None:
+            text, end = self._text, self._end
+            self._blocks = list(itertools.accumulate(
+                (text.count("\n", at, min(at + _BLOCK, end)) for at in range(self._start, end, _BLOCK)),
+                initial=self._lines))
+        block = (offset - self._start) // _BLOCK
+        return self._blocks[block] + self._text.count("\n", self._start + block * _BLOCK, offset)
+
+
+# Top-level sequences of a large document are indexed from this many entries on, in documents this large.
+_PIECES_FROM = CHUNK_BYTES
+_ENTRIES_FROM = 64
+_LINE_END = re.compile(r"[ \t]*(?:#[^\n]*)?\n")
+_ENTRY_LINE = re.compile(r"\n-(?=[ \n])")  # (from the line break before: see _find_entries)
+_TOP_LEVEL_LINE = re.compile(r"\n(?:[^\s#-]|-[^ \n])")
+_BLOCK = 1 << 16
 
 
 # The last document whose rapidyaml tree was read for spans: (a weak reference to its index, its TreeMarks), one

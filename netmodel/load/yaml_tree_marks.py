@@ -136,6 +136,10 @@ class TreeMarks:
         except Exception:  # noqa: BLE001 - rapidyaml's exceptions share no useful base; the event reader decides
             return None
 
+    def one_entry_sequence(self) -> bool:
+        """Whether the document is a block sequence of exactly one entry (an entry's lines read alone)."""
+        return bool(self._doc_kind & _SEQ) and not self._doc_kind & _FLOW and self._tree.num_children(self._doc) == 1
+
     def value(self, path: Path) -> Answer:
         """Where the value at ``path`` starts; None when there is no such value; :data:`UNSURE`."""
         try:
