@@ -526,6 +526,26 @@ def test_calico_stars_demo_checks_clean() -> None:
     assert code == 0 and not said, _brief(said)
 
 
+# -- Calico's YAO Bank demo (service-account rules, an HTTP rule netmodel does not evaluate) ------------------
+
+YAOBANK = (CORPUS / "calico-yaobank",)
+
+
+def test_calico_yaobank_demo() -> None:
+    """enforce-policy-istio.md: only the summary service account reaches the database (the customer web app, and
+    the attacker's Pod, get refused). The customer policy's `http: {methods: [GET]}` is application layer policy,
+    which netmodel does not evaluate: NM-INPUT-040 says so and the answers carry the mark (cluster-wide: it is a
+    GlobalNetworkPolicy)."""
+    assert query(YAOBANK, "deployment:default/summary", "service:default/database", 2379)["verdict"] == "allowed"
+    for source in ("deployment:default/customer", "deployment:default/attack"):
+        answer = query(YAOBANK, source, "service:default/database", 2379)
+        assert answer["verdict"] == "denied" and answer["disposition"] == "denied-by-policy"
+        assert not_evaluated(answer) == ["GlobalNetworkPolicy (projectcalico.org)"]
+    _, report, _ = check(*YAOBANK)
+    said = findings(report, "NM-INPUT-040")
+    assert len(said) == 1 and "customer" in said[0]["message"] and "http" in said[0]["message"], _brief(said)
+
+
 # -- the AdminNetworkPolicy API's own walkthrough (policy-assistant) ----------------------------------------
 
 WALKTHROUGH = (CORPUS / "network-policy-api" / "walkthrough",)
