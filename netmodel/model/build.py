@@ -36,6 +36,7 @@ from netmodel.model.objects import (
     SkippedObject,
     qualified_name,
 )
+from netmodel.model.pod_makers import RBAC_GROUP, RBAC_KINDS
 from netmodel.model.read_admin import read_admin_network_policy
 from netmodel.model.read_calico import (
     BUILTIN_TIERS,
@@ -158,6 +159,8 @@ def read_inventory(documents: Sequence[Document]) -> tuple[Inventory, Problems]:
         known = classify(api, kind)
         if known.name != "read":
             inv.skipped.append(_skipped(doc, api, kind, known))
+            if kind in RBAC_KINDS and api_group(api) == RBAC_GROUP:
+                inv.rbac.read(kind, doc.data)
         elif kind == "Namespace":
             namespace = read_namespace(doc, problems)
             if not _namespace_repeats(namespace, first_namespace, problems):

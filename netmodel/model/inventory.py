@@ -35,6 +35,7 @@ from netmodel.model.objects import (
     SkippedObject,
     Workload,
 )
+from netmodel.model.pod_makers import Rbac
 from netmodel.sets import IPAddress
 
 # The one node a layout without Node objects (and without Pods naming nodes) gets.
@@ -69,4 +70,5 @@ class Inventory:
     routes: list[Route] = field(default_factory=list)
     reference_grants: list[ReferenceGrant] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    rbac: Rbac = field(default_factory=Rbac)  # who may create Pods (model/pod_makers.py)
     status_ips: dict[tuple[str, str], tuple[IPAddress, ...]] = field(default_factory=dict)

@@ -275,6 +275,7 @@ def materialize(inv: Inventory, notes: list[Note]) -> Topology:
         notes=tuple(notes),
         unscheduled=tuple(unscheduled),
         finished=frozenset(finished),
+        pod_makers=inv.rbac.pod_makers(w for w, _ in inv.workloads),
     )
 
 

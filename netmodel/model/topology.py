@@ -34,6 +34,7 @@ from netmodel.model.objects import (
     SkippedObject,
     Workload,
 )
+from netmodel.model.pod_makers import PodMaker, makers_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ class Topology:
     service_accounts: tuple[ServiceAccount, ...] = ()
     # CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies, in input order.
     cilium_policies: tuple[CiliumPolicy, ...] = ()
+    # Workloads whose service account RBAC lets create Pods, which the input then does not show (pod_makers.py).
+    pod_makers: tuple[PodMaker, ...] = ()
 
     # Indexes, built on first use. The tuples above are the truth; these only speed up look-ups, and are
     # read-only views so that no caller can make them disagree with the tuples.
@@ -176,10 +179,18 @@ class Topology:
         """For a finding about selectors that match no Pod in ``namespace``: the custom resources there whose Pods
         are not in the layout, the likely reason (empty when there are none)."""
         owners = self.unseen_pod_owners.get(namespace, ())
-        if not owners:
+        if owners:
+            named = ", ".join(s.label for s in owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3
+                                                               else "")
+            return f" (namespace {namespace} has {named}, whose Pods are not in the layout: see NM-INPUT-016)"
+        makers = makers_in(self.pod_makers, namespace)
+        if not makers:
             return ""
-        named = ", ".join(s.label for s in owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
-        return f" (namespace {namespace} has {named}, whose Pods are not in the layout: see NM-INPUT-016)"
+        workloads = list(dict.fromkeys(m.workload for m in makers))
+        named = ", ".join(workloads[:3]) + (f" and {len(workloads) - 3} more" if len(workloads) > 3 else "")
+        roles = ", ".join(dict.fromkeys(m.role for m in makers))
+        return (f" (its Pods may be made at run time: {named} may create Pods in namespace {namespace} ({roles}), "
+                "and the layout does not show those)")
 
     @cached_property
     def control_plane_nodes(self) -> tuple[Node, ...]:
