@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 CLUSTER = CORPUS / "_cluster"
 
-APPS = ("online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "bookinfo", "sock-shop")
+APPS = ("online-boutique", "kube-prometheus", "argo-cd", "ingress-nginx", "bookinfo", "sock-shop", "longhorn")
 
 # The kinds netmodel reads (docs/input.md, "Standard kinds" and "netmodel kinds"), by API group. Every other
 # kind in an input must be named by some finding (NM-INPUT-001 or a summary of skipped kinds).
@@ -332,6 +332,29 @@ def test_sock_shop_front_end_is_exposed_on_its_node_port() -> None:
     outcomes = {(p["destination"].split(" ")[0], p["disposition"]) for p in answer["paths"]}
     assert ("node:cp-1", "denied-by-firewall") in outcomes and ("node:worker-1", "delivered") in outcomes
     assert all(d == "delivered" for n, d in outcomes if n != "node:cp-1"), outcomes
+
+
+# -- Longhorn: Pods its manager makes at run time -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_cluster", [False, True], ids=["alone", "on-cluster"])
+def test_longhorn_selectors_of_manager_made_pods_say_who_makes_them(with_cluster: bool) -> None:
+    """longhorn-manager creates the instance-manager (and other) Pods and labels its own as the admission webhook
+    at run time; the manifest's policies and webhook Service select them. Every warning that such a selector
+    matches no Pod names longhorn-manager and the Role that lets it create Pods, instead of only blaming the
+    labels (tests/corpus/longhorn/SOURCE.md)."""
+    _, report, _ = check(*app_inputs("longhorn", with_cluster))
+    warned = findings(report, severity="warning")
+    assert sorted({(f["id"], f["objects"][0]) for f in warned}) == [
+        ("NM-POL-001", "NetworkPolicy/longhorn-system/instance-manager"),
+        ("NM-POL-001", "NetworkPolicy/longhorn-system/longhorn-webhook"),
+        ("NM-POL-002", "NetworkPolicy/longhorn-system/instance-manager"),
+        ("NM-POL-002", "NetworkPolicy/longhorn-system/longhorn-manager"),
+        ("NM-SVC-001", "Service/longhorn-system/longhorn-admission-webhook"),
+    ], _brief(warned)
+    told = "its Pods may be made at run time: DaemonSet longhorn-system/longhorn-manager"
+    silent = [f for f in warned if told not in f["message"] or "Role longhorn-system/longhorn" not in f["message"]]
+    assert not silent, _brief(silent)
 
 
 # -- the network-policy recipes -----------------------------------------------------------------------------
