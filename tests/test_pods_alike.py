@@ -65,3 +65,37 @@ def test_pods_read_alike_as_alone(order: int, monkeypatch: pytest.MonkeyPatch) -
     assert [[cp.source.line for cp in p.ports] for p, _, _ in alike] == \
         [[cp.source.line for cp in p.ports] for p, _, _ in alone]
     assert [t.source.line for _, t, _ in alike] == [t.source.line for _, t, _ in alone]
+
+
+def test_pods_alike_claim_host_ports_at_their_own_ports() -> None:
+    """Pods read alike share what their ports claim (Pod.alike), each claim still located at its own Pod."""
+    from checkkit import base, findings, topology
+
+    text = base(*(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: default, labels: {{app: x}}}}
+spec:
+  nodeName: w-1
+  containers: [{{name: main, ports: [{{containerPort: 80, hostPort: 8080}}]}}]
+""" for name in ("a", "b", "c")))
+    pods = [p for p in topology(text).pods if p.name in ("a", "b", "c")]
+    assert pods[1].alike is pods[2].alike  # read alike (the first is read in full)
+    own = [p.ports[0].source for p in pods]
+    assert len({(s.line, s.column) for s in own}) == 3
+    clashes = findings(text, "NM-LOOP-002")
+    assert clashes and all(any(s == span for f in clashes for s in f.sources) for span in own[1:])
+
+
+def test_pods_without_containers_are_not_alike() -> None:
+    """The empty containers tuple is one object: Pods holding it are alike only when read alike."""
+    from checkkit import topology
+
+    text = "\n---\n".join(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: default, labels: {{app: {name}}}}}
+spec: {{nodeName: w-1, containers: []}}
+""" for name in ("a", "b"))
+    a, b = [p for p in topology(text).pods if p.name in ("a", "b")]
+    assert a.containers is b.containers and a.alike is not b.alike

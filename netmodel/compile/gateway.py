@@ -332,7 +332,7 @@ class Gateways:
         out: dict[str, list[int]] = {}
         seen: dict[int, str] = {}
         for position, pod in enumerate(self.topology.pods):
-            key = id(pod.containers)
+            key = id(pod.alike)  # Pods alike run the same images
             if key not in seen:
                 identity = identify_pod(pod)
                 seen[key] = identity.implementation if identity is not None else ""

@@ -152,20 +152,20 @@ class IngressControllers:
     def __init__(self, topology: Topology, index: PodIndex) -> None:
         self.topology = topology
         self.index = index
-        by_containers: dict[int, ControllerIdentity | None] = {}
+        by_alike: dict[int, ControllerIdentity | None] = {}
         pods: dict[str, list[int]] = {}
         legacy: dict[str, set[str]] = {}
-        containers: tuple[Container, ...] | None = None  # the Pod before's, whose identity is ``identity``
+        alike: object = None  # the Pod before's Pod.alike, whose identity is ``identity``
         identity: ControllerIdentity | None = None
         for position, pod in enumerate(topology.pods):
-            # Pods of one template share their containers tuple: identify it once (and a run of them, a
-            # workload's Pods, without a lookup).
-            if pod.containers is not containers:
-                containers = pod.containers
-                key = id(containers)
-                if key not in by_containers:
-                    by_containers[key] = identify_pod(pod)
-                identity = by_containers[key]
+            # Pods alike (a workload's, the input's read alike) have one identity: found once (and for a run of
+            # them without a lookup).
+            if pod.alike is not alike:
+                alike = pod.alike
+                key = id(alike)
+                if key not in by_alike:
+                    by_alike[key] = identify_pod(pod)
+                identity = by_alike[key]
             if identity is None:
                 continue
             pods.setdefault(identity.controller, []).append(position)

@@ -270,6 +270,12 @@ class Pod(Namespaced):
     # A Pending Pod's PodScheduled=False condition message: the cluster's scheduler placed it nowhere.
     scheduler_refusal: str = ""
     service_account: str = "default"  # spec.serviceAccountName (PodTemplate.service_account)
+    # Shared by Pods whose labels, hostNetwork and containers are the same but for the containers' locations: a
+    # workload's Pods (twins share their first's) and the input's Pods read alike (read_pod); by default a value
+    # of this Pod's own. What is found from those fields for one such Pod holds for the others (an ingress
+    # controller, the host ports it claims, how a targetPort resolves), so the checks find it once per value. A
+    # `replace` of those fields must pass ``alike=None``. Left out of equality and repr.
+    alike: object = field(default=None, repr=False, compare=False)
     # Every declared port of every container, derived from ``containers`` once (the checks read it over a
     # million times at the envelope): not an argument, and left out of equality, hashing and repr.
     ports: tuple[ContainerPort, ...] = field(init=False, repr=False, compare=False)
@@ -278,6 +284,8 @@ class Pod(Namespaced):
         containers = self.containers
         ports = containers[0].ports if len(containers) == 1 else tuple(p for c in containers for p in c.ports)
         object.__setattr__(self, "ports", ports)
+        if self.alike is None:  # a new tuple: no other Pod holds it (an empty containers tuple is one object)
+            object.__setattr__(self, "alike", (self.labels, self.host_network, containers))
 
     @property
     def ref(self) -> ObjectRef:
@@ -309,6 +317,7 @@ class Pod(Namespaced):
         _set_slot(pod, "phase", self.phase)
         _set_slot(pod, "scheduler_refusal", self.scheduler_refusal)
         _set_slot(pod, "service_account", self.service_account)
+        _set_slot(pod, "alike", self.alike)
         _set_slot(pod, "ports", self.ports)
         return pod
 

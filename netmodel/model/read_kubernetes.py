@@ -367,11 +367,12 @@ def read_pod(doc: Document, problems: Problems, shared: PodsRead | None = None
         ips = _status_ips(status)
     phase = status.string("phase", choices=POD_PHASES) if status is not None else ""
     refused = _scheduler_refusal(status) if status is not None and phase == "Pending" else ""
+    record = None  # what Pods read alike with this one take from it (and their Pod.alike)
+    if key is not None and shared is not None and (len(problems.items), len(problems.notes)) == before:
+        record = shared.pods[key] = (template, shapes, meta.namespace, phase, refused)
     pod = Pod(meta.namespace, meta.name, meta.labels, meta.annotations, template.node_name, tuple(ips),
               template.host_network, template.containers, None, doc.span(), phase=phase,
-              scheduler_refusal=refused, service_account=template.service_account)
-    if key is not None and shared is not None and (len(problems.items), len(problems.notes)) == before:
-        shared.pods[key] = (template, shapes, meta.namespace, phase, refused)
+              scheduler_refusal=refused, service_account=template.service_account, alike=record)
     return pod, template, tuple(ips)
 
 
@@ -454,7 +455,7 @@ def _pod_alike(doc: Document, read: tuple[PodTemplate, tuple[_ContainerShape, ..
                            doc.span(_SPEC), template.service_account)
     pod = Pod(namespace, name, template.labels, template.annotations, node_name, tuple(ips), template.host_network,
               containers, None, doc.span(), phase=phase, scheduler_refusal=refused,
-              service_account=template.service_account)
+              service_account=template.service_account, alike=read)
     return pod, template, pod.ips
 
 

@@ -86,23 +86,26 @@ def host_claims(ctx: CheckContext) -> HostClaims:
 
 
 def _host_claims(ctx: CheckContext) -> HostClaims:
-    # Pods of a workload share their containers: their claimed ports are found once per template, not per Pod
-    # (150,000 Pods, a few thousand templates, almost none claiming a host port).
-    templates: dict[tuple[int, bool], tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]]] = {}
+    # Pods alike (Pod.alike: a workload's, the input's read alike) claim the same ports: found once per value, not
+    # per Pod (150,000 Pods, a few thousand templates, almost none claiming a host port).
+    templates: dict[int, tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]]] = {}
     claims: list[HostPortClaim] = []
     by_node: dict[str, list[HostPortClaim]] = {}
     before: Pod | None = None
     template: tuple[tuple[Container, ...], list[tuple[int, ContainerPort]]] = ((), [])
     for pod in ctx.topology.pods:
         # A workload's Pods come in a run: the template of the Pod before is theirs too.
-        if before is None or pod.containers is not before.containers or pod.host_network != before.host_network:
-            key = (id(pod.containers), pod.host_network)
-            found = templates.get(key)
-            if found is None:  # the containers are kept with their id, so the id cannot be reused meanwhile
-                found = templates[key] = (pod.containers, claimed_host_ports(pod.containers, pod.host_network))
+        if before is None or pod.alike is not before.alike:
+            found = templates.get(id(pod.alike))
+            if found is None:  # the Pods keep their alike value, so its id cannot be reused meanwhile
+                found = templates[id(pod.alike)] = (pod.containers,
+                                                    claimed_host_ports(pod.containers, pod.host_network))
             template, before = found, pod
         if template[1]:
-            mine = [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in template[1]]
+            # The claims are located at this Pod's own container ports (those of Pods alike are elsewhere).
+            ports = template[1] if pod.containers is template[0] else claimed_host_ports(pod.containers,
+                                                                                         pod.host_network)
+            mine = [HostPortClaim(pod, port, cp.protocol, cp.host_ip, cp) for port, cp in ports]
             claims += mine
             by_node.setdefault(pod.node_name, []).extend(mine)
     return HostClaims(tuple(claims), by_node)
@@ -114,7 +117,7 @@ def _pod_label(pod: Pod, limit_owner: bool = True) -> str:
 
 def check_container_port_clashes(ctx: CheckContext) -> Iterator[Finding]:
     """NM-LOOP-001: one Pod's containers declare one port twice."""
-    if not any(_declares_twice(c) for c in {id(p.containers): p.containers for p in ctx.topology.pods}.values()):
+    if not any(_declares_twice(c) for c in {id(p.alike): p.containers for p in ctx.topology.pods}.values()):
         return  # no Pod template declares a port twice (Pods of a workload share one: thousands, not 150,000)
     seen: dict[str, list[Pod]] = {}
     for pod in ctx.topology.pods:

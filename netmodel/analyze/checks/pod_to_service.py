@@ -102,11 +102,11 @@ def _distinct_port_lists(pods: list[Pod]) -> list[Pod]:
     The Pods of one workload share one ports tuple: a tuple already seen is not keyed again.
     """
     seen: dict[tuple[tuple[str, int, int], ...], Pod] = {}
-    keyed: set[int] = set()  # ids of the ports tuples keyed so far (the Pods hold them, so the ids stay theirs)
+    keyed: set[int] = set()  # ids of the Pod.alike values keyed so far (the Pods hold them, so the ids stay theirs)
     for pod in pods:
         ports = pod.ports
-        if id(ports) not in keyed:
-            keyed.add(id(ports))
+        if id(pod.alike) not in keyed:  # Pods alike declare the same ports
+            keyed.add(id(pod.alike))
             seen.setdefault(tuple((cp.name, cp.port, cp.protocol) for cp in ports), pod)
     return list(seen.values())
 

@@ -112,7 +112,7 @@ class PodClasses:
         class_id = 0
         for position, pod in enumerate(topology.pods):
             blocks_in = signature.get(position)
-            if before is not None and pod.labels is before.labels and pod.ports is before.ports \
+            if before is not None and pod.alike is before.alike \
                     and blocks_in == before_blocks and pod.namespace == before.namespace \
                     and pod.host_network == before.host_network and bool(pod.ips) == bool(before.ips) \
                     and (not accounts or pod.service_account == before.service_account):

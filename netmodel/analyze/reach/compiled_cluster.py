@@ -208,7 +208,7 @@ class CompiledCluster:
         groups: dict[tuple[int, int], tuple[PodClass, Pod]] = {}
         for i in endpoint_pods(self.topology, service, self.pod_index):
             pod = pods[i]
-            group = (class_at[i], id(pod.ports))  # by identity: a tuple of ports compares by value, spans too
+            group = (class_at[i], id(pod.alike))  # Pods alike declare the same ports (ports compare spans too)
             if group not in groups:
                 groups[group] = (classes.classes[group[0]], pod)
         found = self._endpoint_groups[key] = list(groups.values())
