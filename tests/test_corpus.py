@@ -567,6 +567,9 @@ def test_calico_yaobank_demo() -> None:
     _, report, _ = check(*YAOBANK)
     said = findings(report, "NM-INPUT-040")
     assert len(said) == 1 and "customer" in said[0]["message"] and "http" in said[0]["message"], _brief(said)
+    # Said once: NM-INPUT-040 is the warning; the policy is not also an NM-INPUT-015 "not evaluated" object.
+    again = [f for f in findings(report, "NM-INPUT-015") if "customer" in f["message"]]
+    assert not again, _brief(again)
 
 
 # -- the AdminNetworkPolicy API's own walkthrough (policy-assistant) ----------------------------------------

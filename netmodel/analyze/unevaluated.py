@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from netmodel.analyze.connectivity import Connection
 from netmodel.analyze.reach.trace import Answer
 from netmodel.model.cilium_host import enforced as host_enforced
+from netmodel.model.kinds import LEFT_OUT
 from netmodel.model.objects import SkippedObject
 from netmodel.model.topology import Topology
 
@@ -50,7 +51,7 @@ class Unevaluated:
         firewalls: dict[str, list[SkippedObject]] = {}
         cluster = []
         for s in list(topology.skipped) + cilium_unjudged(topology):
-            if s.category not in ("not-evaluated", "partly-evaluated", NARROWS_ONLY):
+            if s.category not in ("not-evaluated", "partly-evaluated", LEFT_OUT, NARROWS_ONLY):
                 continue
             if s.scope == "cluster":
                 cluster.append(s)

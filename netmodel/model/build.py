@@ -22,6 +22,7 @@ from netmodel.model.inventory import Inventory
 from netmodel.model.kinds import (
     CALICO_GROUPS,
     IMPORTED_RULE,
+    LEFT_OUT,
     KindClass,
     api_group,
     classify,
@@ -243,7 +244,7 @@ def _calico_unevaluated(policy: CalicoPolicy, problems: Problems) -> SkippedObje
         (policy.source,), "warning"))
     known = classify(policy.api_version, policy.kind)
     return SkippedObject(policy.api_version, policy.kind, policy.namespace, policy.name,
-                         f"uses {fields}, which netmodel does not evaluate", policy.source, "not-evaluated",
+                         f"uses {fields}, which netmodel does not evaluate", policy.source, LEFT_OUT,
                          "namespace" if policy.kind == "NetworkPolicy" else "cluster", known.project or "Calico")
 
 

@@ -244,6 +244,11 @@ def settle_endpoints(skipped: Sequence[SkippedObject], services: Iterable[Servic
     return out
 
 
+# The category of an object of a kind netmodel reads that is left out because it uses fields netmodel does not
+# evaluate (a Calico policy with `services`, `http`, ...): its reader reports it (NM-INPUT-040), so no second
+# warning here, and it marks the answers it could change like a not-evaluated kind (analyze/unevaluated.py).
+LEFT_OUT = "left-out"
+
 # The kind of a skipped "object" that stands for a rule of an imported firewall file netmodel cannot model
 # (netmodel/model/fwimport): not evaluated, it marks every answer.
 IMPORTED_RULE = "Firewall rule"
@@ -280,6 +285,6 @@ def skipped_notes(skipped: Sequence[SkippedObject]) -> list[Note]:
     return notes
 
 
-__all__ = ["CALICO_GROUPS", "IMPORTED_RULE", "NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass",
+__all__ = ["CALICO_GROUPS", "IMPORTED_RULE", "LEFT_OUT", "NOT_EVALUATED", "NO_NETWORK_MEANING", "POD_CREATORS", "READ", "KindClass",
            "api_group", "classify",
            "settle_endpoints", "skipped_notes"]

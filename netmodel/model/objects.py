@@ -976,7 +976,8 @@ class Expectations:
 class SkippedObject(Namespaced):
     """An object of a kind netmodel does not analyze (reported, never silently dropped).
 
-    ``category`` and ``scope`` are those of :class:`netmodel.model.kinds.KindClass`: ``scope`` says which answers
+    ``category`` and ``scope`` are those of :class:`netmodel.model.kinds.KindClass` (or ``left-out``, an object of a
+    read kind left out: ``netmodel.model.kinds.LEFT_OUT``): ``scope`` says which answers
     the object could change (namespace: flows of Pods in its namespace; cluster: any; none or empty: none).
     """
 
