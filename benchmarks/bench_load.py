@@ -30,7 +30,8 @@ SIZES = {
     "full": ["--nodes", "5000", "--pods", "150000", "--services", "10000", "--policies", "3000",
              "--firewall-rules", "2000"],
 }
-VARIANTS = (("workloads", "yaml"), ("workloads", "json"), ("explicit", "yaml"), ("explicit", "json"))
+VARIANTS = (("workloads", "yaml"), ("workloads", "json"), ("explicit", "yaml"), ("explicit", "yaml-list"),
+            ("explicit", "json"))
 
 
 def measure_one(path: str, repeat: int = 1) -> dict[str, float]:
@@ -68,7 +69,7 @@ def measure_check(path: str) -> dict[str, float]:
 
 
 def run(size: str, pods_as: str, fmt: str, workdir: Path, check: bool, repeat: int) -> dict[str, object]:
-    path = workdir / f"{size}-{pods_as}.{fmt}"
+    path = workdir / (f"{size}-{pods_as}-list.yaml" if fmt == "yaml-list" else f"{size}-{pods_as}.{fmt}")
     if not path.exists():
         subprocess.run([sys.executable, str(HERE / "generate.py"), *SIZES[size], "--pods-as", pods_as,
                         "--format", fmt, "--out", str(path)], check=True)
@@ -98,7 +99,8 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", choices=tuple(SIZES), default=["small", "medium"])
     p.add_argument("--check", action="store_true", help="also time `netmodel check` on each input")
     p.add_argument("--workdir", help="where generated inputs are kept (default: a temporary folder)")
-    p.add_argument("--formats", nargs="+", choices=("yaml", "json"), default=["yaml", "json"])
+    p.add_argument("--formats", nargs="+", choices=("yaml", "yaml-list", "json"),
+                   default=["yaml", "yaml-list", "json"], help="yaml-list: one `kind: List` YAML document, as `kubectl get -o yaml` writes it")
     p.add_argument("--yaml-reader", choices=("fast", "pyyaml"), default="fast",
                    help="fast: rapidyaml where it reads exactly as PyYAML (the default); pyyaml: the event reader "
                         "for every file (NETMODEL_YAML_READER=pyyaml, as before rapidyaml)")

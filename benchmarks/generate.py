@@ -174,6 +174,12 @@ def write(objects: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> None:
         out.writelines((",\n" if i else "") + json.dumps(obj, separators=(",", ":")) for i, obj in enumerate(objects))
         out.write("\n]}\n")
         return
+    if fmt == "yaml-list":
+        # One `kind: List` document, as `kubectl get -o yaml` writes it: its items at column 0 under `items:`.
+        out.write("apiVersion: v1\nitems:\n")
+        out.writelines(yaml.dump([obj], Dumper=Dumper, sort_keys=False, default_flow_style=False) for obj in objects)
+        out.write("kind: List\nmetadata:\n  resourceVersion: \"\"\n")
+        return
     for obj in objects:
         out.write("---\n")
         out.write(yaml.dump(obj, Dumper=Dumper, sort_keys=False, default_flow_style=False))
@@ -188,7 +194,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--firewall-rules", type=int, default=50)
     p.add_argument("--pods-as", choices=("workloads", "explicit"), default="workloads",
                    help="expand Pods from Deployments/StatefulSets/a DaemonSet, or write every Pod (kubectl dump)")
-    p.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    p.add_argument("--format", choices=("yaml", "yaml-list", "json"), default="yaml",
+                   help="YAML documents, one YAML `kind: List` (kubectl get -o yaml), or a JSON List (-o json)")
     p.add_argument("--out", default="-", help="file to write (default: standard output)")
     return p
 
