@@ -522,3 +522,41 @@ def test_a_long_list_document_is_located_alike(monkeypatch: pytest.MonkeyPatch) 
     assert str(pieces.span(("metadata", "resourceVersion"))) == f"in.yaml:{text.count(chr(10)) + 2}:29"
     found = pieces.spans._entries["items"]
     assert found is not None and len(found) == 301  # every item's first line, and where the last one ends
+
+
+@pytest.mark.parametrize("doc", [
+    "items:\n- a: 'x\n- y'\n- b\nkind: List\n",  # a quoted scalar's line at column 0 that looks like an entry
+    "items:\n- a\n# c\n- b\nother:\n- c\n- d\n",
+    "items:\n  - a\n  - b\nkind: List\n",
+    "# head\nitems:\n- [a,\n  b]\n- c\nkind: List\n",
+    "items:\n- a\n- b\nitems:\n- c\n- d\n",  # a duplicate key, refused by both
+    "items: # the pods\n\n- a\n-\n  b: 1\n- - c\nkind: List\n",
+    "---\nitems:\n- " + "[" * 98 + "]" * 98 + "\n- x\n",  # nesting at the limit, one level deeper in the List
+    "---\nitems:\n- " + "[" * 99 + "]" * 99 + "\n- x\n",
+    "items:\n- a\n- b\nkind: yes\n",  # typed differently: the document goes to PyYAML after all
+    "a: 1\nitems:\n- x\n  y\n- z\n",  # a plain scalar continued on the next line
+])
+def test_a_list_read_in_pieces_reads_as_pyyaml_reads_it(doc: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _compare(doc)
+    pieces: list[Any] = []
+    original = yaml_fast._read_entries
+    monkeypatch.setattr(yaml_fast, "_read_entries", lambda *a: pieces.append(original(*a)) or pieces[-1])
+    whole = _run(yaml_fast.parse_fast, doc, "in.yaml")
+    cut = _run(lambda t, f: yaml_fast.parse_fast(t, f, chunk_bytes=1), doc, "in.yaml")
+    assert cut == whole
+    if doc.startswith("items:\n- a\n# c"):
+        assert pieces and pieces[-1] is not None  # the shape kubectl writes is read in pieces
+
+
+def test_a_large_list_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = "".join(f"- kind: Pod\n  metadata:\n    name: p{i}\n  spec:\n    ports: [{i}]\n" for i in range(2000))
+    text = f"apiVersion: v1\nitems:\n{items}kind: List\nmetadata:\n  resourceVersion: ''\n"
+    whole = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=len(text) + 1)
+    reads: list[int] = []
+    read = yaml_fast._read
+    monkeypatch.setattr(yaml_fast, "_read", lambda source, *rest: reads.append(len(source)) or read(source, *rest))
+    cut = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=4096)
+    assert whole is not None and cut is not None
+    assert [d.data for d in cut] == [d.data for d in whole]
+    assert len(cut[0].data["items"]) == 2000 and list(cut[0].data) == ["apiVersion", "items", "kind", "metadata"]
+    assert len(reads) == 1 + len(items) // 4096 + 1 and max(reads) < 4096 + 100  # the other lines, then pieces

@@ -184,27 +184,40 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
     tree = _ryml.Tree()
     values: list[tuple[int, Any]] = []
     suspects: set[str] = set()
-    empty_key = False
+    empty_keys: list[bool] = []
+
+    def piece(*spans: tuple[int, int]) -> str | bytes:
+        if ascii_bytes is None:
+            return "".join(text[s:e] for s, e in spans)
+        return b"".join(ascii_bytes[s:e] for s, e in spans)
+
+    def read(source: str | bytes, max_depth: int = MAX_DEPTH) -> list[Any]:
+        """_read, the JSON's suspects and empty keys gathered (the JSON itself is not kept)."""
+        found, emitted = _read(source, tree, max_depth, brackets)
+        suspects.update(_suspects(emitted))
+        if _EMPTY_KEY_JSON.search(emitted):
+            empty_keys.append(True)
+        return found
+
     try:
         for first, last in _chunks(segments, chunk_bytes):
             start, end = segments[first][0], segments[last - 1][1]
             if careful.isdisjoint(range(first, last)):
-                source: str | bytes = text[start:end] if ascii_bytes is None else ascii_bytes[start:end]
+                found = None
+                if last - first == 1 and end - start > chunk_bytes:
+                    found = _read_in_pieces(text, start, end, piece, read, chunk_bytes)
+                if found is None:
+                    found = read(piece((start, end)))
             else:
-                source = "".join("---\n" if i in careful else text[s:e]
-                                 for i, (s, e, _) in enumerate(segments[first:last], first))
-            read, emitted = _read(source, tree, MAX_DEPTH, brackets)
+                found = read("".join("---\n" if i in careful else text[s:e]
+                                     for i, (s, e, _) in enumerate(segments[first:last], first)))
             documents_here = [i for i in range(first, last) if is_document[i]]
-            if len(read) != len(documents_here):
+            if len(found) != len(documents_here):
                 return None
-            values.extend(zip(documents_here, read, strict=True))
-            suspects |= _suspects(emitted)
-            empty_key = empty_key or _EMPTY_KEY_JSON.search(emitted) is not None
-            del emitted, source
+            values.extend(zip(documents_here, found, strict=True))
     except _Unsure:
         return None
-    del tree
-    _mark(careful, starts, _typed_differently(text, suspects, empty_key))
+    _mark(careful, starts, _typed_differently(text, suspects, bool(empty_keys)))
     documents: list[Document] = []
     for index, value in values:
         start, end, first = segments[index]
@@ -213,6 +226,60 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
         elif value is not None:
             documents.append(Document(file, value, _span_index(text, start, end, first, file, value)))
     return documents
+
+
+def _read_in_pieces(text: str, start: int, end: int, piece: Callable[..., str | bytes],
+                    read: Callable[..., list[Any]], chunk_bytes: int) -> list[Any] | None:
+    """One large document whose top-level mapping holds a long block sequence at column 0 (a `kind: List`'s
+    `items`, as `kubectl get -o yaml` writes it), read as pieces: its other lines (the key then holds nothing),
+    then its entries, about ``chunk_bytes`` of them at a time, each piece a sequence of its own (one level less
+    deep). None when the text does not have that shape beyond doubt; then the document is read whole.
+
+    The pieces must agree with what they were cut from: the other lines a mapping in which the key (written
+    plainly) is null, each piece a sequence of exactly as many entries as it has `- ` lines at column 0 (a line
+    cut from a multi-line scalar would make a piece fail to parse or hold fewer), and every column-0 line
+    between the key and the next such line an entry, a comment or blank.
+    """
+    # The lines at column 0 that are neither entries nor comments (keys, `---`), each from its line break before
+    # (the document's first line, at the start of the text, has none).
+    tops = [0] if start == 0 and _TOP_LEVEL_LINE.match("\n" + text[:2]) else []
+    tops += (m.start() + 1 for m in itertools.islice(_TOP_LEVEL_LINE.finditer(text, max(start - 1, 0), end), 65))
+    if not 0 < len(tops) <= 64 or tops[0] != start and _CONTENT.search(text, start, tops[0]) is not None:
+        return None  # (many keys at column 0, or content before the first: not a List's shape)
+    bounds = [*tops, end]
+    widest = max(range(len(tops)), key=lambda i: bounds[i + 1] - bounds[i])
+    head, region_end = bounds[widest], bounds[widest + 1]
+    key = _PLAIN_KEY_LINE.match(text, head)
+    if key is None or region_end - key.end() < chunk_bytes:
+        return None
+    entries = [m.start() + 1 for m in _ENTRY_LINE.finditer(text, key.end() - 1, region_end)]
+    if len(entries) < 2 or _CONTENT.search(text, key.end(), entries[0]) is not None:
+        return None
+    try:
+        return _read_entries(start, end, key.group(1), entries, region_end, piece, read, chunk_bytes)
+    except _Unsure:  # a piece rapidyaml or json refused: the whole document decides
+        return None
+
+
+def _read_entries(start: int, end: int, name: str, entries: list[int], region_end: int,
+                  piece: Callable[..., str | bytes], read: Callable[..., list[Any]],
+                  chunk_bytes: int) -> list[Any] | None:
+    found = read(piece((start, entries[0]), (region_end, end)))
+    if len(found) != 1 or not isinstance(found[0], dict) or name not in found[0] or found[0][name] is not None:
+        return None
+    sequence: list[Any] = []
+    entries.append(region_end)
+    first = 0
+    while first < len(entries) - 1:
+        last = bisect_right(entries, entries[first] + chunk_bytes, first + 1)
+        last = min(max(last, first + 1), len(entries) - 1)
+        part = read(piece((entries[first], entries[last])), MAX_DEPTH - 1)
+        if len(part) != 1 or not isinstance(part[0], list) or len(part[0]) != last - first:
+            return None
+        sequence.extend(part[0])
+        first = last
+    found[0][name] = sequence
+    return found
 
 
 def _span_index(text: str, start: int, end: int, lines: int, file: str, value: Any) -> LazyYamlSpanIndex:
@@ -637,6 +704,8 @@ _ENTRIES_FROM = 64
 _LINE_END = re.compile(r"[ \t]*(?:#[^\n]*)?\n")
 _ENTRY_LINE = re.compile(r"\n-(?=[ \n])")  # (from the line break before: see _find_entries)
 _TOP_LEVEL_LINE = re.compile(r"\n(?:[^\s#-]|-[^ \n])")
+# A key written plainly at column 0, its value on the lines below (a comment may follow it).
+_PLAIN_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):[ \t]*(?:#[^\n]*)?\n")
 _BLOCK = 1 << 16
 
 
