@@ -163,8 +163,9 @@ NOT_EVALUATED: dict[tuple[str, str], tuple[str, str]] = {
     ("policy.networking.k8s.io", "ClusterNetworkPolicy"): ("cluster", "AdminNetworkPolicy API"),
     ("crd.antrea.io", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("crd.antrea.io", "NetworkPolicy"): ("namespace", "Antrea"),
-    # Antrea's policies before v1.0 (group security.antrea.tanzu.vmware.com, removed in v1.6: antrea-io/antrea
-    # docs/api.md, "Previously-supported API groups"): the same kinds, in clusters still running them.
+    # Antrea's policies before v1.0 (group security.antrea.tanzu.vmware.com, removed in v1.6: Antrea's API
+    # reference page, antrea-io/antrea's api.md, "Previously-supported API groups"): the same kinds, in clusters
+    # still running them.
     ("security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy"): ("cluster", "Antrea"),
     ("security.antrea.tanzu.vmware.com", "NetworkPolicy"): ("namespace", "Antrea"),
     # Other CNIs' filters of a namespace's Pod traffic: OVN-Kubernetes' EgressFirewall and OpenShift SDN's
