@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from netmodel.model.objects import EndpointSlice, Service, SkippedObject
 from netmodel.model.topology import Note
@@ -209,6 +210,7 @@ def api_group(api_version: str) -> str:
     return group if sep else CORE
 
 
+@lru_cache(maxsize=4096)  # asked for every document and every Pod's owner references: a few pairs, 300,000 times
 def classify(api_version: str, kind: str) -> KindClass:
     """How netmodel treats ``kind`` of ``api_version``: read, no network meaning, creates Pods, or not
     evaluated."""

@@ -254,6 +254,8 @@ def owner_of(data: Any, namespace: str, workloads: set[WorkloadKey],
     """The one ownership rule: the workload of the input that owns a given Pod (its document ``data``), or
     None. It becomes :attr:`Pod.owner`, the field everything later reads: ``deployment:NS/NAME`` references
     (:meth:`Topology.workload_pods`), the matrix's workload grouping, suppressions."""
+    if not workloads and not controlled:
+        return None  # no workload in the input to own it (an input of Pods alone: its references are not read)
     return _resolve(_owner_refs(data), namespace, workloads, controlled)
 
 
