@@ -464,15 +464,21 @@ def test_open_brackets_are_counted_up_to_the_limit(text: str, limit: int) -> Non
     assert yaml_fast._open_brackets(text, limit) == min(opened, limit)
 
 
-def test_a_stream_is_parsed_a_piece_at_a_time_with_the_same_documents(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = "".join(f"---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{port: {i}}}\n" for i in range(200))
+def _whole_and_cut(text: str, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[int]]:
+    """``text`` read whole and cut at about ``chunk_bytes``, asserted alike, and the sizes of the cut reads."""
     whole = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=len(text) + 1)
-    pieces: list[int] = []
+    sizes: list[int] = []
     read = yaml_fast._read
-    monkeypatch.setattr(yaml_fast, "_read", lambda source, *rest: pieces.append(len(source)) or read(source, *rest))
-    cut = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=1000)
+    monkeypatch.setattr(yaml_fast, "_read", lambda source, *rest: sizes.append(len(source)) or read(source, *rest))
+    cut = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=chunk_bytes)
     assert whole is not None and cut is not None
     assert [d.data for d in cut] == [d.data for d in whole]
+    return whole, cut, sizes
+
+
+def test_a_stream_is_parsed_a_piece_at_a_time_with_the_same_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "".join(f"---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{port: {i}}}\n" for i in range(200))
+    whole, cut, pieces = _whole_and_cut(text, 1000, monkeypatch)
     assert len(pieces) == len(text) // 1000 + 1 and max(pieces) < 1100  # whole documents, about 1000 bytes each
     assert str(cut[150].span(("spec", "port"))) == str(whole[150].span(("spec", "port"))) == "in.yaml:604:14"
 
@@ -551,12 +557,6 @@ def test_a_list_read_in_pieces_reads_as_pyyaml_reads_it(doc: str, monkeypatch: p
 def test_a_large_list_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     items = "".join(f"- kind: Pod\n  metadata:\n    name: p{i}\n  spec:\n    ports: [{i}]\n" for i in range(2000))
     text = f"apiVersion: v1\nitems:\n{items}kind: List\nmetadata:\n  resourceVersion: ''\n"
-    whole = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=len(text) + 1)
-    reads: list[int] = []
-    read = yaml_fast._read
-    monkeypatch.setattr(yaml_fast, "_read", lambda source, *rest: reads.append(len(source)) or read(source, *rest))
-    cut = yaml_fast.parse_fast(text, "in.yaml", chunk_bytes=4096)
-    assert whole is not None and cut is not None
-    assert [d.data for d in cut] == [d.data for d in whole]
+    _, cut, reads = _whole_and_cut(text, 4096, monkeypatch)
     assert len(cut[0].data["items"]) == 2000 and list(cut[0].data) == ["apiVersion", "items", "kind", "metadata"]
     assert len(reads) == 1 + len(items) // 4096 + 1 and max(reads) < 4096 + 100  # the other lines, then pieces
