@@ -136,9 +136,11 @@ class CommandGroup(TyperGroup):
         self.commands = _Commands(self.commands)
 
     def list_commands(self, ctx: Any) -> list[str]:
+        """Every command's name, without importing any command's module."""
         return list(self.commands)  # the names only: TyperGroup's would look every command up
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The top-level help, its command list drawn from :data:`COMMANDS`."""
         # The command list shows each command's name and the first paragraph of its help, which is all a
         # TyperCommand made of the name and help (no parameters, no callback) has; typer renders it alike.
         listing = copy.copy(self)

@@ -67,6 +67,7 @@ def check_command(
     verbose: bool = typer.Option(False, "--verbose", help="Table: list every port-matrix line, not only "
                                  "the blocked or exposed ones (JSON always holds every cell)."),
 ) -> None:
+    """`netmodel check`: its help text is COMMANDS["check"] in netmodel/cli/app.py (typer shows that, not this)."""
     output_format, output = resolve("check", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown --fail-on {fail_on!r}", None, f"use one of: {', '.join(FAIL_ON)}")])

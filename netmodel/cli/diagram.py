@@ -27,6 +27,7 @@ def diagram_command(
     by: str = typer.Option("workload", "--by", help="matrix view: aggregate by workload or namespace."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
+    """`netmodel diagram`: its help text is COMMANDS["diagram"] in netmodel/cli/app.py (typer shows that, not this)."""
     # Imported here so that commands which never draw do not pay for importing matplotlib.
     from netmodel.report.diagrams import (
         FORMATS,

@@ -57,6 +57,7 @@ def diff_command(
                                                                     "prefer Expectations (docs/ci.md)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
+    """`netmodel diff`: its help text is COMMANDS["diff"] in netmodel/cli/app.py (typer shows that, not this)."""
     output_format, output = resolve("diff", output_format, output)
     if fail_on not in FAIL_ON:
         raise UsageError([Problem(f"unknown severity {fail_on!r}", hint=f"use one of: {', '.join(FAIL_ON)}")])

@@ -116,6 +116,7 @@ def emulate_command(
     cleanup: bool = typer.Option(False, "--cleanup", help="Remove namespaces left by a killed run, then exit."),
     timeout: float = typer.Option(0.5, "--timeout", help="Seconds each probe waits."),
 ) -> None:
+    """`netmodel emulate`: its help text is COMMANDS["emulate"] in netmodel/cli/app.py (typer shows that, not this)."""
     if cleanup:
         removed = cleanup_leftovers()
         print(f"removed {len(removed)} leftover namespaces" + (f": {', '.join(removed)}" if removed else ""))

@@ -53,6 +53,7 @@ def import_command(
     name: str = typer.Option("", "--name", help="metadata.name of the Firewall written (default: from the "
                              "groups or the format)."),
 ) -> None:
+    """`netmodel import`: its help text is COMMANDS["import"] in netmodel/cli/app.py (typer shows that, not this)."""
     if fmt not in IMPORT_FORMATS:
         raise UsageError([Problem(f"unknown import format {fmt!r}", hint=f"use one of: {', '.join(IMPORT_FORMATS)}")])
     if fmt in HOST_FORMATS:

@@ -284,6 +284,7 @@ def matrix_command(
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:
+    """`netmodel matrix`: its help text is COMMANDS["matrix"] in netmodel/cli/app.py (typer shows that, not this)."""
     if by not in VIEWS:
         raise UsageError([Problem(f"unknown grouping {by!r}", None, f"use one of: {', '.join(VIEWS)}")])
     output_format, output = resolve("matrix", output_format, output)

@@ -68,6 +68,7 @@ def query_command(
     output_format: str = format_option(),
     output: str = output_option(),
 ) -> None:
+    """`netmodel query`: its help text is COMMANDS["query"] in netmodel/cli/app.py (typer shows that, not this)."""
     output_format, output = resolve("query", output_format, output)
     number_or_name = parse_port(port)  # a malformed port is refused before the input is read
     topology = load_topology(paths)

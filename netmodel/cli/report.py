@@ -18,6 +18,7 @@ def report_command(
     output: str = typer.Option(..., "--output", "-o", help="Folder to write the bundle into (created)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display or file list."),
 ) -> None:
+    """`netmodel report`: its help text is COMMANDS["report"] in netmodel/cli/app.py (typer shows that, not this)."""
     try:
         with progress("writing the report bundle", quiet=quiet):
             written = write_bundle(paths, output)
