@@ -175,6 +175,16 @@ class Topology:
         for a finding about a selector that matches no Pod, which then must not blame the selector."""
         return tuple(u for u in self.unscheduled if u.namespace == namespace and selector.matches(u.labels))
 
+    def service_maker(self, namespace: str, name: str) -> SkippedObject | None:
+        """The custom resource of ``namespace`` whose operator makes Pods (NM-INPUT-016) and is likely to make the
+        Service ``name`` in front of them too, which the input then lacks: operators name those Services after
+        the resource (``NAME`` or ``NAME-…``: ECK's ``kibana-kb-http``, KubeRay's ``rayllm-head-svc``, Strimzi's
+        ``my-cluster-kafka-bootstrap``, CloudNativePG's ``cluster-example-rw``). None when no such resource."""
+        for owner in self.unseen_pod_owners.get(namespace, ()):
+            if name == owner.name or name.startswith(owner.name + "-"):
+                return owner
+        return None
+
     def unseen_pods_hint(self, namespace: str) -> str:
         """For a finding about selectors that match no Pod in ``namespace``: the custom resources there whose Pods
         are not in the layout, the likely reason (empty when there are none)."""

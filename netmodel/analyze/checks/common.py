@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from netmodel.compile.firewalls import Decision, ruling, ruling_span
 from netmodel.errors import SourceSpan
+from netmodel.model.objects import SkippedObject
 from netmodel.sets import AddressSet, IPAddress
 
 
@@ -83,3 +84,11 @@ def network_example(addresses: AddressSet) -> IPAddress | None:
         if preferred:
             return preferred.sample(host=True)
     return addresses.sample(host=True)
+
+
+def operator_made_service(maker: SkippedObject) -> str:
+    """What NM-EXT-006 and NM-EXT-012 say, as a warning, of a missing backend Service named after a custom resource
+    whose operator makes Pods: the operator likely makes that Service too (Topology.service_maker)."""
+    return (f": it is likely made by the operator of {maker.label} ({maker.project}), named after it, like that "
+            "resource's Pods (NM-INPUT-016), so the route is not analyzed. Fix: add the Services the operator makes "
+            f"(kubectl get services -n {maker.namespace} -o yaml) to analyze it, or correct the name.")

@@ -27,6 +27,7 @@ from netmodel.analyze.checks.common import (
     FirstClaims,
     decision_span,
     describe_decisions,
+    operator_made_service,
     unique_spans,
 )
 from netmodel.analyze.findings import Finding, Severity
@@ -263,11 +264,13 @@ def check_ingress_backends(ctx: CheckContext) -> Iterator[Finding]:
             svc = services.get((ing.namespace, backend.service))
             if svc is None:
                 known = sorted(name for ns, name in services if ns == ing.namespace)
+                maker = ctx.topology.service_maker(ing.namespace, backend.service)
+                missing = (f"Ingress {ing.qualified_name} routes {route} to Service {backend.service}, which does "
+                           f"not exist in namespace {ing.namespace} (Services there: {', '.join(known[:8]) or 'none'})")
                 yield Finding(
-                    "NM-EXT-006", Severity.ERROR, REQUIREMENT,
-                    f"Ingress {ing.qualified_name} routes {route} to Service {backend.service}, which does "
-                    f"not exist in namespace {ing.namespace} (Services there: {', '.join(known[:8]) or 'none'}). "
-                    f"Fix: correct the backend's service name or create the Service.",
+                    "NM-EXT-006", Severity.ERROR if maker is None else Severity.WARNING, REQUIREMENT,
+                    f"{missing}. Fix: correct the backend's service name or create the Service." if maker is None
+                    else f"{missing}{operator_made_service(maker)}",
                     (str(ing.ref), f"Service/{ing.namespace}/{backend.service}"),
                     unique_spans([backend.source, ing.source]))
                 continue

@@ -25,7 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netmodel.analyze.checks.common import decision_span, describe_decisions, unique, unique_spans
+from netmodel.analyze.checks.common import (
+    decision_span,
+    describe_decisions,
+    operator_made_service,
+    unique,
+    unique_spans,
+)
 from netmodel.analyze.findings import Finding, Severity
 from netmodel.analyze.reach.compiled_cluster import compiled_cluster_of
 from netmodel.compile.context import CheckContext, describe_nodes
@@ -118,11 +124,13 @@ def check_route_backends(ctx: CheckContext) -> Iterator[Finding]:
                 (str(route.ref), f"Service/{b.namespace}/{b.name}"), unique_spans([b.source, route.source]))
         elif v.problem == "missing-service":
             known = sorted(name for ns, name in services if ns == b.namespace)
+            maker = ctx.topology.service_maker(b.namespace, b.name)
+            missing = (f"{_route(route)} sends to {target}, which does not exist (Services in {b.namespace}: "
+                       f"{', '.join(known[:8]) or 'none'})")
             yield Finding(
-                "NM-EXT-012", Severity.ERROR, REQUIREMENT,
-                f"{_route(route)} sends to {target}, which does not exist (Services in {b.namespace}: "
-                f"{', '.join(known[:8]) or 'none'}). Fix: correct the backendRef's name or namespace, or create "
-                f"the Service.", (str(route.ref), f"Service/{b.namespace}/{b.name}"),
+                "NM-EXT-012", Severity.ERROR if maker is None else Severity.WARNING, REQUIREMENT,
+                f"{missing}. Fix: correct the backendRef's name or namespace, or create the Service." if maker is None
+                else f"{missing}{operator_made_service(maker)}", (str(route.ref), f"Service/{b.namespace}/{b.name}"),
                 unique_spans([b.source, route.source]))
         elif v.problem == "missing-port":
             assert v.service is not None
