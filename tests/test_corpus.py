@@ -357,6 +357,50 @@ def test_longhorn_selectors_of_manager_made_pods_say_who_makes_them(with_cluster
     assert not silent, _brief(silent)
 
 
+# -- Services an operator makes -----------------------------------------------------------------------------
+
+GKE_ELASTIC = CORPUS / "gke-elastic-stack"
+
+
+def test_an_ingress_to_the_service_an_operator_makes_is_a_warning_naming_it() -> None:
+    """The GKE Elastic tutorial's Ingress sends to kibana-kb-http, the Service ECK makes for the Kibana `kibana`:
+    missing from the input, not from the cluster. No error; NM-EXT-006 warns and names the Kibana."""
+    code, report, _ = check(GKE_ELASTIC)
+    assert code == 0 and not findings(report, severity="error"), _brief(findings(report, severity="error"))
+    [said] = findings(report, "NM-EXT-006")
+    assert said["severity"] == "warning" and "operator of Kibana elastic-system/kibana" in said["message"], said
+
+
+ROUTE_TO_OPERATOR_SERVICE = """
+apiVersion: ray.io/v1
+kind: RayService
+metadata: {name: rayllm, namespace: default}
+spec: {}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: serve, namespace: default}
+spec:
+  rules:
+  - backendRefs: [{name: BACKEND, port: 8000}]
+"""
+
+
+@pytest.mark.parametrize(("backend", "severity"), [("rayllm-head-svc", "warning"), ("rayllm", "warning"),
+                                                    ("raylm-head-svc", "error"), ("other", "error")])
+def test_a_route_to_a_missing_service_named_after_an_operator_resource_is_a_warning(
+        tmp_path: Path, backend: str, severity: str) -> None:
+    """KubeRay makes `<RayService>-head-svc` (GKE samples' rayserve HTTPRoute sends there); a name that is not the
+    resource's (a typo, another name) stays an error."""
+    path = tmp_path / "route.yaml"
+    path.write_text(ROUTE_TO_OPERATOR_SERVICE.replace("BACKEND", backend))
+    code, out, err = _run("check", str(path), "--format", "json")
+    assert code in (0, 1), err
+    [said] = findings(json.loads(out), "NM-EXT-012")
+    assert said["severity"] == severity, said
+    assert ("RayService default/rayllm" in said["message"]) == (severity == "warning"), said
+
+
 # -- the network-policy recipes -----------------------------------------------------------------------------
 
 RECIPES = CORPUS / "np-recipes"
