@@ -342,3 +342,21 @@ def test_pods_repeating_a_spec_are_each_read_and_located_on_their_own() -> None:
     assert [(line, message.split(":")[0]) for line, _, message, _ in problems_of(text)] == [
         (line["pb"] + 7, "Pod pb"), (line["pc"] + 1, "Pod pc"), (line["pd"] + 1, "Pod pd"), (line["pd"] + 7, "Pod pd"),
         (line["pe"] + 7, "Pod pe")]
+
+
+def test_a_job_s_pods_carry_the_job_name_labels_the_api_server_adds() -> None:
+    """The API server labels a Job's Pod template with batch.kubernetes.io/job-name and job-name (its name) when
+    the Job is created; a headless Service selecting `job-name: NAME` (GKE samples' fine-tune-l4.yaml, indexed
+    Jobs) selects its Pods. A label the template sets itself is kept; manualSelector leaves the template alone."""
+    job = ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: finetune, namespace: x}\nspec:\n"
+           "  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: c}]}\n---\n"
+           "apiVersion: v1\nkind: Service\nmetadata: {name: headless, namespace: x}\n"
+           "spec: {clusterIP: None, selector: {job-name: finetune}, ports: [{port: 80}]}\n")
+    topo = build_topology(parse_text(job, "in.yaml"))
+    assert dict(topo.pods[0].labels) == {"app": "a", "batch.kubernetes.io/job-name": "finetune",
+                                         "job-name": "finetune"}
+    kept = build_topology(parse_text(job.replace("{app: a}", "{app: a, job-name: mine}"), "in.yaml"))
+    assert kept.pods[0].labels["job-name"] == "mine"
+    manual = build_topology(parse_text(job.replace("spec:\n  template:", "spec:\n  manualSelector: true\n"
+                                                   "  selector: {matchLabels: {app: a}}\n  template:"), "in.yaml"))
+    assert "job-name" not in manual.pods[0].labels

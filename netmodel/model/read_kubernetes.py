@@ -459,6 +459,9 @@ def _pod_alike(doc: Document, read: tuple[PodTemplate, tuple[_ContainerShape, ..
     return pod, template, pod.ips
 
 
+JOB_NAME_LABEL, LEGACY_JOB_NAME_LABEL = "batch.kubernetes.io/job-name", "job-name"
+
+
 def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | None:
     """A workload of ``kind`` and its Pod template (a CronJob's is inside its jobTemplate); None without a
     spec."""
@@ -476,6 +479,13 @@ def read_workload(doc: Document, problems: Problems, kind: str) -> Workload | No
         return None
     tmeta = template_f.mapping("metadata")
     labels = tmeta.labels("labels") if tmeta else Labels()
+    if kind == "Job" and spec.data.get("manualSelector") is not True and len(meta.name) <= 63:
+        # The API server labels a Job's Pod template with the Job's name when it creates the Job (kubernetes/
+        # kubernetes pkg/registry/batch/job/strategy.go, generateSelector: batch.kubernetes.io/job-name and the
+        # legacy job-name, beside the controller-uid labels netmodel cannot know), and headless Services of
+        # indexed Jobs select their Pods by it (GKE samples' fine-tune-l4.yaml: `job-name: finetune-gemma-l4`).
+        # Only a name that is a valid label value gets it, as upstream sets it.
+        labels = labels.with_items({JOB_NAME_LABEL: meta.name, LEGACY_JOB_NAME_LABEL: meta.name} | dict(labels))
     annotations = tmeta.labels("annotations", annotations=True) if tmeta else Labels()
     template = read_pod_template(template_f, labels, annotations)
     if kind == "DaemonSet":
