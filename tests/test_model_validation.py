@@ -360,3 +360,43 @@ def test_a_job_s_pods_carry_the_job_name_labels_the_api_server_adds() -> None:
     manual = build_topology(parse_text(job.replace("spec:\n  template:", "spec:\n  manualSelector: true\n"
                                                    "  selector: {matchLabels: {app: a}}\n  template:"), "in.yaml"))
     assert "job-name" not in manual.pods[0].labels
+
+
+NETWORK_POLICY = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: default}\n"
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    ("spec:\n  podSelector: {}\n  ingres:\n  - from: [{podSelector: {}}]\n", "spec.ingres"),
+    ("spec:\n  podSelector: {}\n  ingress:\n  - froms: [{podSelector: {}}]\n", "spec.ingress[0].froms"),
+    ("spec:\n  podSelector: {}\n  egress:\n  - to: [{namespaceSelecter: {}}]\n", "spec.egress[0].to[0].namespaceSelecter"),
+    ("spec:\n  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/8, exept: [10.1.0.0/16]}}]\n",
+     "spec.egress[0].to[0].ipBlock.exept"),
+    ("spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, end_port: 90}]\n", "spec.ingress[0].ports[0].end_port"),
+    ("spec:\n  podSelector: {matchLabel: {app: web}}\n", "spec.podSelector.matchLabel"),
+    ("spec:\n  podSelector: {matchExpressions: [{key: app, operator: In, value: [web]}]}\n",
+     "spec.podSelector.matchExpressions[0].value"),
+])
+def test_a_field_networkpolicy_does_not_have_is_refused_where_it_is_written(spec: str, field: str) -> None:
+    # The API server refuses it (strict field validation); read without it, each of these would change verdicts.
+    text = NETWORK_POLICY + spec
+    line, column, message, hint = problems_of(text)[0]  # (a peer left with no field is also said to need one)
+    assert (line, column) == at(text, field.rsplit(".", 1)[-1].split("[")[0] + ":"), message
+    assert message == f"NetworkPolicy np: {field}: unknown field", message
+    assert hint.startswith("remove it or use one of: "), hint
+
+
+def test_every_field_of_networkpolicy_is_read() -> None:
+    text = NETWORK_POLICY + """spec:
+  podSelector: {matchLabels: {app: web}, matchExpressions: [{key: tier, operator: In, values: [a]}]}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - {podSelector: {}, namespaceSelector: {matchLabels: {team: a}}}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+    ports: [{protocol: TCP, port: 80, endPort: 90}]
+  egress:
+  - to: [{namespaceSelector: {}}]
+    ports: [{port: dns, protocol: UDP}]
+"""
+    topology = build_topology(parse_text(text, "in.yaml"))
+    assert [p.name for p in topology.network_policies] == ["np"]

@@ -344,7 +344,10 @@ class Fields:
         return read_selector(sub)
 
     def unknown_keys(self, known: set[str]) -> None:
-        """Typos in netmodel's own kinds are errors (there is no server to ignore them for the user)."""
+        """A key not in ``known`` is an error located at it: in netmodel's own kinds (there is no server to ignore
+        them for the user), and in the Kubernetes structures whose every field netmodel reads (label selectors,
+        NetworkPolicy's spec), where the API server refuses it too and reading without it would change a verdict.
+        """
         for key in self.data:
             if key not in known:
                 self.problems.add(f"{self.what}: {self.dotted(str(key))}: unknown field",
@@ -366,6 +369,7 @@ def read_selector(sub: Fields) -> LabelSelector:
     match_labels = sub.labels("matchLabels")
     requirements: list[SelectorRequirement] = []
     for expr in sub.each_mapping("matchExpressions"):
+        expr.unknown_keys({"key", "operator", "values"})
         key = expr.string("key", required=True)
         if key and not expr.check_name("key", key, QUALIFIED_NAME):
             key = ""

@@ -663,12 +663,25 @@ def read_ingress_class(doc: Document, problems: Problems) -> IngressClass:
 # -- NetworkPolicy -------------------------------------------------------------------------------------------------
 
 
+# Every field of NetworkPolicy's spec and of the structures under it (networking.k8s.io/v1: NetworkPolicySpec,
+# NetworkPolicyIngressRule/EgressRule, NetworkPolicyPeer, IPBlock, NetworkPolicyPort). Another key is refused as
+# the API server refuses it (kubectl's strict field validation: "strict decoding error: unknown field"): read
+# without it, a misspelt `ingres:` or `namespaceSelecter:` would silently turn an allow into a deny, or a peer
+# into every Pod.
+_POLICY_SPEC_FIELDS = {"podSelector", "policyTypes", "ingress", "egress"}
+_POLICY_PEER_FIELDS = {"podSelector", "namespaceSelector", "ipBlock"}
+_POLICY_IP_BLOCK_FIELDS = {"cidr", "except"}
+_POLICY_PORT_FIELDS = {"protocol", "port", "endPort"}
+
+
 def _read_peer(p: Fields) -> PolicyPeer | None:
+    p.unknown_keys(_POLICY_PEER_FIELDS)
     pod_sel = p.selector("podSelector")
     ns_sel = p.selector("namespaceSelector")
     block = None
     ib = p.mapping("ipBlock")
     if ib is not None:
+        ib.unknown_keys(_POLICY_IP_BLOCK_FIELDS)
         if pod_sel is not None or ns_sel is not None:
             p.error("ipBlock", "ipBlock cannot be combined with podSelector or namespaceSelector in one peer",
                     "split it into two peers (`- ipBlock: ...` and `- podSelector: ...`)")
@@ -700,6 +713,7 @@ def _read_peer(p: Fields) -> PolicyPeer | None:
 
 
 def _read_rule(r: Fields, peers_key: str) -> PolicyRule:
+    r.unknown_keys({peers_key, "ports"})
     peers: tuple[PolicyPeer, ...] | None = None
     if r.is_list_present(peers_key) and r.items(peers_key):
         peers = r.list_of(peers_key, _read_peer)
@@ -707,6 +721,7 @@ def _read_rule(r: Fields, peers_key: str) -> PolicyRule:
     if r.is_list_present("ports") and r.items("ports"):
         collected = []
         for p in r.each_mapping("ports"):
+            p.unknown_keys(_POLICY_PORT_FIELDS)
             port = p.port_or_name("port")
             end = p.port("endPort")
             if end is not None:
@@ -725,6 +740,7 @@ def read_network_policy(doc: Document, problems: Problems) -> NetworkPolicy:
     """A NetworkPolicy, with Kubernetes' defaulting of policyTypes."""
     meta = Meta(doc, problems, "NetworkPolicy", namespaced=True)
     spec = meta.fields.mapping("spec", required=True) or Fields(doc, (), {}, problems, meta.fields.what)
+    spec.unknown_keys(_POLICY_SPEC_FIELDS)
     pod_selector = spec.selector("podSelector")
     if pod_selector is None:
         spec.error("podSelector", "is required", "add `podSelector: {}` to select every Pod of the namespace")
