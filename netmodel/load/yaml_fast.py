@@ -47,7 +47,7 @@ from typing import Any
 from netmodel.errors import LoadError, Problem
 from netmodel.load.document import Document, Path
 from netmodel.load.yaml_reader import MAX_DEPTH, parse_yaml_events
-from netmodel.load.yaml_tree_marks import UNSURE, TreeMarks
+from netmodel.load.yaml_tree_marks import UNSURE, LineBreaks, TreeMarks
 
 try:
     import ryml as _ryml
@@ -184,7 +184,7 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
     tree = _ryml.Tree()
     values: list[tuple[int, Any]] = []
     suspects: set[str] = set()
-    empty_keys: list[bool] = []
+    empty_key = False
 
     def piece(*spans: tuple[int, int]) -> str | bytes:
         if ascii_bytes is None:
@@ -193,10 +193,10 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
 
     def read(source: str | bytes, max_depth: int = MAX_DEPTH) -> list[Any]:
         """_read, the JSON's suspects and empty keys gathered (the JSON itself is not kept)."""
+        nonlocal empty_key
         found, emitted = _read(source, tree, max_depth, brackets)
         suspects.update(_suspects(emitted))
-        if _EMPTY_KEY_JSON.search(emitted):
-            empty_keys.append(True)
+        empty_key = empty_key or _EMPTY_KEY_JSON.search(emitted) is not None
         return found
 
     try:
@@ -217,7 +217,7 @@ def parse_fast(text: str, file: str, chunk_bytes: int = CHUNK_BYTES) -> list[Doc
             values.extend(zip(documents_here, found, strict=True))
     except _Unsure:
         return None
-    _mark(careful, starts, _typed_differently(text, suspects, bool(empty_keys)))
+    _mark(careful, starts, _typed_differently(text, suspects, empty_key))
     documents: list[Document] = []
     for index, value in values:
         start, end, first = segments[index]
@@ -252,13 +252,25 @@ def _read_in_pieces(text: str, start: int, end: int, piece: Callable[..., str | 
     key = _PLAIN_KEY_LINE.match(text, head)
     if key is None or region_end - key.end() < chunk_bytes:
         return None
-    entries = [m.start() + 1 for m in _ENTRY_LINE.finditer(text, key.end() - 1, region_end)]
-    if len(entries) < 2 or _CONTENT.search(text, key.end(), entries[0]) is not None:
+    below = _entries_below(text, key.end(), region_end)
+    if below is None or len(below[0]) < 2:
         return None
     try:
-        return _read_entries(start, end, key.group(1), entries, region_end, piece, read, chunk_bytes)
+        return _read_entries(start, end, key.group(1), *below, piece, read, chunk_bytes)
     except _Unsure:  # a piece rapidyaml or json refused: the whole document decides
         return None
+
+
+def _entries_below(text: str, after: int, end: int) -> tuple[list[int], int] | None:
+    """Offsets of the lines starting `- ` at column 0 from ``after`` (the start of the line below a key) up to the
+    next column-0 line that is neither an entry nor a comment, and where that is (``end`` if none); None when
+    something other than blank lines and comments comes before the first entry, or there is none."""
+    stop = _TOP_LEVEL_LINE.search(text, after - 1, end)
+    region_end = stop.start() + 1 if stop is not None else end
+    entries = [m.start() + 1 for m in _ENTRY_LINE.finditer(text, after - 1, region_end)]
+    if not entries or _CONTENT.search(text, after, entries[0]) is not None:
+        return None
+    return entries, region_end
 
 
 def _read_entries(start: int, end: int, name: str, entries: list[int], region_end: int,
@@ -418,7 +430,7 @@ def _read(source: str | bytes, tree: Any, max_depth: int, brackets: int) -> tupl
     return (value if stream else [value]), emitted
 
 
-def _node_estimate(data: bytes) -> int:
+def _node_estimate(data: bytes | bytearray) -> int:
     """About as many tree nodes as rapidyaml makes of ``data``, rarely fewer: one per line (a key, an entry, a
     `---`), one more per sequence entry a line opens (`- `: `- k: v` is an entry and a key), one per flow item and
     flow collection (`,`, `[`, `{`), and the stream's own. Lines are counted rather than keys: one byte is
@@ -631,13 +643,13 @@ class _LargeYamlSpanIndex(LazyYamlSpanIndex):
     is answered from the whole document, as for a small one.
     """
 
-    __slots__ = ("_blocks", "_entries", "_last_piece", "_lengths")
+    __slots__ = ("_breaks", "_entries", "_last_piece", "_lengths")
 
     def __init__(self, text: str, start: int, end: int, lines: int, file: str, lengths: dict[str, int]) -> None:
         super().__init__(text, start, end, lines, file)
         self._lengths = lengths  # key -> number of entries, for the top-level sequences long enough to index
         self._entries: dict[str, list[int] | None] = {}  # key -> offsets of its entries and of their end
-        self._blocks: list[int] | None = None  # lines of the file before each _BLOCK of the document
+        self._breaks: LineBreaks | None = None
         self._last_piece: tuple[str, int, LazyYamlSpanIndex | None] | None = None
 
     def lookup(self, path: Path) -> tuple[int, int] | None:
@@ -678,24 +690,17 @@ class _LargeYamlSpanIndex(LazyYamlSpanIndex):
         if at == -1 and start > 0 or text.find(head, max(at + 1, start), end) != -1 \
                 or not _LINE_END.match(text, at + len(head)):
             return None
-        after = text.index("\n", at + 1) + 1
-        stop = _TOP_LEVEL_LINE.search(text, after - 1, end)
-        region_end = stop.start() + 1 if stop is not None else end
-        offsets = [m.start() + 1 for m in _ENTRY_LINE.finditer(text, after - 1, region_end)]
-        if len(offsets) != self._lengths[key] or _CONTENT.search(text, after, offsets[0]) is not None:
-            return None  # (something other than blank lines and comments between the key and its first entry)
-        offsets.append(region_end)
-        return offsets
+        below = _entries_below(text, text.index("\n", at + 1) + 1, end)
+        if below is None or len(below[0]) != self._lengths[key]:
+            return None
+        offsets, region_end = below
+        return [*offsets, region_end]
 
     def _line_at(self, offset: int) -> int:
-        """Lines of the file before ``offset``: counted per block of the document once, then within one block."""
-        if self._blocks is None:
-            text, end = self._text, self._end
-            self._blocks = list(itertools.accumulate(
-                (text.count("\n", at, min(at + _BLOCK, end)) for at in range(self._start, end, _BLOCK)),
-                initial=self._lines))
-        block = (offset - self._start) // _BLOCK
-        return self._blocks[block] + self._text.count("\n", self._start + block * _BLOCK, offset)
+        """Lines of the file before ``offset``."""
+        if self._breaks is None:
+            self._breaks = LineBreaks(self._text, self._start, self._end, _BLOCK)
+        return self._lines + self._breaks.before(offset)
 
 
 # Top-level sequences of a large document are indexed from this many entries on, in documents this large.
@@ -717,6 +722,6 @@ _recent_marks: list[tuple[Callable[[], LazyYamlSpanIndex | None], TreeMarks | No
 def _parse_quietly(buffer: bytearray) -> Any:
     tree = _ryml.Tree()
     if len(buffer) > _RESERVE_FROM:  # a large document (a `kind: List`): its tree reserved, not grown
-        tree.reserve(_node_estimate(bytes(buffer)))
+        tree.reserve(_node_estimate(buffer))
     with _quiet_stderr():  # rapidyaml prints its parse errors on file descriptor 2 before raising
         return _ryml.parse_in_place(buffer, tree=tree)

@@ -55,7 +55,7 @@ _SPACE, _NEWLINE, _DASH = ord(" "), ord("\n"), ord("-")
 # A sequence's entries from this position on are found through an index of them (see _sequence_entries).
 _INDEX_ENTRIES_FROM = 64
 # bytes: in a document up to this long, line breaks are counted up to the point asked about; a longer one has them
-# counted once per block of this size.
+# counted once per block of this size (LineBreaks).
 _COUNT_LINES_UP_TO = 8192
 # What may stand right before a quoted scalar's opening quote in a document the fast path reads: the quote
 # then starts a token, so the view (which starts after it) did not start at an escaped quote inside the text.
@@ -96,6 +96,25 @@ def _address(obj: Any) -> int:
         _release_buffer(ctypes.byref(view))
 
 
+class LineBreaks:
+    """Line breaks in ``text[start:end]`` (text or bytes) before an offset in it, for a long document asked many
+    times: counted once per block of ``block`` characters, then within the offset's block only."""
+
+    __slots__ = ("_before", "_block", "_start", "_text")
+
+    def __init__(self, text: str | bytes, start: int, end: int, block: int) -> None:
+        newline: Any = "\n" if isinstance(text, str) else b"\n"
+        self._text, self._start, self._block = text, start, block
+        self._before = list(itertools.accumulate(
+            (text.count(newline, at, min(at + block, end)) for at in range(start, end, block)), initial=0))
+
+    def before(self, offset: int) -> int:
+        """How many line breaks lie between the start and ``offset``."""
+        text, block = self._text, (offset - self._start) // self._block
+        newline: Any = "\n" if isinstance(text, str) else b"\n"
+        return self._before[block] + text.count(newline, self._start + block * self._block, offset)
+
+
 class TreeMarks:
     """One document's text parsed by rapidyaml, answering where PyYAML's event reader would place a path.
 
@@ -103,8 +122,7 @@ class TreeMarks:
     the column counted in characters as PyYAML counts it.
     """
 
-    __slots__ = ("_base", "_breaks_before_block", "_buffer", "_data", "_doc", "_doc_kind", "_entries", "_lines",
-                 "_tree")
+    __slots__ = ("_base", "_breaks", "_buffer", "_data", "_doc", "_doc_kind", "_entries", "_lines", "_tree")
 
     def __init__(self, text: str, lines: int, parse: Any) -> None:
         """``parse`` reads a bytearray in place into a rapidyaml tree (the caller's, quieting rapidyaml's
@@ -116,7 +134,7 @@ class TreeMarks:
         self._tree = tree = parse(self._buffer)
         self._base = _address(self._buffer)
         self._lines = lines
-        self._breaks_before_block: list[int] | None = None
+        self._breaks: LineBreaks | None = None
         self._entries: dict[int, list[int]] = {}
         doc = tree.root_id()
         if tree.is_stream(doc):
@@ -290,14 +308,10 @@ class TreeMarks:
         data = self._data
         if len(data) <= _COUNT_LINES_UP_TO:
             line = data.count(b"\n", 0, offset)
-        else:  # a long document (a Firewall of thousands of rules, a `kind: List`) is asked many times: count
-            # its line breaks once per block of _COUNT_LINES_UP_TO bytes, then only within the offset's block
-            if self._breaks_before_block is None:
-                self._breaks_before_block = list(itertools.accumulate(
-                    (data.count(b"\n", at, at + _COUNT_LINES_UP_TO)
-                     for at in range(0, len(data), _COUNT_LINES_UP_TO)), initial=0))
-            block = offset // _COUNT_LINES_UP_TO
-            line = self._breaks_before_block[block] + data.count(b"\n", block * _COUNT_LINES_UP_TO, offset)
+        else:  # a long document (a Firewall of thousands of rules, a `kind: List`) is asked many times
+            if self._breaks is None:
+                self._breaks = LineBreaks(data, 0, len(data), _COUNT_LINES_UP_TO)
+            line = self._breaks.before(offset)
         line_start = data.rfind(b"\n", 0, offset) + 1
         before = data[line_start:offset]
         column = len(before) if before.isascii() else len(before.decode("utf-8"))
